@@ -1,0 +1,47 @@
+import type { Config } from './config';
+import type { Logger } from '../core/logger';
+import type { MetadataDB } from '../metadata/db';
+import type { EventPublisher } from '../events/types';
+import type { ServiceRegistry } from '../services/grpc/registry';
+
+/** One entry of Introspection/Plugins (containerd's plugin listing). */
+export interface PluginInfo {
+  type: string; // e.g. io.containerd.content.v1
+  id: string; // e.g. content
+  requires?: string[];
+  exports?: Record<string, string>;
+  capabilities?: string[];
+}
+
+/**
+ * Hooks garbage collection needs from stores that live outside the metadata DB.
+ * Content blobs are shared on disk across namespaces; GC calls `deleteBlob` only once no
+ * namespace references a digest any more.
+ */
+export interface ContentBackend {
+  deleteBlob(digest: string): Promise<void>;
+  /** Every digest present on disk (for the orphan sweep). */
+  listBlobs(): AsyncIterable<string>;
+  /** Removes an ingest by its backend ref (namespaced), e.g. after a lease expires. */
+  abortIngest(backendRef: string): Promise<void>;
+}
+
+/**
+ * The composition root's shared bag. `main.ts` calls each slice's `wire*` function in order;
+ * a slice reads what earlier slices put here and adds its own parts. Only daemon/ touches it.
+ */
+export interface Wiring {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly db: MetadataDB;
+  readonly services: ServiceRegistry;
+  readonly plugins: PluginInfo[];
+  /** Set by wireEvents (first). */
+  events?: EventPublisher;
+  /** Set by wireContent. */
+  contentBackend?: ContentBackend;
+  /** Registered resources are released in reverse order on shutdown. */
+  onClose(fn: () => Promise<void> | void): void;
+  /** Slices expose typed objects to later slices by name (e.g. 'content', 'gc'). */
+  parts: Map<string, unknown>;
+}

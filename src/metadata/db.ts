@@ -1,0 +1,119 @@
+import { Level } from 'level';
+import type { Key } from './schema';
+import { SCHEMA_VERSION, decodeKey, encodeKey, keys, prefixRange } from './schema';
+import { runMigrations } from './migrations';
+
+/**
+ * LevelDB has no read-write transactions (bolt had), so the DB has one async write lock:
+ * a mutation is `update(tx => read → validate → put/del)` and lands as one atomic batch.
+ * Reads inside a tx see the tx's own pending writes for point lookups (`get`); `list`
+ * sees committed state only.
+ */
+export interface ReadTx {
+  get<T>(key: Key): Promise<T | undefined>;
+  /** Entries strictly under `prefix`, in key order; `key` is the full decoded key. */
+  list<T>(prefix: Key): AsyncIterable<{ key: string[]; value: T }>;
+  has(key: Key): Promise<boolean>;
+}
+
+export interface WriteTx extends ReadTx {
+  put(key: Key, value: unknown): void;
+  del(key: Key): void;
+  /** Deletes every key strictly under `prefix` (committed ones; pending puts under it too). */
+  delPrefix(prefix: Key): Promise<void>;
+  /** Runs after the batch is committed (e.g. delete files, publish events, schedule GC). */
+  afterCommit(fn: () => void | Promise<void>): void;
+}
+
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+export class MetadataDB {
+  private lock: Promise<void> = Promise.resolve();
+  private mutationListeners: Array<() => void> = [];
+
+  private constructor(private readonly db: Level<string, string>) {}
+
+  static async open(path: string): Promise<MetadataDB> {
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+    await db.open();
+    const m = new MetadataDB(db);
+    await m.update(async (tx) => {
+      const v = (await tx.get<number>(keys.version())) ?? 0;
+      if (v > SCHEMA_VERSION) throw new Error(`metadata schema version ${v} is newer than this berthd (${SCHEMA_VERSION})`);
+      await runMigrations(tx, v);
+      if (v !== SCHEMA_VERSION) tx.put(keys.version(), SCHEMA_VERSION);
+    });
+    return m;
+  }
+
+  async close(): Promise<void> {
+    await this.lock.catch(() => undefined);
+    await this.db.close();
+  }
+
+  /** Called after every committed mutation (the GC scheduler counts them). */
+  onMutation(fn: () => void): void {
+    this.mutationListeners.push(fn);
+  }
+
+  view<T>(fn: (tx: ReadTx) => Promise<T>): Promise<T> {
+    return fn(this.reader(new Map()));
+  }
+
+  async update<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise((r) => (release = r));
+    await prev.catch(() => undefined);
+    const pending = new Map<string, Op>();
+    const after: Array<() => void | Promise<void>> = [];
+    let result: T;
+    try {
+      const r = this.reader(pending);
+      const tx: WriteTx = {
+        ...r,
+        put: (key, value) => {
+          const k = encodeKey(key);
+          pending.set(k, { type: 'put', key: k, value: JSON.stringify(value) });
+        },
+        del: (key) => {
+          const k = encodeKey(key);
+          pending.set(k, { type: 'del', key: k });
+        },
+        delPrefix: async (prefix) => {
+          for await (const k of this.db.keys(prefixRange(prefix))) pending.set(k, { type: 'del', key: k });
+          const { gt, lt } = prefixRange(prefix);
+          for (const k of pending.keys()) if (k > gt && k < lt) pending.set(k, { type: 'del', key: k });
+        },
+        afterCommit: (f) => after.push(f),
+      };
+      result = await fn(tx);
+      if (pending.size > 0) await this.db.batch([...pending.values()]);
+    } finally {
+      release();
+    }
+    if (pending.size > 0) for (const l of this.mutationListeners) l();
+    for (const f of after) await f();
+    return result;
+  }
+
+  private reader(pending: Map<string, Op>): ReadTx {
+    const db = this.db;
+    const get = async <T>(key: Key): Promise<T | undefined> => {
+      const k = encodeKey(key);
+      const p = pending.get(k);
+      if (p) return p.type === 'put' ? (JSON.parse(p.value) as T) : undefined;
+      const v = await db.get(k);
+      return v === undefined ? undefined : (JSON.parse(v) as T);
+    };
+    return {
+      get,
+      has: async (key) => (await get(key)) !== undefined,
+      list: async function* <T>(prefix: Key) {
+        for await (const [k, v] of db.iterator(prefixRange(prefix))) {
+          yield { key: decodeKey(k), value: JSON.parse(v) as T };
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { Ctx } from '../../core/context';
+import { failedPrecondition, invalidArgument } from '../../core/errors';
+import { isValidId } from '../../core/identifiers';
+import type { Logger } from '../../core/logger';
+
+export const NAMESPACE_HEADER = 'containerd-namespace';
+export const LEASE_HEADER = 'containerd-lease';
+
+function header(md: Metadata, name: string): string | undefined {
+  const v = md.get(name)[0];
+  return v === undefined ? undefined : String(v);
+}
+
+/**
+ * Builds the request context from call metadata. The namespace is optional here
+ * (Version and Namespaces/List need none); `requireNamespace` enforces it.
+ */
+export function ctxFromMetadata(md: Metadata, log: Logger, signal?: AbortSignal): Ctx & { ns: string } {
+  const ns = header(md, NAMESPACE_HEADER) ?? '';
+  if (ns && !isValidId(ns)) throw invalidArgument(`namespace ${JSON.stringify(ns.slice(0, 80))}: invalid namespace name`);
+  const lease = header(md, LEASE_HEADER) || undefined;
+  if (lease !== undefined && !isValidId(lease)) throw invalidArgument(`lease ${JSON.stringify(lease.slice(0, 80))}: invalid lease id`);
+  return { ns, lease, signal, log };
+}
+
+/** containerd's namespaces.NamespaceRequired: a missing namespace is FailedPrecondition. */
+export function requireNamespace(ctx: Ctx): Ctx {
+  if (!ctx.ns) throw failedPrecondition('namespace is required: set the containerd-namespace header');
+  return ctx;
+}

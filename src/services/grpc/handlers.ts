@@ -1,0 +1,87 @@
+import type * as grpc from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
+import { once } from 'node:events';
+import type { Ctx } from '../../core/context';
+import type { Logger } from '../../core/logger';
+import { ctxFromMetadata } from './context';
+import { type StatusObject, toStatus } from './status';
+
+/**
+ * grpc-js never awaits a handler's promise: a rejection would be an unhandled rejection and a
+ * hung call. Every handler is registered through these wrappers, which await and map errors.
+ */
+
+function signalFor(call: { on(ev: 'cancelled', fn: () => void): unknown }): AbortSignal {
+  const ac = new AbortController();
+  call.on('cancelled', () => ac.abort());
+  return ac.signal;
+}
+
+function report(log: Logger, method: string, e: unknown) {
+  const st = toStatus(e);
+  if (st.code === Status.UNKNOWN || st.code === Status.INTERNAL) log.error('rpc failed', { method, code: st.code, err: st.details });
+  else if (st.code !== Status.CANCELLED) log.debug('rpc error', { method, code: st.code, err: st.details });
+  return st;
+}
+
+/** grpc-js streams turn an 'error' event into the final status (pendingStatus) and end the call. */
+function failStream(call: NodeJS.EventEmitter, st: StatusObject) {
+  call.emit('error', st);
+}
+
+export type UnaryFn<Req, Res> = (req: Req, ctx: Ctx, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
+export type ServerStreamFn<Req, Res> = (req: Req, ctx: Ctx, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>;
+export type BidiFn<Req, Res> = (ctx: Ctx, call: grpc.ServerDuplexStream<Req, Res>) => Promise<void>;
+
+export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    let ctx: Ctx;
+    try {
+      ctx = ctxFromMetadata(call.metadata, log, signalFor(call));
+    } catch (e) {
+      callback(report(log, method, e));
+      return;
+    }
+    fn(call.request, ctx, call).then(
+      (res) => callback(null, res),
+      (e) => callback(report(log, method, e)),
+    );
+  };
+}
+
+export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerStreamFn<Req, Res>): grpc.handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    let ctx: Ctx;
+    try {
+      ctx = ctxFromMetadata(call.metadata, log, signalFor(call));
+    } catch (e) {
+      failStream(call, report(log, method, e));
+      return;
+    }
+    fn(call.request, ctx, call).then(
+      () => call.end(),
+      (e) => failStream(call, report(log, method, e)),
+    );
+  };
+}
+
+export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>): grpc.handleBidiStreamingCall<Req, Res> {
+  return (call) => {
+    let ctx: Ctx;
+    try {
+      ctx = ctxFromMetadata(call.metadata, log, signalFor(call));
+    } catch (e) {
+      failStream(call, report(log, method, e));
+      return;
+    }
+    fn(ctx, call).then(
+      () => call.end(),
+      (e) => failStream(call, report(log, method, e)),
+    );
+  };
+}
+
+/** Writes with backpressure: waits for 'drain' when the transport buffer is full. */
+export async function writeMessage<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
+  if (!call.write(msg)) await Promise.race([once(call, 'drain'), once(call, 'cancelled')]);
+}

@@ -1,0 +1,98 @@
+import { invalidArgument } from '../../core/errors';
+import type { Descriptor, Labels, Mount } from '../../core/types';
+
+/** google.protobuf.Timestamp as proto-loader gives it with `longs: String`. */
+export interface Timestamp {
+  seconds: string | number;
+  nanos: number;
+}
+
+/** containerd encodes a zero time as 0001-01-01T00:00:00Z. */
+const ZERO_SECONDS = -62135596800;
+
+export function toTimestamp(d: Date | undefined): Timestamp {
+  if (!d) return { seconds: String(ZERO_SECONDS), nanos: 0 };
+  const ms = d.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1e6 };
+}
+
+/** Undefined for absent or zero (year 0001) timestamps: ctr sends those meaning "unset". */
+export function fromTimestamp(t: Timestamp | null | undefined): Date | undefined {
+  if (!t) return undefined;
+  const s = Number(t.seconds);
+  if (!Number.isFinite(s) || s <= ZERO_SECONDS) return undefined;
+  return new Date(s * 1000 + Math.floor((t.nanos ?? 0) / 1e6));
+}
+
+export interface FieldMask {
+  paths: string[];
+}
+
+/**
+ * Splits field-mask paths into top-level fields and label keys. A label path is
+ * `labels.<full key>`: keys contain dots and slashes, so split only at the first `labels.`.
+ * Unknown top-level fields are InvalidArgument.
+ */
+export function parseFieldMask(mask: FieldMask | null | undefined, allowed: readonly string[], what: string): { fields: Set<string>; labels: Set<string>; allLabels: boolean } | undefined {
+  const paths = mask?.paths ?? [];
+  if (paths.length === 0) return undefined;
+  const fields = new Set<string>();
+  const labels = new Set<string>();
+  let allLabels = false;
+  for (const p of paths) {
+    if (p === 'labels') allLabels = true;
+    else if (p.startsWith('labels.')) {
+      const k = p.slice('labels.'.length);
+      if (!k) throw invalidArgument(`${what}: empty label key in field mask`);
+      labels.add(k);
+    } else if (allowed.includes(p)) fields.add(p);
+    else throw invalidArgument(`${what}: cannot update ${JSON.stringify(p)} field`);
+  }
+  return { fields, labels, allLabels };
+}
+
+/** Applies a parsed label mask: selected keys are copied from `next` (absent = delete). */
+export function applyLabelMask(current: Labels, next: Labels, m: { labels: Set<string>; allLabels: boolean }): Labels {
+  if (m.allLabels) return { ...next };
+  const out = { ...current };
+  for (const k of m.labels) {
+    if (next[k] !== undefined && next[k] !== '') out[k] = next[k]!;
+    else delete out[k];
+  }
+  return out;
+}
+
+export interface DescriptorProto {
+  media_type: string;
+  digest: string;
+  size: string | number;
+  annotations: Labels;
+}
+
+export function descriptorToProto(d: Descriptor): DescriptorProto {
+  return { media_type: d.mediaType, digest: d.digest, size: String(d.size), annotations: d.annotations ?? {} };
+}
+
+export function descriptorFromProto(d: DescriptorProto | null | undefined): Descriptor | undefined {
+  if (!d) return undefined;
+  const size = Number(d.size);
+  const out: Descriptor = { mediaType: d.media_type, digest: d.digest, size };
+  if (d.annotations && Object.keys(d.annotations).length) out.annotations = { ...d.annotations };
+  return out;
+}
+
+export interface MountProto {
+  type: string;
+  source: string;
+  target: string;
+  options: string[];
+}
+
+export function mountToProto(m: Mount): MountProto {
+  return { type: m.type, source: m.source, target: m.target ?? '', options: [...m.options] };
+}
+
+export function mountFromProto(m: MountProto): Mount {
+  return { type: m.type, source: m.source, target: m.target || undefined, options: [...(m.options ?? [])] };
+}

@@ -40,6 +40,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     services: new ServiceRegistry(),
     plugins,
     parts: new Map(),
+    snapshotCollectors: new Map(),
     onClose: (fn) => closers.push(fn),
   };
   const closeAll = async () => {

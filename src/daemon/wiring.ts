@@ -27,6 +27,16 @@ export interface ContentBackend {
 }
 
 /**
+ * What GC needs from one snapshotter (registered by the snapshots slice in `Wiring.snapshotCollectors`).
+ * GC marks from roots, then removes unreferenced snapshots leaf-first through `remove`.
+ */
+export interface SnapshotCollector {
+  /** Every snapshot of this snapshotter in `ns`, with its parent key and labels. */
+  list(ns: string): AsyncIterable<{ key: string; parent?: string; labels: Record<string, string> }>;
+  remove(ns: string, key: string): Promise<void>;
+}
+
+/**
  * The composition root's shared bag. `main.ts` calls each slice's `wire*` function in order;
  * a slice reads what earlier slices put here and adds its own parts. Only daemon/ touches it.
  */
@@ -40,8 +50,14 @@ export interface Wiring {
   events?: EventPublisher;
   /** Set by wireContent. */
   contentBackend?: ContentBackend;
+  /** Set by wireSnapshots: snapshotter name → GC hook. */
+  snapshotCollectors: Map<string, SnapshotCollector>;
   /** Registered resources are released in reverse order on shutdown. */
   onClose(fn: () => Promise<void> | void): void;
-  /** Slices expose typed objects to later slices by name (e.g. 'content', 'gc'). */
+  /**
+   * Slices expose typed objects to later slices by name. Known names:
+   *   'content' → ContentStore (src/content/types.ts), set by wireContent
+   *   'gc'      → { collect(): Promise<void>; schedule(): void }, set by wireMetadata
+   */
   parts: Map<string, unknown>;
 }

@@ -1,0 +1,74 @@
+import type { Ctx } from '../core/context';
+import type { Digest } from '../core/digest';
+import type { Labels } from '../core/types';
+
+/** containerd's content.Info. */
+export interface Info {
+  digest: Digest;
+  size: number;
+  createdAt: Date;
+  updatedAt: Date;
+  labels: Labels;
+}
+
+/** containerd's content.Status: an in-progress ingest. */
+export interface Status {
+  ref: string;
+  offset: number;
+  total: number;
+  expected?: Digest;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+export interface ReadOptions {
+  offset?: number;
+  /** 0 or absent: to the end. */
+  size?: number;
+}
+
+/** Reads committed blobs. Chunks are at most 1 MiB. */
+export interface Provider {
+  info(ctx: Ctx, digest: Digest): Promise<Info>;
+  read(ctx: Ctx, digest: Digest, opts?: ReadOptions): AsyncIterable<Buffer>;
+}
+
+export interface WriterOptions {
+  ref: string;
+  total?: number;
+  expected?: Digest;
+}
+
+/** One open ingest. `commit` and `close` always release the ref's lock. */
+export interface Writer {
+  readonly ref: string;
+  status(): Promise<Status>;
+  /** Digest of everything written so far. */
+  digest(): Digest;
+  /** Appends at the current offset. */
+  write(data: Buffer): Promise<void>;
+  /** Checks size/digest, makes the blob visible; AlreadyExists if it already was. Returns the digest. */
+  commit(size: number, expected?: Digest, labels?: Labels): Promise<Digest>;
+  /** Releases the lock, keeping the ingest resumable. */
+  close(): Promise<void>;
+}
+
+export interface Ingester {
+  /** Opens (or resumes) the ingest `ref`. Unavailable if another writer holds it. */
+  writer(ctx: Ctx, opts: WriterOptions): Promise<Writer>;
+}
+
+export interface Manager {
+  update(ctx: Ctx, info: Pick<Info, 'digest' | 'labels'>, fieldpaths?: string[]): Promise<Info>;
+  walk(ctx: Ctx, filters?: readonly string[]): AsyncIterable<Info>;
+  delete(ctx: Ctx, digest: Digest): Promise<void>;
+}
+
+export interface IngestManager {
+  status(ctx: Ctx, ref: string): Promise<Status>;
+  listStatuses(ctx: Ctx, filters?: readonly string[]): Promise<Status[]>;
+  abort(ctx: Ctx, ref: string): Promise<void>;
+}
+
+/** The namespaced content store the services use (containerd's metadata content store). */
+export interface ContentStore extends Provider, Ingester, Manager, IngestManager {}

@@ -4,8 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // isolatedModules: type checking is `npm run typecheck`'s job; this keeps jest fast on 2 cores.
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    // isolatedModules (tsconfig): type checking is `npm run typecheck`'s job; this keeps jest fast on 2 cores.
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/global-setup.js',

@@ -1,9 +1,14 @@
 // Builds dist/ (incrementally) and the native parts once before any test, so tests that spawn the
-// real berthd binary or the helper never run stale code.
+// real berthd binary or the native programs never run stale code. A native build failure is only
+// a warning here (tests that need the binary fail on their own); `npm run build` in CI is strict.
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 module.exports = async () => {
   const root = join(__dirname, '..');
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
+  try {
+    execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
+  } catch (e) {
+    process.stderr.write(`\nwarning: native build failed (${e.message.split('\n')[0]}); tests that need native/build/* will fail\n`);
+  }
 };

@@ -37,7 +37,7 @@ export function protos() {
     const grpcObject = grpc.loadPackageDefinition(definition);
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(PROTO_ROOT, target));
-    root.loadSync(files.map((f) => join(PROTO_ROOT, f)), { keepCase: true });
+    root.loadSync(files, { keepCase: true });
     root.resolveAll();
     cached = { definition, grpcObject, root };
   }

@@ -47,6 +47,8 @@ export interface Writer {
   digest(): Digest;
   /** Appends at the current offset. */
   write(data: Buffer): Promise<void>;
+  /** Restarts the ingest; only size 0 is supported (containerd's Truncate). */
+  truncate(size: number): Promise<void>;
   /** Checks size/digest, makes the blob visible; AlreadyExists if it already was. Returns the digest. */
   commit(size: number, expected?: Digest, labels?: Labels): Promise<Digest>;
   /** Releases the lock, keeping the ingest resumable. */

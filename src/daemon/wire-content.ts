@@ -1,4 +1,28 @@
+import { join } from 'node:path';
+import { LocalContentStore } from '../content/local-store';
+import { NamespacedContentStore } from '../metadata/content';
+import { CONTENT_SERVICE, contentService } from '../services/content';
 import type { Wiring } from './wiring';
 
-/** Wires the content slice into the daemon. Nothing here yet: its services answer UNIMPLEMENTED. */
-export async function wireContent(_w: Wiring): Promise<void> {}
+/**
+ * The content slice: the shared on-disk store under `<root>/content`, its namespaced view
+ * (part 'content'), the GC hooks (`contentBackend`) and the Content service.
+ */
+export async function wireContent(w: Wiring): Promise<void> {
+  const log = w.log.child({ component: 'content' });
+  const local = await LocalContentStore.open(join(w.config.root, 'content'), { log, ingestExpiryMs: w.config.ingestExpiryHours * 3600_000 });
+  const store = new NamespacedContentStore(w.db, local);
+  w.parts.set('content', store);
+  w.contentBackend = {
+    // A blob between its on-disk rename and its metadata record is never collected.
+    deleteBlob: async (digest) => {
+      if (!store.isCommitting(digest)) await local.deleteBlob(digest);
+    },
+    listBlobs: () => local.listBlobs(),
+    abortIngest: async (backendRef) => {
+      if (!local.isLocked(backendRef)) await local.abort(backendRef).catch(() => undefined);
+    },
+  };
+  w.plugins.push({ type: 'io.containerd.content.v1', id: 'content' });
+  w.services.add(CONTENT_SERVICE, contentService(store, log, () => w.events));
+}

@@ -1,0 +1,176 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { ContentStore, Writer } from '../content/types';
+import { validateRef } from '../content/paths';
+import type { Ctx } from '../core/context';
+import { validateDigest } from '../core/digest';
+import { alreadyExists, invalidArgument, outOfRange } from '../core/errors';
+import type { Logger } from '../core/logger';
+import type { EventPublisher } from '../events/types';
+import { toTimestamp } from './convert/common';
+import { type InfoProto, infoToProto, int64, statusToProto } from './convert/content';
+import { requireNamespace } from './grpc/context';
+import { bidi, serverStream, unary, writeMessage } from './grpc/handlers';
+
+export const CONTENT_SERVICE = 'containerd.services.content.v1.Content';
+const LIST_BATCH = 100;
+
+type WriteAction = 'STAT' | 'WRITE' | 'COMMIT';
+interface WriteRequest {
+  action: WriteAction;
+  ref: string;
+  total: string;
+  expected: string;
+  offset: string;
+  data: Buffer;
+  labels: Record<string, string>;
+}
+
+function digestArg(d: string | undefined): string {
+  if (!d) throw invalidArgument('digest: required');
+  return validateDigest(d);
+}
+
+function nonNegative(name: string, v: string | number | undefined): number {
+  const n = int64(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${name}: must be a non-negative integer`);
+  return n;
+}
+
+/** containerd's contentserver: a thin adapter over the namespaced ContentStore. */
+export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined): grpc.UntypedServiceImplementation {
+  const svc = (m: string) => `Content/${m}`;
+  return {
+    Info: unary(log, svc('Info'), async (req: { digest: string }, ctx) => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
+
+    Update: unary(log, svc('Update'), async (req: { info: InfoProto | null; update_mask: { paths: string[] } | null }, ctx) => {
+      if (!req.info) throw invalidArgument('info: required');
+      const info = await store.update(requireNamespace(ctx), { digest: digestArg(req.info.digest), labels: req.info.labels ?? {} }, req.update_mask?.paths);
+      return { info: infoToProto(info) };
+    }),
+
+    List: serverStream(log, svc('List'), async (req: { filters: string[] }, ctx, call) => {
+      let batch: InfoProto[] = [];
+      for await (const i of store.walk(requireNamespace(ctx), req.filters)) {
+        batch.push(infoToProto(i));
+        if (batch.length >= LIST_BATCH) {
+          await writeMessage(call, { info: batch });
+          batch = [];
+        }
+      }
+      if (batch.length) await writeMessage(call, { info: batch });
+    }),
+
+    Delete: unary(log, svc('Delete'), async (req: { digest: string }, ctx) => {
+      const c = requireNamespace(ctx);
+      const digest = digestArg(req.digest);
+      await store.delete(c, digest);
+      events?.()?.publish(c.ns, '/content/delete', 'containerd.events.ContentDelete', { digest });
+      return {};
+    }),
+
+    Read: serverStream(log, svc('Read'), async (req: { digest: string; offset: string; size: string }, ctx, call) => {
+      const c = requireNamespace(ctx);
+      const digest = digestArg(req.digest);
+      let offset = nonNegative('offset', req.offset);
+      const size = nonNegative('size', req.size);
+      for await (const data of store.read(c, digest, { offset, size })) {
+        if (c.signal?.aborted) return;
+        await writeMessage(call, { offset: String(offset), data });
+        offset += data.length;
+      }
+    }),
+
+    Status: unary(log, svc('Status'), async (req: { ref: string }, ctx) => ({ status: statusToProto(await store.status(requireNamespace(ctx), validateRef(req.ref))) })),
+
+    ListStatuses: unary(log, svc('ListStatuses'), async (req: { filters: string[] }, ctx) => ({
+      statuses: (await store.listStatuses(requireNamespace(ctx), req.filters)).map(statusToProto),
+    })),
+
+    Abort: unary(log, svc('Abort'), async (req: { ref: string }, ctx) => {
+      await store.abort(requireNamespace(ctx), validateRef(req.ref));
+      return {};
+    }),
+
+    Write: bidi(log, svc('Write'), async (ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>) => {
+      await writeSession(store, requireNamespace(ctx), call);
+    }),
+  };
+}
+
+/**
+ * containerd's Write session (contentserver.go): the first message names the ref and opens
+ * (locks) the writer; every request gets exactly one reply echoing its action. An expected
+ * digest that is already present ends the stream with AlreadyExists. Ending the stream without
+ * COMMIT releases the lock and leaves a resumable ingest.
+ */
+async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>): Promise<void> {
+  const it = (call as unknown as AsyncIterable<WriteRequest>)[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  let req = first.value;
+  const ref = validateRef(req.ref);
+  let expected = req.expected ? validateDigest(req.expected) : '';
+  let total = nonNegative('total', req.total);
+  const w: Writer = await store.writer(ctx, { ref, total, expected: expected || undefined });
+  try {
+    for (;;) {
+      const st = await w.status();
+      let offset = st.offset;
+      if (req.expected) {
+        expected = validateDigest(req.expected);
+        const have = await store.info(ctx, expected).then(
+          () => true,
+          () => false,
+        );
+        if (have) {
+          await w.close();
+          await store.abort(ctx, ref).catch(() => undefined);
+          throw alreadyExists(`content ${expected}: already exists`);
+        }
+      }
+      const reqTotal = nonNegative('total', req.total);
+      if (reqTotal > 0) total = reqTotal;
+      const reply: Record<string, unknown> = { action: req.action, offset: String(offset), total: String(total || st.total) };
+      switch (req.action) {
+        case 'STAT':
+          reply.digest = w.digest();
+          reply.started_at = toTimestamp(st.startedAt);
+          reply.updated_at = toTimestamp(st.updatedAt);
+          break;
+        case 'WRITE':
+        case 'COMMIT': {
+          const reqOffset = nonNegative('offset', req.offset);
+          if (reqOffset > 0 && reqOffset !== offset) throw outOfRange(`ingest ref ${ref}: write @${reqOffset} must occur at current offset ${offset}`);
+          if (reqOffset === 0 && offset > 0) {
+            await w.truncate(0);
+            offset = 0;
+          }
+          const data = req.data;
+          if (data && data.length > 0) {
+            await w.write(data);
+            offset += data.length;
+          }
+          reply.offset = String(offset);
+          if (req.action === 'COMMIT') {
+            const labels = req.labels && Object.keys(req.labels).length ? req.labels : undefined;
+            reply.digest = await w.commit(total, expected || undefined, labels);
+            const after = total || offset;
+            reply.offset = String(after);
+            reply.total = String(total || after);
+          } else reply.digest = w.digest();
+          break;
+        }
+        default:
+          throw invalidArgument(`ingest ref ${ref}: unknown write action ${String(req.action)}`);
+      }
+      await writeMessage(call, reply);
+      if (req.action === 'COMMIT') return;
+      const next = await it.next();
+      if (next.done) return;
+      req = next.value;
+      if (req.ref && req.ref !== ref) throw invalidArgument(`ingest ref ${ref}: ref changed to ${JSON.stringify(req.ref.slice(0, 80))} within one Write stream`);
+    }
+  } finally {
+    await w.close().catch(() => undefined);
+  }
+}

@@ -6,7 +6,8 @@
  *   meta ─ version                                       → number (SCHEMA_VERSION)
  *   v1 ─ <ns> ─ ns                                       → NamespaceRecord {labels}
  *          ├─ image ─ <name>                             → ImageRecord
- *          ├─ container ─ <id>                           → ContainerRecord
+ *          ├─ container ─ <id>                           → Container record (metadata/containers.ts); a GC root:
+ *          │                                               its snapshotter/snapshotKey and image stay referenced
  *          ├─ blob ─ <digest>                            → BlobRecord {size, labels, createdAt, updatedAt}
  *          ├─ ingest ─ <ref>                             → IngestRecord {expected?, lease?}
  *          ├─ lease ─ <id>                               → LeaseRecord {labels, createdAt}

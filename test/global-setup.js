@@ -1,11 +1,16 @@
 // Builds dist/ (incrementally) and the native parts once before any test, so tests that spawn the
-// real berthd binary or the native programs never run stale code. A native build failure is only
-// a warning here (tests that need the binary fail on their own); `npm run build` in CI is strict.
+// real berthd binary or the native programs never run stale code. Build failures are only
+// warnings here (tests that need the binary fail on their own); `npm run build` in CI is strict.
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 module.exports = async () => {
   const root = join(__dirname, '..');
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  try {
+    // tsc still emits JS when it finds type errors; `npm run build`/`npm run typecheck` are the strict gates.
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  } catch (e) {
+    process.stderr.write(`\nwarning: tsc reported errors; dist/ was still emitted\n`);
+  }
   try {
     execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
   } catch (e) {

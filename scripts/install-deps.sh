@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages berth's build and tests need (idempotent; run as root).
+#   build:  gcc, make, libc6-dev (static libc for the native helper)
+#   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
+#           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
+#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
+set -euo pipefail
+PKGS=(gcc make libc6-dev containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
+      golang-github-containerd-containerd-dev containernetworking-plugins)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian containerd package starts a system containerd; berth's tests run their own private one.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet containerd 2>/dev/null; then
+  systemctl stop containerd || true
+fi

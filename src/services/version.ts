@@ -1,0 +1,17 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../core/logger';
+import { unary } from './grpc/handlers';
+
+export const VERSION_SERVICE = 'containerd.services.version.v1.Version';
+
+export interface VersionInfo {
+  version: string;
+  revision: string;
+}
+
+/** containerd.services.version.v1.Version. ctr warns (and still exits 0) when this differs from its own. */
+export function versionService(log: Logger, info: VersionInfo): grpc.UntypedServiceImplementation {
+  return {
+    Version: unary(log, 'Version/Version', async () => ({ version: info.version, revision: info.revision })),
+  };
+}

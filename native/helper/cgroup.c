@@ -1,0 +1,416 @@
+#include "cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *const v1_ctrls[] = { "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "pids", "blkio" };
+
+static void
+nap_ms (long ms)
+{
+  struct timespec ts = { 0, ms * 1000000L };
+  nanosleep (&ts, NULL);
+}
+
+/* Finds the own path of a controller in /proc/self/cgroup ("N:a,b:/path"); v2 uses "". */
+static int
+own_path (const char *table, const char *ctrl, char *out, size_t cap)
+{
+  const char *line = table;
+  while (line != NULL && *line != '\0')
+    {
+      const char *c1 = strchr (line, ':'), *c2 = c1 ? strchr (c1 + 1, ':') : NULL, *nl = strchr (line, '\n');
+      if (c2 != NULL && (nl == NULL || c2 < nl))
+        {
+          size_t clen = (size_t) (c2 - c1 - 1), plen = nl ? (size_t) (nl - c2 - 1) : strlen (c2 + 1);
+          int match = 0;
+          const char *p = c1 + 1;
+          while (p < c2)
+            {
+              const char *e = memchr (p, ',', (size_t) (c2 - p));
+              size_t len = e ? (size_t) (e - p) : (size_t) (c2 - p);
+              if (len == strlen (ctrl) && memcmp (p, ctrl, len) == 0)
+                match = 1;
+              p += len + 1;
+            }
+          if (ctrl[0] == '\0' && clen == 0)
+            match = 1;
+          if (match && plen < cap)
+            {
+              memcpy (out, c2 + 1, plen);
+              out[plen] = '\0';
+              if (strcmp (out, "/") == 0)
+                out[0] = '\0';
+              return 0;
+            }
+        }
+      line = nl ? nl + 1 : NULL;
+    }
+  return -1;
+}
+
+static int
+add_ctrl (struct cgroup *cg, const char *name, const char *mnt, const char *own, const char *rel, berth_error_t *err)
+{
+  size_t i = cg->n;
+  if (asprintf (&cg->base[i], "%s%s", mnt, own) < 0 || asprintf (&cg->leaf[i], "%s/%s", cg->base[i], rel) < 0)
+    return berth_error (err, ENOMEM, "cgroup: alloc");
+  cg->names[i] = name;
+  cg->n++;
+  return 0;
+}
+
+int
+cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err)
+{
+  char table[4096], own[1024], mnt[256];
+  struct stat st;
+
+  memset (cg, 0, sizeof (*cg));
+  if (read_small_file ("/proc/self/cgroup", table, sizeof (table)) < 0)
+    return berth_error (err, errno, "cgroup: read /proc/self/cgroup");
+  if (stat ("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
+    {
+      cg->v2 = 1;
+      if (own_path (table, "", own, sizeof (own)) < 0)
+        return berth_error (err, ENOENT, "cgroup: no v2 entry in /proc/self/cgroup");
+      return add_ctrl (cg, "unified", "/sys/fs/cgroup", own, rel, err);
+    }
+  for (size_t i = 0; i < sizeof (v1_ctrls) / sizeof (v1_ctrls[0]); i++)
+    {
+      snprintf (mnt, sizeof (mnt), "/sys/fs/cgroup/%s", v1_ctrls[i]);
+      if (own_path (table, v1_ctrls[i], own, sizeof (own)) < 0 || stat (mnt, &st) < 0)
+        continue;
+      if (add_ctrl (cg, v1_ctrls[i], mnt, own, rel, err) < 0)
+        return -1;
+    }
+  if (cg->n == 0)
+    return berth_error (err, ENOENT, "cgroup: no v1 controller mounted under /sys/fs/cgroup");
+  return 0;
+}
+
+const char *
+cgroup_dir (struct cgroup *cg, const char *ctrl)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->v2 || strcmp (cg->names[i], ctrl) == 0)
+      return cg->leaf[i];
+  return NULL;
+}
+
+/* v1 cpuset: a new group starts with empty cpus/mems and refuses tasks until filled. */
+static int
+cpuset_inherit (const char *dir, const char *parent, const char *file, berth_error_t *err)
+{
+  char path[4096], buf[1024];
+  snprintf (path, sizeof (path), "%s/%s", dir, file);
+  if (read_small_file (path, buf, sizeof (buf)) >= 0 && buf[0] != '\n' && buf[0] != '\0')
+    return 0;
+  snprintf (path, sizeof (path), "%s/%s", parent, file);
+  if (read_small_file (path, buf, sizeof (buf)) < 0)
+    return berth_error (err, errno, "cgroup: read %s", path);
+  snprintf (path, sizeof (path), "%s/%s", dir, file);
+  if (write_file (path, buf) < 0)
+    return berth_error (err, errno, "cgroup: write %s", path);
+  return 0;
+}
+
+static int
+mkdir_below (const char *base, const char *leaf, int is_cpuset, int is_v2, berth_error_t *err)
+{
+  char path[4096];
+  size_t blen = strlen (base);
+  snprintf (path, sizeof (path), "%s", leaf);
+  for (char *p = path + blen + 1;; p++)
+    {
+      if (*p != '/' && *p != '\0')
+        continue;
+      char saved = *p;
+      *p = '\0';
+      /* A sibling helper may rmdir an empty parent between our steps: retry. */
+      for (int tries = 0; mkdir (path, 0755) < 0 && errno != EEXIST; tries++)
+        if (errno != ENOENT || tries > 20)
+          return berth_error (err, errno, "cgroup: mkdir %s", path);
+        else if (mkdir_below (base, path, is_cpuset, is_v2, err) < 0)
+          return -1;
+      if (is_cpuset)
+        {
+          char parent[4096];
+          snprintf (parent, sizeof (parent), "%s", path);
+          *strrchr (parent, '/') = '\0';
+          if (cpuset_inherit (path, parent, "cpuset.cpus", err) < 0
+              || cpuset_inherit (path, parent, "cpuset.mems", err) < 0)
+            return -1;
+        }
+      if (is_v2 && saved != '\0')
+        {
+          char ctl[4096];
+          snprintf (ctl, sizeof (ctl), "%s/cgroup.subtree_control", path);
+          (void) write_file (ctl, "+cpu +cpuset +memory +pids +io");
+        }
+      *p = saved;
+      if (saved == '\0')
+        break;
+    }
+  return 0;
+}
+
+int
+cgroup_create (struct cgroup *cg, berth_error_t *err)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      if (cg->v2)
+        {
+          char ctl[4096];
+          snprintf (ctl, sizeof (ctl), "%s/cgroup.subtree_control", cg->base[i]);
+          (void) write_file (ctl, "+cpu +cpuset +memory +pids +io"); /* may fail: no internal processes */
+        }
+      if (mkdir_below (cg->base[i], cg->leaf[i], strcmp (cg->names[i], "cpuset") == 0, cg->v2, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+int
+cgroup_attach (struct cgroup *cg, pid_t pid, berth_error_t *err)
+{
+  char path[4096], val[32];
+  snprintf (val, sizeof (val), "%d", (int) pid);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      snprintf (path, sizeof (path), "%s/cgroup.procs", cg->leaf[i]);
+      if (write_file (path, val) < 0)
+        return berth_error (err, errno, "cgroup: join %s", path);
+    }
+  return 0;
+}
+
+static const char *
+procs_dir (struct cgroup *cg)
+{
+  const char *d = cgroup_dir (cg, "pids");
+  if (d == NULL)
+    d = cgroup_dir (cg, "freezer");
+  return d != NULL ? d : (cg->n > 0 ? cg->leaf[0] : NULL);
+}
+
+/* Signals every pid listed in cgroup.procs; returns how many were signalled. */
+static int
+signal_procs (struct cgroup *cg, int sig)
+{
+  char path[4096];
+  const char *d = procs_dir (cg);
+  int count = 0;
+  FILE *f;
+  long pid;
+  if (d == NULL)
+    return 0;
+  snprintf (path, sizeof (path), "%s/cgroup.procs", d);
+  if ((f = fopen (path, "re")) == NULL)
+    return 0;
+  while (fscanf (f, "%ld", &pid) == 1)
+    if (pid > 0 && kill ((pid_t) pid, sig) == 0)
+      count++;
+  fclose (f);
+  return count;
+}
+
+int
+cgroup_kill_all (struct cgroup *cg, int sig, berth_error_t *err)
+{
+  int frozen = cgroup_is_frozen (cg);
+  if (cgroup_dir (cg, "freezer") == NULL)
+    return signal_procs (cg, sig) >= 0 ? 0 : -1;
+  /* Freeze first so nothing forks past us (runc's signalAllProcesses). */
+  if (!frozen && cgroup_freeze (cg, 1, err) < 0)
+    return -1;
+  signal_procs (cg, sig);
+  if (sig == SIGKILL || !frozen)
+    return cgroup_freeze (cg, 0, err); /* SIGKILL only lands on thawed tasks */
+  return 0;
+}
+
+void
+cgroup_destroy (struct cgroup *cg)
+{
+  berth_error_t err;
+  for (int tries = 0; tries < 300; tries++)
+    {
+      size_t left = 0;
+      if (tries > 0)
+        {
+          if (cgroup_is_frozen (cg))
+            (void) cgroup_freeze (cg, 0, &err);
+          signal_procs (cg, SIGKILL);
+          nap_ms (10);
+        }
+      for (size_t i = 0; i < cg->n; i++)
+        if (rmdir (cg->leaf[i]) < 0 && errno != ENOENT)
+          left++;
+      if (left == 0)
+        break;
+    }
+  /* Remove the parents we may have created (e.g. <own>/berth), if now empty. */
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      char path[4096];
+      snprintf (path, sizeof (path), "%s", cg->leaf[i]);
+      for (char *s = strrchr (path, '/'); s != NULL && (size_t) (s - path) > strlen (cg->base[i]);
+           s = strrchr (path, '/'))
+        {
+          *s = '\0';
+          if (rmdir (path) < 0)
+            break;
+        }
+    }
+}
+
+int
+cgroup_is_frozen (struct cgroup *cg)
+{
+  char path[4096], buf[256];
+  const char *d = cgroup_dir (cg, "freezer");
+  if (d == NULL)
+    return 0;
+  snprintf (path, sizeof (path), cg->v2 ? "%s/cgroup.freeze" : "%s/freezer.state", d);
+  if (read_small_file (path, buf, sizeof (buf)) < 0)
+    return 0;
+  return cg->v2 ? buf[0] == '1' : strncmp (buf, "FROZEN", 6) == 0 || strncmp (buf, "FREEZING", 8) == 0;
+}
+
+int
+cgroup_freeze (struct cgroup *cg, int freeze, berth_error_t *err)
+{
+  char path[4096], buf[256];
+  const char *d = cgroup_dir (cg, "freezer");
+  if (d == NULL)
+    return berth_error (err, ENOTSUP, "cgroup: no freezer");
+  snprintf (path, sizeof (path), cg->v2 ? "%s/cgroup.freeze" : "%s/freezer.state", d);
+  if (write_file (path, cg->v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED")) < 0)
+    return berth_error (err, errno, "cgroup: write %s", path);
+  if (!freeze)
+    return 0;
+  /* Wait until the freeze completed (v1 FREEZING is transient; v2 reports "frozen 1"). */
+  if (cg->v2)
+    snprintf (path, sizeof (path), "%s/cgroup.events", d);
+  for (int tries = 0; tries < 1000; tries++)
+    {
+      if (read_small_file (path, buf, sizeof (buf)) < 0)
+        return berth_error (err, errno, "cgroup: read %s", path);
+      if (cg->v2 ? strstr (buf, "frozen 1") != NULL : strncmp (buf, "FROZEN", 6) == 0)
+        return 0;
+      if (!cg->v2)
+        (void) write_file (path, "FROZEN");
+      nap_ms (1);
+    }
+  return berth_error (err, EBUSY, "cgroup: freeze did not complete");
+}
+
+static long
+read_key (const char *path, const char *key)
+{
+  char buf[2048];
+  char *p;
+  size_t klen = strlen (key);
+  if (read_small_file (path, buf, sizeof (buf)) < 0)
+    return -1;
+  for (p = buf; p != NULL && *p; p = strchr (p, '\n'), p = p ? p + 1 : NULL)
+    if (strncmp (p, key, klen) == 0 && p[klen] == ' ')
+      return strtol (p + klen + 1, NULL, 10);
+  return -1;
+}
+
+long
+cgroup_oom_kills (struct cgroup *cg)
+{
+  char path[4096];
+  const char *d = cgroup_dir (cg, "memory");
+  long v;
+  if (d == NULL)
+    return 0;
+  snprintf (path, sizeof (path), cg->v2 ? "%s/memory.events" : "%s/memory.oom_control", d);
+  v = read_key (path, "oom_kill");
+  return v < 0 ? 0 : v;
+}
+
+int
+cgroup_oom_fd (struct cgroup *cg, int *is_v2_events)
+{
+  char path[4096], val[64];
+  const char *d = cgroup_dir (cg, "memory");
+  int efd, ofd;
+  *is_v2_events = cg->v2;
+  if (d == NULL)
+    return -1;
+  if (cg->v2)
+    {
+      snprintf (path, sizeof (path), "%s/memory.events", d);
+      return open (path, O_RDONLY | O_CLOEXEC);
+    }
+  snprintf (path, sizeof (path), "%s/memory.oom_control", d);
+  if ((ofd = open (path, O_RDONLY | O_CLOEXEC)) < 0)
+    return -1;
+  if ((efd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+    return close (ofd), -1;
+  snprintf (val, sizeof (val), "%d %d", efd, ofd);
+  snprintf (path, sizeof (path), "%s/cgroup.event_control", d);
+  if (write_file (path, val) < 0)
+    {
+      close (efd);
+      efd = -1;
+    }
+  close (ofd);
+  return efd;
+}
+
+static long long
+read_num (const char *dir, const char *file)
+{
+  char path[4096], buf[64];
+  if (dir == NULL)
+    return -1;
+  snprintf (path, sizeof (path), "%s/%s", dir, file);
+  if (read_small_file (path, buf, sizeof (buf)) < 0)
+    return -1;
+  return strncmp (buf, "max", 3) == 0 ? -1 : strtoll (buf, NULL, 10);
+}
+
+void
+cgroup_stats (struct cgroup *cg, char *buf, size_t cap)
+{
+  const char *mem = cgroup_dir (cg, "memory"), *pids = cgroup_dir (cg, "pids");
+  long long cpu_ns;
+  if (cg->v2)
+    {
+      char path[4096];
+      long usec;
+      snprintf (path, sizeof (path), "%s/cpu.stat", cg->leaf[0]);
+      usec = read_key (path, "usage_usec");
+      cpu_ns = usec < 0 ? -1 : (long long) usec * 1000;
+    }
+  else
+    cpu_ns = read_num (cgroup_dir (cg, "cpuacct"), "cpuacct.usage");
+  snprintf (buf, cap,
+            "{\"memory_usage\":%lld,\"memory_limit\":%lld,\"memory_max_usage\":%lld,\"pids_current\":%lld,"
+            "\"pids_limit\":%lld,\"cpu_usage_ns\":%lld,\"oom_kills\":%ld}",
+            read_num (mem, cg->v2 ? "memory.current" : "memory.usage_in_bytes"),
+            read_num (mem, cg->v2 ? "memory.max" : "memory.limit_in_bytes"),
+            read_num (mem, cg->v2 ? "memory.peak" : "memory.max_usage_in_bytes"), read_num (pids, "pids.current"),
+            read_num (pids, "pids.max"), cpu_ns, cgroup_oom_kills (cg));
+}
+
+void
+cgroup_free (struct cgroup *cg)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    free (cg->base[i]), free (cg->leaf[i]);
+  cg->n = 0;
+}

@@ -1,0 +1,41 @@
+/* Cgroups v1 (one hierarchy per controller) and v2 (unified), detected at run time.
+ * Every path lives below the helper's own cgroup (inherited from the daemon): berth
+ * never writes outside it. */
+#ifndef BERTH_CGROUP_H
+#define BERTH_CGROUP_H
+
+#include <sys/types.h>
+#include "error.h"
+#include "plan.h"
+
+#define CG_MAX_CTRL 10
+
+struct cgroup
+{
+  int v2;
+  size_t n;
+  const char *names[CG_MAX_CTRL]; /* v1 controller names; v2: "unified" */
+  char *base[CG_MAX_CTRL];        /* the helper's own cgroup dir per controller */
+  char *leaf[CG_MAX_CTRL];        /* base + "/" + relative path */
+};
+
+int cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err);
+int cgroup_create (struct cgroup *cg, berth_error_t *err);
+int cgroup_attach (struct cgroup *cg, pid_t pid, berth_error_t *err);
+int cgroup_apply (struct cgroup *cg, const struct plan *p, berth_error_t *err); /* cgroup_res.c */
+/* Kills what is left, removes the leaf and any now-empty parents up to base. */
+void cgroup_destroy (struct cgroup *cg);
+int cgroup_freeze (struct cgroup *cg, int freeze, berth_error_t *err);
+int cgroup_is_frozen (struct cgroup *cg);
+int cgroup_kill_all (struct cgroup *cg, int sig, berth_error_t *err);
+/* Number of OOM kills recorded by the memory controller, or 0. */
+long cgroup_oom_kills (struct cgroup *cg);
+/* An fd that becomes readable (v1 eventfd) or POLLPRI (v2 memory.events) on OOM; -1 if none. */
+int cgroup_oom_fd (struct cgroup *cg, int *is_v2_events);
+/* Writes a JSON object with memory/pids/cpu stats into buf. */
+void cgroup_stats (struct cgroup *cg, char *buf, size_t cap);
+/* Directory of a controller (v1 name) or the unified dir; NULL if absent. */
+const char *cgroup_dir (struct cgroup *cg, const char *ctrl);
+void cgroup_free (struct cgroup *cg);
+
+#endif

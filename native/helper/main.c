@@ -1,0 +1,208 @@
+/* berth-helper: reads a launch plan on fd 3, reports on fd 4 (NDJSON), creates the
+ * container process, execs it on "start", then stays as its monitor. PROTOCOL.md. */
+#include "helper.h"
+#include "ns.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct helper H = { .child = -1 };
+
+static void
+abort_child (struct helper *h)
+{
+  if (h->child > 0)
+    {
+      kill (h->child, SIGKILL);
+      while (waitpid (h->child, NULL, 0) < 0 && errno == EINTR)
+        ;
+      h->child = -1;
+    }
+  if (h->owns_cgroup)
+    cgroup_destroy (&h->cg);
+}
+
+static void __attribute__ ((noreturn))
+fail (struct helper *h, berth_error_t *err, const char *stage)
+{
+  berth_error_stage (err, stage);
+  (void) sync_write_msg (h->sync_fd, "error", -1, err);
+  abort_child (h);
+  _exit (1);
+}
+
+/* Turns a child's ERROR record back into an error and fails. */
+static void __attribute__ ((noreturn))
+fail_from_child (struct helper *h, const struct isync_msg *m)
+{
+  static char stage[16];
+  berth_error_t err = { 0 };
+  snprintf (stage, sizeof (stage), "%s", m->stage);
+  snprintf (err.msg, sizeof (err.msg), "%s", m->msg);
+  err.status = m->status;
+  err.stage = stage;
+  fail (h, &err, stage);
+}
+
+static unsigned
+read_last_cap (void)
+{
+  char buf[32];
+  if (read_small_file ("/proc/sys/kernel/cap_last_cap", buf, sizeof (buf)) < 0)
+    return 40;
+  return (unsigned) strtoul (buf, NULL, 10);
+}
+
+static void
+prepare (struct helper *h)
+{
+  struct plan *p = h->plan;
+  berth_error_t err = { 0 };
+
+  h->last_cap = read_last_cap ();
+  if (mkdir (p->state_dir, 0700) < 0 && errno != EEXIST)
+    berth_error (&err, errno, "state dir `%s`", p->state_dir), fail (h, &err, "state");
+  if (chmod (p->state_dir, 0700) < 0)
+    berth_error (&err, errno, "chmod state dir `%s`", p->state_dir), fail (h, &err, "state");
+  if (p->cgroup_path != NULL)
+    {
+      if (cgroup_resolve (&h->cg, p->cgroup_path, &err) < 0)
+        fail (h, &err, "cgroup");
+      h->has_cgroup = 1;
+      if (p->mode == PLAN_MODE_CREATE && !p->cgroup_join)
+        {
+          h->owns_cgroup = 1;
+          if (cgroup_create (&h->cg, &err) < 0 || cgroup_apply (&h->cg, p, &err) < 0)
+            fail (h, &err, "cgroup");
+        }
+    }
+  if (stdio_prepare (h, &err) < 0)
+    fail (h, &err, "stdio");
+  if (ns_join_pid (p, &err) < 0)
+    fail (h, &err, "ns");
+}
+
+static void
+spawn (struct helper *h)
+{
+  berth_error_t err = { 0 };
+  char buf[32];
+  h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
+    berth_error (&err, errno, "socketpair"), fail (h, &err, "ns");
+  /* The cgroup namespace is entered by the child once it sits in its cgroup. */
+  long pid = syscall (SYS_clone, (unsigned long) (h->new_ns_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0)
+    berth_error (&err, errno, "clone"), fail (h, &err, "ns");
+  if (pid == 0)
+    child_main (h);
+  h->child = (pid_t) pid;
+  close (h->isync[1]);
+  stdio_close_child_ends (h);
+  /* The monitor must outlive an OOM in its container (conmon sets the same). */
+  (void) write_file ("/proc/self/oom_score_adj", "-1000");
+  if ((h->new_ns_flags & CLONE_NEWUSER) && ns_write_idmaps (h->plan, h->child, &err) < 0)
+    fail (h, &err, "ns");
+  if (h->has_cgroup && cgroup_attach (&h->cg, h->child, &err) < 0)
+    fail (h, &err, "cgroup");
+  if (isync_send (h->isync[0], ISYNC_GO, NULL, -1) < 0)
+    berth_error (&err, errno, "sync child"), fail (h, &err, "ns");
+  (void) buf;
+}
+
+static void
+wait_ready (struct helper *h)
+{
+  berth_error_t err = { 0 };
+  struct isync_msg m;
+  int fd, r = isync_recv (h->isync[0], &m, &fd);
+  if (r <= 0)
+    berth_error (&err, r < 0 ? errno : EPIPE, "child exited during setup"), fail (h, &err, "internal");
+  if (m.type == ISYNC_ERROR)
+    fail_from_child (h, &m);
+  if (m.type != ISYNC_READY)
+    berth_error (&err, EPROTO, "unexpected message from child"), fail (h, &err, "internal");
+  if (fd >= 0)
+    {
+      h->io.master = fd;
+      h->io.out.src = fd;
+      if (h->io.in.src >= 0)
+        h->io.in.dst = fd;
+      (void) fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  static struct plan plan;
+  berth_error_t err = { 0 };
+  char line[SYNC_LINE_MAX];
+  sigset_t mask;
+  int lfd;
+  ssize_t n;
+  struct isync_msg m;
+  int fd;
+
+  if (argc > 1 && strcmp (argv[1], "--version") == 0)
+    return puts ("berth-helper 1 (plan " PLAN_MAGIC ")") < 0;
+  if (fcntl (3, F_GETFD) < 0 || fcntl (4, F_GETFD) < 0)
+    {
+      fprintf (stderr, "berth-helper: needs the plan on fd 3 and the sync socket on fd 4 (see PROTOCOL.md)\n");
+      return 2;
+    }
+  H.sync_fd = 4;
+  (void) fcntl (3, F_SETFD, FD_CLOEXEC);
+  (void) fcntl (4, F_SETFD, FD_CLOEXEC);
+  signal (SIGPIPE, SIG_IGN);
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  (void) setsid ();
+  (void) prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+  if (plan_read_fd (3, &plan, &err) < 0)
+    fail (&H, &err, "plan");
+  close (3);
+  H.plan = &plan;
+  prepare (&H);
+  spawn (&H);
+  wait_ready (&H);
+  if (sync_write_msg (H.sync_fd, "created", H.child, NULL) < 0)
+    abort_child (&H), _exit (1);
+
+  n = sync_read_line (H.sync_fd, line, sizeof (line));
+  if (n <= 0 || strcmp (line, "start") != 0)
+    {
+      /* EOF or "abort": the daemon gave up on this container. */
+      abort_child (&H);
+      _exit (n <= 0 ? 0 : 1);
+    }
+  /* Bind before exec so nothing can run unmonitored. */
+  if ((lfd = monitor_listen (&H, &err)) < 0)
+    fail (&H, &err, "monitor");
+  if (isync_send (H.isync[0], ISYNC_START, NULL, -1) < 0)
+    berth_error (&err, errno, "sync child"), fail (&H, &err, "exec");
+  if (isync_recv (H.isync[0], &m, &fd) > 0 && m.type == ISYNC_ERROR)
+    {
+      char path[4096];
+      snprintf (path, sizeof (path), "%s/monitor.sock", plan.state_dir);
+      unlink (path);
+      fail_from_child (&H, &m);
+    }
+  close (H.isync[0]);
+  (void) sync_write_msg (H.sync_fd, "started", H.child, NULL);
+  close (H.sync_fd);
+  H.sync_fd = -1;
+  monitor_run (&H, lfd);
+}

@@ -1,0 +1,27 @@
+/* The container's filesystem view, built inside its new mount namespace. */
+#ifndef BERTH_MOUNT_H
+#define BERTH_MOUNT_H
+
+#include "cgroup.h"
+#include "error.h"
+#include "plan.h"
+
+enum { IN_ROOT_OPEN = 0, IN_ROOT_DIR = 1, IN_ROOT_FILE = 2 };
+
+/* Opens path inside the rootfs (RESOLVE_IN_ROOT, symlinks cannot escape) as O_PATH,
+ * creating missing parents / the final dir or file when asked. */
+int open_in_root (int rootfd, const char *path, int create, int flags, berth_error_t *err);
+
+int mount_rootfs (const struct plan *p, int *rootfd, berth_error_t *err);
+int mount_spec (const struct plan *p, int rootfd, const struct cgroup *cg, int new_cgroupns, berth_error_t *err);
+int mount_devices (const struct plan *p, int rootfd, berth_error_t *err); /* mount_dev.c */
+/* Allocates the pty inside the container's devpts; returns master, *slave set. */
+int mount_console (const struct plan *p, int rootfd, int *slave, berth_error_t *err); /* mount_dev.c */
+int mount_masked_readonly (const struct plan *p, int rootfd, berth_error_t *err);
+int mount_pivot (const struct plan *p, int rootfd, berth_error_t *err);
+/* Remounts / read-only when the spec asks (after masked/readonly paths). */
+int mount_finish_rootfs (const struct plan *p, berth_error_t *err);
+/* Mount flags parsing shared with mount_dev.c. */
+unsigned long mount_locked_flags (const char *path);
+
+#endif

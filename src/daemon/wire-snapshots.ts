@@ -1,4 +1,36 @@
+import { join } from 'node:path';
+import { NamespacedSnapshotter } from '../metadata/snapshots';
+import { NativeSnapshotter } from '../snapshotter/native';
+import { OverlaySnapshotter } from '../snapshotter/overlay';
+import type { Snapshotter } from '../snapshotter/types';
+import { SNAPSHOTS_SERVICE, snapshotsService } from '../services/snapshots';
 import type { Wiring } from './wiring';
 
-/** Wires the snapshots slice into the daemon. Nothing here yet: its services answer UNIMPLEMENTED. */
-export async function wireSnapshots(_w: Wiring): Promise<void> {}
+export const SNAPSHOTTER_PLUGIN_TYPE = 'io.containerd.snapshotter.v1';
+
+/**
+ * Opens the `overlayfs` and `native` snapshotters under `<root>/snapshots/<name>`, wraps each in
+ * its namespaced view, registers the GC collectors and the Snapshots service.
+ * Exposes `parts.get('snapshotters')` → Map<name, NamespacedSnapshotter> (diff and tasks use it).
+ */
+export async function wireSnapshots(w: Wiring): Promise<void> {
+  const log = w.log.child({ component: 'snapshots' });
+  const backends: Array<[string, () => Promise<Snapshotter>]> = [
+    ['overlayfs', () => OverlaySnapshotter.open(join(w.config.root, 'snapshots', 'overlayfs'), { log })],
+    ['native', () => NativeSnapshotter.open(join(w.config.root, 'snapshots', 'native'), { log })],
+  ];
+  const snapshotters = new Map<string, NamespacedSnapshotter>();
+  for (const [name, open] of backends) {
+    const backend = await open();
+    w.onClose(() => backend.close());
+    const ns = new NamespacedSnapshotter(name, w.db, backend);
+    snapshotters.set(name, ns);
+    w.snapshotCollectors.set(name, ns.collector(log));
+    w.plugins.push({ type: SNAPSHOTTER_PLUGIN_TYPE, id: name, exports: { root: join(w.config.root, 'snapshots', name) } });
+  }
+  if (!snapshotters.has(w.config.defaultSnapshotter)) {
+    throw new Error(`config: defaultSnapshotter ${JSON.stringify(w.config.defaultSnapshotter)} is not one of ${[...snapshotters.keys()].join(', ')}`);
+  }
+  w.parts.set('snapshotters', snapshotters);
+  w.services.add(SNAPSHOTS_SERVICE, snapshotsService({ log, snapshotters, events: w.events }));
+}

@@ -1,0 +1,1 @@
+export type { Image, ImageInput, ImageStore } from './types';

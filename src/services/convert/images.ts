@@ -1,0 +1,23 @@
+import { invalidArgument } from '../../core/errors';
+import type { Labels } from '../../core/types';
+import type { Image, ImageInput } from '../../images/types';
+import { type DescriptorProto, type Timestamp, descriptorFromProto, descriptorToProto, toTimestamp } from './common';
+
+export interface ImageProto {
+  name: string;
+  labels: Labels;
+  target: DescriptorProto | null;
+  created_at: Timestamp | null;
+  updated_at: Timestamp | null;
+}
+
+export function imageToProto(i: Image): ImageProto {
+  return { name: i.name, labels: { ...i.labels }, target: descriptorToProto(i.target), created_at: toTimestamp(i.createdAt), updated_at: toTimestamp(i.updatedAt) };
+}
+
+/** created_at/updated_at from clients are ignored: ctr sends year 0001, the store sets them. */
+export function imageFromProto(i: ImageProto): ImageInput {
+  const target = descriptorFromProto(i.target) ?? { mediaType: '', digest: '', size: 0 };
+  if (!Number.isFinite(target.size)) throw invalidArgument(`image ${i.name}: target size is not a number`);
+  return { name: i.name, labels: { ...(i.labels ?? {}) }, target };
+}

@@ -104,7 +104,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
  * COMMIT releases the lock and leaves a resumable ingest.
  */
 async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>): Promise<void> {
-  const it = (call as unknown as AsyncIterable<WriteRequest>)[Symbol.asyncIterator]();
+  const it = requests<WriteRequest>(call);
   const first = await it.next();
   if (first.done) return;
   let req = first.value;
@@ -173,4 +173,53 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDupl
   } finally {
     await w.close().catch(() => undefined);
   }
+}
+
+/**
+ * Pulls client messages one at a time (pausing the stream between pulls for flow control).
+ * Readable's own async iterator does not see grpc-js's half-close reliably, so this listens to
+ * 'data', 'end', 'error' and 'cancelled' itself. A cancelled call ends the iteration.
+ */
+export function requests<T>(call: grpc.ServerDuplexStream<T, unknown>): { next(): Promise<IteratorResult<T>> } {
+  const queue: T[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  call.on('data', (m: T) => {
+    queue.push(m);
+    call.pause();
+    poke();
+  });
+  call.on('end', () => {
+    ended = true;
+    poke();
+  });
+  call.on('error', (e: unknown) => {
+    failure = e;
+    poke();
+  });
+  call.on('cancelled', () => {
+    ended = true;
+    poke();
+  });
+  return {
+    async next(): Promise<IteratorResult<T>> {
+      for (;;) {
+        if (queue.length) {
+          const value = queue.shift()!;
+          if (queue.length === 0) call.resume();
+          return { done: false, value };
+        }
+        if (failure) throw failure;
+        if (ended) return { done: true, value: undefined };
+        if (call.isPaused()) call.resume();
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+  };
 }

@@ -1,0 +1,166 @@
+/* berth-unpack: applies one uncompressed layer tar read from stdin. See PROTOCOL.md.
+ *
+ *   berth-unpack [--overlay] ROOT
+ *   berth-unpack --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apply.h"
+#include "mount.h"
+#include "reader.h"
+#include "tar.h"
+
+#define EXIT_INVALID 1
+#define EXIT_INTERNAL 2
+#define EXIT_USAGE 64
+#define MAX_OPTIONS 256
+
+static struct reader R; /* 1 MiB buffer: static, not on the stack */
+
+/* The one function that writes protocol lines: {"type":..,...}\n on stdout. */
+static void
+emit (const char *type, const char *kind, int status, const char *msg, unsigned long long entries,
+      unsigned long long bytes)
+{
+  char line[4 * BU_MSG_MAX + 256];
+  size_t o = 0;
+  const char *p;
+
+  o += (size_t) snprintf (line + o, sizeof (line) - o, "{\"type\":\"%s\"", type);
+  if (kind)
+    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
+  if (strcmp (type, "done") == 0)
+    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"bytes\":%llu", entries, bytes);
+  if (msg)
+    {
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"msg\":\"");
+      for (p = msg; *p && o + 8 < sizeof (line); p++)
+        {
+          unsigned char c = (unsigned char) *p;
+          if (c == '"' || c == '\\')
+            {
+              line[o++] = '\\';
+              line[o++] = (char) c;
+            }
+          else if (c < 0x20 || c >= 0x7f)
+            o += (size_t) snprintf (line + o, sizeof (line) - o, "\\u%04x", c);
+          else
+            line[o++] = (char) c;
+        }
+      line[o++] = '"';
+    }
+  line[o++] = '}';
+  line[o++] = '\n';
+  write_all (1, line, o);
+}
+
+void
+emit_warning (const char *fmt, ...)
+{
+  char msg[BU_MSG_MAX];
+  va_list ap;
+
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof (msg), fmt, ap);
+  va_end (ap);
+  emit ("warning", NULL, 0, msg, 0, 0);
+}
+
+static int
+fail (bu_error_t *err)
+{
+  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, 0);
+  return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
+}
+
+static int
+usage (const char *msg)
+{
+  emit ("error", "usage", EINVAL, msg, 0, 0);
+  return EXIT_USAGE;
+}
+
+static int
+run (const char *root, int overlay, bu_error_t *err)
+{
+  struct applier a;
+  struct tar_entry e;
+  int rc;
+
+  if (applier_init (&a, root, overlay, err) < 0)
+    return -1;
+  R.fd = 0;
+  for (;;)
+    {
+      rc = tar_next (&R, &e, err);
+      if (rc <= 0)
+        break;
+      rc = apply_entry (&a, &e, &R, err);
+      tar_entry_free (&e);
+      if (rc < 0)
+        break;
+    }
+  if (rc == 0)
+    rc = apply_finish (&a, err);
+  /* Read to EOF: the caller digests the whole stream, trailing padding included. */
+  if (rc == 0)
+    rc = rd_drain (&R, err);
+  if (rc == 0)
+    emit ("done", NULL, 0, NULL, a.entries, R.consumed);
+  applier_free (&a);
+  return rc;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL;
+  char *options[MAX_OPTIONS];
+  int noptions = 0, overlay = 0, i, rc;
+  char mnt[4096];
+  bu_error_t err;
+
+  memset (&err, 0, sizeof (err));
+  signal (SIGPIPE, SIG_IGN);
+  umask (0);
+  for (i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--overlay") == 0)
+        overlay = 1;
+      else if (strcmp (argv[i], "--mount") == 0 && i + 2 < argc)
+        {
+          mtype = argv[++i];
+          msource = argv[++i];
+        }
+      else if (strcmp (argv[i], "--option") == 0 && i + 1 < argc)
+        {
+          if (noptions == MAX_OPTIONS)
+            return usage ("too many --option");
+          options[noptions++] = argv[++i];
+        }
+      else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
+        tmpdir = argv[++i];
+      else if (argv[i][0] != '-' && root == NULL)
+        root = argv[i];
+      else
+        return usage ("usage: berth-unpack [--overlay] ROOT | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR");
+    }
+  if (mtype != NULL)
+    {
+      if (root != NULL || tmpdir == NULL || overlay)
+        return usage ("--mount needs --tmpdir and no ROOT");
+      if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
+        return fail (&err);
+      rc = run (mnt, 0, &err);
+      unmount_private (mnt);
+      return rc < 0 ? fail (&err) : 0;
+    }
+  if (root == NULL)
+    return usage ("missing ROOT");
+  return run (root, overlay, &err) < 0 ? fail (&err) : 0;
+}

@@ -4,7 +4,7 @@ import type { Ctx } from '../core/context';
 import { validateDigest } from '../core/digest';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
-import { validateId } from '../core/identifiers';
+import { isValidId, validateId } from '../core/identifiers';
 import type { Labels } from '../core/types';
 import type { MetadataDB } from './db';
 import { validateLabels } from './label-validation';
@@ -46,10 +46,17 @@ export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
 export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire';
 export const LABEL_GC_FLAT = 'containerd.io/gc.flat';
 
-/** containerd's leases.WithRandomID: nanoseconds-within-the-second, dash, 3 random bytes base64url. */
+/**
+ * containerd's leases.WithRandomID: nanoseconds-within-the-second, dash, 3 random bytes base64url.
+ * base64url can put `-`/`_` next to the dash (`12-_a3x`), which the identifier rule rejects:
+ * draw again until the id is valid.
+ */
 export function generateLeaseId(now = process.hrtime.bigint()): string {
   const nanos = Number(now % 1_000_000_000n);
-  return `${nanos}-${randomBytes(3).toString('base64url')}`;
+  for (;;) {
+    const id = `${nanos}-${randomBytes(3).toString('base64url')}`;
+    if (isValidId(id)) return id;
+  }
 }
 
 function requireNs(ctx: Ctx): string {

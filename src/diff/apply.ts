@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Ctx } from '../core/context';
+import { parseDigest } from '../core/digest';
+import { failedPrecondition, notImplemented } from '../core/errors';
+import type { Descriptor, Mount } from '../core/types';
+import type { Provider } from '../content/types';
+import { targetForMounts } from './mounts';
+import { unpackTar, type UnpackOptions } from './unpack';
+
+export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+
+/** Layer media types berth applies (the compression is sniffed from the bytes, as containerd does). */
+const LAYER_MEDIA_TYPES = new Set([
+  'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.diff.tar',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+]);
+
+export interface ApplierOptions extends Pick<UnpackOptions, 'bin'> {
+  /** Where berth-unpack creates temporary mount points (mount mode). */
+  tmpdir: string;
+}
+
+/** What Diff.Apply did: the applied layer as an uncompressed tar descriptor. */
+export interface Applied extends Descriptor {
+  entries: number;
+}
+
+export function sniffCompression(first: Buffer | undefined): 'gzip' | 'zstd' | 'tar' {
+  if (first && first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
+  if (first && first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'tar';
+}
+
+/** Checks the compressed bytes against the descriptor as they stream (FailedPrecondition). */
+export function digestVerifier(desc: Descriptor): Transform {
+  const { algorithm } = parseDigest(desc.digest);
+  const h = createHash(algorithm);
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      h.update(chunk);
+      n += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      const got = `${algorithm}:${h.digest('hex')}`;
+      if (got !== desc.digest) cb(failedPrecondition(`layer ${desc.digest}: content digest mismatch (read ${got})`));
+      else if (desc.size > 0 && n !== desc.size) cb(failedPrecondition(`layer ${desc.digest}: size mismatch: read ${n}, descriptor says ${desc.size}`));
+      else cb();
+    },
+  });
+}
+
+/**
+ * containerd's walking applier: streams the blob from the content store, verifies its digest,
+ * decompresses (zlib runs on the libuv threadpool, off the event loop), applies it with
+ * berth-unpack, and returns the uncompressed descriptor ctr compares with the diff_id.
+ */
+export class LayerApplier {
+  constructor(
+    private readonly content: Provider,
+    private readonly opts: ApplierOptions,
+  ) {}
+
+  async apply(ctx: Ctx, desc: Descriptor, mounts: readonly Mount[]): Promise<Applied> {
+    if (!LAYER_MEDIA_TYPES.has(desc.mediaType)) throw notImplemented(`layer ${desc.digest}: media type ${JSON.stringify(desc.mediaType)} is not supported`);
+    parseDigest(desc.digest);
+    const target = targetForMounts(mounts, this.opts.tmpdir);
+    if (target.kind === 'mount') await mkdir(this.opts.tmpdir, { recursive: true, mode: 0o700 });
+
+    const it = this.content.read(ctx, desc.digest)[Symbol.asyncIterator]();
+    const first = await it.next();
+    const kind = sniffCompression(first.done ? undefined : first.value);
+    if (kind === 'zstd') {
+      await it.return?.();
+      throw notImplemented(`layer ${desc.digest}: zstd layers are not supported yet`);
+    }
+    async function* blob(): AsyncGenerator<Buffer> {
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (;;) {
+          const n = await it.next();
+          if (n.done) return;
+          yield n.value;
+        }
+      } finally {
+        await it.return?.();
+      }
+    }
+    const stages = [digestVerifier(desc), ...(kind === 'gzip' ? [createGunzip({ chunkSize: 256 << 10 })] : [])];
+    const r = await unpackTar(blob(), target, { bin: this.opts.bin, signal: ctx.signal, stages });
+    return { mediaType: MEDIA_TYPE_LAYER_TAR, digest: r.digest, size: r.size, entries: r.entries };
+  }
+}

@@ -1,0 +1,155 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SupervisorError, canceled, errnoCode, internal, invalidArgument } from '../core/errors';
+import type { Digest } from '../core/digest';
+
+/**
+ * Runs native/build/berth-unpack, one process per layer: Node cannot mknod, set xattrs or
+ * resolve paths with openat2(RESOLVE_IN_ROOT), and a per-file process would be far too slow.
+ * Protocol: native/unpack/PROTOCOL.md.
+ */
+export type UnpackTarget =
+  /** A directory holding the merged lower content (bind mount, native snapshotter, 1st layer). */
+  | { kind: 'plain'; root: string }
+  /** An overlay upper dir: whiteouts become 0:0 char devices / trusted.overlay.opaque. */
+  | { kind: 'overlay'; upper: string }
+  /** A mount spec berth does not apply to directly: mounted by berth-unpack in a private mount ns. */
+  | { kind: 'mount'; type: string; source: string; options: string[]; tmpdir: string };
+
+export interface UnpackResult {
+  /** sha256 and size of the whole uncompressed stream (ctr compares it with the diff_id). */
+  digest: Digest;
+  size: number;
+  entries: number;
+  warnings: string[];
+}
+
+export interface UnpackOptions {
+  bin?: string;
+  signal?: AbortSignal;
+  /** Stages between `input` and the digest (verification, decompression). */
+  stages?: Transform[];
+}
+
+let cachedBin: string | undefined;
+
+/** BERTH_UNPACK_BIN, else native/build/berth-unpack found upwards from this file (src/ or dist/src/). */
+export function defaultUnpackBin(): string {
+  if (process.env.BERTH_UNPACK_BIN) return process.env.BERTH_UNPACK_BIN;
+  if (cachedBin) return cachedBin;
+  for (let d = __dirname; ; d = dirname(d)) {
+    const p = join(d, 'native', 'build', 'berth-unpack');
+    if (existsSync(p)) return (cachedBin = p);
+    if (dirname(d) === d) throw internal('berth-unpack not found: run `make -C native`');
+  }
+}
+
+export function unpackArgs(t: UnpackTarget): string[] {
+  switch (t.kind) {
+    case 'plain':
+      return [t.root];
+    case 'overlay':
+      return ['--overlay', t.upper];
+    case 'mount':
+      return ['--mount', t.type, t.source, ...t.options.flatMap((o) => ['--option', o]), '--tmpdir', t.tmpdir];
+  }
+}
+
+interface Message {
+  type: 'done' | 'error' | 'warning';
+  kind?: 'invalid' | 'internal' | 'usage';
+  errno?: number;
+  msg?: string;
+  entries?: number;
+}
+
+/** The child died under us (it exited early): its own report explains why. */
+function isPipeError(e: unknown): boolean {
+  const c = errnoCode(e);
+  return c === 'EPIPE' || c === 'ERR_STREAM_DESTROYED' || c === 'ERR_STREAM_PREMATURE_CLOSE' || c === 'ECONNRESET';
+}
+
+/**
+ * Streams `input` (uncompressed tar) into berth-unpack with backpressure, digesting it on the
+ * way. Never buffers the layer. Errors: InvalidArgument for a malformed/hostile archive,
+ * Internal for anything else; `input` errors (digest mismatch, gunzip) win over the child's.
+ */
+export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
+  if (opts.signal?.aborted) throw canceled('layer apply: canceled');
+  const child = spawn(opts.bin ?? defaultUnpackBin(), unpackArgs(target), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const messages: Message[] = [];
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+    let i: number;
+    while ((i = stdout.indexOf('\n')) >= 0) {
+      const line = stdout.slice(0, i);
+      stdout = stdout.slice(i + 1);
+      try {
+        messages.push(JSON.parse(line) as Message);
+      } catch {
+        messages.push({ type: 'error', kind: 'internal', msg: `unparsable berth-unpack output: ${line.slice(0, 200)}` });
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < 4096) stderr += s;
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (e) => resolve({ code: null, signal: null, spawnError: e }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  child.stdin.on('error', () => undefined); // EPIPE is reported through the pipeline
+
+  const hash = createHash('sha256');
+  let size = 0;
+  const digester = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const kill = () => child.kill('SIGKILL');
+  opts.signal?.addEventListener('abort', kill, { once: true });
+
+  let feedError: unknown;
+  try {
+    const streams = [input, ...(opts.stages ?? []), digester, child.stdin] as unknown as [Readable, NodeJS.WritableStream];
+    await pipeline(...streams, opts.signal ? { signal: opts.signal } : {});
+  } catch (e) {
+    feedError = e;
+    if (!isPipeError(e)) kill();
+  }
+  const exit = await closed;
+  opts.signal?.removeEventListener('abort', kill);
+
+  if (opts.signal?.aborted) throw canceled('layer apply: canceled');
+  if (feedError !== undefined && !isPipeError(feedError)) {
+    if (feedError instanceof SupervisorError) throw feedError;
+    if (errnoCode(feedError)?.startsWith('Z_')) throw invalidArgument(`layer apply: decompress: ${(feedError as Error).message}`, { cause: feedError });
+    throw internal(`layer apply: reading layer: ${(feedError as Error)?.message ?? String(feedError)}`, { cause: feedError });
+  }
+  if (exit.spawnError) throw internal(`layer apply: cannot run berth-unpack: ${exit.spawnError.message}`, { cause: exit.spawnError });
+  const failure = messages.find((m) => m.type === 'error');
+  if (failure) {
+    const msg = `layer apply: ${failure.msg ?? 'failed'}`;
+    throw failure.kind === 'invalid' ? invalidArgument(msg) : internal(msg);
+  }
+  const done = messages.find((m) => m.type === 'done');
+  if (!done || exit.code !== 0 || feedError !== undefined) {
+    const how = exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`;
+    throw internal(`layer apply: berth-unpack ${how} without a result${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`);
+  }
+  return {
+    digest: `sha256:${hash.digest('hex')}`,
+    size,
+    entries: done.entries ?? 0,
+    warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),
+  };
+}

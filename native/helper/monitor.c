@@ -105,6 +105,9 @@ close_fd (int *fd)
   *fd = -1;
 }
 
+static void on_client (struct monitor *m, struct client *c);
+static void on_accept (struct monitor *m);
+
 static void __attribute__ ((noreturn))
 finish (struct monitor *m)
 {
@@ -136,6 +139,11 @@ finish (struct monitor *m)
   write_exit_file (m);
   control_exit_fields (m, fields, sizeof (fields));
   snprintf (body, sizeof (body), "{\"ok\":true,%s}", fields);
+  /* Take in what is already queued so no pending request sees a reset. */
+  on_accept (m);
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (m->cl[i].fd >= 0)
+      on_client (m, &m->cl[i]);
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->cl[i].fd >= 0 && m->cl[i].waiting)
       control_reply (&m->cl[i], body);

@@ -209,8 +209,16 @@ mount_cgroupfs (const struct plan_mount *m, int rootfd, const struct mopts *o, c
       if (!new_cgroupns && (o->flags & MS_RDONLY) && remount_bind (rootfd, sub, o->flags, err) < 0)
         return -1;
     }
-  if ((o->flags & MS_RDONLY) && mount (NULL, fdp, NULL, MS_REMOUNT | o->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-    return berth_error (err, errno, "remount `%s` read-only", m->destination);
+  if (o->flags & MS_RDONLY)
+    {
+      /* fd still names the directory under the tmpfs: look the path up again. */
+      cleanup_close int top = open_in_root (rootfd, m->destination, IN_ROOT_OPEN, 0, err);
+      if (top < 0)
+        return -1;
+      FDPATH (fdp, top);
+      if (mount (NULL, fdp, NULL, MS_REMOUNT | o->flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+        return berth_error (err, errno, "remount `%s` read-only", m->destination);
+    }
   return 0;
 }
 

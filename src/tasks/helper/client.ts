@@ -1,0 +1,177 @@
+/**
+ * Spawns berth-helper for one container process: the plan goes on fd 3, NDJSON sync messages
+ * come back on fd 4 (a socketpair). `createProcess` resolves at `created`; `start()` makes the
+ * helper exec and resolves at `started`, after which the helper is the process's monitor,
+ * detached from this Node process (own session, no inherited fds beyond 0-4, unref'd).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { z } from 'zod';
+import { internal, invalidArgument } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { nullLogger } from '../../core/logger';
+import { errnoToError } from './errno';
+import { MonitorClient } from './monitor-client';
+import { helperPath } from './paths';
+import { encodePlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
+
+export const SyncMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('created'), pid: z.number().int().positive() }),
+  z.object({ type: z.literal('started'), pid: z.number().int().positive() }),
+  z.object({ type: z.literal('error'), errno: z.number().int(), stage: z.string(), msg: z.string() }),
+]);
+export type SyncMessage = z.infer<typeof SyncMessageSchema>;
+
+export interface HelperOptions {
+  /** Defaults to native/build/berth-helper under the package root. */
+  helperPath?: string;
+  log?: Logger;
+}
+
+export interface CreatedProcess {
+  /** Host pid of the container process (waiting for start). */
+  readonly pid: number;
+  /** Client for the monitor's control socket (usable after start). */
+  readonly monitor: MonitorClient;
+  /** Helper (monitor) pid. */
+  readonly helperPid: number;
+  start(): Promise<{ pid: number }>;
+  /** Gives up before start: the helper kills the process and removes its cgroup. */
+  abort(): Promise<void>;
+}
+
+/** Reads NDJSON lines (each at most 4 KiB) from the sync socket. */
+class SyncReader {
+  private buf = '';
+  private readonly queue: SyncMessage[] = [];
+  private waiter?: { resolve: (m: SyncMessage | undefined) => void; reject: (e: unknown) => void };
+  private ended = false;
+  private failure?: unknown;
+
+  constructor(sock: Socket, private readonly what: string) {
+    sock.setEncoding('utf8');
+    sock.on('data', (chunk: string) => this.onData(chunk));
+    sock.on('end', () => this.finish());
+    sock.on('close', () => this.finish());
+    sock.on('error', (e) => this.finish(e));
+  }
+
+  private onData(chunk: string) {
+    this.buf += chunk;
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      try {
+        this.push(SyncMessageSchema.parse(JSON.parse(line)));
+      } catch (e) {
+        this.finish(internal(`${this.what}: bad sync message from helper`, { cause: e }));
+      }
+    }
+    if (this.buf.length > 4096) this.finish(internal(`${this.what}: sync line longer than 4 KiB`));
+  }
+
+  private push(m: SyncMessage) {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(m);
+    } else this.queue.push(m);
+  }
+
+  private finish(e?: unknown) {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = e;
+    const w = this.waiter;
+    this.waiter = undefined;
+    if (w) (e ? w.reject(e) : w.resolve(undefined));
+  }
+
+  next(): Promise<SyncMessage | undefined> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.ended) return this.failure ? Promise.reject(this.failure) : Promise.resolve(undefined);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function expect(reader: SyncReader, type: 'created' | 'started', what: string): Promise<number> {
+  const m = await reader.next();
+  if (m === undefined) throw internal(`${what}: helper exited before ${type}`);
+  if (m.type === 'error') throw errnoToError(m.errno, what, `${m.stage}: ${m.msg}`);
+  if (m.type !== type) throw internal(`${what}: expected ${type}, got ${m.type}`);
+  return m.pid;
+}
+
+/** Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready). */
+export async function createProcess(input: LaunchPlanInput, opts: HelperOptions = {}): Promise<CreatedProcess> {
+  const parsed = LaunchPlanSchema.safeParse(input);
+  if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+  const plan = parsed.data;
+  const what = `${plan.mode === 'exec' ? 'exec' : 'container'} ${plan.id}`;
+  const log = (opts.log ?? nullLogger).child({ id: plan.id });
+  await mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
+
+  const child = spawn(opts.helperPath ?? helperPath(), [], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (e) => reject(internal(`${what}: cannot run helper`, { cause: e }))),
+  );
+  spawnError.catch(() => undefined);
+  const planSock = child.stdio[3] as Socket;
+  const syncSock = child.stdio[4] as Socket;
+  planSock.on('error', () => undefined);
+  planSock.end(encodePlan(plan));
+  const reader = new SyncReader(syncSock, what);
+
+  const release = () => {
+    planSock.destroy();
+    syncSock.destroy();
+    child.unref();
+  };
+  let pid: number;
+  try {
+    pid = await Promise.race([expect(reader, 'created', what), spawnError]);
+  } catch (e) {
+    release();
+    await exited(child);
+    throw e;
+  }
+  log.debug('helper created', { pid });
+  let state: 'created' | 'started' | 'aborted' = 'created';
+  return {
+    pid,
+    helperPid: child.pid ?? -1,
+    monitor: new MonitorClient(plan.stateDir, what),
+    async start() {
+      if (state !== 'created') throw internal(`${what}: start after ${state}`);
+      state = 'started';
+      syncSock.write('start\n');
+      try {
+        const started = await expect(reader, 'started', what);
+        log.debug('helper started', { pid: started });
+        return { pid: started };
+      } catch (e) {
+        await exited(child);
+        throw e;
+      } finally {
+        release();
+      }
+    },
+    async abort() {
+      if (state !== 'created') return;
+      state = 'aborted';
+      syncSock.end('abort\n');
+      await exited(child);
+      release();
+    },
+  };
+}

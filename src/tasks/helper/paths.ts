@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Finds the package root (the dir with package.json) from src/ under ts-jest or from dist/. */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return join(__dirname, '..', '..', '..');
+    dir = up;
+  }
+}
+
+/** native/build/berth-helper, overridable with BERTH_HELPER. */
+export function helperPath(): string {
+  return process.env.BERTH_HELPER ?? join(packageRoot(), 'native', 'build', 'berth-helper');
+}
+
+export const MONITOR_SOCKET = 'monitor.sock';
+export const EXIT_FILE = 'exit.json';

@@ -1,0 +1,92 @@
+/** Shared setup for the native helper tests: rootfs, state dirs, launching from a default spec. */
+import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProcess, removeStateDir, type CreatedProcess, type LaunchPlanInput, type MonitorClient } from '../../src/tasks/helper';
+import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
+import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
+
+export const itRoot = process.getuid?.() === 0 ? it : it.skip;
+
+export class Harness {
+  rootfs!: BusyboxRootfs;
+  stateRoot!: string;
+  private seq = 0;
+  readonly prefix = `t${process.pid}`;
+
+  async setup(): Promise<void> {
+    this.rootfs = await makeBusyboxRootfs();
+    this.stateRoot = await mkdtemp(join(tmpdir(), 'berth-state-'));
+  }
+
+  async teardown(): Promise<void> {
+    await this.rootfs?.remove();
+    if (this.stateRoot) {
+      const left = await readdir(this.stateRoot);
+      await rm(this.stateRoot, { recursive: true, force: true });
+      if (left.length) throw new Error(`state dirs left behind: ${left.join(', ')}`);
+    }
+  }
+
+  nextId(name: string): string {
+    return `${this.prefix}-${name}-${++this.seq}`;
+  }
+
+  spec(id: string, args: string[], tweak?: (s: OciSpec) => void): OciSpec {
+    const s = defaultSpec({ id, namespace: 'test', args });
+    tweak?.(s);
+    return s;
+  }
+
+  plan(id: string, spec: OciSpec, extra: Partial<LaunchPlanInput> = {}): LaunchPlanInput {
+    const { plan } = specToPlan(spec, { id, stateDir: join(this.stateRoot, id), rootfs: this.rootfs.rootfs });
+    return { ...plan, ...extra };
+  }
+
+  /** create + start; stdout/stderr go to files in the state root unless the plan says otherwise. */
+  async run(name: string, args: string[], opts: { tweak?: (s: OciSpec) => void; extra?: Partial<LaunchPlanInput> } = {}): Promise<Running> {
+    const id = this.nextId(name);
+    const out = join(this.stateRoot, `${id}.out`);
+    const plan = this.plan(id, this.spec(id, args, opts.tweak), {
+      stdio: { stdout: { kind: 'file', path: out }, stderr: { kind: 'file', path: out } },
+      ...opts.extra,
+    });
+    const created = await createProcess(plan);
+    await created.start();
+    return new Running(id, plan, created, out);
+  }
+}
+
+export class Running {
+  constructor(readonly id: string, readonly plan: LaunchPlanInput, readonly created: CreatedProcess, readonly outPath: string) {}
+  get pid(): number {
+    return this.created.pid;
+  }
+  get monitor(): MonitorClient {
+    return this.created.monitor;
+  }
+  async output(): Promise<string> {
+    return readFile(this.outPath, 'utf8').catch(() => '');
+  }
+  /** Waits for exit, returns status and output, removes state dir and output file. */
+  async finish(): Promise<{ status: number; out: string; oom: boolean }> {
+    const exit = await this.monitor.wait();
+    const out = await this.output();
+    await this.remove();
+    return { status: exit.exitStatus, out, oom: exit.oomKilled };
+  }
+  async remove(): Promise<void> {
+    await removeStateDir(this.plan.stateDir);
+    await rm(this.outPath, { force: true });
+  }
+}
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

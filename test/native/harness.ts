@@ -28,6 +28,11 @@ export class Harness {
     }
   }
 
+  /** Removes state dirs of launches that failed (nothing to wait for). */
+  async teardownLeftovers(): Promise<void> {
+    for (const e of await readdir(this.stateRoot)) await rm(join(this.stateRoot, e), { recursive: true, force: true });
+  }
+
   nextId(name: string): string {
     return `${this.prefix}-${name}-${++this.seq}`;
   }

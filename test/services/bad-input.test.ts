@@ -48,7 +48,7 @@ function fill(type: protobuf.Type, s: string, depth = 0, seen = new Set<string>(
     } else if (f.type === 'string') v = s;
     else if (f.type === 'bytes') v = Buffer.from(s);
     else continue; // numbers, bools and enums keep their defaults
-    if ((f as protobuf.MapField).map) out[f.name] = (f as protobuf.MapField).keyType === 'string' && f.type === 'string' ? { [s]: s } : {};
+    if (f.map) out[f.name] = (f as unknown as protobuf.MapField).keyType === 'string' && f.type === 'string' ? { [s]: s } : {};
     else out[f.name] = f.repeated ? [v] : v;
   }
   return out;

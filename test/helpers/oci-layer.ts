@@ -203,7 +203,14 @@ export function layerTarStream(spec: LayerSpec): Readable {
   const pack = tar.pack();
   void (async () => {
     try {
-      for (const e of spec.entries) await addEntry(pack, e);
+      // Real tar writers give a hardlink header its target's attributes, and containerd applies the
+      // link header's mode/owner/mtime to the shared inode, so unset fields are inherited here.
+      const files = new Map<string, FsEntry>();
+      for (const e of spec.entries) {
+        if (e.type === 'file') files.set(clean(e.path), e);
+        const target = e.type === 'hardlink' ? files.get(clean(e.linkname ?? '')) : undefined;
+        await addEntry(pack, target ? { mode: target.mode, uid: target.uid, gid: target.gid, mtime: target.mtime, ...e } : e);
+      }
       pack.finalize();
     } catch (e) {
       pack.destroy(e as Error);

@@ -1,0 +1,149 @@
+/**
+ * A private real containerd 1.6 for side-by-side comparison: its own root, state, sockets and opt
+ * dir under one temp dir; CRI and network-needing plugins disabled. stop() kills it and its shims,
+ * unmounts everything under its dirs and removes them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ctr, run, type RunResult } from './ctr';
+import { pidsWithCmdline, unmountUnder } from './mounts';
+
+export const CONTAINERD_BIN = '/usr/bin/containerd';
+
+export interface Containerd {
+  dir: string;
+  root: string;
+  state: string;
+  address: string;
+  pid: number;
+  /** stderr so far (log level warn), for failure messages. */
+  log(): string;
+  /** `ctr --address <sock> [--namespace ns] ...args`. */
+  ctr(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; namespace?: string }): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+function configToml(root: string, state: string, address: string, dir: string): string {
+  // The shim socket dir is derived from the grpc address, so a private address means private shims.
+  return `version = 2
+root = ${JSON.stringify(root)}
+state = ${JSON.stringify(state)}
+plugin_dir = ""
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing",
+]
+
+[grpc]
+  address = ${JSON.stringify(address)}
+
+[ttrpc]
+  address = ${JSON.stringify(address + '.ttrpc')}
+
+[debug]
+  address = ""
+  level = "warn"
+
+[metrics]
+  address = ""
+
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = ${JSON.stringify(join(dir, 'opt'))}
+`;
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function exited(c: ChildProcess): boolean {
+  return c.exitCode !== null || c.signalCode !== null;
+}
+
+async function killAndWait(c: ChildProcess, timeoutMs: number): Promise<void> {
+  if (exited(c)) return;
+  const done = new Promise((r) => c.once('exit', r));
+  c.kill('SIGTERM');
+  const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+  await done;
+  clearTimeout(t);
+}
+
+/** Starts containerd; resolves once `ctr version` answers on its socket (≈0.3 s). */
+export async function startContainerd(opts: { timeoutMs?: number; extraArgs?: string[] } = {}): Promise<Containerd> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-ctrd-'));
+  const root = join(dir, 'root');
+  const state = join(dir, 'state');
+  const address = join(dir, 'containerd.sock');
+  await mkdir(root, { recursive: true });
+  await mkdir(state, { recursive: true });
+  const configPath = join(dir, 'config.toml');
+  await writeFile(configPath, configToml(root, state, address, dir));
+  const child = spawn(CONTAINERD_BIN, ['--config', configPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const stop = async () => {
+    await killAndWait(child, 5000);
+    // Shims outlive containerd by design; ours are the ones started with our address.
+    for (const pid of pidsWithCmdline('containerd-shim', address)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await unmountUnder(dir);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(() => exited(child) || existsSync(address), opts.timeoutMs ?? 15000, `containerd socket ${address}`);
+    if (exited(child)) throw new Error(`containerd exited ${child.exitCode}: ${stderr}`);
+    await waitFor(async () => (await ctr(address, ['version'], { timeoutMs: 5000 })).code === 0, opts.timeoutMs ?? 15000, 'containerd to answer');
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    dir,
+    root,
+    state,
+    address,
+    pid: child.pid!,
+    log: () => stderr,
+    ctr: (args, o = {}) => ctr(address, args, o),
+    stop,
+  };
+}
+
+/** Runs fn with a fresh containerd and always stops it. */
+export async function withContainerd<T>(fn: (c: Containerd) => Promise<T>): Promise<T> {
+  const c = await startContainerd();
+  try {
+    return await fn(c);
+  } finally {
+    await c.stop();
+  }
+}
+
+/** Throws with stderr if a ctr call failed (keeps fixture code short). */
+export function ok(r: RunResult, what = 'ctr'): RunResult {
+  if (r.code !== 0) throw new Error(`${what} exited ${r.code ?? r.signal}: ${r.stderr || r.stdout}`);
+  return r;
+}
+
+export { run };

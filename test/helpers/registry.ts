@@ -1,0 +1,110 @@
+/**
+ * A private loopback registry (Debian's docker-registry, distribution v2) with filesystem storage
+ * under a temp dir, plus pushImage() via skopeo from an OCI layout built by ./oci.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { run } from './ctr';
+
+export const REGISTRY_BIN = '/usr/bin/docker-registry';
+
+export interface Registry {
+  dir: string;
+  port: number;
+  /** `127.0.0.1:<port>`, the host part of references (`127.0.0.1:5000/library/busybox:latest`). */
+  host: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago (the registry binds it right after; races are unlikely on loopback). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+export async function startRegistry(opts: { timeoutMs?: number } = {}): Promise<Registry> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-registry-'));
+  const port = await freePort();
+  const config = `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, 'data')}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+`;
+  await writeFile(join(dir, 'config.yml'), config);
+  const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const done = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await done;
+      clearTimeout(t);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 15000);
+  while ((await httpStatus(`http://127.0.0.1:${port}/v2/`)) !== 200) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`docker-registry did not answer on :${port}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { dir, port, host: `127.0.0.1:${port}`, log: () => stderr, stop };
+}
+
+/** Runs fn with a fresh registry and always stops it. */
+export async function withRegistry<T>(fn: (r: Registry) => Promise<T>): Promise<T> {
+  const r = await startRegistry();
+  try {
+    return await fn(r);
+  } finally {
+    await r.stop();
+  }
+}
+
+/**
+ * Pushes image `ref` (its org.opencontainers.image.ref.name in the layout; with ./oci that is the
+ * full name) to `<registry>/<repoTag>`; returns the pushed reference.
+ */
+export async function pushImage(registry: Registry, layoutDir: string, ref: string, repoTag: string, opts: { timeoutMs?: number } = {}): Promise<string> {
+  const dest = `${registry.host}/${repoTag}`;
+  const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--preserve-digests', `oci:${layoutDir}:${ref}`, `docker://${dest}`], {
+    timeoutMs: opts.timeoutMs ?? 120000,
+  });
+  if (r.code !== 0) throw new Error(`skopeo copy to ${dest} exited ${r.code ?? r.signal}: ${r.stderr}`);
+  return dest;
+}

@@ -209,7 +209,8 @@ export function layerTarStream(spec: LayerSpec): Readable {
       for (const e of spec.entries) {
         if (e.type === 'file') files.set(clean(e.path), e);
         const target = e.type === 'hardlink' ? files.get(clean(e.linkname ?? '')) : undefined;
-        await addEntry(pack, target ? { mode: target.mode, uid: target.uid, gid: target.gid, mtime: target.mtime, ...e } : e);
+        if (e.type === 'hardlink' && target) await addEntry(pack, { mode: target.mode, uid: target.uid, gid: target.gid, mtime: target.mtime, ...e });
+        else await addEntry(pack, e);
       }
       pack.finalize();
     } catch (e) {

@@ -246,7 +246,7 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
       return tar_skip_padding (r, e, err);
     }
 
-  pfd = open_dir_in_root (a->rootfd, parent, 1, err);
+  pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
   if (pfd < 0)
     return bu_wrap (err, "entry `%.200s`", e->path);
 

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "pathset.h"
 #include "reader.h"
+#include "resolve.h"
 #include "tar.h"
 
 struct dirtime
@@ -24,6 +25,7 @@ struct applier
   struct dirtime *dirs;
   size_t ndirs, capdirs;
   uint64_t entries;
+  struct parents parents; /* lower dirs (overlay mode), top first */
 };
 
 int applier_init (struct applier *a, const char *root, int overlay, bu_error_t *err);

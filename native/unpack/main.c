@@ -1,9 +1,10 @@
 /* berth-unpack: applies one uncompressed layer tar read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--overlay] ROOT
+ *   berth-unpack [--overlay [--parent LOWERDIR]...] ROOT
  *   berth-unpack --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,7 +87,7 @@ usage (const char *msg)
 }
 
 static int
-run (const char *root, int overlay, bu_error_t *err)
+run (const char *root, int overlay, const struct parents *parents, bu_error_t *err)
 {
   struct applier a;
   struct tar_entry e;
@@ -94,6 +95,8 @@ run (const char *root, int overlay, bu_error_t *err)
 
   if (applier_init (&a, root, overlay, err) < 0)
     return -1;
+  if (parents)
+    a.parents = *parents;
   R.fd = 0;
   for (;;)
     {
@@ -121,6 +124,8 @@ main (int argc, char **argv)
 {
   const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL;
   char *options[MAX_OPTIONS];
+  int parentfds[MAX_OPTIONS];
+  struct parents parents = { parentfds, 0 };
   int noptions = 0, overlay = 0, i, rc;
   char mnt[4096];
   bu_error_t err;
@@ -143,6 +148,15 @@ main (int argc, char **argv)
             return usage ("too many --option");
           options[noptions++] = argv[++i];
         }
+      else if (strcmp (argv[i], "--parent") == 0 && i + 1 < argc)
+        {
+          int fd;
+          if (parents.n == MAX_OPTIONS)
+            return usage ("too many --parent");
+          fd = open (argv[++i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+          if (fd >= 0) /* a vanished lower only loses attribute copying */
+            parentfds[parents.n++] = fd;
+        }
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
@@ -156,11 +170,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, &err);
+      rc = run (mnt, 0, NULL, &err);
       unmount_private (mnt);
       return rc < 0 ? fail (&err) : 0;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &err) < 0 ? fail (&err) : 0;
+  return run (root, overlay, &parents, &err) < 0 ? fail (&err) : 0;
 }

@@ -77,8 +77,44 @@ openat2_in_root (int rootfd, const char *path, int flags)
     }
 }
 
+/* The lower dir's mode/owner/times on a freshly created upper dir, so the merged view shows the
+ * lower's attributes (not 0755 root) for directories the layer did not list itself. */
+static int
+copy_parent_attrs (const struct parents *parents, const char *prefix, int pfd, const char *base, bu_error_t *err)
+{
+  size_t i;
+
+  for (i = 0; parents != NULL && i < parents->n; i++)
+    {
+      struct stat st;
+      struct timespec ts[2];
+      int lfd = openat2_in_root (parents->fds[i], prefix, O_PATH);
+
+      if (lfd < 0)
+        continue;
+      if (fstat (lfd, &st) < 0)
+        {
+          close (lfd);
+          continue;
+        }
+      close (lfd);
+      if (!S_ISDIR (st.st_mode))
+        return 0; /* replaced in that lower: nothing to copy */
+      if (geteuid () == 0 && fchownat (pfd, base, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return bu_sys (err, errno, "chown `%s`", prefix);
+      if (fchmodat (pfd, base, st.st_mode & 07777, 0) < 0)
+        return bu_sys (err, errno, "chmod `%s`", prefix);
+      ts[0] = st.st_atim;
+      ts[1] = st.st_mtim;
+      if (utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+        return bu_sys (err, errno, "set times of `%s`", prefix);
+      return 0;
+    }
+  return 0;
+}
+
 int
-open_dir_in_root (int rootfd, const char *path, int create, bu_error_t *err)
+open_dir_in_root (int rootfd, const char *path, int create, const struct parents *parents, bu_error_t *err)
 {
   char prefix[4096 + 1];
   size_t i, n = strlen (path);
@@ -117,11 +153,19 @@ open_dir_in_root (int rootfd, const char *path, int create, bu_error_t *err)
       pfd = openat2_in_root (rootfd, parent, O_PATH | O_DIRECTORY);
       if (pfd < 0)
         return bu_sys (err, errno, "open directory `%s` in root", parent);
-      if (mkdirat (pfd, base, 0755) < 0 && errno != EEXIST)
+      if (mkdirat (pfd, base, 0755) < 0)
         {
           int e = errno;
+          if (e != EEXIST)
+            {
+              close (pfd);
+              return bu_sys (err, e, "mkdir `%s`", prefix);
+            }
+        }
+      else if (copy_parent_attrs (parents, prefix, pfd, base, err) < 0)
+        {
           close (pfd);
-          return bu_sys (err, e, "mkdir `%s`", prefix);
+          return -1;
         }
       close (pfd);
       fd = openat2_in_root (rootfd, prefix, O_PATH | O_DIRECTORY);

@@ -17,9 +17,18 @@ void clean_path (const char *in, char *out);
  * parent ("" for the root). */
 void split_path (const char *path, char *parent, const char **base);
 
+/* Directories to copy attributes from when a missing parent is created (overlay: the lower
+ * layers, top first; containerd's mkparent with options.Parents). */
+struct parents
+{
+  const int *fds;
+  size_t n;
+};
+
 /* Opens the directory `path` (cleaned, root-relative) in-root as O_PATH. With create, missing
- * components are created 0755 (containerd's MkdirAll of a missing parent). */
-int open_dir_in_root (int rootfd, const char *path, int create, bu_error_t *err);
+ * components are created 0755 (containerd's MkdirAll of a missing parent), taking mode, owner
+ * and times of the same directory in the first parent that has it. */
+int open_dir_in_root (int rootfd, const char *path, int create, const struct parents *parents, bu_error_t *err);
 
 /* Opens `path` in-root with the given open flags (O_DIRECTORY, O_RDONLY...), never following
  * magic links. Returns fd or -1 with errno set (no err: callers decide what ENOENT means). */

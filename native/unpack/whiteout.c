@@ -141,19 +141,14 @@ apply_whiteout (struct applier *a, const char *parent, const char *base, const s
   if (strcmp (base, ".wh..wh..opq") == 0)
     {
       cleanup_close int fd = -1;
-      if (a->overlay)
-        {
-          cleanup_close int pfd = open_dir_in_root (a->rootfd, parent, 1, err);
-          if (pfd < 0)
-            return bu_wrap (err, "opaque directory `%s`", parent);
-        }
+      {
+        cleanup_close int pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
+        if (pfd < 0)
+          return bu_wrap (err, "opaque directory `%s`", parent);
+      }
       fd = openat2_in_root (a->rootfd, parent, O_RDONLY | O_DIRECTORY);
       if (fd < 0)
-        {
-          if (!a->overlay && (errno == ENOENT || errno == ENOTDIR))
-            return 0;
-          return bu_sys (err, errno, "opaque directory `%s`", parent);
-        }
+        return bu_sys (err, errno, "opaque directory `%s`", parent);
       if (a->overlay)
         {
           if (fsetxattr (fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
@@ -175,19 +170,16 @@ apply_whiteout (struct applier *a, const char *parent, const char *base, const s
 
   if (!a->overlay)
     {
-      cleanup_close int pfd = openat2_in_root (a->rootfd, parent, O_PATH | O_DIRECTORY);
+      /* The parent is created like any entry's (containerd's mkparent runs before the whiteout
+       * conversion); a dangling symlinked parent thus becomes an in-root directory. */
+      cleanup_close int pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
       if (pfd < 0)
-        {
-          /* Nothing there to delete (also a dangling symlinked parent): a no-op. */
-          if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-            return 0;
-          return bu_sys (err, errno, "whiteout `%s/%s`", parent, base);
-        }
+        return bu_wrap (err, "whiteout `%s/%s`", parent, base);
       return remove_all_at (pfd, name, err);
     }
   else
     {
-      cleanup_close int pfd = open_dir_in_root (a->rootfd, parent, 1, err);
+      cleanup_close int pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
       if (pfd < 0)
         return bu_wrap (err, "whiteout `%s/%s`", parent, base);
       if (remove_all_at (pfd, name, err) < 0)

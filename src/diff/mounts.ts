@@ -29,7 +29,8 @@ export function targetForMounts(mounts: readonly Mount[], tmpdir: string): Unpac
     });
     const upper = kv.find(([k]) => k === 'upperdir')?.[1];
     if (!upper) throw invalidArgument('diff apply: overlay mount has no upperdir (read-only)');
-    if (kv.every(([k]) => KNOWN_OVERLAY_OPTIONS.has(k!)) && upper.startsWith('/')) return { kind: 'overlay', upper };
+    const lowers = (kv.find(([k]) => k === 'lowerdir')?.[1] ?? '').split(':').filter(Boolean);
+    if (kv.every(([k]) => KNOWN_OVERLAY_OPTIONS.has(k!)) && upper.startsWith('/')) return { kind: 'overlay', upper, lowers };
   }
   return { kind: 'mount', type: m.type, source: m.source, options: [...opts], tmpdir };
 }

@@ -16,7 +16,7 @@ export type UnpackTarget =
   /** A directory holding the merged lower content (bind mount, native snapshotter, 1st layer). */
   | { kind: 'plain'; root: string }
   /** An overlay upper dir: whiteouts become 0:0 char devices / trusted.overlay.opaque. */
-  | { kind: 'overlay'; upper: string }
+  | { kind: 'overlay'; upper: string; lowers?: string[] }
   /** A mount spec berth does not apply to directly: mounted by berth-unpack in a private mount ns. */
   | { kind: 'mount'; type: string; source: string; options: string[]; tmpdir: string };
 
@@ -53,7 +53,7 @@ export function unpackArgs(t: UnpackTarget): string[] {
     case 'plain':
       return [t.root];
     case 'overlay':
-      return ['--overlay', t.upper];
+      return ['--overlay', ...(t.lowers ?? []).flatMap((l) => ['--parent', l]), t.upper];
     case 'mount':
       return ['--mount', t.type, t.source, ...t.options.flatMap((o) => ['--option', o]), '--tmpdir', t.tmpdir];
   }

@@ -16,7 +16,8 @@ import { validateEnvelope, validateTopic } from './validate';
  * exits with an error and can resubscribe). Publishers never block and never see an error.
  */
 
-export const DEFAULT_QUEUE_LIMIT = 4096;
+/** ~200 bytes an envelope: at most ~13 MiB pending per subscriber, enough for a GC burst of deletes. */
+export const DEFAULT_QUEUE_LIMIT = 65536;
 
 export interface ExchangeOptions {
   /** Events a subscriber may have pending before it is dropped. */

@@ -4,7 +4,7 @@ import type { Ctx } from '../core/context';
 import { validateDigest } from '../core/digest';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
-import { isValidId, validateId } from '../core/identifiers';
+import { isValidId } from '../core/identifiers';
 import type { Labels } from '../core/types';
 import type { MetadataDB } from './db';
 import { validateLabels } from './label-validation';
@@ -47,9 +47,23 @@ export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire';
 export const LABEL_GC_FLAT = 'containerd.io/gc.flat';
 
 /**
+ * Lease ids are not identifiers in containerd (its lease manager only requires non-empty):
+ * ctr generates `<nanos>-<4 chars base64url>`, e.g. `511965754-ZLU_`, which the identifier rule
+ * rejects (a trailing `_`, or `-_`). Accept alphanumerics and `._-` in any order, at most 76 chars:
+ * still a safe key segment and path component.
+ */
+const LEASE_ID_RE = /^[A-Za-z0-9._-]{1,76}$/;
+
+export function validateLeaseId(id: string): string {
+  if (!id) throw invalidArgument('lease: id must not be empty');
+  if (!LEASE_ID_RE.test(id)) throw invalidArgument(`lease ${JSON.stringify(id.slice(0, 80))}: id must match ${LEASE_ID_RE.source}`);
+  return id;
+}
+
+/**
  * containerd's leases.WithRandomID: nanoseconds-within-the-second, dash, 3 random bytes base64url.
- * base64url can put `-`/`_` next to the dash (`12-_a3x`), which the identifier rule rejects:
- * draw again until the id is valid.
+ * Ids we generate are redrawn until they also pass the stricter identifier rule, so they work
+ * with any client.
  */
 export function generateLeaseId(now = process.hrtime.bigint()): string {
   const nanos = Number(now % 1_000_000_000n);
@@ -89,7 +103,7 @@ export class LevelLeaseStore implements LeaseStore {
   async create(ctx: Ctx, lease: { id?: string; labels?: Labels }): Promise<Lease> {
     const ns = requireNs(ctx);
     const id = lease.id || generateLeaseId();
-    validateId('lease', id);
+    validateLeaseId(id);
     const labels = { ...(lease.labels ?? {}) };
     validateLabels(`lease ${id}`, labels);
     return this.db.update(async (tx) => {
@@ -103,7 +117,7 @@ export class LevelLeaseStore implements LeaseStore {
 
   async delete(ctx: Ctx, id: string): Promise<void> {
     const ns = requireNs(ctx);
-    validateId('lease', id);
+    validateLeaseId(id);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);
       tx.del(keys.lease(ns, id));
@@ -126,7 +140,7 @@ export class LevelLeaseStore implements LeaseStore {
 
   async addResource(ctx: Ctx, id: string, r: LeaseResource): Promise<void> {
     const ns = requireNs(ctx);
-    validateId('lease', id);
+    validateLeaseId(id);
     validateLeaseResource(r);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);
@@ -136,7 +150,7 @@ export class LevelLeaseStore implements LeaseStore {
 
   async deleteResource(ctx: Ctx, id: string, r: LeaseResource): Promise<void> {
     const ns = requireNs(ctx);
-    validateId('lease', id);
+    validateLeaseId(id);
     validateLeaseResource(r);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);
@@ -146,7 +160,7 @@ export class LevelLeaseStore implements LeaseStore {
 
   async listResources(ctx: Ctx, id: string): Promise<LeaseResource[]> {
     const ns = requireNs(ctx);
-    validateId('lease', id);
+    validateLeaseId(id);
     return this.db.view(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);
       const out: LeaseResource[] = [];

@@ -143,6 +143,10 @@ describe('leases', () => {
     await s.create(ctx, { id: 'mine', labels: { a: 'b' } });
     expect(await kindOf(s.create(ctx, { id: 'mine' }))).toBe('AlreadyExists');
     expect(await kindOf(s.create(ctx, { id: '../x' }))).toBe('InvalidArgument');
+    expect(await kindOf(s.create(ctx, { id: 'a/b' }))).toBe('InvalidArgument');
+    // ids ctr generates that are not containerd identifiers (containerd accepts them)
+    for (const id of ['511965754-ZLU_', '1-_abc', '2--x-']) expect((await s.create(ctx, { id })).id).toBe(id);
+    for (const id of ['511965754-ZLU_', '1-_abc', '2--x-']) await s.delete(ctx, id);
     expect((await s.list(ctx)).map((x) => x.id).sort()).toEqual([l.id, 'mine'].sort());
     expect((await s.list(ctx, ['id==mine'])).map((x) => x.id)).toEqual(['mine']);
     expect((await s.list(ctx, ['labels.a==b'])).map((x) => x.id)).toEqual(['mine']);

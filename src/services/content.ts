@@ -92,6 +92,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
     }),
 
     Write: bidi(log, svc('Write'), async (ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>) => {
+      widenReceiveWindow(call);
       await writeSession(store, requireNamespace(ctx), call);
     }),
   };
@@ -172,6 +173,39 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDupl
     }
   } finally {
     await w.close().catch(() => undefined);
+  }
+}
+
+/** HTTP/2 receive windows for sessions that carry Content/Write (connection and per stream). */
+export const WRITE_SESSION_WINDOW = 64 << 20;
+export const WRITE_STREAM_WINDOW = 16 << 20;
+const widened = new WeakSet<object>();
+
+/**
+ * grpc-js has no server option for HTTP/2 flow-control windows: the server keeps nghttp2's
+ * 64 KiB default, so a 1 MiB WRITE needs ~16 WINDOW_UPDATE round trips and ingest stalls on
+ * latency (measured ~110 MiB/s). The first Write on a session raises the session window and
+ * advertises a larger SETTINGS_INITIAL_WINDOW_SIZE, which (RFC 9113 §6.9.2) also widens the
+ * streams already open. Memory stays bounded: the Write pump pauses the stream per message.
+ * This reaches into grpc-js internals (call.call[.nextCall]*.stream.session); if they change,
+ * it silently does nothing.
+ */
+function widenReceiveWindow(call: unknown): void {
+  try {
+    let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
+    for (let i = 0; c && i < 5; i++) {
+      const session = (c.stream as { session?: import('node:http2').Http2Session } | undefined)?.session;
+      if (session) {
+        if (widened.has(session) || session.destroyed) return;
+        widened.add(session);
+        session.setLocalWindowSize(WRITE_SESSION_WINDOW);
+        session.settings({ initialWindowSize: WRITE_STREAM_WINDOW });
+        return;
+      }
+      c = c.nextCall as Record<string, unknown> | undefined;
+    }
+  } catch {
+    /* best effort */
   }
 }
 

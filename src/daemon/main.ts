@@ -32,6 +32,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
 
   const db = await MetadataDB.open(join(config.root, 'meta'));
   const closers: Array<() => Promise<void> | void> = [() => db.close()];
+  const shutdownHooks: Array<() => Promise<void> | void> = [];
   const plugins: PluginInfo[] = [];
   const w: Wiring = {
     config,
@@ -42,6 +43,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     parts: new Map(),
     snapshotCollectors: new Map(),
     onClose: (fn) => closers.push(fn),
+    onShutdown: (fn) => shutdownHooks.push(fn),
   };
   const closeAll = async () => {
     for (const fn of closers.reverse()) {
@@ -89,6 +91,13 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     close: () =>
       (closed ??= (async () => {
         const s = server!;
+        for (const fn of shutdownHooks) {
+          try {
+            await fn();
+          } catch (e) {
+            log.warn('shutdown hook failed', { err: e as Error });
+          }
+        }
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
             s.forceShutdown();

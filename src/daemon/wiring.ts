@@ -54,6 +54,8 @@ export interface Wiring {
   snapshotCollectors: Map<string, SnapshotCollector>;
   /** Registered resources are released in reverse order on shutdown. */
   onClose(fn: () => Promise<void> | void): void;
+  /** Runs when shutdown starts, before the server drains (end never-ending streams such as Subscribe). */
+  onShutdown(fn: () => Promise<void> | void): void;
   /**
    * Slices expose typed objects to later slices by name. Known names:
    *   'content' → ContentStore (src/content/types.ts), set by wireContent

@@ -2,6 +2,7 @@ import { Level } from 'level';
 import type { Key } from './schema';
 import { SCHEMA_VERSION, decodeKey, encodeKey, keys, prefixRange } from './schema';
 import { runMigrations } from './migrations';
+import { internal, unavailable } from '../core/errors';
 
 /**
  * LevelDB has no read-write transactions (bolt had), so the DB has one async write lock:
@@ -35,7 +36,13 @@ export class MetadataDB {
 
   static async open(path: string): Promise<MetadataDB> {
     const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
-    await db.open();
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw unavailable(`metadata db ${path}: locked by another berthd using the same --root`, { cause: e });
+      throw internal(`metadata db ${path}: ${(e as Error).message}`, { cause: e });
+    }
     const m = new MetadataDB(db);
     await m.update(async (tx) => {
       const v = (await tx.get<number>(keys.version())) ?? 0;

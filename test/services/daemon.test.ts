@@ -84,9 +84,8 @@ describe('berthd process', () => {
     for (const address of [join(dirs.dir, 'other.sock'), dirs.address]) {
       const r = await run(process.execPath, [BERTHD_BIN, '--root', dirs.root, '--state', dirs.state, '--address', address], { timeoutMs: 20000 });
       expect(r.code).not.toBe(0);
-      // TODO(metadata/db.ts): name the lock ("locked by another berthd?") instead of level's
-      // bare "Database failed to open"; then tighten this to /lock/i.
       expect(r.stderr).toMatch(/failed to start/);
+      expect(r.stderr).toMatch(/locked by another berthd/);
       const c = rawClient(dirs.address, VERSION);
       expect((await call(c, 'Version', {})).version).toMatch(/^berth-/);
       c.close();

@@ -1,6 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
-import { once } from 'node:events';
 import type { Ctx } from '../../core/context';
 import type { Logger } from '../../core/logger';
 import { ctxFromMetadata } from './context';
@@ -83,5 +82,17 @@ export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>
 
 /** Writes with backpressure: waits for 'drain' when the transport buffer is full. */
 export async function writeMessage<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
-  if (!call.write(msg)) await Promise.race([once(call, 'drain'), once(call, 'cancelled')]);
+  if (call.write(msg)) return;
+  // Wait for whichever comes first, then drop both listeners (a long stream must not leak them).
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      call.off('drain', done);
+      call.off('cancelled', done);
+      call.off('close', done);
+      resolve();
+    };
+    call.on('drain', done);
+    call.on('cancelled', done);
+    call.on('close', done);
+  });
 }

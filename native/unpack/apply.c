@@ -190,9 +190,15 @@ create_hardlink (struct applier *a, int pfd, const char *base, const char *path,
   if (target[0] == 0)
     return bu_invalid (err, 0, "hardlink `%s`: invalid target `%.200s`", path, e->linkpath);
   split_path (target, tparent, &tbase);
+  {
+    /* Missing components and dangling links resolve lexically as in containerd's RootPath. */
+    char canon[4096 + 1];
+    if (root_path (a->rootfd, tparent, canon, sizeof (canon), err) < 0)
+      return -1;
+    tpfd = openat2_in_root (a->rootfd, canon, O_PATH | O_DIRECTORY);
+  }
   /* The target's parent is resolved in-root like any other path; the target itself is not
    * followed (a hardlink to a symlink links the symlink: CVE-2021-32760). */
-  tpfd = openat2_in_root (a->rootfd, tparent, O_PATH | O_DIRECTORY);
   if (tpfd < 0)
     return bu_invalid (err, errno, "hardlink `%s`: target `%.200s`", path, e->linkpath);
   if (linkat (tpfd, tbase, pfd, base, 0) < 0)

@@ -77,6 +77,80 @@ openat2_in_root (int rootfd, const char *path, int flags)
     }
 }
 
+int
+root_path (int rootfd, const char *path, char *out, size_t outlen, bu_error_t *err)
+{
+  char rest[2 * 4096 + 2], target[4096 + 1];
+  size_t o = 0;
+  int hops = 0;
+
+  if (strlen (path) >= sizeof (rest) / 2)
+    return bu_invalid (err, ENAMETOOLONG, "path");
+  strcpy (rest, path);
+  out[0] = 0;
+  while (rest[0])
+    {
+      char *slash, comp[4096 + 1];
+      size_t cl;
+      int fd;
+      struct stat st;
+
+      slash = strchr (rest, '/');
+      cl = slash ? (size_t) (slash - rest) : strlen (rest);
+      if (cl > 4096)
+        return bu_invalid (err, ENAMETOOLONG, "path component");
+      memcpy (comp, rest, cl);
+      comp[cl] = 0;
+      memmove (rest, slash ? slash + 1 : rest + cl, strlen (slash ? slash + 1 : rest + cl) + 1);
+      if (cl == 0 || strcmp (comp, ".") == 0)
+        continue;
+      if (strcmp (comp, "..") == 0)
+        {
+          while (o > 0 && out[o - 1] != '/')
+            o--;
+          if (o > 0)
+            o--;
+          out[o] = 0;
+          continue;
+        }
+      if (o + 1 + cl + 1 > outlen)
+        return bu_invalid (err, ENAMETOOLONG, "path");
+      if (o)
+        out[o++] = '/';
+      memcpy (out + o, comp, cl + 1);
+      o += cl;
+      fd = openat2_in_root (rootfd, out, O_PATH | O_NOFOLLOW);
+      if (fd < 0)
+        continue; /* missing: taken lexically */
+      if (fstat (fd, &st) == 0 && S_ISLNK (st.st_mode))
+        {
+          ssize_t n = readlinkat (fd, "", target, sizeof (target) - 1);
+          close (fd);
+          if (n < 0)
+            return bu_sys (err, errno, "readlink `%s`", out);
+          if (++hops > 255)
+            return bu_invalid (err, ELOOP, "resolve `%.200s`", path);
+          target[n] = 0;
+          /* drop the link itself, then continue with target + rest */
+          while (o > 0 && out[o - 1] != '/')
+            o--;
+          if (o > 0)
+            o--;
+          out[o] = 0;
+          if (target[0] == '/')
+            o = 0, out[0] = 0;
+          if ((size_t) n + 1 + strlen (rest) + 1 > sizeof (rest))
+            return bu_invalid (err, ENAMETOOLONG, "resolve `%.200s`", path);
+          memmove (rest + n + 1, rest, strlen (rest) + 1);
+          memcpy (rest, target, (size_t) n);
+          rest[n] = '/';
+          continue;
+        }
+      close (fd);
+    }
+  return 0;
+}
+
 /* The lower dir's mode/owner/times on a freshly created upper dir, so the merged view shows the
  * lower's attributes (not 0755 root) for directories the layer did not list itself. */
 static int
@@ -127,6 +201,15 @@ open_dir_in_root (int rootfd, const char *path, int create, const struct parents
     return bu_sys (err, errno, "open directory `%s` in root", path);
   if (n >= sizeof (prefix))
     return bu_invalid (err, ENAMETOOLONG, "directory `%.200s`", path);
+  /* Dangling symlinks and missing "x/.." components resolve as containerd's RootPath does;
+   * the directories are then created at the canonical place. */
+  {
+    static char canon[4096 + 1];
+    if (root_path (rootfd, path, canon, sizeof (canon), err) < 0)
+      return -1;
+    path = canon;
+    n = strlen (path);
+  }
 
   /* Walk the prefixes, creating what is missing. Each step resolves from the root again, so a
    * symlinked component is followed in-root exactly as a single lookup would. */

@@ -17,6 +17,12 @@ void clean_path (const char *in, char *out);
  * parent ("" for the root). */
 void split_path (const char *path, char *parent, const char **base);
 
+/* containerd's fs.RootPath: resolves the symlinks of `path` as if the root were "/",
+ * treating missing components lexically (so "missing/../x" and dangling symlinks resolve as
+ * they do there, where the kernel would say ENOENT). The result is only a canonical path
+ * string: every use still goes through openat2(RESOLVE_IN_ROOT), so it cannot widen access. */
+int root_path (int rootfd, const char *path, char *out, size_t outlen, bu_error_t *err);
+
 /* Directories to copy attributes from when a missing parent is created (overlay: the lower
  * layers, top first; containerd's mkparent with options.Parents). */
 struct parents

@@ -1,11 +1,17 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 
-/** proto/ sits at the package root, next to src/ and dist/. */
-export const PROTO_ROOT = resolve(__dirname, '..', '..', '..', 'proto');
+/** proto/ sits at the package root; walk up from here (src/, dist/ or dist-bench/src/) to find it. */
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'proto'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`berth: no proto/ directory above ${from}`);
+  }
+}
+export const PROTO_ROOT = join(findPackageRoot(__dirname), 'proto');
 
 function listProtos(dir: string): string[] {
   const out: string[] = [];

@@ -1,0 +1,82 @@
+/**
+ * gRPC clients for benchmarks, loaded from the repo's proto/ (not through src/, whose proto path
+ * is relative to its own compiled location and does not hold from dist-bench/).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_DIR } from './paths';
+
+let grpcObject: grpc.GrpcObject | undefined;
+
+function listProtos(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listProtos(p));
+    else if (name.endsWith('.proto')) out.push(relative(PROTO_DIR, p));
+  }
+  return out.sort();
+}
+
+function loaded(): grpc.GrpcObject {
+  grpcObject ??= grpc.loadPackageDefinition(
+    protoLoader.loadSync(listProtos(PROTO_DIR), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] }),
+  );
+  return grpcObject;
+}
+
+/** A client of one service by full name, on its own channel (distinct channels = distinct connections). */
+export function client(address: string, service: string): grpc.Client {
+  let obj: unknown = loaded();
+  for (const part of service.split('.')) obj = (obj as Record<string, unknown>)[part];
+  if (typeof obj !== 'function') throw new Error(`no service ${service} in ${PROTO_DIR}`);
+  const Ctor = obj as grpc.ServiceClientConstructor;
+  return new Ctor(`unix://${address}`, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': 64 << 20,
+    'grpc.max_send_message_length': 64 << 20,
+    // Without this, channels to the same target may share one subchannel (one connection).
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+
+export function unary<Res = unknown>(c: grpc.Client, method: string, req: unknown, ns = 'default', deadlineMs = 10000): Promise<Res> {
+  const md = new grpc.Metadata();
+  md.set('containerd-namespace', ns);
+  return new Promise((resolve, reject) => {
+    const fn = (c as unknown as Record<string, Function>)[method];
+    if (typeof fn !== 'function') return reject(new Error(`no method ${method}`));
+    fn.call(c, req, md, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** true, or a "not yet" reason when the server answers UNIMPLEMENTED for this method. */
+export async function implemented(address: string, service: string, method: string, req: unknown = {}): Promise<true | string> {
+  const c = client(address, service);
+  try {
+    await unary(c, method, req);
+    return true;
+  } catch (e) {
+    const err = e as grpc.ServiceError;
+    if (err.code === grpc.status.UNIMPLEMENTED) return `${service.split('.').pop()}/${method} is UNIMPLEMENTED`;
+    return true; // other errors (NotFound, InvalidArgument) mean the method exists
+  } finally {
+    c.close();
+  }
+}
+
+export const VERSION_SERVICE = 'containerd.services.version.v1.Version';
+
+/** One Version RPC: the readiness probe used for both daemons. */
+export async function versionOk(address: string): Promise<boolean> {
+  const c = client(address, VERSION_SERVICE);
+  try {
+    await unary(c, 'Version', {}, 'default', 1000);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    c.close();
+  }
+}

@@ -1,0 +1,18 @@
+/** The repo root, found from wherever this file was compiled to (src via jest, dist-bench via tsc). */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+function findRepo(start: string): string {
+  let d = start;
+  for (;;) {
+    const pj = join(d, 'package.json');
+    if (existsSync(pj) && JSON.parse(readFileSync(pj, 'utf8')).name === 'berth') return d;
+    const up = dirname(d);
+    if (up === d) throw new Error(`no berth package.json above ${start}`);
+    d = up;
+  }
+}
+
+export const REPO = findRepo(__dirname);
+export const PROTO_DIR = join(REPO, 'proto');
+export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: berth beside a private real containerd, workload by workload, A B A B.
+ *
+ *   node dist-bench/bench/run.js [--rounds N] [--only a,b] [--quick] [--out FILE] [--no-build] [--list]
+ *
+ * Leaves nothing behind: both daemons, the registry, every mount and temp dir are released in
+ * `finally`, and also on SIGINT/SIGTERM.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ctr } from '../test/helpers/ctr';
+import { BUILTIN_WORKLOADS } from './lib/builtin';
+import { launchBerthd, launchContainerd } from './lib/daemons';
+import { discoverWorkloads } from './lib/discover';
+import { createEnv, type OwnedEnv } from './lib/env';
+import { measureMachine } from './lib/machine';
+import { REPO } from './lib/paths';
+import { runWorkload, type Row } from './lib/runner';
+import { formatMachine, formatTable } from './lib/table';
+import type { Launched, Side, SideName, Workload } from './lib/workload';
+
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+function build(): void {
+  // berthd runs from dist/, which `npm run bench` does not compile; stale code would mean stale numbers.
+  try {
+    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'inherit' });
+  } catch {
+    log('warning: tsc -p tsconfig.build.json reported errors; dist/ was still emitted');
+  }
+  try {
+    execFileSync('make', ['-s', '-C', 'native'], { cwd: REPO, stdio: 'inherit' });
+  } catch {
+    log('warning: native build failed');
+  }
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>, opened: Set<Launched>): Side {
+  return {
+    name,
+    daemon,
+    ctr: (args, opts) => ctr(daemon.address, args, opts),
+    // Fresh daemons are tracked so an interrupted workload cannot leak one.
+    launch: async () => {
+      const d = await launch();
+      opened.add(d);
+      const stop = d.stop;
+      return {
+        ...d,
+        stop: async () => {
+          opened.delete(d);
+          await stop();
+        },
+      };
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: join(REPO, 'dist-bench', 'results.json') },
+      'no-build': { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+    },
+  });
+  let workloads: Workload[] = [...BUILTIN_WORKLOADS, ...discoverWorkloads(__dirname, log)];
+  if (values.list) {
+    for (const w of workloads) process.stdout.write(`${w.name.padEnd(24)} ${w.unit.padEnd(6)} ${w.description}${w.target ? `  [target ${w.target.text}]` : ''}\n`);
+    return 0;
+  }
+  if (values.only) {
+    const want = new Set(values.only.split(','));
+    workloads = workloads.filter((w) => want.has(w.name));
+  }
+  if (process.getuid?.() !== 0) log('warning: not root; containerd and most workloads need root');
+  const asked = Math.max(1, Number(values.rounds) || 5);
+  const rounds = values.quick ? Math.min(3, asked) : asked;
+  if (!values['no-build']) build();
+
+  const opened = new Set<Launched>();
+  let env: OwnedEnv | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const d of [...opened]) await d.stop().catch((e) => log(`cleanup: ${(e as Error).message}`));
+      opened.clear();
+      await env?.close().catch((e) => log(`cleanup: ${(e as Error).message}`));
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const started = Date.now();
+  try {
+    log('measuring machine limits');
+    const machine = measureMachine(values.quick);
+    env = await createEnv(values.quick, log);
+    log('starting containerd and berthd');
+    const cd = await launchContainerd();
+    opened.add(cd);
+    const bd = await launchBerthd();
+    opened.add(bd);
+    const sides: Record<SideName, Side> = {
+      berth: side('berth', bd, () => launchBerthd(), opened),
+      containerd: side('containerd', cd, () => launchContainerd(), opened),
+    };
+    const rows: Row[] = [];
+    for (const w of workloads) {
+      log(`${w.name}: ${w.description}`);
+      const row = await runWorkload(w, sides, env, rounds);
+      rows.push(row);
+      if (row.status !== 'ok') log(`${w.name}: ${row.status}: ${row.note ?? ''}`);
+    }
+    process.stdout.write(`\n${formatMachine(machine)}\n${rounds} rounds, A B alternated; ratio = berth median / containerd median\n\n${formatTable(rows)}\n`);
+    const out = resolve(values.out!);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), rounds, quick: values.quick, durationS: (Date.now() - started) / 1000, machine, rows }, null, 2));
+    log(`results written to ${out} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return rows.some((r) => r.status === 'error') ? 1 : 0;
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
+    process.exit(2);
+  },
+);

@@ -4,7 +4,8 @@
  * unmounts everything under its dirs and removes them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,37 @@ async function killAndWait(c: ChildProcess, timeoutMs: number): Promise<void> {
 }
 
 /**
+ * Kills and deletes every task and container (all namespaces) through ctr, so shims exit cleanly,
+ * runc state under /run/containerd/runc is deleted and no container process or cgroup is left.
+ */
+async function removeTasks(address: string): Promise<void> {
+  const q = async (args: string[], ns?: string) => {
+    const r = await ctr(address, args, { namespace: ns, timeoutMs: 15000 });
+    return r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  };
+  for (const ns of await q(['namespaces', 'ls', '-q'])) {
+    for (const line of await q(['tasks', 'ls'], ns)) {
+      const id = line.split(/\s+/)[0];
+      if (id === 'TASK') continue;
+      await ctr(address, ['tasks', 'rm', '-f', id], { namespace: ns, timeoutMs: 15000 });
+    }
+    for (const id of await q(['containers', 'ls', '-q'], ns)) await ctr(address, ['containers', 'rm', id], { namespace: ns, timeoutMs: 15000 });
+  }
+}
+
+/** containerd 1.6's shim socket: /run/containerd/s/sha256(<grpc address>/<ns>/<id>), from the shim's argv. */
+function shimSocket(address: string, pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const arg = (n: string) => argv[argv.indexOf(n) + 1];
+    if (!argv.includes('-namespace') || !argv.includes('-id')) return undefined;
+    return `/run/containerd/s/${createHash('sha256').update(join(address, arg('-namespace'), arg('-id'))).digest('hex')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Starts containerd; resolves once `probe` (default: `ctr version`) succeeds on its socket (≈0.3 s).
  * Benchmarks pass a cheaper probe (one Version RPC) so startupMs is not dominated by exec of ctr.
  */
@@ -104,14 +136,17 @@ export async function startContainerd(opts: { timeoutMs?: number; extraArgs?: st
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const stop = async () => {
+    if (!exited(child)) await removeTasks(address);
     await killAndWait(child, 5000);
     // Shims outlive containerd by design; ours are the ones started with our address.
     for (const pid of pidsWithCmdline('containerd-shim', address)) {
+      const sock = shimSocket(address, pid);
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
+      if (sock) await rm(sock, { force: true });
     }
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });

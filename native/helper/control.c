@@ -95,6 +95,9 @@ control_handle (struct monitor *m, struct client *c, char *line)
         return reply_error (c, ENOTSUP, "no cgroup to signal");
       if (all ? cgroup_kill_all (&h->cg, (int) v1, &err) < 0 : kill (h->child, (int) v1) < 0)
         return reply_error (c, all ? err.status : errno, all ? "kill all failed" : "kill failed");
+      /* A frozen task only dies once thawed (runc does the same). */
+      if (!all && v1 == SIGKILL && h->has_cgroup && cgroup_is_frozen (&h->cg))
+        (void) cgroup_freeze (&h->cg, 0, &err);
       return control_reply (c, "{\"ok\":true}");
     }
   if (strcmp (cmd, "resize") == 0)

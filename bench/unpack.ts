@@ -37,6 +37,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - t) / 1e9, r];
 }
 
+const settle = () => spawnSync('sync');
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
 async function main() {
@@ -81,6 +82,7 @@ async function main() {
       for await (const c of createReadStream(tarPath, { highWaterMark: MiB })) h.update(c as Buffer);
       return h.digest('hex');
     });
+    settle();
     const ex1 = join(work, 'x1');
     spawnSync('mkdir', [ex1]);
     const fd = openSync(tarPath, 'r');
@@ -89,6 +91,7 @@ async function main() {
     rmSync(ex1, { recursive: true, force: true });
 
     // 3. The whole Apply pipeline as Diff.Apply runs it.
+    settle();
     const ex2 = join(work, 'x2');
     spawnSync('mkdir', [ex2]);
     const [tFull, r] = await timed(() =>
@@ -101,10 +104,12 @@ async function main() {
     if (r.size !== tarSize) throw new Error(`size mismatch ${r.size} != ${tarSize}`);
 
     // 4. GNU tar on the same file.
+    settle();
     const ex3 = join(work, 'x3');
     spawnSync('mkdir', [ex3]);
     const tTarXz = sh('tar', ['-C', ex3, '-xzf', gzPath]);
     rmSync(ex3, { recursive: true, force: true });
+    settle();
     const ex4 = join(work, 'x4');
     spawnSync('mkdir', [ex4]);
     const tTarX = sh('tar', ['-C', ex4, '-xf', tarPath]);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: berth beside a private real containerd, workload by workload, A B A B.
  *
- *   node dist-bench/bench/run.js [--rounds N] [--only a,b] [--quick] [--out FILE] [--no-build] [--list]
+ *   node dist-bench/bench/run.js [--rounds N] [--only a,b] [--quick] [--out FILE] [--chart FILE] [--no-build] [--list]
  *
  * Leaves nothing behind: both daemons, the registry, every mount and temp dir are released in
  * `finally`, and also on SIGINT/SIGTERM.
@@ -18,6 +18,7 @@ import { createEnv, type OwnedEnv } from './lib/env';
 import { measureMachine } from './lib/machine';
 import { REPO } from './lib/paths';
 import { runWorkload, type Row } from './lib/runner';
+import { chartPng } from './lib/chart';
 import { formatMachine, formatTable } from './lib/table';
 import type { Launched, Side, SideName, Workload } from './lib/workload';
 
@@ -73,6 +74,7 @@ async function main(): Promise<number> {
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO, 'dist-bench', 'results.json') },
+      chart: { type: 'string' },
       'no-build': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
     },
@@ -132,7 +134,9 @@ async function main(): Promise<number> {
     const out = resolve(values.out!);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), rounds, quick: values.quick, durationS: (Date.now() - started) / 1000, machine, rows }, null, 2));
-    log(`results written to ${out} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    const chart = resolve(values.chart ?? out.replace(/\.json$/, '') + '.png');
+    writeFileSync(chart, chartPng(rows, `berth vs containerd ${gitCommit() ?? ''} ${new Date().toISOString().slice(0, 16)}`));
+    log(`results written to ${out} and ${chart} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return rows.some((r) => r.status === 'error') ? 1 : 0;
   } finally {
     await cleanup();

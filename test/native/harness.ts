@@ -19,7 +19,14 @@ export class Harness {
     this.stateRoot = await mkdtemp(join(tmpdir(), 'berth-state-'));
   }
 
+  private readonly live = new Set<Running>();
+
   async teardown(): Promise<void> {
+    // Safety net for failed tests: never leave a container running on the machine.
+    for (const r of this.live) {
+      await r.monitor.kill('SIGKILL', { all: true }).catch(() => undefined);
+      await r.monitor.wait({ timeoutMs: 10_000 }).catch(() => undefined);
+    }
     await this.rootfs?.remove();
     if (this.stateRoot) {
       const left = await readdir(this.stateRoot);
@@ -58,12 +65,20 @@ export class Harness {
     });
     const created = await createProcess(plan);
     await created.start();
-    return new Running(id, plan, created, out);
+    const r = new Running(id, plan, created, out, () => this.live.delete(r));
+    this.live.add(r);
+    return r;
   }
 }
 
 export class Running {
-  constructor(readonly id: string, readonly plan: LaunchPlanInput, readonly created: CreatedProcess, readonly outPath: string) {}
+  constructor(
+    readonly id: string,
+    readonly plan: LaunchPlanInput,
+    readonly created: CreatedProcess,
+    readonly outPath: string,
+    private readonly onRemoved?: () => void,
+  ) {}
   get pid(): number {
     return this.created.pid;
   }
@@ -81,6 +96,7 @@ export class Running {
     return { status: exit.exitStatus, out, oom: exit.oomKilled };
   }
   async remove(): Promise<void> {
+    this.onRemoved?.();
     await removeStateDir(this.plan.stateDir);
     await rm(this.outPath, { force: true });
   }

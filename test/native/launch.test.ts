@@ -1,6 +1,6 @@
 /** berth-helper launches a Docker-default container over a busybox rootfs (real kernel, root). */
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { Harness, itRoot, until } from './harness';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { Harness, itRoot } from './harness';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
 
 const h = new Harness();

@@ -1,1 +1,223 @@
-int main(void){return 0;}
+/* TAP tests for the launch plan parser. Each test returns 0 (ok), -1 (fail) or 77 (skip). */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include "plan.h"
+
+static unsigned char buf[8192];
+static size_t len;
+
+static void
+start (void)
+{
+  memcpy (buf, PLAN_MAGIC, 8);
+  len = 8;
+}
+
+static void
+rec_raw (unsigned char *out, size_t *olen, const char *k, const void *v, size_t vlen)
+{
+  size_t kl = strlen (k);
+  out[(*olen)++] = (unsigned char) (kl & 0xff);
+  out[(*olen)++] = (unsigned char) (kl >> 8);
+  memcpy (out + *olen, k, kl);
+  *olen += kl;
+  for (int i = 0; i < 4; i++)
+    out[(*olen)++] = (unsigned char) (vlen >> (8 * i));
+  memcpy (out + *olen, v, vlen);
+  *olen += vlen;
+}
+
+static void
+rec (const char *k, const char *v)
+{
+  rec_raw (buf, &len, k, v, strlen (v));
+}
+
+static void
+minimal (void)
+{
+  start ();
+  rec ("mode", "create");
+  rec ("id", "c1");
+  rec ("state_dir", "/run/berth/c1");
+  rec ("rootfs", "/var/lib/c1/rootfs");
+  rec ("cgroup_path", "berth/default/c1");
+  rec ("arg", "sh");
+}
+
+static int
+parse (struct plan *p, berth_error_t *err)
+{
+  return plan_parse (buf, len, p, err);
+}
+
+static int
+test_minimal (void)
+{
+  struct plan p;
+  berth_error_t err;
+  minimal ();
+  if (parse (&p, &err) < 0)
+    return -1;
+  int ok = strcmp (p.id, "c1") == 0 && p.n_args == 1 && p.args[1] == NULL && strcmp (p.cwd, "/") == 0
+           && p.mem_limit == -1 && p.mode == PLAN_MODE_CREATE;
+  plan_free (&p);
+  return ok ? 0 : -1;
+}
+
+static int
+test_nested_and_numbers (void)
+{
+  unsigned char n[512];
+  size_t nl = 0;
+  struct plan p;
+  berth_error_t err;
+  minimal ();
+  rec_raw (n, &nl, "destination", "/proc", 5);
+  rec_raw (n, &nl, "type", "proc", 4);
+  rec_raw (n, &nl, "option", "nosuid", 6);
+  rec_raw (n, &nl, "option", "noexec", 6);
+  rec_raw (buf, &len, "mount", n, nl);
+  nl = 0;
+  rec_raw (n, &nl, "type", "pid", 3);
+  rec_raw (buf, &len, "ns", n, nl);
+  rec ("mem_limit", "16777216");
+  rec ("cap_effective", "2818844155");
+  rec ("oom_score_adj", "-500");
+  if (parse (&p, &err) < 0)
+    return -1;
+  int ok = p.n_mounts == 1 && strcmp (p.mounts[0].source, "none") == 0 && p.mounts[0].n_options == 2
+           && p.n_ns == 1 && p.ns[0].flag == CLONE_NEWPID && p.mem_limit == 16777216
+           && p.caps[CAP_SET_EFFECTIVE] == 0xa80425fbULL && p.oom_score_adj == -500;
+  plan_free (&p);
+  return ok ? 0 : -1;
+}
+
+static int
+expect_einval (void)
+{
+  struct plan p;
+  berth_error_t err;
+  if (parse (&p, &err) == 0)
+    {
+      plan_free (&p);
+      return -1;
+    }
+  plan_free (&p);
+  return err.status == 22 && strcmp (err.stage, "plan") == 0 ? 0 : -1;
+}
+
+static int
+test_bad_magic (void)
+{
+  minimal ();
+  buf[0] = 'X';
+  return expect_einval ();
+}
+
+static int
+test_truncated (void)
+{
+  minimal ();
+  len -= 1;
+  return expect_einval ();
+}
+
+static int
+test_unknown_key (void)
+{
+  minimal ();
+  rec ("seccomp", "x");
+  return expect_einval ();
+}
+
+static int
+test_nul_in_value (void)
+{
+  minimal ();
+  rec_raw (buf, &len, "env", "A=b\0c", 5);
+  return expect_einval ();
+}
+
+static int
+test_relative_state_dir (void)
+{
+  minimal ();
+  rec ("state_dir", "run/x");
+  return expect_einval ();
+}
+
+static int
+test_cgroup_escape (void)
+{
+  start ();
+  rec ("id", "c1");
+  rec ("state_dir", "/run/x");
+  rec ("rootfs", "/r");
+  rec ("arg", "sh");
+  rec ("cgroup_path", "berth/../../etc");
+  return expect_einval ();
+}
+
+static int
+test_bad_number (void)
+{
+  minimal ();
+  rec ("pids_limit", "12abc");
+  return expect_einval ();
+}
+
+static int
+test_oversized_length (void)
+{
+  minimal ();
+  /* a value length pointing past the end of the buffer */
+  unsigned char hdr[] = { 2, 0, 'i', 'd', 0xff, 0xff, 0xff, 0x7f };
+  memcpy (buf + len, hdr, sizeof (hdr));
+  len += sizeof (hdr);
+  return expect_einval ();
+}
+
+static int
+test_missing_args (void)
+{
+  start ();
+  rec ("id", "c1");
+  rec ("state_dir", "/run/x");
+  rec ("mode", "exec");
+  return expect_einval ();
+}
+
+#define RUN_TEST(f)                                                                                          \
+  do                                                                                                         \
+    {                                                                                                        \
+      int r = f ();                                                                                          \
+      n++;                                                                                                   \
+      if (r == 77)                                                                                           \
+        printf ("ok %d - %s # SKIP\n", n, #f);                                                               \
+      else if (r == 0)                                                                                       \
+        printf ("ok %d - %s\n", n, #f);                                                                      \
+      else                                                                                                   \
+        printf ("not ok %d - %s\n", n, #f), failed++;                                                        \
+    }                                                                                                        \
+  while (0)
+
+int
+main (void)
+{
+  int n = 0, failed = 0;
+  printf ("1..11\n");
+  RUN_TEST (test_minimal);
+  RUN_TEST (test_nested_and_numbers);
+  RUN_TEST (test_bad_magic);
+  RUN_TEST (test_truncated);
+  RUN_TEST (test_unknown_key);
+  RUN_TEST (test_nul_in_value);
+  RUN_TEST (test_relative_state_dir);
+  RUN_TEST (test_cgroup_escape);
+  RUN_TEST (test_bad_number);
+  RUN_TEST (test_oversized_length);
+  RUN_TEST (test_missing_args);
+  return failed ? 1 : 0;
+}

@@ -139,9 +139,13 @@ function show(field: TreeField, v: unknown): string {
 
 /**
  * Human-readable differences, one line each ([] when equal). `ignore` drops fields from the
- * comparison (e.g. ['mtime'] for directories touched after unpack); `ignorePaths` drops entries.
+ * comparison; `ignorePaths` drops entries; mtimes ≥ `recentMtimeSince` (epoch s) compare equal.
  */
-export function diffTrees(a: TreeEntry[], b: TreeEntry[], opts: { ignore?: TreeField[]; ignorePaths?: (p: string) => boolean; labels?: [string, string] } = {}): string[] {
+export function diffTrees(
+  a: TreeEntry[],
+  b: TreeEntry[],
+  opts: { ignore?: TreeField[]; ignorePaths?: (p: string) => boolean; labels?: [string, string]; recentMtimeSince?: number } = {},
+): string[] {
   const [la, lb] = opts.labels ?? ['a', 'b'];
   const skip = opts.ignorePaths ?? (() => false);
   const ignore = new Set<TreeField>(opts.ignore ?? []);
@@ -158,8 +162,11 @@ export function diffTrees(a: TreeEntry[], b: TreeEntry[], opts: { ignore?: TreeF
     else
       for (const f of fields) {
         if (ignore.has(f)) continue;
-        const va = show(f, ea[f]);
-        const vb = show(f, eb[f]);
+        // Dirs that a layer changes without carrying an entry for get the unpack's wall-clock mtime:
+        // both sides' "recent" values count as equal.
+        const recent = (v: unknown) => f === 'mtime' && opts.recentMtimeSince !== undefined && (v as number) >= opts.recentMtimeSince;
+        const va = recent(ea[f]) ? 'recent' : show(f, ea[f]);
+        const vb = recent(eb[f]) ? 'recent' : show(f, eb[f]);
         if (va !== vb) out.push(`${name}: ${f} ${la}=${va} ${lb}=${vb}`);
       }
   }

@@ -22,9 +22,11 @@ export async function compareUnpacked(
   a: UnpackSource,
   b: UnpackSource,
   diffIds: string[],
-  opts: { ignore?: TreeField[]; ignorePaths?: (p: string) => boolean } = {},
+  opts: { ignore?: TreeField[]; ignorePaths?: (p: string) => boolean; recentMtimeSince?: number } = {},
 ): Promise<string[]> {
   const [ta, tb] = [await unpackedTree(a, diffIds), await unpackedTree(b, diffIds)];
   const skip = opts.ignorePaths ?? (() => false);
-  return diffTrees(ta, tb, { ignore: opts.ignore, ignorePaths: (p) => p === '' || skip(p), labels: [a.label, b.label] });
+  // Built images carry fixed old mtimes, so anything from the last day was set by the unpack itself.
+  const recentMtimeSince = opts.recentMtimeSince ?? Math.floor(Date.now() / 1000) - 86400;
+  return diffTrees(ta, tb, { ignore: opts.ignore, ignorePaths: (p) => p === '' || skip(p), labels: [a.label, b.label], recentMtimeSince });
 }

@@ -1,8 +1,8 @@
-/** Workloads owned by the harness itself; colleagues' workloads live in bench/<name>.ts. */
+/** Workloads owned by the harness itself; colleagues' workloads live in bench/<name>.workload.ts. */
 import type { Workload } from '../workload';
 import { ctrVersionWorkload } from './ctr-version';
 import { idleRssWorkload } from './idle-rss';
+import { containersListLatencyWorkload, imagesListLatencyWorkload, versionLatencyWorkload } from './rpc-latency';
 import { startupWorkload } from './startup';
-import { versionLatencyWorkload } from './version-latency';
 
-export const BUILTIN_WORKLOADS: Workload[] = [startupWorkload, idleRssWorkload, versionLatencyWorkload, ctrVersionWorkload];
+export const BUILTIN_WORKLOADS: Workload[] = [startupWorkload, idleRssWorkload, versionLatencyWorkload, imagesListLatencyWorkload, containersListLatencyWorkload, ctrVersionWorkload];

@@ -16,6 +16,7 @@ import { launchBerthd, launchContainerd } from './lib/daemons';
 import { discoverWorkloads } from './lib/discover';
 import { createEnv, type OwnedEnv } from './lib/env';
 import { measureMachine } from './lib/machine';
+import { ensurePackages } from './lib/preflight';
 import { REPO } from './lib/paths';
 import { runWorkload, type Row } from './lib/runner';
 import { chartPng } from './lib/chart';
@@ -91,6 +92,7 @@ async function main(): Promise<number> {
   if (process.getuid?.() !== 0) log('warning: not root; containerd and most workloads need root');
   const asked = Math.max(1, Number(values.rounds) || 5);
   const rounds = values.quick ? Math.min(3, asked) : asked;
+  await ensurePackages(log);
   if (!values['no-build']) build();
 
   const opened = new Set<Launched>();

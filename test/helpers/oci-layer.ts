@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -195,10 +195,12 @@ export function layerTarStream(spec: LayerSpec): Readable {
     });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.on('close', (code) => {
-      if (code !== 0) child.stdout.destroy(new Error(`tar of ${spec.hostDir} exited ${code}: ${err}`));
-    });
-    return child.stdout;
+    // End the stream only once tar has exited 0: a failing tar must fail the layer, not truncate it.
+    const out = new PassThrough();
+    child.stdout.pipe(out, { end: false });
+    child.on('error', (e) => out.destroy(e));
+    child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`tar of ${spec.hostDir} exited ${code}: ${err}`))));
+    return out;
   }
   const pack = tar.pack();
   void (async () => {

@@ -122,15 +122,21 @@ export async function writeOciImage(layoutDir: string, spec: ImageSpec): Promise
 async function writeTar(out: string, files: { name: string; size: number; open: () => NodeJS.ReadableStream }[]): Promise<void> {
   const pack = tar.pack();
   const done = pipeline(Readable.from(pack), createWriteStream(out));
-  for (const f of files) {
-    await new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ name: f.name, size: f.size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()));
-      const src = f.open();
-      src.on('error', reject);
-      src.pipe(sink);
-    });
+  try {
+    for (const f of files) {
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry({ name: f.name, size: f.size, mode: 0o644, mtime: new Date(0) }, (e) => (e ? reject(e) : resolve()));
+        const src = f.open();
+        src.on('error', reject);
+        src.pipe(sink);
+      });
+    }
+    pack.finalize();
+  } catch (e) {
+    pack.destroy(e as Error);
+    await done.catch(() => undefined); // the entry error is the one worth reporting
+    throw e;
   }
-  pack.finalize();
   await done;
 }
 

@@ -20,8 +20,8 @@ import { LEASE_RESOURCE, keys } from './schema';
  *     resource records), and unleased ingest records whose backend ingest is gone or expired;
  *  2. unreferenced snapshots through each SnapshotCollector, children before parents;
  *  3. under the write lock again (so no commit can slip between the scan and the delete), every
- *     on-disk blob that no namespace has a record for. The content backend itself skips a blob
- *     that is between its rename and its record (ContentStore.isCommitting).
+ *     on-disk blob that no namespace has a record for and no open ingest expects. The content
+ *     backend itself skips a blob between its rename and its record (ContentStore.isCommitting).
  */
 
 export const LABEL_GC_ROOT = 'containerd.io/gc.root';
@@ -287,7 +287,15 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
     // Held under the write lock: a blob record committed after this scan cannot exist.
     await deps.db.update(async (tx) => {
       const referenced = new Set<string>();
-      for await (const { key } of tx.list(['v1'])) if (key[2] === 'blob' && key.length === 4) referenced.add(key[3]!);
+      for await (const { key, value } of tx.list<unknown>(['v1'])) {
+        if (key[2] === 'blob' && key.length === 4) referenced.add(key[3]!);
+        // An open ingest expecting a digest already on disk commits by reference to that file
+        // (the content store's shared writer): keep it until the ingest ends.
+        if (key[2] === 'ingest' && key.length === 4) {
+          const exp = (value as { expected?: unknown } | null)?.expected;
+          if (typeof exp === 'string' && exp) referenced.add(exp);
+        }
+      }
       const orphans: string[] = [];
       for await (const d of content.listBlobs()) if (!referenced.has(d)) orphans.push(d);
       for (const d of orphans) {

@@ -206,6 +206,17 @@ describe('collectGarbage', () => {
     expect(content.disk.has(dg(1))).toBe(false);
   });
 
+  it('keeps an on-disk blob an open ingest expects (a writer committing by reference)', async () => {
+    await seed('a', (tx) => {
+      tx.put(keys.ingest('a', 'shared'), { expected: dg(7), lease: 'l' });
+      lease(tx, 'a', 'l');
+    });
+    content.disk.add(dg(7));
+    content.ingests.set('a/shared', NOW);
+    await gc();
+    expect(content.disk.has(dg(7))).toBe(true);
+  });
+
   it('ingests: leased ones stay, unleased ones go when expired or gone', async () => {
     await seed('default', (tx) => {
       lease(tx, 'default', 'l');

@@ -192,6 +192,21 @@ function mark(st: NsState, snaps: Map<string, Map<string, SnapInfo>>, liveLeases
   return black;
 }
 
+function isExpired(leaseLabels: Labels, now: Date): boolean {
+  const exp = parseTime(leaseLabels[LABEL_GC_EXPIRE]);
+  return !!exp && exp.getTime() <= now.getTime();
+}
+
+async function listSnapshots(deps: GcDeps, ns: string): Promise<Map<string, Map<string, SnapInfo>>> {
+  const snaps = new Map<string, Map<string, SnapInfo>>();
+  for (const [sn, col] of deps.snapshots) {
+    const m = new Map<string, SnapInfo>();
+    for await (const s of col.list(ns)) m.set(s.key, { parent: s.parent || undefined, labels: s.labels ?? {} });
+    if (m.size) snaps.set(sn, m);
+  }
+  return snaps;
+}
+
 /** Leaf-first order: a snapshot comes before its parent. */
 function childrenFirst(doomed: string[], infos: Map<string, SnapInfo>): string[] {
   const depth = (k: string) => {
@@ -218,16 +233,10 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
     const all = await scan(deps.db);
     stats.namespaces = all.size;
     for (const [ns, st] of all) {
-      const snaps = new Map<string, Map<string, SnapInfo>>();
-      for (const [sn, col] of deps.snapshots) {
-        const m = new Map<string, SnapInfo>();
-        for await (const s of col.list(ns)) m.set(s.key, { parent: s.parent || undefined, labels: s.labels ?? {} });
-        if (m.size) snaps.set(sn, m);
-      }
+      const snaps = await listSnapshots(deps, ns);
       const live = new Set<string>();
       for (const [id, labels] of st.leases) {
-        const exp = parseTime(labels[LABEL_GC_EXPIRE]);
-        if (exp && exp.getTime() <= now.getTime()) {
+        if (isExpired(labels, now)) {
           tx.del(keys.lease(ns, id));
           await tx.delPrefix(keys.leaseResources(ns, id));
           stats.leasesRemoved++;
@@ -270,9 +279,22 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
     await deps.content?.abortIngest(ref).catch((e) => deps.log.warn('gc: abort ingest failed', { ref, err: e as Error }));
   }
 
+  // Snapshot removal takes the snapshotter's own transactions, so it runs after the lock is
+  // released. Mark again first: anything that became reachable meanwhile (a Prepare on top of a
+  // doomed parent, a new label) is spared, which shrinks the race to the removal calls.
+  const remarked = new Map<string, Set<Node>>();
+  if (snapshotRemovals.length) {
+    const all = await scan(deps.db);
+    for (const ns of new Set(snapshotRemovals.map((r) => r.ns))) {
+      const st = all.get(ns) ?? newNs();
+      const live = new Set([...st.leases].filter(([, labels]) => !isExpired(labels, now)).map(([id]) => id));
+      remarked.set(ns, mark(st, await listSnapshots(deps, ns), live));
+    }
+  }
   for (const { sn, ns, keys: ks } of snapshotRemovals) {
     const col = deps.snapshots.get(sn);
     for (const k of ks) {
+      if (remarked.get(ns)?.has(snapshotNode(sn, k))) continue;
       try {
         await col?.remove(ns, k);
         stats.snapshotsRemoved++;

@@ -35,11 +35,15 @@ class FakeContent implements GcContent {
 class FakeSnapshots implements GcSnapshots {
   byNs = new Map<string, Map<string, { parent?: string; labels: Record<string, string> }>>();
   removed: string[] = [];
+  lists = 0;
+  /** Called before the n-th list (1-based): lets a test change the snapshots between GC phases. */
+  beforeList?: (n: number) => void;
   add(ns: string, key: string, parent?: string, labels: Record<string, string> = {}) {
     if (!this.byNs.has(ns)) this.byNs.set(ns, new Map());
     this.byNs.get(ns)!.set(key, { parent, labels });
   }
   async *list(ns: string) {
+    this.beforeList?.(++this.lists);
     for (const [key, v] of this.byNs.get(ns) ?? []) yield { key, ...v };
   }
   async remove(ns: string, key: string) {
@@ -204,6 +208,17 @@ describe('collectGarbage', () => {
     await gc();
     expect(await blobsIn('a')).toEqual([]);
     expect(content.disk.has(dg(1))).toBe(false);
+  });
+
+  it('spares a snapshot that became reachable between the mark and the removal', async () => {
+    await seed('default', () => undefined);
+    snaps.add('default', 'doomed');
+    snaps.add('default', 'junk');
+    snaps.beforeList = (n) => {
+      if (n === 2) snaps.add('default', 'doomed', undefined, { 'containerd.io/gc.root': 'now' });
+    };
+    await gc();
+    expect(snaps.keys('default')).toEqual(['doomed']);
   });
 
   it('keeps an on-disk blob an open ingest expects (a writer committing by reference)', async () => {

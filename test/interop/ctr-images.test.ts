@@ -96,6 +96,14 @@ describe('ctr images against berthd', () => {
       [TAG, img.manifest.digest],
     ]);
 
+    // label (Images/Update with a labels.<key> mask) and list filters
+    const lbl = await ctr(addr, ['images', 'label', TAG, 'berth.test/kind=tagged']);
+    expect(lbl.code).toBe(0);
+    expect(lbl.stdout).toMatch(/berth\.test\/kind=tagged/);
+    expect((await ctr(addr, ['images', 'ls', '-q', 'labels."berth.test/kind"==tagged'])).stdout.trim()).toBe(TAG);
+    expect((await ctr(addr, ['images', 'ls', '-q', `name==${NAME}`])).stdout.trim()).toBe(NAME);
+    expect((await ctr(addr, ['images', 'ls', '-q', `target.digest==${img.manifest.digest}`])).stdout.trim().split('\n')).toEqual([NAME, TAG]);
+
     // export, then import the export into another namespace: same image, same blobs
     const out = join(work, 'export.tar');
     const exp = await ctr(addr, ['images', 'export', out, NAME]);

@@ -33,6 +33,11 @@ export interface Descriptor {
   platform?: { architecture: string; os: string };
 }
 
+export const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+export const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+export const DOCKER_CONFIG = 'application/vnd.docker.container.image.v1+json';
+const DOCKER_LAYER = { gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip', tar: 'application/vnd.docker.image.rootfs.diff.tar' };
+
 export interface ImageSpec {
   /** Full reference, e.g. `docker.io/library/busybox:latest`. */
   name: string;
@@ -40,20 +45,27 @@ export interface ImageSpec {
   config?: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string> };
   architecture?: string; // default amd64
   os?: string; // default linux
+  variant?: string; // e.g. 'v8' for arm64
   /** ref.name annotation in index.json; default: the full name. */
   refName?: string;
   created?: string; // default a fixed date, for reproducible digests
+  /** 'docker': Docker schema 2 media types (what most registries serve) instead of OCI ones. */
+  mediaTypes?: 'oci' | 'docker';
 }
 
 export interface BuiltImage {
   name: string;
   refName: string;
   layoutDir: string;
+  /** What index.json points at: the manifest, or for multi-platform images the image index. */
   manifest: Descriptor;
+  /** Of the first (or only) platform. */
   config: Descriptor;
   layers: BuiltLayer[];
   /** Parsed config JSON as written. */
   configJson: Record<string, unknown>;
+  /** Multi-platform images only: one entry per platform manifest, in spec order. */
+  platforms?: BuiltImage[];
 }
 
 function sha256(b: Buffer): string {
@@ -71,51 +83,74 @@ async function writeBlob(layoutDir: string, data: Buffer): Promise<string> {
   return digest;
 }
 
-/**
- * Builds one image into an OCI layout directory (created if missing). If the layout already holds
- * images, the new manifest is appended to index.json (replacing one with the same ref name).
- */
-export async function writeOciImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImage> {
+/** Layers, config and manifest blobs of one platform; returns the manifest descriptor with its platform. */
+async function writeManifest(layoutDir: string, spec: ImageSpec): Promise<BuiltImage> {
   await mkdir(join(layoutDir, 'blobs', 'sha256'), { recursive: true });
+  const docker = spec.mediaTypes === 'docker';
   const layers: BuiltLayer[] = [];
-  for (const l of spec.layers) layers.push(await writeLayer(layoutDir, l));
+  for (const l of spec.layers) {
+    const b = await writeLayer(layoutDir, l);
+    layers.push(docker ? { ...b, mediaType: b.mediaType === MEDIA_LAYER_GZIP ? DOCKER_LAYER.gzip : DOCKER_LAYER.tar } : b);
+  }
   const architecture = spec.architecture ?? 'amd64';
   const os = spec.os ?? 'linux';
   const created = spec.created ?? '2023-11-14T22:13:20Z';
   const configJson = {
     created,
     architecture,
+    ...(spec.variant ? { variant: spec.variant } : {}),
     os,
     config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...spec.config },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map(() => ({ created, created_by: 'berth test/helpers/oci' })),
   };
   const configBuf = Buffer.from(JSON.stringify(configJson));
-  const config: Descriptor = { mediaType: MEDIA_CONFIG, digest: await writeBlob(layoutDir, configBuf), size: configBuf.length };
-  const manifestJson = {
-    schemaVersion: 2,
-    mediaType: MEDIA_MANIFEST,
-    config,
-    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-  };
+  const config: Descriptor = { mediaType: docker ? DOCKER_CONFIG : MEDIA_CONFIG, digest: await writeBlob(layoutDir, configBuf), size: configBuf.length };
+  const mediaType = docker ? DOCKER_MANIFEST : MEDIA_MANIFEST;
+  const manifestJson = { schemaVersion: 2, mediaType, config, layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })) };
   const manifestBuf = Buffer.from(JSON.stringify(manifestJson));
-  const refName = spec.refName ?? spec.name;
-  const manifest: Descriptor = {
-    mediaType: MEDIA_MANIFEST,
-    digest: await writeBlob(layoutDir, manifestBuf),
-    size: manifestBuf.length,
-    annotations: { [ANNOTATION_CONTAINERD_NAME]: spec.name, [ANNOTATION_REF_NAME]: refName },
-    platform: { architecture, os },
-  };
+  const platform = { architecture, os, ...(spec.variant ? { variant: spec.variant } : {}) };
+  const manifest: Descriptor = { mediaType, digest: await writeBlob(layoutDir, manifestBuf), size: manifestBuf.length, platform };
+  return { name: spec.name, refName: spec.refName ?? spec.name, layoutDir, manifest, config, layers, configJson };
+}
+
+/** Points index.json's entry for `refName` at `desc` (replacing one with the same ref name). */
+async function addToIndex(layoutDir: string, desc: Descriptor, name: string, refName: string): Promise<Descriptor> {
+  const entry: Descriptor = { ...desc, annotations: { [ANNOTATION_CONTAINERD_NAME]: name, [ANNOTATION_REF_NAME]: refName } };
   const indexPath = join(layoutDir, 'index.json');
   const index: { schemaVersion: number; mediaType?: string; manifests: Descriptor[] } = existsSync(indexPath)
     ? JSON.parse(await readFile(indexPath, 'utf8'))
     : { schemaVersion: 2, mediaType: MEDIA_INDEX, manifests: [] };
   index.manifests = index.manifests.filter((m) => m.annotations?.[ANNOTATION_REF_NAME] !== refName);
-  index.manifests.push(manifest);
+  index.manifests.push(entry);
   await writeFile(indexPath, JSON.stringify(index));
   await writeFile(join(layoutDir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  return { name: spec.name, refName, layoutDir, manifest, config, layers, configJson };
+  return entry;
+}
+
+/**
+ * Builds one image into an OCI layout directory (created if missing). If the layout already holds
+ * images, the new manifest is appended to index.json (replacing one with the same ref name).
+ */
+export async function writeOciImage(layoutDir: string, spec: ImageSpec): Promise<BuiltImage> {
+  const img = await writeManifest(layoutDir, spec);
+  img.manifest = await addToIndex(layoutDir, img.manifest, spec.name, img.refName);
+  return img;
+}
+
+/**
+ * A multi-platform image: one manifest per spec (set architecture/variant on each) under an image
+ * index (a Docker manifest list when the first spec asks for docker media types), named `name`.
+ * ctr pulls/imports only the host platform unless told --all-platforms.
+ */
+export async function writeMultiPlatformImage(layoutDir: string, name: string, specs: ImageSpec[], refName = name): Promise<BuiltImage> {
+  const platforms: BuiltImage[] = [];
+  for (const s of specs) platforms.push(await writeManifest(layoutDir, { ...s, name }));
+  const mediaType = specs[0]?.mediaTypes === 'docker' ? DOCKER_MANIFEST_LIST : MEDIA_INDEX;
+  const buf = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests: platforms.map((p) => p.manifest) }));
+  const desc: Descriptor = { mediaType, digest: await writeBlob(layoutDir, buf), size: buf.length };
+  const manifest = await addToIndex(layoutDir, desc, name, refName);
+  return { ...platforms[0], name, refName, manifest, platforms };
 }
 
 /** Streams files into a tar at `out` (regular files only; directories implied by paths). */
@@ -157,12 +192,14 @@ export async function writeOciArchive(layoutDir: string, out: string): Promise<v
     const p = blobPath(layoutDir, d.digest);
     files.push({ name: `blobs/sha256/${d.digest.slice(7)}`, size: d.size, open: () => createReadStream(p) });
   };
-  for (const m of index.manifests) {
-    add(m);
-    const mf = JSON.parse(await readFile(blobPath(layoutDir, m.digest), 'utf8')) as { config: Descriptor; layers: Descriptor[] };
-    add(mf.config);
-    mf.layers.forEach(add);
-  }
+  const walk = async (d: Descriptor): Promise<void> => {
+    add(d);
+    const doc = JSON.parse(await readFile(blobPath(layoutDir, d.digest), 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+    for (const m of doc.manifests ?? []) await walk(m);
+    if (doc.config) add(doc.config);
+    doc.layers?.forEach(add);
+  };
+  for (const m of index.manifests) await walk(m);
   await writeTar(out, files);
 }
 
@@ -194,7 +231,7 @@ export async function writeDockerArchive(images: BuiltImage[], out: string): Pro
       if (seen.has(name)) continue;
       seen.add(name);
       const p = blobPath(img.layoutDir, l.digest);
-      const gz = l.mediaType === MEDIA_LAYER_GZIP;
+      const gz = l.mediaType.endsWith('gzip');
       files.push({ name, size: l.uncompressedSize, open: () => (gz ? createReadStream(p).pipe(createGunzip()) : createReadStream(p)) });
     }
     const tag = familiarName(img.name);

@@ -97,12 +97,13 @@ export async function withRegistry<T>(fn: (r: Registry) => Promise<T>): Promise<
 }
 
 /**
- * Pushes image `ref` (its org.opencontainers.image.ref.name in the layout; with ./oci that is the
- * full name) to `<registry>/<repoTag>`; returns the pushed reference.
+ * Pushes image `ref` (its org.opencontainers.image.ref.name in the layout, which ./oci sets to the
+ * full name) with all its platforms to `<registry>/<repoTag>`; returns the pushed reference. The
+ * layout entry must use OCI media types: skopeo's oci: transport skips Docker-typed entries.
  */
 export async function pushImage(registry: Registry, layoutDir: string, ref: string, repoTag: string, opts: { timeoutMs?: number } = {}): Promise<string> {
   const dest = `${registry.host}/${repoTag}`;
-  const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--preserve-digests', `oci:${layoutDir}:${ref}`, `docker://${dest}`], {
+  const r = await run('skopeo', ['copy', '--quiet', '--all', '--dest-tls-verify=false', '--preserve-digests', `oci:${layoutDir}:${ref}`, `docker://${dest}`], {
     timeoutMs: opts.timeoutMs ?? 120000,
   });
   if (r.code !== 0) throw new Error(`skopeo copy to ${dest} exited ${r.code ?? r.signal}: ${r.stderr}`);

@@ -123,7 +123,8 @@ export async function listTree(dir: string, opts: { xattrs?: boolean } = {}): Pr
     for (const e of entries) {
       const x = xs[e.path ? join(dir, e.path) : dir];
       if (!x) continue;
-      const kept = Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('trusted.overlay.')));
+      // Sorted: listxattr order is the order they were set, which differs between unpackers.
+      const kept = Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('trusted.overlay.')).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)));
       if (Object.keys(kept).length) e.xattrs = kept;
     }
   }

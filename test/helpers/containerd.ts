@@ -29,7 +29,7 @@ export interface Containerd {
   stop(): Promise<void>;
 }
 
-function configToml(root: string, state: string, address: string, dir: string): string {
+function configToml(root: string, state: string, address: string, dir: string, extra = ''): string {
   // The shim socket dir is derived from the grpc address, so a private address means private shims.
   return `version = 2
 root = ${JSON.stringify(root)}
@@ -61,7 +61,7 @@ disabled_plugins = [
 [plugins]
   [plugins."io.containerd.internal.v1.opt"]
     path = ${JSON.stringify(join(dir, 'opt'))}
-`;
+${extra}`;
 }
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 25): Promise<void> {
@@ -120,7 +120,15 @@ function shimSocket(address: string, pid: number): string | undefined {
  * Starts containerd; resolves once `probe` (default: `ctr version`) succeeds on its socket (≈0.3 s).
  * Benchmarks pass a cheaper probe (one Version RPC) so startupMs is not dominated by exec of ctr.
  */
-export async function startContainerd(opts: { timeoutMs?: number; extraArgs?: string[]; probe?: (address: string) => Promise<boolean> } = {}): Promise<Containerd> {
+export async function startContainerd(
+  opts: {
+    timeoutMs?: number;
+    extraArgs?: string[];
+    probe?: (address: string) => Promise<boolean>;
+    /** TOML appended inside [plugins], e.g. a snapshotter or gc setting (indent as a sub-table). */
+    extraConfig?: string;
+  } = {},
+): Promise<Containerd> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-ctrd-'));
   const root = join(dir, 'root');
   const state = join(dir, 'state');
@@ -128,7 +136,7 @@ export async function startContainerd(opts: { timeoutMs?: number; extraArgs?: st
   await mkdir(root, { recursive: true });
   await mkdir(state, { recursive: true });
   const configPath = join(dir, 'config.toml');
-  await writeFile(configPath, configToml(root, state, address, dir));
+  await writeFile(configPath, configToml(root, state, address, dir, opts.extraConfig));
   const t0 = process.hrtime.bigint();
   const child = spawn(CONTAINERD_BIN, ['--config', configPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -51,18 +51,7 @@ describe('ctr images against berthd', () => {
       .split('\n')
       .filter(Boolean)
       .sort();
-  /**
-   * ctr draws lease ids like `511965754-ZLU_` (~6% of draws) that services/grpc/context.ts still
-   * rejects in the `containerd-lease` header (containerd accepts any non-empty id). Until that
-   * check is relaxed, retry a leased command that failed on exactly that.
-   */
-  const ctrLeased = async (args: string[], ns?: string) => {
-    for (let i = 0; ; i++) {
-      const r = await ctr(addr, args, { namespace: ns });
-      if (i < 5 && r.code !== 0 && /invalid lease id/.test(r.stderr)) continue;
-      return r;
-    }
-  };
+  const ctrLeased = (args: string[], ns?: string) => ctr(addr, args, { namespace: ns });
   const importImage = (file: string, ns?: string) => ctrLeased(['images', 'import', '--no-unpack', file], ns);
   /** A synchronous collection through ctr: create a lease, `leases rm --sync` it. */
   const syncGc = async (ns?: string) => {

@@ -87,3 +87,22 @@ describe('Containers service', () => {
     await expect(fn()).rejects.toMatchObject({ code });
   });
 });
+
+describe('the containerd-lease header', () => {
+  it('accepts the ids ctr draws (nanoseconds, dash, 4 base64url chars), even ones ending in _ or -', async () => {
+    const d = await startInProcess();
+    const leases = rawClient(d.dirs.address, 'containerd.services.leases.v1.Leases');
+    const cs = rawClient(d.dirs.address, SVC);
+    try {
+      for (const id of ['511965754-ZLU_', '62829896-jx-q', '1-_-__']) {
+        await call(leases, 'Create', { id, labels: {} });
+        await call(cs, 'Create', { container: container(`c${id.length}${id.endsWith('_') ? 'u' : 'x'}`) }, nsMetadata('default', id));
+      }
+      await expect(call(cs, 'List', {}, nsMetadata('default', 'bad/../id'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    } finally {
+      leases.close();
+      cs.close();
+      await d.stop();
+    }
+  });
+});

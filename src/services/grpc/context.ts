@@ -3,6 +3,7 @@ import type { Ctx } from '../../core/context';
 import { failedPrecondition, invalidArgument } from '../../core/errors';
 import { isValidId } from '../../core/identifiers';
 import type { Logger } from '../../core/logger';
+import { validateLeaseId } from '../../metadata/leases';
 
 export const NAMESPACE_HEADER = 'containerd-namespace';
 export const LEASE_HEADER = 'containerd-lease';
@@ -20,7 +21,8 @@ export function ctxFromMetadata(md: Metadata, log: Logger, signal?: AbortSignal)
   const ns = header(md, NAMESPACE_HEADER) ?? '';
   if (ns && !isValidId(ns)) throw invalidArgument(`namespace ${JSON.stringify(ns.slice(0, 80))}: invalid namespace name`);
   const lease = header(md, LEASE_HEADER) || undefined;
-  if (lease !== undefined && !isValidId(lease)) throw invalidArgument(`lease ${JSON.stringify(lease.slice(0, 80))}: invalid lease id`);
+  // Lease ids follow the looser lease rule: ctr draws ids such as `511965754-ZLU_`.
+  if (lease !== undefined) validateLeaseId(lease);
   return { ns, lease, signal, log };
 }
 

@@ -50,15 +50,21 @@ export async function runWorkload(w: Workload, sides: Record<SideName, Side>, en
     samples: { berth: [], containerd: [] },
   };
   const timeout = w.timeoutMs ?? 120000;
+  let order: SideName[] = ['berth', 'containerd'];
   if (w.supported) {
+    let s: true | string;
     try {
-      const s = await withTimeout(w.supported(sides.berth, env), 30000, `${w.name} supported()`);
-      if (s !== true) return { ...row, status: 'not yet', note: s };
+      s = await withTimeout(w.supported(sides.berth, env), 30000, `${w.name} supported()`);
     } catch (e) {
-      return { ...row, status: 'not yet', note: msg(e) };
+      s = msg(e);
+    }
+    // Still measure containerd, so the row shows what berth will be compared against.
+    if (s !== true) {
+      row.status = 'not yet';
+      row.note = s;
+      order = ['containerd'];
     }
   }
-  const order: SideName[] = ['berth', 'containerd'];
   const ready: SideName[] = [];
   try {
     for (const n of order) {
@@ -73,8 +79,11 @@ export async function runWorkload(w: Workload, sides: Record<SideName, Side>, en
       }
     }
   } catch (e) {
-    row.status = 'error';
-    row.note = msg(e);
+    if (row.status === 'not yet') row.note += `; containerd: ${msg(e)}`;
+    else {
+      row.status = 'error';
+      row.note = msg(e);
+    }
   } finally {
     for (const n of ready) {
       try {

@@ -131,6 +131,7 @@ export class NamespacedSnapshotter {
       const next: NsSnapshotRecord = { backendKey, kind: 'COMMITTED', labels: { ...labels }, createdAt: now, updatedAt: now };
       if (rec.parent !== undefined) next.parent = rec.parent;
       tx.del(keys.snapshot(ns, this.name, key));
+      await this.dropLeaseRefs(tx, ns, key);
       tx.put(keys.snapshot(ns, this.name, name), next);
     });
   }
@@ -145,6 +146,7 @@ export class NamespacedSnapshotter {
       }
       await ensureNamespace(tx, ns);
       tx.del(keys.snapshot(ns, this.name, key));
+      await this.dropLeaseRefs(tx, ns, key);
       return rec.backendKey;
     });
     await this.backend.remove(backendKey).catch((e) => ctx.log.warn('backend snapshot removal failed; cleanup will retry', { key: backendKey, err: (e as Error).message }));
@@ -227,6 +229,22 @@ export class NamespacedSnapshotter {
     const v = await tx.get<unknown>(keys.snapshot(ns, this.name, key));
     if (v === undefined) throw notFound(`snapshot ${key}: not found`);
     return RecordSchema.parse(v);
+  }
+
+  /**
+   * Deletes every lease's reference to `key` (in the caller's batch): a key that no longer names a
+   * snapshot (removed, or committed under a new name) must not leave a record that would pin a later
+   * snapshot created with the same key. containerd only drops the caller's lease; GC removals run
+   * with no lease, so all leases of the namespace are looked at.
+   */
+  private async dropLeaseRefs(tx: WriteTx, ns: string, key: string): Promise<void> {
+    const type = LEASE_RESOURCE.snapshot(this.name);
+    const stale: string[] = [];
+    for await (const e of tx.list<unknown>(['v1', ns, 'leaseres'])) {
+      // ['v1', ns, 'leaseres', <lease>, <type>, <resource>]
+      if (e.key.length === 6 && e.key[4] === type && e.key[5] === key) stale.push(e.key[3]!);
+    }
+    for (const lease of stale) tx.del(keys.leaseResource(ns, lease, type, key));
   }
 
   /** Writes under a lease reference the snapshot from that lease (which must exist). */

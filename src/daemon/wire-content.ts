@@ -24,5 +24,8 @@ export async function wireContent(w: Wiring): Promise<void> {
     },
   };
   w.plugins.push({ type: 'io.containerd.content.v1', id: 'content' });
-  w.services.add(CONTENT_SERVICE, contentService(store, log, () => w.events));
+  // Like containerd, a delete schedules a collection (it may orphan a blob's on-disk file). 'gc' is
+  // wired after content, hence the lookup at call time.
+  const scheduleGc = () => (w.parts.get('gc') as { schedule(): void } | undefined)?.schedule();
+  w.services.add(CONTENT_SERVICE, contentService(store, log, () => w.events, scheduleGc));
 }

@@ -32,5 +32,8 @@ export async function wireSnapshots(w: Wiring): Promise<void> {
     throw new Error(`config: defaultSnapshotter ${JSON.stringify(w.config.defaultSnapshotter)} is not one of ${[...snapshotters.keys()].join(', ')}`);
   }
   w.parts.set('snapshotters', snapshotters);
-  w.services.add(SNAPSHOTS_SERVICE, snapshotsService({ log, snapshotters, events: w.events }));
+  // A removal can leave parents (and the content whose gc.ref labels point at them) unreferenced:
+  // schedule a collection, as containerd does after every metadata delete.
+  const scheduleGc = () => (w.parts.get('gc') as { schedule(): void } | undefined)?.schedule();
+  w.services.add(SNAPSHOTS_SERVICE, snapshotsService({ log, snapshotters, events: w.events, onRemoved: scheduleGc }));
 }

@@ -37,7 +37,8 @@ function nonNegative(name: string, v: string | number | undefined): number {
 }
 
 /** containerd's contentserver: a thin adapter over the namespaced ContentStore. */
-export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined): grpc.UntypedServiceImplementation {
+/** `onDeleted` runs after a successful Delete (the daemon schedules a GC there, as containerd marks its DB dirty). */
+export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined, onDeleted?: () => void): grpc.UntypedServiceImplementation {
   const svc = (m: string) => `Content/${m}`;
   return {
     Info: unary(log, svc('Info'), async (req: { digest: string }, ctx) => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
@@ -65,6 +66,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       const digest = digestArg(req.digest);
       await store.delete(c, digest);
       events?.()?.publish(c.ns, '/content/delete', 'containerd.events.ContentDelete', { digest });
+      onDeleted?.();
       return {};
     }),
 

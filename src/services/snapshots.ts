@@ -38,7 +38,13 @@ function parse<T>(schema: z.ZodType<T>, req: unknown, method: string): T {
  * containerd.services.snapshots.v1.Snapshots: a thin adapter over the namespaced snapshotters.
  * Publishes /snapshot/prepare, /snapshot/commit and /snapshot/remove as containerd does.
  */
-export function snapshotsService(deps: { log: Logger; snapshotters: ReadonlyMap<string, NamespacedSnapshotter>; events?: EventPublisher }): grpc.UntypedServiceImplementation {
+export function snapshotsService(deps: {
+  log: Logger;
+  snapshotters: ReadonlyMap<string, NamespacedSnapshotter>;
+  events?: EventPublisher;
+  /** Runs after a successful Remove: the parents it leaves unreferenced are GC's to collect. */
+  onRemoved?: () => void;
+}): grpc.UntypedServiceImplementation {
   const { log } = deps;
   const pick = (name: string): NamespacedSnapshotter => {
     if (!name) throw invalidArgument('snapshotter argument missing');
@@ -80,6 +86,7 @@ export function snapshotsService(deps: { log: Logger; snapshotters: ReadonlyMap<
       const r = parse(KeyReq, req, 'Remove');
       await pick(r.snapshotter).remove(ctx, r.key);
       publish(ctx, '/snapshot/remove', 'SnapshotRemove', { key: r.key });
+      deps.onRemoved?.();
       return {};
     }),
     Stat: unary(log, m('Stat'), async (req, c) => {

@@ -24,6 +24,7 @@ import { formatMachine, formatTable } from './lib/table';
 import type { Launched, Side, SideName, Workload } from './lib/workload';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+let interrupted = false;
 
 function build(): void {
   // berthd runs from dist/, which `npm run bench` does not compile; stale code would mean stale numbers.
@@ -47,24 +48,64 @@ function gitCommit(): string | null {
   }
 }
 
-function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>, opened: Set<Launched>): Side {
-  return {
-    name,
-    daemon,
-    ctr: (args, opts) => ctr(daemon.address, args, opts),
-    // Fresh daemons are tracked so an interrupted workload cannot leak one.
-    launch: async () => {
-      const d = await launch();
-      opened.add(d);
+/**
+ * Every daemon the run starts, including ones still starting: cleanup waits for those (launch has
+ * its own timeout) so an interrupt during a launch cannot leak a daemon.
+ */
+class DaemonSet {
+  private readonly live = new Set<Launched>();
+  private readonly starting = new Set<Promise<unknown>>();
+  private readonly stopping = new Set<Promise<unknown>>();
+
+  private closed = false;
+
+  async track(launch: () => Promise<Launched>): Promise<Launched> {
+    // Workloads keep running while cleanup runs: no new daemons once it has begun.
+    if (this.closed) throw new Error('bench interrupted');
+    const p = launch();
+    this.starting.add(p);
+    try {
+      const d = await p;
+      if (this.closed) {
+        await d.stop();
+        throw new Error('bench interrupted');
+      }
+      this.live.add(d);
       const stop = d.stop;
       return {
         ...d,
         stop: async () => {
-          opened.delete(d);
-          await stop();
+          this.live.delete(d);
+          // Tracked: exiting in the middle of a stop would leave its dir (or a mount) behind.
+          const p = stop();
+          this.stopping.add(p);
+          try {
+            await p;
+          } finally {
+            this.stopping.delete(p);
+          }
         },
       };
-    },
+    } finally {
+      this.starting.delete(p);
+    }
+  }
+
+  async stopAll(log: (m: string) => void): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.starting]);
+    for (const d of [...this.live]) await d.stop().catch((e) => log(`cleanup: ${(e as Error).message}`));
+    this.live.clear();
+    await Promise.allSettled([...this.stopping]);
+  }
+}
+
+function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>, daemons: DaemonSet): Side {
+  return {
+    name,
+    daemon,
+    ctr: (args, opts) => ctr(daemon.address, args, opts),
+    launch: () => daemons.track(launch),
   };
 }
 
@@ -95,16 +136,16 @@ async function main(): Promise<number> {
   await ensurePackages(log);
   if (!values['no-build']) build();
 
-  const opened = new Set<Launched>();
+  const daemons = new DaemonSet();
   let env: OwnedEnv | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = () =>
     (cleaning ??= (async () => {
-      for (const d of [...opened]) await d.stop().catch((e) => log(`cleanup: ${(e as Error).message}`));
-      opened.clear();
+      await daemons.stopAll(log);
       await env?.close().catch((e) => log(`cleanup: ${(e as Error).message}`));
     })());
   const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
     log(`${sig}: cleaning up`);
     void cleanup().finally(() => process.exit(130));
   };
@@ -117,16 +158,15 @@ async function main(): Promise<number> {
     const machine = measureMachine(values.quick);
     env = await createEnv(values.quick, log);
     log('starting containerd and berthd');
-    const cd = await launchContainerd();
-    opened.add(cd);
-    const bd = await launchBerthd();
-    opened.add(bd);
+    const cd = await daemons.track(() => launchContainerd());
+    const bd = await daemons.track(() => launchBerthd());
     const sides: Record<SideName, Side> = {
-      berth: side('berth', bd, () => launchBerthd(), opened),
-      containerd: side('containerd', cd, () => launchContainerd(), opened),
+      berth: side('berth', bd, () => launchBerthd(), daemons),
+      containerd: side('containerd', cd, () => launchContainerd(), daemons),
     };
     const rows: Row[] = [];
     for (const w of workloads) {
+      if (interrupted) break;
       log(`${w.name}: ${w.description}`);
       const row = await runWorkload(w, sides, env, rounds);
       rows.push(row);
@@ -148,7 +188,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => process.exit(interrupted ? 130 : code),
   (e) => {
     process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
     process.exit(2);

@@ -112,6 +112,25 @@ function cgroupPathFor(spec: OciSpec, id: string, parent: string): string {
   return [...parent.split('/').filter((c) => c !== ''), ...(rel.length ? rel : [id])].join('/');
 }
 
+/**
+ * runc always creates these in the container's /dev, whatever `linux.devices` says (libcontainer's
+ * AllowedDevices); containerd's and ctr's specs rely on it and list none. Spec entries win.
+ */
+const RUNC_DEFAULT_DEVICES = [
+  { path: '/dev/null', major: 1, minor: 3 },
+  { path: '/dev/zero', major: 1, minor: 5 },
+  { path: '/dev/full', major: 1, minor: 7 },
+  { path: '/dev/random', major: 1, minor: 8 },
+  { path: '/dev/urandom', major: 1, minor: 9 },
+  { path: '/dev/tty', major: 5, minor: 0 },
+] as const;
+
+type SpecDevice = NonNullable<NonNullable<OciSpec['linux']>['devices']>[number];
+function withRuncDefaultDevices(devices: SpecDevice[]): SpecDevice[] {
+  const have = new Set(devices.map((d) => d.path));
+  return [...devices, ...RUNC_DEFAULT_DEVICES.filter((d) => !have.has(d.path)).map((d): SpecDevice => ({ ...d, type: 'c', fileMode: 0o666, uid: 0, gid: 0 }))];
+}
+
 export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanResult {
   const parsed = OciSpecSchema.safeParse(input);
   if (!parsed.success) throw invalidArgument(`spec for ${opts.id}: ${parsed.error.message}`, { cause: parsed.error });
@@ -141,7 +160,7 @@ export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanR
     mounts: (spec.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type ?? (m.options?.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : 'none'), source: m.source ?? 'none', options: m.options ?? [] })),
     maskedPaths: l.maskedPaths ?? [],
     readonlyPaths: l.readonlyPaths ?? [],
-    devices: (l.devices ?? []).map((d) => ({ path: d.path, type: d.type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })),
+    devices: withRuncDefaultDevices(l.devices ?? []).map((d) => ({ path: d.path, type: d.type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })),
     hostname: spec.hostname,
     domainname: spec.domainname,
     sysctls: l.sysctl ?? {},

@@ -1,0 +1,133 @@
+/**
+ * A task's bundle: `<state>/tasks/<ns>/<id>/` holds config.json (the container's spec), task.json
+ * (what a restarted daemon needs), rootfs/ (mount point inside the container's mount namespace),
+ * the init monitor's state (monitor.sock, exit.json) and execs/<exec id>.json with the exec
+ * monitors' state dirs under e/. Records are written temp + rename, so a crash leaves an old or a
+ * new file, never half of one.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode, internal } from '../core/errors';
+import type { TaskIO } from './types';
+
+/** The helper's control socket path must fit in sun_path (see LaunchPlanSchema.stateDir). */
+const MAX_STATE_DIR = 100;
+const RECORD_VERSION = 1;
+
+export interface TaskRecord {
+  version: number;
+  namespace: string;
+  containerId: string;
+  runtime: string;
+  pid: number;
+  io: TaskIO;
+  stateDir: string;
+  cgroupPath?: string;
+  namespaces: { type: string; path?: string }[];
+}
+
+export interface ExecRecord {
+  version: number;
+  execId: string;
+  pid: number;
+  io: TaskIO;
+  stateDir: string;
+}
+
+export class TaskPaths {
+  constructor(readonly stateRoot: string) {}
+
+  get tasksRoot(): string {
+    return join(this.stateRoot, 'tasks');
+  }
+
+  bundle(ns: string, id: string): string {
+    return join(this.tasksRoot, ns, id);
+  }
+
+  /** The init monitor's state dir: the bundle itself, or a short hashed dir when the path is too long. */
+  initStateDir(ns: string, id: string): string {
+    const b = this.bundle(ns, id);
+    return b.length <= MAX_STATE_DIR ? b : this.short(`${ns}/${id}`);
+  }
+
+  execStateDir(ns: string, id: string, execId: string): string {
+    const p = join(this.bundle(ns, id), 'e', execId);
+    return p.length <= MAX_STATE_DIR ? p : this.short(`${ns}/${id}/${execId}`);
+  }
+
+  private short(key: string): string {
+    return join(this.stateRoot, 'tasks', '.s', createHash('sha256').update(key).digest('hex').slice(0, 24));
+  }
+}
+
+async function writeAtomic(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw internal(`task record ${file}: unreadable`, { cause: e });
+  }
+}
+
+export async function createBundle(bundle: string, specJson: string): Promise<void> {
+  await mkdir(join(bundle, 'rootfs'), { recursive: true, mode: 0o711 });
+  await mkdir(join(bundle, 'execs'), { recursive: true, mode: 0o700 });
+  await writeFile(join(bundle, 'config.json'), specJson, { mode: 0o600 });
+}
+
+export const writeTaskRecord = (bundle: string, r: Omit<TaskRecord, 'version'>) =>
+  writeAtomic(join(bundle, 'task.json'), JSON.stringify({ version: RECORD_VERSION, ...r }));
+export const readTaskRecord = (bundle: string) => readJson<TaskRecord>(join(bundle, 'task.json'));
+
+export const writeExecRecord = (bundle: string, r: Omit<ExecRecord, 'version'>) =>
+  writeAtomic(join(bundle, 'execs', `${r.execId}.json`), JSON.stringify({ version: RECORD_VERSION, ...r }));
+
+export async function readExecRecords(bundle: string): Promise<ExecRecord[]> {
+  const names = await readdir(join(bundle, 'execs')).catch(() => [] as string[]);
+  const out: ExecRecord[] = [];
+  for (const n of names.filter((n) => n.endsWith('.json'))) {
+    const r = await readJson<ExecRecord>(join(bundle, 'execs', n)).catch(() => undefined);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+export async function removeExecRecord(bundle: string, execId: string): Promise<void> {
+  await rm(join(bundle, 'execs', `${execId}.json`), { force: true });
+  await rm(join(bundle, 'execs', `${execId}.reported`), { force: true });
+}
+
+/** Markers that an exit was published, so a restarted daemon does not publish it twice. */
+export const exitMarker = (bundle: string, execId?: string) => (execId ? join(bundle, 'execs', `${execId}.reported`) : join(bundle, 'exit-reported'));
+
+export async function markExitReported(bundle: string, execId?: string): Promise<void> {
+  await writeFile(exitMarker(bundle, execId), '').catch(() => undefined);
+}
+
+export async function exitReported(bundle: string, execId?: string): Promise<boolean> {
+  try {
+    await readFile(exitMarker(bundle, execId));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function removeBundle(bundle: string, stateDirs: string[]): Promise<void> {
+  for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
+  await rm(bundle, { recursive: true, force: true });
+}

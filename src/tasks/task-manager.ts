@@ -1,0 +1,366 @@
+/**
+ * The tasks slice's domain object (containerd's runtime v2 TaskManager + the tasks service's
+ * local half): creates bundles, launches init and exec processes through berth-helper, follows
+ * their exits, and answers every Tasks RPC by namespace and container id. The helper's monitors
+ * outlive berthd; `restore()` (restore.ts) finds them again after a restart.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Ctx } from '../core/context';
+import { alreadyExists, canceled, failedPrecondition, internal, invalidArgument, isNotFound, notFound, notImplemented } from '../core/errors';
+import { adapt, parseFilters } from '../core/filters';
+import { validateId } from '../core/identifiers';
+import type { Logger } from '../core/logger';
+import type { Mount } from '../core/types';
+import type { EventPublisher } from '../events/types';
+import type { Container } from '../metadata/containers';
+import { createBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
+import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
+import { TaskEvents } from './events';
+import { createProcess, removeStateDir } from './helper';
+import { cgroupMetrics } from './metrics';
+import { Proc, type ProcHooks } from './process';
+import { execPlan, specToPlan } from './spec';
+import { stdioFor } from './stdio';
+import { Task } from './task';
+import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
+
+/** Runtime names berthd runs with berth-helper (containerd's runc shims, and berth's own). */
+export const SUPPORTED_RUNTIMES = ['io.containerd.runc.v2', 'io.containerd.runc.v1', 'io.berth.v1'] as const;
+
+export interface ContainerSource {
+  get(ctx: Ctx, id: string): Promise<Container>;
+}
+export interface MountSource {
+  mounts(ctx: Ctx, key: string): Promise<Mount[]>;
+}
+
+export interface TaskManagerOptions {
+  state: string;
+  /** Cgroup parent below berthd's own cgroup; '' = `berth`. */
+  cgroupParent: string;
+  containers: ContainerSource;
+  snapshotters: ReadonlyMap<string, MountSource>;
+  events?: EventPublisher;
+  log: Logger;
+  helperPath?: string;
+}
+
+const ANY_SIGNAL_MAX = 64;
+
+export class TaskManager {
+  readonly paths: TaskPaths;
+  readonly events: TaskEvents;
+  readonly log: Logger;
+  private readonly tasks = new Map<string, Task>();
+  private readonly pending = new Set<string>();
+  private readonly ac = new AbortController();
+  private readonly cgroupParent: string;
+
+  constructor(readonly opts: TaskManagerOptions) {
+    this.paths = new TaskPaths(opts.state);
+    this.events = new TaskEvents(opts.events);
+    this.log = opts.log;
+    this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+  }
+
+  /** Aborted on shutdown: exit watchers stop (the monitors keep running). */
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  close(): void {
+    this.ac.abort();
+  }
+
+  private key(ns: string, id: string): string {
+    return `${ns}/${id}`;
+  }
+
+  task(ctx: Ctx, id: string): Task {
+    const t = this.tasks.get(this.key(ctx.ns, id));
+    if (!t) throw notFound(`task ${id} not found`);
+    return t;
+  }
+
+  /** Used by restore. */
+  register(t: Task): void {
+    this.tasks.set(this.key(t.namespace, t.id), t);
+  }
+
+  hooks(ns: string, bundle: string): ProcHooks {
+    return {
+      onExit: (p, exit) => {
+        this.events.exit(ns, p.containerId, p.id, exit);
+        void markExitReported(bundle, p.execId);
+      },
+    };
+  }
+
+  async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
+    const id = validateId('container', o.containerId);
+    const key = this.key(ctx.ns, id);
+    if (this.tasks.has(key) || this.pending.has(key)) throw alreadyExists(`task ${id}: already exists`);
+    this.pending.add(key);
+    const bundle = this.paths.bundle(ctx.ns, id);
+    const stateDir = this.paths.initStateDir(ctx.ns, id);
+    let made = false;
+    try {
+      const c = await this.opts.containers.get(ctx, id);
+      if (!(SUPPORTED_RUNTIMES as readonly string[]).includes(c.runtime.name)) {
+        throw notFound(`runtime ${JSON.stringify(c.runtime.name)} for container ${id}: not supported (berthd runs ${SUPPORTED_RUNTIMES.join(', ')})`);
+      }
+      if (!c.spec) throw failedPrecondition(`container ${id}: has no spec`);
+      const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
+      let spec: { process?: { terminal?: boolean } } & Record<string, unknown>;
+      try {
+        spec = JSON.parse(specJson);
+      } catch (e) {
+        throw invalidArgument(`container ${id}: spec is not JSON`, { cause: e });
+      }
+      let rootfs = o.rootfs;
+      if (rootfs.length === 0 && c.snapshotKey) {
+        const sn = this.opts.snapshotters.get(c.snapshotter);
+        if (!sn) throw notFound(`snapshotter ${c.snapshotter} for container ${id}: not found`);
+        rootfs = await sn.mounts(ctx, c.snapshotKey);
+      }
+      const terminal = o.io.terminal || spec.process?.terminal === true;
+      if (terminal && spec.process) spec.process.terminal = true;
+      const io: TaskIO = { ...o.io, terminal, stderr: terminal ? '' : o.io.stderr };
+      const stdio = {
+        stdin: stdioFor(io.stdin, `task ${id} stdin`),
+        stdout: stdioFor(io.stdout, `task ${id} stdout`),
+        stderr: stdioFor(io.stderr, `task ${id} stderr`),
+      };
+      if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
+      made = true;
+      await createBundle(bundle, specJson);
+      const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent });
+      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath });
+      const linux = (spec.linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
+      const record: TaskRecord = {
+        version: 1,
+        namespace: ctx.ns,
+        containerId: id,
+        runtime: c.runtime.name,
+        pid: created.pid,
+        io,
+        stateDir,
+        cgroupPath: typeof plan.cgroupPath === 'string' ? plan.cgroupPath : undefined,
+        namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type })),
+      };
+      try {
+        await writeTaskRecord(bundle, record);
+      } catch (e) {
+        await created.abort();
+        throw internal(`task ${id}: cannot write its record`, { cause: e });
+      }
+      const proc = new Proc(id, undefined, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, bundle), this.log);
+      this.tasks.set(key, new Task(ctx.ns, bundle, record, proc));
+      this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
+      return { pid: created.pid };
+    } catch (e) {
+      if (made) await removeBundle(bundle, [stateDir]).catch(() => undefined);
+      throw e;
+    } finally {
+      this.pending.delete(key);
+    }
+  }
+
+  async start(ctx: Ctx, id: string, execId?: string): Promise<{ pid: number }> {
+    const t = this.task(ctx, id);
+    return t.serial(async () => {
+      const p = t.proc(execId);
+      if (execId && t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot start exec ${execId} in a stopped task`);
+      const pid = await p.start(this.signal);
+      if (execId) {
+        await writeExecRecord(t.bundle, { execId, pid, io: p.io, stateDir: p.stateDir }).catch(() => undefined);
+        this.events.execStarted(ctx.ns, id, execId, pid);
+      } else this.events.start(ctx.ns, id, pid);
+      return { pid };
+    });
+  }
+
+  /** Blocks until the process exits; fine before Start. */
+  async wait(ctx: Ctx, id: string, execId?: string): Promise<Exit> {
+    const p = this.task(ctx, id).proc(execId);
+    if (!ctx.signal) return p.wait();
+    const signal = ctx.signal;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(canceled(`${p.what}: wait canceled`));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.wait().then((e) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(e);
+      });
+    });
+  }
+
+  async kill(ctx: Ctx, id: string, execId: string | undefined, signal: number, all: boolean): Promise<void> {
+    if (!Number.isInteger(signal) || signal < 1 || signal > ANY_SIGNAL_MAX) throw invalidArgument(`task ${id}: bad signal ${signal}`);
+    const t = this.task(ctx, id);
+    await t.serial(() => t.proc(execId).kill(signal, all));
+  }
+
+  async delete(ctx: Ctx, id: string): Promise<Exit> {
+    const t = this.task(ctx, id);
+    return t.serial(async () => {
+      const p = t.init;
+      if (p.status === 'running' || p.status === 'paused') throw failedPrecondition(`task ${id}: cannot delete a ${p.status} task: kill it first`);
+      if (p.status === 'created') await p.abort(9);
+      const exit = p.exit!;
+      for (const e of t.execs.values()) await this.settleExec(e);
+      await removeStateDir(p.stateDir).catch((e) => this.log.warn('removing task state failed', { id, err: e as Error }));
+      await removeBundle(t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
+      this.tasks.delete(this.key(ctx.ns, id));
+      this.events.delete(ctx.ns, id, exit);
+      return exit;
+    });
+  }
+
+  /** An exec that outlived its init dies with the pid namespace: wait briefly, then give up on it. */
+  private async settleExec(e: Proc): Promise<void> {
+    if (e.status === 'created') await e.abort(9);
+    if (e.status === 'stopped') return;
+    await e.kill(9, false).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([e.wait(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
+  }
+
+  async deleteProcess(ctx: Ctx, id: string, execId: string): Promise<Exit> {
+    if (!execId) throw invalidArgument(`task ${id}: exec id is required`);
+    const t = this.task(ctx, id);
+    return t.serial(async () => {
+      const p = t.proc(execId);
+      if (p.status === 'running' || p.status === 'paused') throw failedPrecondition(`exec ${execId} in task ${id}: cannot delete a ${p.status} process`);
+      if (p.status === 'created') await p.abort(9);
+      await removeStateDir(p.stateDir).catch(() => rm(p.stateDir, { recursive: true, force: true }));
+      await removeExecRecord(t.bundle, execId);
+      t.execs.delete(execId);
+      return p.exit!;
+    });
+  }
+
+  async exec(ctx: Ctx, o: ExecOptions): Promise<void> {
+    const execId = validateId('exec', o.execId);
+    const t = this.task(ctx, o.containerId);
+    await t.serial(async () => {
+      if (t.init.status !== 'running') throw failedPrecondition(`task ${t.id}: cannot exec in a ${t.init.status} task`);
+      t.reserveExec(execId);
+      const stateDir = this.paths.execStateDir(ctx.ns, t.id, execId);
+      const proc = (o.process ?? {}) as { terminal?: boolean };
+      const terminal = o.io.terminal || proc.terminal === true;
+      if (terminal && typeof o.process === 'object' && o.process) (o.process as { terminal?: boolean }).terminal = true;
+      const io: TaskIO = { ...o.io, terminal, stderr: terminal ? '' : o.io.stderr };
+      const what = `exec ${execId}`;
+      const plan = execPlan(o.process, {
+        id: execId,
+        stateDir,
+        initPid: t.init.pid,
+        cgroupPath: t.record.cgroupPath,
+        namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
+        stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
+      });
+      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath });
+      try {
+        await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir });
+      } catch (e) {
+        await created.abort();
+        await rm(stateDir, { recursive: true, force: true });
+        throw internal(`${what}: cannot write its record`, { cause: e });
+      }
+      t.execs.set(execId, new Proc(t.id, execId, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, t.bundle), this.log));
+      this.events.execAdded(ctx.ns, t.id, execId);
+    });
+  }
+
+  /** Succeeds for a process that already exited (ctr resizes after a short command is gone). */
+  async resize(ctx: Ctx, id: string, execId: string | undefined, width: number, height: number): Promise<void> {
+    const p = this.task(ctx, id).proc(execId);
+    if (p.status === 'stopped' || p.status === 'created') return;
+    await p.monitor.resize(width, height).catch((e) => {
+      if (p.status === 'stopped' || isNotFound(e)) return;
+      throw e;
+    });
+  }
+
+  async closeIO(ctx: Ctx, id: string, execId: string | undefined): Promise<void> {
+    const p = this.task(ctx, id).proc(execId);
+    if (p.status === 'stopped') return;
+    if (p.status === 'created') throw failedPrecondition(`${p.what}: not started`);
+    await p.monitor.closeStdin().catch((e) => {
+      if (p.status === 'stopped' || isNotFound(e)) return;
+      throw e;
+    });
+  }
+
+  async pause(ctx: Ctx, id: string): Promise<void> {
+    const t = this.task(ctx, id);
+    await t.serial(async () => {
+      if (t.init.status !== 'running') throw failedPrecondition(`task ${id}: cannot pause a ${t.init.status} task`);
+      await t.init.monitor.pause();
+      t.init.setPaused(true);
+      this.events.paused(ctx.ns, id);
+    });
+  }
+
+  async resume(ctx: Ctx, id: string): Promise<void> {
+    const t = this.task(ctx, id);
+    await t.serial(async () => {
+      if (t.init.status !== 'paused') throw failedPrecondition(`task ${id}: cannot resume a ${t.init.status} task`);
+      await t.init.monitor.resume();
+      t.init.setPaused(false);
+      this.events.resumed(ctx.ns, id);
+    });
+  }
+
+  async listPids(ctx: Ctx, id: string): Promise<PidInfo[]> {
+    const t = this.task(ctx, id);
+    if (t.init.status === 'stopped' || t.init.status === 'created') return t.init.status === 'created' ? [{ pid: t.init.pid }] : [];
+    const pids = await cgroupPids(await cgroupDirsOf(t.init.pid, `task ${id}`));
+    const byPid = new Map<number, string>();
+    for (const e of t.execs.values()) if (e.status !== 'stopped') byPid.set(e.pid, e.execId!);
+    return pids.map((pid) => ({ pid, execId: byPid.get(pid) }));
+  }
+
+  async metrics(ctx: Ctx, filters: readonly string[]): Promise<TaskMetric[]> {
+    const match = parseFilters(filters);
+    const out: TaskMetric[] = [];
+    for (const t of this.tasks.values()) {
+      if (t.namespace !== ctx.ns) continue;
+      if (!match(adapt({ id: t.id, namespace: t.namespace, runtime: t.record.runtime }))) continue;
+      if (t.init.status === 'stopped') continue;
+      try {
+        out.push(await cgroupMetrics(t.id, await cgroupDirsOf(t.init.pid, `task ${t.id}`)));
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    return out;
+  }
+
+  async update(ctx: Ctx, id: string, resources: ResourceUpdate): Promise<void> {
+    const t = this.task(ctx, id);
+    await t.serial(async () => {
+      if (t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot update a stopped task`);
+      await updateResources(await cgroupDirsOf(t.init.pid, `task ${id}`), resources, `task ${id}`);
+    });
+  }
+
+  get(ctx: Ctx, id: string, execId?: string): ProcessView {
+    return this.task(ctx, id).proc(execId).view();
+  }
+
+  list(ctx: Ctx, filter?: string): ProcessView[] {
+    const match = parseFilters(filter ? [filter] : []);
+    return [...this.tasks.values()]
+      .filter((t) => t.namespace === ctx.ns && match(adapt({ id: t.id, status: t.init.status, runtime: t.record.runtime })))
+      .map((t) => t.init.view());
+  }
+
+  checkpoint(_ctx: Ctx, id: string): never {
+    throw notImplemented(`task ${id}: checkpoint is not supported by berthd (no CRIU integration)`);
+  }
+}

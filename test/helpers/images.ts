@@ -50,7 +50,9 @@ export function busyboxImage(name = 'docker.io/library/busybox:latest'): ImageSp
  * Three layers exercising everything an unpacker gets wrong: whiteouts of files and dirs, an opaque
  * dir, a file replaced by a dir (and a dir by a file), a dir deleted then re-created, hardlinks
  * (within a layer: a link to a lower layer's file cannot be made in an overlay upper dir), symlinks (absolute, relative, dangling), char/block devices, a fifo,
- * setuid/setgid/sticky bits, non-root owners, odd mtimes and user xattrs.
+ * setuid/setgid/sticky bits, non-root owners, odd mtimes and user xattrs; and in /odd: a PAX long
+ * path, a UTF-8 name, an empty file, uids above 65535, a mode-000 dir with content, three names for
+ * one inode, a symlink loop and a symlink pointing out of the root.
  */
 export function hostileFeaturesImage(name = 'docker.io/library/hostile:latest'): ImageSpec {
   const l1: LayerEntry[] = [
@@ -108,6 +110,19 @@ export function hostileFeaturesImage(name = 'docker.io/library/hostile:latest'):
     { path: 'data/deep/er/still', type: 'dir' }, // parents implied, as some real layers do
     { path: 'data/deep/er/still/file', type: 'file', content: 'deep\n' },
     { path: 'run/fifo', type: 'whiteout' },
+    { path: 'odd', type: 'dir' },
+    { path: `odd/${'long-name-'.repeat(12)}/${'x'.repeat(110)}`, type: 'file', content: 'PAX path\n' }, // > 100 bytes: PAX path record
+    { path: 'odd/héllo wörld ✓.txt', type: 'file', content: 'utf-8 name\n' },
+    { path: 'odd/empty', type: 'file', content: '' },
+    { path: 'odd/big-ids', type: 'file', uid: 100000, gid: 100001, content: 'user namespace sized ids\n' },
+    { path: 'odd/locked', type: 'dir', mode: 0o000 }, // children must still land inside
+    { path: 'odd/locked/inside', type: 'file', mode: 0o000, content: 'locked\n' },
+    { path: 'odd/n1', type: 'file', content: 'three names\n' },
+    { path: 'odd/n2', type: 'hardlink', linkname: 'odd/n1' },
+    { path: 'odd/n3', type: 'hardlink', linkname: 'odd/n1' },
+    { path: 'odd/loop1', type: 'symlink', linkname: 'loop2' },
+    { path: 'odd/loop2', type: 'symlink', linkname: 'loop1' },
+    { path: 'odd/escape', type: 'symlink', linkname: '../../../../etc/shadow' }, // must stay a plain link
   ];
   return { name, layers: [{ entries: l1 }, { entries: l2 }, { entries: l3 }], config: { Cmd: ['sh'], Env: ['PATH=/bin:/usr/bin', 'HOSTILE=1'] } };
 }

@@ -130,6 +130,16 @@ const TAR_TYPE: Record<EntryType, tar.Header['type']> = {
   fifo: 'fifo',
 };
 
+const S_IFMT_BITS: Record<EntryType, number> = {
+  file: 0o100000,
+  hardlink: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+};
+
 function contentSize(c: Content | undefined): number {
   if (c === undefined) return 0;
   if (typeof c === 'string') return Buffer.byteLength(c);
@@ -149,7 +159,9 @@ async function addEntry(pack: tar.Pack, e: LayerEntry): Promise<void> {
   const h: TarHeader = {
     name: clean(e.path) + (e.type === 'dir' ? '/' : ''),
     type: TAR_TYPE[e.type],
-    mode: e.mode ?? (e.type === 'dir' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644),
+    // tar-stream replaces a falsy mode with 0755/0644; the file-type bits keep mode 000 truthy and
+    // are masked off (07777) when the header is encoded.
+    mode: (e.mode ?? (e.type === 'dir' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644)) | S_IFMT_BITS[e.type],
     uid: e.uid ?? 0,
     gid: e.gid ?? 0,
     mtime: new Date((e.mtime ?? FIXED_MTIME) * 1000),

@@ -279,7 +279,8 @@ export class TaskManager {
   /** Succeeds for a process that already exited (ctr resizes after a short command is gone). */
   async resize(ctx: Ctx, id: string, execId: string | undefined, width: number, height: number): Promise<void> {
     const p = this.task(ctx, id).proc(execId);
-    if (p.status === 'stopped' || p.status === 'created') return;
+    // A 0x0 size (a client whose own terminal reports none) changes nothing; TIOCSWINSZ would only blank it.
+    if (p.status === 'stopped' || p.status === 'created' || width === 0 || height === 0) return;
     await p.monitor.resize(width, height).catch((e) => {
       if (p.status === 'stopped' || isNotFound(e)) return;
       throw e;

@@ -9,4 +9,5 @@ module.exports = {
   },
   testTimeout: 60000,
   globalSetup: '<rootDir>/test/global-setup.js',
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
 };

@@ -48,9 +48,12 @@ export function digestVerifier(desc: Descriptor): Transform {
   let n = 0;
   return new Transform({
     transform(chunk: Buffer, _e, cb) {
-      h.update(chunk);
-      n += chunk.length;
-      cb(null, chunk);
+      // Deferred a tick so the hash overlaps gunzip's threadpool work (see unpackTar's digester).
+      setImmediate(() => {
+        h.update(chunk);
+        n += chunk.length;
+        cb(null, chunk);
+      });
     },
     flush(cb) {
       const got = `${algorithm}:${h.digest('hex')}`;

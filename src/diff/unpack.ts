@@ -108,11 +108,16 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
 
   const hash = createHash('sha256');
   let size = 0;
+  // Hashing is deferred a tick: gunzip's callback pushes synchronously into this stage, and only
+  // dispatches the next inflate to the threadpool once the push returns. Hashing inline made the
+  // two strictly alternate; deferred, sha256 on the event loop overlaps the next inflate.
   const digester = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
+      setImmediate(() => {
+        hash.update(chunk);
+        size += chunk.length;
+        cb(null, chunk);
+      });
     },
   });
   const kill = () => child.kill('SIGKILL');

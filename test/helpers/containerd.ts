@@ -5,8 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr, run, type RunResult } from './ctr';
@@ -104,6 +104,51 @@ async function removeTasks(address: string): Promise<void> {
   }
 }
 
+/**
+ * The cgroup path containers of this containerd get: ctr would put them at `/<ns>/<id>`, i.e. outside
+ * the test's own cgroup. `run` commands get `--cgroup <own>/berth-ctrd-<tag>/<id>` instead, where
+ * <own> is the deepest of this process's cgroups (v1 controllers may differ; the others are `/`).
+ */
+function ownCgroup(): string {
+  let best = '/';
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const path = line.split(':').slice(2).join(':');
+    if (path && path.length > best.length) best = path;
+  }
+  return best;
+}
+
+function withCgroup(args: string[], parent: string): string[] {
+  if (args[0] !== 'run' || args.some((a) => a === '--cgroup' || a.startsWith('--cgroup='))) return args;
+  const flags = args.slice(1);
+  // ctr run [flags] IMAGE ID cmd…: the id is the second positional argument.
+  const positional = flags.filter((a, i) => !a.startsWith('-') && !(i > 0 && /^--(?:env|mount|label|cwd|log-uri|memory-limit|cpus|cap-add|cap-drop|with-ns|snapshotter|runtime|uidmap|gidmap|user|hostname|annotation)$/.test(flags[i - 1]!)));
+  const id = positional[1] ?? `c${Date.now()}`;
+  return ['run', '--cgroup', `${parent}/${id}`, ...flags];
+}
+
+/** Removes the cgroup dirs our containers got, deepest first, in every hierarchy (they are empty once tasks are gone). */
+async function removeCgroups(parent: string): Promise<void> {
+  const bases = ['/sys/fs/cgroup', ...readdirSafe('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c))];
+  for (const base of bases) {
+    const dir = join(base, parent);
+    if (!existsSync(dir)) continue;
+    for (const child of readdirSafe(dir)) {
+      const p = join(dir, child);
+      if (statSync(p).isDirectory()) await rmdir(p).catch(() => undefined);
+    }
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
 /** containerd 1.6's shim socket: /run/containerd/s/sha256(<grpc address>/<ns>/<id>), from the shim's argv. */
 function shimSocket(address: string, pid: number): string | undefined {
   try {
@@ -137,6 +182,7 @@ export async function startContainerd(
   await mkdir(state, { recursive: true });
   const configPath = join(dir, 'config.toml');
   await writeFile(configPath, configToml(root, state, address, dir, opts.extraConfig));
+  const cgroupParent = `${ownCgroup().replace(/\/$/, '')}/berth-ctrd-${process.pid}-${dir.slice(-6)}`;
   const t0 = process.hrtime.bigint();
   const child = spawn(CONTAINERD_BIN, ['--config', configPath, '--log-level', 'warn', ...(opts.extraArgs ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -157,6 +203,7 @@ export async function startContainerd(
       if (sock) await rm(sock, { force: true });
     }
     await unmountUnder(dir);
+    await removeCgroups(cgroupParent);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -177,7 +224,7 @@ export async function startContainerd(
     pid: child.pid!,
     startupMs,
     log: () => stderr,
-    ctr: (args, o = {}) => ctr(address, args, o),
+    ctr: (args, o = {}) => ctr(address, withCgroup(args, cgroupParent), o),
     stop,
   };
 }

@@ -39,12 +39,13 @@ let cached: { definition: protoLoader.PackageDefinition; grpcObject: grpc.GrpcOb
 export function protos() {
   if (!cached) {
     const files = listProtos(PROTO_ROOT);
-    const definition = protoLoader.loadSync(files, LOADER_OPTIONS);
-    const grpcObject = grpc.loadPackageDefinition(definition);
     const root = new protobuf.Root();
     root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(PROTO_ROOT, target));
     root.loadSync(files, { keepCase: true });
     root.resolveAll();
+    // Parse the .proto text once (it dominates start-up) and hand the same tree to proto-loader.
+    const definition = protoLoader.fromJSON(root.toJSON(), LOADER_OPTIONS);
+    const grpcObject = grpc.loadPackageDefinition(definition);
     cached = { definition, grpcObject, root };
   }
   return cached;

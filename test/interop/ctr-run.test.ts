@@ -108,7 +108,12 @@ describe('ctr run --rm against berthd', () => {
   itCtrRoot('an out-of-memory run exits 137 and ctr events shows /tasks/oom; events show the lifecycle', async () => {
     const ev = spawnCtr(f.address, f.ns, ['events']);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // let the subscription register (no assertion on time)
+      // The subscription is live once an event made after it shows up (no timing assumption).
+      for (let i = 0; !ev.output().includes('"probe-'); i++) {
+        await f.ctr(['containers', 'create', IMG, `probe-${i}`]);
+        await f.ctr(['containers', 'rm', `probe-${i}`]);
+        if (i > 100) throw new Error('ctr events never saw an event');
+      }
       const id = nextId('oom');
       const r = await runRm(id, ['sh', '-c', 'x=aaaaaaaa; while true; do x=$x$x; done'], ['--memory-limit', '16777216']);
       expect(r.code).toBe(137);

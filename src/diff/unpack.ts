@@ -33,6 +33,11 @@ export interface UnpackOptions {
   signal?: AbortSignal;
   /** Stages between `input` and the digest (verification, decompression). */
   stages?: Transform[];
+  /**
+   * false: do not hash the tar (result.digest is ''), because a stage already verifies its sha256
+   * (an uncompressed layer: its blob digest is its diff_id). Default true.
+   */
+  digest?: boolean;
 }
 
 let cachedBin: string | undefined;
@@ -107,12 +112,17 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
   child.stdin.on('error', () => undefined); // EPIPE is reported through the pipeline
 
   const hash = createHash('sha256');
+  const hashing = opts.digest !== false;
   let size = 0;
   // Hashing is deferred a tick: gunzip's callback pushes synchronously into this stage, and only
   // dispatches the next inflate to the threadpool once the push returns. Hashing inline made the
   // two strictly alternate; deferred, sha256 on the event loop overlaps the next inflate.
   const digester = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      if (!hashing) {
+        size += chunk.length;
+        return cb(null, chunk);
+      }
       setImmediate(() => {
         hash.update(chunk);
         size += chunk.length;
@@ -152,7 +162,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
     throw internal(`layer apply: berth-unpack ${how} without a result${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`);
   }
   return {
-    digest: `sha256:${hash.digest('hex')}`,
+    digest: hashing ? `sha256:${hash.digest('hex')}` : '',
     size,
     entries: done.entries ?? 0,
     warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),

@@ -61,6 +61,23 @@ describe('LayerApplier', () => {
     await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zstd), size: zstd.length }, [{ type: 'bind', source: dir, options: ['rbind'] }])).rejects.toMatchObject({ kind: 'NotImplemented' });
   });
 
+  itRoot('a plain tar is its own diff_id (hashed once): a wrong digest or size is still FailedPrecondition', async () => {
+    const tar = await buildTar([tc.file('f', 'plain')]);
+    const other = sha(Buffer.from('not this tar'));
+    const a = new LayerApplier(memProvider({ [other]: tar, [sha(tar)]: tar }), { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN });
+    const mt = 'application/vnd.oci.image.layer.v1.tar';
+    for (const [name, desc] of [
+      ['wrong-digest', { mediaType: mt, digest: other, size: tar.length }],
+      ['wrong-size', { mediaType: mt, digest: sha(tar), size: tar.length + 1 }],
+    ] as const) {
+      await mkdir(join(dir, name));
+      await expect(a.apply(ctx, desc, [{ type: 'bind', source: join(dir, name), options: ['rbind'] }])).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    }
+    await mkdir(join(dir, 'ok'));
+    const r = await a.apply(ctx, { mediaType: mt, digest: sha(tar), size: tar.length }, [{ type: 'bind', source: join(dir, 'ok'), options: ['rbind'] }]);
+    expect(r).toMatchObject({ digest: sha(tar), size: tar.length });
+  });
+
   itRoot('a read-only or multi-mount target is refused before anything is read', async () => {
     const a = new LayerApplier(memProvider({}), { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN });
     const desc = { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(Buffer.from('x')), size: 1 };

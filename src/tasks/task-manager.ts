@@ -263,7 +263,10 @@ export class TaskManager {
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
       });
-      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath });
+      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath }).catch(async (e) => {
+        await rm(stateDir, { recursive: true, force: true });
+        throw e;
+      });
       try {
         await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir });
       } catch (e) {

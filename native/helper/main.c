@@ -161,6 +161,11 @@ main (int argc, char **argv)
       fprintf (stderr, "berth-helper: needs the plan on fd 3 and the sync socket on fd 4 (see PROTOCOL.md)\n");
       return 2;
     }
+  /* The monitor lives as long as the container: drop every fd the daemon leaked to us (libraries
+     such as LevelDB open files without O_CLOEXEC). 0-2 are /dev/null from Node; 3-4 are ours. */
+  if (syscall (SYS_close_range, 5, ~0U, 0) < 0)
+    for (fd = 5; fd < 1024; fd++)
+      (void) close (fd);
   H.sync_fd = 4;
   (void) fcntl (3, F_SETFD, FD_CLOEXEC);
   (void) fcntl (4, F_SETFD, FD_CLOEXEC);

@@ -1,6 +1,6 @@
 /**
  * Ingest benchmark: 1 GiB through Content/Write.
- *   node dist-bench/bench/ingest.js [--mib N] [--skip-containerd]
+ *   node dist-bench/bench/ingest.js [--mib N] [--skip-containerd] [--only disk,tmpfs,ctr,containerd]
  * Reports MiB/s for (1) berth's raw grpc-js client (1 MiB chunks, pipelined), (2) the machine's
  * sha256 limit (in-process), (3) the real `ctr content ingest` into berthd and, where installed,
  * (4) the same into a private containerd started under /tmp and stopped afterwards.
@@ -12,14 +12,24 @@ import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'no
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
 const MiB = 1 << 20;
-const REPO = resolve(__dirname, '..', '..');
+/** The package root (holds package.json and proto/), found upwards: the bench may be built to any outDir. */
+function packageRoot(): string {
+  for (let d = __dirname; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'proto'))) return d;
+    if (dirname(d) === d) return resolve(__dirname, '..', '..');
+  }
+}
+const REPO = packageRoot();
 const PROTO_ROOT = join(REPO, 'proto');
-const BERTHD = join(REPO, 'dist', 'daemon', 'bin.js');
+/** BERTHD=path runs another build of the daemon (e.g. one compiled beside this bench). */
+const BERTHD = process.env.BERTHD ?? join(REPO, 'dist', 'daemon', 'bin.js');
+/** BERTHD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon. */
+const NODE_ARGS = (process.env.BERTHD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const args = process.argv.slice(2);
 const argVal = (name: string) => {
@@ -28,6 +38,8 @@ const argVal = (name: string) => {
 };
 const SIZE_MIB = Number(argVal('--mib') ?? 1024);
 const TOTAL = SIZE_MIB * MiB;
+const ONLY = argVal('--only')?.split(',');
+const want = (row: string) => !ONLY || ONLY.includes(row);
 
 /** One 1 MiB chunk of pseudo-random bytes, varied per index so every chunk differs. */
 const base = Buffer.alloc(MiB);
@@ -149,19 +161,24 @@ async function main() {
 
     // berth's raw client, on the disk-backed tmpdir and (where present) on tmpfs: this VM's disk
     // caps buffered writes near ~180 MB/s (dd), which hides the pipeline's own limit.
-    for (const base of [dir, ...(existsSync('/dev/shm') ? ['/dev/shm'] : [])]) {
+    for (const base of [...(want('disk') ? [dir] : []), ...(existsSync('/dev/shm') && want('tmpfs') ? ['/dev/shm'] : [])]) {
       const root = await mkdtemp(join(base, 'berth-bench-root-'));
       const address = join(dir, `berthd-${rows.length}.sock`);
       let stderr = '';
-      const berthd = spawn(process.execPath, [BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'], {
+      const berthd = spawn(process.execPath, [...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       berthd.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       try {
         await waitForSocket(address, berthd, 'berthd', () => stderr);
         const cpu0 = cpuSeconds(berthd.pid!);
+        const client0 = process.cpuUsage();
         const secs = await rawIngest(address, expected);
-        rows.push([`berthd, raw grpc-js client, root on ${base === dir ? 'disk' : 'tmpfs'}`, `${mibs(secs)}, berthd CPU ${(cpuSeconds(berthd.pid!) - cpu0).toFixed(2)} s`]);
+        const client = process.cpuUsage(client0);
+        rows.push([
+          `berthd, raw grpc-js client, root on ${base === dir ? 'disk' : 'tmpfs'}`,
+          `${mibs(secs)}, berthd CPU ${(cpuSeconds(berthd.pid!) - cpu0).toFixed(2)} s, client CPU ${((client.user + client.system) / 1e6).toFixed(2)} s`,
+        ]);
       } finally {
         await stop(berthd);
         await rm(root, { recursive: true, force: true });
@@ -171,20 +188,22 @@ async function main() {
     const berthd2Root = join(dir, 'berth2');
     const address2 = join(dir, 'berthd2.sock');
     let stderr = '';
-    const berthd2 = spawn(process.execPath, [BERTHD, '--root', join(berthd2Root, 'root'), '--state', join(berthd2Root, 'state'), '--address', address2, '--log-level', 'warn'], {
+    const berthd2 = spawn(process.execPath, [...NODE_ARGS, BERTHD, '--root', join(berthd2Root, 'root'), '--state', join(berthd2Root, 'state'), '--address', address2, '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     berthd2.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     let berthCtr: { secs: number; cpu: number } | undefined;
     try {
       await waitForSocket(address2, berthd2, 'berthd', () => stderr);
-      berthCtr = await ctrIngest(address2, file, expected, berthd2.pid!);
-      rows.push(['berthd, ctr content ingest', `${mibs(berthCtr.secs)}, berthd CPU ${berthCtr.cpu.toFixed(2)} s`]);
+      if (want('ctr')) {
+        berthCtr = await ctrIngest(address2, file, expected, berthd2.pid!);
+        rows.push(['berthd, ctr content ingest', `${mibs(berthCtr.secs)}, berthd CPU ${berthCtr.cpu.toFixed(2)} s`]);
+      }
     } finally {
       await stop(berthd2);
     }
 
-    if (existsSync('/usr/bin/containerd') && !args.includes('--skip-containerd')) {
+    if (existsSync('/usr/bin/containerd') && !args.includes('--skip-containerd') && want('containerd')) {
       const cdir = join(dir, 'containerd');
       const caddr = join(cdir, 'containerd.sock');
       const cfg = join(dir, 'containerd.toml');

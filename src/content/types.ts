@@ -45,14 +45,31 @@ export interface Writer {
   status(): Promise<Status>;
   /** Digest of everything written so far. */
   digest(): Digest;
-  /** Appends at the current offset. */
-  write(data: Buffer): Promise<void>;
+  /**
+   * Appends at the current offset. Writes may be issued without waiting for the previous one
+   * (they are applied in call order); each resolves once its data is in the file, with the digest
+   * as of that chunk where the writer knows it. `data` must not be modified until then.
+   */
+  write(data: Buffer): Promise<Digest | void>;
+  /**
+   * Optional: the target for streaming a WRITE's data as it arrives (pieces appended in order,
+   * hashed at once; `flushed` resolves with the digest once all of it is in the file), or
+   * undefined when the writer cannot stream right now.
+   */
+  streamTarget?(): StreamTarget | undefined;
   /** Restarts the ingest; only size 0 is supported (containerd's Truncate). */
   truncate(size: number): Promise<void>;
   /** Checks size/digest, makes the blob visible; AlreadyExists if it already was. Returns the digest. */
   commit(size: number, expected?: Digest, labels?: Labels): Promise<Digest>;
   /** Releases the lock, keeping the ingest resumable. */
   close(): Promise<void>;
+}
+
+export interface StreamTarget {
+  /** Offset the next appended byte lands at. */
+  readonly accepted: number;
+  append(piece: Buffer): void;
+  flushed(): Promise<Digest>;
 }
 
 export interface Ingester {

@@ -30,9 +30,30 @@ export interface LocalWriterInit {
   release: () => void;
 }
 
+/** Most bytes and buffers one coalesced writev may carry (IOV_MAX is 1024 on Linux). */
+export const MAX_WRITE_BATCH_BYTES = 32 << 20;
+export const MAX_WRITE_BATCH_BUFFERS = 1024;
+/** Appended pieces are written once this many bytes are queued (or at `flushed()`). */
+export const APPEND_BATCH_BYTES = 256 << 10;
+
+interface PendingWrite {
+  /** Writer offset once this chunk is in the file. */
+  end: number;
+  digest: Digest;
+  resolve: (d: Digest) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
- * One open ingest of the local store. Appends to `data` (O_APPEND) and hashes incrementally;
- * the hash runs while the async write is in flight. Commit and close always release the lock.
+ * One open ingest of the local store. Appends to `data` (O_APPEND) and hashes incrementally.
+ *
+ * Writes are pipelined: `write` hashes the chunk at once (so `digest()` and `status().offset`
+ * cover it as soon as it returns) and queues it; one writev at a time drains the queue, so chunks
+ * that arrive while a write is in flight are coalesced into the next writev. A write's promise
+ * resolves (with the digest as of that chunk) only once its bytes are in the file, so an
+ * acknowledged offset survives a crash of the daemon; the file is always a prefix of the stream
+ * (resume continues at its size). Commit, truncate and close wait for the queue first.
+ * Commit and close always release the lock.
  */
 export class LocalWriter {
   readonly ref: string;
@@ -40,6 +61,11 @@ export class LocalWriter {
   private hash: Hash;
   private updatedAt = new Date();
   private done = false;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private readonly pending: PendingWrite[] = [];
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
 
   constructor(private readonly s: LocalWriterInit) {
     this.ref = s.ref;
@@ -63,16 +89,96 @@ export class LocalWriter {
     return `sha256:${this.hash.copy().digest('hex')}`;
   }
 
-  async write(data: Buffer): Promise<void> {
-    this.check();
-    const p = writeAll(this.s.fh, data);
+  /**
+   * Appends `data` at the current offset. Resolves with the digest of everything up to and
+   * including this chunk once it is written; the caller must not modify `data` until then.
+   */
+  write(data: Buffer): Promise<Digest> {
+    try {
+      this.check();
+      if (this.failure) throw this.failure;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (data.length === 0) return Promise.resolve(this.digest());
+    this.queue.push(data);
+    this.queuedBytes += data.length;
+    // Start the write before hashing so the two overlap (the write runs on the libuv pool).
+    if (!this.flushing) this.flushing = this.flush();
     this.hash.update(data);
     this.offset += data.length;
     this.updatedAt = new Date();
+    const digest = this.digest();
+    return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve, reject }));
+  }
+
+  /** Bytes accepted so far (hashed; queued or in the file). */
+  get accepted(): number {
+    return this.offset;
+  }
+
+  /**
+   * Streaming form of `write` for pieces of one chunk as they arrive: queues and hashes `piece`
+   * without a promise; `flushed()` then gives the promise for everything appended. Throws if the
+   * writer is closed or a write failed.
+   */
+  append(piece: Buffer): void {
+    this.check();
+    if (this.failure) throw this.failure;
+    if (piece.length === 0) return;
+    this.queue.push(piece);
+    this.queuedBytes += piece.length;
+    // Pieces are small (HTTP/2 frames): write them in batches, not one syscall each.
+    if (!this.flushing && this.queuedBytes >= APPEND_BATCH_BYTES) this.flushing = this.flush();
+    this.hash.update(piece);
+    this.offset += piece.length;
+  }
+
+  /** Resolves with the digest once everything appended or written so far is in the file. */
+  flushed(): Promise<Digest> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.updatedAt = new Date();
+    const digest = this.digest();
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve(digest);
+    const p = new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve, reject }));
+    if (!this.flushing) this.flushing = this.flush();
+    return p;
+  }
+
+  /** Waits until every queued chunk is in the file; rejects if a write failed. */
+  async drain(): Promise<void> {
+    if (!this.flushing && this.queue.length && !this.failure) this.flushing = this.flush();
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private async flush(): Promise<void> {
     try {
-      await p;
+      // Bytes in the file = offset minus what is still queued (hashing may run ahead of the queue).
+      while (this.queue.length) {
+        let n = 0;
+        let bytes = 0;
+        while (n < this.queue.length && n < MAX_WRITE_BATCH_BUFFERS && (n === 0 || bytes + this.queue[n]!.length <= MAX_WRITE_BATCH_BYTES)) bytes += this.queue[n++]!.length;
+        const batch = this.queue.splice(0, n);
+        this.queuedBytes -= bytes;
+        try {
+          await writevAll(this.s.fh, batch);
+        } catch (e) {
+          throw fromErrno(e, `ingest ref ${this.ref}`);
+        }
+        const inFile = this.offset - this.queuedBytes;
+        while (this.pending.length && this.pending[0]!.end <= inFile) {
+          const p = this.pending.shift()!;
+          p.resolve(p.digest);
+        }
+      }
     } catch (e) {
-      throw fromErrno(e, `ingest ref ${this.ref}`);
+      this.failure = e;
+      this.queue.length = 0;
+      this.queuedBytes = 0;
+      for (const p of this.pending.splice(0)) p.reject(e);
+    } finally {
+      this.flushing = undefined;
     }
   }
 
@@ -80,6 +186,7 @@ export class LocalWriter {
   async truncate(size: number): Promise<void> {
     this.check();
     if (size !== 0) throw invalidArgument(`ingest ref ${this.ref}: truncate to size other than 0 not supported`);
+    await this.drain();
     await this.s.fh.truncate(0);
     this.hash = createHash('sha256');
     this.offset = 0;
@@ -94,6 +201,7 @@ export class LocalWriter {
     this.check();
     const what = `ingest ref ${this.ref}`;
     try {
+      await this.drain();
       await this.s.fh.sync();
       if (size > 0 && size !== this.offset) throw failedPrecondition(`${what}: commit size ${size} does not match written size ${this.offset}: failed precondition`);
       const actual = this.digest();
@@ -135,6 +243,8 @@ export class LocalWriter {
   private async finish() {
     if (this.done) return;
     this.done = true;
+    // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
+    await this.drain().catch(() => undefined);
     try {
       await this.s.fh.close();
     } catch {
@@ -144,11 +254,23 @@ export class LocalWriter {
   }
 }
 
-async function writeAll(fh: FileHandle, data: Buffer): Promise<void> {
-  let off = 0;
-  while (off < data.length) {
-    const { bytesWritten } = await fh.write(data, off, data.length - off);
-    off += bytesWritten;
+/** writev until every byte is written (a short write continues where it stopped). */
+async function writevAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length) {
+    const total = rest.reduce((a, b) => a + b.length, 0);
+    const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!, 0, rest[0]!.length) : await fh.writev(rest);
+    if (bytesWritten >= total) return;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    rest = next;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ContentStore, Info, ReadOptions, Status, Writer, WriterOptions } from '../content/types';
+import type { ContentStore, Info, ReadOptions, Status, StreamTarget, Writer, WriterOptions } from '../content/types';
 import type { LocalContentStore } from '../content/local-store';
 import type { LocalStatus, LocalWriter } from '../content/writer';
 import { validateRef } from '../content/paths';
@@ -235,6 +235,7 @@ function toStatus(ref: string, st: LocalStatus, expected?: Digest): Status {
  */
 class NamespacedWriter implements Writer {
   private startedAt = new Date();
+  private unsharing: Promise<LocalWriter> | undefined;
 
   constructor(
     private readonly store: NamespacedContentStore,
@@ -247,6 +248,7 @@ class NamespacedWriter implements Writer {
   ) {}
 
   async status(): Promise<Status> {
+    if (!this.local && this.unsharing) await this.unsharing;
     if (this.local) return toStatus(this.ref, this.local.status(), this.expected);
     const s = this.shared!;
     return { ref: this.ref, offset: s.size, total: s.size, expected: s.digest, startedAt: this.startedAt, updatedAt: this.startedAt };
@@ -256,18 +258,27 @@ class NamespacedWriter implements Writer {
     return this.local ? this.local.digest() : this.shared!.digest;
   }
 
-  private async unshare(): Promise<LocalWriter> {
-    if (!this.local) {
-      this.local = await this.store.backend.writer({ ref: backendRef(this.ns, this.ref), total: this.shared?.size, expected: this.expected });
-      await this.local.truncate(0);
+  /** Opens the real ingest once (concurrent first writes share the one open). */
+  private unshare(): Promise<LocalWriter> {
+    this.unsharing ??= (async () => {
+      const local = await this.store.backend.writer({ ref: backendRef(this.ns, this.ref), total: this.shared?.size, expected: this.expected });
+      await local.truncate(0);
+      this.local = local;
       this.shared = undefined;
-    }
+      return local;
+    })();
+    return this.unsharing;
+  }
+
+  streamTarget(): StreamTarget | undefined {
     return this.local;
   }
 
-  async write(data: Buffer): Promise<void> {
-    if (data.length === 0) return;
-    await (await this.unshare()).write(data);
+  /** With a local writer the chunk is queued synchronously, so pipelined writes keep their order. */
+  write(data: Buffer): Promise<Digest | void> {
+    if (data.length === 0) return Promise.resolve();
+    if (this.local) return this.local.write(data);
+    return this.unshare().then((l) => l.write(data));
   }
 
   async truncate(size: number): Promise<void> {

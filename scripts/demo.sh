@@ -37,8 +37,10 @@ umoci repack --image "$WORK/oci:demo" "$WORK/bundle" >/dev/null
 umoci config --image "$WORK/oci:demo" --config.cmd /bin/sh --config.env PATH=/bin >/dev/null
 (cd "$WORK/oci" && tar -cf "$WORK/busybox.tar" .)
 
-IMG=docker.io/library/busybox-demo:latest
-"${CTR[@]}" images import --base-name docker.io/library/busybox-demo --index-name "$WORK/busybox.tar" || "${CTR[@]}" images import "$WORK/busybox.tar"
+# umoci tags the layout "demo"; --base-name turns that into a full image name.
+IMG=docker.io/library/busybox:demo
+"${CTR[@]}" images import --base-name docker.io/library/busybox "$WORK/busybox.tar"
 "${CTR[@]}" images ls
 echo "== running a container"
-"${CTR[@]}" run --rm "$(${CTR[@]} images ls -q | head -n1)" demo-1 sh -c 'echo "hello from a berth container: $(uname -s) $(id -u)"'
+"${CTR[@]}" run --rm "$IMG" demo-1 sh -c 'echo "hello from a berth container: $(uname -s), uid $(id -u), pid $$"'
+"${CTR[@]}" images rm --sync "$IMG" >/dev/null

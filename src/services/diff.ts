@@ -7,7 +7,7 @@ import type { Descriptor, Mount } from '../core/types';
 import { descriptorToProto, mountFromProto } from './convert/common';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
-import { parseRequest as parse } from './namespaces';
+import { parseRequest as parse } from './grpc/parse';
 
 export const DIFF_SERVICE = 'containerd.services.diff.v1.Diff';
 

@@ -5,7 +5,8 @@ import type { Logger } from '../core/logger';
 import type { EventExchange } from '../events/exchange';
 import { envelopeFromProto, envelopeToProto, type EnvelopeProto } from './convert/events';
 import { requireNamespace } from './grpc/context';
-import { serverStream, unary } from './grpc/handlers';
+import { serverStream, unary, writeMessage } from './grpc/handlers';
+import { parseRequest as parse } from './grpc/parse';
 
 export const EVENTS_SERVICE = 'containerd.services.events.v1.Events';
 
@@ -13,31 +14,6 @@ const AnySchema = z.object({ type_url: z.string(), value: z.instanceof(Uint8Arra
 const PublishRequestSchema = z.object({ topic: z.string(), event: AnySchema.nullish() });
 const SubscribeRequestSchema = z.object({ filters: z.array(z.string()).default([]) });
 const ForwardRequestSchema = z.object({ envelope: z.unknown().nullish() });
-
-function parse<T>(schema: z.ZodType<T>, req: unknown, what: string): T {
-  const r = schema.safeParse(req);
-  if (!r.success) throw invalidArgument(`${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
-
-/**
- * Like handlers.writeMessage, but removes its listeners whichever event wins: a Subscribe stream
- * lives for days, and `Promise.race` over two `once()` calls leaves the loser attached each time.
- */
-function writeWithBackpressure(call: grpc.ServerWritableStream<unknown, EnvelopeProto>, msg: EnvelopeProto): Promise<void> | void {
-  if (call.write(msg)) return;
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
-    };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
-  });
-}
 
 /** containerd.services.events.v1.Events: a thin adapter over the exchange. */
 export function eventsService(log: Logger, exchange: EventExchange): grpc.UntypedServiceImplementation {
@@ -63,7 +39,7 @@ export function eventsService(log: Logger, exchange: EventExchange): grpc.Untype
       const sub = exchange.subscribe(filters, ctx.signal);
       try {
         for await (const env of sub) {
-          await writeWithBackpressure(call, envelopeToProto(env));
+          await writeMessage(call, envelopeToProto(env));
           if (ctx.signal?.aborted) break;
         }
       } finally {

@@ -7,7 +7,7 @@ import type { ImageStore } from '../images/types';
 import { imageFromProto, imageToProto } from './convert/images';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
-import { parseRequest as parse } from './namespaces';
+import { parseRequest as parse } from './grpc/parse';
 
 export const IMAGES_SERVICE = 'containerd.services.images.v1.Images';
 

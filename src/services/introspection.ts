@@ -1,9 +1,9 @@
 import type * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { invalidArgument } from '../core/errors';
 import { parseFilters, type Adaptor } from '../core/filters';
 import type { Logger } from '../core/logger';
 import { unary } from './grpc/handlers';
+import { parseRequest } from './grpc/parse';
 
 export const INTROSPECTION_SERVICE = 'containerd.services.introspection.v1.Introspection';
 
@@ -45,9 +45,7 @@ function pluginAdaptors(p: PluginEntry): Adaptor[] {
 export function introspectionService(log: Logger, deps: { plugins: () => readonly PluginEntry[]; uuid: string }): grpc.UntypedServiceImplementation {
   return {
     Plugins: unary(log, 'Introspection/Plugins', async (req) => {
-      const r = PluginsRequestSchema.safeParse(req);
-      if (!r.success) throw invalidArgument(`plugins: ${r.error.issues.map((i) => i.message).join('; ')}`);
-      const filter = parseFilters(r.data.filters);
+      const filter = parseFilters(parseRequest(PluginsRequestSchema, req, 'plugins').filters);
       const plugins = deps.plugins()
         .filter((p) => pluginAdaptors(p).some((a) => filter(a)))
         .map((p) => ({

@@ -7,7 +7,7 @@ import { leaseToProto, resourceFromProto, resourceToProto } from './convert/leas
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
 import type { GcTrigger } from './images';
-import { parseRequest as parse } from './namespaces';
+import { parseRequest as parse } from './grpc/parse';
 
 export const LEASES_SERVICE = 'containerd.services.leases.v1.Leases';
 

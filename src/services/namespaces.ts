@@ -6,6 +6,7 @@ import type { EventPublisher } from '../events/types';
 import type { NamespaceStore } from '../metadata/namespaces';
 import { namespaceFromProto, namespaceToProto } from './convert/namespaces';
 import { unary } from './grpc/handlers';
+import { parseRequest as parse } from './grpc/parse';
 
 export const NAMESPACES_SERVICE = 'containerd.services.namespaces.v1.Namespaces';
 
@@ -17,12 +18,6 @@ export const ListNamespacesRequestSchema = z.object({ filter: z.string().default
 export const CreateNamespaceRequestSchema = z.object({ namespace: NamespaceSchema.nullish() });
 export const UpdateNamespaceRequestSchema = z.object({ namespace: NamespaceSchema.nullish(), update_mask: MaskSchema });
 export const DeleteNamespaceRequestSchema = z.object({ name: z.string().default('') });
-
-function parse<T>(schema: z.ZodType<T>, req: unknown): T {
-  const r = schema.safeParse(req);
-  if (!r.success) throw invalidArgument(`malformed request: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
 
 /**
  * containerd's namespaces service. No namespace header is needed (ctr sends one anyway);
@@ -60,4 +55,3 @@ export function namespacesService(store: NamespaceStore, log: Logger, events?: (
   };
 }
 
-export { parse as parseRequest };

@@ -104,7 +104,8 @@ function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>,
   return {
     name,
     daemon,
-    ctr: (args, opts) => ctr(daemon.address, args, opts),
+    // containerd's own wrapper keeps `ctr run` containers inside our cgroup; berthd nests them itself.
+    ctr: (args, opts) => (daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts)),
     launch: () => daemons.track(launch),
   };
 }
@@ -151,6 +152,14 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A workload's stray 'error' event (e.g. an unhandled gRPC stream) must not skip cleanup: the
+  // daemons are detached from us only by our own stop(), so a crash would leave them running.
+  const onCrash = (e: unknown) => {
+    interrupted = true;
+    log(`uncaught: ${(e as Error)?.stack ?? e}; cleaning up`);
+    void cleanup().finally(() => process.exit(2));
+  };
+  process.on('uncaughtException', onCrash);
 
   const started = Date.now();
   try {
@@ -184,6 +193,7 @@ async function main(): Promise<number> {
     await cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('uncaughtException', onCrash);
   }
 }
 

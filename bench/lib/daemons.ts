@@ -53,5 +53,5 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
 
 export async function launchContainerd(): Promise<Launched> {
   const c = await startContainerd({ probe: versionOk });
-  return { address: c.address, pid: c.pid, dir: c.dir, startupMs: c.startupMs, stop: () => c.stop() };
+  return { address: c.address, pid: c.pid, dir: c.dir, startupMs: c.startupMs, ctr: (args, opts) => c.ctr(args, opts), stop: () => c.stop() };
 }

@@ -17,6 +17,11 @@ export interface Launched {
   dir: string;
   /** Spawn → first successful Version RPC, in ms. */
   startupMs: number;
+  /**
+   * ctr against this daemon when it needs more than `ctr --address`: containerd's fixture nests
+   * `ctr run` containers under our own cgroup (`--cgroup`), where ctr's `/<ns>/<id>` would be outside it.
+   */
+  ctr?(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; namespace?: string }): Promise<RunResult>;
   stop(): Promise<void>;
 }
 

@@ -10,24 +10,24 @@ import type { Side, Workload } from '../workload';
 
 export const BERTH_CLI = join(REPO, 'dist', 'cli', 'bin.js');
 
-function berth(side: Side, args: string[]) {
-  return run(process.execPath, [BERTH_CLI, '--address', side.daemon.address, ...args], { timeoutMs: 15000 });
+function berth(side: Side, args: string[], address: boolean) {
+  return run(process.execPath, [BERTH_CLI, ...(address ? ['--address', side.daemon.address] : []), ...args], { timeoutMs: 15000 });
 }
 
-function cliWorkload(name: string, args: string[]): Workload {
+function cliWorkload(name: string, args: string[], { address = true } = {}): Workload {
   return {
     name,
     description: `\`berth ${args.join(' ')}\` (berthd) beside \`ctr ${args.join(' ')}\` (containerd), wall time`,
     unit: 'ms',
     better: 'lower',
     async supported(side) {
-      const r = await berth(side, args);
+      const r = await berth(side, args, address);
       return r.code === 0 ? true : `berth ${args.join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n')[0]?.slice(0, 120) ?? ''}`;
     },
     async sample(side) {
       let code: number | null = 0;
       const ms = await timeMs(async () => {
-        code = (side.name === 'berth' ? await berth(side, args) : await side.ctr(args, { timeoutMs: 15000 })).code;
+        code = (side.name === 'berth' ? await berth(side, args, address) : await side.ctr(args, { timeoutMs: 15000 })).code;
       });
       if (code !== 0) throw new Error(`${side.name === 'berth' ? 'berth' : 'ctr'} ${args.join(' ')} exited ${code}`);
       return ms;
@@ -35,5 +35,12 @@ function cliWorkload(name: string, args: string[]): Workload {
   };
 }
 
+/**
+ * `berth version` beside `ctr version`: the only command the CLI has today. It prints the client's
+ * version without asking the daemon (ctr also asks the server), so it is the CLI's start-up cost.
+ */
+export const cliVersionWorkload = cliWorkload('cli-version', ['version'], { address: false });
 export const cliImagesLsWorkload = cliWorkload('cli-images-ls', ['images', 'ls']);
 export const cliContainersLsWorkload = cliWorkload('cli-containers-ls', ['containers', 'ls']);
+export const cliTasksLsWorkload = cliWorkload('cli-tasks-ls', ['tasks', 'ls']);
+

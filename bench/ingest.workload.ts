@@ -1,0 +1,139 @@
+/**
+ * Issue 2: content ingest of 1 GiB (128 MiB with --quick) of incompressible data.
+ *   ingest-ctr  the real `ctr content ingest` (one 1 MiB WRITE per round trip) into each daemon;
+ *   ingest-raw  berth's own grpc-js client (1 MiB WRITEs pipelined with stream backpressure) against
+ *               both daemons: the Content service's own limit.
+ * The data file is written once per run; the committed blob is removed after every sample
+ * (outside the timing). Throughput is size / wall time. The standalone bench/ingest.ts prints the
+ * same two numbers with daemon CPU seconds and a tmpfs variant.
+ */
+import { once } from 'node:events';
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream, openSync, closeSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { run } from '../test/helpers/ctr';
+import { client, implemented } from './lib/grpc';
+import { timeMs } from './lib/stats';
+import type { BenchEnv, Side, Workload } from './lib/workload';
+
+const MiB = 1 << 20;
+const NS = 'bench-ingest';
+
+interface Data {
+  file: string;
+  size: number;
+  digest: string;
+}
+
+const data = new WeakMap<BenchEnv, Promise<Data>>();
+
+/** The payload file (random, so no layer can compress it) and its digest, once per run. */
+function payload(env: BenchEnv): Promise<Data> {
+  let p = data.get(env);
+  if (!p) {
+    p = (async () => {
+      const mib = env.quick ? 128 : 1024;
+      const file = join(env.workDir, `ingest-${mib}.bin`);
+      const h = createHash('sha256');
+      const fd = openSync(file, 'w');
+      const buf = Buffer.alloc(8 * MiB);
+      try {
+        for (let i = 0; i < mib; i += 8) {
+          randomFillSync(buf);
+          h.update(buf);
+          writeSync(fd, buf);
+        }
+      } finally {
+        closeSync(fd);
+      }
+      return { file, size: mib * MiB, digest: `sha256:${h.digest('hex')}` };
+    })();
+    data.set(env, p);
+  }
+  return p;
+}
+
+async function removeBlob(side: Side, digest: string): Promise<void> {
+  await side.ctr(['content', 'rm', digest], { namespace: NS, timeoutMs: 60000 });
+}
+
+async function ctrIngest(side: Side, d: Data, round: number): Promise<void> {
+  // ctr reads stdin: the file is opened as the child's fd 0 (no copy through this process).
+  const r = await run('sh', ['-c', `exec ctr --address "$0" --namespace ${NS} content ingest --expected-digest ${d.digest} --expected-size ${d.size} "$1" < "$2"`, side.daemon.address, `bench-ingest-${side.name}-${round}`, d.file], {
+    timeoutMs: 300000,
+  });
+  if (r.code !== 0) throw new Error(`${side.name}: ctr content ingest exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);
+}
+
+/** berth's raw client: STAT, then pipelined 1 MiB WRITEs as the file is read, COMMIT; replies consumed as they come. */
+async function rawIngest(side: Side, d: Data, round: number): Promise<void> {
+  const c = client(side.daemon.address, 'containerd.services.content.v1.Content') as grpc.Client & { Write(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, { action: string; digest: string }> };
+  const md = new grpc.Metadata();
+  md.set('containerd-namespace', NS);
+  try {
+    const stream = c.Write(md);
+    let committed = '';
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (m) => {
+        if (m.action === 'COMMIT') committed = m.digest;
+      });
+      stream.on('error', reject);
+      stream.on('end', resolve);
+    });
+    done.catch(() => undefined);
+    const ref = `bench-raw-${side.name}-${round}`;
+    stream.write({ action: 'STAT', ref, total: d.size, expected: d.digest });
+    let offset = 0;
+    for await (const chunk of createReadStream(d.file, { highWaterMark: MiB })) {
+      if (!stream.write({ action: 'WRITE', ref, offset, data: chunk })) await Promise.race([once(stream, 'drain'), done]);
+      offset += (chunk as Buffer).length;
+    }
+    stream.write({ action: 'COMMIT', ref, offset, total: d.size, expected: d.digest });
+    stream.end();
+    await done;
+    if (committed !== d.digest) throw new Error(`${side.name}: raw ingest committed ${committed || 'nothing'}, expected ${d.digest}`);
+  } finally {
+    c.close();
+  }
+}
+
+function ingestWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number) => Promise<void>, target: Workload['target']): Workload {
+  return {
+    name,
+    description,
+    unit: 'MiB/s',
+    better: 'higher',
+    rounds: 3,
+    timeoutMs: 300000,
+    target,
+    // implemented() probes with a unary call; Write is a stream, so ask its unary sibling.
+    supported: (side) => implemented(side.daemon.address, 'containerd.services.content.v1.Content', 'Status'),
+    async setup(side, env) {
+      await removeBlob(side, (await payload(env)).digest);
+    },
+    async sample(side, env, round) {
+      const d = await payload(env);
+      const ms = await timeMs(() => ingest(side, d, round));
+      await removeBlob(side, d.digest);
+      return d.size / MiB / (ms / 1000);
+    },
+    async teardown(side, env) {
+      await removeBlob(side, (await payload(env)).digest);
+    },
+  };
+}
+
+export const ingestCtr = ingestWorkload(
+  'ingest-ctr',
+  '`ctr content ingest` of 1 GiB random data (128 MiB with --quick), stdin from a file',
+  ctrIngest,
+  { text: '≥ 3× containerd', met: (b, c) => b.median >= 3 * c.median },
+);
+
+export const ingestRaw = ingestWorkload(
+  'ingest-raw',
+  "berth's grpc-js client: Content/Write of 1 GiB, 1 MiB WRITEs pipelined (both daemons, same client)",
+  rawIngest,
+  { text: '≥ 800 MiB/s (berth)', met: (b) => b.median >= 800 },
+);

@@ -1,0 +1,150 @@
+/**
+ * Containers through the real ctr (issue 5): `ctr run --rm IMG id true` latency, `ctr task exec`
+ * latency on a running container, and 100 detached starts (time to all running, then what each
+ * running container costs: its monitor's / shim's RSS, and the system-wide MemAvailable drop).
+ * berthd runs them with berth-helper; the private containerd 1.6 with runc (crun refuses this
+ * hybrid-cgroup host). The same measurements as the standalone bench/run-latency.ts, in the table.
+ */
+import { performance } from 'node:perf_hooks';
+import { busybox, containersWithPrefix, memAvailableKiB, must, parentPid, removeContainers, runningTaskPids, vmRssKiB } from './lib/containers';
+import { implemented } from './lib/grpc';
+import { timeMs } from './lib/stats';
+import type { BenchEnv, Side, Workload } from './lib/workload';
+
+const tasksSupported = (method: string) => async (side: Side): Promise<true | string> => implemented(side.daemon.address, 'containerd.services.tasks.v1.Tasks', method);
+
+/** Per sample: this many runs (each a sample), so 5 rounds give 20 per side. */
+const RUNS_PER_SAMPLE = 4;
+
+export const runRm: Workload = {
+  name: 'run-rm',
+  description: '`ctr run --rm busybox id true` wall time (create, start, wait, delete); berth-helper vs containerd-shim + runc',
+  unit: 'ms',
+  better: 'lower',
+  target: { text: '≤ ½ containerd+runc', met: (b, c) => b.median <= c.median / 2 },
+  supported: tasksSupported('Create'),
+  async setup(side, env) {
+    const img = await busybox(side, env);
+    await must(side, ['run', '--rm', img, 'rm-warm', 'true']); // first run pays the unpack
+  },
+  async sample(side, env, round) {
+    const img = await busybox(side, env);
+    const out: number[] = [];
+    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['run', '--rm', img, `rm-${round}-${k}`, 'true'])));
+    return out;
+  },
+  async teardown(side) {
+    await removeContainers(side, await containersWithPrefix(side, 'rm-'));
+  },
+};
+
+const EXEC_HOST = 'exec-host';
+
+export const execLatency: Workload = {
+  name: 'exec',
+  description: '`ctr task exec --exec-id X host true` wall time on a running busybox container',
+  unit: 'ms',
+  better: 'lower',
+  supported: tasksSupported('Exec'),
+  async setup(side, env) {
+    await removeContainers(side, [EXEC_HOST]);
+    await must(side, ['run', '-d', await busybox(side, env), EXEC_HOST, 'sleep', '100000']);
+    await must(side, ['task', 'exec', '--exec-id', 'warm', EXEC_HOST, 'true']);
+  },
+  async sample(side, env, round) {
+    const out: number[] = [];
+    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['task', 'exec', '--exec-id', `e${round}-${k}`, EXEC_HOST, 'true'])));
+    return out;
+  },
+  async teardown(side) {
+    await removeContainers(side, [EXEC_HOST]);
+  },
+};
+
+interface Detached {
+  totalMs: number;
+  /** VmRSS (KiB) of each distinct parent of a container init: berth's monitor, containerd's shim. */
+  monitorRssKiB: number[];
+  memAvailableDropKiBPerContainer: number;
+}
+
+const DETACHED_ROUNDS = 2;
+const detachedN = (env: BenchEnv) => (env.quick ? 20 : 100);
+const results = new WeakMap<BenchEnv, Map<string, Promise<Detached>>>();
+
+/** Starts N detached `sleep` containers one after another, measures, removes them. */
+async function startDetached(side: Side, env: BenchEnv, round: number): Promise<Detached> {
+  const img = await busybox(side, env);
+  const n = detachedN(env);
+  const prefix = `d${round}-`;
+  const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  let mem0 = NaN;
+  let mem1 = NaN;
+  let measured: Omit<Detached, 'memAvailableDropKiBPerContainer'>;
+  try {
+    mem0 = memAvailableKiB();
+    const t0 = performance.now();
+    // `ctr run -d` returns once the task is started: the last return is "all running".
+    for (const id of ids) await must(side, ['run', '-d', img, id, 'sleep', '100000']);
+    const totalMs = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 1000)); // let lazily-touched memory settle
+    const pids = await runningTaskPids(side, prefix);
+    if (pids.length !== n) throw new Error(`${side.name}: ${pids.length} of ${n} detached containers RUNNING`);
+    const parents = new Set(pids.map(parentPid).filter((p): p is number => p !== undefined));
+    const monitorRssKiB = [...parents].map(vmRssKiB).filter((v) => Number.isFinite(v));
+    mem1 = memAvailableKiB();
+    measured = { totalMs, monitorRssKiB };
+  } finally {
+    await removeContainers(side, ids);
+  }
+  // The baseline is the mean of before-start and after-removal: colleagues' work on a shared
+  // machine moves MemAvailable by tens of MiB, and a linear drift cancels this way.
+  await new Promise((r) => setTimeout(r, 1000));
+  const mem2 = memAvailableKiB();
+  return { ...measured, memAvailableDropKiBPerContainer: ((mem0 + mem2) / 2 - mem1) / n };
+}
+
+/** One experiment per (side, round), shared by the three detached rows (whichever runs first). */
+function detached(side: Side, env: BenchEnv, round: number): Promise<Detached> {
+  let m = results.get(env);
+  if (!m) results.set(env, (m = new Map()));
+  const key = `${side.name}:${round}`;
+  let p = m.get(key);
+  if (!p) m.set(key, (p = startDetached(side, env, round)));
+  return p;
+}
+
+const detachedCommon = {
+  better: 'lower' as const,
+  rounds: DETACHED_ROUNDS,
+  timeoutMs: 300000,
+  supported: tasksSupported('Create'),
+  async teardown(side: Side) {
+    await removeContainers(side, await containersWithPrefix(side, 'd'));
+  },
+};
+
+export const detachedStart: Workload = {
+  ...detachedCommon,
+  name: 'detached-100',
+  description: '100 × `ctr run -d busybox id sleep` one after another: time until the last is running (20 with --quick)',
+  unit: 'ms',
+  sample: async (side, env, round) => (await detached(side, env, round)).totalMs,
+};
+
+export const detachedMonitorRss: Workload = {
+  ...detachedCommon,
+  name: 'detached-monitor-rss',
+  description: "VmRSS of each running container's monitor (berth-helper) / shim (containerd-shim-runc-v2), 100 detached",
+  unit: 'KiB',
+  target: { text: '< 1 MiB (berth)', met: (b) => b.median < 1024 },
+  sample: async (side, env, round) => (await detached(side, env, round)).monitorRssKiB,
+};
+
+export const detachedMemAvailable: Workload = {
+  ...detachedCommon,
+  name: 'detached-mem-per-ctr',
+  description: 'system-wide MemAvailable drop per running container, 100 detached, vs the mean of before-start and after-removal (noisy on a shared machine)',
+  unit: 'KiB',
+  sample: async (side, env, round) => (await detached(side, env, round)).memAvailableDropKiBPerContainer,
+};

@@ -1,6 +1,6 @@
 /**
  * Ingest benchmark: 1 GiB through Content/Write.
- *   node dist-bench/bench/ingest.js [--mib N] [--skip-containerd] [--only disk,tmpfs,ctr,containerd]
+ *   node dist-bench/bench/ingest.js [--mib N] [--skip-containerd] [--only disk,tmpfs,ctr,containerd] [--settle S]
  * Reports MiB/s for (1) berth's raw grpc-js client (1 MiB chunks, pipelined), (2) the machine's
  * sha256 limit (in-process), (3) the real `ctr content ingest` into berthd and, where installed,
  * (4) the same into a private containerd started under /tmp and stopped afterwards.
@@ -66,6 +66,16 @@ function contentClient(address: string): grpc.Client {
     'grpc.http2.initial_window_size': 64 * MiB,
     'grpc-node.max_session_memory': 256,
   } as grpc.ChannelOptions);
+}
+
+/**
+ * Before each measured row: flush dirty pages (sync) and wait `--settle` seconds (default 3), so a
+ * row does not pay for the previous row's writeback (containerd's row runs right after berthd's).
+ */
+const SETTLE_MS = Number(argVal('--settle') ?? 3) * 1000;
+async function settle(): Promise<void> {
+  await once(spawn('sync', [], { stdio: 'ignore' }), 'exit');
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
 }
 
 function cpuSeconds(pid: number): number {
@@ -171,6 +181,7 @@ async function main() {
       berthd.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       try {
         await waitForSocket(address, berthd, 'berthd', () => stderr);
+        await settle();
         const cpu0 = cpuSeconds(berthd.pid!);
         const client0 = process.cpuUsage();
         const secs = await rawIngest(address, expected);
@@ -195,6 +206,7 @@ async function main() {
     let berthCtr: { secs: number; cpu: number } | undefined;
     try {
       await waitForSocket(address2, berthd2, 'berthd', () => stderr);
+      await settle();
       if (want('ctr')) {
         berthCtr = await ctrIngest(address2, file, expected, berthd2.pid!);
         rows.push(['berthd, ctr content ingest', `${mibs(berthCtr.secs)}, berthd CPU ${berthCtr.cpu.toFixed(2)} s`]);
@@ -230,6 +242,7 @@ async function main() {
       containerd.stderr!.on('data', (b: Buffer) => (cerr += b.toString()));
       try {
         await waitForSocket(caddr, containerd, 'containerd', () => cerr.slice(-2000));
+        await settle();
         const r = await ctrIngest(caddr, file, expected, containerd.pid!);
         rows.push(['containerd 1.6, ctr content ingest', `${mibs(r.secs)}, containerd CPU ${r.cpu.toFixed(2)} s`]);
         if (berthCtr) rows.push(['berthd / containerd via ctr', `${(r.secs / berthCtr.secs).toFixed(2)}×`]);

@@ -283,9 +283,9 @@ export const TAP_MIN_DATA = 64 << 10;
  * message (by index) and checks it against the decoded request instead of writing the data
  * again. Anything unexpected leaves messages to the ordinary path; fields 1–6 repeated after the
  * data of a streamed message fail the stream. Relies on grpc-js internals
- * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped.
+ * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped. Exported for tests.
  */
-class WriteTap {
+export class WriteTap {
   private readonly records = new Map<number, TapRecord>();
   /** Messages whose framing the tap has started (= index of the current one + 1). */
   private started = 0;

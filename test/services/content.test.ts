@@ -47,6 +47,44 @@ describe('Content service over the socket', () => {
     expect(info.info).toMatchObject({ digest: sha(data), size: String(data.length), labels: { a: 'b' } });
   });
 
+  it('Write: pipelined WRITEs (large ones streamed as they arrive, small ones not) get in-order replies with per-chunk offsets and digests', async () => {
+    const sizes = [300000, 10, 1 << 20, 70000, 5, 2 << 20, 65536, 123457];
+    const chunks = sizes.map((n, k) => Buffer.alloc(n, k + 1));
+    const s = new WriteSession(c);
+    expect((await s.send({ action: 'STAT', ref: 'pipe-1' })).offset).toBe('0');
+    let off = 0;
+    for (const ch of chunks) {
+      s.stream.write({ action: 'WRITE', ref: 'pipe-1', offset: off, data: ch });
+      off += ch.length;
+    }
+    let sofar = 0;
+    for (let k = 0; k < chunks.length; k++) {
+      sofar += chunks[k]!.length;
+      const r = await s.next();
+      expect(r).toMatchObject({ action: 'WRITE', offset: String(sofar), digest: sha(Buffer.concat(chunks.slice(0, k + 1))) });
+    }
+    const all = Buffer.concat(chunks);
+    const cm = await s.send({ action: 'COMMIT', ref: 'pipe-1', offset: all.length, total: all.length, expected: sha(all) });
+    expect(cm).toMatchObject({ action: 'COMMIT', digest: sha(all), offset: String(all.length) });
+    await s.close();
+  });
+
+  it('Write: an error in the middle of a pipeline comes after the replies before it; the ingest keeps exactly the acknowledged data', async () => {
+    const big = Buffer.alloc(1 << 20, 9);
+    const s = new WriteSession(c);
+    await s.send({ action: 'STAT', ref: 'pipe-2' });
+    s.stream.write({ action: 'WRITE', ref: 'pipe-2', offset: 0, data: big });
+    s.stream.write({ action: 'WRITE', ref: 'pipe-2', offset: big.length, data: big });
+    s.stream.write({ action: 'WRITE', ref: 'pipe-2', offset: 12345, data: big });
+    s.stream.write({ action: 'WRITE', ref: 'pipe-2', offset: 3 * big.length, data: big });
+    expect((await s.next()).offset).toBe(String(big.length));
+    expect((await s.next()).offset).toBe(String(2 * big.length));
+    await expect(s.next()).rejects.toMatchObject({ code: grpc.status.OUT_OF_RANGE });
+    const st = await call(c, 'Status', { ref: 'pipe-2' });
+    expect(st.status.offset).toBe(String(2 * big.length));
+    await call(c, 'Abort', { ref: 'pipe-2' });
+  });
+
   it('Write: first STAT with an existing expected digest is AlreadyExists with no messages', async () => {
     const data = Buffer.from('exists already');
     await ingest('ae-1', data, { expected: sha(data) });

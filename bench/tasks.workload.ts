@@ -6,7 +6,7 @@
  * hybrid-cgroup host). The same measurements as the standalone bench/run-latency.ts, in the table.
  */
 import { performance } from 'node:perf_hooks';
-import { busybox, containersWithPrefix, memAvailableKiB, must, parentPid, removeContainers, runningTaskPids, vmRssKiB } from './lib/containers';
+import { busybox, containersWithPrefix, memAvailableSteadyKiB, must, parentPid, pssKiB, removeContainers, runningTaskPids, vmRssKiB } from './lib/containers';
 import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Side, Workload } from './lib/workload';
@@ -65,6 +65,8 @@ interface Detached {
   totalMs: number;
   /** VmRSS (KiB) of each distinct parent of a container init: berth's monitor, containerd's shim. */
   monitorRssKiB: number[];
+  /** Pss of monitor/shim + container init, summed, per container (shared pages counted once). */
+  pssKiBPerContainer: number;
   memAvailableDropKiBPerContainer: number;
 }
 
@@ -78,11 +80,8 @@ async function startDetached(side: Side, env: BenchEnv, round: number): Promise<
   const n = detachedN(env);
   const prefix = `d${round}-`;
   const ids = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
-  let mem0 = NaN;
-  let mem1 = NaN;
-  let measured: Omit<Detached, 'memAvailableDropKiBPerContainer'>;
   try {
-    mem0 = memAvailableKiB();
+    const mem0 = await memAvailableSteadyKiB();
     const t0 = performance.now();
     // `ctr run -d` returns once the task is started: the last return is "all running".
     for (const id of ids) await must(side, ['run', '-d', img, id, 'sleep', '100000']);
@@ -92,16 +91,13 @@ async function startDetached(side: Side, env: BenchEnv, round: number): Promise<
     if (pids.length !== n) throw new Error(`${side.name}: ${pids.length} of ${n} detached containers RUNNING`);
     const parents = new Set(pids.map(parentPid).filter((p): p is number => p !== undefined));
     const monitorRssKiB = [...parents].map(vmRssKiB).filter((v) => Number.isFinite(v));
-    mem1 = memAvailableKiB();
-    measured = { totalMs, monitorRssKiB };
+    const pss = [...parents, ...pids].map(pssKiB).filter((v) => Number.isFinite(v));
+    // Includes what the daemon itself grew by while tracking n more tasks: that is a per-container cost too.
+    const memAvailableDropKiBPerContainer = (mem0 - (await memAvailableSteadyKiB())) / n;
+    return { totalMs, monitorRssKiB, pssKiBPerContainer: pss.reduce((a, b) => a + b, 0) / n, memAvailableDropKiBPerContainer };
   } finally {
     await removeContainers(side, ids);
   }
-  // The baseline is the mean of before-start and after-removal: colleagues' work on a shared
-  // machine moves MemAvailable by tens of MiB, and a linear drift cancels this way.
-  await new Promise((r) => setTimeout(r, 1000));
-  const mem2 = memAvailableKiB();
-  return { ...measured, memAvailableDropKiBPerContainer: ((mem0 + mem2) / 2 - mem1) / n };
 }
 
 /** One experiment per (side, round), shared by the three detached rows (whichever runs first). */
@@ -141,10 +137,18 @@ export const detachedMonitorRss: Workload = {
   sample: async (side, env, round) => (await detached(side, env, round)).monitorRssKiB,
 };
 
+export const detachedPss: Workload = {
+  ...detachedCommon,
+  name: 'detached-pss-per-ctr',
+  description: 'Pss (smaps_rollup) of monitor/shim + container process per running container, 100 detached: shared pages split, unaffected by other load',
+  unit: 'KiB',
+  sample: async (side, env, round) => (await detached(side, env, round)).pssKiBPerContainer,
+};
+
 export const detachedMemAvailable: Workload = {
   ...detachedCommon,
   name: 'detached-mem-per-ctr',
-  description: 'system-wide MemAvailable drop per running container, 100 detached, vs the mean of before-start and after-removal (noisy on a shared machine)',
+  description: 'system-wide MemAvailable drop per running container (incl. daemon growth), 100 detached; noisy while others use the machine',
   unit: 'KiB',
   sample: async (side, env, round) => (await detached(side, env, round)).memAvailableDropKiBPerContainer,
 };

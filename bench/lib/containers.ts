@@ -54,6 +54,25 @@ export async function containersWithPrefix(side: Side, prefix: string): Promise<
 
 export const memAvailableKiB = (): number => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
 
+/** Median of `n` MemAvailable readings `gapMs` apart: damps a colleague's short allocation spike. */
+export async function memAvailableSteadyKiB(n = 5, gapMs = 200): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i) await new Promise((r) => setTimeout(r, gapMs));
+    xs.push(memAvailableKiB());
+  }
+  return xs.sort((a, b) => a - b)[n >> 1]!;
+}
+
+/** Proportional set size (KiB): shared pages split among their users, so a sum over processes adds up. */
+export function pssKiB(pid: number): number {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 export function vmRssKiB(pid: number): number {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);

@@ -105,7 +105,9 @@ function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>,
     name,
     daemon,
     // containerd's own wrapper keeps `ctr run` containers inside our cgroup; berthd nests them itself.
-    ctr: (args, opts) => (daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts)),
+    // Once cleanup has begun a workload must not create more (cleanup lists and removes what exists).
+    ctr: (args, opts) =>
+      interrupted ? Promise.reject(new Error('bench interrupted')) : daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts),
     launch: () => daemons.track(launch),
   };
 }
@@ -146,15 +148,24 @@ async function main(): Promise<number> {
       await env?.close().catch((e) => log(`cleanup: ${(e as Error).message}`));
     })());
   const onSignal = (sig: NodeJS.Signals) => {
+    // Stays installed: a second Ctrl-C (or a signal to the whole group) must not kill us mid-cleanup.
+    if (interrupted) {
+      log(`${sig}: still cleaning up`);
+      return;
+    }
     interrupted = true;
     log(`${sig}: cleaning up`);
     void cleanup().finally(() => process.exit(130));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // A workload's stray 'error' event (e.g. an unhandled gRPC stream) must not skip cleanup: the
   // daemons are detached from us only by our own stop(), so a crash would leave them running.
   const onCrash = (e: unknown) => {
+    if (interrupted) {
+      log(`uncaught during cleanup: ${(e as Error)?.message ?? e}`);
+      return;
+    }
     interrupted = true;
     log(`uncaught: ${(e as Error)?.stack ?? e}; cleaning up`);
     void cleanup().finally(() => process.exit(2));

@@ -6,7 +6,7 @@
  * hybrid-cgroup host). The same measurements as the standalone bench/run-latency.ts, in the table.
  */
 import { performance } from 'node:perf_hooks';
-import { busybox, containersWithPrefix, memAvailableSteadyKiB, must, parentPid, pssKiB, removeContainers, runningTaskPids, vmRssKiB } from './lib/containers';
+import { busybox, containersWithPrefix, memAvailableSteadyKiB, must, parentPid, pssKiB, removeContainers, removeRuncNamespaceDir, runningTaskPids, vmRssKiB } from './lib/containers';
 import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Side, Workload } from './lib/workload';
@@ -35,6 +35,7 @@ export const runRm: Workload = {
   },
   async teardown(side) {
     await removeContainers(side, await containersWithPrefix(side, 'rm-'));
+    await removeRuncNamespaceDir(side);
   },
 };
 
@@ -58,6 +59,7 @@ export const execLatency: Workload = {
   },
   async teardown(side) {
     await removeContainers(side, [EXEC_HOST]);
+    await removeRuncNamespaceDir(side);
   },
 };
 
@@ -117,6 +119,7 @@ const detachedCommon = {
   supported: tasksSupported('Create'),
   async teardown(side: Side) {
     await removeContainers(side, await containersWithPrefix(side, 'd'));
+    await removeRuncNamespaceDir(side);
   },
 };
 

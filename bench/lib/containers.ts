@@ -3,6 +3,7 @@
  * side into one namespace, ctr calls that throw on failure, and the memory readings (/proc).
  */
 import { readFileSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import type { BenchEnv, Side } from './workload';
 
 /** One namespace for every container workload: the image is imported into it once per side. */
@@ -99,4 +100,12 @@ export async function runningTaskPids(side: Side, prefix: string): Promise<numbe
     .map((l) => l.trim().split(/\s+/))
     .filter(([id, pid, status]) => id?.startsWith(prefix) && status === 'RUNNING' && Number(pid) > 0)
     .map(([, pid]) => Number(pid));
+}
+
+/**
+ * containerd's runc keeps per-namespace state under the host-wide /run/containerd/runc/<ns>; once
+ * our namespace has no containers the dir is empty and removed (rmdir: never a non-empty one).
+ */
+export async function removeRuncNamespaceDir(side: Side): Promise<void> {
+  if (side.name === 'containerd') await rmdir(`/run/containerd/runc/${TASKS_NS}`).catch(() => undefined);
 }

@@ -8,10 +8,38 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerd } from '../../test/helpers/containerd';
+import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
 import { versionOk } from './grpc';
 import { BERTHD_BIN } from './paths';
 import type { Launched } from './workload';
+
+/**
+ * Kills and deletes every task and container in every namespace through ctr. berthd's monitors
+ * (berth-helper) outlive the daemon by design, so a run interrupted in the middle of a container
+ * workload would otherwise leave running containers, their monitors and cgroups behind.
+ */
+async function removeTasks(address: string): Promise<void> {
+  const q = async (args: string[], ns?: string) => {
+    const r = await ctr(address, args, { namespace: ns, timeoutMs: 15000 });
+    return r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  };
+  // Repeated until a pass finds nothing: a `ctr run` in flight during the listing lands after it.
+  for (let pass = 0; pass < 3; pass++) {
+    let found = 0;
+    for (const ns of await q(['namespaces', 'ls', '-q'])) {
+      for (const line of (await q(['tasks', 'ls'], ns)).slice(1)) {
+        found++;
+        await ctr(address, ['tasks', 'rm', '-f', line.split(/\s+/)[0]!], { namespace: ns, timeoutMs: 15000 });
+      }
+      for (const id of await q(['containers', 'ls', '-q'], ns)) {
+        found++;
+        await ctr(address, ['containers', 'rm', id], { namespace: ns, timeoutMs: 15000 });
+      }
+    }
+    if (!found) return;
+  }
+}
 
 export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string } = {}): Promise<Launched> {
   if (!existsSync(BERTHD_BIN)) throw new Error(`${BERTHD_BIN} missing: run npm run build`);
@@ -20,6 +48,9 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, [BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
+    // exited on it could no longer remove its tasks in stop() (their monitors outlive the daemon).
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => {
@@ -28,6 +59,7 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   const gone = () => child.exitCode !== null || child.signalCode !== null;
   const stop = async () => {
     if (!gone()) {
+      await removeTasks(address).catch(() => undefined);
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);

@@ -3,9 +3,10 @@
  *   ingest-ctr  the real `ctr content ingest` (one 1 MiB WRITE per round trip) into each daemon;
  *   ingest-raw  berth's own grpc-js client (1 MiB WRITEs pipelined with stream backpressure) against
  *               both daemons: the Content service's own limit.
- * The data file is written once per run; the committed blob is removed after every sample
- * (outside the timing). Throughput is size / wall time. The standalone bench/ingest.ts prints the
- * same two numbers with daemon CPU seconds and a tmpfs variant.
+ * The data file is written once per run; the committed blob is removed after every sample and
+ * writeback is flushed before the next (outside the timing). Throughput is size / wall time.
+ * The standalone bench/ingest.ts prints the same two numbers with daemon CPU seconds and a tmpfs
+ * variant.
  */
 import { once } from 'node:events';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -52,6 +53,15 @@ function payload(env: BenchEnv): Promise<Data> {
     data.set(env, p);
   }
   return p;
+}
+
+/**
+ * Before each sample: flush dirty pages and pause, so a sample does not pay for the previous one's
+ * writeback (containerd's sample runs right after berthd's 1 GiB; bench/ingest.ts does the same).
+ */
+async function settle(): Promise<void> {
+  await run('sync', [], { timeoutMs: 120000 });
+  await new Promise((r) => setTimeout(r, 1000));
 }
 
 async function removeBlob(side: Side, digest: string): Promise<void> {
@@ -114,6 +124,7 @@ function ingestWorkload(name: string, description: string, ingest: (side: Side, 
     },
     async sample(side, env, round) {
       const d = await payload(env);
+      await settle();
       const ms = await timeMs(() => ingest(side, d, round));
       await removeBlob(side, d.digest);
       return d.size / MiB / (ms / 1000);

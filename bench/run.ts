@@ -21,7 +21,7 @@ import { REPO } from './lib/paths';
 import { runWorkload, type Row } from './lib/runner';
 import { chartPng } from './lib/chart';
 import { formatMachine, formatTable } from './lib/table';
-import type { Launched, Side, SideName, Workload } from './lib/workload';
+import type { Launched, LaunchOptions, Side, SideName, Workload } from './lib/workload';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 let interrupted = false;
@@ -100,7 +100,7 @@ class DaemonSet {
   }
 }
 
-function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>, daemons: DaemonSet): Side {
+function side(name: SideName, daemon: Launched, launch: (o?: LaunchOptions) => Promise<Launched>, daemons: DaemonSet): Side {
   return {
     name,
     daemon,
@@ -108,7 +108,7 @@ function side(name: SideName, daemon: Launched, launch: () => Promise<Launched>,
     // Once cleanup has begun a workload must not create more (cleanup lists and removes what exists).
     ctr: (args, opts) =>
       interrupted ? Promise.reject(new Error('bench interrupted')) : daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts),
-    launch: () => daemons.track(launch),
+    launch: (o) => daemons.track(() => launch(o)),
   };
 }
 
@@ -181,8 +181,8 @@ async function main(): Promise<number> {
     const cd = await daemons.track(() => launchContainerd());
     const bd = await daemons.track(() => launchBerthd());
     const sides: Record<SideName, Side> = {
-      berth: side('berth', bd, () => launchBerthd(), daemons),
-      containerd: side('containerd', cd, () => launchContainerd(), daemons),
+      berth: side('berth', bd, (o) => launchBerthd(o), daemons),
+      containerd: side('containerd', cd, (o) => launchContainerd(o), daemons),
     };
     const rows: Row[] = [];
     for (const w of workloads) {

@@ -41,9 +41,9 @@ async function removeTasks(address: string): Promise<void> {
   }
 }
 
-export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string } = {}): Promise<Launched> {
+export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string; under?: string } = {}): Promise<Launched> {
   if (!existsSync(BERTHD_BIN)) throw new Error(`${BERTHD_BIN} missing: run npm run build`);
-  const dir = await mkdtemp(join(tmpdir(), 'berth-bench-berthd-'));
+  const dir = await mkdtemp(join(opts.under ?? tmpdir(), 'berth-bench-berthd-'));
   const address = join(dir, 'berthd.sock');
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, [BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
@@ -83,7 +83,18 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   return { address, pid: child.pid!, dir, startupMs: Number(process.hrtime.bigint() - t0) / 1e6, stop };
 }
 
-export async function launchContainerd(): Promise<Launched> {
-  const c = await startContainerd({ probe: versionOk });
+export async function launchContainerd(opts: { under?: string } = {}): Promise<Launched> {
+  // The fixture makes its dir under os.tmpdir(), read synchronously before its first await: TMPDIR
+  // points there only for that call.
+  const saved = process.env.TMPDIR;
+  if (opts.under) process.env.TMPDIR = opts.under;
+  let starting: ReturnType<typeof startContainerd>;
+  try {
+    starting = startContainerd({ probe: versionOk });
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+  const c = await starting;
   return { address: c.address, pid: c.pid, dir: c.dir, startupMs: c.startupMs, ctr: (args, opts) => c.ctr(args, opts), stop: () => c.stop() };
 }

@@ -25,14 +25,22 @@ export interface Launched {
   stop(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** Parent of the daemon's private dir (root, state, socket). */
+  under?: string;
+}
+
 export interface Side {
   name: SideName;
   /** The long-running daemon of this side, shared by all workloads (namespace it if you mutate). */
   daemon: Launched;
   /** The real ctr against daemon.address. */
   ctr(args: string[], opts?: { input?: string | Buffer; timeoutMs?: number; namespace?: string }): Promise<RunResult>;
-  /** A fresh, empty daemon of this side with its own dirs; the caller must stop() it. */
-  launch(): Promise<Launched>;
+  /**
+   * A fresh, empty daemon of this side with its own dirs (under `opts.under`, e.g. '/dev/shm' for a
+   * tmpfs root; default the system temp dir); the caller must stop() it.
+   */
+  launch(opts?: LaunchOptions): Promise<Launched>;
 }
 
 export interface BenchEnv {

@@ -282,7 +282,8 @@ export const TAP_MIN_DATA = 64 << 10;
  * appends the data pieces to the writer as they come. The handler then finds the record for that
  * message (by index) and checks it against the decoded request instead of writing the data
  * again. Anything unexpected leaves messages to the ordinary path; fields 1–6 repeated after the
- * data of a streamed message fail the stream. Relies on grpc-js internals
+ * data of a streamed message fail the stream; a message above grpc-js's receive limit is never
+ * streamed (grpc-js refuses it whole, and nothing of it may reach the ingest). Relies on grpc-js internals
  * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped. Exported for tests.
  */
 export class WriteTap {
@@ -297,6 +298,7 @@ export class WriteTap {
   private hdr = Buffer.alloc(5);
   private hdrLen = 0;
   private msgLeft = 0;
+  private msgLen = 0;
   private compressed = false;
   // Protobuf field parsing within the current message.
   private fstate: 'tag' | 'varint' | 'len' | 'bytes' | 'skip' | 'data' = 'tag';
@@ -312,7 +314,8 @@ export class WriteTap {
 
   private ref = '';
 
-  private constructor() {}
+  /** grpc-js's receive limit (-1: none): a message above it is refused whole, so it is never streamed. */
+  private constructor(private readonly maxLen = -1) {}
 
   /** The session's ref, once known (the first message). */
   withRef(ref: string): this {
@@ -324,11 +327,11 @@ export class WriteTap {
     try {
       let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
       for (let i = 0; c && i < 5; i++) {
-        const dec = c.decoder as { write?: (b: Buffer) => Buffer[]; readState?: number } | undefined;
+        const dec = c.decoder as { write?: (b: Buffer) => Buffer[]; readState?: number; maxReadMessageLength?: number } | undefined;
         if (dec && typeof dec.write === 'function') {
           // Only from a message boundary with nothing decoded yet, so indexes line up.
           if (dec.readState !== 0 || (c.readQueue as unknown[] | undefined)?.length) return undefined;
-          const tap = new WriteTap();
+          const tap = new WriteTap(typeof dec.maxReadMessageLength === 'number' ? dec.maxReadMessageLength : -1);
           const orig = dec.write;
           dec.write = function (this: unknown, data: Buffer) {
             tap.feed(data);
@@ -365,6 +368,7 @@ export class WriteTap {
           this.hdrLen = 0;
           this.compressed = this.hdr[0] !== 0;
           this.msgLeft = this.hdr.readUInt32BE(1);
+          this.msgLen = this.msgLeft;
           this.started++;
           this.fstate = this.compressed ? 'skip' : 'tag';
           this.bytesLeft = this.msgLeft;
@@ -459,6 +463,7 @@ export class WriteTap {
     const t = this.target;
     const index = this.started - 1;
     if (len < TAP_MIN_DATA || !t || this.msg.rec || this.msg.action !== 1 || this.msg.expected || this.handled !== index) return;
+    if (this.maxLen >= 0 && this.msgLen > this.maxLen) return;
     if (this.msg.refBytes && Buffer.concat(this.msg.ref).toString() !== this.ref) return;
     if (this.msg.offset !== t.accepted) return;
     this.msg.rec = { offset: this.msg.offset, length: len };

@@ -24,9 +24,9 @@ const frame = (msg: Buffer, compressed = 0) => {
 };
 const WRITE = 1;
 
-function setup(accepted = 0) {
+function setup(accepted = 0, maxReadMessageLength = -1) {
   const decoded: Buffer[] = [];
-  const dec = { readState: 0, write: (b: Buffer) => (decoded.push(b), [] as Buffer[]) };
+  const dec = { readState: 0, maxReadMessageLength, write: (b: Buffer) => (decoded.push(b), [] as Buffer[]) };
   const call = { call: { decoder: dec, readQueue: [] } };
   const tap = WriteTap.install(call)!.withRef('ref-1');
   const got: Buffer[] = [];
@@ -83,6 +83,13 @@ describe('WriteTap (streams WRITE data while the message arrives)', () => {
       expect([name, got.length]).toEqual([name, 0]);
       expect([name, tap.take(0)]).toEqual([name, undefined]);
     }
+  });
+
+  it('never streams a message above grpc-js\'s receive limit (grpc-js refuses it whole)', () => {
+    const { tap, got, feed } = setup(0, TAP_MIN_DATA + 100);
+    feed(frame(Buffer.concat([vField(1, WRITE), bField(6, data)])));
+    expect(got).toEqual([]);
+    expect(tap.take(0)).toBeUndefined();
   });
 
   it('indexes messages within the stream: only the message whose predecessors are handled streams', () => {

@@ -46,7 +46,7 @@ describe('crash safety of ingests', () => {
       }
       expect(offset).toBe(KILL_AFTER * MiB);
       // Keep writing without waiting, and crash in the middle of it.
-      for (let i = KILL_AFTER; i < KILL_AFTER + 5; i++) s.stream.write({ action: 'WRITE', ref, offset: i * MiB, data: chunk(i) });
+      for (let i = KILL_AFTER; i < KILL_AFTER + 20; i++) s.stream.write({ action: 'WRITE', ref, offset: i * MiB, data: chunk(i) });
       await d.proc.kill();
       s.stream.on('error', () => undefined);
       c.close();

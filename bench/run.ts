@@ -8,6 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ctr } from '../test/helpers/ctr';
@@ -192,10 +193,11 @@ async function main(): Promise<number> {
       rows.push(row);
       if (row.status !== 'ok') log(`${w.name}: ${row.status}: ${row.note ?? ''}`);
     }
-    process.stdout.write(`\n${formatMachine(machine)}\n${rounds} rounds, A B alternated; ratio = berth median / containerd median\n\n${formatTable(rows)}\n`);
+    const loadAvgEnd = loadavg();
+    process.stdout.write(`\n${formatMachine(machine, loadAvgEnd)}\n${rounds} rounds, A B alternated; ratio = berth median / containerd median\n\n${formatTable(rows)}\n`);
     const out = resolve(values.out!);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), rounds, quick: values.quick, durationS: (Date.now() - started) / 1000, machine, rows }, null, 2));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), rounds, quick: values.quick, durationS: (Date.now() - started) / 1000, machine, loadAvgEnd, rows }, null, 2));
     const chart = resolve(values.chart ?? out.replace(/\.json$/, '') + '.png');
     writeFileSync(chart, chartPng(rows, `berth vs containerd ${gitCommit() ?? ''} ${new Date().toISOString().slice(0, 16)}`));
     log(`results written to ${out} and ${chart} (${((Date.now() - started) / 1000).toFixed(1)} s)`);

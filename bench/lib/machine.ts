@@ -1,7 +1,7 @@
 /** The machine's own limits, so a reader can tell "slow code" from "slow box". */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BUSYBOX_BIN } from '../../test/helpers/images';
 
@@ -13,6 +13,8 @@ export interface MachineLimits {
   sha256MiBs: number;
   gzipMiBs: number; // level 6 (the default everyone uses), realistic binary input
   gunzipMiBs: number;
+  /** 1/5/15-minute load averages when the run began: above `cpus`, other work shares the cores. */
+  loadAvg: number[];
 }
 
 function throughput(bytes: number, fn: () => void, minMs = 300): number {
@@ -38,5 +40,5 @@ export function measureMachine(quick = false): MachineLimits {
   const gzipMiBs = throughput(input.length, () => gzipSync(input), minMs);
   const gunzipMiBs = throughput(input.length, () => gunzipSync(gz), minMs);
   const c = cpus();
-  return { cpus: c.length, cpuModel: c[0]?.model ?? '?', memMiB: Math.round(totalmem() / (1 << 20)), sha256MiBs, gzipMiBs, gunzipMiBs };
+  return { cpus: c.length, cpuModel: c[0]?.model ?? '?', memMiB: Math.round(totalmem() / (1 << 20)), sha256MiBs, gzipMiBs, gunzipMiBs, loadAvg: loadavg() };
 }

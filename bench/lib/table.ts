@@ -23,6 +23,10 @@ export function formatTable(rows: Row[]): string {
   return [...out, ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
 }
 
-export function formatMachine(m: MachineLimits): string {
-  return `machine: ${m.cpus} × ${m.cpuModel}, ${m.memMiB} MiB; one core: sha256 ${num(m.sha256MiBs)} MiB/s, gzip -6 ${num(m.gzipMiBs)} MiB/s, gunzip ${num(m.gunzipMiBs)} MiB/s`;
+export function formatMachine(m: MachineLimits, loadAvgEnd?: number[]): string {
+  const line = `machine: ${m.cpus} × ${m.cpuModel}, ${m.memMiB} MiB; one core: sha256 ${num(m.sha256MiBs)} MiB/s, gzip -6 ${num(m.gzipMiBs)} MiB/s, gunzip ${num(m.gunzipMiBs)} MiB/s`;
+  if (!m.loadAvg?.length) return line;
+  const la = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
+  const busy = Math.max(m.loadAvg[0]!, loadAvgEnd?.[0] ?? 0) > m.cpus * 0.75 ? ` — the machine was busy with other work; treat small differences as noise` : '';
+  return `${line}\nload average (1/5/15 min): ${la(m.loadAvg)} at start${loadAvgEnd ? `, ${la(loadAvgEnd)} at end` : ''}${busy}`;
 }

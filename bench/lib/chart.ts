@@ -25,13 +25,21 @@ export function chartPng(rows: Row[], title: string): Buffer {
     const y = top + i * rowH;
     c.text(10, y + 8, r.name.slice(0, 23), [0, 0, 0], 2);
     c.text(10, y + 26, r.unit.slice(0, 12), GREY, 1);
+    if (r.status === 'not yet' && r.containerd) {
+      // containerd was still measured: its bar, beside berth's "not yet".
+      c.text(labelW, y + 4, 'not yet', GREY, 2);
+      c.rect(labelW, y + 22, Math.min(barW, 120), 16, CTRD);
+      c.text(labelW + Math.min(barW, 120) + 6, y + 24, fmt(r.containerd.median), CTRD, 2);
+      return;
+    }
     if (r.status === 'not yet' || !r.berth || !r.containerd) {
       c.text(labelW, y + 12, r.status === 'not yet' ? 'not yet' : 'error', GREY, 2);
       return;
     }
-    const max = Math.max(r.berth.median, r.containerd.median) || 1;
-    const bw = (barW * r.berth.median) / max;
-    const cw = (barW * r.containerd.median) / max;
+    // Bars scale with the larger magnitude; a negative median (a noisy delta) draws as a stub.
+    const max = Math.max(Math.abs(r.berth.median), Math.abs(r.containerd.median)) || 1;
+    const bw = (barW * Math.max(0, r.berth.median)) / max;
+    const cw = (barW * Math.max(0, r.containerd.median)) / max;
     c.rect(labelW, y + 4, Math.max(1, bw), 16, BERTH);
     c.rect(labelW, y + 22, Math.max(1, cw), 16, CTRD);
     c.text(labelW + bw + 6, y + 6, fmt(r.berth.median), BERTH, 2);

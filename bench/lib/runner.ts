@@ -95,7 +95,8 @@ export async function runWorkload(w: Workload, sides: Record<SideName, Side>, en
   }
   row.berth = summarize(row.samples.berth);
   row.containerd = summarize(row.samples.containerd);
-  if (row.berth && row.containerd && row.containerd.median !== 0) row.ratio = row.berth.median / row.containerd.median;
+  // A ratio of a negative (noise-dominated delta) or zero median means nothing: shown as —.
+  if (row.berth && row.containerd && row.berth.median > 0 && row.containerd.median > 0) row.ratio = row.berth.median / row.containerd.median;
   if (row.status === 'ok' && w.target && row.berth && row.containerd) row.met = w.target.met(row.berth, row.containerd);
   return row;
 }

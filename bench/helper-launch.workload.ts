@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rmdir, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createProcess, removeStateDir } from '../src/tasks/helper';
+import { createProcess, helperPath, removeStateDir } from '../src/tasks/helper';
 import { defaultSpec, specToPlan } from '../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../test/helpers/busybox-rootfs';
 import { timeMs } from './lib/stats';
@@ -60,6 +60,7 @@ export const helperLaunch: Workload = {
   unit: 'ms',
   better: 'lower',
   target: { text: `< ${RUNTIME} create+start`, met: (b, c) => b.median < c.median },
+  supported: async () => (existsSync(helperPath()) ? true : `${helperPath()} is not built (make -C native)`),
   async setup(_side, env) {
     await rootfs(env);
   },

@@ -78,9 +78,22 @@ async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
 }
 
-function cpuSeconds(pid: number): number {
+function cpuSplit(pid: number): { user: number; sys: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime (fields 14, 15), clock ticks of 100 Hz
+  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; // utime, stime (fields 14, 15), clock ticks of 100 Hz
+}
+
+function cpuSeconds(pid: number): number {
+  const c = cpuSplit(pid);
+  return c.user + c.sys;
+}
+
+/** "CPU 3.10 s (user 2.20, sys 0.90)" since `before`. */
+function cpuSince(pid: number, before: { user: number; sys: number }): string {
+  const c = cpuSplit(pid);
+  const user = c.user - before.user;
+  const sys = c.sys - before.sys;
+  return `CPU ${(user + sys).toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)})`;
 }
 
 async function waitForSocket(path: string, child: ChildProcess, what: string, stderr: () => string): Promise<void> {
@@ -133,8 +146,9 @@ async function rawIngest(address: string, expected: string): Promise<number> {
   return secs;
 }
 
-async function ctrIngest(address: string, file: string, expected: string, pid: number): Promise<{ secs: number; cpu: number }> {
-  const cpu0 = cpuSeconds(pid);
+async function ctrIngest(address: string, file: string, expected: string, pid: number): Promise<{ secs: number; cpu: number; split: string }> {
+  const split0 = cpuSplit(pid);
+  const cpu0 = split0.user + split0.sys;
   const fd = openSync(file, 'r');
   const t0 = process.hrtime.bigint();
   const child = spawn('ctr', ['--address', address, '--namespace', 'bench', 'content', 'ingest', '--expected-digest', expected, '--expected-size', String(TOTAL), `ctr-bench-${Date.now()}`], {
@@ -146,7 +160,7 @@ async function ctrIngest(address: string, file: string, expected: string, pid: n
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   closeSync(fd);
   if (code !== 0) throw new Error(`ctr content ingest failed (${code}): ${err}`);
-  return { secs, cpu: cpuSeconds(pid) - cpu0 };
+  return { secs, cpu: cpuSeconds(pid) - cpu0, split: cpuSince(pid, split0) };
 }
 
 async function main() {
@@ -182,13 +196,13 @@ async function main() {
       try {
         await waitForSocket(address, berthd, 'berthd', () => stderr);
         await settle();
-        const cpu0 = cpuSeconds(berthd.pid!);
+        const cpu0 = cpuSplit(berthd.pid!);
         const client0 = process.cpuUsage();
         const secs = await rawIngest(address, expected);
         const client = process.cpuUsage(client0);
         rows.push([
           `berthd, raw grpc-js client, root on ${base === dir ? 'disk' : 'tmpfs'}`,
-          `${mibs(secs)}, berthd CPU ${(cpuSeconds(berthd.pid!) - cpu0).toFixed(2)} s, client CPU ${((client.user + client.system) / 1e6).toFixed(2)} s`,
+          `${mibs(secs)}, berthd ${cpuSince(berthd.pid!, cpu0)}, client CPU ${((client.user + client.system) / 1e6).toFixed(2)} s`,
         ]);
       } finally {
         await stop(berthd);
@@ -203,13 +217,13 @@ async function main() {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     berthd2.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-    let berthCtr: { secs: number; cpu: number } | undefined;
+    let berthCtr: { secs: number; cpu: number; split: string } | undefined;
     try {
       await waitForSocket(address2, berthd2, 'berthd', () => stderr);
       await settle();
       if (want('ctr')) {
         berthCtr = await ctrIngest(address2, file, expected, berthd2.pid!);
-        rows.push(['berthd, ctr content ingest', `${mibs(berthCtr.secs)}, berthd CPU ${berthCtr.cpu.toFixed(2)} s`]);
+        rows.push(['berthd, ctr content ingest', `${mibs(berthCtr.secs)}, berthd ${berthCtr.split}`]);
       }
     } finally {
       await stop(berthd2);
@@ -244,7 +258,7 @@ async function main() {
         await waitForSocket(caddr, containerd, 'containerd', () => cerr.slice(-2000));
         await settle();
         const r = await ctrIngest(caddr, file, expected, containerd.pid!);
-        rows.push(['containerd 1.6, ctr content ingest', `${mibs(r.secs)}, containerd CPU ${r.cpu.toFixed(2)} s`]);
+        rows.push(['containerd 1.6, ctr content ingest', `${mibs(r.secs)}, containerd ${r.split}`]);
         if (berthCtr) rows.push(['berthd / containerd via ctr', `${(r.secs / berthCtr.secs).toFixed(2)}×`]);
       } finally {
         await stop(containerd);

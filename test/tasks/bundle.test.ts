@@ -1,0 +1,42 @@
+/** Task records: temp + rename (no fsync: runtime state), readable back, never half written. */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBundle, readExecRecords, readTaskRecord, writeExecRecord, writeTaskRecord, type TaskRecord } from '../../src/tasks/bundle';
+
+const record = (pid: number): Omit<TaskRecord, 'version'> => ({
+  namespace: 'ns',
+  containerId: 'c1',
+  runtime: 'io.containerd.runc.v2',
+  pid,
+  io: { stdin: '', stdout: '/tmp/out', stderr: '', terminal: false },
+  stateDir: '/run/berth/tasks/ns/c1',
+  namespaces: [{ type: 'pid' }],
+});
+
+describe('task bundle records', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-bundle-test-'));
+    await createBundle(dir, '{"ociVersion":"1.0.2"}');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes task.json 0600 by rename, replacing the previous record whole, and leaves no temp file', async () => {
+    await writeTaskRecord(dir, record(10));
+    await writeTaskRecord(dir, record(11));
+    expect(await readTaskRecord(dir)).toEqual({ version: 1, ...record(11) });
+    expect((await stat(join(dir, 'task.json'))).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('exec records round-trip the same way', async () => {
+    await writeExecRecord(dir, { execId: 'e1', pid: 5, io: record(1).io, stateDir: join(dir, 'e', 'e1') });
+    expect(await readExecRecords(dir)).toEqual([{ version: 1, execId: 'e1', pid: 5, io: record(1).io, stateDir: join(dir, 'e', 'e1') }]);
+    expect((await readdir(join(dir, 'execs'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a missing record reads as undefined', async () => {
+    expect(await readTaskRecord(join(dir, 'nope'))).toBeUndefined();
+  });
+});

@@ -76,11 +76,15 @@ pump_step (struct pump *p)
   return 0;
 }
 
+/* Temp + rename, so a reader sees no half file. No fsync: exit.json lives in the runtime state dir
+   (/run by default) and only has to outlive berthd and this monitor, not a reboot (which ends the
+   container too). The two fsyncs sat on every Wait's critical path: 1.5 ms of 3.4 ms from start
+   to the exit reply for `true` where the state dir is on ext4. */
 static void
 write_exit_file (struct monitor *m)
 {
   char tmp[4096], path[4096], body[512], fields[256];
-  int fd, dfd;
+  int fd;
   size_t n;
   control_exit_fields (m, fields, sizeof (fields));
   n = (size_t) snprintf (body, sizeof (body), "{%s}\n", fields);
@@ -89,12 +93,8 @@ write_exit_file (struct monitor *m)
   fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return;
-  if (write_all (fd, body, n) == 0 && fsync (fd) == 0 && close (fd) == 0 && rename (tmp, path) == 0)
-    {
-      dfd = open (m->h->plan->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dfd >= 0)
-        fsync (dfd), close (dfd);
-    }
+  if (write_all (fd, body, n) == 0 && close (fd) == 0)
+    (void) rename (tmp, path);
 }
 
 static void

@@ -6,7 +6,10 @@
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/run-latency.js [rounds=20] [detached=100]
  *
- * Needs root, /usr/bin/ctr, /usr/bin/containerd and runc.
+ * Needs root, /usr/bin/ctr, /usr/bin/containerd and runc. containerd's `run`s go through the fixture's
+ * ctr() wrapper, which adds `--cgroup <own cgroup>/berth-ctrd-…/<id>`: its containers nest under this
+ * process's cgroup (like berthd's) and stop() removes them, instead of ctr's default `/default/<id>`
+ * at the top of every hierarchy. BERTHD / BERTH_HELPER / BERTHD_NODE_ARGS: see berthdBin(), NODE_ARGS.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -71,18 +74,22 @@ async function detached(name: string, c: Ctr, n: number) {
   return { n, totalMs, perContainerMs: totalMs / n, monitors: mon.count, monitorRssKiBPerContainer: mon.kib / Math.max(1, mon.count), memAvailableDropKiBPerContainer: memDropKiB / n };
 }
 
-/** dist/daemon/bin.js from bench/ (ts) or dist-bench/bench/ (js). */
+/** dist/daemon/bin.js from bench/ (ts) or dist-bench/bench/ (js); BERTHD=path runs another build (BERTH_HELPER another helper). */
 function berthdBin(): string {
+  if (process.env.BERTHD) return process.env.BERTHD;
   for (let d = __dirname; d !== '/'; d = join(d, '..')) if (existsSync(join(d, 'dist', 'daemon', 'bin.js')) && existsSync(join(d, 'package.json'))) return join(d, 'dist', 'daemon', 'bin.js');
   throw new Error('no dist/daemon/bin.js: run npm run build');
 }
+
+/** BERTHD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the daemon. */
+const NODE_ARGS = (process.env.BERTHD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 class Berthd {
   child?: ChildProcess;
   constructor(readonly dirs: TestDirs) {}
   async start(): Promise<void> {
     const { root, state, address } = this.dirs;
-    const child = spawn(process.execPath, [berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'], { stdio: 'ignore' });
     this.child = child;
     for (let i = 0; i < 300 && !existsSync(address); i++) await new Promise((r) => setTimeout(r, 20));
     ok(await ctr(address, ['version']), 'berthd version');

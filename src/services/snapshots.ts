@@ -10,6 +10,7 @@ import { mountToProto } from './convert/common';
 import { infoFromProto, infoToProto, type InfoProto } from './convert/snapshots';
 import { requireNamespace } from './grpc/context';
 import { serverStream, unary, writeMessage } from './grpc/handlers';
+import { parseRequest as parse } from './grpc/parse';
 
 export const SNAPSHOTS_SERVICE = 'containerd.services.snapshots.v1.Snapshots';
 
@@ -27,12 +28,6 @@ const UpdateReq = z.object({
 });
 const ListReq = z.object({ snapshotter: z.string(), filters: z.array(z.string()).default([]) });
 const SnapshotterReq = z.object({ snapshotter: z.string() });
-
-function parse<T>(schema: z.ZodType<T>, req: unknown, method: string): T {
-  const r = schema.safeParse(req);
-  if (!r.success) throw invalidArgument(`${method}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
 
 /**
  * containerd.services.snapshots.v1.Snapshots: a thin adapter over the namespaced snapshotters.

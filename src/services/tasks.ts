@@ -7,6 +7,7 @@ import { mountFromProto, type MountProto } from './convert/common';
 import { deleteResponse, exitToProto, metricToProto, pidInfoToProto, processToProto } from './convert/tasks';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
+import { parseRequest as parse } from './grpc/parse';
 import type { AnyValue } from './grpc/proto';
 
 export const TASKS_SERVICE = 'containerd.services.tasks.v1.Tasks';
@@ -44,12 +45,6 @@ const LinuxResourcesSchema = z.looseObject({
   cpu: z.looseObject({ shares: opt, quota: opt, period: opt, cpus: z.string().optional(), mems: z.string().optional() }).optional(),
   pids: z.looseObject({ limit: opt }).optional(),
 });
-
-function parse<T extends z.ZodType>(schema: T, req: unknown, what: string): z.infer<T> {
-  const r = schema.safeParse(req);
-  if (!r.success) throw invalidArgument(`${what}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
 
 function need(cid: string, what: string): string {
   if (!cid) throw invalidArgument(`${what}: container_id must be set`);

@@ -1,4 +1,4 @@
-import { WriteTap, TAP_MIN_DATA } from '../../src/services/content';
+import { WriteTap, TAP_MIN_DATA } from '../../src/services/content-write-tap';
 
 /** Protobuf wire encoding by hand, so field order and framing can be anything. */
 function varint(n: number): Buffer {

@@ -1,0 +1,265 @@
+/**
+ * The Content/Write fast path that reaches into grpc-js internals: streaming WRITE data while
+ * its frames arrive (WriteTap) and widening HTTP/2 receive windows on Write sessions. Kept apart
+ * from the service so the dependency on grpc-js internals sits in one file; where those internals
+ * differ, both do nothing and the plain path in content.ts handles everything.
+ */
+import type { StreamTarget } from '../content/types';
+import type { Digest } from '../core/digest';
+
+/** What the tap did with one WRITE's data, by message index within the stream. */
+interface TapRecord {
+  offset: number;
+  length: number;
+  /** Pieces went to the writer as they arrived; `done` gives the digest once all are in the file. */
+  done?: Promise<Digest>;
+  /** Something went wrong after data was appended: the stream must fail. */
+  broken?: string;
+}
+
+/** Smallest WRITE data the tap streams (smaller ones go through the ordinary path). */
+export const TAP_MIN_DATA = 64 << 10;
+
+/**
+ * Streams WRITE data to the writer while the message is still arriving. grpc-js hands a request
+ * to the handler only once all of it is in (a 1 MiB WRITE is 64 HTTP/2 frames); hashing and
+ * writing it only then puts ~1 ms of sha256 plus a write on the critical path of clients that
+ * send one chunk per round trip (ctr). The tap wraps the call's grpc-js StreamDecoder.write,
+ * follows the gRPC framing and the protobuf fields of WriteContentRequest as bytes arrive, and
+ * once a message has shown (before its data field) action WRITE, no ref change, no expected, and
+ * an offset equal to the writer's current one while every earlier message is fully handled,
+ * appends the data pieces to the writer as they come. The handler then finds the record for that
+ * message (by index) and checks it against the decoded request instead of writing the data
+ * again. Anything unexpected leaves messages to the ordinary path; fields 1–6 repeated after the
+ * data of a streamed message fail the stream; a message above grpc-js's receive limit is never
+ * streamed (grpc-js refuses it whole, and nothing of it may reach the ingest). Relies on grpc-js internals
+ * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped. Exported for tests.
+ */
+export class WriteTap {
+  private readonly records = new Map<number, TapRecord>();
+  /** Messages whose framing the tap has started (= index of the current one + 1). */
+  private started = 0;
+  /** Messages the handler has fully handled (its write queued). */
+  handled = 0;
+  private dead = false;
+  target: StreamTarget | undefined;
+  // gRPC framing.
+  private hdr = Buffer.alloc(5);
+  private hdrLen = 0;
+  private msgLeft = 0;
+  private msgLen = 0;
+  private compressed = false;
+  // Protobuf field parsing within the current message.
+  private fstate: 'tag' | 'varint' | 'len' | 'bytes' | 'skip' | 'data' = 'tag';
+  private varint = 0;
+  private varShift = 1;
+  private field = 0;
+  private wire = 0;
+  private bytesLeft = 0;
+  private collect: Buffer[] | undefined;
+  /** The data field now being read goes to the writer. */
+  private streaming = false;
+  private msg!: { action: number; offset: number; refBytes: number; ref: Buffer[]; expected: boolean; rec?: TapRecord; badOrder: boolean };
+
+  private ref = '';
+
+  /** grpc-js's receive limit (-1: none): a message above it is refused whole, so it is never streamed. */
+  private constructor(private readonly maxLen = -1) {}
+
+  /** The session's ref, once known (the first message). */
+  withRef(ref: string): this {
+    this.ref = ref;
+    return this;
+  }
+
+  static install(call: unknown): WriteTap | undefined {
+    try {
+      let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
+      for (let i = 0; c && i < 5; i++) {
+        const dec = c.decoder as { write?: (b: Buffer) => Buffer[]; readState?: number; maxReadMessageLength?: number } | undefined;
+        if (dec && typeof dec.write === 'function') {
+          // Only from a message boundary with nothing decoded yet, so indexes line up.
+          if (dec.readState !== 0 || (c.readQueue as unknown[] | undefined)?.length) return undefined;
+          const tap = new WriteTap(typeof dec.maxReadMessageLength === 'number' ? dec.maxReadMessageLength : -1);
+          const orig = dec.write;
+          dec.write = function (this: unknown, data: Buffer) {
+            tap.feed(data);
+            return orig.call(this, data);
+          };
+          return tap;
+        }
+        c = c.nextCall as Record<string, unknown> | undefined;
+      }
+    } catch {
+      /* best effort */
+    }
+    return undefined;
+  }
+
+  /** The record of message `index` (0-based within the stream), if its data was streamed. */
+  take(index: number): TapRecord | undefined {
+    const r = this.records.get(index);
+    if (r) this.records.delete(index);
+    return r;
+  }
+
+  private feed(data: Buffer): void {
+    if (this.dead) return;
+    try {
+      let i = 0;
+      while (i < data.length) {
+        if (this.msgLeft === 0) {
+          const n = Math.min(5 - this.hdrLen, data.length - i);
+          data.copy(this.hdr, this.hdrLen, i, i + n);
+          this.hdrLen += n;
+          i += n;
+          if (this.hdrLen < 5) return;
+          this.hdrLen = 0;
+          this.compressed = this.hdr[0] !== 0;
+          this.msgLeft = this.hdr.readUInt32BE(1);
+          this.msgLen = this.msgLeft;
+          this.started++;
+          this.fstate = this.compressed ? 'skip' : 'tag';
+          this.bytesLeft = this.msgLeft;
+          this.msg = { action: 0, offset: 0, refBytes: 0, ref: [], expected: false, badOrder: false };
+          this.varint = 0;
+          this.varShift = 1;
+          if (this.msgLeft === 0) this.endMessage();
+          continue;
+        }
+        const n = Math.min(this.msgLeft, data.length - i);
+        this.fields(data, i, i + n);
+        i += n;
+        this.msgLeft -= n;
+        if (this.msgLeft === 0) this.endMessage();
+      }
+    } catch (e) {
+      this.dead = true;
+      this.streaming = false;
+      if (this.msg?.rec) this.msg.rec.broken = `streaming WRITE data failed: ${(e as Error).message}`;
+    }
+  }
+
+  /** Parses protobuf bytes [i, end) of the current message. */
+  private fields(b: Buffer, i: number, end: number): void {
+    while (i < end) {
+      switch (this.fstate) {
+        case 'skip':
+          // Rest of a message the tap does not follow.
+          return;
+        case 'tag':
+        case 'varint':
+        case 'len': {
+          const byte = b[i++]!;
+          this.varint += (byte & 0x7f) * this.varShift;
+          this.varShift *= 128;
+          if (byte & 0x80) {
+            if (this.varShift > 2 ** 63) this.fstate = 'skip';
+            continue;
+          }
+          const v = this.varint;
+          this.varint = 0;
+          this.varShift = 1;
+          if (this.fstate === 'tag') {
+            this.field = Math.floor(v / 8);
+            this.wire = v % 8;
+            if (this.msg.rec && this.field >= 1 && this.field <= 6) this.msg.badOrder = true;
+            if (this.wire === 0) this.fstate = 'varint';
+            else if (this.wire === 2) this.fstate = 'len';
+            else if (this.wire === 1 || this.wire === 5) {
+              this.fstate = 'bytes';
+              this.bytesLeft = this.wire === 1 ? 8 : 4;
+              this.collect = undefined;
+            } else this.fstate = 'skip';
+          } else if (this.fstate === 'varint') {
+            if (this.field === 1) this.msg.action = v;
+            else if (this.field === 5) this.msg.offset = v;
+            this.fstate = 'tag';
+          } else {
+            this.bytesLeft = v;
+            this.collect = this.field === 2 ? this.msg.ref : undefined;
+            if (this.field === 2) this.msg.refBytes = v;
+            if (this.field === 4 && v > 0) this.msg.expected = true;
+            if (this.field === 6) this.startData(v);
+            else this.fstate = v === 0 ? 'tag' : 'bytes';
+          }
+          break;
+        }
+        case 'bytes':
+        case 'data': {
+          const n = Math.min(this.bytesLeft, end - i);
+          if (this.fstate === 'data') {
+            if (this.streaming) this.target!.append(b.subarray(i, i + n));
+          } else if (this.collect && this.collect.reduce((a, x) => a + x.length, 0) < 4096) this.collect.push(b.subarray(i, i + n));
+          i += n;
+          this.bytesLeft -= n;
+          if (this.bytesLeft === 0) {
+            if (this.fstate === 'data' && this.streaming) {
+              this.streaming = false;
+              this.msg.rec!.done = this.target!.flushed();
+            }
+            this.fstate = 'tag';
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** At the data field's length: stream it if the message qualifies, else skip it. */
+  private startData(len: number): void {
+    this.fstate = len === 0 ? 'tag' : 'data';
+    const t = this.target;
+    const index = this.started - 1;
+    if (len < TAP_MIN_DATA || !t || this.msg.rec || this.msg.action !== 1 || this.msg.expected || this.handled !== index) return;
+    if (this.maxLen >= 0 && this.msgLen > this.maxLen) return;
+    if (this.msg.refBytes && Buffer.concat(this.msg.ref).toString() !== this.ref) return;
+    if (this.msg.offset !== t.accepted) return;
+    this.msg.rec = { offset: this.msg.offset, length: len };
+    this.records.set(index, this.msg.rec);
+    this.streaming = true;
+  }
+
+  private endMessage(): void {
+    const rec = this.msg.rec;
+    if (rec) {
+      if (this.msg.badOrder) rec.broken = 'fields after data in a streamed WRITE';
+      else if (this.fstate !== 'tag') rec.broken = 'truncated field in a streamed WRITE';
+    }
+    this.fstate = 'tag';
+  }
+}
+
+/** HTTP/2 receive windows for sessions that carry Content/Write (connection and per stream). */
+export const WRITE_SESSION_WINDOW = 64 << 20;
+export const WRITE_STREAM_WINDOW = 16 << 20;
+const widened = new WeakSet<object>();
+
+/**
+ * grpc-js has no server option for HTTP/2 flow-control windows: the server keeps nghttp2's
+ * 64 KiB default, so a 1 MiB WRITE needs ~16 WINDOW_UPDATE round trips and ingest stalls on
+ * latency (measured ~110 MiB/s). The first Write on a session raises the session window and
+ * advertises a larger SETTINGS_INITIAL_WINDOW_SIZE, which (RFC 9113 §6.9.2) also widens the
+ * streams already open. Memory stays bounded: the Write pump pauses the stream per message.
+ * This reaches into grpc-js internals (call.call[.nextCall]*.stream.session); if they change,
+ * it silently does nothing.
+ */
+export function widenReceiveWindow(call: unknown): void {
+  try {
+    let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
+    for (let i = 0; c && i < 5; i++) {
+      const session = (c.stream as { session?: import('node:http2').Http2Session } | undefined)?.session;
+      if (session) {
+        if (widened.has(session) || session.destroyed) return;
+        widened.add(session);
+        session.setLocalWindowSize(WRITE_SESSION_WINDOW);
+        session.settings({ initialWindowSize: WRITE_STREAM_WINDOW });
+        return;
+      }
+      c = c.nextCall as Record<string, unknown> | undefined;
+    }
+  } catch {
+    /* best effort */
+  }
+}
+

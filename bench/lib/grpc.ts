@@ -1,38 +1,10 @@
-/**
- * gRPC clients for benchmarks, loaded from the repo's proto/ (not through src/, whose proto path
- * is relative to its own compiled location and does not hold from dist-bench/).
- */
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+/** gRPC clients for benchmarks, built from berth's own proto loading (src/services/grpc/proto.ts). */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { PROTO_DIR } from './paths';
-
-let grpcObject: grpc.GrpcObject | undefined;
-
-function listProtos(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listProtos(p));
-    else if (name.endsWith('.proto')) out.push(relative(PROTO_DIR, p));
-  }
-  return out.sort();
-}
-
-function loaded(): grpc.GrpcObject {
-  grpcObject ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync(listProtos(PROTO_DIR), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [PROTO_DIR] }),
-  );
-  return grpcObject;
-}
+import { serviceClient } from '../../src/services/grpc/proto';
 
 /** A client of one service by full name, on its own channel (distinct channels = distinct connections). */
 export function client(address: string, service: string): grpc.Client {
-  let obj: unknown = loaded();
-  for (const part of service.split('.')) obj = (obj as Record<string, unknown>)[part];
-  if (typeof obj !== 'function') throw new Error(`no service ${service} in ${PROTO_DIR}`);
-  const Ctor = obj as grpc.ServiceClientConstructor;
+  const Ctor = serviceClient(service);
   return new Ctor(`unix://${address}`, grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': 64 << 20,
     'grpc.max_send_message_length': 64 << 20,

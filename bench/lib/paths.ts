@@ -14,5 +14,4 @@ function findRepo(start: string): string {
 }
 
 export const REPO = findRepo(__dirname);
-export const PROTO_DIR = join(REPO, 'proto');
 export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');

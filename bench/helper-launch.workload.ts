@@ -7,18 +7,17 @@
  * with the monitor's RSS, which the table has from 100 real containers (detached-monitor-rss).
  * Cgroups: both nest below this process's own cgroup, under a parent removed at teardown.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rmdir, writeFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcess, helperPath, removeStateDir } from '../src/tasks/helper';
 import { defaultSpec, specToPlan } from '../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../test/helpers/busybox-rootfs';
+import { OCI_RUNTIME, ociRuntime, removeOwnCgroupChild } from './lib/oci-runtime';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Workload } from './lib/workload';
 
-const HYBRID = existsSync('/sys/fs/cgroup/unified') && !existsSync('/sys/fs/cgroup/cgroup.controllers');
-const RUNTIME = HYBRID || !existsSync('/usr/bin/crun') ? 'runc' : 'crun';
+const RUNTIME = OCI_RUNTIME;
 const CG_BERTH = `berth-bench-helper-${process.pid}`;
 const CG_OCI = `berth-bench-${RUNTIME}-${process.pid}`;
 const LAUNCHES_PER_SAMPLE = 3;
@@ -28,30 +27,6 @@ function rootfs(env: BenchEnv): Promise<BusyboxRootfs> {
   let p = rootfses.get(env);
   if (!p) rootfses.set(env, (p = makeBusyboxRootfs(env.workDir)));
   return p;
-}
-
-/** Runs a runtime command with stdio ignored: `create` leaves the container holding its stdio. */
-function runtime(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(RUNTIME, args, { stdio: 'ignore' });
-    const t = setTimeout(() => c.kill('SIGKILL'), 30000);
-    c.once('error', reject);
-    c.once('exit', (code) => {
-      clearTimeout(t);
-      code === 0 ? resolve() : reject(new Error(`${RUNTIME} ${args.join(' ')}: exit ${code}`));
-    });
-  });
-}
-
-/** Removes `name` (and its empty children) below our own cgroup in every hierarchy. */
-async function removeCgroupParent(name: string): Promise<void> {
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
-    const [, ctrls, own] = line.split(':');
-    const dir = join('/sys/fs/cgroup', ctrls === '' ? (HYBRID ? 'unified' : '') : ctrls!.replace(/^name=/, ''), own!, name);
-    if (!existsSync(dir)) continue;
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await rmdir(join(dir, e.name)).catch(() => undefined);
-    await rmdir(dir).catch(() => undefined);
-  }
 }
 
 export const helperLaunch: Workload = {
@@ -96,18 +71,18 @@ export const helperLaunch: Workload = {
         try {
           out.push(
             await timeMs(async () => {
-              await runtime(['create', '--bundle', stateDir, id]);
-              await runtime(['start', id]);
+              await ociRuntime(['create', '--bundle', stateDir, id]);
+              await ociRuntime(['start', id]);
             }),
           );
         } finally {
-          await runtime(['delete', '-f', id]).catch(() => undefined);
+          await ociRuntime(['delete', '-f', id]).catch(() => undefined);
         }
       }
     }
     return out;
   },
   async teardown(side) {
-    await removeCgroupParent(side.name === 'berth' ? CG_BERTH : CG_OCI);
+    await removeOwnCgroupChild(side.name === 'berth' ? CG_BERTH : CG_OCI);
   },
 };

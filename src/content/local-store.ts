@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../core/digest';
 import { parseDigest } from '../core/digest';
@@ -9,6 +9,7 @@ import { type Logger, nullLogger } from '../core/logger';
 import { RefLocks } from './locks';
 import { blobPath, blobsDir, ingestDir, ingestRoot, validateRef } from './paths';
 import { LocalWriter, type LocalStatus } from './writer';
+import { writeFileAtomic } from '../core/node/files';
 
 export const READ_CHUNK = 1 << 20;
 
@@ -126,12 +127,12 @@ export class LocalContentStore {
         await rm(dir, { recursive: true, force: true });
         await mkdir(dir, { recursive: true, mode: 0o700 });
         startedAt = new Date();
-        await writeAtomic(join(dir, 'startedat'), startedAt.toISOString());
-        await writeAtomic(join(dir, 'ref'), ref);
+        await writeFileAtomic(join(dir, 'startedat'), startedAt.toISOString());
+        await writeFileAtomic(join(dir, 'ref'), ref);
       }
-      await writeAtomic(join(dir, 'updatedat'), new Date().toISOString());
-      if (opts.total) await writeAtomic(join(dir, 'total'), String(opts.total));
-      if (opts.expected) await writeAtomic(join(dir, 'expected'), opts.expected);
+      await writeFileAtomic(join(dir, 'updatedat'), new Date().toISOString());
+      if (opts.total) await writeFileAtomic(join(dir, 'total'), String(opts.total));
+      if (opts.expected) await writeFileAtomic(join(dir, 'expected'), opts.expected);
       const expected = opts.expected || ((await readFile(join(dir, 'expected'), 'utf8').catch(() => '')) || undefined);
       const fh = await open(join(dir, 'data'), 'a', 0o600);
       if (offset !== (await fh.stat()).size) {
@@ -217,11 +218,4 @@ async function hashFile(path: string, hash: ReturnType<typeof createHash>): Prom
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   return n;
-}
-
-/** Small metadata files: temp + rename (containerd's writeToCompletion). */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await rename(tmp, path);
 }

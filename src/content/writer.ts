@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { type FileHandle, chmod, open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, chmod, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../core/digest';
 import { alreadyExists, failedPrecondition, fromErrno, invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { blobPath, blobsDir } from './paths';
+import { fsyncDir } from '../core/node/files';
 
 /** What a local writer reports: the ingest's state (namespace-unaware ref). */
 export interface LocalStatus {
@@ -280,14 +281,5 @@ async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../core/logger';
 import { EventExchange } from '../events/exchange';
@@ -8,6 +8,7 @@ import { EVENTS_SERVICE, eventsService } from '../services/events';
 import { INTROSPECTION_SERVICE, introspectionService } from '../services/introspection';
 import { VERSION_SERVICE, versionService, type VersionInfo } from '../services/version';
 import type { Wiring } from './wiring';
+import { writeFileAtomic } from '../core/node/files';
 
 /** The package root (holds package.json and, in a checkout, .git), from src/daemon or dist/daemon. */
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
@@ -53,26 +54,7 @@ export async function loadOrCreateUuid(root: string, log: Logger): Promise<strin
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   const uuid = randomUUID();
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(uuid + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const dir = await open(root, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await writeFileAtomic(file, uuid + '\n', { durable: true });
   return uuid;
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, failedPrecondition, fromErrno, invalidArgument, notFound } from '../core/errors';
 import { parseFilters } from '../core/filters';
@@ -8,6 +8,7 @@ import type { MetaStore, SnapshotRecord } from './storage';
 import { adaptInfo, toInfo, updateLabels } from './info';
 import type { Info, Kind, Snapshotter, Usage } from './types';
 import { diskUsage } from './usage';
+import { fsyncDir } from '../core/node/files';
 
 /**
  * What overlay and native share (containerd's storage + the common parts of its snapshotters):
@@ -190,14 +191,5 @@ export abstract class DirSnapshotter implements Snapshotter {
   /** Creates the directory layout a MetaStore-backed snapshotter needs under `root`. */
   static async prepareRoot(root: string): Promise<void> {
     await mkdir(join(root, 'snapshots'), { recursive: true, mode: 0o700 });
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

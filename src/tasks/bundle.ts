@@ -6,10 +6,11 @@
  * new file, never half of one.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import type { TaskIO } from './types';
+import { writeFileAtomic } from '../core/node/files';
 
 /** The helper's control socket path must fit in sun_path (see LaunchPlanSchema.stateDir). */
 const MAX_STATE_DIR = 100;
@@ -62,18 +63,6 @@ export class TaskPaths {
   }
 }
 
-/**
- * Temp + rename: a berthd crash leaves the old or the new record, never half of one. No fsync:
- * task state is runtime state (`--state`, /run by default, tmpfs), whose containers do not survive
- * a reboot either, and the page cache outlives a crashed daemon (runc and containerd's shim do not
- * fsync their state either). It cost 2-50 ms on Tasks/Create where the state dir is on disk.
- */
-async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, data, { mode: 0o600 });
-  await rename(tmp, file);
-}
-
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as T;
@@ -89,12 +78,19 @@ export async function createBundle(bundle: string, specJson: string): Promise<vo
   await writeFile(join(bundle, 'config.json'), specJson, { mode: 0o600 });
 }
 
+/**
+ * Records go through writeFileAtomic (temp + rename): a berthd crash leaves the old or the new
+ * record, never half of one. Not `durable`: task state is runtime state (`--state`, /run by
+ * default, tmpfs), whose containers do not survive a reboot either, and the page cache outlives a
+ * crashed daemon (runc and containerd's shim do not fsync their state either). An fsync cost
+ * 2-50 ms on Tasks/Create where the state dir is on disk.
+ */
 export const writeTaskRecord = (bundle: string, r: Omit<TaskRecord, 'version'>) =>
-  writeAtomic(join(bundle, 'task.json'), JSON.stringify({ version: RECORD_VERSION, ...r }));
+  writeFileAtomic(join(bundle, 'task.json'), JSON.stringify({ version: RECORD_VERSION, ...r }));
 export const readTaskRecord = (bundle: string) => readJson<TaskRecord>(join(bundle, 'task.json'));
 
 export const writeExecRecord = (bundle: string, r: Omit<ExecRecord, 'version'>) =>
-  writeAtomic(join(bundle, 'execs', `${r.execId}.json`), JSON.stringify({ version: RECORD_VERSION, ...r }));
+  writeFileAtomic(join(bundle, 'execs', `${r.execId}.json`), JSON.stringify({ version: RECORD_VERSION, ...r }));
 
 export async function readExecRecords(bundle: string): Promise<ExecRecord[]> {
   const names = await readdir(join(bundle, 'execs')).catch(() => [] as string[]);

@@ -7,6 +7,7 @@ import { type Digest, validateDigest } from '../core/digest';
 import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, isNotFound, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
 import type { Labels } from '../core/types';
+import { updateLabels } from '../core/labels';
 import type { MetadataDB, ReadTx, WriteTx } from './db';
 import { ensureNamespace } from './namespace-record';
 import { LEASE_RESOURCE, keys } from './schema';
@@ -76,19 +77,7 @@ export class NamespacedContentStore implements ContentStore {
     return this.db.update(async (tx) => {
       const r = await tx.get<BlobRecord>(keys.blob(ns, info.digest));
       if (!r) throw notFound(`content ${info.digest}: not found`);
-      let labels: Labels;
-      if (!fieldpaths || fieldpaths.length === 0) labels = { ...next };
-      else {
-        labels = { ...r.labels };
-        for (const p of fieldpaths) {
-          if (p === 'labels') labels = { ...next };
-          else if (p.startsWith('labels.') && p.length > 'labels.'.length) {
-            const k = p.slice('labels.'.length);
-            if (next[k] !== undefined && next[k] !== '') labels[k] = next[k]!;
-            else delete labels[k];
-          } else throw invalidArgument(`content ${info.digest}: cannot update ${JSON.stringify(p)} field`);
-        }
-      }
+      const labels = updateLabels(`content ${info.digest}`, r.labels, next, fieldpaths);
       await ensureNamespace(tx, ns);
       const rec: BlobRecord = { ...r, labels, updatedAt: new Date().toISOString() };
       tx.put(keys.blob(ns, info.digest), rec);

@@ -6,7 +6,7 @@ import { type Adaptor, parseFilters } from '../core/filters';
 import type { Descriptor } from '../core/types';
 import type { Image, ImageInput, ImageStore } from '../images/types';
 import type { MetadataDB } from './db';
-import { validateLabels } from './label-validation';
+import { validateLabels } from '../core/labels';
 import { ensureNamespace } from './namespace-record';
 import { keys } from './schema';
 

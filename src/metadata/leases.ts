@@ -7,7 +7,7 @@ import { adapt, parseFilters } from '../core/filters';
 import { isValidId } from '../core/identifiers';
 import type { Labels } from '../core/types';
 import type { MetadataDB } from './db';
-import { validateLabels } from './label-validation';
+import { validateLabels } from '../core/labels';
 import { ensureNamespace } from './namespace-record';
 import { LEASE_RESOURCE, keys } from './schema';
 

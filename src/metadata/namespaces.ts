@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { Ctx } from '../core/context';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
+import { alreadyExists, failedPrecondition, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
 import { validateId } from '../core/identifiers';
 import type { Labels } from '../core/types';
 import type { MetadataDB, ReadTx } from './db';
-import { validateLabels } from './label-validation';
+import { updateLabels, validateLabels } from '../core/labels';
 import type { NamespaceRecord } from './namespace-record';
 import { keys } from './schema';
 
@@ -83,19 +83,7 @@ export class LevelNamespaceStore implements NamespaceStore {
     return this.db.update(async (tx) => {
       const rec = await tx.get<NamespaceRecord>(keys.namespace(ns.name));
       if (!rec) throw notFound(`namespace ${ns.name}: not found`);
-      let labels = { ...RecordSchema.parse(rec).labels };
-      if (!fieldpaths || fieldpaths.length === 0) labels = { ...ns.labels };
-      else {
-        for (const p of fieldpaths) {
-          if (p === 'labels') labels = { ...ns.labels };
-          else if (p.startsWith('labels.') && p.length > 'labels.'.length) {
-            const k = p.slice('labels.'.length);
-            const v = ns.labels[k];
-            if (v) labels[k] = v;
-            else delete labels[k];
-          } else throw invalidArgument(`namespace ${ns.name}: cannot update ${JSON.stringify(p)} field`);
-        }
-      }
+      const labels = updateLabels(`namespace ${ns.name}`, RecordSchema.parse(rec).labels, ns.labels, fieldpaths);
       tx.put(keys.namespace(ns.name), { labels } satisfies NamespaceRecord);
       return { name: ns.name, labels };
     });

@@ -3,7 +3,8 @@ import type { Ctx } from '../core/context';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
 import { parseFilters } from '../core/filters';
 import type { Labels, Mount } from '../core/types';
-import { adaptInfo, toInfo, updateLabels, validateLabels } from '../snapshotter/info';
+import { adaptInfo, toInfo } from '../snapshotter/info';
+import { updateLabels, validateLabels } from '../core/labels';
 import type { Info, Snapshotter, Usage } from '../snapshotter/types';
 import type { MetadataDB, ReadTx, WriteTx } from './db';
 import { ensureNamespace } from './namespace-record';
@@ -52,8 +53,8 @@ export class NamespacedSnapshotter {
     if (!info.name) throw invalidArgument('snapshot name is required for update');
     return this.db.update(async (tx) => {
       const rec = await this.mustGet(tx, ns, info.name);
-      const labels = updateLabels(info.name, rec.labels, info.labels ?? {}, fieldpaths);
-      validateLabels(labels);
+      const labels = updateLabels(`snapshot ${info.name}`, rec.labels, info.labels ?? {}, fieldpaths);
+      validateLabels(`snapshot ${info.name}`, labels);
       const next: NsSnapshotRecord = { ...rec, labels, updatedAt: new Date().toISOString() };
       tx.put(keys.snapshot(ns, this.name, info.name), next);
       return toInfo(info.name, next);
@@ -84,7 +85,7 @@ export class NamespacedSnapshotter {
   private async create(ctx: Ctx, kind: 'ACTIVE' | 'VIEW', key: string, parent: string | undefined, labels: Labels = {}): Promise<Mount[]> {
     const ns = nsOf(ctx);
     if (!key) throw invalidArgument('snapshot key must not be empty');
-    validateLabels(labels);
+    validateLabels(`snapshot ${key}`, labels);
     parent = parent || undefined;
     let created: string | undefined;
     try {
@@ -118,7 +119,7 @@ export class NamespacedSnapshotter {
   async commit(ctx: Ctx, name: string, key: string, labels: Labels = {}): Promise<void> {
     const ns = nsOf(ctx);
     if (!name) throw invalidArgument('snapshot name must not be empty');
-    validateLabels(labels);
+    validateLabels(`snapshot ${name}`, labels);
     await this.db.update(async (tx) => {
       if (await tx.has(keys.snapshot(ns, this.name, name))) throw alreadyExists(`snapshot ${name}: already exists`);
       const rec = await this.mustGet(tx, ns, key);

@@ -5,7 +5,8 @@ import { parseFilters } from '../core/filters';
 import type { Logger } from '../core/logger';
 import type { Labels, Mount } from '../core/types';
 import type { MetaStore, SnapshotRecord } from './storage';
-import { adaptInfo, toInfo, updateLabels } from './info';
+import { adaptInfo, toInfo } from './info';
+import { updateLabels } from '../core/labels';
 import type { Info, Kind, Snapshotter, Usage } from './types';
 import { diskUsage } from './usage';
 import { fsyncDir } from '../core/node/files';
@@ -50,7 +51,7 @@ export abstract class DirSnapshotter implements Snapshotter {
     if (!info.name) throw invalidArgument('snapshot name is required for update');
     return this.store.lock(async () => {
       const rec = this.mustGet(info.name);
-      const labels = updateLabels(info.name, rec.labels, info.labels ?? {}, fieldpaths);
+      const labels = updateLabels(`snapshot ${info.name}`, rec.labels, info.labels ?? {}, fieldpaths);
       const next: SnapshotRecord = { ...rec, labels, updatedAt: new Date().toISOString() };
       await this.store.apply({ put: [[info.name, next]] });
       return toInfo(info.name, next);

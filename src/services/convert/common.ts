@@ -1,4 +1,3 @@
-import { invalidArgument } from '../../core/errors';
 import type { Descriptor, Labels, Mount } from '../../core/types';
 
 /** google.protobuf.Timestamp as proto-loader gives it with `longs: String`. */
@@ -27,40 +26,6 @@ export function fromTimestamp(t: Timestamp | null | undefined): Date | undefined
 
 export interface FieldMask {
   paths: string[];
-}
-
-/**
- * Splits field-mask paths into top-level fields and label keys. A label path is
- * `labels.<full key>`: keys contain dots and slashes, so split only at the first `labels.`.
- * Unknown top-level fields are InvalidArgument.
- */
-export function parseFieldMask(mask: FieldMask | null | undefined, allowed: readonly string[], what: string): { fields: Set<string>; labels: Set<string>; allLabels: boolean } | undefined {
-  const paths = mask?.paths ?? [];
-  if (paths.length === 0) return undefined;
-  const fields = new Set<string>();
-  const labels = new Set<string>();
-  let allLabels = false;
-  for (const p of paths) {
-    if (p === 'labels') allLabels = true;
-    else if (p.startsWith('labels.')) {
-      const k = p.slice('labels.'.length);
-      if (!k) throw invalidArgument(`${what}: empty label key in field mask`);
-      labels.add(k);
-    } else if (allowed.includes(p)) fields.add(p);
-    else throw invalidArgument(`${what}: cannot update ${JSON.stringify(p)} field`);
-  }
-  return { fields, labels, allLabels };
-}
-
-/** Applies a parsed label mask: selected keys are copied from `next` (absent = delete). */
-export function applyLabelMask(current: Labels, next: Labels, m: { labels: Set<string>; allLabels: boolean }): Labels {
-  if (m.allLabels) return { ...next };
-  const out = { ...current };
-  for (const k of m.labels) {
-    if (next[k] !== undefined && next[k] !== '') out[k] = next[k]!;
-    else delete out[k];
-  }
-  return out;
 }
 
 export interface DescriptorProto {

@@ -1,5 +1,6 @@
 import type { Logger } from './logger';
 import { nullLogger } from './logger';
+import { failedPrecondition } from './errors';
 
 /**
  * Explicit request context (containerd's ctx values, made explicit). `ns` is the
@@ -14,4 +15,10 @@ export interface Ctx {
 
 export function background(ns: string, extra: Partial<Ctx> = {}): Ctx {
   return { ns, log: nullLogger, ...extra };
+}
+
+/** containerd's namespaces.NamespaceRequired: stores refuse to act outside a namespace. */
+export function namespaceRequired(ctx: Ctx): string {
+  if (!ctx.ns) throw failedPrecondition('namespace is required');
+  return ctx.ns;
 }

@@ -2,7 +2,7 @@ import type { ContentStore, Info, ReadOptions, Status, StreamTarget, Writer, Wri
 import type { LocalContentStore } from '../content/local-store';
 import type { LocalStatus, LocalWriter } from '../content/writer';
 import { validateRef } from '../content/paths';
-import type { Ctx } from '../core/context';
+import { type Ctx, namespaceRequired } from '../core/context';
 import { type Digest, validateDigest } from '../core/digest';
 import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, isNotFound, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
@@ -29,11 +29,6 @@ export interface IngestRecord {
 /** Backend (on-disk) ingest refs are namespaced: `<ns>/<ref>` (the ns is a validated identifier). */
 export const backendRef = (ns: string, ref: string) => `${ns}/${ref}`;
 
-function requireNs(ctx: Ctx): string {
-  if (!ctx.ns) throw failedPrecondition('namespace is required');
-  return ctx.ns;
-}
-
 function toInfo(digest: Digest, r: BlobRecord): Info {
   return { digest, size: r.size, labels: { ...r.labels }, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
 }
@@ -58,7 +53,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async info(ctx: Ctx, digest: Digest): Promise<Info> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateDigest(digest);
     const r = await this.db.view((tx) => tx.get<BlobRecord>(keys.blob(ns, digest)));
     if (!r) throw notFound(`content ${digest}: not found`);
@@ -71,7 +66,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async update(ctx: Ctx, info: Pick<Info, 'digest' | 'labels'>, fieldpaths?: string[]): Promise<Info> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateDigest(info.digest);
     const next = info.labels ?? {};
     return this.db.update(async (tx) => {
@@ -86,7 +81,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async *walk(ctx: Ctx, filters?: readonly string[]): AsyncIterable<Info> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const match = parseFilters(filters);
     const out: Info[] = [];
     await this.db.view(async (tx) => {
@@ -99,7 +94,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async delete(ctx: Ctx, digest: Digest): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateDigest(digest);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.blob(ns, digest)))) throw notFound(`content ${digest}: not found`);
@@ -108,7 +103,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async writer(ctx: Ctx, opts: WriterOptions): Promise<Writer> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const ref = validateRef(opts.ref);
     if (opts.expected) validateDigest(opts.expected);
     const total = opts.total && opts.total > 0 ? opts.total : 0;
@@ -164,7 +159,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async status(ctx: Ctx, ref: string): Promise<Status> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateRef(ref);
     const rec = await this.db.view((tx) => tx.get<IngestRecord>(keys.ingest(ns, ref)));
     if (!rec) throw notFound(`ingest ref ${ref}: not found`);
@@ -177,7 +172,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async listStatuses(ctx: Ctx, filters?: readonly string[]): Promise<Status[]> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const match = parseFilters(filters);
     const recs = await this.db.view(async (tx) => {
       const out: Array<{ ref: string; rec: IngestRecord }> = [];
@@ -195,7 +190,7 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async abort(ctx: Ctx, ref: string): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateRef(ref);
     const rec = await this.db.view((tx) => tx.get<IngestRecord>(keys.ingest(ns, ref)));
     if (!rec) throw notFound(`ingest ref ${ref}: not found`);

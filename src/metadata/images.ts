@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Ctx } from '../core/context';
+import { type Ctx, namespaceRequired } from '../core/context';
 import { parseDigest } from '../core/digest';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
+import { alreadyExists, invalidArgument, notFound } from '../core/errors';
 import { type Adaptor, parseFilters } from '../core/filters';
 import type { Descriptor } from '../core/types';
 import type { Image, ImageInput, ImageStore } from '../images/types';
@@ -26,11 +26,6 @@ export type ImageRecord = z.infer<typeof ImageRecordSchema>;
 
 /** Image names are references (`docker.io/library/x:tag`), not identifiers: only sanity limits. */
 const MAX_NAME_BYTES = 4096;
-
-function requireNs(ctx: Ctx): string {
-  if (!ctx.ns) throw failedPrecondition('namespace is required');
-  return ctx.ns;
-}
 
 function validateName(name: string): void {
   if (!name) throw invalidArgument('image name must not be empty');
@@ -116,7 +111,7 @@ export class LevelImageStore implements ImageStore {
   constructor(private readonly db: MetadataDB) {}
 
   async get(ctx: Ctx, name: string): Promise<Image> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateName(name);
     const raw = await this.db.view((tx) => tx.get(keys.image(ns, name)));
     if (raw === undefined) throw notFound(`image ${JSON.stringify(name)}: not found`);
@@ -124,7 +119,7 @@ export class LevelImageStore implements ImageStore {
   }
 
   async list(ctx: Ctx, filters?: readonly string[]): Promise<Image[]> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const match = parseFilters(filters);
     const out: Image[] = [];
     await this.db.view(async (tx) => {
@@ -137,7 +132,7 @@ export class LevelImageStore implements ImageStore {
   }
 
   async create(ctx: Ctx, image: ImageInput): Promise<Image> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validate(image);
     return this.db.update(async (tx) => {
       await ensureNamespace(tx, ns);
@@ -150,7 +145,7 @@ export class LevelImageStore implements ImageStore {
   }
 
   async update(ctx: Ctx, image: ImageInput, fieldpaths?: readonly string[]): Promise<Image> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateName(image.name);
     return this.db.update(async (tx) => {
       await ensureNamespace(tx, ns);
@@ -166,7 +161,7 @@ export class LevelImageStore implements ImageStore {
   }
 
   async delete(ctx: Ctx, name: string): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateName(name);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.image(ns, name)))) throw notFound(`image ${JSON.stringify(name)}: not found`);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Ctx } from '../core/context';
+import { type Ctx, namespaceRequired } from '../core/context';
 import { validateDigest } from '../core/digest';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
+import { alreadyExists, invalidArgument, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
 import { isValidId } from '../core/identifiers';
 import type { Labels } from '../core/types';
@@ -73,11 +73,6 @@ export function generateLeaseId(now = process.hrtime.bigint()): string {
   }
 }
 
-function requireNs(ctx: Ctx): string {
-  if (!ctx.ns) throw failedPrecondition('namespace is required');
-  return ctx.ns;
-}
-
 /** containerd's parseLeaseResource: validates the type and the id for that type. */
 export function validateLeaseResource(r: LeaseResource): LeaseResource {
   if (!r.id) throw invalidArgument('lease resource id must not be empty');
@@ -101,7 +96,7 @@ export class LevelLeaseStore implements LeaseStore {
   constructor(private readonly db: MetadataDB) {}
 
   async create(ctx: Ctx, lease: { id?: string; labels?: Labels }): Promise<Lease> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const id = lease.id || generateLeaseId();
     validateLeaseId(id);
     const labels = { ...(lease.labels ?? {}) };
@@ -116,7 +111,7 @@ export class LevelLeaseStore implements LeaseStore {
   }
 
   async delete(ctx: Ctx, id: string): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateLeaseId(id);
     await this.db.update(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);
@@ -126,7 +121,7 @@ export class LevelLeaseStore implements LeaseStore {
   }
 
   async list(ctx: Ctx, filters?: readonly string[]): Promise<Lease[]> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     const match = parseFilters(filters);
     const out: Lease[] = [];
     await this.db.view(async (tx) => {
@@ -139,7 +134,7 @@ export class LevelLeaseStore implements LeaseStore {
   }
 
   async addResource(ctx: Ctx, id: string, r: LeaseResource): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateLeaseId(id);
     validateLeaseResource(r);
     await this.db.update(async (tx) => {
@@ -149,7 +144,7 @@ export class LevelLeaseStore implements LeaseStore {
   }
 
   async deleteResource(ctx: Ctx, id: string, r: LeaseResource): Promise<void> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateLeaseId(id);
     validateLeaseResource(r);
     await this.db.update(async (tx) => {
@@ -159,7 +154,7 @@ export class LevelLeaseStore implements LeaseStore {
   }
 
   async listResources(ctx: Ctx, id: string): Promise<LeaseResource[]> {
-    const ns = requireNs(ctx);
+    const ns = namespaceRequired(ctx);
     validateLeaseId(id);
     return this.db.view(async (tx) => {
       if (!(await tx.has(keys.lease(ns, id)))) throw notFound(`lease ${id}: not found`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Ctx } from '../core/context';
+import { type Ctx, namespaceRequired } from '../core/context';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from '../core/errors';
 import { parseFilters } from '../core/filters';
 import type { Labels, Mount } from '../core/types';
@@ -44,12 +44,12 @@ export class NamespacedSnapshotter {
   ) {}
 
   async stat(ctx: Ctx, key: string): Promise<Info> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     return this.db.view(async (tx) => toInfo(key, await this.mustGet(tx, ns, key)));
   }
 
   async update(ctx: Ctx, info: Pick<Info, 'name' | 'labels'>, fieldpaths: readonly string[] = []): Promise<Info> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     if (!info.name) throw invalidArgument('snapshot name is required for update');
     return this.db.update(async (tx) => {
       const rec = await this.mustGet(tx, ns, info.name);
@@ -62,13 +62,13 @@ export class NamespacedSnapshotter {
   }
 
   async usage(ctx: Ctx, key: string): Promise<Usage> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     const rec = await this.db.view((tx) => this.mustGet(tx, ns, key));
     return this.backend.usage(rec.backendKey);
   }
 
   async mounts(ctx: Ctx, key: string): Promise<Mount[]> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     const rec = await this.db.view((tx) => this.mustGet(tx, ns, key));
     if (rec.kind === 'COMMITTED') throw failedPrecondition(`snapshot ${key}: requested snapshot not active or view`);
     return this.backend.mounts(rec.backendKey);
@@ -83,7 +83,7 @@ export class NamespacedSnapshotter {
   }
 
   private async create(ctx: Ctx, kind: 'ACTIVE' | 'VIEW', key: string, parent: string | undefined, labels: Labels = {}): Promise<Mount[]> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     if (!key) throw invalidArgument('snapshot key must not be empty');
     validateLabels(`snapshot ${key}`, labels);
     parent = parent || undefined;
@@ -117,7 +117,7 @@ export class NamespacedSnapshotter {
   }
 
   async commit(ctx: Ctx, name: string, key: string, labels: Labels = {}): Promise<void> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     if (!name) throw invalidArgument('snapshot name must not be empty');
     validateLabels(`snapshot ${name}`, labels);
     await this.db.update(async (tx) => {
@@ -139,7 +139,7 @@ export class NamespacedSnapshotter {
 
   /** Removes the record (the commit point), then the backend snapshot; see `cleanup` for leftovers. */
   async remove(ctx: Ctx, key: string): Promise<void> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     const backendKey = await this.db.update(async (tx) => {
       const rec = await this.mustGet(tx, ns, key);
       for await (const e of tx.list<NsSnapshotRecord>(keys.snapshots(ns, this.name))) {
@@ -154,7 +154,7 @@ export class NamespacedSnapshotter {
   }
 
   async *walk(ctx: Ctx, filters?: readonly string[]): AsyncIterable<Info> {
-    const ns = nsOf(ctx);
+    const ns = namespaceRequired(ctx);
     const match = parseFilters(filters);
     const entries = await this.db.view(async (tx) => {
       const out: Array<{ key: string; value: NsSnapshotRecord }> = [];
@@ -256,7 +256,3 @@ export class NamespacedSnapshotter {
   }
 }
 
-function nsOf(ctx: Ctx): string {
-  if (!ctx.ns) throw failedPrecondition('namespace is required');
-  return ctx.ns;
-}

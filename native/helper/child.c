@@ -114,7 +114,8 @@ child_main (struct helper *h)
 
   if (p->mode == PLAN_MODE_CREATE)
     {
-      if (mount_rootfs (p, &rootfd, &err) < 0 || mount_spec (p, rootfd, &h->cg, h->new_ns_flags & CLONE_NEWCGROUP, &err) < 0
+      if ((h->rootfs_mnt >= 0 ? mount_attach_rootfs (p, h->rootfs_mnt, &rootfd, &err) : mount_rootfs (p, &rootfd, &err)) < 0
+          || mount_spec (p, rootfd, &h->cg, h->new_ns_flags & CLONE_NEWCGROUP, &err) < 0
           || mount_devices (p, rootfd, &err) < 0)
         FAIL ("mount");
       if (p->terminal && (master = mount_console (p, rootfd, &slave, &err)) < 0)

@@ -37,6 +37,7 @@ struct helper
   unsigned last_cap;
   int orig_oom_score_adj;
   int new_ns_flags;
+  int rootfs_mnt;    /* user namespace: the detached rootfs mount the child attaches, or -1 */
   struct stdio_state io;
 };
 

@@ -1,6 +1,7 @@
 /* berth-helper: reads a launch plan on fd 3, reports on fd 4 (NDJSON), creates the
  * container process, execs it on "start", then stays as its monitor. PROTOCOL.md. */
 #include "helper.h"
+#include "mount.h"
 #include "ns.h"
 #include "sync.h"
 
@@ -92,12 +93,32 @@ prepare (struct helper *h)
     fail (h, &err, "ns");
 }
 
+/* A new user namespace: the rootfs is built here, with the host's credentials, as a detached
+   mount, and the child is cloned with its cwd in the rootfs dir (mount_detached.c). Returns the
+   fd of the cwd to go back to, or -1. */
+static int
+prepare_userns_rootfs (struct helper *h)
+{
+  berth_error_t err = { 0 };
+  int cwd;
+  h->rootfs_mnt = -1;
+  if (!(h->new_ns_flags & CLONE_NEWUSER))
+    return -1;
+  if ((h->rootfs_mnt = mount_detached_rootfs (h->plan, &err)) < 0)
+    fail (h, &err, "mount");
+  if ((cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir (h->plan->rootfs) < 0)
+    berth_error (&err, errno, "chdir rootfs `%s`", h->plan->rootfs), fail (h, &err, "mount");
+  return cwd;
+}
+
 static void
 spawn (struct helper *h)
 {
   berth_error_t err = { 0 };
   char buf[32];
+  int cwd;
   h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
+  cwd = prepare_userns_rootfs (h);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
     berth_error (&err, errno, "socketpair"), fail (h, &err, "ns");
   /* The cgroup namespace is entered by the child once it sits in its cgroup. */
@@ -107,6 +128,8 @@ spawn (struct helper *h)
   if (pid == 0)
     child_main (h);
   h->child = (pid_t) pid;
+  if (cwd >= 0)
+    (void) fchdir (cwd), close (cwd), close (h->rootfs_mnt), h->rootfs_mnt = -1;
   close (h->isync[1]);
   stdio_close_child_ends (h);
   /* The monitor must outlive an OOM in its container (conmon sets the same). */

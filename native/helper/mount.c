@@ -66,8 +66,6 @@ open_in_root (int rootfd, const char *path, int create, int flags, berth_error_t
   return fd;
 }
 
-struct mopts { unsigned long flags, prop; char data[1024]; };
-
 static void
 parse_options (char **options, size_t n, struct mopts *o)
 {
@@ -339,4 +337,10 @@ mount_finish_rootfs (const struct plan *p, berth_error_t *err)
       && mount (NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | mount_locked_flags ("/"), NULL) < 0)
     return berth_error (err, errno, "remount / read-only");
   return 0;
+}
+
+void
+mount_parse_options (char **options, size_t n, struct mopts *o)
+{
+  parse_options (options, n, o);
 }

@@ -244,7 +244,13 @@ mount_one (const struct plan_mount *m, int rootfd, const struct cgroup *cg, int 
   if (mount (m->source, fdp, is_bind ? NULL : m->type, is_bind ? (o.flags & (MS_BIND | MS_REC)) : o.flags,
              is_bind || !o.data[0] ? NULL : o.data)
       < 0)
-    return berth_error (err, errno, "mount %s `%s` on `%s`", m->type, m->source, m->destination);
+    {
+      /* sysfs wants a network namespace our user namespace owns (not so with the host's network):
+         bind the host's /sys as runc does; its files stay the host root's, so nothing is writable. */
+      if (errno != EPERM || strcmp (m->type, "sysfs") != 0 || mount ("/sys", fdp, NULL, MS_BIND | MS_REC, NULL) < 0)
+        return berth_error (err, errno, "mount %s `%s` on `%s`", m->type, m->source, m->destination);
+      is_bind = 1;
+    }
   if (is_bind && (o.flags & ~(MS_BIND | MS_REC)) && remount_bind (rootfd, m->destination, o.flags, err) < 0)
     return -1;
   if (o.prop)

@@ -75,6 +75,12 @@ describe('ctr run --uidmap/--gidmap', () => {
     expect(await f.leaks()).toEqual(NO_LEAKS);
   });
 
+  itUserns('--read-only: the remapped rootfs view cannot be written', async () => {
+    const r = await f.ctr(['run', '--rm', '--read-only', ...MAPS, IMG, 'userns-ro', 'sh', '-c', 'id -u; (touch /x) 2>/dev/null && echo rw || echo ro; stat -c %u /bin/busybox']);
+    expect(r).toMatchObject({ code: 0, stderr: '', stdout: '0\nro\n0\n' });
+    expect(await f.leaks()).toEqual(NO_LEAKS);
+  });
+
   itUserns('-t: a terminal works in the user namespace', async () => {
     const r = await f.ctrTty(['run', '--rm', '-t', ...MAPS, IMG, 'userns-tty', 'sh', '-c', 'tty; id -u; exit 4']);
     expect(r.stdout).toContain('/dev/pts/0');
@@ -92,6 +98,9 @@ describe('ctr run --uidmap/--gidmap', () => {
       expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/)).toEqual(['0', '100000', '65536']);
       const e = await f.ctr(['task', 'exec', '--exec-id', 'ex1', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; stat -c %u /bin/busybox']);
       expect(e).toMatchObject({ code: 0, stdout: '0\n0 100000 65536\n0\n' });
+      const t = await f.ctrTty(['task', 'exec', '-t', '--exec-id', 'ex2', id, 'sh', '-c', 'tty; id -u; exit 6']);
+      expect(t.stdout).toMatch(/\/dev\/pts\/\d+\r*\n0\r*\n/);
+      expect(t.code).toBe(6);
       expect((await f.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code).toBe(0);
       for (let i = 0; i < 100 && (await f.ctr(['task', 'ls'])).stdout.includes('RUNNING'); i++) await new Promise((r) => setTimeout(r, 50));
       expect((await f.ctr(['task', 'ls'])).stdout).toMatch(new RegExp(`${id}\\s+\\d+\\s+STOPPED`));

@@ -1,4 +1,4 @@
-/* berth-unpack: applies one uncompressed layer tar read from stdin. See PROTOCOL.md.
+/* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
  *
  *   berth-unpack [--overlay [--parent LOWERDIR]...] ROOT
  *   berth-unpack --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "decode.h"
 #include "mount.h"
 #include "reader.h"
 #include "tar.h"
@@ -26,7 +27,7 @@ static struct reader R; /* 1 MiB buffer: static, not on the stack */
 /* The one function that writes protocol lines: {"type":..,...}\n on stdout. */
 static void
 emit (const char *type, const char *kind, int status, const char *msg, unsigned long long entries,
-      unsigned long long bytes)
+      const struct decode_result *res)
 {
   char line[4 * BU_MSG_MAX + 256];
   size_t o = 0;
@@ -36,7 +37,17 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
   if (kind)
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
-    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"bytes\":%llu", entries, bytes);
+    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu", entries);
+  if (res != NULL)
+    {
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"format\":\"%s\",\"input_size\":%llu",
+                              res->format, (unsigned long long) res->input_size);
+      if (res->input_digest[0])
+        o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"input_digest\":\"%s\"", res->input_digest);
+      if (res->digest[0])
+        o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"digest\":\"%s\",\"size\":%llu", res->digest,
+                                (unsigned long long) res->size);
+    }
   if (msg)
     {
       o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"msg\":\"");
@@ -69,35 +80,49 @@ emit_warning (const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof (msg), fmt, ap);
   va_end (ap);
-  emit ("warning", NULL, 0, msg, 0, 0);
+  emit ("warning", NULL, 0, msg, 0, NULL);
+}
+
+static int
+fail_with (bu_error_t *err, const struct decode_result *res)
+{
+  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
+  return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
 }
 
 static int
 fail (bu_error_t *err)
 {
-  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, 0);
-  return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
+  return fail_with (err, NULL);
 }
 
 static int
 usage (const char *msg)
 {
-  emit ("error", "usage", EINVAL, msg, 0, 0);
+  emit ("error", "usage", EINVAL, msg, 0, NULL);
   return EXIT_USAGE;
 }
 
+/* Applies stdin under root; reports (done or error) and returns the exit status. The decoder
+ * thread inflates and hashes while this thread creates the files. */
 static int
 run (const char *root, int overlay, const struct parents *parents, bu_error_t *err)
 {
   struct applier a;
   struct tar_entry e;
+  struct decode_result res;
   int rc;
 
   if (applier_init (&a, root, overlay, err) < 0)
-    return -1;
+    return fail (err);
   if (parents)
     a.parents = *parents;
   R.fd = 0;
+  if (decoder_start (&R.dec, 0, err) < 0)
+    {
+      applier_free (&a);
+      return fail (err);
+    }
   for (;;)
     {
       rc = tar_next (&R, &e, err);
@@ -110,13 +135,17 @@ run (const char *root, int overlay, const struct parents *parents, bu_error_t *e
     }
   if (rc == 0)
     rc = apply_finish (&a, err);
-  /* Read to EOF: the caller digests the whole stream, trailing padding included. */
+  /* Read to EOF: the digests cover the whole stream, trailing padding included. */
   if (rc == 0)
     rc = rd_drain (&R, err);
-  if (rc == 0)
-    emit ("done", NULL, 0, NULL, a.entries, R.consumed);
+  if (decoder_finish (R.dec, &res, rc < 0, err) < 0)
+    rc = -1;
+  R.dec = NULL;
   applier_free (&a);
-  return rc;
+  if (rc < 0)
+    return fail_with (err, &res);
+  emit ("done", NULL, 0, NULL, a.entries, &res);
+  return 0;
 }
 
 int
@@ -172,9 +201,9 @@ main (int argc, char **argv)
         return fail (&err);
       rc = run (mnt, 0, NULL, &err);
       unmount_private (mnt);
-      return rc < 0 ? fail (&err) : 0;
+      return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, &err) < 0 ? fail (&err) : 0;
+  return run (root, overlay, &parents, &err);
 }

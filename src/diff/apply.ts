@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Ctx } from '../core/context';
 import { parseDigest } from '../core/digest';
 import { failedPrecondition, notImplemented } from '../core/errors';
@@ -65,9 +64,13 @@ export function digestVerifier(desc: Descriptor): Transform {
 }
 
 /**
- * containerd's walking applier: streams the blob from the content store, verifies its digest,
- * decompresses (zlib runs on the libuv threadpool, off the event loop), applies it with
- * berth-unpack, and returns the uncompressed descriptor ctr compares with the diff_id.
+ * containerd's walking applier: streams the blob from the content store into berth-unpack,
+ * which inflates gzip (ISA-L) and hashes the blob and the tar (OpenSSL) on a thread beside the
+ * one creating files; returns the uncompressed descriptor ctr compares with the diff_id.
+ *
+ * The blob's digest is checked again here although the content store verified it at commit:
+ * in C, on the decoder thread, it costs about 0.1 s of CPU per 100 MB and nothing on the
+ * critical path, and it keeps Apply honest when a blob was altered on disk after commit.
  */
 export class LayerApplier {
   constructor(
@@ -101,11 +104,14 @@ export class LayerApplier {
         await it.return?.();
       }
     }
-    const stages = [digestVerifier(desc), ...(kind === 'gzip' ? [createGunzip({ chunkSize: 256 << 10 })] : [])];
-    // An uncompressed sha256 blob is its own diff_id, and the verifier already hashes it (and fails
-    // the pipeline on a mismatch): hashing the same bytes again cost a third of such an Apply.
-    const verifiedTar = kind === 'tar' && parseDigest(desc.digest).algorithm === 'sha256';
-    const r = await unpackTar(blob(), target, { bin: this.opts.bin, signal: ctx.signal, stages, digest: !verifiedTar });
-    return { mediaType: MEDIA_TYPE_LAYER_TAR, digest: verifiedTar ? desc.digest : r.digest, size: r.size, entries: r.entries };
+    // berth-unpack hashes with sha256 only; another algorithm is verified on the way in Node.
+    const sha256 = parseDigest(desc.digest).algorithm === 'sha256';
+    const r = await unpackTar(blob(), target, {
+      bin: this.opts.bin,
+      signal: ctx.signal,
+      stages: sha256 ? [] : [digestVerifier(desc)],
+      ...(sha256 ? { expect: { digest: desc.digest, size: desc.size } } : {}),
+    });
+    return { mediaType: MEDIA_TYPE_LAYER_TAR, digest: r.digest, size: r.size, entries: r.entries };
   }
 }

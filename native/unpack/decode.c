@@ -270,7 +270,10 @@ producer (void *arg)
       if (d->avail_in >= 2 && p[0] == 0x1f && p[1] == 0x8b)
         d->format = "gzip", rc = run_gzip (d);
       else if (d->avail_in >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
-        rc = bu_invalid (&d->ferr, 0, "zstd layers are not supported");
+        {
+          rc = bu_invalid (&d->ferr, 0, "zstd layers are not supported");
+          d->ferr.invalid = 2;
+        }
       else
         d->passthrough = 1, rc = run_plain (d);
     }

@@ -1,7 +1,7 @@
 /* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--overlay [--parent LOWERDIR]...] ROOT
- *   berth-unpack --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ *   berth-unpack [--input BLOB] [--overlay [--parent LOWERDIR]...] ROOT
+ *   berth-unpack [--input BLOB] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,7 @@
 #define MAX_OPTIONS 256
 
 static struct reader R; /* 1 MiB buffer: static, not on the stack */
+static struct applier A; /* the one applier of this process (emit reports its counters) */
 
 /* The one function that writes protocol lines: {"type":..,...}\n on stdout. */
 static void
@@ -37,7 +38,8 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
   if (kind)
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
-    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu", entries);
+    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
+                            entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
   if (res != NULL)
     {
       o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"format\":\"%s\",\"input_size\":%llu",
@@ -86,7 +88,7 @@ emit_warning (const char *fmt, ...)
 static int
 fail_with (bu_error_t *err, const struct decode_result *res)
 {
-  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
+  emit ("error", err->invalid == 2 ? "unsupported" : err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
   return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
 }
 
@@ -106,21 +108,21 @@ usage (const char *msg)
 /* Applies stdin under root; reports (done or error) and returns the exit status. The decoder
  * thread inflates and hashes while this thread creates the files. */
 static int
-run (const char *root, int overlay, const struct parents *parents, bu_error_t *err)
+run (const char *root, int overlay, const struct parents *parents, int input, bu_error_t *err)
 {
-  struct applier a;
+  struct applier *a = &A;
   struct tar_entry e;
   struct decode_result res;
   int rc;
 
-  if (applier_init (&a, root, overlay, err) < 0)
+  if (applier_init (a, root, overlay, err) < 0)
     return fail (err);
   if (parents)
-    a.parents = *parents;
-  R.fd = 0;
-  if (decoder_start (&R.dec, 0, err) < 0)
+    a->parents = *parents;
+  R.fd = input;
+  if (decoder_start (&R.dec, input, err) < 0)
     {
-      applier_free (&a);
+      applier_free (a);
       return fail (err);
     }
   for (;;)
@@ -128,30 +130,31 @@ run (const char *root, int overlay, const struct parents *parents, bu_error_t *e
       rc = tar_next (&R, &e, err);
       if (rc <= 0)
         break;
-      rc = apply_entry (&a, &e, &R, err);
+      rc = apply_entry (a, &e, &R, err);
       tar_entry_free (&e);
       if (rc < 0)
         break;
     }
   if (rc == 0)
-    rc = apply_finish (&a, err);
+    rc = apply_finish (a, err);
   /* Read to EOF: the digests cover the whole stream, trailing padding included. */
   if (rc == 0)
     rc = rd_drain (&R, err);
   if (decoder_finish (R.dec, &res, rc < 0, err) < 0)
     rc = -1;
   R.dec = NULL;
-  applier_free (&a);
+  applier_free (a);
   if (rc < 0)
     return fail_with (err, &res);
-  emit ("done", NULL, 0, NULL, a.entries, &res);
+  emit ("done", NULL, 0, NULL, a->entries, &res);
   return 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL;
+  const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL, *input_path = NULL;
+  int input = 0;
   char *options[MAX_OPTIONS];
   int parentfds[MAX_OPTIONS];
   struct parents parents = { parentfds, 0 };
@@ -186,12 +189,26 @@ main (int argc, char **argv)
           if (fd >= 0) /* a vanished lower only loses attribute copying */
             parentfds[parents.n++] = fd;
         }
+      else if (strcmp (argv[i], "--input") == 0 && i + 1 < argc)
+        input_path = argv[++i];
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
         root = argv[i];
       else
-        return usage ("usage: berth-unpack [--overlay] ROOT | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR");
+        return usage ("usage: berth-unpack [--input BLOB] [--overlay] ROOT | [--input BLOB] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR");
+    }
+  if (input_path != NULL)
+    {
+      /* The blob itself (a committed, read-only content file): no pipe through Node. */
+      input = open (input_path, O_RDONLY | O_CLOEXEC);
+      if (input < 0)
+        {
+          bu_sys (&err, errno, "open input `%s`", input_path);
+          err.invalid = 0;
+          return fail (&err);
+        }
+      (void) posix_fadvise (input, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
   if (mtype != NULL)
     {
@@ -199,11 +216,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, NULL, &err);
+      rc = run (mnt, 0, NULL, input, &err);
       unmount_private (mnt);
       return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, &err);
+  return run (root, overlay, &parents, input, &err);
 }

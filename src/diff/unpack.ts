@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument } from '../core/errors';
+import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument, notImplemented } from '../core/errors';
 import type { Digest } from '../core/digest';
 
 /**
@@ -29,7 +29,16 @@ export interface UnpackResult {
   inputSize: number;
   format: 'gzip' | 'tar';
   entries: number;
+  /** Whether the result depended on where it was applied (see LayerStager). */
+  whiteouts: number;
+  rootEntry: boolean;
+  implicitDirs: number;
   warnings: string[];
+}
+
+/** A blob berth-unpack reads itself (`--input`): no bytes through Node. */
+export interface BlobFile {
+  file: string;
 }
 
 export interface UnpackOptions {
@@ -71,7 +80,7 @@ export function unpackArgs(t: UnpackTarget): string[] {
 
 interface Message {
   type: 'done' | 'error' | 'warning';
-  kind?: 'invalid' | 'internal' | 'usage';
+  kind?: 'invalid' | 'unsupported' | 'internal' | 'usage';
   errno?: number;
   msg?: string;
   entries?: number;
@@ -80,6 +89,9 @@ interface Message {
   input_size?: number;
   digest?: string;
   size?: number;
+  whiteouts?: number;
+  root_entry?: number;
+  implicit_dirs?: number;
 }
 
 /** FailedPrecondition when what the child read is not the expected blob (unknown: no verdict). */
@@ -101,13 +113,15 @@ function isPipeError(e: unknown): boolean {
  * InvalidArgument for a malformed/hostile archive or corrupt gzip, Internal for anything else;
  * `input`/stage errors win over the child's.
  */
-export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
+export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFile, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
-  const child = spawn(opts.bin ?? defaultUnpackBin(), unpackArgs(target), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const file = 'file' in input ? input.file : undefined;
+  const args = [...(file !== undefined ? ['--input', file] : []), ...unpackArgs(target)];
+  const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
     stdout += s;
     let i: number;
     while ((i = stdout.indexOf('\n')) >= 0) {
@@ -120,25 +134,27 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
       }
     }
   });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('error', (e) => resolve({ code: null, signal: null, spawnError: e }));
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
-  child.stdin.on('error', () => undefined); // EPIPE is reported through the pipeline
+  child.stdin?.on('error', () => undefined); // EPIPE is reported through the pipeline
 
   const kill = () => child.kill('SIGKILL');
   opts.signal?.addEventListener('abort', kill, { once: true });
 
   let feedError: unknown;
-  try {
-    const streams = [input, ...(opts.stages ?? []), child.stdin] as unknown as [Readable, NodeJS.WritableStream];
-    await pipeline(...streams, opts.signal ? { signal: opts.signal } : {});
-  } catch (e) {
-    feedError = e;
-    if (!isPipeError(e)) kill();
+  if (file === undefined) {
+    try {
+      const streams = [input, ...(opts.stages ?? []), child.stdin] as unknown as [Readable, NodeJS.WritableStream];
+      await pipeline(...streams, opts.signal ? { signal: opts.signal } : {});
+    } catch (e) {
+      feedError = e;
+      if (!isPipeError(e)) kill();
+    }
   }
   const exit = await closed;
   opts.signal?.removeEventListener('abort', kill);
@@ -155,6 +171,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
   checkInput(opts.expect, failure ?? done);
   if (failure) {
     const msg = `layer apply: ${failure.msg ?? 'failed'}`;
+    if (failure.kind === 'unsupported') throw notImplemented(msg);
     throw failure.kind === 'invalid' ? invalidArgument(msg) : internal(msg);
   }
   if (!done || exit.code !== 0 || feedError !== undefined || !done.digest || !done.input_digest) {
@@ -168,6 +185,9 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
     inputSize: done.input_size ?? 0,
     format: done.format ?? 'tar',
     entries: done.entries ?? 0,
+    whiteouts: done.whiteouts ?? 0,
+    rootEntry: done.root_entry === 1,
+    implicitDirs: done.implicit_dirs ?? 0,
     warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),
   };
 }

@@ -29,6 +29,14 @@ export interface IngestRecord {
 /** Backend (on-disk) ingest refs are namespaced: `<ns>/<ref>` (the ns is a validated identifier). */
 export const backendRef = (ns: string, ref: string) => `${ns}/${ref}`;
 
+/** A blob that just became visible in `ns` through the ingest `ref` (see onCommitted). */
+export interface CommittedBlob {
+  ns: string;
+  ref: string;
+  digest: Digest;
+  size: number;
+}
+
 function toInfo(digest: Digest, r: BlobRecord): Info {
   return { digest, size: r.size, labels: { ...r.labels }, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
 }
@@ -41,11 +49,22 @@ function toInfo(digest: Digest, r: BlobRecord): Info {
 export class NamespacedContentStore implements ContentStore {
   /** Digests between the backend rename and their record commit: GC must not delete them. */
   private readonly committing = new Map<Digest, number>();
+  private readonly committedListeners = new Set<(c: CommittedBlob) => void>();
 
   constructor(
     readonly db: MetadataDB,
     readonly backend: LocalContentStore,
   ) {}
+
+  /**
+   * Calls `fn` after each successful commit (synchronously; it must not block or throw). The diff
+   * slice uses it to start extracting a `layer-` blob while ctr is still fetching the others.
+   * Returns the unsubscribe function.
+   */
+  onCommitted(fn: (c: CommittedBlob) => void): () => void {
+    this.committedListeners.add(fn);
+    return () => this.committedListeners.delete(fn);
+  }
 
   /** True while a commit of `digest` is between the on-disk rename and its metadata record. */
   isCommitting(digest: Digest): boolean {
@@ -142,6 +161,13 @@ export class NamespacedContentStore implements ContentStore {
       tx.put(keys.blob(ns, digest), { size, labels: { ...(labels ?? {}) }, createdAt: now, updatedAt: now } satisfies BlobRecord);
       if (ctx.lease) tx.put(keys.leaseResource(ns, ctx.lease, LEASE_RESOURCE.content, digest), '');
     });
+    for (const fn of this.committedListeners) {
+      try {
+        fn({ ns, ref, digest, size });
+      } catch {
+        // an observer's bug must not fail a commit that already happened
+      }
+    }
   }
 
   /** Drops the ingest record (the stream ended through an error before commit). */

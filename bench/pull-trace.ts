@@ -78,6 +78,17 @@ async function main() {
           const m = l.match(/"how":"(\w+)".*"ms":(\d+).*"size":(\d+)/);
           return m ? `${m[2]}ms/${(Number(m[3]) / 1e6).toFixed(0)}MB/${m[1]}` : "?";
         });
+      if (process.env.RPC_TIMING) {
+        const lines = daemon.stderr.slice(logFrom).split('\n').filter((l) => l.includes('rpc-timing'));
+        const agg = new Map<string, [number, number]>();
+        for (const l of lines) {
+          const m = l.match(/"method":"([^"]+)","ms":([0-9.]+)/);
+          if (!m) continue;
+          const a = agg.get(m[1]!) ?? [0, 0];
+          agg.set(m[1]!, [a[0] + 1, a[1] + Number(m[2])]);
+        }
+        console.log([...agg].map(([k, [n, t]]) => `${k} ×${n} ${t.toFixed(0)}ms`).join(', '));
+      }
       console.log(
         `pull ${i + 1}: ${Math.round(ms)} ms (ctr: fetch ${fetched}, unpack ${unpacked}); berthd CPU ${(c1.self - c0.self).toFixed(2)} s + berth-unpack ${(c1.children - c0.children).toFixed(2)} s; ` +
           `applies ${applies.join(' ')}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,

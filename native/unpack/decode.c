@@ -33,7 +33,8 @@ struct decoder
   bu_error_t ferr;
   int read_failed;  /* the input digest is unknown */
   const char *format;
-  int passthrough; /* a plain tar: the output digest is the input digest (hashed once) */
+  int hash_input;  /* 0: the caller trusts the blob (already verified): no input digest */
+  int passthrough; /* a plain tar whose input is hashed: the output digest is the input digest */
   EVP_MD_CTX *ih, *oh;
   uint64_t isize, osize;
   unsigned char *next_in;
@@ -59,7 +60,7 @@ read_input (struct decoder *d)
     }
   if (n == 0)
     d->in_eof = 1;
-  else if (EVP_DigestUpdate (d->ih, d->in, (size_t) n) != 1)
+  else if (d->hash_input && EVP_DigestUpdate (d->ih, d->in, (size_t) n) != 1)
     return bu_sys (&d->ferr, ENOMEM, "sha256");
   d->isize += (uint64_t) n;
   d->next_in = d->in;
@@ -258,7 +259,7 @@ producer (void *arg)
         }
       if (n == 0)
         d->in_eof = 1;
-      else if (EVP_DigestUpdate (d->ih, d->in + have, (size_t) n) != 1)
+      else if (d->hash_input && EVP_DigestUpdate (d->ih, d->in + have, (size_t) n) != 1)
         rc = bu_sys (&d->ferr, ENOMEM, "sha256");
       d->isize += (uint64_t) n;
       d->next_in = d->in;
@@ -275,7 +276,7 @@ producer (void *arg)
           d->ferr.invalid = 2;
         }
       else
-        d->passthrough = 1, rc = run_plain (d);
+        d->passthrough = d->hash_input, rc = run_plain (d);
     }
   pthread_mutex_lock (&d->mu);
   d->failed = rc < 0;
@@ -291,7 +292,7 @@ producer (void *arg)
 }
 
 int
-decoder_start (struct decoder **out, int fd, bu_error_t *err)
+decoder_start (struct decoder **out, int fd, int hash_input, bu_error_t *err)
 {
   struct decoder *d = calloc (1, sizeof (*d));
   int i, rc;
@@ -299,6 +300,7 @@ decoder_start (struct decoder **out, int fd, bu_error_t *err)
   if (d == NULL)
     return bu_sys (err, ENOMEM, "decoder");
   d->fd = fd;
+  d->hash_input = hash_input;
   d->format = "tar";
   pthread_mutex_init (&d->mu, NULL);
   pthread_cond_init (&d->cv, NULL);
@@ -377,7 +379,7 @@ decoder_finish (struct decoder *d, struct decode_result *res, int had_error, bu_
   res->format = d->format;
   res->input_size = d->isize;
   res->size = d->osize;
-  if (d->ih && !d->read_failed && d->in_eof)
+  if (d->ih && d->hash_input && !d->read_failed && d->in_eof)
     finish_hex (d->ih, res->input_digest);
   if (d->passthrough && !d->failed)
     memcpy (res->digest, res->input_digest, sizeof (res->digest));

@@ -1,7 +1,7 @@
 /* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--input BLOB] [--overlay [--parent LOWERDIR]...] ROOT
- *   berth-unpack [--input BLOB] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ *   berth-unpack [--input BLOB [--no-input-digest]] [--overlay [--parent LOWERDIR]...] ROOT
+ *   berth-unpack [--input BLOB [--no-input-digest]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,7 +108,7 @@ usage (const char *msg)
 /* Applies stdin under root; reports (done or error) and returns the exit status. The decoder
  * thread inflates and hashes while this thread creates the files. */
 static int
-run (const char *root, int overlay, const struct parents *parents, int input, bu_error_t *err)
+run (const char *root, int overlay, const struct parents *parents, int input, int hash_input, bu_error_t *err)
 {
   struct applier *a = &A;
   struct tar_entry e;
@@ -120,7 +120,7 @@ run (const char *root, int overlay, const struct parents *parents, int input, bu
   if (parents)
     a->parents = *parents;
   R.fd = input;
-  if (decoder_start (&R.dec, input, err) < 0)
+  if (decoder_start (&R.dec, input, hash_input, err) < 0)
     {
       applier_free (a);
       return fail (err);
@@ -154,7 +154,7 @@ int
 main (int argc, char **argv)
 {
   const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL, *input_path = NULL;
-  int input = 0;
+  int input = 0, hash_input = 1;
   char *options[MAX_OPTIONS];
   int parentfds[MAX_OPTIONS];
   struct parents parents = { parentfds, 0 };
@@ -191,6 +191,8 @@ main (int argc, char **argv)
         }
       else if (strcmp (argv[i], "--input") == 0 && i + 1 < argc)
         input_path = argv[++i];
+      else if (strcmp (argv[i], "--no-input-digest") == 0)
+        hash_input = 0;
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
@@ -216,11 +218,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, NULL, input, &err);
+      rc = run (mnt, 0, NULL, input, hash_input, &err);
       unmount_private (mnt);
       return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, input, &err);
+  return run (root, overlay, &parents, input, hash_input, &err);
 }

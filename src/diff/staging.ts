@@ -92,7 +92,12 @@ export class LayerStager {
     const root = join(job.dir, 'fs');
     try {
       await mkdir(root, { recursive: true, mode: 0o755 });
-      return await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, { bin: this.opts.bin, signal: job.abort.signal, expect: { digest: job.digest, size: job.size } });
+      return await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
+        bin: this.opts.bin,
+        signal: job.abort.signal,
+        expect: { digest: job.digest, size: job.size },
+        verifiedInput: true, // just committed: the content store checked its digest
+      });
     } catch (e) {
       this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);

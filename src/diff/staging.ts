@@ -68,7 +68,7 @@ export class LayerStager {
 
   /** A committed layer blob (its file in the content store): queue its extraction. */
   offer(digest: Digest, file: string, size: number): void {
-    if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 16)) return;
+    if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
     const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
     this.jobs.set(digest, { digest, file, size, dir, started: false, abort: new AbortController() });
     this.pump();

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <isa-l/igzip_lib.h>
@@ -15,6 +17,9 @@
 #define NSLOTS 4
 #define SLOT_SIZE (1u << 20)
 #define IN_SIZE (256u << 10)
+/* --follow: how often a growing file is polled, and how long it may stay still. */
+#define FOLLOW_POLL_NS (1000 * 1000)
+#define FOLLOW_STALL_S 10
 
 struct decoder
 {
@@ -34,6 +39,7 @@ struct decoder
   int read_failed;  /* the input digest is unknown */
   const char *format;
   int hash_input;  /* 0: the caller trusts the blob (already verified): no input digest */
+  uint64_t follow; /* > 0: fd is a file still being written; this many bytes will come */
   int passthrough; /* a plain tar whose input is hashed: the output digest is the input digest */
   EVP_MD_CTX *ih, *oh;
   uint64_t isize, osize;
@@ -44,15 +50,48 @@ struct decoder
   unsigned char in[IN_SIZE];
 };
 
+/* read(2), or with `follow`, a read that waits for a growing file until `follow` bytes came:
+ * an unlinked (aborted ingest), shrunk (truncated) or stalled file is an error (EIO). */
+static ssize_t
+read_fd (struct decoder *d, unsigned char *buf, size_t cap)
+{
+  time_t still_since = 0;
+
+  for (;;)
+    {
+      struct stat st;
+      struct timespec ts = { 0, FOLLOW_POLL_NS };
+      ssize_t n;
+
+      do
+        n = read (d->fd, buf, cap);
+      while (n < 0 && errno == EINTR);
+      if (n != 0 || d->follow == 0 || d->isize >= d->follow)
+        return n;
+      if (fstat (d->fd, &st) < 0)
+        return -1;
+      if (st.st_nlink == 0 || (uint64_t) st.st_size < d->isize)
+        {
+          errno = EIO;
+          return -1;
+        }
+      if (still_since == 0)
+        still_since = time (NULL);
+      else if (time (NULL) - still_since > FOLLOW_STALL_S)
+        {
+          errno = ETIMEDOUT;
+          return -1;
+        }
+      nanosleep (&ts, NULL);
+    }
+}
+
 /* Reads once into d->in (after any unconsumed bytes are gone); hashes what it read. */
 static int
 read_input (struct decoder *d)
 {
-  ssize_t n;
+  ssize_t n = read_fd (d, d->in, IN_SIZE);
 
-  do
-    n = read (d->fd, d->in, IN_SIZE);
-  while (n < 0 && errno == EINTR);
   if (n < 0)
     {
       d->read_failed = 1;
@@ -248,9 +287,7 @@ producer (void *arg)
       ssize_t n;
       if (have > 0)
         memmove (d->in, d->next_in, have);
-      do
-        n = read (d->fd, d->in + have, IN_SIZE - have);
-      while (n < 0 && errno == EINTR);
+      n = read_fd (d, d->in + have, IN_SIZE - have);
       if (n < 0)
         {
           d->read_failed = 1;
@@ -292,7 +329,7 @@ producer (void *arg)
 }
 
 int
-decoder_start (struct decoder **out, int fd, int hash_input, bu_error_t *err)
+decoder_start (struct decoder **out, int fd, int hash_input, uint64_t follow, bu_error_t *err)
 {
   struct decoder *d = calloc (1, sizeof (*d));
   int i, rc;
@@ -301,6 +338,7 @@ decoder_start (struct decoder **out, int fd, int hash_input, bu_error_t *err)
     return bu_sys (err, ENOMEM, "decoder");
   d->fd = fd;
   d->hash_input = hash_input;
+  d->follow = follow;
   d->format = "tar";
   pthread_mutex_init (&d->mu, NULL);
   pthread_cond_init (&d->cv, NULL);

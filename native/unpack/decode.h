@@ -21,8 +21,9 @@ struct decode_result
 };
 
 /* Starts the thread on fd (not closed). hash_input 0: no input digest (the caller verified the
- * blob already), which saves a SHA-256 pass over a compressed blob. */
-int decoder_start (struct decoder **out, int fd, int hash_input, bu_error_t *err);
+ * blob already), which saves a SHA-256 pass over a compressed blob. follow > 0: fd is a file
+ * still being written (a content ingest) that will hold `follow` bytes; reads wait for it. */
+int decoder_start (struct decoder **out, int fd, int hash_input, uint64_t follow, bu_error_t *err);
 /* The next chunk of tar bytes (valid until the next call); *len 0 at the end of the stream.
  * A decode failure (corrupt or truncated gzip, zstd) is returned here, in stream order. */
 int decoder_next (struct decoder *d, unsigned char **buf, size_t *len, bu_error_t *err);

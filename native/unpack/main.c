@@ -1,13 +1,14 @@
 /* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--input BLOB [--no-input-digest]] [--overlay [--parent LOWERDIR]...] ROOT
- *   berth-unpack [--input BLOB [--no-input-digest]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--overlay [--parent LOWERDIR]...] ROOT
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -108,7 +109,8 @@ usage (const char *msg)
 /* Applies stdin under root; reports (done or error) and returns the exit status. The decoder
  * thread inflates and hashes while this thread creates the files. */
 static int
-run (const char *root, int overlay, const struct parents *parents, int input, int hash_input, bu_error_t *err)
+run (const char *root, int overlay, const struct parents *parents, int input, int hash_input, uint64_t follow,
+     bu_error_t *err)
 {
   struct applier *a = &A;
   struct tar_entry e;
@@ -120,7 +122,7 @@ run (const char *root, int overlay, const struct parents *parents, int input, in
   if (parents)
     a->parents = *parents;
   R.fd = input;
-  if (decoder_start (&R.dec, input, hash_input, err) < 0)
+  if (decoder_start (&R.dec, input, hash_input, follow, err) < 0)
     {
       applier_free (a);
       return fail (err);
@@ -155,6 +157,7 @@ main (int argc, char **argv)
 {
   const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL, *input_path = NULL;
   int input = 0, hash_input = 1;
+  uint64_t follow = 0;
   char *options[MAX_OPTIONS];
   int parentfds[MAX_OPTIONS];
   struct parents parents = { parentfds, 0 };
@@ -193,6 +196,8 @@ main (int argc, char **argv)
         input_path = argv[++i];
       else if (strcmp (argv[i], "--no-input-digest") == 0)
         hash_input = 0;
+      else if (strcmp (argv[i], "--follow") == 0 && i + 1 < argc)
+        follow = strtoull (argv[++i], NULL, 10);
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
@@ -218,11 +223,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, NULL, input, hash_input, &err);
+      rc = run (mnt, 0, NULL, input, hash_input, follow, &err);
       unmount_private (mnt);
       return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, input, hash_input, &err);
+  return run (root, overlay, &parents, input, hash_input, follow, &err);
 }

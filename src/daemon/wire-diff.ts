@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { blobPath } from '../content/paths';
+import { blobPath, ingestDir } from '../content/paths';
 import type { ContentStore } from '../content/types';
 import { unavailable } from '../core/errors';
 import { LayerApplier, LayerStager } from '../diff';
@@ -12,21 +12,27 @@ import type { Wiring } from './wiring';
  * (part 'content', set by wireContent). Temporary mount points live under `<state>/diff`.
  * berth-unpack reads committed blobs straight from `<root>/content/blobs` (wireContent's layout),
  * and layers are pre-extracted under `<root>/diff-staging` (beside the snapshots: same
- * filesystem, so adopting one is a rename) as soon as ctr commits them (src/diff/staging.ts).
+ * filesystem, so adopting one is a rename) while ctr writes them (src/diff/staging.ts).
  */
 export async function wireDiff(w: Wiring): Promise<void> {
   const log = w.log.child({ component: 'diff' });
-  const content = w.parts.get('content') as (ContentStore & Partial<Pick<NamespacedContentStore, 'onCommitted'>>) | undefined;
+  const content = w.parts.get('content') as (ContentStore & Partial<Pick<NamespacedContentStore, 'observe'>>) | undefined;
   let applier: Pick<LayerApplier, 'apply'>;
   if (content) {
     const contentRoot = join(w.config.root, 'content');
     const blobFile = (digest: string) => blobPath(contentRoot, digest);
     let stager: LayerStager | undefined;
-    if (content.onCommitted) {
+    if (content.observe) {
       const s = await LayerStager.open(join(w.config.root, 'diff-staging'), { log });
       stager = s;
-      const off = content.onCommitted((c) => {
-        if (c.ref.startsWith('layer-')) s.offer(c.digest, blobFile(c.digest), c.size);
+      // ctr names layer ingests `layer-<digest>` (remotes.MakeRefKey); config and manifests are not layers.
+      const off = content.observe({
+        ingestOpened: (i) => {
+          if (i.ref.startsWith('layer-') && i.expected) s.offerIngest(i.expected, join(ingestDir(contentRoot, i.backendRef), 'data'), i.total);
+        },
+        committed: (c) => {
+          if (c.ref.startsWith('layer-')) s.offer(c.digest, blobFile(c.digest), c.size);
+        },
       });
       w.onClose(async () => {
         off();

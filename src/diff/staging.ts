@@ -9,11 +9,13 @@ import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 
 /**
  * Pre-extraction of layers while ctr is still fetching: ctr 1.6 `images pull` fetches every blob
- * first and only then unpacks, one layer after another (Stat, Prepare, Diff/Apply, Commit). When a
- * `layer-` blob is committed to the content store, berth already extracts it into a staging dir
- * (overlay mode, no lower dirs) on the same filesystem as the snapshots; Diff/Apply then only
- * moves the staged entries into the fresh snapshot when that gives exactly what applying there
- * would have given:
+ * first and only then unpacks, one layer after another (Stat, Prepare, Diff/Apply, Commit). When
+ * ctr opens the ingest of a `layer-` blob with its expected digest, berth already extracts it
+ * from the growing ingest file (`offerIngest`; berth-unpack --follow), or else from the blob once
+ * committed (`offer`), into a staging dir (overlay mode, no lower dirs) on the same filesystem as
+ * the snapshots. A staged result counts only if the bytes it read hash to the layer's digest (an
+ * ingest's bytes are unverified until then). Diff/Apply then only moves the staged entries into
+ * the fresh snapshot when that gives exactly what applying there would have given:
  *
  *  - the target is an overlay upper dir, or a plain root (the first layer's bind mount) for a
  *    layer without whiteouts (a plain root turns them into deletions, not 0:0 devices);
@@ -30,7 +32,7 @@ import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 export interface StagerOptions {
   bin?: string;
   log: Logger;
-  /** Extractions running at once (each is two threads). */
+  /** Extractions running at once (each is two threads; one reading a growing ingest mostly waits). */
   maxRunning?: number;
   /** Staged or queued layers at most; later offers are ignored. */
   maxJobs?: number;
@@ -42,6 +44,8 @@ interface Job {
   digest: Digest;
   file: string;
   size: number;
+  /** The file is an ingest still being written (not verified yet). */
+  growing: boolean;
   dir: string;
   started: boolean;
   abort: AbortController;
@@ -68,15 +72,24 @@ export class LayerStager {
 
   /** A committed layer blob (its file in the content store): queue its extraction. */
   offer(digest: Digest, file: string, size: number): void {
+    this.add(digest, file, size, false);
+  }
+
+  /** An ingest that will become layer `digest` (`total` bytes, written to `file` from now on). */
+  offerIngest(digest: Digest, file: string, total: number): void {
+    if (total > 0) this.add(digest, file, total, true);
+  }
+
+  private add(digest: Digest, file: string, size: number, growing: boolean): void {
     if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
     const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
-    this.jobs.set(digest, { digest, file, size, dir, started: false, abort: new AbortController() });
+    this.jobs.set(digest, { digest, file, size, growing, dir, started: false, abort: new AbortController() });
     this.pump();
   }
 
   private pump(): void {
     for (const job of this.jobs.values()) {
-      if (this.running >= (this.opts.maxRunning ?? 2)) return;
+      if (this.running >= (this.opts.maxRunning ?? 3)) return;
       if (job.started) continue;
       job.started = true;
       this.running++;
@@ -96,11 +109,15 @@ export class LayerStager {
         bin: this.opts.bin,
         signal: job.abort.signal,
         expect: { digest: job.digest, size: job.size },
-        verifiedInput: true, // just committed: the content store checked its digest
+        // A committed blob was verified by the content store; an ingest's bytes are hashed here.
+        verifiedInput: !job.growing,
+        ...(job.growing ? { follow: job.size } : {}),
       });
     } catch (e) {
       this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
+      // Forget it at once: the blob may still be committed later (a resumed ingest) and staged then.
+      if (this.jobs.get(job.digest) === job) this.jobs.delete(job.digest);
       return undefined;
     }
   }

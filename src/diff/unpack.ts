@@ -58,6 +58,11 @@ export interface UnpackOptions {
    * still checked). result.inputDigest is then ''.
    */
   verifiedInput?: boolean;
+  /**
+   * With a BlobFile input: the file is still being written (a content ingest) and will hold this
+   * many bytes; berth-unpack waits for them. Its digest is checked against `expect` at the end.
+   */
+  follow?: number;
 }
 
 let cachedBin: string | undefined;
@@ -123,7 +128,8 @@ function isPipeError(e: unknown): boolean {
 export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFile, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
   const file = 'file' in input ? input.file : undefined;
-  const args = [...(file !== undefined ? ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : [])] : []), ...unpackArgs(target)];
+  const input_ = file === undefined ? [] : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
+  const args = [...input_, ...unpackArgs(target)];
   const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];
   let stdout = '';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { background } from '../../src/core/context';
@@ -174,5 +174,42 @@ describe('LayerStager', () => {
     s2.offer(b.digest, blobFile(b.digest), b.size);
     await s2.close();
     await expect(readdir(stagingDir())).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  itRoot('an ingest is extracted while it is written (--follow), and adopted once its bytes hash to the digest', async () => {
+    const b = await blob([tc.dir('d'), tc.file('d/big', Buffer.alloc(3 << 20, 'q'))]);
+    const gz = blobs[b.digest]!;
+    const ingest = join(dir, 'ingest-data');
+    await writeFile(ingest, gz.subarray(0, 1000));
+    const s = await open();
+    s.offerIngest(b.digest, ingest, gz.length);
+    for (let off = 1000; off < gz.length; off += 700) {
+      await new Promise((r) => setTimeout(r, 2));
+      await appendFile(ingest, gz.subarray(off, off + 700));
+    }
+    const r = await s.adopt(ctx, b.digest, await upper('u'));
+    expect(r).toMatchObject({ digest: sha(b.tar), inputDigest: b.digest });
+    expect((await lstat(join(dir, 'u/d/big'))).size).toBe(3 << 20);
+  });
+
+  itRoot('an ingest that is not the layer, or that is aborted, is never adopted', async () => {
+    const b = await blob([tc.file('f', 'x'.repeat(5000))]);
+    const other = gzipSync(await buildTar([tc.file('f', 'y'.repeat(5000))]));
+    const s = await open();
+    const wrong = join(dir, 'wrong-data');
+    await writeFile(wrong, other.subarray(0, 50));
+    s.offerIngest(b.digest, wrong, other.length);
+    await appendFile(wrong, other.subarray(50));
+    expect(await s.adopt(ctx, b.digest, await upper('u1'))).toBeUndefined();
+    expect(await readdir(join(dir, 'u1'))).toEqual([]);
+    const aborted = join(dir, 'aborted-data');
+    await writeFile(aborted, blobs[b.digest]!.subarray(0, 20));
+    s.offerIngest(b.digest, aborted, b.size);
+    await new Promise((r) => setTimeout(r, 50));
+    await unlink(aborted);
+    expect(await s.adopt(ctx, b.digest, await upper('u2'))).toBeUndefined();
+    // A failed ingest job is forgotten at once: the commit can still stage the blob.
+    await staged(s, b);
+    expect(await s.adopt(ctx, b.digest, await upper('u3'))).toMatchObject({ digest: sha(b.tar) });
   });
 });

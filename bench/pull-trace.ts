@@ -6,6 +6,8 @@
  * wall time from the daemon log. CPU-seconds stay meaningful on a loaded machine.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/pull-trace.js [--rounds 3] [--mib 176]
+ *   (RPC_TIMING=1 prints per-method totals when handlers log `rpc-timing` lines; BERTHD_NODE_ARGS
+ *   passes node flags to berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -35,7 +37,9 @@ function cpu(pid: number): { self: number; children: number } {
 async function startBerthd(dir: string) {
   const address = join(dir, 'berthd.sock');
   const bin = join(__dirname, '..', '..', 'dist', 'daemon', 'bin.js');
-  const child = spawn(process.execPath, [bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'], {
+  // BERTHD_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = process.env.BERTHD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const d = { child, stderr: '', address };

@@ -46,6 +46,8 @@ interface Job {
   size: number;
   /** The file is an ingest still being written (not verified yet). */
   growing: boolean;
+  /** Set when the blob was committed while this (growing) job ran: the fallback if it fails. */
+  committed?: { file: string; size: number };
   dir: string;
   started: boolean;
   abort: AbortController;
@@ -72,6 +74,12 @@ export class LayerStager {
 
   /** A committed layer blob (its file in the content store): queue its extraction. */
   offer(digest: Digest, file: string, size: number): void {
+    const j = this.jobs.get(digest);
+    if (j?.growing) {
+      if (!j.started) Object.assign(j, { file, size, growing: false });
+      else j.committed = { file, size };
+      return;
+    }
     this.add(digest, file, size, false);
   }
 
@@ -116,8 +124,13 @@ export class LayerStager {
     } catch (e) {
       this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
-      // Forget it at once: the blob may still be committed later (a resumed ingest) and staged then.
-      if (this.jobs.get(job.digest) === job) this.jobs.delete(job.digest);
+      // Forget it at once: the blob may still be committed later (a resumed ingest) and staged then;
+      // if it already was (a small layer can be renamed into blobs/ before berth-unpack opens the
+      // ingest file), stage the committed blob now.
+      if (this.jobs.get(job.digest) === job) {
+        this.jobs.delete(job.digest);
+        if (job.committed && !this.closed) this.add(job.digest, job.committed.file, job.committed.size, false);
+      }
       return undefined;
     }
   }

@@ -212,4 +212,21 @@ describe('LayerStager', () => {
     await staged(s, b);
     expect(await s.adopt(ctx, b.digest, await upper('u3'))).toMatchObject({ digest: sha(b.tar) });
   });
+
+  itRoot('an ingest renamed away before it was read falls back to the committed blob', async () => {
+    const b = await blob([tc.file('f', 'z'.repeat(5000))]);
+    const s = await open({ maxRunning: 0 });
+    s.offerIngest(b.digest, join(dir, 'gone-before-open'), b.size);
+    s.offer(b.digest, blobFile(b.digest), b.size); // committed before the job started: use the blob
+    expect((s as unknown as { jobs: Map<string, { growing: boolean; file: string }> }).jobs.get(b.digest)).toMatchObject({ growing: false, file: blobFile(b.digest) });
+    expect(await s.adopt(ctx, b.digest, await upper('u0'))).toBeUndefined(); // never started: not waited for
+    const s2 = await open();
+    s2.offerIngest(b.digest, join(dir, 'gone-while-open'), b.size); // started, fails (no such file)
+    s2.offer(b.digest, blobFile(b.digest), b.size);
+    await until(async () => {
+      const j = (s2 as unknown as { jobs: Map<string, { growing: boolean; result?: Promise<unknown> }> }).jobs.get(b.digest);
+      return j !== undefined && !j.growing && (await j.result) !== undefined;
+    });
+    expect(await s2.adopt(ctx, b.digest, await upper('u1'))).toMatchObject({ digest: sha(b.tar) });
+  });
 });

@@ -54,9 +54,11 @@ async function startBerthd(dir: string) {
 async function main() {
   const rounds = Number(arg('rounds', '3'));
   const dir = await mkdtemp(join(tmpdir(), 'berth-pull-trace-'));
-  const registry = await startRegistry();
-  const daemon = await startBerthd(dir);
+  let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
+  let daemon: Awaited<ReturnType<typeof startBerthd>> | undefined;
   try {
+    registry = await startRegistry();
+    daemon = await startBerthd(dir);
     const layout = join(dir, 'layout');
     const spec = largeImage({ name: 'docker.io/library/large:bench', totalMiB: Number(arg('mib', '176')), dataLayers: 4, filesPerLayer: 200 });
     const img = await writeOciImage(layout, spec);
@@ -103,10 +105,13 @@ async function main() {
       await run('sync', []);
     }
   } finally {
-    const exited = new Promise((r) => daemon.child.once('exit', r));
-    daemon.child.kill('SIGTERM');
-    await exited;
-    await registry.stop();
+    const child = daemon?.child;
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await registry?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

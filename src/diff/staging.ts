@@ -155,10 +155,16 @@ export class LayerStager {
       this.drop(job);
       return undefined;
     }
-    const r = await waitOrCancel(job.result, ctx.signal);
+    // The blob is committed by now, so an ingest job has all its bytes; one that still waits was
+    // following an ingest that was abandoned (another writer committed the blob): bounded wait.
+    const r = await waitOrCancel(job.result, ctx.signal, job.growing ? 2000 + job.size / 20_000 : undefined);
     if (r === 'canceled') {
       this.drop(job);
       throw canceled('layer apply: canceled');
+    }
+    if (r === 'timeout') {
+      this.drop(job);
+      return undefined;
     }
     const root = target.kind === 'overlay' ? target.upper : target.kind === 'plain' ? target.root : undefined;
     const fits =
@@ -202,17 +208,19 @@ export class LayerStager {
   }
 }
 
-async function waitOrCancel<T>(p: Promise<T>, signal?: AbortSignal): Promise<T | 'canceled'> {
-  if (!signal) return p;
-  if (signal.aborted) return 'canceled';
+async function waitOrCancel<T>(p: Promise<T>, signal?: AbortSignal, timeoutMs?: number): Promise<T | 'canceled' | 'timeout'> {
+  if (signal?.aborted) return 'canceled';
   let onAbort: () => void = () => undefined;
-  const aborted = new Promise<'canceled'>((resolve) => {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = new Promise<'canceled' | 'timeout'>((resolve) => {
     onAbort = () => resolve('canceled');
-    signal.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
-    return await Promise.race([p, aborted]);
+    return await Promise.race([p, stop]);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
   }
 }

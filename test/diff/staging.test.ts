@@ -229,4 +229,16 @@ describe('LayerStager', () => {
     });
     expect(await s2.adopt(ctx, b.digest, await upper('u1'))).toMatchObject({ digest: sha(b.tar) });
   });
+
+  itRoot('Apply does not wait long for an ingest job that follows an abandoned ingest', async () => {
+    const b = await blob([tc.file('f', 'w'.repeat(5000))]);
+    const abandoned = join(dir, 'abandoned-data');
+    await writeFile(abandoned, blobs[b.digest]!.subarray(0, 30)); // never completed
+    const s = await open();
+    s.offerIngest(b.digest, abandoned, b.size);
+    s.offer(b.digest, blobFile(b.digest), b.size); // another writer committed the blob
+    const t0 = Date.now();
+    expect(await s.adopt(ctx, b.digest, await upper('u'))).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(5000); // the C side alone would wait 10 s for growth
+  }, 20000);
 });

@@ -18,7 +18,7 @@
 #define SLOT_SIZE (1u << 20)
 #define IN_SIZE (256u << 10)
 /* --follow: how often a growing file is polled, and how long it may stay still. */
-#define FOLLOW_POLL_NS (1000 * 1000)
+#define FOLLOW_POLL_NS (4 * 1000 * 1000)
 #define FOLLOW_STALL_S 10
 
 struct decoder

@@ -46,9 +46,18 @@ function image(env: BenchEnv): Promise<string> {
   return p;
 }
 
-async function must(side: Side, args: string[], timeoutMs = 300000): Promise<void> {
+async function must(side: Side, args: string[], timeoutMs = 300000): Promise<string> {
   const r = await side.ctr(args, { namespace: NS, timeoutMs });
   if (r.code !== 0) throw new Error(`${side.name}: ctr ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** ctr pull prints `elapsed: 1.2 s` after the fetch and `done: 812.3ms` after the unpack. */
+function pullPhases(stdout: string): string {
+  const plain = stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  const fetched = [...plain.matchAll(/elapsed: ([0-9.]+ ?m?s)/g)].pop()?.[1];
+  const unpacked = plain.match(/done: ([0-9.]+(?:ms|s|µs))/)?.[1];
+  return `fetch ${fetched ?? '?'}, unpack ${unpacked ?? '?'}`;
 }
 
 /** Removes the image and any content left in the namespace (synchronously collected), then flushes writeback. */
@@ -84,7 +93,11 @@ export const pullLarge: Workload = {
   },
   async sample(side, env) {
     const ref = await image(env);
-    const ms = await timeMs(() => must(side, ['images', 'pull', '--plain-http', ref]));
+    let out = '';
+    const ms = await timeMs(async () => {
+      out = await must(side, ['images', 'pull', '--plain-http', ref]);
+    });
+    env.log(`pull-large: ${side.name}: ${Math.round(ms)} ms (${pullPhases(out)})`);
     await clean(side, ref);
     return ms;
   },

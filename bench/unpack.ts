@@ -1,7 +1,7 @@
 /**
- * Layer apply throughput: berth's Diff.Apply pipeline (content stream → sha256 verify → gunzip
- * on the libuv pool → sha256 of the tar → berth-unpack) on a ~100 MB gzip layer built from a
- * real tree, with the time split per stage, beside `tar -xzf` of the same file.
+ * Layer apply throughput: berth's Diff.Apply pipeline (content stream → berth-unpack, which
+ * sniffs, inflates with ISA-L and hashes blob and tar on its decoder thread) on a ~100 MB gzip
+ * layer built from a real tree, with the time split per stage, beside `tar -xzf` of the same file.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/unpack.js [--src /usr/lib/x86_64-linux-gnu] [--mb 100]
  *
@@ -16,7 +16,6 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { unpackTar } from '../src/diff/unpack';
-import { digestVerifier } from '../src/diff/apply';
 
 const MiB = 1 << 20;
 const arg = (name: string, def: string) => {
@@ -97,7 +96,7 @@ async function main() {
     const [tFull, r] = await timed(() =>
       unpackTar(createReadStream(gzPath, { highWaterMark: MiB }), { kind: 'plain', root: ex2 }, {
         bin: join(__dirname, '..', '..', 'native', 'build', 'berth-unpack'),
-        stages: [digestVerifier({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: gzDigest, size: gzSize }), createGunzip({ chunkSize: 256 << 10 })],
+        expect: { digest: gzDigest, size: gzSize },
       }),
     );
     rmSync(ex2, { recursive: true, force: true });
@@ -120,7 +119,7 @@ async function main() {
       ['gunzip (node zlib, alone)', tGunzip, `${(mb(tarSize) / tGunzip).toFixed(0)} MiB/s out`],
       ['sha256 of the tar (alone)', tSha, `${(mb(tarSize) / tSha).toFixed(0)} MiB/s`],
       ['berth-unpack extraction (tar on stdin)', tExtract, `${(mb(tarSize) / tExtract).toFixed(0)} MiB/s`],
-      ['Apply pipeline (verify+gunzip+sha256+extract)', tFull, `${(mb(gzSize) / tFull).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tFull).toFixed(0)} MiB/s tar`],
+      ['Apply pipeline (berth-unpack: gunzip+2×sha256+extract)', tFull, `${(mb(gzSize) / tFull).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tFull).toFixed(0)} MiB/s tar`],
       ['tar -xzf (GNU tar + gzip)', tTarXz, `${(mb(gzSize) / tTarXz).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tTarXz).toFixed(0)} MiB/s tar`],
       ['tar -xf (extraction only)', tTarX, `${(mb(tarSize) / tTarX).toFixed(0)} MiB/s`],
     ];

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages berth's build and tests need (idempotent; run as root).
-#   build:  gcc, make, libc6-dev (static libc for the native helper)
+#   build:  gcc, make, libc6-dev (static libc for the native helper),
+#           libisal-dev (ISA-L inflate) and libssl-dev (SHA-256) for berth-unpack
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
 set -euo pipefail
-PKGS=(gcc make libc6-dev containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
+PKGS=(gcc make libc6-dev libisal-dev libssl-dev containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
       golang-github-containerd-containerd-dev containernetworking-plugins)
 missing=()
 for p in "${PKGS[@]}"; do

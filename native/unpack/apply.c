@@ -227,6 +227,7 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
       /* The root itself ("./"): only a directory entry means something (its metadata). */
       if (e->type == '5')
         {
+          a->root_entry = 1;
           cleanup_close int fd = openat2_in_root (a->rootfd, "", O_RDONLY | O_DIRECTORY);
           if (fd < 0)
             return bu_sys (err, errno, "open root");
@@ -245,6 +246,7 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
   split_path (path, parent, &base);
   if (strncmp (base, ".wh.", 4) == 0)
     {
+      a->whiteouts++;
       if (apply_whiteout (a, parent, base, e, err) < 0)
         return -1;
       if (rd_copy (r, -1, e->size, err) < 0)

@@ -25,6 +25,9 @@ struct applier
   struct dirtime *dirs;
   size_t ndirs, capdirs;
   uint64_t entries;
+  /* What a staged extraction (no lowers, overlay mode) must know to be reused elsewhere. */
+  uint64_t whiteouts; /* .wh. entries, opaque markers included */
+  int root_entry;     /* the archive set the root's own metadata */
   struct parents parents; /* lower dirs (overlay mode), top first */
 };
 

@@ -1,17 +1,19 @@
-/* berth-unpack: applies one uncompressed layer tar read from stdin. See PROTOCOL.md.
+/* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--overlay [--parent LOWERDIR]...] ROOT
- *   berth-unpack --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--overlay [--parent LOWERDIR]...] ROOT
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "decode.h"
 #include "mount.h"
 #include "reader.h"
 #include "tar.h"
@@ -22,11 +24,12 @@
 #define MAX_OPTIONS 256
 
 static struct reader R; /* 1 MiB buffer: static, not on the stack */
+static struct applier A; /* the one applier of this process (emit reports its counters) */
 
 /* The one function that writes protocol lines: {"type":..,...}\n on stdout. */
 static void
 emit (const char *type, const char *kind, int status, const char *msg, unsigned long long entries,
-      unsigned long long bytes)
+      const struct decode_result *res)
 {
   char line[4 * BU_MSG_MAX + 256];
   size_t o = 0;
@@ -36,7 +39,18 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
   if (kind)
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
-    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"bytes\":%llu", entries, bytes);
+    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
+                            entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
+  if (res != NULL)
+    {
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"format\":\"%s\",\"input_size\":%llu",
+                              res->format, (unsigned long long) res->input_size);
+      if (res->input_digest[0])
+        o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"input_digest\":\"%s\"", res->input_digest);
+      if (res->digest[0])
+        o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"digest\":\"%s\",\"size\":%llu", res->digest,
+                                (unsigned long long) res->size);
+    }
   if (msg)
     {
       o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"msg\":\"");
@@ -69,60 +83,81 @@ emit_warning (const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (msg, sizeof (msg), fmt, ap);
   va_end (ap);
-  emit ("warning", NULL, 0, msg, 0, 0);
+  emit ("warning", NULL, 0, msg, 0, NULL);
+}
+
+static int
+fail_with (bu_error_t *err, const struct decode_result *res)
+{
+  emit ("error", err->invalid == 2 ? "unsupported" : err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
+  return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
 }
 
 static int
 fail (bu_error_t *err)
 {
-  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, 0);
-  return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
+  return fail_with (err, NULL);
 }
 
 static int
 usage (const char *msg)
 {
-  emit ("error", "usage", EINVAL, msg, 0, 0);
+  emit ("error", "usage", EINVAL, msg, 0, NULL);
   return EXIT_USAGE;
 }
 
+/* Applies stdin under root; reports (done or error) and returns the exit status. The decoder
+ * thread inflates and hashes while this thread creates the files. */
 static int
-run (const char *root, int overlay, const struct parents *parents, bu_error_t *err)
+run (const char *root, int overlay, const struct parents *parents, int input, int hash_input, uint64_t follow,
+     bu_error_t *err)
 {
-  struct applier a;
+  struct applier *a = &A;
   struct tar_entry e;
+  struct decode_result res;
   int rc;
 
-  if (applier_init (&a, root, overlay, err) < 0)
-    return -1;
+  if (applier_init (a, root, overlay, err) < 0)
+    return fail (err);
   if (parents)
-    a.parents = *parents;
-  R.fd = 0;
+    a->parents = *parents;
+  R.fd = input;
+  if (decoder_start (&R.dec, input, hash_input, follow, err) < 0)
+    {
+      applier_free (a);
+      return fail (err);
+    }
   for (;;)
     {
       rc = tar_next (&R, &e, err);
       if (rc <= 0)
         break;
-      rc = apply_entry (&a, &e, &R, err);
+      rc = apply_entry (a, &e, &R, err);
       tar_entry_free (&e);
       if (rc < 0)
         break;
     }
   if (rc == 0)
-    rc = apply_finish (&a, err);
-  /* Read to EOF: the caller digests the whole stream, trailing padding included. */
+    rc = apply_finish (a, err);
+  /* Read to EOF: the digests cover the whole stream, trailing padding included. */
   if (rc == 0)
     rc = rd_drain (&R, err);
-  if (rc == 0)
-    emit ("done", NULL, 0, NULL, a.entries, R.consumed);
-  applier_free (&a);
-  return rc;
+  if (decoder_finish (R.dec, &res, rc < 0, err) < 0)
+    rc = -1;
+  R.dec = NULL;
+  applier_free (a);
+  if (rc < 0)
+    return fail_with (err, &res);
+  emit ("done", NULL, 0, NULL, a->entries, &res);
+  return 0;
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL;
+  const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL, *input_path = NULL;
+  int input = 0, hash_input = 1;
+  uint64_t follow = 0;
   char *options[MAX_OPTIONS];
   int parentfds[MAX_OPTIONS];
   struct parents parents = { parentfds, 0 };
@@ -157,12 +192,30 @@ main (int argc, char **argv)
           if (fd >= 0) /* a vanished lower only loses attribute copying */
             parentfds[parents.n++] = fd;
         }
+      else if (strcmp (argv[i], "--input") == 0 && i + 1 < argc)
+        input_path = argv[++i];
+      else if (strcmp (argv[i], "--no-input-digest") == 0)
+        hash_input = 0;
+      else if (strcmp (argv[i], "--follow") == 0 && i + 1 < argc)
+        follow = strtoull (argv[++i], NULL, 10);
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
         root = argv[i];
       else
-        return usage ("usage: berth-unpack [--overlay] ROOT | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR");
+        return usage ("usage: berth-unpack [--input BLOB] [--overlay] ROOT | [--input BLOB] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR");
+    }
+  if (input_path != NULL)
+    {
+      /* The blob itself (a committed, read-only content file): no pipe through Node. */
+      input = open (input_path, O_RDONLY | O_CLOEXEC);
+      if (input < 0)
+        {
+          bu_sys (&err, errno, "open input `%s`", input_path);
+          err.invalid = 0;
+          return fail (&err);
+        }
+      (void) posix_fadvise (input, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
   if (mtype != NULL)
     {
@@ -170,11 +223,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, NULL, &err);
+      rc = run (mnt, 0, NULL, input, hash_input, follow, &err);
       unmount_private (mnt);
-      return rc < 0 ? fail (&err) : 0;
+      return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, &err) < 0 ? fail (&err) : 0;
+  return run (root, overlay, &parents, input, hash_input, follow, &err);
 }

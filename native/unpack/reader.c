@@ -12,8 +12,17 @@ fill (struct reader *r, bu_error_t *err)
   if (r->pos < r->len || r->eof)
     return 0;
   r->pos = r->len = 0;
+  if (r->dec != NULL)
+    {
+      if (decoder_next (r->dec, &r->buf, &r->len, err) < 0)
+        return -1;
+      if (r->len == 0)
+        r->eof = 1;
+      return 0;
+    }
+  r->buf = r->own;
   do
-    n = read (r->fd, r->buf, sizeof (r->buf));
+    n = read (r->fd, r->own, sizeof (r->own));
   while (n < 0 && errno == EINTR);
   if (n < 0)
     return bu_sys (err, errno, "read layer stream");

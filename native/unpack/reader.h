@@ -1,8 +1,10 @@
-/* Buffered reader over stdin. Truncation (EOF inside a record) is an invalid archive. */
+/* Buffered reader over the layer's tar bytes: from an fd, or from the decoder thread's chunks
+ * (decode.h). Truncation (EOF inside a record) is an invalid archive. */
 #ifndef BU_READER_H
 #define BU_READER_H
 
 #include <stdint.h>
+#include "decode.h"
 #include "error.h"
 
 #define READER_BUF (1 << 20)
@@ -10,10 +12,12 @@
 struct reader
 {
   int fd;
+  struct decoder *dec; /* non-NULL: chunks come from the decoder, fd is unused */
+  unsigned char *buf;  /* the current chunk: own, or a decoder slot */
   size_t pos, len;
   int eof;
   uint64_t consumed;
-  unsigned char buf[READER_BUF];
+  unsigned char own[READER_BUF];
 };
 
 /* Reads up to n bytes; returns bytes read (0 at EOF) or -1. */

@@ -8,6 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+uint64_t bu_implicit_dirs;
+
 void
 clean_path (const char *in, char *out)
 {
@@ -245,7 +247,7 @@ open_dir_in_root (int rootfd, const char *path, int create, const struct parents
               return bu_sys (err, e, "mkdir `%s`", prefix);
             }
         }
-      else if (copy_parent_attrs (parents, prefix, pfd, base, err) < 0)
+      else if (bu_implicit_dirs++, copy_parent_attrs (parents, prefix, pfd, base, err) < 0)
         {
           close (pfd);
           return -1;

@@ -6,6 +6,7 @@
 #ifndef BU_RESOLVE_H
 #define BU_RESOLVE_H
 
+#include <stdint.h>
 #include "error.h"
 
 /* Lexically cleans a tar name into a root-relative path without ".", ".." or empty
@@ -25,6 +26,10 @@ int root_path (int rootfd, const char *path, char *out, size_t outlen, bu_error_
 
 /* Directories to copy attributes from when a missing parent is created (overlay: the lower
  * layers, top first; containerd's mkparent with options.Parents). */
+/* Directories open_dir_in_root created because an entry's parent was missing (reported, so Node
+ * knows whether the result depended on the lower dirs' attributes). */
+extern uint64_t bu_implicit_dirs;
+
 struct parents
 {
   const int *fds;

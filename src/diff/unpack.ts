@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SupervisorError, canceled, errnoCode, internal, invalidArgument } from '../core/errors';
+import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument, notImplemented } from '../core/errors';
 import type { Digest } from '../core/digest';
 
 /**
  * Runs native/build/berth-unpack, one process per layer: Node cannot mknod, set xattrs or
  * resolve paths with openat2(RESOLVE_IN_ROOT), and a per-file process would be far too slow.
- * Protocol: native/unpack/PROTOCOL.md.
+ * The child also sniffs and inflates gzip (ISA-L) and computes both SHA-256s (OpenSSL) on its
+ * own thread, so Node only moves the blob's bytes into a pipe. Protocol: native/unpack/PROTOCOL.md.
  */
 export type UnpackTarget =
   /** A directory holding the merged lower content (bind mount, native snapshotter, 1st layer). */
@@ -24,20 +24,45 @@ export interface UnpackResult {
   /** sha256 and size of the whole uncompressed stream (ctr compares it with the diff_id). */
   digest: Digest;
   size: number;
+  /** sha256 and size of the bytes berth-unpack read (the blob, compressed or not). */
+  inputDigest: Digest;
+  inputSize: number;
+  format: 'gzip' | 'tar';
   entries: number;
+  /** Whether the result depended on where it was applied (see LayerStager). */
+  whiteouts: number;
+  rootEntry: boolean;
+  implicitDirs: number;
   warnings: string[];
+}
+
+/** A blob berth-unpack reads itself (`--input`): no bytes through Node. */
+export interface BlobFile {
+  file: string;
 }
 
 export interface UnpackOptions {
   bin?: string;
   signal?: AbortSignal;
-  /** Stages between `input` and the digest (verification, decompression). */
+  /** Stages between `input` and berth-unpack (e.g. verifying a non-sha256 blob digest). */
   stages?: Transform[];
   /**
-   * false: do not hash the tar (result.digest is ''), because a stage already verifies its sha256
-   * (an uncompressed layer: its blob digest is its diff_id). Default true.
+   * The blob's sha256 digest (and size, when > 0): checked against what berth-unpack read,
+   * FailedPrecondition on a mismatch. It wins over the child's own error, so a corrupted blob
+   * reads as a digest mismatch rather than as a gzip or tar error.
    */
-  digest?: boolean;
+  expect?: { digest: Digest; size: number };
+  /**
+   * With a BlobFile input: the file is a blob the content store verified at commit (read-only,
+   * in berth's root), so berth-unpack skips the SHA-256 of the compressed bytes (`expect.size` is
+   * still checked). result.inputDigest is then ''.
+   */
+  verifiedInput?: boolean;
+  /**
+   * With a BlobFile input: the file is still being written (a content ingest) and will hold this
+   * many bytes; berth-unpack waits for them. Its digest is checked against `expect` at the end.
+   */
+  follow?: number;
 }
 
 let cachedBin: string | undefined;
@@ -66,10 +91,26 @@ export function unpackArgs(t: UnpackTarget): string[] {
 
 interface Message {
   type: 'done' | 'error' | 'warning';
-  kind?: 'invalid' | 'internal' | 'usage';
+  kind?: 'invalid' | 'unsupported' | 'internal' | 'usage';
   errno?: number;
   msg?: string;
   entries?: number;
+  format?: 'gzip' | 'tar';
+  input_digest?: string;
+  input_size?: number;
+  digest?: string;
+  size?: number;
+  whiteouts?: number;
+  root_entry?: number;
+  implicit_dirs?: number;
+}
+
+/** FailedPrecondition when what the child read is not the expected blob (unknown: no verdict). */
+function checkInput(expect: UnpackOptions['expect'], m: Message | undefined): void {
+  // Only a whole read says something about the blob: an error line has a digest only then.
+  if (!expect || !m || (m.input_digest === undefined && m.type !== 'done')) return;
+  if (m.input_digest !== undefined && m.input_digest !== expect.digest) throw failedPrecondition(`layer ${expect.digest}: content digest mismatch (read ${m.input_digest})`);
+  if (expect.size > 0 && m.input_size !== expect.size) throw failedPrecondition(`layer ${expect.digest}: size mismatch: read ${m.input_size}, descriptor says ${expect.size}`);
 }
 
 /** The child died under us (it exited early): its own report explains why. */
@@ -79,17 +120,21 @@ function isPipeError(e: unknown): boolean {
 }
 
 /**
- * Streams `input` (uncompressed tar) into berth-unpack with backpressure, digesting it on the
- * way. Never buffers the layer. Errors: InvalidArgument for a malformed/hostile archive,
- * Internal for anything else; `input` errors (digest mismatch, gunzip) win over the child's.
+ * Streams `input` (a gzip or plain tar) into berth-unpack with backpressure; the child digests
+ * it. Never buffers the layer. Errors: FailedPrecondition when the input is not `opts.expect`,
+ * InvalidArgument for a malformed/hostile archive or corrupt gzip, Internal for anything else;
+ * `input`/stage errors win over the child's.
  */
-export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
+export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFile, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
-  const child = spawn(opts.bin ?? defaultUnpackBin(), unpackArgs(target), { stdio: ['pipe', 'pipe', 'pipe'] });
+  const file = 'file' in input ? input.file : undefined;
+  const input_ = file === undefined ? [] : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
+  const args = [...input_, ...unpackArgs(target)];
+  const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => {
     stdout += s;
     let i: number;
     while ((i = stdout.indexOf('\n')) >= 0) {
@@ -102,44 +147,27 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
       }
     }
   });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 4096) stderr += s;
   });
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('error', (e) => resolve({ code: null, signal: null, spawnError: e }));
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
-  child.stdin.on('error', () => undefined); // EPIPE is reported through the pipeline
+  child.stdin?.on('error', () => undefined); // EPIPE is reported through the pipeline
 
-  const hash = createHash('sha256');
-  const hashing = opts.digest !== false;
-  let size = 0;
-  // Hashing is deferred a tick: gunzip's callback pushes synchronously into this stage, and only
-  // dispatches the next inflate to the threadpool once the push returns. Hashing inline made the
-  // two strictly alternate; deferred, sha256 on the event loop overlaps the next inflate.
-  const digester = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (!hashing) {
-        size += chunk.length;
-        return cb(null, chunk);
-      }
-      setImmediate(() => {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      });
-    },
-  });
   const kill = () => child.kill('SIGKILL');
   opts.signal?.addEventListener('abort', kill, { once: true });
 
   let feedError: unknown;
-  try {
-    const streams = [input, ...(opts.stages ?? []), digester, child.stdin] as unknown as [Readable, NodeJS.WritableStream];
-    await pipeline(...streams, opts.signal ? { signal: opts.signal } : {});
-  } catch (e) {
-    feedError = e;
-    if (!isPipeError(e)) kill();
+  if (file === undefined) {
+    try {
+      const streams = [input, ...(opts.stages ?? []), child.stdin] as unknown as [Readable, NodeJS.WritableStream];
+      await pipeline(...streams, opts.signal ? { signal: opts.signal } : {});
+    } catch (e) {
+      feedError = e;
+      if (!isPipeError(e)) kill();
+    }
   }
   const exit = await closed;
   opts.signal?.removeEventListener('abort', kill);
@@ -152,19 +180,27 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer>, target:
   }
   if (exit.spawnError) throw internal(`layer apply: cannot run berth-unpack: ${exit.spawnError.message}`, { cause: exit.spawnError });
   const failure = messages.find((m) => m.type === 'error');
+  const done = messages.find((m) => m.type === 'done');
+  checkInput(opts.expect, failure ?? done);
   if (failure) {
     const msg = `layer apply: ${failure.msg ?? 'failed'}`;
+    if (failure.kind === 'unsupported') throw notImplemented(msg);
     throw failure.kind === 'invalid' ? invalidArgument(msg) : internal(msg);
   }
-  const done = messages.find((m) => m.type === 'done');
-  if (!done || exit.code !== 0 || feedError !== undefined) {
+  if (!done || exit.code !== 0 || feedError !== undefined || !done.digest || (!done.input_digest && !(file !== undefined && opts.verifiedInput))) {
     const how = exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`;
     throw internal(`layer apply: berth-unpack ${how} without a result${stderr ? `: ${stderr.trim().slice(0, 500)}` : ''}`);
   }
   return {
-    digest: hashing ? `sha256:${hash.digest('hex')}` : '',
-    size,
+    digest: done.digest as Digest,
+    size: done.size ?? 0,
+    inputDigest: (done.input_digest ?? '') as Digest,
+    inputSize: done.input_size ?? 0,
+    format: done.format ?? 'tar',
     entries: done.entries ?? 0,
+    whiteouts: done.whiteouts ?? 0,
+    rootEntry: done.root_entry === 1,
+    implicitDirs: done.implicit_dirs ?? 0,
     warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),
   };
 }

@@ -29,6 +29,42 @@ export interface IngestRecord {
 /** Backend (on-disk) ingest refs are namespaced: `<ns>/<ref>` (the ns is a validated identifier). */
 export const backendRef = (ns: string, ref: string) => `${ns}/${ref}`;
 
+/** A blob that just became visible in `ns` through the ingest `ref`. */
+export interface CommittedBlob {
+  ns: string;
+  ref: string;
+  digest: Digest;
+  size: number;
+}
+
+/** A fresh ingest opened in the local store under `backendRef` (its `data` file grows from here). */
+export interface OpenedIngest {
+  ns: string;
+  ref: string;
+  backendRef: string;
+  expected?: Digest;
+  total: number;
+}
+
+/**
+ * Observers of the content store (see observe). Called synchronously; they must not block or
+ * throw. The diff slice uses them to extract a `layer-` blob while ctr is still writing it.
+ */
+export interface ContentObserver {
+  ingestOpened?(i: OpenedIngest): void;
+  committed?(c: CommittedBlob): void;
+}
+
+function notify(observers: Iterable<ContentObserver>, fn: (o: ContentObserver) => void): void {
+  for (const o of observers) {
+    try {
+      fn(o);
+    } catch {
+      // an observer's bug must not fail the store operation that already happened
+    }
+  }
+}
+
 function toInfo(digest: Digest, r: BlobRecord): Info {
   return { digest, size: r.size, labels: { ...r.labels }, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
 }
@@ -41,11 +77,18 @@ function toInfo(digest: Digest, r: BlobRecord): Info {
 export class NamespacedContentStore implements ContentStore {
   /** Digests between the backend rename and their record commit: GC must not delete them. */
   private readonly committing = new Map<Digest, number>();
+  private readonly observers = new Set<ContentObserver>();
 
   constructor(
     readonly db: MetadataDB,
     readonly backend: LocalContentStore,
   ) {}
+
+  /** Adds an observer of ingests and commits; returns the function that removes it. */
+  observe(o: ContentObserver): () => void {
+    this.observers.add(o);
+    return () => this.observers.delete(o);
+  }
 
   /** True while a commit of `digest` is between the on-disk rename and its metadata record. */
   isCommitting(digest: Digest): boolean {
@@ -128,6 +171,7 @@ export class NamespacedContentStore implements ContentStore {
       await local?.close();
       throw e;
     }
+    if (local) notify(this.observers, (o) => o.ingestOpened?.({ ns, ref, backendRef: bref, expected: opts.expected || undefined, total }));
     return new NamespacedWriter(this, ctx, ns, ref, local, shared, opts.expected);
   }
 
@@ -142,6 +186,7 @@ export class NamespacedContentStore implements ContentStore {
       tx.put(keys.blob(ns, digest), { size, labels: { ...(labels ?? {}) }, createdAt: now, updatedAt: now } satisfies BlobRecord);
       if (ctx.lease) tx.put(keys.leaseResource(ns, ctx.lease, LEASE_RESOURCE.content, digest), '');
     });
+    notify(this.observers, (o) => o.committed?.({ ns, ref, digest, size }));
   }
 
   /** Drops the ingest record (the stream ended through an error before commit). */

@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Ctx } from '../core/context';
+import type { Digest } from '../core/digest';
+import { canceled, errnoCode, internal } from '../core/errors';
+import type { Logger } from '../core/logger';
+import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
+
+/**
+ * Pre-extraction of layers while ctr is still fetching: ctr 1.6 `images pull` fetches every blob
+ * first and only then unpacks, one layer after another (Stat, Prepare, Diff/Apply, Commit). When
+ * ctr opens the ingest of a `layer-` blob with its expected digest, berth already extracts it
+ * from the growing ingest file (`offerIngest`; berth-unpack --follow), or else from the blob once
+ * committed (`offer`), into a staging dir (overlay mode, no lower dirs) on the same filesystem as
+ * the snapshots. A staged result counts only if the bytes it read hash to the layer's digest (an
+ * ingest's bytes are unverified until then). Diff/Apply then only moves the staged entries into
+ * the fresh snapshot when that gives exactly what applying there would have given:
+ *
+ *  - the target is an overlay upper dir, or a plain root (the first layer's bind mount) for a
+ *    layer without whiteouts (a plain root turns them into deletions, not 0:0 devices);
+ *  - the target is empty (a fresh Prepare), so moving entries in is the same as creating them;
+ *  - the layer did not set the root's own metadata (`./`), which belongs to the target dir;
+ *  - with lower dirs, no parent directory was created implicitly (an applier with lowers copies
+ *    their attributes; the staged one used 0755 root).
+ *
+ * Anything else, a staging failure, or a job not started yet falls back to a normal Apply. The
+ * staged extraction is the same confined berth-unpack run and checks the same digests (blob and
+ * diff_id; ctr compares the latter with the config). Unclaimed staged trees are removed after
+ * `ttlMs` (a `ctr content fetch` never applies), and the whole staging dir at daemon start.
+ */
+export interface StagerOptions {
+  bin?: string;
+  log: Logger;
+  /** Extractions running at once (each is two threads; one reading a growing ingest mostly waits). */
+  maxRunning?: number;
+  /** Staged or queued layers at most; later offers are ignored. */
+  maxJobs?: number;
+  /** How long a finished, unclaimed staged tree is kept. */
+  ttlMs?: number;
+}
+
+interface Job {
+  digest: Digest;
+  file: string;
+  size: number;
+  /** The file is an ingest still being written (not verified yet). */
+  growing: boolean;
+  /** Set when the blob was committed while this (growing) job ran: the fallback if it fails. */
+  committed?: { file: string; size: number };
+  dir: string;
+  started: boolean;
+  abort: AbortController;
+  result?: Promise<UnpackResult | undefined>;
+  timer?: NodeJS.Timeout;
+}
+
+export class LayerStager {
+  private readonly jobs = new Map<Digest, Job>();
+  private running = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly opts: StagerOptions,
+  ) {}
+
+  /** Empties `dir` (staged trees of a previous run) and returns a stager using it. */
+  static async open(dir: string, opts: StagerOptions): Promise<LayerStager> {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return new LayerStager(dir, opts);
+  }
+
+  /** A committed layer blob (its file in the content store): queue its extraction. */
+  offer(digest: Digest, file: string, size: number): void {
+    const j = this.jobs.get(digest);
+    if (j?.growing) {
+      if (!j.started) Object.assign(j, { file, size, growing: false });
+      else j.committed = { file, size };
+      return;
+    }
+    this.add(digest, file, size, false);
+  }
+
+  /** An ingest that will become layer `digest` (`total` bytes, written to `file` from now on). */
+  offerIngest(digest: Digest, file: string, total: number): void {
+    if (total > 0) this.add(digest, file, total, true);
+  }
+
+  private add(digest: Digest, file: string, size: number, growing: boolean): void {
+    if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
+    const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
+    this.jobs.set(digest, { digest, file, size, growing, dir, started: false, abort: new AbortController() });
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const job of this.jobs.values()) {
+      if (this.running >= (this.opts.maxRunning ?? 3)) return;
+      if (job.started) continue;
+      job.started = true;
+      this.running++;
+      job.result = this.extract(job).finally(() => {
+        this.running--;
+        if (this.jobs.get(job.digest) === job) job.timer = setTimeout(() => this.drop(job), this.opts.ttlMs ?? 120_000).unref();
+        this.pump();
+      });
+    }
+  }
+
+  private async extract(job: Job): Promise<UnpackResult | undefined> {
+    const root = join(job.dir, 'fs');
+    try {
+      await mkdir(root, { recursive: true, mode: 0o755 });
+      return await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
+        bin: this.opts.bin,
+        signal: job.abort.signal,
+        expect: { digest: job.digest, size: job.size },
+        // A committed blob was verified by the content store; an ingest's bytes are hashed here.
+        verifiedInput: !job.growing,
+        ...(job.growing ? { follow: job.size } : {}),
+      });
+    } catch (e) {
+      this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
+      await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
+      // Forget it at once: the blob may still be committed later (a resumed ingest) and staged then;
+      // if it already was (a small layer can be renamed into blobs/ before berth-unpack opens the
+      // ingest file), stage the committed blob now.
+      if (this.jobs.get(job.digest) === job) {
+        this.jobs.delete(job.digest);
+        if (job.committed && !this.closed) this.add(job.digest, job.committed.file, job.committed.size, false);
+      }
+      return undefined;
+    }
+  }
+
+  private drop(job: Job): void {
+    if (this.jobs.get(job.digest) === job) this.jobs.delete(job.digest);
+    clearTimeout(job.timer);
+    job.abort.abort();
+    void (job.result ?? Promise.resolve()).then(() => rm(job.dir, { recursive: true, force: true })).catch(() => undefined);
+  }
+
+  /**
+   * Applies `digest` from its staged extraction into the empty `target` when that is exact (see
+   * above); undefined when the caller must apply normally (nothing was written to the target).
+   */
+  async adopt(ctx: Ctx, digest: Digest, target: UnpackTarget): Promise<UnpackResult | undefined> {
+    const job = this.jobs.get(digest);
+    if (!job) return undefined;
+    this.jobs.delete(digest); // one Apply claims it; a concurrent one applies normally
+    clearTimeout(job.timer);
+    if (!job.started || !job.result) {
+      this.drop(job);
+      return undefined;
+    }
+    // The blob is committed by now, so an ingest job has all its bytes; one that still waits was
+    // following an ingest that was abandoned (another writer committed the blob): bounded wait.
+    const r = await waitOrCancel(job.result, ctx.signal, job.growing ? 2000 + job.size / 20_000 : undefined);
+    if (r === 'canceled') {
+      this.drop(job);
+      throw canceled('layer apply: canceled');
+    }
+    if (r === 'timeout') {
+      this.drop(job);
+      return undefined;
+    }
+    const root = target.kind === 'overlay' ? target.upper : target.kind === 'plain' ? target.root : undefined;
+    const fits =
+      r !== undefined &&
+      root !== undefined &&
+      !r.rootEntry &&
+      (target.kind === 'overlay' ? r.implicitDirs === 0 || !target.lowers?.length : r.whiteouts === 0) &&
+      (await readdir(root).catch(() => ['?'])).length === 0;
+    if (!fits || !r || !root) {
+      this.drop(job);
+      return undefined;
+    }
+    const staged = join(job.dir, 'fs');
+    const names = await readdir(staged);
+    let moved = 0;
+    try {
+      for (const name of names) {
+        await rename(join(staged, name), join(root, name));
+        moved++;
+      }
+    } catch (e) {
+      if (moved === 0 && errnoCode(e) === 'EXDEV') {
+        this.opts.log.info('layer staging: staging dir is on another filesystem than the snapshots; applying normally', { digest });
+        this.drop(job);
+        return undefined;
+      }
+      this.drop(job);
+      throw internal(`layer ${digest}: moving the staged layer into place: ${(e as Error).message}`, { cause: e });
+    }
+    this.drop(job);
+    return r;
+  }
+
+  /** Stops running extractions and removes every staged tree. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = [...this.jobs.values()];
+    for (const job of pending) this.drop(job);
+    await Promise.all(pending.map((j) => j.result?.catch(() => undefined)));
+    await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function waitOrCancel<T>(p: Promise<T>, signal?: AbortSignal, timeoutMs?: number): Promise<T | 'canceled' | 'timeout'> {
+  if (signal?.aborted) return 'canceled';
+  let onAbort: () => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = new Promise<'canceled' | 'timeout'>((resolve) => {
+    onAbort = () => resolve('canceled');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, stop]);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+  }
+}

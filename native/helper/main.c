@@ -98,6 +98,8 @@ spawn (struct helper *h)
   berth_error_t err = { 0 };
   char buf[32];
   h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
+  /* A child in a new user namespace has no say over the host's cgroupfs: the parent moves it. */
+  h->self_attach = h->has_cgroup && !h->cg.v2 && !(h->new_ns_flags & CLONE_NEWUSER);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
     berth_error (&err, errno, "socketpair"), fail (h, &err, "ns");
   /* The cgroup namespace is entered by the child once it sits in its cgroup. */
@@ -113,7 +115,7 @@ spawn (struct helper *h)
   (void) write_file ("/proc/self/oom_score_adj", "-1000");
   if ((h->new_ns_flags & CLONE_NEWUSER) && ns_write_idmaps (h->plan, h->child, &err) < 0)
     fail (h, &err, "ns");
-  if (h->has_cgroup && cgroup_attach (&h->cg, h->child, &err) < 0)
+  if (h->has_cgroup && !h->self_attach && cgroup_attach (&h->cg, h->child, &err) < 0)
     fail (h, &err, "cgroup");
   if (isync_send (h->isync[0], ISYNC_GO, NULL, -1) < 0)
     berth_error (&err, errno, "sync child"), fail (h, &err, "ns");

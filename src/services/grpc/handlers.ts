@@ -6,6 +6,18 @@ import { ctxFromMetadata } from './context';
 import { type StatusObject, toStatus } from './status';
 
 /**
+ * BERTH_TRACE_RPC=1: one info line per call with its start (ms since berthd started) and its
+ * handler time, to find where a client's sequence of calls spends its time (the gaps between
+ * calls are client and transport). Off by default: it costs a log line per call.
+ */
+const TRACE = process.env.BERTH_TRACE_RPC === '1';
+
+function traced(log: Logger, method: string): () => void {
+  const t0 = performance.now();
+  return () => log.info('rpc', { method, at: Math.round(t0 * 100) / 100, ms: Math.round((performance.now() - t0) * 100) / 100 });
+}
+
+/**
  * grpc-js never awaits a handler's promise: a rejection would be an unhandled rejection and a
  * hung call. Every handler is registered through these wrappers, which await and map errors.
  */
@@ -40,6 +52,7 @@ export type BidiFn<Req, Res> = (ctx: Ctx, call: grpc.ServerDuplexStream<Req, Res
 
 export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
+    const done = TRACE ? traced(log, method) : undefined;
     const c = cancellation(call);
     let ctx: Ctx;
     try {
@@ -52,10 +65,12 @@ export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Re
     fn(call.request, ctx, call).then(
       (res) => {
         c.finish();
+        done?.();
         callback(null, res);
       },
       (e) => {
         c.finish();
+        done?.();
         callback(report(log, method, e));
       },
     );
@@ -64,6 +79,7 @@ export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Re
 
 export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerStreamFn<Req, Res>): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
+    const done = TRACE ? traced(log, method) : undefined;
     let ctx: Ctx;
     try {
       ctx = ctxFromMetadata(call.metadata, log, cancellation(call).signal);
@@ -72,7 +88,10 @@ export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerSt
       return;
     }
     fn(call.request, ctx, call).then(
-      () => call.end(),
+      () => {
+        done?.();
+        call.end();
+      },
       (e) => failStream(call, report(log, method, e)),
     );
   };

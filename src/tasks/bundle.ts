@@ -3,11 +3,12 @@
  * (what a restarted daemon needs), rootfs/ (mount point inside the container's mount namespace),
  * the init monitor's state (monitor.sock, exit.json) and execs/<exec id>.json with the exec
  * monitors' state dirs under e/. Records are written temp + rename, so a crash leaves an old or a
- * new file, never half of one.
+ * new file, never half of one. A deleted task's bundle is renamed into `<state>/tasks/.trash/`
+ * and deleted from there in the background (restore skips dot dirs and empties that one).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import type { TaskIO } from './types';
 import { writeFileAtomic } from '../core/node/files';
@@ -41,6 +42,10 @@ export class TaskPaths {
 
   get tasksRoot(): string {
     return join(this.stateRoot, 'tasks');
+  }
+
+  get trash(): string {
+    return join(this.tasksRoot, '.trash');
   }
 
   bundle(ns: string, id: string): string {
@@ -121,6 +126,34 @@ export async function exitReported(bundle: string, execId?: string): Promise<boo
   } catch {
     return false;
   }
+}
+
+let trashSeq = 0;
+
+/**
+ * Takes a deleted task's bundle out of the tasks tree with one rename (a restarted berthd no longer
+ * sees the task from then on), then deletes it in the background: the recursive delete is a dozen
+ * threadpool round trips that Tasks/Delete no longer waits for.
+ */
+export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[]): Promise<void> {
+  for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
+  const dest = join(paths.trash, `${basename(bundle)}-${process.pid}.${++trashSeq}`);
+  try {
+    await rename(bundle, dest).catch(async (e) => {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      await mkdir(paths.trash, { recursive: true, mode: 0o700 });
+      await rename(bundle, dest);
+    });
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') await rm(bundle, { recursive: true, force: true });
+    return;
+  }
+  void rm(dest, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/** Empties the trash a crash (or a delete still running) left behind. */
+export async function emptyTrash(paths: TaskPaths): Promise<void> {
+  for (const n of await readdir(paths.trash).catch(() => [] as string[])) await rm(join(paths.trash, n), { recursive: true, force: true });
 }
 
 export async function removeBundle(bundle: string, stateDirs: string[]): Promise<void> {

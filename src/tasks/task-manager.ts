@@ -14,7 +14,7 @@ import type { Logger } from '../core/logger';
 import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../metadata/containers';
-import { createBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
+import { createBundle, discardBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, removeStateDir } from './helper';
@@ -211,8 +211,9 @@ export class TaskManager {
       if (p.status === 'created') await p.abort(9);
       const exit = p.exit!;
       for (const e of t.execs.values()) await this.settleExec(e);
-      await removeStateDir(p.stateDir).catch((e) => this.log.warn('removing task state failed', { id, err: e as Error }));
-      await removeBundle(t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
+      // The init is stopped: its monitor answered the wait and is exiting, so its state dir can go
+      // without asking it first (removeStateDir's probe).
+      await discardBundle(this.paths, t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
       this.tasks.delete(this.key(ctx.ns, id));
       this.events.delete(ctx.ns, id, exit);
       return exit;

@@ -5,7 +5,7 @@
  * detached from this Node process (own session, no inherited fds beyond 0-4, unref'd).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { internal, invalidArgument } from '../../core/errors';
@@ -14,7 +14,7 @@ import { nullLogger } from '../../core/logger';
 import { errnoToError } from './errno';
 import { MonitorClient } from './monitor-client';
 import { helperPath } from './paths';
-import { encodePlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
+import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
 
 export const SyncMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('created'), pid: z.number().int().positive() }),
@@ -116,7 +116,7 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
   const plan = parsed.data;
   const what = `${plan.mode === 'exec' ? 'exec' : 'container'} ${plan.id}`;
   const log = (opts.log ?? nullLogger).child({ id: plan.id });
-  await mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(plan.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
 
   const child = spawn(opts.helperPath ?? helperPath(), [], {
     detached: true,
@@ -129,7 +129,7 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
   const planSock = child.stdio[3] as Socket;
   const syncSock = child.stdio[4] as Socket;
   planSock.on('error', () => undefined);
-  planSock.end(encodePlan(plan));
+  planSock.end(encodeParsedPlan(plan));
   const reader = new SyncReader(syncSock, what);
 
   const release = () => {

@@ -1,6 +1,7 @@
 /* berth-helper: reads a launch plan on fd 3, reports on fd 4 (NDJSON), creates the
  * container process, execs it on "start", then stays as its monitor. PROTOCOL.md. */
 #include "helper.h"
+#include "launcher.h"
 #include "ns.h"
 #include "sync.h"
 
@@ -158,6 +159,8 @@ main (int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], "--version") == 0)
     return puts ("berth-helper 1 (plan " PLAN_MAGIC ")") < 0;
+  if (argc > 2 && strcmp (argv[1], "--launcher") == 0)
+    launcher_main (argv[2]); /* returns in a forked child, as a helper with fds 3 and 4 */
   if (fcntl (3, F_GETFD) < 0 || fcntl (4, F_GETFD) < 0)
     {
       fprintf (stderr, "berth-helper: needs the plan on fd 3 and the sync socket on fd 4 (see PROTOCOL.md)\n");

@@ -48,6 +48,11 @@ export class TaskPaths {
     return join(this.tasksRoot, '.trash');
   }
 
+  /** berthd's end of the helper launcher (helper/launcher.ts). */
+  get launcherSocket(): string {
+    return join(this.tasksRoot, '.launcher.sock');
+  }
+
   bundle(ns: string, id: string): string {
     return join(this.tasksRoot, ns, id);
   }

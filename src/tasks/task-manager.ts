@@ -17,7 +17,8 @@ import type { Container } from '../metadata/containers';
 import { createBundle, discardBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
 import { TaskEvents } from './events';
-import { createProcess, removeStateDir } from './helper';
+import { createProcess, helperPath, removeStateDir } from './helper';
+import { Launcher, MAX_LAUNCHER_SOCKET } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
 import { execPlan, specToPlan } from './spec';
@@ -56,12 +57,20 @@ export class TaskManager {
   private readonly pending = new Set<string>();
   private readonly ac = new AbortController();
   private readonly cgroupParent: string;
+  /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
+  private readonly launcher?: Launcher;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+    const sock = this.paths.launcherSocket;
+    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log);
+  }
+
+  private get helperOptions() {
+    return { log: this.log, helperPath: this.opts.helperPath, launcher: this.launcher };
   }
 
   /** Aborted on shutdown: exit watchers stop (the monitors keep running). */
@@ -71,6 +80,7 @@ export class TaskManager {
 
   close(): void {
     this.ac.abort();
+    this.launcher?.close();
   }
 
   private key(ns: string, id: string): string {
@@ -136,7 +146,7 @@ export class TaskManager {
       made = true;
       await createBundle(bundle, specJson);
       const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent });
-      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath });
+      const created = await createProcess(plan, this.helperOptions);
       const linux = (spec.linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
       const record: TaskRecord = {
         version: 1,
@@ -264,7 +274,7 @@ export class TaskManager {
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
       });
-      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath }).catch(async (e) => {
+      const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });
         throw e;
       });

@@ -14,6 +14,7 @@ import { nullLogger } from '../../core/logger';
 import { errnoToError } from './errno';
 import { MonitorClient } from './monitor-client';
 import { helperPath } from './paths';
+import type { Launcher } from './launcher';
 import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
 
 export const SyncMessageSchema = z.discriminatedUnion('type', [
@@ -27,6 +28,8 @@ export interface HelperOptions {
   /** Defaults to native/build/berth-helper under the package root. */
   helperPath?: string;
   log?: Logger;
+  /** Fork helpers from this launcher instead of spawning them from Node (launcher.ts). */
+  launcher?: Launcher;
 }
 
 export interface CreatedProcess {
@@ -55,6 +58,7 @@ class SyncReader {
     sock.on('end', () => this.finish());
     sock.on('close', () => this.finish());
     sock.on('error', (e) => this.finish(e));
+    sock.resume(); // a launched helper's socket was paused after its header
   }
 
   private onData(chunk: string) {
@@ -109,6 +113,56 @@ async function expect(reader: SyncReader, type: 'created' | 'started', what: str
   return m.pid;
 }
 
+/** A started helper: fd 3 and fd 4 as seen from berthd, however it was started. */
+interface HelperHandle {
+  plan: Socket;
+  sync: Socket;
+  pid: number;
+  /** Rejects if the helper could not be started at all. */
+  failed: Promise<never>;
+  /** Resolves once the helper has exited (after it was told to stop). */
+  exited(): Promise<void>;
+  release(): void;
+}
+
+function spawned(path: string, what: string): HelperHandle {
+  const child = spawn(path, [], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const failed = new Promise<never>((_, reject) => child.once('error', (e) => reject(internal(`${what}: cannot run helper`, { cause: e }))));
+  failed.catch(() => undefined);
+  const plan = child.stdio[3] as Socket;
+  const sync = child.stdio[4] as Socket;
+  return {
+    plan,
+    sync,
+    pid: child.pid ?? -1,
+    failed,
+    exited: () => exited(child),
+    release: () => {
+      plan.destroy();
+      sync.destroy();
+      child.unref();
+    },
+  };
+}
+
+async function launched(launcher: Launcher, what: string): Promise<HelperHandle> {
+  const l = await launcher.launch(what);
+  // The launcher's child is no child of ours: its exit shows as the end of its sync connection
+  // (the helper and its container child hold it until they are gone).
+  const closed = new Promise<void>((resolve) => l.sync.once('close', () => resolve()));
+  return {
+    plan: l.plan,
+    sync: l.sync,
+    pid: l.pid,
+    failed: new Promise<never>(() => undefined),
+    exited: () => closed,
+    release: () => {
+      l.plan.destroy();
+      l.sync.destroy();
+    },
+  };
+}
+
 /** Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready). */
 export async function createProcess(input: LaunchPlanInput, opts: HelperOptions = {}): Promise<CreatedProcess> {
   const parsed = LaunchPlanSchema.safeParse(input);
@@ -118,38 +172,27 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
   const log = (opts.log ?? nullLogger).child({ id: plan.id });
   mkdirSync(plan.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
 
-  const child = spawn(opts.helperPath ?? helperPath(), [], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (e) => reject(internal(`${what}: cannot run helper`, { cause: e }))),
-  );
-  spawnError.catch(() => undefined);
-  const planSock = child.stdio[3] as Socket;
-  const syncSock = child.stdio[4] as Socket;
+  const h = opts.launcher ? await launched(opts.launcher, what) : spawned(opts.helperPath ?? helperPath(), what);
+  const planSock = h.plan;
+  const syncSock = h.sync;
   planSock.on('error', () => undefined);
   planSock.end(encodeParsedPlan(plan));
   const reader = new SyncReader(syncSock, what);
 
-  const release = () => {
-    planSock.destroy();
-    syncSock.destroy();
-    child.unref();
-  };
   let pid: number;
   try {
-    pid = await Promise.race([expect(reader, 'created', what), spawnError]);
+    pid = await Promise.race([expect(reader, 'created', what), h.failed]);
   } catch (e) {
-    release();
-    await exited(child);
+    syncSock.end(); // EOF: a helper still waiting for `start` gives up
+    await h.exited();
+    h.release();
     throw e;
   }
   log.debug('helper created', { pid });
   let state: 'created' | 'started' | 'aborted' = 'created';
   return {
     pid,
-    helperPid: child.pid ?? -1,
+    helperPid: h.pid,
     monitor: new MonitorClient(plan.stateDir, what),
     async start() {
       if (state !== 'created') throw internal(`${what}: start after ${state}`);
@@ -160,18 +203,18 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
         log.debug('helper started', { pid: started });
         return { pid: started };
       } catch (e) {
-        await exited(child);
+        await h.exited();
         throw e;
       } finally {
-        release();
+        h.release();
       }
     },
     async abort() {
       if (state !== 'created') return;
       state = 'aborted';
       syncSock.end('abort\n');
-      await exited(child);
-      release();
+      await h.exited();
+      h.release();
     },
   };
 }

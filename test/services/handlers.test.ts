@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { nullLogger } from '../../src/core/logger';
 import type { Ctx } from '../../src/core/context';
-import { unary } from '../../src/services/grpc/handlers';
+import { serverStream, unary } from '../../src/services/grpc/handlers';
 
 function fakeCall() {
   const md = new grpc.Metadata();
@@ -52,5 +52,21 @@ describe('unary handler cancellation signal', () => {
     const untouched = fakeCall();
     await invoke(untouched, async () => 1);
     expect(untouched.listenerCount('cancelled')).toBe(0);
+  });
+});
+
+describe('server stream cancellation signal', () => {
+  it('is detached once the handler is done: the reset ctr sends after a finished stream aborts nothing', async () => {
+    const call = Object.assign(fakeCall(), { end: jest.fn() });
+    let signal: AbortSignal | undefined;
+    const h = serverStream(nullLogger, 'Test/Stream', async (_req, ctx) => {
+      signal = ctx.signal;
+    });
+    h(call as never);
+    await new Promise((r) => setImmediate(r));
+    expect(call.end).toHaveBeenCalled();
+    cancel(call);
+    expect(signal!.aborted).toBe(false);
+    expect(call.listenerCount('cancelled')).toBe(0);
   });
 });

@@ -92,35 +92,47 @@ export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Re
 export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerStreamFn<Req, Res>): grpc.handleServerStreamingCall<Req, Res> {
   return (call) => {
     const done = TRACE ? traced(log, method) : undefined;
+    const c = cancellation(call);
     let ctx: Ctx;
     try {
-      ctx = ctxFromMetadata(call.metadata, log, cancellation(call).signal);
+      ctx = ctxFromMetadata(call.metadata, log, c.signal);
     } catch (e) {
       failStream(call, report(log, method, e));
       return;
     }
     fn(call.request, ctx, call).then(
       () => {
+        c.finish(); // ctr resets every finished stream: that is no cancellation
         done?.();
         call.end();
       },
-      (e) => failStream(call, report(log, method, e)),
+      (e) => {
+        c.finish();
+        failStream(call, report(log, method, e));
+      },
     );
   };
 }
 
 export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>): grpc.handleBidiStreamingCall<Req, Res> {
   return (call) => {
+    const c = cancellation(call);
     let ctx: Ctx;
     try {
-      ctx = ctxFromMetadata(call.metadata, log, cancellation(call).signal);
+      ctx = ctxFromMetadata(call.metadata, log, c.signal);
     } catch (e) {
       failStream(call, report(log, method, e));
       return;
     }
     fn(ctx, call).then(
-      () => call.end(),
-      (e) => failStream(call, report(log, method, e)),
+      () => {
+        c.finish();
+        call.end();
+      },
+      (e) => {
+        c.finish();
+        failStream(call, report(log, method, e));
+      },
     );
   };
 }

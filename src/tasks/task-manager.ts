@@ -18,7 +18,7 @@ import { createBundle, discardBundle, markExitReported, removeBundle, removeExec
 import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
-import { Launcher, MAX_LAUNCHER_SOCKET } from './helper/launcher';
+import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
 import { execPlan, specToPlan } from './spec';
@@ -115,6 +115,9 @@ export class TaskManager {
     const bundle = this.paths.bundle(ctx.ns, id);
     const stateDir = this.paths.initStateDir(ctx.ns, id);
     let made = false;
+    // The launcher forks the helper while we read the container and write the bundle.
+    let launching: Promise<LaunchedHelper> | undefined = this.launcher?.launch(`container ${id}`);
+    launching?.catch(() => undefined);
     try {
       const c = await this.opts.containers.get(ctx, id);
       if (!(SUPPORTED_RUNTIMES as readonly string[]).includes(c.runtime.name)) {
@@ -146,7 +149,9 @@ export class TaskManager {
       made = true;
       await createBundle(bundle, specJson);
       const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent });
-      const created = await createProcess(plan, this.helperOptions);
+      const prelaunched = launching;
+      launching = undefined; // createProcess owns it now
+      const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
       const linux = (spec.linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
       const record: TaskRecord = {
         version: 1,
@@ -170,6 +175,7 @@ export class TaskManager {
       this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
       return { pid: created.pid };
     } catch (e) {
+      if (launching) discardLaunched(launching);
       if (made) await removeBundle(bundle, [stateDir]).catch(() => undefined);
       throw e;
     } finally {

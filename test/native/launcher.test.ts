@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nullLogger } from '../../src/core/logger';
 import { createProcess, helperPath } from '../../src/tasks/helper';
-import { Launcher } from '../../src/tasks/helper/launcher';
+import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
 import { Harness, itRoot } from './harness';
 
@@ -61,7 +61,24 @@ describe('the helper launcher', () => {
     const created = await createProcess(h.plan(id, h.spec(id, ['true'])), { launcher });
     expect(created.helperPid).toBeGreaterThan(0);
     await created.abort();
-    expect(() => process.kill(created.helperPid, 0)).toThrow();
+    // abort() returns once the helper let go of its sync connection, which it does on its way
+    // out (after killing the child and removing the cgroup): the pid itself is gone a moment later.
+    for (let i = 0; i < 200 && existsPid(created.helperPid); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(created.helperPid)).toBe(false);
+  });
+
+  itRoot('a helper launched ahead but not used exits (a create that failed before its plan)', async () => {
+    const launching = launcher.launch('unused');
+    const { pid } = await launching;
+    discardLaunched(launching);
+    for (let i = 0; i < 200 && existsPid(pid); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(pid)).toBe(false);
+    // A bad plan handed over with a prelaunched helper also lets it go.
+    const again = launcher.launch('bad-plan');
+    const { pid: pid2 } = await again;
+    await expect(createProcess({ id: '', stateDir: 'relative' } as never, { prelaunched: again })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    for (let i = 0; i < 200 && existsPid(pid2); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(pid2)).toBe(false);
   });
 
   itRoot('a helper failure comes back through the launched connections', async () => {

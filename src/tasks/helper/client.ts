@@ -14,7 +14,7 @@ import { nullLogger } from '../../core/logger';
 import { errnoToError } from './errno';
 import { MonitorClient } from './monitor-client';
 import { helperPath } from './paths';
-import type { Launcher } from './launcher';
+import { discardLaunched, type LaunchedHelper, type Launcher } from './launcher';
 import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
 
 export const SyncMessageSchema = z.discriminatedUnion('type', [
@@ -30,6 +30,8 @@ export interface HelperOptions {
   log?: Logger;
   /** Fork helpers from this launcher instead of spawning them from Node (launcher.ts). */
   launcher?: Launcher;
+  /** A helper already asked of the launcher (so its fork overlaps the caller's own work). */
+  prelaunched?: Promise<LaunchedHelper>;
 }
 
 export interface CreatedProcess {
@@ -145,8 +147,8 @@ function spawned(path: string, what: string): HelperHandle {
   };
 }
 
-async function launched(launcher: Launcher, what: string): Promise<HelperHandle> {
-  const l = await launcher.launch(what);
+async function launched(launching: Promise<LaunchedHelper>): Promise<HelperHandle> {
+  const l = await launching;
   // The launcher's child is no child of ours: its exit shows as the end of its sync connection
   // (the helper and its container child hold it until they are gone).
   const closed = new Promise<void>((resolve) => l.sync.once('close', () => resolve()));
@@ -166,13 +168,19 @@ async function launched(launcher: Launcher, what: string): Promise<HelperHandle>
 /** Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready). */
 export async function createProcess(input: LaunchPlanInput, opts: HelperOptions = {}): Promise<CreatedProcess> {
   const parsed = LaunchPlanSchema.safeParse(input);
-  if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+  try {
+    if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+    mkdirSync(parsed.data.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
+  } catch (e) {
+    if (opts.prelaunched) discardLaunched(opts.prelaunched);
+    throw e;
+  }
   const plan = parsed.data;
   const what = `${plan.mode === 'exec' ? 'exec' : 'container'} ${plan.id}`;
   const log = (opts.log ?? nullLogger).child({ id: plan.id });
-  mkdirSync(plan.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
 
-  const h = opts.launcher ? await launched(opts.launcher, what) : spawned(opts.helperPath ?? helperPath(), what);
+  const launching = opts.prelaunched ?? opts.launcher?.launch(what);
+  const h = launching ? await launched(launching) : spawned(opts.helperPath ?? helperPath(), what);
   const planSock = h.plan;
   const syncSock = h.sync;
   planSock.on('error', () => undefined);

@@ -66,6 +66,17 @@ function readHeader(sock: Socket): Promise<string> {
   });
 }
 
+/** Gives up on a helper that was launched but will not be used: it reads EOF and exits. */
+export function discardLaunched(l: Promise<LaunchedHelper>): void {
+  l.then(
+    (h) => {
+      h.plan.destroy();
+      h.sync.destroy();
+    },
+    () => undefined,
+  );
+}
+
 export class Launcher {
   private server?: Server;
   private starting?: Promise<void>;

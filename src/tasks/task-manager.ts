@@ -102,7 +102,8 @@ export class TaskManager {
     return {
       onExit: (p, exit) => {
         this.events.exit(ns, p.containerId, p.id, exit);
-        void markExitReported(bundle, p.execId);
+        // After the waiters are answered: the marker only spares a restarted berthd a duplicate event.
+        setImmediate(() => void markExitReported(bundle, p.execId));
       },
     };
   }

@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, errnoCode, failedPrecondition, fromErrno, invalidArgument, notFound } from '../core/errors';
 import { parseFilters } from '../core/filters';
@@ -105,9 +106,9 @@ export abstract class DirSnapshotter implements Snapshotter {
       const final = join(this.snapshotsDir, id);
       let tmp: string | undefined;
       try {
-        tmp = await mkdtemp(join(this.snapshotsDir, 'new-'));
+        tmp = mkdtempSync(join(this.snapshotsDir, 'new-')); // sync: see OverlaySnapshotter.populate
         await this.populate(tmp, kind, parentIds);
-        await rename(tmp, final);
+        renameSync(tmp, final);
         tmp = undefined;
         // No fsync of snapshots/ (it cost ~1 ms of every Prepare): a berthd crash loses nothing
         // without it (the page cache survives), and the record written next is an unsynced LevelDB
@@ -199,11 +200,13 @@ export abstract class DirSnapshotter implements Snapshotter {
     const dir = join(this.snapshotsDir, id);
     const dest = join(this.trashDir, `${id}-${process.pid}.${++this.trashSeq}`);
     try {
-      await rename(dir, dest).catch(async (e) => {
+      try {
+        renameSync(dir, dest);
+      } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
-        await mkdir(this.trashDir, { recursive: true, mode: 0o700 }); // an older root without trash/
-        await rename(dir, dest);
-      });
+        mkdirSync(this.trashDir, { recursive: true, mode: 0o700 }); // an older root without trash/
+        renameSync(dir, dest);
+      }
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT') await this.removeTree(dir);
       return;

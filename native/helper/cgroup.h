@@ -22,6 +22,8 @@ struct cgroup
 int cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err);
 int cgroup_create (struct cgroup *cg, berth_error_t *err);
 int cgroup_attach (struct cgroup *cg, pid_t pid, berth_error_t *err);
+/* v1 only: moves the calling (single-threaded) process into the leaf of every hierarchy. */
+int cgroup_attach_self (struct cgroup *cg, berth_error_t *err);
 int cgroup_apply (struct cgroup *cg, const struct plan *p, berth_error_t *err); /* cgroup_res.c */
 /* Kills what is left, removes the leaf and any now-empty parents up to base. */
 void cgroup_destroy (struct cgroup *cg);

@@ -31,6 +31,7 @@ struct helper
   struct plan *plan;
   struct cgroup cg;
   int has_cgroup, owns_cgroup;
+  int self_attach;   /* the child joins its cgroup itself (see cgroup_attach_self) */
   int sync_fd;       /* fd 4: NDJSON to Node */
   int isync[2];      /* [0] helper end, [1] child end */
   pid_t child;

@@ -2,6 +2,7 @@
  * container process, execs it on "start", then stays as its monitor. PROTOCOL.md. */
 #include "helper.h"
 #include "mount.h"
+#include "launcher.h"
 #include "ns.h"
 #include "sync.h"
 
@@ -119,6 +120,8 @@ spawn (struct helper *h)
   int cwd;
   h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
   cwd = prepare_userns_rootfs (h);
+  /* A child in a new user namespace has no say over the host's cgroupfs: the parent moves it. */
+  h->self_attach = h->has_cgroup && !h->cg.v2 && !(h->new_ns_flags & CLONE_NEWUSER);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
     berth_error (&err, errno, "socketpair"), fail (h, &err, "ns");
   /* The cgroup namespace is entered by the child once it sits in its cgroup. */
@@ -136,7 +139,7 @@ spawn (struct helper *h)
   (void) write_file ("/proc/self/oom_score_adj", "-1000");
   if ((h->new_ns_flags & CLONE_NEWUSER) && ns_write_idmaps (h->plan, h->child, &err) < 0)
     fail (h, &err, "ns");
-  if (h->has_cgroup && cgroup_attach (&h->cg, h->child, &err) < 0)
+  if (h->has_cgroup && !h->self_attach && cgroup_attach (&h->cg, h->child, &err) < 0)
     fail (h, &err, "cgroup");
   if (isync_send (h->isync[0], ISYNC_GO, NULL, -1) < 0)
     berth_error (&err, errno, "sync child"), fail (h, &err, "ns");
@@ -179,6 +182,8 @@ main (int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], "--version") == 0)
     return puts ("berth-helper 1 (plan " PLAN_MAGIC ")") < 0;
+  if (argc > 2 && strcmp (argv[1], "--launcher") == 0)
+    launcher_main (argv[2]); /* returns in a forked child, as a helper with fds 3 and 4 */
   if (fcntl (3, F_GETFD) < 0 || fcntl (4, F_GETFD) < 0)
     {
       fprintf (stderr, "berth-helper: needs the plan on fd 3 and the sync socket on fd 4 (see PROTOCOL.md)\n");

@@ -8,6 +8,7 @@ import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, is
 import { adapt, parseFilters } from '../core/filters';
 import type { Labels } from '../core/types';
 import { updateLabels } from '../core/labels';
+import { BlobCache } from './blob-cache';
 import type { MetadataDB, ReadTx, WriteTx } from './db';
 import { ensureNamespace } from './namespace-record';
 import { LEASE_RESOURCE, keys } from './schema';
@@ -78,6 +79,7 @@ export class NamespacedContentStore implements ContentStore {
   /** Digests between the backend rename and their record commit: GC must not delete them. */
   private readonly committing = new Map<Digest, number>();
   private readonly observers = new Set<ContentObserver>();
+  private readonly small = new BlobCache();
 
   constructor(
     readonly db: MetadataDB,
@@ -104,8 +106,20 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async *read(ctx: Ctx, digest: Digest, opts: ReadOptions = {}): AsyncIterable<Buffer> {
-    await this.info(ctx, digest);
-    yield* this.backend.read(digest, opts);
+    const info = await this.info(ctx, digest);
+    const offset = opts.offset ?? 0;
+    const size = opts.size ?? 0;
+    if (info.size > this.small.maxBlob || offset < 0 || size < 0) return yield* this.backend.read(digest, opts);
+    let data = this.small.get(digest);
+    if (!data) {
+      const chunks: Buffer[] = [];
+      for await (const c of this.backend.read(digest)) chunks.push(c);
+      data = Buffer.concat(chunks);
+      if (data.length === info.size) this.small.set(digest, data);
+    }
+    // The backend's range rules: from `offset`, `size` bytes (0 = to the end), nothing past the end.
+    const end = size ? Math.min(data.length, offset + size) : data.length;
+    if (offset < end) yield Buffer.from(data.subarray(offset, end)); // a copy: callers own what they get
   }
 
   async update(ctx: Ctx, info: Pick<Info, 'digest' | 'labels'>, fieldpaths?: string[]): Promise<Info> {

@@ -1,6 +1,7 @@
 import { Level } from 'level';
+import { Mirror } from './mirror';
 import type { Key } from './schema';
-import { SCHEMA_VERSION, decodeKey, encodeKey, keys, prefixRange } from './schema';
+import { SCHEMA_VERSION, SEP, decodeKey, encodeKey, keys } from './schema';
 import { runMigrations } from './migrations';
 import { internal, unavailable } from '../core/errors';
 
@@ -8,7 +9,8 @@ import { internal, unavailable } from '../core/errors';
  * LevelDB has no read-write transactions (bolt had), so the DB has one async write lock:
  * a mutation is `update(tx => read → validate → put/del)` and lands as one atomic batch.
  * Reads inside a tx see the tx's own pending writes for point lookups (`get`); `list`
- * sees committed state only.
+ * sees committed state only. Reads come from an in-memory mirror of the committed state
+ * (mirror.ts); LevelDB is written, and read once at open.
  */
 export interface ReadTx {
   get<T>(key: Key): Promise<T | undefined>;
@@ -31,6 +33,7 @@ type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: stri
 export class MetadataDB {
   private lock: Promise<void> = Promise.resolve();
   private mutationListeners: Array<() => void> = [];
+  private readonly mirror = new Mirror();
 
   private constructor(private readonly db: Level<string, string>) {}
 
@@ -44,6 +47,12 @@ export class MetadataDB {
       throw internal(`metadata db ${path}: ${(e as Error).message}`, { cause: e });
     }
     const m = new MetadataDB(db);
+    try {
+      m.mirror.load(await db.iterator().all());
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      throw internal(`metadata db ${path}: ${(e as Error).message}`, { cause: e });
+    }
     await m.update(async (tx) => {
       const v = (await tx.get<number>(keys.version())) ?? 0;
       if (v > SCHEMA_VERSION) throw new Error(`metadata schema version ${v} is newer than this berthd (${SCHEMA_VERSION})`);
@@ -88,14 +97,18 @@ export class MetadataDB {
           pending.set(k, { type: 'del', key: k });
         },
         delPrefix: async (prefix) => {
-          for await (const k of this.db.keys(prefixRange(prefix))) pending.set(k, { type: 'del', key: k });
-          const { gt, lt } = prefixRange(prefix);
-          for (const k of pending.keys()) if (k > gt && k < lt) pending.set(k, { type: 'del', key: k });
+          const p = encodeKey(prefix) + SEP;
+          for (const [k] of this.mirror.range(p)) pending.set(k, { type: 'del', key: k });
+          for (const k of pending.keys()) if (k.startsWith(p)) pending.set(k, { type: 'del', key: k });
         },
         afterCommit: (f) => after.push(f),
       };
       result = await fn(tx);
-      if (pending.size > 0) await this.db.batch([...pending.values()]);
+      if (pending.size > 0) {
+        const ops = [...pending.values()];
+        await this.db.batch(ops);
+        this.mirror.apply(ops);
+      }
     } finally {
       release();
     }
@@ -105,21 +118,22 @@ export class MetadataDB {
   }
 
   private reader(pending: Map<string, Op>): ReadTx {
-    const db = this.db;
-    const get = async <T>(key: Key): Promise<T | undefined> => {
+    const mirror = this.mirror;
+    const lookup = (key: Key): string | undefined => {
       const k = encodeKey(key);
       const p = pending.get(k);
-      if (p) return p.type === 'put' ? (JSON.parse(p.value) as T) : undefined;
-      const v = await db.get(k);
-      return v === undefined ? undefined : (JSON.parse(v) as T);
+      if (p) return p.type === 'put' ? p.value : undefined;
+      return mirror.get(k);
     };
     return {
-      get,
-      has: async (key) => (await get(key)) !== undefined,
+      get: async <T>(key: Key): Promise<T | undefined> => {
+        const v = lookup(key);
+        return v === undefined ? undefined : (JSON.parse(v) as T);
+      },
+      has: async (key) => lookup(key) !== undefined,
       list: async function* <T>(prefix: Key) {
-        for await (const [k, v] of db.iterator(prefixRange(prefix))) {
-          yield { key: decodeKey(k), value: JSON.parse(v) as T };
-        }
+        // The snapshot is taken at the first next(), as a LevelDB iterator's was.
+        for (const [k, v] of mirror.range(encodeKey(prefix) + SEP)) yield { key: decodeKey(k), value: JSON.parse(v) as T };
       },
     };
   }

@@ -32,12 +32,6 @@ export function decodeKey(key: string): string[] {
   return key.split(SEP);
 }
 
-/** Range bounds that select every key strictly under `prefix`. */
-export function prefixRange(prefix: Key): { gt: string; lt: string } {
-  const p = encodeKey(prefix) + SEP;
-  return { gt: p, lt: p + '\xff' };
-}
-
 export const keys = {
   version: (): Key => ['meta', 'version'],
   nsRoot: (ns: string): Key => ['v1', ns],

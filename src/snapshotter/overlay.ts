@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, stat } from 'node:fs/promises';
+import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { nullLogger, type Logger } from '../core/logger';
 import type { Mount } from '../core/types';
@@ -38,16 +37,20 @@ export class OverlaySnapshotter extends DirSnapshotter {
     return s;
   }
 
+  /**
+   * Synchronous calls on purpose: six tiny metadata operations on a local filesystem, each of
+   * which cost a threadpool round trip (0.1-0.5 ms on a busy machine) on every Prepare.
+   */
   protected async populate(dir: string, kind: Kind, parentIds: string[]): Promise<void> {
     const fs = join(dir, 'fs');
-    await mkdir(fs, { mode: 0o755 });
-    await chmod(fs, 0o755);
-    if (kind === 'ACTIVE') await mkdir(join(dir, 'work'), { mode: 0o711 });
+    mkdirSync(fs, { mode: 0o755 });
+    chmodSync(fs, 0o755);
+    if (kind === 'ACTIVE') mkdirSync(join(dir, 'work'), { mode: 0o711 });
     if (parentIds.length > 0) {
       // The upper dir is the root of the merged tree: give it the parent's owner and mode.
-      const st = await stat(this.fsPath(parentIds[0]!));
-      await chown(fs, st.uid, st.gid);
-      await chmod(fs, st.mode & 0o7777);
+      const st = statSync(this.fsPath(parentIds[0]!));
+      chownSync(fs, st.uid, st.gid);
+      chmodSync(fs, st.mode & 0o7777);
     }
   }
 

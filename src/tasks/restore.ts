@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { background } from '../core/context';
 import { isNotFound } from '../core/errors';
-import { exitReported, readExecRecords, readTaskRecord, removeBundle, type ExecRecord } from './bundle';
+import { emptyTrash, exitReported, readExecRecords, readTaskRecord, removeBundle, type ExecRecord } from './bundle';
 import { connectMonitor, type ProcessState } from './helper';
 import { Proc } from './process';
 import { Task } from './task';
@@ -37,6 +37,7 @@ const toExit = (s: ProcessState, pid: number): Exit =>
 /** Returns how many tasks came back. */
 export async function restoreTasks(mgr: TaskManager): Promise<{ restored: number; removed: number }> {
   const root = mgr.paths.tasksRoot;
+  void emptyTrash(mgr.paths).catch((e) => mgr.log.warn('emptying the task trash failed', { err: e as Error }));
   const found: Array<[string, string]> = [];
   for (const ns of await dirs(root)) for (const id of await dirs(join(root, ns))) found.push([ns, id]);
   const results = await Promise.all(found.map(([ns, id]) => restoreOne(mgr, ns, id).catch((e) => {

@@ -14,10 +14,11 @@ import type { Logger } from '../core/logger';
 import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../metadata/containers';
-import { createBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
+import { createBundle, discardBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
 import { TaskEvents } from './events';
-import { createProcess, removeStateDir } from './helper';
+import { createProcess, helperPath, removeStateDir } from './helper';
+import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
 import { execPlan, specToPlan } from './spec';
@@ -56,12 +57,20 @@ export class TaskManager {
   private readonly pending = new Set<string>();
   private readonly ac = new AbortController();
   private readonly cgroupParent: string;
+  /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
+  private readonly launcher?: Launcher;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+    const sock = this.paths.launcherSocket;
+    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log);
+  }
+
+  private get helperOptions() {
+    return { log: this.log, helperPath: this.opts.helperPath, launcher: this.launcher };
   }
 
   /** Aborted on shutdown: exit watchers stop (the monitors keep running). */
@@ -71,6 +80,7 @@ export class TaskManager {
 
   close(): void {
     this.ac.abort();
+    this.launcher?.close();
   }
 
   private key(ns: string, id: string): string {
@@ -92,7 +102,8 @@ export class TaskManager {
     return {
       onExit: (p, exit) => {
         this.events.exit(ns, p.containerId, p.id, exit);
-        void markExitReported(bundle, p.execId);
+        // After the waiters are answered: the marker only spares a restarted berthd a duplicate event.
+        setImmediate(() => void markExitReported(bundle, p.execId));
       },
     };
   }
@@ -105,6 +116,9 @@ export class TaskManager {
     const bundle = this.paths.bundle(ctx.ns, id);
     const stateDir = this.paths.initStateDir(ctx.ns, id);
     let made = false;
+    // The launcher forks the helper while we read the container and write the bundle.
+    let launching: Promise<LaunchedHelper> | undefined = this.launcher?.launch(`container ${id}`);
+    launching?.catch(() => undefined);
     try {
       const c = await this.opts.containers.get(ctx, id);
       if (!(SUPPORTED_RUNTIMES as readonly string[]).includes(c.runtime.name)) {
@@ -136,7 +150,9 @@ export class TaskManager {
       made = true;
       await createBundle(bundle, specJson);
       const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent });
-      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath });
+      const prelaunched = launching;
+      launching = undefined; // createProcess owns it now
+      const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
       const linux = (spec.linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
       const record: TaskRecord = {
         version: 1,
@@ -160,6 +176,7 @@ export class TaskManager {
       this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
       return { pid: created.pid };
     } catch (e) {
+      if (launching) discardLaunched(launching);
       if (made) await removeBundle(bundle, [stateDir]).catch(() => undefined);
       throw e;
     } finally {
@@ -211,8 +228,9 @@ export class TaskManager {
       if (p.status === 'created') await p.abort(9);
       const exit = p.exit!;
       for (const e of t.execs.values()) await this.settleExec(e);
-      await removeStateDir(p.stateDir).catch((e) => this.log.warn('removing task state failed', { id, err: e as Error }));
-      await removeBundle(t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
+      // The init is stopped: its monitor answered the wait and is exiting, so its state dir can go
+      // without asking it first (removeStateDir's probe).
+      await discardBundle(this.paths, t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
       this.tasks.delete(this.key(ctx.ns, id));
       this.events.delete(ctx.ns, id, exit);
       return exit;
@@ -263,7 +281,7 @@ export class TaskManager {
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
       });
-      const created = await createProcess(plan, { log: this.log, helperPath: this.opts.helperPath }).catch(async (e) => {
+      const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });
         throw e;
       });

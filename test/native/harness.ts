@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProcess, removeStateDir, type CreatedProcess, type LaunchPlanInput, type MonitorClient } from '../../src/tasks/helper';
+import { createProcess, removeStateDir, type CreatedProcess, type HelperOptions, type LaunchPlanInput, type MonitorClient } from '../../src/tasks/helper';
 import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
 
@@ -56,14 +56,14 @@ export class Harness {
   }
 
   /** create + start; stdout/stderr go to files in the state root unless the plan says otherwise. */
-  async run(name: string, args: string[], opts: { tweak?: (s: OciSpec) => void; extra?: Partial<LaunchPlanInput> } = {}): Promise<Running> {
+  async run(name: string, args: string[], opts: { tweak?: (s: OciSpec) => void; extra?: Partial<LaunchPlanInput>; helper?: HelperOptions } = {}): Promise<Running> {
     const id = this.nextId(name);
     const out = join(this.stateRoot, `${id}.out`);
     const plan = this.plan(id, this.spec(id, args, opts.tweak), {
       stdio: { stdout: { kind: 'file', path: out }, stderr: { kind: 'file', path: out } },
       ...opts.extra,
     });
-    const created = await createProcess(plan);
+    const created = await createProcess(plan, opts.helper);
     await created.start();
     const r = new Running(id, plan, created, out, () => this.live.delete(r));
     this.live.add(r);

@@ -81,3 +81,31 @@ describe('overlayfs mounts match containerd 1.6 on the wire', () => {
     }
   });
 });
+
+describe('overlayfs removal', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-ovl-rm-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('takes the tree out of snapshots/ at once, deletes it in the background, and sweeps what a crash left in trash/', async () => {
+    const root = join(dir, 'o');
+    let sn = await OverlaySnapshotter.open(root);
+    const m = await sn.prepare('k');
+    await mkdir(join(upperDir(m), 'a', 'b'), { recursive: true });
+    await writeFile(join(upperDir(m), 'a', 'b', 'f'), 'x');
+    await sn.remove('k');
+    expect(await readdir(join(root, 'snapshots'))).toEqual([]);
+    await sn.close(); // waits for the background delete
+    expect(await readdir(join(root, 'trash'))).toEqual([]);
+
+    // A tree left in trash/ by a crash is gone after the next open (its cleanup).
+    await mkdir(join(root, 'trash', '7-123.1', 'fs', 'deep'), { recursive: true });
+    sn = await OverlaySnapshotter.open(root);
+    expect(await readdir(join(root, 'trash'))).toEqual([]);
+    await sn.close();
+  });
+});

@@ -2,7 +2,9 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBundle, readExecRecords, readTaskRecord, writeExecRecord, writeTaskRecord, type TaskRecord } from '../../src/tasks/bundle';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createBundle, discardBundle, emptyTrash, readExecRecords, readTaskRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from '../../src/tasks/bundle';
 
 const record = (pid: number): Omit<TaskRecord, 'version'> => ({
   namespace: 'ns',
@@ -38,5 +40,34 @@ describe('task bundle records', () => {
 
   it('a missing record reads as undefined', async () => {
     expect(await readTaskRecord(join(dir, 'nope'))).toBeUndefined();
+  });
+});
+
+describe('deleted bundles', () => {
+  let state: string;
+  beforeEach(async () => {
+    state = await mkdtemp(join(tmpdir(), 'berth-bundle-trash-'));
+  });
+  afterEach(() => rm(state, { recursive: true, force: true }));
+
+  it('leave the tasks tree with one rename, are deleted in the background, and what a crash left in .trash goes at restore', async () => {
+    const paths = new TaskPaths(state);
+    const bundle = paths.bundle('ns', 'c1');
+    await createBundle(bundle, '{}');
+    await writeTaskRecord(bundle, record(10));
+    const outside = join(state, 'elsewhere');
+    await mkdir(outside);
+    await discardBundle(paths, bundle, [bundle, outside]);
+    expect(existsSync(bundle)).toBe(false);
+    expect(existsSync(outside)).toBe(false);
+    expect(await readdir(join(paths.tasksRoot, 'ns'))).toEqual([]);
+    for (let i = 0; i < 100 && (await readdir(paths.trash)).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await readdir(paths.trash)).toEqual([]);
+
+    await mkdir(join(paths.trash, 'c2-1.1', 'rootfs'), { recursive: true });
+    await emptyTrash(paths);
+    expect(await readdir(paths.trash)).toEqual([]);
+    // A bundle that is already gone is not an error.
+    await expect(discardBundle(paths, bundle, [bundle])).resolves.toBeUndefined();
   });
 });

@@ -17,13 +17,23 @@ function header(md: Metadata, name: string): string | undefined {
  * Builds the request context from call metadata. The namespace is optional here
  * (Version and Namespaces/List need none); `requireNamespace` enforces it.
  */
-export function ctxFromMetadata(md: Metadata, log: Logger, signal?: AbortSignal): Ctx & { ns: string } {
+export function ctxFromMetadata(md: Metadata, log: Logger, signal?: AbortSignal | (() => AbortSignal)): Ctx & { ns: string } {
   const ns = header(md, NAMESPACE_HEADER) ?? '';
   if (ns && !isValidId(ns)) throw invalidArgument(`namespace ${JSON.stringify(ns.slice(0, 80))}: invalid namespace name`);
   const lease = header(md, LEASE_HEADER) || undefined;
   // Lease ids follow the looser lease rule: ctr draws ids such as `511965754-ZLU_`.
   if (lease !== undefined) validateLeaseId(lease);
-  return { ns, lease, signal, log };
+  if (typeof signal !== 'function') return { ns, lease, signal, log };
+  // A signal factory is called on first use only (see handlers.ts cancellation()).
+  let made: AbortSignal | undefined;
+  return {
+    ns,
+    lease,
+    log,
+    get signal() {
+      return (made ??= signal());
+    },
+  };
 }
 
 /** containerd's namespaces.NamespaceRequired: a missing namespace is FailedPrecondition. */

@@ -5,7 +5,7 @@
  * detached from this Node process (own session, no inherited fds beyond 0-4, unref'd).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { internal, invalidArgument } from '../../core/errors';
@@ -14,7 +14,8 @@ import { nullLogger } from '../../core/logger';
 import { errnoToError } from './errno';
 import { MonitorClient } from './monitor-client';
 import { helperPath } from './paths';
-import { encodePlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
+import { discardLaunched, type LaunchedHelper, type Launcher } from './launcher';
+import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
 
 export const SyncMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('created'), pid: z.number().int().positive() }),
@@ -27,6 +28,10 @@ export interface HelperOptions {
   /** Defaults to native/build/berth-helper under the package root. */
   helperPath?: string;
   log?: Logger;
+  /** Fork helpers from this launcher instead of spawning them from Node (launcher.ts). */
+  launcher?: Launcher;
+  /** A helper already asked of the launcher (so its fork overlaps the caller's own work). */
+  prelaunched?: Promise<LaunchedHelper>;
 }
 
 export interface CreatedProcess {
@@ -55,6 +60,7 @@ class SyncReader {
     sock.on('end', () => this.finish());
     sock.on('close', () => this.finish());
     sock.on('error', (e) => this.finish(e));
+    sock.resume(); // a launched helper's socket was paused after its header
   }
 
   private onData(chunk: string) {
@@ -109,47 +115,92 @@ async function expect(reader: SyncReader, type: 'created' | 'started', what: str
   return m.pid;
 }
 
+/** A started helper: fd 3 and fd 4 as seen from berthd, however it was started. */
+interface HelperHandle {
+  plan: Socket;
+  sync: Socket;
+  pid: number;
+  /** Rejects if the helper could not be started at all. */
+  failed: Promise<never>;
+  /** Resolves once the helper has exited (after it was told to stop). */
+  exited(): Promise<void>;
+  release(): void;
+}
+
+function spawned(path: string, what: string): HelperHandle {
+  const child = spawn(path, [], { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+  const failed = new Promise<never>((_, reject) => child.once('error', (e) => reject(internal(`${what}: cannot run helper`, { cause: e }))));
+  failed.catch(() => undefined);
+  const plan = child.stdio[3] as Socket;
+  const sync = child.stdio[4] as Socket;
+  return {
+    plan,
+    sync,
+    pid: child.pid ?? -1,
+    failed,
+    exited: () => exited(child),
+    release: () => {
+      plan.destroy();
+      sync.destroy();
+      child.unref();
+    },
+  };
+}
+
+async function launched(launching: Promise<LaunchedHelper>): Promise<HelperHandle> {
+  const l = await launching;
+  // The launcher's child is no child of ours: its exit shows as the end of its sync connection
+  // (the helper and its container child hold it until they are gone).
+  const closed = new Promise<void>((resolve) => l.sync.once('close', () => resolve()));
+  return {
+    plan: l.plan,
+    sync: l.sync,
+    pid: l.pid,
+    failed: new Promise<never>(() => undefined),
+    exited: () => closed,
+    release: () => {
+      l.plan.destroy();
+      l.sync.destroy();
+    },
+  };
+}
+
 /** Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready). */
 export async function createProcess(input: LaunchPlanInput, opts: HelperOptions = {}): Promise<CreatedProcess> {
   const parsed = LaunchPlanSchema.safeParse(input);
-  if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+  try {
+    if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+    mkdirSync(parsed.data.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
+  } catch (e) {
+    if (opts.prelaunched) discardLaunched(opts.prelaunched);
+    throw e;
+  }
   const plan = parsed.data;
   const what = `${plan.mode === 'exec' ? 'exec' : 'container'} ${plan.id}`;
   const log = (opts.log ?? nullLogger).child({ id: plan.id });
-  await mkdir(plan.stateDir, { recursive: true, mode: 0o700 });
 
-  const child = spawn(opts.helperPath ?? helperPath(), [], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (e) => reject(internal(`${what}: cannot run helper`, { cause: e }))),
-  );
-  spawnError.catch(() => undefined);
-  const planSock = child.stdio[3] as Socket;
-  const syncSock = child.stdio[4] as Socket;
+  const launching = opts.prelaunched ?? opts.launcher?.launch(what);
+  const h = launching ? await launched(launching) : spawned(opts.helperPath ?? helperPath(), what);
+  const planSock = h.plan;
+  const syncSock = h.sync;
   planSock.on('error', () => undefined);
-  planSock.end(encodePlan(plan));
+  planSock.end(encodeParsedPlan(plan));
   const reader = new SyncReader(syncSock, what);
 
-  const release = () => {
-    planSock.destroy();
-    syncSock.destroy();
-    child.unref();
-  };
   let pid: number;
   try {
-    pid = await Promise.race([expect(reader, 'created', what), spawnError]);
+    pid = await Promise.race([expect(reader, 'created', what), h.failed]);
   } catch (e) {
-    release();
-    await exited(child);
+    syncSock.end(); // EOF: a helper still waiting for `start` gives up
+    await h.exited();
+    h.release();
     throw e;
   }
   log.debug('helper created', { pid });
   let state: 'created' | 'started' | 'aborted' = 'created';
   return {
     pid,
-    helperPid: child.pid ?? -1,
+    helperPid: h.pid,
     monitor: new MonitorClient(plan.stateDir, what),
     async start() {
       if (state !== 'created') throw internal(`${what}: start after ${state}`);
@@ -160,18 +211,18 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
         log.debug('helper started', { pid: started });
         return { pid: started };
       } catch (e) {
-        await exited(child);
+        await h.exited();
         throw e;
       } finally {
-        release();
+        h.release();
       }
     },
     async abort() {
       if (state !== 'created') return;
       state = 'aborted';
       syncSock.end('abort\n');
-      await exited(child);
-      release();
+      await h.exited();
+      h.release();
     },
   };
 }

@@ -152,7 +152,11 @@ const mask = (caps: number[]): bigint => caps.reduce((m, c) => m | (1n << BigInt
 
 /** Validates (throws ZodError) and encodes a plan for fd 3. */
 export function encodePlan(input: LaunchPlanInput): Buffer {
-  const p = LaunchPlanSchema.parse(input);
+  return encodeParsedPlan(LaunchPlanSchema.parse(input));
+}
+
+/** Encodes a plan LaunchPlanSchema already parsed (createProcess parses once, not twice). */
+export function encodeParsedPlan(p: LaunchPlan): Buffer {
   const w = new RecordWriter();
   w.put('mode', p.mode).put('id', p.id).put('state_dir', p.stateDir);
   w.opt('rootfs', p.rootfs).put('rootfs_readonly', p.rootfsReadonly).opt('rootfs_propagation', p.rootfsPropagation);

@@ -1,0 +1,203 @@
+/**
+ * berthd's side of `berth-helper --launcher SOCKET` (native/helper/launcher.c, PROTOCOL.md).
+ * Spawning a helper from Node forks the whole daemon (~100 MB of page tables to copy and
+ * write-protect) and blocks the event loop until the child has exec'd: 2-5 ms per container on
+ * this machine, on Tasks/Create's critical path. The launcher is a small resident berth-helper
+ * that forks instead. Each launch: berthd writes a random token to the launcher; the forked helper
+ * connects twice to berthd's socket, presenting `<token> plan <pid>` and `<token> sync <pid>`, and
+ * those two connections are its fd 3 and fd 4, exactly as with a spawn.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { internal, unavailable } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+
+/** A helper the launcher started: its plan and sync connections, not yet read from. */
+export interface LaunchedHelper {
+  plan: Socket;
+  sync: Socket;
+  pid: number;
+}
+
+interface Pending {
+  plan?: Socket;
+  sync?: Socket;
+  pid?: number;
+  resolve(h: LaunchedHelper): void;
+  reject(e: unknown): void;
+  timer: NodeJS.Timeout;
+}
+
+const HEADER = /^([0-9a-f]{32}) (plan|sync) (\d+)$/;
+const HEADER_MAX = 128;
+const LAUNCH_TIMEOUT_MS = 10_000;
+/** sun_path is 108 bytes with its NUL. */
+export const MAX_LAUNCHER_SOCKET = 107;
+
+/** Reads the one header line a helper sends first; leaves the socket paused after it. */
+function readHeader(sock: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const nl = buf.indexOf(10);
+      if (nl < 0) {
+        if (buf.length > HEADER_MAX) done(new Error('header too long'));
+        return;
+      }
+      done(undefined, buf.subarray(0, nl).toString('latin1'), buf.subarray(nl + 1));
+    };
+    const onEnd = () => done(new Error('closed before its header'));
+    const done = (e?: Error, line?: string, rest?: Buffer) => {
+      sock.off('data', onData);
+      sock.off('end', onEnd);
+      sock.off('error', onEnd);
+      sock.pause();
+      if (rest && rest.length > 0) sock.unshift(rest);
+      if (e) reject(e);
+      else resolve(line!);
+    };
+    sock.on('data', onData);
+    sock.on('end', onEnd);
+    sock.on('error', onEnd);
+  });
+}
+
+/** Gives up on a helper that was launched but will not be used: it reads EOF and exits. */
+export function discardLaunched(l: Promise<LaunchedHelper>): void {
+  l.then(
+    (h) => {
+      h.plan.destroy();
+      h.sync.destroy();
+    },
+    () => undefined,
+  );
+}
+
+export class Launcher {
+  private server?: Server;
+  private starting?: Promise<void>;
+  private child?: ChildProcess;
+  private readonly pending = new Map<string, Pending>();
+  private closed = false;
+
+  constructor(
+    readonly socketPath: string,
+    private readonly helperPath: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the launcher now rather than at the first launch. */
+  ready(): Promise<void> {
+    return this.start();
+  }
+
+  /** Starts one helper; resolves once both of its connections have arrived. */
+  async launch(what: string): Promise<LaunchedHelper> {
+    if (this.closed) throw unavailable(`${what}: berthd is shutting down`);
+    if (this.server && !existsSync(this.socketPath)) {
+      // Someone removed our socket file (a state dir cleanup): listen again on the same path.
+      this.server.close();
+      this.server = undefined;
+      this.starting = undefined;
+    }
+    await this.start();
+    const child = this.child;
+    if (!child) throw internal(`${what}: the helper launcher is not running`);
+    const token = randomBytes(16).toString('hex');
+    return new Promise<LaunchedHelper>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(token, internal(`${what}: the launcher started no helper within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
+      this.pending.set(token, { resolve, reject, timer });
+      (child.stdio[3] as Socket).write(`${token}\n`);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
+    this.child?.kill('SIGKILL');
+    this.server?.close();
+    rmSync(this.socketPath, { force: true });
+  }
+
+  private fail(token: string, e: unknown): void {
+    const p = this.pending.get(token);
+    if (!p) return;
+    this.pending.delete(token);
+    clearTimeout(p.timer);
+    p.plan?.destroy();
+    p.sync?.destroy();
+    p.reject(e);
+  }
+
+  private start(): Promise<void> {
+    if (this.starting) return this.starting;
+    this.starting = this.listen()
+      .then(() => (this.child ? undefined : this.spawnLauncher()))
+      .catch((e) => {
+        this.starting = undefined;
+        throw internal(`helper launcher: ${(e as Error).message}`, { cause: e });
+      });
+    return this.starting;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.server) return;
+    mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    rmSync(this.socketPath, { force: true }); // left by a berthd that was killed
+    const server = createServer((sock) => this.onConnection(sock));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(this.socketPath, 0o600);
+    server.on('error', (e) => this.log.warn('helper launcher socket failed', { err: e }));
+    server.unref();
+    this.server = server;
+  }
+
+  private spawnLauncher(): Promise<void> {
+    const child = spawn(this.helperPath, ['--launcher', this.socketPath], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const channel = child.stdio[3] as Socket;
+    channel.on('error', () => undefined);
+    channel.unref();
+    child.unref();
+    child.once('exit', (code, signal) => {
+      if (this.child === child) {
+        this.child = undefined;
+        this.starting = undefined; // the next launch starts a new one
+      }
+      for (const token of [...this.pending.keys()]) this.fail(token, internal(`helper launcher exited (${signal ?? code})`));
+      if (!this.closed) this.log.warn('helper launcher exited', { code, signal });
+    });
+    this.child = child;
+    return new Promise((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+  }
+
+  private onConnection(sock: Socket): void {
+    sock.on('error', () => undefined);
+    readHeader(sock).then(
+      (line) => {
+        const m = HEADER.exec(line);
+        const p = m && this.pending.get(m[1]!);
+        if (!m || !p || p[m[2] as 'plan' | 'sync']) return void sock.destroy();
+        p[m[2] as 'plan' | 'sync'] = sock;
+        p.pid = Number(m[3]);
+        if (!p.plan || !p.sync) return;
+        this.pending.delete(m[1]!);
+        clearTimeout(p.timer);
+        p.resolve({ plan: p.plan, sync: p.sync, pid: p.pid });
+      },
+      () => sock.destroy(),
+    );
+  }
+}

@@ -1,0 +1,114 @@
+/** Helpers forked by the resident launcher (native/helper/launcher.c) instead of spawned by Node. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nullLogger } from '../../src/core/logger';
+import { createProcess, helperPath } from '../../src/tasks/helper';
+import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
+import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { Harness, itRoot } from './harness';
+
+const h = new Harness();
+let launcher: Launcher;
+let before: SystemSnapshot;
+beforeAll(async () => {
+  await h.setup();
+  launcher = new Launcher(join(h.stateRoot, '.launcher.sock'), helperPath(), nullLogger);
+  await launcher.ready(); // before the first leak snapshot: it stays for the whole file
+});
+afterAll(async () => {
+  launcher?.close();
+  await h.teardown();
+});
+beforeEach(() => {
+  before = snapshot();
+});
+afterEach(async () => {
+  // This also deletes the launcher's socket file: the next launch has to listen again.
+  await h.teardownLeftovers();
+  await expectClean(before);
+});
+
+const existsPid = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const ppid = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+};
+
+describe('the helper launcher', () => {
+  itRoot('launches helpers that run containers to their exit, as children of the launcher, not of berthd', async () => {
+    const a = await h.run('la', ['sh', '-c', 'echo hi; exit 4'], { helper: { launcher } });
+    const b = await h.run('lb', ['sleep', '60'], { helper: { launcher } });
+    expect(b.created.helperPid).not.toBe(a.created.helperPid);
+    const launcherPid = ppid(b.created.helperPid);
+    expect(launcherPid).not.toBe(process.pid);
+    expect(ppid(launcherPid)).toBe(process.pid);
+    expect(readFileSync(`/proc/${launcherPid}/cmdline`, 'utf8').split('\0')).toContain('--launcher');
+    expect(await a.finish()).toEqual({ status: 4, out: 'hi\n', oom: false });
+    await b.monitor.kill('SIGKILL');
+    expect((await b.finish()).status).toBe(137);
+  });
+
+  itRoot('an abort before start ends the launched helper and removes its cgroup', async () => {
+    const id = h.nextId('abort');
+    const created = await createProcess(h.plan(id, h.spec(id, ['true'])), { launcher });
+    expect(created.helperPid).toBeGreaterThan(0);
+    await created.abort();
+    // abort() returns once the helper let go of its sync connection, which it does on its way
+    // out (after killing the child and removing the cgroup): the pid itself is gone a moment later.
+    for (let i = 0; i < 200 && existsPid(created.helperPid); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(created.helperPid)).toBe(false);
+  });
+
+  itRoot('a helper launched ahead but not used exits (a create that failed before its plan)', async () => {
+    const launching = launcher.launch('unused');
+    const { pid } = await launching;
+    discardLaunched(launching);
+    for (let i = 0; i < 200 && existsPid(pid); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(pid)).toBe(false);
+    // A bad plan handed over with a prelaunched helper also lets it go.
+    const again = launcher.launch('bad-plan');
+    const { pid: pid2 } = await again;
+    await expect(createProcess({ id: '', stateDir: 'relative' } as never, { prelaunched: again })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    for (let i = 0; i < 200 && existsPid(pid2); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(existsPid(pid2)).toBe(false);
+  });
+
+  itRoot('a helper failure comes back through the launched connections', async () => {
+    const id = h.nextId('fail');
+    const plan = h.plan(id, h.spec(id, ['/no/such/binary']));
+    const created = await createProcess(plan, { launcher });
+    await expect(created.start()).rejects.toThrow(/no\/such\/binary/);
+  });
+
+  // Last: it ends with the launcher closed.
+  itRoot('a launcher that died is started again by the next launch; close() ends it', async () => {
+    const first = await h.run('k1', ['true'], { helper: { launcher } });
+    const dead = ppid(first.created.helperPid);
+    await first.finish();
+    process.kill(dead, 'SIGKILL');
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(dead, 0);
+        await new Promise((r) => setTimeout(r, 10));
+      } catch {
+        break;
+      }
+    }
+    const second = await h.run('k2', ['sh', '-c', 'exit 0'], { helper: { launcher } });
+    const again = ppid(second.created.helperPid);
+    expect(again).not.toBe(dead);
+    expect((await second.finish()).status).toBe(0);
+    launcher.close();
+    await expect(createProcess(h.plan('x', h.spec('x', ['true'])), { launcher })).rejects.toThrow(/shutting down/);
+    for (let i = 0; i < 200 && existsPid(again); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(existsPid(again)).toBe(false);
+  });
+});

@@ -11,7 +11,10 @@ import type { Digest } from '../core/digest';
 interface TapRecord {
   offset: number;
   length: number;
-  /** Pieces went to the writer as they arrived; `done` gives the digest once all are in the file. */
+  /**
+   * Pieces went to the writer as they arrived (grpc-js got the message without them); `done`
+   * gives the digest once all are in the file.
+   */
   done?: Promise<Digest>;
   /** Something went wrong after data was appended: the stream must fail. */
   broken?: string;
@@ -21,18 +24,23 @@ interface TapRecord {
 export const TAP_MIN_DATA = 64 << 10;
 
 /**
- * Streams WRITE data to the writer while the message is still arriving. grpc-js hands a request
- * to the handler only once all of it is in (a 1 MiB WRITE is 64 HTTP/2 frames); hashing and
- * writing it only then puts ~1 ms of sha256 plus a write on the critical path of clients that
- * send one chunk per round trip (ctr). The tap wraps the call's grpc-js StreamDecoder.write,
- * follows the gRPC framing and the protobuf fields of WriteContentRequest as bytes arrive, and
- * once a message has shown (before its data field) action WRITE, no ref change, no expected, and
- * an offset equal to the writer's current one while every earlier message is fully handled,
- * appends the data pieces to the writer as they come. The handler then finds the record for that
- * message (by index) and checks it against the decoded request instead of writing the data
- * again. Anything unexpected leaves messages to the ordinary path; fields 1–6 repeated after the
- * data of a streamed message fail the stream; a message above grpc-js's receive limit is never
- * streamed (grpc-js refuses it whole, and nothing of it may reach the ingest). Relies on grpc-js internals
+ * Streams WRITE data to the writer while the message is still arriving, and keeps that data out
+ * of grpc-js. grpc-js hands a request to the handler only once all of it is in (a 1 MiB WRITE is
+ * 64 HTTP/2 frames); hashing and writing it only then puts ~1 ms of sha256 plus a write on the
+ * critical path of clients that send one chunk per round trip (ctr). Its StreamDecoder also
+ * copies every message into one new Buffer: 1 GiB of copying and, worse, 1 GiB of external
+ * memory per GiB ingested, which made V8 run ~50 full mark-compacts per GiB.
+ *
+ * The tap therefore replaces the call's StreamDecoder.write: it follows the gRPC framing and the
+ * protobuf fields of WriteContentRequest as bytes arrive, and once a message has shown (before
+ * its data field) action WRITE, no ref change, no expected, and an offset equal to the writer's
+ * current one while every earlier message is fully handled, appends the data pieces to the writer
+ * as they come and hands grpc-js the message without its data field (a few bytes to decode).
+ * The handler then finds the record for that message (by index) and checks it against the
+ * decoded request. Every other message reaches grpc-js byte for byte as its own decoder would
+ * have framed it. Fields 1–6 repeated after the data of a streamed message fail the stream; a
+ * message above grpc-js's receive limit is refused as grpc-js refuses it (the same error, before
+ * any of it is read), so nothing of it reaches the ingest. Relies on grpc-js internals
  * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped. Exported for tests.
  */
 export class WriteTap {
@@ -41,14 +49,19 @@ export class WriteTap {
   private started = 0;
   /** Messages the handler has fully handled (its write queued). */
   handled = 0;
+  /** Set once appending failed: no further message is streamed. */
   private dead = false;
   target: StreamTarget | undefined;
   // gRPC framing.
   private hdr = Buffer.alloc(5);
   private hdrLen = 0;
   private msgLeft = 0;
-  private msgLen = 0;
   private compressed = false;
+  /** Bytes of the current message that go on to grpc-js (all of it, less streamed data). */
+  private kept: Buffer[] = [];
+  private keptLen = 0;
+  /** `keptLen` where the current field's tag began (where a streamed data field is cut). */
+  private tagMark = 0;
   // Protobuf field parsing within the current message.
   private fstate: 'tag' | 'varint' | 'len' | 'bytes' | 'skip' | 'data' = 'tag';
   private varint = 0;
@@ -57,13 +70,15 @@ export class WriteTap {
   private wire = 0;
   private bytesLeft = 0;
   private collect: Buffer[] | undefined;
-  /** The data field now being read goes to the writer. */
+  /** The data field now being read is cut out of the message (it goes to the writer). */
   private streaming = false;
+  /** ... and its pieces still go to the writer (false once appending failed). */
+  private sink = false;
   private msg!: { action: number; offset: number; refBytes: number; ref: Buffer[]; expected: boolean; rec?: TapRecord; badOrder: boolean };
 
   private ref = '';
 
-  /** grpc-js's receive limit (-1: none): a message above it is refused whole, so it is never streamed. */
+  /** grpc-js's receive limit (-1: none): a message above it is refused whole. */
   private constructor(private readonly maxLen = -1) {}
 
   /** The session's ref, once known (the first message). */
@@ -81,11 +96,7 @@ export class WriteTap {
           // Only from a message boundary with nothing decoded yet, so indexes line up.
           if (dec.readState !== 0 || (c.readQueue as unknown[] | undefined)?.length) return undefined;
           const tap = new WriteTap(typeof dec.maxReadMessageLength === 'number' ? dec.maxReadMessageLength : -1);
-          const orig = dec.write;
-          dec.write = function (this: unknown, data: Buffer) {
-            tap.feed(data);
-            return orig.call(this, data);
-          };
+          dec.write = (data: Buffer) => tap.feed(data);
           return tap;
         }
         c = c.nextCall as Record<string, unknown> | undefined;
@@ -103,53 +114,70 @@ export class WriteTap {
     return r;
   }
 
-  private feed(data: Buffer): void {
-    if (this.dead) return;
-    try {
-      let i = 0;
-      while (i < data.length) {
-        if (this.msgLeft === 0) {
-          const n = Math.min(5 - this.hdrLen, data.length - i);
-          data.copy(this.hdr, this.hdrLen, i, i + n);
-          this.hdrLen += n;
-          i += n;
-          if (this.hdrLen < 5) return;
-          this.hdrLen = 0;
-          this.compressed = this.hdr[0] !== 0;
-          this.msgLeft = this.hdr.readUInt32BE(1);
-          this.msgLen = this.msgLeft;
-          this.started++;
-          this.fstate = this.compressed ? 'skip' : 'tag';
-          this.bytesLeft = this.msgLeft;
-          this.msg = { action: 0, offset: 0, refBytes: 0, ref: [], expected: false, badOrder: false };
-          this.varint = 0;
-          this.varShift = 1;
-          if (this.msgLeft === 0) this.endMessage();
-          continue;
-        }
-        const n = Math.min(this.msgLeft, data.length - i);
-        this.fields(data, i, i + n);
+  /** StreamDecoder.write's contract: the framed messages (5-byte prefix + body) completed by `data`. */
+  private feed(data: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    let i = 0;
+    while (i < data.length) {
+      if (this.msgLeft === 0) {
+        const n = Math.min(5 - this.hdrLen, data.length - i);
+        data.copy(this.hdr, this.hdrLen, i, i + n);
+        this.hdrLen += n;
         i += n;
-        this.msgLeft -= n;
-        if (this.msgLeft === 0) this.endMessage();
+        if (this.hdrLen < 5) break;
+        this.hdrLen = 0;
+        this.compressed = this.hdr[0] !== 0;
+        this.msgLeft = this.hdr.readUInt32BE(1);
+        // grpc-js's own check and message: the call ends with RESOURCE_EXHAUSTED.
+        if (this.maxLen !== -1 && this.msgLeft > this.maxLen) throw new Error(`Received message larger than max (${this.msgLeft} vs ${this.maxLen})`);
+        this.started++;
+        this.fstate = this.compressed ? 'skip' : 'tag';
+        this.bytesLeft = this.msgLeft;
+        this.msg = { action: 0, offset: 0, refBytes: 0, ref: [], expected: false, badOrder: false };
+        this.varint = 0;
+        this.varShift = 1;
+        if (this.msgLeft === 0) out.push(this.endMessage());
+        continue;
       }
-    } catch (e) {
-      this.dead = true;
-      this.streaming = false;
-      if (this.msg?.rec) this.msg.rec.broken = `streaming WRITE data failed: ${(e as Error).message}`;
+      const n = Math.min(this.msgLeft, data.length - i);
+      this.fields(data, i, i + n);
+      i += n;
+      this.msgLeft -= n;
+      if (this.msgLeft === 0) out.push(this.endMessage());
+    }
+    return out;
+  }
+
+  private keep(b: Buffer): void {
+    if (b.length === 0) return;
+    this.kept.push(b);
+    this.keptLen += b.length;
+  }
+
+  /** Drops kept bytes from the end until `len` remain. */
+  private cutTo(len: number): void {
+    while (this.keptLen > len) {
+      const last = this.kept.pop()!;
+      const over = this.keptLen - len;
+      this.keptLen -= last.length;
+      if (over < last.length) this.keep(last.subarray(0, last.length - over));
     }
   }
 
   /** Parses protobuf bytes [i, end) of the current message. */
   private fields(b: Buffer, i: number, end: number): void {
+    // Start of the bytes of this range that go on to grpc-js.
+    let seg = i;
     while (i < end) {
       switch (this.fstate) {
         case 'skip':
-          // Rest of a message the tap does not follow.
-          return;
+          // Rest of a message the tap does not follow: passed on whole.
+          i = end;
+          break;
         case 'tag':
         case 'varint':
         case 'len': {
+          if (this.fstate === 'tag' && this.varShift === 1) this.tagMark = this.keptLen + (i - seg);
           const byte = b[i++]!;
           this.varint += (byte & 0x7f) * this.varShift;
           this.varShift *= 128;
@@ -180,8 +208,15 @@ export class WriteTap {
             this.collect = this.field === 2 ? this.msg.ref : undefined;
             if (this.field === 2) this.msg.refBytes = v;
             if (this.field === 4 && v > 0) this.msg.expected = true;
-            if (this.field === 6) this.startData(v);
-            else this.fstate = v === 0 ? 'tag' : 'bytes';
+            if (this.field === 6) {
+              this.startData(v);
+              if (this.streaming) {
+                // Cut the data field (tag and length included) out of what grpc-js decodes.
+                this.keep(b.subarray(seg, i));
+                this.cutTo(this.tagMark);
+                seg = i;
+              }
+            } else this.fstate = v === 0 ? 'tag' : 'bytes';
           }
           break;
         }
@@ -189,14 +224,16 @@ export class WriteTap {
         case 'data': {
           const n = Math.min(this.bytesLeft, end - i);
           if (this.fstate === 'data') {
-            if (this.streaming) this.target!.append(b.subarray(i, i + n));
+            if (this.sink) this.append(b.subarray(i, i + n));
           } else if (this.collect && this.collect.reduce((a, x) => a + x.length, 0) < 4096) this.collect.push(b.subarray(i, i + n));
           i += n;
+          if (this.streaming) seg = i;
           this.bytesLeft -= n;
           if (this.bytesLeft === 0) {
             if (this.fstate === 'data' && this.streaming) {
               this.streaming = false;
-              this.msg.rec!.done = this.target!.flushed();
+              if (this.sink) this.msg.rec!.done = this.target!.flushed();
+              this.sink = false;
             }
             this.fstate = 'tag';
           }
@@ -204,29 +241,51 @@ export class WriteTap {
         }
       }
     }
+    this.keep(b.subarray(seg, end));
   }
 
-  /** At the data field's length: stream it if the message qualifies, else skip it. */
+  private append(piece: Buffer): void {
+    try {
+      this.target!.append(piece);
+    } catch (e) {
+      // The writer failed or closed: the rest of this data is dropped and the handler fails the stream.
+      this.dead = true;
+      this.sink = false;
+      this.msg.rec!.broken = `streaming WRITE data failed: ${(e as Error).message}`;
+    }
+  }
+
+  /** At the data field's length: stream it if the message qualifies, else pass it on. */
   private startData(len: number): void {
     this.fstate = len === 0 ? 'tag' : 'data';
     const t = this.target;
     const index = this.started - 1;
-    if (len < TAP_MIN_DATA || !t || this.msg.rec || this.msg.action !== 1 || this.msg.expected || this.handled !== index) return;
-    if (this.maxLen >= 0 && this.msgLen > this.maxLen) return;
+    if (this.dead || len < TAP_MIN_DATA || !t || this.msg.rec || this.msg.action !== 1 || this.msg.expected || this.handled !== index) return;
     if (this.msg.refBytes && Buffer.concat(this.msg.ref).toString() !== this.ref) return;
     if (this.msg.offset !== t.accepted) return;
     this.msg.rec = { offset: this.msg.offset, length: len };
     this.records.set(index, this.msg.rec);
     this.streaming = true;
+    this.sink = true;
   }
 
-  private endMessage(): void {
+  /** The framed message grpc-js decodes: the original bytes, less the streamed data field. */
+  private endMessage(): Buffer {
     const rec = this.msg.rec;
     if (rec) {
       if (this.msg.badOrder) rec.broken = 'fields after data in a streamed WRITE';
       else if (this.fstate !== 'tag') rec.broken = 'truncated field in a streamed WRITE';
     }
     this.fstate = 'tag';
+    this.streaming = false;
+    this.sink = false;
+    const head = Buffer.allocUnsafe(5);
+    head[0] = this.compressed ? 1 : 0;
+    head.writeUInt32BE(this.keptLen, 1);
+    const msg = Buffer.concat([head, ...this.kept], 5 + this.keptLen);
+    this.kept = [];
+    this.keptLen = 0;
+    return msg;
   }
 }
 

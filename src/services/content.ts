@@ -180,9 +180,10 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDupl
       let queued = false;
       const rec = tap?.take(index);
       if (rec) {
-        // The data went to the writer as it arrived: check the request is what the tap saw.
+        // The data went to the writer as it arrived (the decoded request has none): check the
+        // request is what the tap saw.
         if (rec.broken) throw invalidArgument(`ingest ref ${ref}: ${rec.broken}`);
-        if (req.action !== 'WRITE' || !rec.done || req.expected || (req.ref && req.ref !== ref) || data?.length !== rec.length || nonNegative('offset', req.offset) !== rec.offset) {
+        if (req.action !== 'WRITE' || !rec.done || req.expected || (req.ref && req.ref !== ref) || (data?.length ?? 0) !== 0 || nonNegative('offset', req.offset) !== rec.offset) {
           throw invalidArgument(`ingest ref ${ref}: streamed WRITE does not match its request`);
         }
       }

@@ -25,8 +25,8 @@ const frame = (msg: Buffer, compressed = 0) => {
 const WRITE = 1;
 
 function setup(accepted = 0, maxReadMessageLength = -1) {
-  const decoded: Buffer[] = [];
-  const dec = { readState: 0, maxReadMessageLength, write: (b: Buffer) => (decoded.push(b), [] as Buffer[]) };
+  const orig: Buffer[] = [];
+  const dec = { readState: 0, maxReadMessageLength, write: (b: Buffer) => (orig.push(b), [] as Buffer[]) };
   const call = { call: { decoder: dec, readQueue: [] } };
   const tap = WriteTap.install(call)!.withRef('ref-1');
   const got: Buffer[] = [];
@@ -40,23 +40,28 @@ function setup(accepted = 0, maxReadMessageLength = -1) {
   };
   tap.target = target;
   tap.handled = 0;
+  // The framed messages the tap hands grpc-js (in place of its StreamDecoder's).
+  const decoded: Buffer[] = [];
   // Feeds bytes in pieces of `step`, as HTTP/2 frames would arrive.
   const feed = (b: Buffer, step = 16384) => {
-    for (let i = 0; i < b.length; i += step) dec.write(b.subarray(i, i + step));
+    for (let i = 0; i < b.length; i += step) decoded.push(...dec.write(b.subarray(i, i + step)));
   };
-  return { tap, got, feed, decoded, target };
+  return { tap, got, feed, decoded, target, orig };
 }
 
 const data = Buffer.alloc(TAP_MIN_DATA + 1000);
 for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
 
 describe('WriteTap (streams WRITE data while the message arrives)', () => {
-  it('streams a qualifying WRITE whatever the piece boundaries, and passes every byte on to grpc-js', () => {
+  it('streams a qualifying WRITE whatever the piece boundaries, and hands grpc-js the message without its data', () => {
     for (const step of [1, 7, 16384, 1 << 20]) {
-      const { tap, got, feed, decoded } = setup(100);
-      const bytes = frame(Buffer.concat([vField(1, WRITE), bField(2, 'ref-1'), vField(5, 100), bField(6, data), bField(7, Buffer.concat([bField(1, 'k'), bField(2, 'v')]))]));
+      const { tap, got, feed, decoded, orig } = setup(100);
+      const labels = bField(7, Buffer.concat([bField(1, 'k'), bField(2, 'v')]));
+      const bytes = frame(Buffer.concat([vField(1, WRITE), bField(2, 'ref-1'), vField(5, 100), bField(6, data), labels]));
       feed(bytes, step);
-      expect(Buffer.concat(decoded).equals(bytes)).toBe(true);
+      expect(decoded).toHaveLength(1);
+      expect(decoded[0]!.equals(frame(Buffer.concat([vField(1, WRITE), bField(2, 'ref-1'), vField(5, 100), labels])))).toBe(true);
+      expect(orig).toEqual([]);
       expect(Buffer.concat(got).equals(data)).toBe(true);
       const rec = tap.take(0)!;
       expect(rec).toMatchObject({ offset: 100, length: data.length });
@@ -77,19 +82,46 @@ describe('WriteTap (streams WRITE data while the message arrives)', () => {
       ['unhandled', frame(Buffer.concat([vField(1, WRITE), bField(6, data)])), -1],
     ];
     for (const [name, bytes, handled] of cases) {
-      const { tap, got, feed } = setup(0);
-      if (handled !== undefined) tap.handled = handled;
-      feed(bytes);
-      expect([name, got.length]).toEqual([name, 0]);
-      expect([name, tap.take(0)]).toEqual([name, undefined]);
+      for (const step of [3, 16384]) {
+        const { tap, got, feed, decoded } = setup(0);
+        if (handled !== undefined) tap.handled = handled;
+        feed(bytes, step);
+        expect([name, got.length]).toEqual([name, 0]);
+        expect([name, tap.take(0)]).toEqual([name, undefined]);
+        // grpc-js gets the message byte for byte, as its own decoder would frame it.
+        expect([name, decoded.length, decoded[0]!.equals(bytes)]).toEqual([name, 1, true]);
+      }
     }
   });
 
-  it('never streams a message above grpc-js\'s receive limit (grpc-js refuses it whole)', () => {
+  it('frames several messages in one piece, empty ones included, as grpc-js would', () => {
+    const { feed, decoded } = setup(0);
+    const msgs = [frame(vField(3, 10)), frame(Buffer.alloc(0)), frame(Buffer.concat([vField(1, WRITE), bField(6, Buffer.alloc(10))])), frame(vField(1, 2))];
+    feed(Buffer.concat(msgs), 1 << 20);
+    expect(decoded.map((b) => b.toString('hex'))).toEqual(msgs.map((b) => b.toString('hex')));
+  });
+
+  it('refuses a message above grpc-js\'s receive limit with grpc-js\'s error, before any of it is streamed', () => {
     const { tap, got, feed } = setup(0, TAP_MIN_DATA + 100);
-    feed(frame(Buffer.concat([vField(1, WRITE), bField(6, data)])));
+    expect(() => feed(frame(Buffer.concat([vField(1, WRITE), bField(6, data)])))).toThrow(/Received message larger than max/);
     expect(got).toEqual([]);
     expect(tap.take(0)).toBeUndefined();
+  });
+
+  it('a writer that fails mid-data marks the record broken and streams nothing more', () => {
+    const { tap, feed, target, decoded } = setup(0);
+    let n = 0;
+    target.append = () => {
+      if (++n === 2) throw new Error('writer is closed');
+    };
+    const w = (off: number) => frame(Buffer.concat([vField(1, WRITE), vField(5, off), bField(6, data)]));
+    feed(w(0), 1000);
+    expect(tap.take(0)?.broken).toMatch(/streaming WRITE data failed: writer is closed/);
+    expect(decoded).toHaveLength(1);
+    tap.handled = 1;
+    feed(w(0), 1000);
+    expect(tap.take(1)).toBeUndefined();
+    expect(decoded).toHaveLength(2);
   });
 
   it('indexes messages within the stream: only the message whose predecessors are handled streams', () => {

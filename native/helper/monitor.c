@@ -147,6 +147,7 @@ finish (struct monitor *m)
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->cl[i].fd >= 0 && m->cl[i].waiting)
       control_reply (&m->cl[i], body);
+  close_fd (&h->mnt_ns); /* the namespace's teardown runs here now, off the waiters' path */
   write_exit_file (m);
   if (h->owns_cgroup)
     cgroup_destroy (&h->cg);

@@ -243,7 +243,5 @@ main (int argc, char **argv)
     }
   close (H.isync[0]);
   (void) sync_write_msg (H.sync_fd, "started", H.child, NULL);
-  close (H.sync_fd);
-  H.sync_fd = -1;
-  monitor_run (&H, lfd);
+  monitor_run (&H, lfd); /* keeps the sync connection as the first waiter (monitor.c) */
 }

@@ -77,8 +77,9 @@ export class Proc {
     this._status = 'running';
     // The exit comes on the helper's sync connection; only if that ends without it, ask the monitor.
     exited.then((e) => {
+      if (signal.aborted) return; // shutting down: a restarted daemon reports this exit (as with watch())
       if (e) this.finish(toExit(e), true);
-      else if (!signal.aborted) this.watch(signal);
+      else this.watch(signal);
     });
     return this._pid;
   }

@@ -39,6 +39,7 @@ struct helper
   int orig_oom_score_adj;
   int new_ns_flags;
   int rootfs_mnt;    /* user namespace: the detached rootfs mount the child attaches, or -1 */
+  int mnt_ns;        /* the container's mount namespace, held until the waiters are answered, or -1 */
   struct stdio_state io;
 };
 

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static struct helper H = { .child = -1 };
+static struct helper H = { .child = -1, .mnt_ns = -1 };
 
 static void
 abort_child (struct helper *h)
@@ -141,9 +141,17 @@ spawn (struct helper *h)
     fail (h, &err, "ns");
   if (h->has_cgroup && !h->self_attach && cgroup_attach (&h->cg, h->child, &err) < 0)
     fail (h, &err, "cgroup");
+  /* When the container's init exits, the kernel tears its mount namespace down (every mount,
+     the overlay's sync of its upper fs, an RCU grace period) before the exit is reported:
+     about 1 ms between `true` exiting and the monitor's SIGCHLD. Holding the namespace moves
+     that teardown to after the waiters are answered (monitor.c finish). Best effort. */
+  if (h->new_ns_flags & CLONE_NEWNS)
+    {
+      snprintf (buf, sizeof (buf), "/proc/%d/ns/mnt", (int) h->child);
+      h->mnt_ns = open (buf, O_RDONLY | O_CLOEXEC);
+    }
   if (isync_send (h->isync[0], ISYNC_GO, NULL, -1) < 0)
     berth_error (&err, errno, "sync child"), fail (h, &err, "ns");
-  (void) buf;
 }
 
 static void
@@ -235,7 +243,5 @@ main (int argc, char **argv)
     }
   close (H.isync[0]);
   (void) sync_write_msg (H.sync_fd, "started", H.child, NULL);
-  close (H.sync_fd);
-  H.sync_fd = -1;
-  monitor_run (&H, lfd);
+  monitor_run (&H, lfd); /* keeps the sync connection as the first waiter (monitor.c) */
 }

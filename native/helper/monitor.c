@@ -147,6 +147,7 @@ finish (struct monitor *m)
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->cl[i].fd >= 0 && m->cl[i].waiting)
       control_reply (&m->cl[i], body);
+  close_fd (&h->mnt_ns); /* the namespace's teardown runs here now, off the waiters' path */
   write_exit_file (m);
   if (h->owns_cgroup)
     cgroup_destroy (&h->cg);
@@ -231,6 +232,17 @@ monitor_run (struct helper *h, int lfd)
   m.lfd = lfd;
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.cl[i].fd = -1;
+  /* The sync connection stays open as a client that already asked `wait`: the exit reaches the
+     daemon on the connection it has. A `wait` sent over a fresh control connection after
+     `started` lost the race against a short-lived process (`true`) about every time, and was
+     then answered only by exit.json once this monitor was gone, ~2 ms later. */
+  if (h->sync_fd >= 0)
+    {
+      (void) fcntl (h->sync_fd, F_SETFL, fcntl (h->sync_fd, F_GETFL) | O_NONBLOCK);
+      m.cl[0].fd = h->sync_fd;
+      m.cl[0].waiting = 1;
+      h->sync_fd = -1;
+    }
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
   m.sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -69,6 +69,9 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // No channelz service is registered, yet its call and socket trackers ran on every call
+      // (timestamps, counters, closures): ~30-40 µs of each unary call's CPU.
+      'grpc.enable_channelz': 0,
     });
     w.services.registerAll(server);
     await rm(config.address, { force: true });

@@ -64,20 +64,27 @@ export class Proc {
     if (this._status !== 'created' || !this.created) throw failedPrecondition(`${this.what}: cannot start a ${this._status} process`);
     const c = this.created;
     this.created = undefined;
+    let exited: Promise<ExitStatus | undefined>;
     try {
-      const { pid } = await c.start();
-      this._pid = pid;
+      const started = await c.start();
+      this._pid = started.pid;
+      exited = started.exited;
     } catch (e) {
       // The helper failed after `start` (e.g. exec failed): the process is gone.
       this.finish({ pid: this._pid, exitStatus: 255, exitedAt: new Date(), oomKilled: false }, true);
       throw e;
     }
     this._status = 'running';
-    this.watch(signal);
+    // The exit comes on the helper's sync connection; only if that ends without it, ask the monitor.
+    exited.then((e) => {
+      if (signal.aborted) return; // shutting down: a restarted daemon reports this exit (as with watch())
+      if (e) this.finish(toExit(e), true);
+      else this.watch(signal);
+    });
     return this._pid;
   }
 
-  /** Follows a running process (after start, or after a daemon restart). */
+  /** Follows a running process (after a daemon restart, or when the sync connection was lost). */
   watch(signal: AbortSignal): void {
     this.monitor.wait({ signal }).then(
       (e) => this.finish(toExit(e), true),

@@ -5,7 +5,7 @@ import { nullLogger } from '../../src/core/logger';
 import { createProcess, helperPath } from '../../src/tasks/helper';
 import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
-import { Harness, itRoot } from './harness';
+import { Harness, itRoot, until } from './harness';
 
 const h = new Harness();
 let launcher: Launcher;
@@ -86,6 +86,43 @@ describe('the helper launcher', () => {
     const plan = h.plan(id, h.spec(id, ['/no/such/binary']));
     const created = await createProcess(plan, { launcher });
     await expect(created.start()).rejects.toThrow(/no\/such\/binary/);
+  });
+
+  itRoot('with a spare: a launch takes the helper forked ahead and forks the next; close() ends the spare', async () => {
+    const spares = new Launcher(join(h.stateRoot, '.spare.sock'), helperPath(), nullLogger, { spare: true });
+    const helpersOf = (launcherPid: number) =>
+      readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    try {
+      const a = await h.run('sa', ['true'], { helper: { launcher: spares } });
+      const launcherPid = ppid(a.created.helperPid);
+      expect((await a.finish()).status).toBe(0);
+      // The spare: forked during that launch, connected, waiting for a plan.
+      const spare = await until('a spare helper', () => helpersOf(launcherPid).find((p) => p !== a.created.helperPid));
+      const b = await h.run('sb', ['sh', '-c', 'exit 3'], { helper: { launcher: spares } });
+      expect(b.created.helperPid).toBe(spare);
+      expect((await b.finish()).status).toBe(3);
+      const next = await until('the next spare', () => helpersOf(launcherPid).find((p) => p !== spare && p !== a.created.helperPid));
+      // A spare that died while waiting is replaced by a fresh launch, not handed out.
+      process.kill(next, 'SIGKILL');
+      await until('the spare gone', () => !existsPid(next));
+      const c = await h.run('sc', ['true'], { helper: { launcher: spares } });
+      expect(c.created.helperPid).not.toBe(next);
+      expect((await c.finish()).status).toBe(0);
+      const last = await until('a spare after the replacement', () => helpersOf(launcherPid).find((p) => p !== c.created.helperPid));
+      spares.close();
+      // Its launcher is gone too, so it is reaped by whoever adopted it: a zombie counts as ended.
+      const ended = (pid: number) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+        } catch {
+          return true;
+        }
+      };
+      await until('the spare ended by close()', () => ended(last));
+    } finally {
+      spares.close();
+    }
   });
 
   // Last: it ends with the launcher closed.

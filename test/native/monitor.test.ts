@@ -1,6 +1,6 @@
 /** The monitor outlives the Node side that launched it; exec mode joins a running container. */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectMonitor, createProcess, encodePlan, helperPath, MonitorClient, removeStateDir } from '../../src/tasks/helper';
@@ -81,6 +81,24 @@ describe('berth-helper monitor', () => {
     expect((await client.wait()).exitStatus).toBe(137);
     await expect(client.kill('SIGTERM')).rejects.toMatchObject({ kind: 'NotFound' });
     await r.remove();
+  });
+
+  itRoot("holds the container's mount namespace (its teardown waits until the waiters are answered)", async () => {
+    const r = await h.run('holds-mntns', ['sleep', '60']);
+    const nsOf = (pid: number) => readlinkSync(`/proc/${pid}/ns/mnt`);
+    const held = (monitorPid: number) =>
+      readdirSync(`/proc/${monitorPid}/fd`).map((fd) => {
+        try {
+          return readlinkSync(`/proc/${monitorPid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+    const containerNs = nsOf(r.pid);
+    expect(containerNs).not.toBe(nsOf(process.pid));
+    expect(held(r.created.helperPid)).toContain(containerNs);
+    await r.monitor.kill('SIGKILL');
+    expect((await r.finish()).status).toBe(137);
   });
 
   itRoot('a dead monitor without exit status fails fast as Unavailable', async () => {

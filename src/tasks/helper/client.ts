@@ -12,7 +12,7 @@ import { internal, invalidArgument } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { nullLogger } from '../../core/logger';
 import { errnoToError } from './errno';
-import { MonitorClient } from './monitor-client';
+import { MonitorClient, toExit, type ExitStatus } from './monitor-client';
 import { helperPath } from './paths';
 import { discardLaunched, type LaunchedHelper, type Launcher } from './launcher';
 import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
@@ -41,18 +41,29 @@ export interface CreatedProcess {
   readonly monitor: MonitorClient;
   /** Helper (monitor) pid. */
   readonly helperPid: number;
-  start(): Promise<{ pid: number }>;
+  /**
+   * Execs the process. `exited` settles with the exit the monitor reports on the sync connection
+   * (which it keeps open as a waiter), or with undefined if that connection ends without one
+   * (then ask the monitor's socket or exit.json).
+   */
+  start(): Promise<{ pid: number; exited: Promise<ExitStatus | undefined> }>;
   /** Gives up before start: the helper kills the process and removes its cgroup. */
   abort(): Promise<void>;
 }
 
-/** Reads NDJSON lines (each at most 4 KiB) from the sync socket. */
+/**
+ * Reads NDJSON lines (each at most 4 KiB) from the sync socket. After `started` the monitor keeps
+ * the connection as a waiter: its next line is the exit (a `wait` answer, no `type`), see `exit`.
+ */
 class SyncReader {
   private buf = '';
   private readonly queue: SyncMessage[] = [];
   private waiter?: { resolve: (m: SyncMessage | undefined) => void; reject: (e: unknown) => void };
   private ended = false;
   private failure?: unknown;
+  private gotExit!: (raw: unknown) => void;
+  /** The raw exit record, or undefined once the connection ended without one. */
+  readonly exit = new Promise<unknown>((resolve) => (this.gotExit = resolve));
 
   constructor(sock: Socket, private readonly what: string) {
     sock.setEncoding('utf8');
@@ -69,7 +80,9 @@ class SyncReader {
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + 1);
       try {
-        this.push(SyncMessageSchema.parse(JSON.parse(line)));
+        const raw: unknown = JSON.parse(line);
+        if (typeof raw === 'object' && raw !== null && 'ok' in raw && !('type' in raw)) this.gotExit(raw);
+        else this.push(SyncMessageSchema.parse(raw));
       } catch (e) {
         this.finish(internal(`${this.what}: bad sync message from helper`, { cause: e }));
       }
@@ -88,6 +101,7 @@ class SyncReader {
   private finish(e?: unknown) {
     if (this.ended) return;
     this.ended = true;
+    this.gotExit(undefined);
     this.failure = e;
     const w = this.waiter;
     this.waiter = undefined;
@@ -124,6 +138,8 @@ interface HelperHandle {
   failed: Promise<never>;
   /** Resolves once the helper has exited (after it was told to stop). */
   exited(): Promise<void>;
+  /** After `started`: lets go of everything but the sync connection, which no longer holds the event loop. */
+  keepSync(): void;
   release(): void;
 }
 
@@ -139,6 +155,11 @@ function spawned(path: string, what: string): HelperHandle {
     pid: child.pid ?? -1,
     failed,
     exited: () => exited(child),
+    keepSync: () => {
+      plan.destroy();
+      sync.unref();
+      child.unref();
+    },
     release: () => {
       plan.destroy();
       sync.destroy();
@@ -158,6 +179,10 @@ async function launched(launching: Promise<LaunchedHelper>): Promise<HelperHandl
     pid: l.pid,
     failed: new Promise<never>(() => undefined),
     exited: () => closed,
+    keepSync: () => {
+      l.plan.destroy();
+      l.sync.unref();
+    },
     release: () => {
       l.plan.destroy();
       l.sync.destroy();
@@ -206,16 +231,22 @@ export async function createProcess(input: LaunchPlanInput, opts: HelperOptions 
       if (state !== 'created') throw internal(`${what}: start after ${state}`);
       state = 'started';
       syncSock.write('start\n');
+      let started: number;
       try {
-        const started = await expect(reader, 'started', what);
-        log.debug('helper started', { pid: started });
-        return { pid: started };
+        started = await expect(reader, 'started', what);
       } catch (e) {
         await h.exited();
-        throw e;
-      } finally {
         h.release();
+        throw e;
       }
+      log.debug('helper started', { pid: started });
+      h.keepSync();
+      const exited = reader.exit.then(
+        (raw) => (raw === undefined ? undefined : toExit(raw)),
+        () => undefined,
+      );
+      void exited.catch(() => undefined).finally(() => h.release());
+      return { pid: started, exited: exited.catch(() => undefined) };
     },
     async abort() {
       if (state !== 'created') return;

@@ -77,17 +77,38 @@ export function discardLaunched(l: Promise<LaunchedHelper>): void {
   );
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export interface LauncherOptions {
+  /**
+   * Keep one helper forked and connected ahead of need: a launch takes it and asks for the next
+   * one. The launcher's fork and the two connections (1-3 ms, more on a busy machine) then happen
+   * between containers instead of on Tasks/Create's path. The spare waits for its plan, holding
+   * nothing but its two connections; it exits when they close (close(), or berthd's death).
+   */
+  spare?: boolean;
+}
+
 export class Launcher {
   private server?: Server;
   private starting?: Promise<void>;
   private child?: ChildProcess;
   private readonly pending = new Map<string, Pending>();
   private closed = false;
+  private spare?: Promise<LaunchedHelper>;
 
   constructor(
     readonly socketPath: string,
     private readonly helperPath: string,
     private readonly log: Logger,
+    private readonly opts: LauncherOptions = {},
   ) {}
 
   /** Starts the launcher now rather than at the first launch. */
@@ -95,8 +116,24 @@ export class Launcher {
     return this.start();
   }
 
-  /** Starts one helper; resolves once both of its connections have arrived. */
+  /** Starts one helper (or hands over the spare); resolves once both of its connections have arrived. */
   async launch(what: string): Promise<LaunchedHelper> {
+    if (this.closed) throw unavailable(`${what}: berthd is shutting down`);
+    const spare = this.spare;
+    this.spare = undefined;
+    const mine = spare ? undefined : this.fork(what); // asked first, so forked first
+    if (this.opts.spare) {
+      this.spare = this.fork('spare helper');
+      this.spare.catch(() => undefined); // a failed spare is only replaced by a fresh launch
+    }
+    if (!spare) return mine!;
+    const h = await spare.catch(() => undefined);
+    if (h && alive(h.pid)) return h;
+    if (h) discardLaunched(spare); // killed while waiting: its connections are useless
+    return this.fork(what);
+  }
+
+  private async fork(what: string): Promise<LaunchedHelper> {
     if (this.closed) throw unavailable(`${what}: berthd is shutting down`);
     if (this.server && !existsSync(this.socketPath)) {
       // Someone removed our socket file (a state dir cleanup): listen again on the same path.
@@ -117,6 +154,8 @@ export class Launcher {
 
   close(): void {
     this.closed = true;
+    if (this.spare) discardLaunched(this.spare);
+    this.spare = undefined;
     for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
     this.child?.kill('SIGKILL');
     this.server?.close();

@@ -58,7 +58,8 @@ const StatsSchema = z.object({
   oom_kills: z.number(),
 });
 
-function toExit(raw: unknown): ExitStatus {
+/** An exit record as the monitor writes it (a `wait` answer, exit.json); throws ZodError if malformed. */
+export function toExit(raw: unknown): ExitStatus {
   const e = ExitStatusSchema.parse(raw);
   const ns = BigInt(e.exited_at_ns);
   return { pid: e.pid, exitStatus: e.exit_status, exitedAtNs: ns, exitedAt: new Date(Number(ns / 1_000_000n)), oomKilled: e.oom_killed };

@@ -1,20 +1,11 @@
 /** Resource limits (v1 here, v2 where mounted), OOM, pids limit, freezer, stats. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Harness, itRoot, until } from './harness';
-import { cgroupDir, expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { itRoot, until, useHarness } from './harness';
+import { cgroupDir } from '../helpers/cleanup';
 
-const h = new Harness();
+const h = useHarness();
 const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
-let before: SystemSnapshot;
-beforeAll(() => h.setup());
-afterAll(() => h.teardown());
-beforeEach(() => {
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectClean(before);
-});
 
 const read = (ctrl: string, rel: string, file: string) => readFileSync(join(cgroupDir(ctrl, rel), file), 'utf8').trim();
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createProcess, removeStateDir, type CreatedProcess, type HelperOptions, type LaunchPlanInput, type MonitorClient } from '../../src/tasks/helper';
 import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
+import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
 
 export const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
@@ -110,4 +111,22 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined> | 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A Harness set up for the whole file, with a leak check (mounts, cgroups, processes, fds) around
+ * every test: the setup each native test file shares.
+ */
+export function useHarness(): Harness {
+  const h = new Harness();
+  let before: SystemSnapshot;
+  beforeAll(() => h.setup());
+  afterAll(() => h.teardown());
+  beforeEach(() => {
+    before = snapshot();
+  });
+  afterEach(async () => {
+    await expectClean(before);
+  });
+  return h;
 }

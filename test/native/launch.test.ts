@@ -1,18 +1,8 @@
 /** berth-helper launches a Docker-default container over a busybox rootfs (real kernel, root). */
 import { readdirSync, readlinkSync } from 'node:fs';
-import { Harness, itRoot } from './harness';
-import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { itRoot, useHarness } from './harness';
 
-const h = new Harness();
-let before: SystemSnapshot;
-beforeAll(() => h.setup());
-afterAll(() => h.teardown());
-beforeEach(() => {
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectClean(before);
-});
+const h = useHarness();
 
 const statusField = (out: string, key: string) => out.split('\n').find((l) => l.startsWith(`${key}:`))?.split(/\s+/)[1];
 

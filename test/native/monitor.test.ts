@@ -5,19 +5,9 @@ import { writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connectMonitor, createProcess, encodePlan, helperPath, MonitorClient, removeStateDir } from '../../src/tasks/helper';
 import { execPlan } from '../../src/tasks/spec';
-import { Harness, itRoot, Running, until } from './harness';
-import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { itRoot, Running, until, useHarness } from './harness';
 
-const h = new Harness();
-let before: SystemSnapshot;
-beforeAll(() => h.setup());
-afterAll(() => h.teardown());
-beforeEach(() => {
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectClean(before);
-});
+const h = useHarness();
 
 /** A separate Node process that launches the container and then just stays alive. */
 const LAUNCHER = `

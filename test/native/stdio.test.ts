@@ -4,19 +4,9 @@ import { createReadStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcess } from '../../src/tasks/helper';
-import { Harness, itRoot, Running, until } from './harness';
-import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { itRoot, Running, until, useHarness } from './harness';
 
-const h = new Harness();
-let before: SystemSnapshot;
-beforeAll(() => h.setup());
-afterAll(() => h.teardown());
-beforeEach(() => {
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectClean(before);
-});
+const h = useHarness();
 
 function readAll(path: string): Promise<string> {
   return new Promise((resolve, reject) => {

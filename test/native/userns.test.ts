@@ -8,19 +8,10 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OciSpec } from '../../src/tasks/spec';
-import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
-import { Harness, itRoot, until } from './harness';
 
-const h = new Harness();
-let before: SystemSnapshot;
-beforeAll(() => h.setup());
-afterAll(() => h.teardown());
-beforeEach(() => {
-  before = snapshot();
-});
-afterEach(async () => {
-  await expectClean(before);
-});
+import { itRoot, until, useHarness } from './harness';
+
+const h = useHarness();
 
 const MAP = [{ containerID: 0, hostID: 100000, size: 65536 }];
 const userns = (s: OciSpec) => {

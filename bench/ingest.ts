@@ -4,7 +4,7 @@
  * Reports MiB/s for (1) berth's raw grpc-js client (1 MiB chunks, pipelined), (2) the machine's
  * sha256 limit (in-process), (3) the real `ctr content ingest` into berthd and, where installed,
  * (4) the same into a private containerd started under /tmp and stopped afterwards.
- * Daemon CPU seconds are read from /proc/<pid>/stat.
+ * Daemon CPU seconds are read from /proc/<pid>/stat, the event loop's share from /proc/<pid>/task/<pid>/stat.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -78,9 +78,17 @@ async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
 }
 
-function cpuSplit(pid: number): { user: number; sys: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 }; // utime, stime (fields 14, 15), clock ticks of 100 Hz
+/** utime + stime (fields 14, 15) of a /proc stat file, in seconds (clock ticks of 100 Hz). */
+function statTimes(path: string): { user: number; sys: number } {
+  const f = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+}
+
+/** The whole process (every thread) and its main thread (the event loop) alone. */
+function cpuSplit(pid: number): { user: number; sys: number; main: number } {
+  const all = statTimes(`/proc/${pid}/stat`);
+  const main = statTimes(`/proc/${pid}/task/${pid}/stat`);
+  return { ...all, main: main.user + main.sys };
 }
 
 function cpuSeconds(pid: number): number {
@@ -88,12 +96,15 @@ function cpuSeconds(pid: number): number {
   return c.user + c.sys;
 }
 
-/** "CPU 3.10 s (user 2.20, sys 0.90)" since `before`. */
-function cpuSince(pid: number, before: { user: number; sys: number }): string {
+/**
+ * "CPU 3.10 s (user 2.20, sys 0.90; event loop 2.40)" since `before`: the event loop's share shows
+ * whether work moved off it (to libuv or worker threads) or just went away.
+ */
+function cpuSince(pid: number, before: { user: number; sys: number; main: number }): string {
   const c = cpuSplit(pid);
   const user = c.user - before.user;
   const sys = c.sys - before.sys;
-  return `CPU ${(user + sys).toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)})`;
+  return `CPU ${(user + sys).toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}; event loop ${(c.main - before.main).toFixed(2)})`;
 }
 
 async function waitForSocket(path: string, child: ChildProcess, what: string, stderr: () => string): Promise<void> {

@@ -24,7 +24,10 @@ describe('real ctr snapshots against berthd', () => {
   const umount = async () => expect((await run('umount', [mnt])).code).toBe(0);
 
   beforeAll(async () => {
-    d = await startInProcess();
+    // `ctr snapshots view` labels nothing (prepare and commit add containerd.io/gc.root), so a view is
+    // unreferenced and a background collection may remove it before `mounts`, on containerd too. Each
+    // Snapshots/Remove here schedules one 100 ms later; push that out of these tests' way.
+    d = await startInProcess({ gc: { scheduleDelayMs: 60_000 } });
     mnt = join(d.dirs.dir, 'mnt');
     await mkdir(mnt);
   });

@@ -26,7 +26,7 @@ int cgroup_attach (struct cgroup *cg, pid_t pid, berth_error_t *err);
 int cgroup_attach_self (struct cgroup *cg, berth_error_t *err);
 int cgroup_apply (struct cgroup *cg, const struct plan *p, berth_error_t *err); /* cgroup_res.c */
 /* Kills what is left, removes the leaf and any now-empty parents up to base. */
-void cgroup_destroy (struct cgroup *cg);
+void cgroup_destroy (struct cgroup *cg, unsigned keep);
 int cgroup_freeze (struct cgroup *cg, int freeze, berth_error_t *err);
 int cgroup_is_frozen (struct cgroup *cg);
 int cgroup_kill_all (struct cgroup *cg, int sig, berth_error_t *err);

@@ -31,7 +31,7 @@ abort_child (struct helper *h)
       h->child = -1;
     }
   if (h->owns_cgroup)
-    cgroup_destroy (&h->cg);
+    cgroup_destroy (&h->cg, h->plan->cgroup_keep);
 }
 
 static void __attribute__ ((noreturn))

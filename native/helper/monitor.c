@@ -150,7 +150,7 @@ finish (struct monitor *m)
   close_fd (&h->mnt_ns); /* the namespace's teardown runs here now, off the waiters' path */
   write_exit_file (m);
   if (h->owns_cgroup)
-    cgroup_destroy (&h->cg);
+    cgroup_destroy (&h->cg, h->plan->cgroup_keep);
   if (sock_path (h, &sa, &err) == 0)
     unlink (sa.sun_path);
   _exit (0);

@@ -142,6 +142,8 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     return parse_cgroup_path (r, &p->cgroup_path, err);
   if (key_is (r, "cgroup_join"))
     return parse_bool (r, &p->cgroup_join, err);
+  if (key_is (r, "cgroup_keep"))
+    return parse_u32 (r, &p->cgroup_keep, err);
   if (key_is (r, "cpuset_cpus"))
     return str_dup (r, &p->cpuset_cpus, err);
   if (key_is (r, "cpuset_mems"))

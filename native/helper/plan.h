@@ -52,6 +52,7 @@ struct plan
   struct plan_stdio stdio[3];
   char *cgroup_path;
   int cgroup_join;
+  uint32_t cgroup_keep; /* leading cgroup_path components not removed with the cgroup */
   /* resources: -1 = unset */
   int64_t mem_limit, mem_reservation, mem_swap, cpu_shares, cpu_quota, cpu_period, pids_limit;
   char *cpuset_cpus, *cpuset_mems;

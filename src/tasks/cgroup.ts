@@ -2,7 +2,7 @@
  * Host-side cgroup access for a running task: its dirs are found from /proc/<init pid>/cgroup
  * (the same from a restarted daemon), then pids, stats and limits are plain file reads/writes.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, internal, notFound } from '../core/errors';
@@ -97,4 +97,53 @@ export async function updateResources(dirs: CgroupDirs, r: ResourceUpdate, what:
   if (r.cpu?.cpus) await write(dirs.get('cpuset'), 'cpuset.cpus', r.cpu.cpus, what);
   if (r.cpu?.mems) await write(dirs.get('cpuset'), 'cpuset.mems', r.cpu.mems, what);
   if (r.pids?.limit !== undefined) await write(dirs.get('pids'), 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', what);
+}
+
+/** Our own cgroup dir in every mounted hierarchy (v1 controllers, or the v2 unified dir). */
+function ownCgroupDirs(): string[] {
+  const v2 = isCgroupV2();
+  const out = new Set<string>();
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    const [, ctrls, path] = m;
+    if (v2) {
+      if (ctrls === '') out.add(join(CGROUP_ROOT, path!));
+      continue;
+    }
+    for (const c of ctrls!.split(',')) if (c && !c.startsWith('name=') && existsSync(join(CGROUP_ROOT, c))) out.add(join(CGROUP_ROOT, c, path!));
+  }
+  return [...out];
+}
+
+/**
+ * Removes the empty per-namespace dirs (`<parent>/<ns>`) and `<parent>` itself below our own
+ * cgroup in every hierarchy. The helper leaves them when a container's cgroup goes (plan
+ * cgroupKeep) so the next container need not re-create them; berthd calls this at start and at
+ * shutdown. rmdir only ever removes an empty cgroup (no tasks, no children), so a running
+ * container's dirs stay; the helper re-creates a parent removed under it (cgroup.c mkdir_below).
+ */
+export function removeEmptyCgroupParents(parent: string): void {
+  const rel = parent.split('/').filter(Boolean);
+  if (rel.length === 0) return;
+  for (const own of ownCgroupDirs()) {
+    const top = join(own, ...rel);
+    let entries: string[];
+    try {
+      entries = readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      continue; // not there: nothing to remove
+    }
+    for (const e of entries) tryRmdir(join(top, e));
+    for (let i = rel.length; i > 0 && tryRmdir(join(own, ...rel.slice(0, i))); i--);
+  }
+}
+
+function tryRmdir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false; // not empty (EBUSY), or already gone
+  }
 }

@@ -15,7 +15,7 @@ import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../metadata/containers';
 import { createBundle, discardBundle, markExitReported, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
-import { cgroupDirsOf, cgroupPids, updateResources } from './cgroup';
+import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
@@ -67,6 +67,8 @@ export class TaskManager {
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
     const sock = this.paths.launcherSocket;
     if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
+    // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
+    removeEmptyCgroupParents(this.cgroupParent);
   }
 
   private get helperOptions() {
@@ -81,6 +83,7 @@ export class TaskManager {
   close(): void {
     this.ac.abort();
     this.launcher?.close();
+    removeEmptyCgroupParents(this.cgroupParent);
   }
 
   private key(ns: string, id: string): string {
@@ -149,7 +152,7 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent });
+      const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true });
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { itRoot, until, useHarness } from './harness';
-import { cgroupDir } from '../helpers/cleanup';
+import { cgroupDir, ownCgroupDirs } from '../helpers/cleanup';
+import { removeEmptyCgroupParents } from '../../src/tasks/cgroup';
 
 const h = useHarness();
 const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
@@ -80,5 +81,17 @@ describe('berth-helper cgroups', () => {
     await r.monitor.pause();
     await r.monitor.kill('SIGKILL'); // killing a paused container works (thawed for delivery)
     expect((await r.finish()).status).toBe(137);
+  });
+
+  itRoot('cgroupKeep leaves the first parents for berthd, which removes them once empty', async () => {
+    const parent = `${h.prefix}-keep`;
+    const r = await h.run('keep', ['true'], { tweak: (s) => void (s.linux!.cgroupsPath = `/${parent}/x`), extra: { cgroupKeep: 2 } });
+    expect(r.plan.cgroupPath).toBe(`berth/${parent}/x`);
+    expect((await r.finish()).status).toBe(0);
+    const dirs = (rel: string) => ownCgroupDirs().map((d) => join(d, rel));
+    await until('the container cgroup removed', () => dirs(`berth/${parent}/x`).every((d) => !existsSync(d)));
+    expect(dirs(`berth/${parent}`).filter((d) => existsSync(d))).toEqual(dirs(`berth/${parent}`));
+    removeEmptyCgroupParents('berth');
+    expect(dirs(`berth/${parent}`).filter((d) => existsSync(d))).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * alone), and leak checks scoped to this daemon: mounts, cgroups, processes, FIFO fds, state dirs.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,9 +56,17 @@ export class CtrFixture {
       await this.ctr(['task', 'rm', '-f', id]);
     }
     for (const id of (await this.ctr(['containers', 'ls', '-q']).catch(() => undefined))?.stdout.split('\n').filter(Boolean) ?? []) await this.ctr(['containers', 'rm', id]);
+    // Monitors remove their container's cgroup as they exit; berthd removes the `berth/<ns>`
+    // parents they leave when it stops: wait for the monitors, stop, then nothing may be left.
+    for (const deadline = Date.now() + 10_000; this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     await this.proc?.stop();
+    const parents = ownCgroupDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     await rm(this.dirs.dir, { recursive: true, force: true });
     await rm(this.work, { recursive: true, force: true });
+    if (parents.length) {
+      for (const d of parents) rmdirSync(d, { recursive: false });
+      throw new Error(`berthd left cgroup parents behind when it stopped: ${parents.join(', ')}`);
+    }
   }
 
   ctr(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {

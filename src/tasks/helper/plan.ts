@@ -89,6 +89,11 @@ export const LaunchPlanSchema = z.strictObject({
     .optional(),
   /** Exec mode: join the cgroup instead of creating it. */
   cgroupJoin: z.boolean().default(false),
+  /**
+   * Leading components of cgroupPath the helper leaves in place when it removes the cgroup
+   * (berthd's `berth/<ns>`, which berthd removes itself: TaskManager); 0 = remove every empty parent.
+   */
+  cgroupKeep: z.number().int().min(0).max(64).default(0),
   resources: z
     .strictObject({
       memory: z.strictObject({ limit: z.number().int().positive().optional(), reservation: z.number().int().positive().optional(), swap: z.number().int().positive().optional() }).optional(),
@@ -231,6 +236,7 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
     w.nested(key, (n) => n.put('kind', s.kind).opt('path', s.kind === 'null' ? undefined : s.path));
   }
   w.opt('cgroup_path', p.cgroupPath).put('cgroup_join', p.cgroupJoin);
+  if (p.cgroupKeep > 0) w.put('cgroup_keep', p.cgroupKeep);
   const r = p.resources;
   w.opt('mem_limit', r.memory?.limit).opt('mem_reservation', r.memory?.reservation).opt('mem_swap', r.memory?.swap);
   w.opt('cpu_shares', r.cpu?.shares).opt('cpu_quota', r.cpu?.quota).opt('cpu_period', r.cpu?.period);

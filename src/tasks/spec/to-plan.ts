@@ -23,6 +23,11 @@ export interface SpecToPlanOptions {
   stdio?: { stdin?: Stdio; stdout?: Stdio; stderr?: Stdio };
   /** Parent below the daemon's own cgroup; default `berth`. */
   cgroupParent?: string;
+  /**
+   * The caller removes empty dirs below cgroupParent itself (berthd: TaskManager), so the helper
+   * leaves the parent and the first component below it (`berth/<ns>`) when the cgroup goes.
+   */
+  keepCgroupParents?: boolean;
   /** Accept (and only report) OCI fields berth does not implement. */
   allowUnsupported?: boolean;
 }
@@ -104,12 +109,12 @@ export function processToPlan(p: OciProcess): Pick<LaunchPlanInput, 'args' | 'en
   };
 }
 
-function cgroupPathFor(spec: OciSpec, id: string, parent: string): string {
+function cgroupPathFor(spec: OciSpec, id: string, parent: string): string[] {
   const raw = spec.linux?.cgroupsPath;
   if (raw !== undefined && raw.includes(':')) throw notImplemented(`spec linux.cgroupsPath ${raw}: systemd slice:prefix:name paths are not supported`);
   const rel = (raw ?? id).split('/').filter((c) => c !== '');
   if (rel.some((c) => c === '..' || c === '.')) throw invalidArgument(`spec linux.cgroupsPath ${raw}: must not contain . or ..`);
-  return [...parent.split('/').filter((c) => c !== ''), ...(rel.length ? rel : [id])].join('/');
+  return [...parent.split('/').filter((c) => c !== ''), ...(rel.length ? rel : [id])];
 }
 
 /**
@@ -143,6 +148,9 @@ export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanR
   const r = l.resources ?? {};
   const rootfs = opts.rootfs ?? (spec.root ? (isAbsolute(spec.root.path) ? spec.root.path : resolve(opts.bundle ?? '/', spec.root.path)) : undefined);
   if (!rootfs || !isAbsolute(rootfs)) throw invalidArgument(`spec for ${opts.id}: no absolute rootfs (give root.path with a bundle, or rootfs)`);
+  const parent = opts.cgroupParent ?? 'berth';
+  const parentDepth = parent.split('/').filter((c) => c !== '').length;
+  const cgroupPath = cgroupPathFor(spec, opts.id, parent);
   if (r.devices?.length && existsSync('/sys/fs/cgroup/cgroup.controllers')) warnings.push('linux.resources.devices: not enforced on cgroup v2 (needs eBPF)');
   const limit = (v: number | undefined) => (v === undefined || v <= 0 ? undefined : v);
 
@@ -166,7 +174,9 @@ export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanR
     sysctls: l.sysctl ?? {},
     ...processToPlan(spec.process),
     stdio: opts.stdio,
-    cgroupPath: cgroupPathFor(spec, opts.id, opts.cgroupParent ?? 'berth'),
+    cgroupPath: cgroupPath.join('/'),
+    // Never the leaf itself: at most the parent and one component below it.
+    cgroupKeep: opts.keepCgroupParents ? Math.min(parentDepth + 1, cgroupPath.length - 1) : 0,
     resources: {
       memory: r.memory && { limit: limit(r.memory.limit), reservation: limit(r.memory.reservation), swap: limit(r.memory.swap) },
       cpu: r.cpu && { shares: limit(r.cpu.shares), quota: r.cpu.quota, period: limit(r.cpu.period), cpus: r.cpu.cpus || undefined, mems: r.cpu.mems || undefined },

@@ -1,29 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { LocalContentStore } from '../../src/content/local-store';
 import { background } from '../../src/core/context';
 import { sha256Of } from '../../src/core/digest';
 import { MetadataDB } from '../../src/metadata/db';
 import { NamespacedContentStore } from '../../src/metadata/content';
 import { keys, LEASE_RESOURCE } from '../../src/metadata/schema';
+import { openNamespacedStore, type NamespacedStoreFixture } from '../helpers/content-store';
 
 describe('NamespacedContentStore', () => {
-  let dir: string;
+  let fx: NamespacedStoreFixture;
   let db: MetadataDB;
   let store: NamespacedContentStore;
   const a = background('a');
   const b = background('b');
-
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-nscontent-'));
-    db = await MetadataDB.open(join(dir, 'meta'));
-    store = new NamespacedContentStore(db, await LocalContentStore.open(join(dir, 'content')));
+    fx = await openNamespacedStore('berth-nscontent-');
+    ({ db, store } = fx);
   });
-  afterEach(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fx.close());
 
   async function put(ctx = a, data = Buffer.from('hello'), ref = 'r', labels?: Record<string, string>) {
     const w = await store.writer(ctx, { ref });

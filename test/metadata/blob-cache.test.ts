@@ -1,13 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalContentStore } from '../../src/content/local-store';
 import { blobPath } from '../../src/content/paths';
 import { background } from '../../src/core/context';
 import type { Digest } from '../../src/core/digest';
 import { BlobCache } from '../../src/metadata/blob-cache';
 import { NamespacedContentStore } from '../../src/metadata/content';
-import { MetadataDB } from '../../src/metadata/db';
+import { openNamespacedStore, type NamespacedStoreFixture } from '../helpers/content-store';
 
 describe('BlobCache', () => {
   it('keeps small blobs up to its byte budget, least recently used out first', () => {
@@ -26,20 +24,15 @@ describe('BlobCache', () => {
 });
 
 describe('NamespacedContentStore reads small blobs from memory', () => {
-  let dir: string;
-  let db: MetadataDB;
+  let fx: NamespacedStoreFixture;
   let store: NamespacedContentStore;
   const a = background('a');
   const b = background('b');
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'berth-blobcache-'));
-    db = await MetadataDB.open(join(dir, 'meta'));
-    store = new NamespacedContentStore(db, await LocalContentStore.open(join(dir, 'content')));
+    fx = await openNamespacedStore('berth-blobcache-');
+    ({ store } = fx);
   });
-  afterEach(async () => {
-    await db.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterEach(() => fx.close());
 
   const read = async (ctx = a, d: Digest, opts = {}) => {
     const out: Buffer[] = [];
@@ -59,7 +52,7 @@ describe('NamespacedContentStore reads small blobs from memory', () => {
     expect(await read(a, d, { offset: 50 })).toBe('');
     await expect(read(a, d, { offset: -1 })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     // The blob file is gone (only GC removes it, after the records): the bytes come from memory.
-    await rm(blobPath(join(dir, 'content'), d));
+    await rm(blobPath(join(fx.dir, 'content'), d));
     expect(await read(a, d, { offset: 2, size: 2 })).toBe('23');
     // Another namespace without a record for it still sees nothing.
     await expect(read(b, d)).rejects.toMatchObject({ kind: 'NotFound' });

@@ -42,12 +42,6 @@ export interface Applied extends Descriptor {
   entries: number;
 }
 
-export function sniffCompression(first: Buffer | undefined): 'gzip' | 'zstd' | 'tar' {
-  if (first && first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) return 'gzip';
-  if (first && first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  return 'tar';
-}
-
 /** Checks the compressed bytes against the descriptor as they stream (FailedPrecondition). */
 export function digestVerifier(desc: Descriptor): Transform {
   const { algorithm } = parseDigest(desc.digest);
@@ -55,12 +49,9 @@ export function digestVerifier(desc: Descriptor): Transform {
   let n = 0;
   return new Transform({
     transform(chunk: Buffer, _e, cb) {
-      // Deferred a tick so the hash overlaps gunzip's threadpool work (see unpackTar's digester).
-      setImmediate(() => {
-        h.update(chunk);
-        n += chunk.length;
-        cb(null, chunk);
-      });
+      h.update(chunk);
+      n += chunk.length;
+      cb(null, chunk);
     },
     flush(cb) {
       const got = `${algorithm}:${h.digest('hex')}`;
@@ -110,30 +101,13 @@ export class LayerApplier {
     return { mediaType: MEDIA_TYPE_LAYER_TAR, digest: r.digest, size: r.size, entries: r.entries };
   }
 
-  /** The blob through Node from the Provider (no local file, or a non-sha256 digest). */
+  /**
+   * The blob through Node from the Provider (no local file, or a non-sha256 digest). berth-unpack
+   * sniffs the compression itself (zstd: NotImplemented).
+   */
   private async applyStream(ctx: Ctx, desc: Descriptor, target: UnpackTarget, sha256: boolean): Promise<UnpackResult> {
-    const it = this.content.read(ctx, desc.digest)[Symbol.asyncIterator]();
-    const first = await it.next();
-    const kind = sniffCompression(first.done ? undefined : first.value);
-    if (kind === 'zstd') {
-      await it.return?.();
-      throw notImplemented(`layer ${desc.digest}: zstd layers are not supported yet`);
-    }
-    async function* blob(): AsyncGenerator<Buffer> {
-      try {
-        if (first.done) return;
-        yield first.value;
-        for (;;) {
-          const n = await it.next();
-          if (n.done) return;
-          yield n.value;
-        }
-      } finally {
-        await it.return?.();
-      }
-    }
     // berth-unpack hashes with sha256 only; another algorithm is verified on the way in Node.
-    return unpackTar(blob(), target, {
+    return unpackTar(this.content.read(ctx, desc.digest), target, {
       bin: this.opts.bin,
       signal: ctx.signal,
       stages: sha256 ? [] : [digestVerifier(desc)],

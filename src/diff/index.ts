@@ -1,4 +1,4 @@
-export { LayerApplier, MEDIA_TYPE_LAYER_TAR, digestVerifier, sniffCompression, type Applied, type ApplierOptions } from './apply';
+export { LayerApplier, MEDIA_TYPE_LAYER_TAR, digestVerifier, type Applied, type ApplierOptions } from './apply';
 export { targetForMounts } from './mounts';
 export { unpackTar, defaultUnpackBin, unpackArgs, type UnpackTarget, type UnpackResult, type UnpackOptions, type BlobFile } from './unpack';
 export { LayerStager, type StagerOptions } from './staging';

@@ -175,7 +175,6 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
   if (feedError !== undefined && !isPipeError(feedError)) {
     if (feedError instanceof SupervisorError) throw feedError;
-    if (errnoCode(feedError)?.startsWith('Z_')) throw invalidArgument(`layer apply: decompress: ${(feedError as Error).message}`, { cause: feedError });
     throw internal(`layer apply: reading layer: ${(feedError as Error)?.message ?? String(feedError)}`, { cause: feedError });
   }
   if (exit.spawnError) throw internal(`layer apply: cannot run berth-unpack: ${exit.spawnError.message}`, { cause: exit.spawnError });

@@ -7,10 +7,11 @@
  * and deleted from there in the background (restore skips dot dirs and empties that one).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
+import { writeFileAtomicSync } from '../core/node/files';
 import type { TaskIO } from './types';
 
 /** The helper's control socket path must fit in sun_path (see LaunchPlanSchema.stateDir). */
@@ -100,16 +101,7 @@ export async function createBundle(bundle: string, specJson: string): Promise<vo
  * survive a reboot either, and the page cache outlives a crashed daemon (runc and containerd's
  * shim do not fsync their state either). An fsync cost 2-50 ms on Tasks/Create on disk.
  */
-function writeRecord(path: string, data: string): void {
-  const tmp = `${path}.tmp`;
-  try {
-    writeFileSync(tmp, data, { mode: 0o600 });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+const writeRecord = (path: string, data: string) => writeFileAtomicSync(path, data);
 
 export const writeTaskRecord = async (bundle: string, r: Omit<TaskRecord, 'version'>) =>
   writeRecord(join(bundle, 'task.json'), JSON.stringify({ version: RECORD_VERSION, ...r }));

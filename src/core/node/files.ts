@@ -2,6 +2,7 @@
  * Small durable-file helpers shared by the stores. src/core is otherwise pure; like vscode's
  * base/common vs base/node split, what touches the filesystem lives in core/node.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -40,4 +41,19 @@ export async function writeFileAtomic(path: string, data: string, opts: { mode?:
     throw e;
   }
   if (opts.durable) await fsyncDir(dirname(path));
+}
+
+/**
+ * writeFileAtomic without `durable`, synchronously: for a hot path where a few small writes cost
+ * less than their threadpool round trips (Tasks/Create's records).
+ */
+export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp`;
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
@@ -11,7 +11,7 @@ import { serverStream, unary, writeMessage } from './grpc/handlers';
 export const CONTAINERS_SERVICE = 'containerd.services.containers.v1.Containers';
 
 /** Thin adapter over ContainerStore; publishes /containers/* events. */
-export function containersService(store: ContainerStore, events: EventPublisher | undefined, log: Logger): grpc.UntypedServiceImplementation {
+export function containersService(store: ContainerStore, events: EventPublisher | undefined, log: Logger): ServiceImpl {
   const need = (c: ContainerProto | null | undefined): ContainerProto => {
     if (!c) throw invalidArgument('container: must be set');
     return c;

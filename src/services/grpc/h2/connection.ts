@@ -13,6 +13,9 @@ import { H2Stream } from './stream';
 import { type HeaderList, HpackDecoder, HpackError } from './hpack';
 import { ACK, CONN_WINDOW, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, type FrameType, H2Error, LOCAL_MAX_FRAME, PADDED, PREFACE, PRIORITY_FLAG, STREAM_WINDOW } from './frames';
 
+/** Longest a PING ACK waits for company (see ackPing). */
+const PING_ACK_DELAY_MS = 5;
+
 class ConnectionError extends Error {
   constructor(
     readonly h2code: number,
@@ -43,6 +46,9 @@ export class H2Connection {
   /** A header block continued in CONTINUATION frames. */
   private headerBlock: { id: number; flags: number; parts: Buffer[] } | undefined;
   private out: Buffer[] = [];
+  private outBytes = 0;
+  private readonly pingAcks: Buffer[] = [];
+  private pingTimer: NodeJS.Timeout | undefined;
   private flushQueued = false;
   private goingAway = false;
   closed = false;
@@ -66,9 +72,17 @@ export class H2Connection {
     socket.on('close', () => this.destroy());
   }
 
-  /** Queues one frame; everything queued in this tick goes out in one writev. */
+  /** Queues one frame; everything queued in this tick goes out in one write. */
   frame(type: FrameType, flags: number, id: number, payload?: Buffer): void {
     if (this.closed) return;
+    this.push(this.out, type, flags, id, payload);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      process.nextTick(this.flushOut);
+    }
+  }
+
+  private push(out: Buffer[], type: FrameType, flags: number, id: number, payload?: Buffer): void {
     const h = Buffer.allocUnsafe(9);
     const len = payload ? payload.length : 0;
     h[0] = len >>> 16;
@@ -77,27 +91,45 @@ export class H2Connection {
     h[3] = type;
     h[4] = flags;
     h.writeUInt32BE(id, 5);
-    this.out.push(h);
-    if (len) this.out.push(payload!);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      process.nextTick(this.flushOut);
-    }
+    out.push(h);
+    if (len) out.push(payload!);
+    this.outBytes += 9 + len;
   }
 
   private readonly flushOut = () => {
     this.flushQueued = false;
     if (this.closed || !this.out.length) return;
+    if (this.pingAcks.length) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = undefined;
+      for (const p of this.pingAcks.splice(0)) this.push(this.out, Frame.PING, ACK, 0, p);
+    }
     const out = this.out;
+    const bytes = this.outBytes;
     this.out = [];
+    this.outBytes = 0;
     const s = this.socket;
-    if (out.length === 1) s.write(out[0]);
+    // Small replies (nearly all) as one buffer: one write call, no cork/writev bookkeeping.
+    if (out.length === 1 || bytes <= 16384) s.write(out.length === 1 ? out[0] : Buffer.concat(out, bytes));
     else {
       s.cork();
       for (const b of out) s.write(b);
       s.uncork();
     }
   };
+
+  /**
+   * Go clients (ctr) send a BDP-estimation PING after nearly every response. Its ACK waits for
+   * the next frames we send anyway (at most PING_ACK_DELAY_MS), instead of costing a write and a
+   * wake-up of the client of its own per call; the estimate only needs the ACK to arrive.
+   */
+  private ackPing(p: Buffer): void {
+    this.pingAcks.push(p);
+    this.pingTimer ??= setTimeout(() => {
+      this.pingTimer = undefined;
+      for (const q of this.pingAcks.splice(0)) this.frame(Frame.PING, ACK, 0, q);
+    }, PING_ACK_DELAY_MS);
+  }
 
   windowUpdate(id: number, inc: number): void {
     const b = Buffer.allocUnsafe(4);
@@ -157,6 +189,7 @@ export class H2Connection {
 
   destroy(): void {
     if (this.closed) return;
+    clearTimeout(this.pingTimer);
     this.flushOut();
     this.closed = true;
     this.socket.destroy();
@@ -309,7 +342,7 @@ export class H2Connection {
         return;
       case Frame.PING:
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
-        if (!(flags & ACK)) this.frame(Frame.PING, ACK, 0, Buffer.from(p));
+        if (!(flags & ACK)) this.ackPing(Buffer.from(p));
         return;
       case Frame.WINDOW_UPDATE: {
         if (p.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');

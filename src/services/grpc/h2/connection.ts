@@ -13,6 +13,8 @@ import { H2Stream } from './stream';
 import { type HeaderList, HpackDecoder, HpackError } from './hpack';
 import { ACK, CONN_WINDOW, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, type FrameType, H2Error, LOCAL_MAX_FRAME, PADDED, PREFACE, PRIORITY_FLAG, STREAM_WINDOW } from './frames';
 
+/** Streams one connection may have open at once (advertised; more are refused). */
+const MAX_STREAMS = 1000;
 /** Longest a PING ACK waits for company (see ackPing). */
 const PING_ACK_DELAY_MS = 5;
 
@@ -35,8 +37,9 @@ export class H2Connection {
   private connSendWindow = DEFAULT_WINDOW;
   /** Streams with DATA waiting for window. */
   private readonly blocked = new Set<H2Stream>();
-  /** Received bytes not yet credited back on the connection. */
+  /** Received bytes not yet credited back on the connection, and what the client may still send. */
   private connUncredited = 0;
+  private connRecvWindow = CONN_WINDOW;
   private lastStreamId = 0;
   private readonly hpack = new HpackDecoder();
   private pending: Buffer | undefined;
@@ -63,8 +66,8 @@ export class H2Connection {
     settings.writeUInt32BE(STREAM_WINDOW, 2);
     settings.writeUInt16BE(0x5, 6); // MAX_FRAME_SIZE
     settings.writeUInt32BE(LOCAL_MAX_FRAME, 8);
-    settings.writeUInt16BE(0x2, 12); // ENABLE_PUSH: servers never receive pushes, but say so
-    settings.writeUInt32BE(0, 14);
+    settings.writeUInt16BE(0x3, 12); // MAX_CONCURRENT_STREAMS: bounds what one client can hold open
+    settings.writeUInt32BE(MAX_STREAMS, 14);
     this.frame(Frame.SETTINGS, 0, 0, settings);
     this.windowUpdate(0, CONN_WINDOW - DEFAULT_WINDOW);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -258,9 +261,14 @@ export class H2Connection {
   private startData(id: number, len: number, padOverhead: number, pad: number, end: boolean): void {
     if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
     const s = this.streams.get(id);
+    // A client that ignores our windows could make a paused stream buffer without bound.
+    this.connRecvWindow -= len;
+    if (this.connRecvWindow < 0) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
     this.credit(len);
     if (s) {
       if (s.remoteClosed) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `DATA after END_STREAM on stream ${id}`);
+      s.recvWindow -= len;
+      if (s.recvWindow < 0) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `DATA beyond the window of stream ${id}`);
       // Padding is never seen by the stream: credit it back at once.
       if (padOverhead) s.credit(padOverhead);
     }
@@ -300,6 +308,7 @@ export class H2Connection {
     this.connUncredited += n;
     if (this.connUncredited >= CONN_WINDOW / 4) {
       this.windowUpdate(0, this.connUncredited);
+      this.connRecvWindow += this.connUncredited;
       this.connUncredited = 0;
     }
   }
@@ -347,15 +356,17 @@ export class H2Connection {
       case Frame.WINDOW_UPDATE: {
         if (p.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');
         const inc = p.readUInt32BE(0) & 0x7fffffff;
+        if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
         if (id === 0) {
           this.connSendWindow += inc;
+          if (this.connSendWindow > 0x7fffffff) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window above 2^31-1');
           this.pumpBlocked();
         } else {
           const s = this.streams.get(id);
-          if (s) {
-            s.sendWindow += inc;
-            this.pump(s);
-          }
+          if (s && !s.widen(inc)) {
+            s.reset(H2Error.FLOW_CONTROL_ERROR);
+            s.peerReset(H2Error.FLOW_CONTROL_ERROR);
+          } else if (s) this.pump(s);
         }
         return;
       }
@@ -405,7 +416,7 @@ export class H2Connection {
       return;
     }
     this.lastStreamId = id;
-    if (this.goingAway) {
+    if (this.goingAway || this.streams.size >= MAX_STREAMS) {
       const b = Buffer.allocUnsafe(4);
       b.writeUInt32BE(H2Error.REFUSED_STREAM, 0);
       this.frame(Frame.RST_STREAM, 0, id, b);

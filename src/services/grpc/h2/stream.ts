@@ -2,6 +2,8 @@
 import type { H2Connection } from './connection';
 import { END_HEADERS, END_STREAM, Frame, H2Error, STREAM_WINDOW } from './frames';
 
+const MAX_WINDOW = 0x7fffffff;
+
 export interface StreamEvents {
   /** DATA payload bytes, in order, possibly a piece of a frame. */
   data(chunk: Buffer): void;
@@ -21,6 +23,8 @@ export class H2Stream {
   remoteClosed = false;
   localClosed = false;
   private uncredited = 0;
+  /** What the client may still send before our next WINDOW_UPDATE (it must never go below 0). */
+  recvWindow = STREAM_WINDOW;
   private trailers: Buffer | undefined;
 
   constructor(
@@ -46,6 +50,12 @@ export class H2Stream {
     this.events?.reset(code);
   }
 
+  /** The client widened our send window; false if it overflowed (RFC 9113 §6.9.1). */
+  widen(inc: number): boolean {
+    this.sendWindow += inc;
+    return this.sendWindow <= MAX_WINDOW;
+  }
+
   queueDrained(): void {
     if (this.trailers) {
       const t = this.trailers;
@@ -63,6 +73,7 @@ export class H2Stream {
     this.uncredited += n;
     if (this.uncredited >= STREAM_WINDOW / 4 && !this.remoteClosed && !this.localClosed) {
       this.conn.windowUpdate(this.id, this.uncredited);
+      this.recvWindow += this.uncredited;
       this.uncredited = 0;
     }
   }

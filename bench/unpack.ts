@@ -1,6 +1,6 @@
 /**
  * Layer apply throughput: berth's Diff.Apply pipeline (content stream → berth-unpack, which
- * sniffs, inflates with ISA-L and hashes blob and tar on its decoder thread) on a ~100 MB gzip
+ * sniffs, inflates and hashes blob and tar on its decoder thread) on a ~100 MB gzip
  * layer built from a real tree, with the time split per stage, beside `tar -xzf` of the same file.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/unpack.js [--src /usr/lib/x86_64-linux-gnu] [--mb 100]

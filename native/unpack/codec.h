@@ -14,6 +14,9 @@ extern const char bu_codec_name[];
 
 struct bu_sha256;
 
+/* Which SHA-256 code runs: "openssl" (fast), "sha-ni" or "c" (portable, by CPU). */
+const char *bu_sha256_impl (void);
+
 /* NULL when out of memory. */
 struct bu_sha256 *bu_sha256_new (void);
 /* 0, or -1 (the fast codec's libcrypto failed: treated as ENOMEM). */

@@ -15,6 +15,12 @@ struct bu_sha256
   EVP_MD_CTX *ctx;
 };
 
+const char *
+bu_sha256_impl (void)
+{
+  return "openssl";
+}
+
 struct bu_sha256 *
 bu_sha256_new (void)
 {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -35,7 +36,18 @@ beforeAll(async () => {
 afterAll(async () => cleanup(dir));
 
 describe('SHA-256 of the portable codec (FIPS 180-4)', () => {
-  const sum = (bin: string, input: Buffer) => execFileSync(bin, [], { input }).toString().split(' ')[0];
+  // Plain C, and SHA-NI where the CPU has it (sha256_shani.c): both are checked.
+  const shaNi = /^flags\s*:.*\bsha_ni\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const plainC = { ...process.env, BERTH_SHA256_NO_SHANI: '1' };
+  const run = (bin: string, input: Buffer, env = process.env) => execFileSync(bin, [], { input, env }).toString().trim().split(/\s+/);
+  const sum = (bin: string, input: Buffer) => {
+    if (bin !== portableSum) return run(bin, input)[0];
+    const [viaC, , , implC] = run(bin, input, plainC);
+    const [auto, , , impl] = run(bin, input);
+    expect([implC, impl]).toEqual(['c', shaNi ? 'sha-ni' : 'c']);
+    expect(auto).toBe(viaC);
+    return auto;
+  };
 
   it('gives the standard example vectors', () => {
     const vectors: Array<[Buffer, string]> = [
@@ -46,6 +58,7 @@ describe('SHA-256 of the portable codec (FIPS 180-4)', () => {
     ];
     for (const [input, want] of vectors) expect(sum(portableSum, input)).toBe(want);
     expect(execFileSync(portableSum, [], { input: 'x' }).toString()).toContain('portable codec');
+    expect(execFileSync(normalSum, [], { input: 'x' }).toString()).toMatch(/(fast codec, openssl|portable codec)/);
   });
 
   it('agrees with Node and the normal build at every block boundary and for 1 MiB of "a"', () => {

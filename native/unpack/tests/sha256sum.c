@@ -41,7 +41,7 @@ main (void)
     return 2;
   for (i = 0; i < 32; i++)
     printf ("%02x", md[i]);
-  printf ("  %s codec\n", bu_codec_name);
+  printf ("  %s codec, %s\n", bu_codec_name, bu_sha256_impl ());
   bu_sha256_free (h);
   free (buf);
   return 0;

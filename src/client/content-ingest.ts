@@ -3,7 +3,7 @@
  * COMMIT; replies are read as they come. Requests are encoded by hand so a chunk's bytes go to
  * the socket as they are (protobufjs would copy each chunk into a new message buffer).
  */
-import { protos } from '../services/grpc/proto';
+import { protoRoot } from '../services/grpc/proto';
 import type { H2Channel } from './h2-channel';
 
 const WRITE_PATH = '/containerd.services.content.v1.Content/Write';
@@ -62,7 +62,7 @@ export interface IngestOptions {
 
 /** Ingests `chunks` under `ref` and commits them as `expected`; resolves with the committed digest. */
 export async function ingest(ch: H2Channel, o: IngestOptions, chunks: AsyncIterable<Buffer>): Promise<string> {
-  const Response = protos().root.lookupType('containerd.services.content.v1.WriteContentResponse');
+  const Response = protoRoot().lookupType('containerd.services.content.v1.WriteContentResponse');
   const s = await ch.call(WRITE_PATH, { 'containerd-namespace': o.namespace });
   let committed = '';
   s.onMessage = (body) => {

@@ -1,6 +1,6 @@
 import type { Exit, ProcessView, PidInfo, TaskMetric } from '../../tasks';
 import { timestampOf } from '../../tasks';
-import { protos, type AnyValue } from '../grpc/proto';
+import { protoRoot, type AnyValue } from '../grpc/proto';
 
 const STATUS = { created: 'CREATED', running: 'RUNNING', paused: 'PAUSED', stopped: 'STOPPED' } as const;
 
@@ -36,7 +36,7 @@ export function deleteResponse(e: Exit, id = '') {
  * fromObject without verify, so uint64 fields may be decimal strings (cgroup limits exceed 2^53).
  */
 export function packObject(fullName: string, obj: Record<string, unknown>): AnyValue {
-  const type = protos().root.lookupType(fullName);
+  const type = protoRoot().lookupType(fullName);
   return { type_url: fullName, value: Buffer.from(type.encode(type.fromObject(obj)).finish()) };
 }
 

@@ -1,4 +1,4 @@
-import { status as Status } from '@grpc/grpc-js';
+import { Status } from './codes';
 import type { ServerCall } from './h2/call';
 import type { StreamHandler, UnaryHandler } from './h2/server';
 import type { Ctx } from '../../core/context';

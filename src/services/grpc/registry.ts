@@ -1,6 +1,6 @@
 import type { MethodDef, ServerCall } from './h2/call';
 import type { GrpcServer, Handler, ServiceImpl } from './h2/server';
-import { protos, serviceDefinition } from './proto';
+import { serverMethods, serviceNames } from './proto';
 
 /**
  * Collects service implementations, then registers every service found in proto/ on a server.
@@ -11,7 +11,7 @@ export class ServiceRegistry {
   private impls = new Map<string, ServiceImpl>();
 
   add(fullName: string, impl: ServiceImpl): void {
-    serviceDefinition(fullName); // fails fast on a typo
+    serverMethods(fullName); // fails fast on a typo
     this.impls.set(fullName, { ...(this.impls.get(fullName) ?? {}), ...impl });
   }
 
@@ -22,22 +22,18 @@ export class ServiceRegistry {
 
   /** Full names of every service in proto/. */
   static allServiceNames(): string[] {
-    const def = protos().definition;
-    return Object.keys(def).filter((name) => {
-      const d = def[name] as unknown as Record<string, unknown>;
-      return Object.values(d).every((m) => typeof m === 'object' && m !== null && 'path' in m);
-    });
+    return serviceNames();
   }
 
   registerAll(server: GrpcServer): void {
     for (const name of ServiceRegistry.allServiceNames()) {
-      const def = serviceDefinition(name);
+      const def = serverMethods(name);
       const impl: ServiceImpl = { ...(this.impls.get(name) ?? {}) };
       for (const [method, m] of Object.entries(def)) {
         if (impl[method]) continue;
-        impl[method] = unimplemented(m as unknown as MethodDef, `${name.split('.').pop()}/${method}`);
+        impl[method] = unimplemented(m, `${name.split('.').pop()}/${method}`);
       }
-      server.addService(def as unknown as Record<string, MethodDef>, impl);
+      server.addService(def, impl);
     }
   }
 }

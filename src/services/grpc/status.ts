@@ -1,8 +1,9 @@
-import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import { Status, type StatusCode } from './codes';
 import { BugError, type ErrorKind, SupervisorError } from '../../core/errors';
 
 /** The one table from the error taxonomy to gRPC status codes (containerd's errgrpc). */
-const KIND_TO_STATUS: Record<ErrorKind, Status> = {
+const KIND_TO_STATUS: Record<ErrorKind, StatusCode> = {
   NotFound: Status.NOT_FOUND,
   AlreadyExists: Status.ALREADY_EXISTS,
   InvalidArgument: Status.INVALID_ARGUMENT,
@@ -19,14 +20,14 @@ const KIND_TO_STATUS: Record<ErrorKind, Status> = {
   Internal: Status.INTERNAL,
 };
 
-const STATUS_TO_KIND = new Map<Status, ErrorKind>(
-  (Object.entries(KIND_TO_STATUS) as Array<[ErrorKind, Status]>)
+const STATUS_TO_KIND = new Map<number, ErrorKind>(
+  (Object.entries(KIND_TO_STATUS) as Array<[ErrorKind, StatusCode]>)
     .filter(([k]) => k !== 'Conflict')
     .map(([k, s]) => [s, k]),
 );
 
 export interface StatusObject {
-  code: Status;
+  code: number;
   details: string;
   metadata?: Metadata;
 }

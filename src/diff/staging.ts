@@ -74,6 +74,7 @@ export class LayerStager {
 
   /** A committed layer blob (its file in the content store): queue its extraction. */
   offer(digest: Digest, file: string, size: number): void {
+    this.opts.log.debug('layer staging: committed', { digest, size });
     const j = this.jobs.get(digest);
     if (j?.growing) {
       if (!j.started) Object.assign(j, { file, size, growing: false });
@@ -85,6 +86,7 @@ export class LayerStager {
 
   /** An ingest that will become layer `digest` (`total` bytes, written to `file` from now on). */
   offerIngest(digest: Digest, file: string, total: number): void {
+    this.opts.log.debug('layer staging: ingest opened', { digest, size: total });
     if (total > 0) this.add(digest, file, total, true);
   }
 
@@ -111,9 +113,11 @@ export class LayerStager {
 
   private async extract(job: Job): Promise<UnpackResult | undefined> {
     const root = join(job.dir, 'fs');
+    const t0 = process.hrtime.bigint();
+    this.opts.log.debug('layer staging: started', { digest: job.digest, growing: job.growing });
     try {
       await mkdir(root, { recursive: true, mode: 0o755 });
-      return await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
+      const r = await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
         bin: this.opts.bin,
         signal: job.abort.signal,
         expect: { digest: job.digest, size: job.size },
@@ -121,6 +125,8 @@ export class LayerStager {
         verifiedInput: !job.growing,
         ...(job.growing ? { follow: job.size } : {}),
       });
+      this.opts.log.debug('layer staging: done', { digest: job.digest, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
+      return r;
     } catch (e) {
       this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);

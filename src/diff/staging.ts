@@ -32,8 +32,15 @@ import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 export interface StagerOptions {
   bin?: string;
   log: Logger;
-  /** Extractions running at once (each is two threads; one reading a growing ingest mostly waits). */
+  /**
+   * Extractions running at once (each is two threads). One following a growing ingest is paced
+   * by it and mostly waits: ctr writes every layer of an image at once, and a layer that starts
+   * only after the others are written is then extracted after the fetch, on the pull's critical
+   * path. So ingests are all followed (up to this cap) ...
+   */
   maxRunning?: number;
+  /** ... while extractions of complete files (committed blobs), which run flat out, are fewer. */
+  maxReading?: number;
   /** Staged or queued layers at most; later offers are ignored. */
   maxJobs?: number;
   /** How long a finished, unclaimed staged tree is kept. */
@@ -58,6 +65,8 @@ interface Job {
 export class LayerStager {
   private readonly jobs = new Map<Digest, Job>();
   private running = 0;
+  /** Running jobs that read a complete file. */
+  private reading = 0;
   private closed = false;
 
   private constructor(
@@ -99,12 +108,15 @@ export class LayerStager {
 
   private pump(): void {
     for (const job of this.jobs.values()) {
-      if (this.running >= (this.opts.maxRunning ?? 3)) return;
-      if (job.started) continue;
+      if (this.running >= (this.opts.maxRunning ?? 8)) return;
+      if (job.started || (!job.growing && this.reading >= (this.opts.maxReading ?? 3))) continue;
       job.started = true;
+      const growing = job.growing;
       this.running++;
+      if (!growing) this.reading++;
       job.result = this.extract(job).finally(() => {
         this.running--;
+        if (!growing) this.reading--;
         if (this.jobs.get(job.digest) === job) job.timer = setTimeout(() => this.drop(job), this.opts.ttlMs ?? 120_000).unref();
         this.pump();
       });

@@ -25,6 +25,7 @@
 
 static struct reader R; /* 1 MiB buffer: static, not on the stack */
 static struct applier A; /* the one applier of this process (emit reports its counters) */
+static char input_file[48]; /* --input's "dev:ino" (fstat of the open file), for the done line */
 
 /* The one function that writes protocol lines: {"type":..,...}\n on stdout. */
 static void
@@ -39,8 +40,12 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
   if (kind)
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
-    o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
-                            entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
+    {
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
+                              entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
+      if (input_file[0])
+        o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"input_file\":\"%s\"", input_file);
+    }
   if (res != NULL)
     {
       o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"format\":\"%s\",\"input_size\":%llu",
@@ -216,6 +221,12 @@ main (int argc, char **argv)
           return fail (&err);
         }
       (void) posix_fadvise (input, 0, 0, POSIX_FADV_SEQUENTIAL);
+      /* Which file this is: the caller of an unhashed --follow read matches it with the writer's. */
+      {
+        struct stat st;
+        if (fstat (input, &st) == 0)
+          snprintf (input_file, sizeof (input_file), "%llu:%llu", (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
+      }
     }
   if (mtype != NULL)
     {

@@ -5,7 +5,7 @@ import type { Ctx } from '../core/context';
 import type { Digest } from '../core/digest';
 import { canceled, errnoCode, internal } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
+import { markTopdir, unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 
 /**
  * Pre-extraction of layers while ctr is still fetching: ctr 1.6 `images pull` fetches every blob
@@ -104,6 +104,8 @@ export class LayerStager {
   static async open(dir: string, opts: StagerOptions): Promise<LayerStager> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Each staged layer is a tree of its own: let ext4 place them apart (see markTopdir).
+    if (!(await markTopdir(dir, opts.bin))) opts.log.debug('layer staging: the staging dir takes no topdir flag', { dir });
     return new LayerStager(dir, opts);
   }
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
@@ -79,6 +79,14 @@ export function defaultUnpackBin(): string {
     if (existsSync(p)) return (cachedBin = p);
     if (dirname(d) === d) throw internal('berth-unpack not found: run `make -C native`');
   }
+}
+
+/**
+ * Marks `dir` as the top of directory hierarchies (berth-unpack --topdir; ext4's `chattr +T`):
+ * its subdirectories are spread over block groups. False where the filesystem refuses it.
+ */
+export function markTopdir(dir: string, bin?: string): Promise<boolean> {
+  return new Promise((resolve) => execFile(bin ?? defaultUnpackBin(), ['--topdir', dir], (e) => resolve(!e)));
 }
 
 export function unpackArgs(t: UnpackTarget): string[] {

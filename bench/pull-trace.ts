@@ -6,7 +6,8 @@
  * wall time from the daemon log. CPU-seconds stay meaningful on a loaded machine.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/pull-trace.js [--rounds 3] [--mib 176]
- *   (RPC_TIMING=1 prints per-method totals when handlers log `rpc-timing` lines; BERTHD_NODE_ARGS
+ *   (--threads prints CPU-seconds per process/thread: berthd's main thread and pool threads, each
+ *   berth-unpack thread role, ctr, docker-registry; RPC_TIMING=1 prints per-method totals when handlers log `rpc-timing` lines; BERTHD_NODE_ARGS
  *   passes node flags to berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { ctr, run } from '../test/helpers/ctr';
 import { largeImage } from '../test/helpers/large-image';
 import { writeOciImage } from '../test/helpers/oci';
 import { pushImage, startRegistry } from '../test/helpers/registry';
+import { ThreadSampler } from './lib/thread-cpu';
 
 const NS = 'trace';
 const arg = (name: string, def: string) => {
@@ -65,13 +67,22 @@ async function main() {
     const ref = await pushImage(registry, layout, img.refName, 'library/large:bench', { timeoutMs: 300000 });
     await rm(layout, { recursive: true, force: true });
     const pid = daemon.child.pid!;
+    // PERF_OUT=file: a system-wide `perf record -g` over the pulls only (berthd's pid is printed).
+    const perf = process.env.PERF_OUT ? spawn('perf', ['record', '-a', '-g', '-F', '999', '-o', process.env.PERF_OUT], { stdio: 'ignore' }) : undefined;
+    if (perf) {
+      console.log(`berthd pid ${pid}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
     for (let i = 0; i < rounds; i++) {
       const logFrom = daemon.stderr.length;
+      const sampler = process.argv.includes('--threads') ? new ThreadSampler(new Map([[pid, 'berthd'], [process.pid, 'trace']])) : undefined;
+      sampler?.start();
       const c0 = cpu(pid);
       const t0 = process.hrtime.bigint();
       const r = await ctr(daemon.address, ['images', 'pull', '--plain-http', ref], { namespace: NS, timeoutMs: 300000 });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const c1 = cpu(pid);
+      const threads = sampler?.stop();
       if (r.code !== 0) throw new Error(`ctr pull exited ${r.code}: ${r.stderr}`);
       const plain = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
       const fetched = [...plain.matchAll(/elapsed: ([0-9.]+ ?m?s)/g)].pop()?.[1];
@@ -99,10 +110,28 @@ async function main() {
         `pull ${i + 1}: ${Math.round(ms)} ms (ctr: fetch ${fetched}, unpack ${unpacked}); berthd CPU ${(c1.self - c0.self).toFixed(2)} s + berth-unpack ${(c1.children - c0.children).toFixed(2)} s; ` +
           `applies ${applies.join(' ')}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
+      if (process.argv.includes('--timeline')) {
+        // Staging events and applies of this pull, ms from its start (log times are wall clock).
+        const start = Date.now() - ms;
+        for (const l of daemon.stderr.slice(logFrom).split('\n')) {
+          if (!l.includes('layer staging') && !l.includes('layer applied')) continue;
+          const rec = JSON.parse(l) as { time: string; msg: string; digest?: string; ms?: number; size?: number };
+          console.log(`  ${String(Date.parse(rec.time) - start).padStart(6)} ms ${rec.digest?.slice(7, 15)} ${rec.msg}${rec.ms !== undefined ? ` (${rec.ms} ms)` : ''}${rec.size !== undefined ? ` ${(rec.size / 1e6).toFixed(1)} MB` : ''}`);
+        }
+      }
+      if (threads) {
+        const work = threads.groups.filter((g) => !g.name.startsWith('trace/'));
+        console.log(`  CPU ${work.reduce((a, g) => a + g.seconds, 0).toFixed(2)} s: ${work.map((g) => `${g.name} ${g.seconds.toFixed(2)}`).join(', ')}`);
+      }
       await ctr(daemon.address, ['images', 'rm', '--sync', ref], { namespace: NS });
       const left = (await ctr(daemon.address, ['content', 'ls', '-q'], { namespace: NS })).stdout.split('\n').filter(Boolean);
       if (left.length) await ctr(daemon.address, ['content', 'rm', ...left], { namespace: NS });
       await run('sync', []);
+    }
+    if (perf) {
+      const exited = new Promise((r) => perf.once('exit', r));
+      perf.kill('SIGINT');
+      await exited;
     }
   } finally {
     const child = daemon?.child;

@@ -135,11 +135,13 @@ export class LocalContentStore {
       if (opts.expected) await writeFileAtomic(join(dir, 'expected'), opts.expected);
       const expected = opts.expected || ((await readFile(join(dir, 'expected'), 'utf8').catch(() => '')) || undefined);
       const fh = await open(join(dir, 'data'), 'a', 0o600);
-      if (offset !== (await fh.stat()).size) {
+      const st = await fh.stat({ bigint: true });
+      if (BigInt(offset) !== st.size) {
         await fh.close();
         throw invalidArgument(`ingest ref ${ref}: data changed while resuming`);
       }
-      return new LocalWriter({ root: this.root, ref, dir, fh, offset, hash, total, expected, startedAt, log: this.log, release: () => this.locks.release(ref) });
+      const fileId = `${st.dev}:${st.ino}`;
+      return new LocalWriter({ root: this.root, ref, dir, fh, offset, hash, total, expected, startedAt, fileId, log: this.log, release: () => this.locks.release(ref) });
     } catch (e) {
       this.locks.release(ref);
       throw fromErrno(e, `ingest ref ${ref}`);

@@ -27,9 +27,13 @@ export interface LocalWriterInit {
   total: number;
   expected?: Digest;
   startedAt: Date;
+  /** `dev:ino` of the data file (the fstat of `fh`), stable through the rename into blobs/. */
+  fileId: string;
   log: Logger;
   release: () => void;
 }
+
+let sessions = 0;
 
 /** Most bytes and buffers one coalesced writev may carry (IOV_MAX is 1024 on Linux). */
 export const MAX_WRITE_BATCH_BYTES = 32 << 20;
@@ -58,6 +62,13 @@ interface PendingWrite {
  */
 export class LocalWriter {
   readonly ref: string;
+  /** Unique per writer in this process: tells observers which open ingest committed. */
+  readonly session = ++sessions;
+  /**
+   * Set once `truncate` ran: the file's earlier bytes were replaced, so a reader that followed
+   * the file (layer staging) may have read bytes that are not part of what is committed.
+   */
+  private truncated = false;
   private offset: number;
   private hash: Hash;
   private updatedAt = new Date();
@@ -72,6 +83,16 @@ export class LocalWriter {
     this.ref = s.ref;
     this.offset = s.offset;
     this.hash = s.hash;
+  }
+
+  /** `dev:ino` of the ingest's data file (the committed blob keeps it: commit renames). */
+  get fileId(): string {
+    return this.s.fileId;
+  }
+
+  /** Whether the file was truncated (restarted) since this writer opened it. */
+  get rewritten(): boolean {
+    return this.truncated;
   }
 
   get total(): number {
@@ -188,6 +209,7 @@ export class LocalWriter {
     this.check();
     if (size !== 0) throw invalidArgument(`ingest ref ${this.ref}: truncate to size other than 0 not supported`);
     await this.drain();
+    this.truncated = true;
     await this.s.fh.truncate(0);
     this.hash = createHash('sha256');
     this.offset = 0;

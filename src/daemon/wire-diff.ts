@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { blobPath, ingestDir } from '../content/paths';
+import { blobPath } from '../content/paths';
 import type { ContentStore } from '../content/types';
 import { unavailable } from '../core/errors';
-import { LayerApplier, LayerStager } from '../diff';
+import { LayerApplier, LayerStager, stagingObserver } from '../diff';
 import type { NamespacedContentStore } from '../metadata/content';
 import { DIFF_SERVICE, diffService } from '../services/diff';
 import type { Wiring } from './wiring';
@@ -25,15 +25,7 @@ export async function wireDiff(w: Wiring): Promise<void> {
     if (content.observe) {
       const s = await LayerStager.open(join(w.config.root, 'diff-staging'), { log });
       stager = s;
-      // ctr names layer ingests `layer-<digest>` (remotes.MakeRefKey); config and manifests are not layers.
-      const off = content.observe({
-        ingestOpened: (i) => {
-          if (i.ref.startsWith('layer-') && i.expected) s.offerIngest(i.expected, join(ingestDir(contentRoot, i.backendRef), 'data'), i.total);
-        },
-        committed: (c) => {
-          if (c.ref.startsWith('layer-')) s.offer(c.digest, blobFile(c.digest), c.size);
-        },
-      });
+      const off = content.observe(stagingObserver(s, contentRoot));
       w.onClose(async () => {
         off();
         await s.close();

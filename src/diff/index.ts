@@ -1,4 +1,5 @@
 export { LayerApplier, MEDIA_TYPE_LAYER_TAR, digestVerifier, type Applied, type ApplierOptions } from './apply';
 export { targetForMounts } from './mounts';
 export { unpackTar, defaultUnpackBin, unpackArgs, type UnpackTarget, type UnpackResult, type UnpackOptions, type BlobFile } from './unpack';
-export { LayerStager, type StagerOptions } from './staging';
+export { LayerStager, type CommitSource, type IngestSource, type StagerOptions } from './staging';
+export { stagingObserver } from './staging-observer';

@@ -5,7 +5,7 @@ import type { Ctx } from '../core/context';
 import type { Digest } from '../core/digest';
 import { canceled, errnoCode, internal } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
+import { markTopdir, unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 
 /**
  * Pre-extraction of layers while ctr is still fetching: ctr 1.6 `images pull` fetches every blob
@@ -13,8 +13,18 @@ import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
  * ctr opens the ingest of a `layer-` blob with its expected digest, berth already extracts it
  * from the growing ingest file (`offerIngest`; berth-unpack --follow), or else from the blob once
  * committed (`offer`), into a staging dir (overlay mode, no lower dirs) on the same filesystem as
- * the snapshots. A staged result counts only if the bytes it read hash to the layer's digest (an
- * ingest's bytes are unverified until then). Diff/Apply then only moves the staged entries into
+ * the snapshots. A staged result counts only if the bytes it read are the layer's (an ingest's
+ * bytes are unverified until its commit), shown one of two ways:
+ *
+ *  - the ingest's writer is named (`IngestSource`): berth-unpack does not hash the input (the
+ *    writer hashes the same bytes as it appends them). The result counts once that very writer
+ *    committed the blob under this digest and size without truncating the file while open, and
+ *    berth-unpack's descriptor was that writer's file (same dev:ino; the writer keeps it open, so
+ *    the inode cannot be reused meanwhile). The file only ever grows while one writer holds it
+ *    (an appending writer, a lock per ref), so what berth-unpack read is what was committed.
+ *  - otherwise berth-unpack hashes what it read and that must equal the digest.
+ *
+ * Diff/Apply then only moves the staged entries into
  * the fresh snapshot when that gives exactly what applying there would have given:
  *
  *  - the target is an overlay upper dir, or a plain root (the first layer's bind mount) for a
@@ -32,12 +42,31 @@ import { unpackTar, type UnpackResult, type UnpackTarget } from './unpack';
 export interface StagerOptions {
   bin?: string;
   log: Logger;
-  /** Extractions running at once (each is two threads; one reading a growing ingest mostly waits). */
+  /**
+   * Extractions running at once (each is two threads). One following a growing ingest is paced
+   * by it and mostly waits: ctr writes every layer of an image at once, and a layer that starts
+   * only after the others are written is then extracted after the fetch, on the pull's critical
+   * path. So ingests are all followed (up to this cap) ...
+   */
   maxRunning?: number;
+  /** ... while extractions of complete files (committed blobs), which run flat out, are fewer. */
+  maxReading?: number;
   /** Staged or queued layers at most; later offers are ignored. */
   maxJobs?: number;
   /** How long a finished, unclaimed staged tree is kept. */
   ttlMs?: number;
+}
+
+/** The open ingest whose data file a growing job reads (metadata/content.ts OpenedIngest). */
+export interface IngestSource {
+  session: number;
+  fileId: string;
+}
+
+/** Who committed a blob (metadata/content.ts CommittedBlob.from). */
+export interface CommitSource {
+  session: number;
+  rewritten: boolean;
 }
 
 interface Job {
@@ -46,6 +75,10 @@ interface Job {
   size: number;
   /** The file is an ingest still being written (not verified yet). */
   growing: boolean;
+  /** A growing job's writer: its input is not hashed, the commit confirms it (`confirmed`). */
+  source?: IngestSource;
+  /** The source's writer committed this digest and size, without truncating. */
+  confirmed?: boolean;
   /** Set when the blob was committed while this (growing) job ran: the fallback if it fails. */
   committed?: { file: string; size: number };
   dir: string;
@@ -58,6 +91,8 @@ interface Job {
 export class LayerStager {
   private readonly jobs = new Map<Digest, Job>();
   private running = 0;
+  /** Running jobs that read a complete file. */
+  private reading = 0;
   private closed = false;
 
   private constructor(
@@ -69,40 +104,58 @@ export class LayerStager {
   static async open(dir: string, opts: StagerOptions): Promise<LayerStager> {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Each staged layer is a tree of its own: let ext4 place them apart (see markTopdir).
+    if (!(await markTopdir(dir, opts.bin))) opts.log.debug('layer staging: the staging dir takes no topdir flag', { dir });
     return new LayerStager(dir, opts);
   }
 
-  /** A committed layer blob (its file in the content store): queue its extraction. */
-  offer(digest: Digest, file: string, size: number): void {
+  /**
+   * A committed layer blob (its file in the content store): queue its extraction, or confirm
+   * the job following the ingest `from` committed.
+   */
+  offer(digest: Digest, file: string, size: number, from?: CommitSource): void {
+    this.opts.log.debug('layer staging: committed', { digest, size });
     const j = this.jobs.get(digest);
     if (j?.growing) {
-      if (!j.started) Object.assign(j, { file, size, growing: false });
-      else j.committed = { file, size };
+      if (!j.started) {
+        Object.assign(j, { file, size, growing: false });
+        delete j.source;
+      } else {
+        j.committed = { file, size };
+        if (j.source && from && from.session === j.source.session && !from.rewritten && size === j.size) j.confirmed = true;
+      }
       return;
     }
     this.add(digest, file, size, false);
   }
 
-  /** An ingest that will become layer `digest` (`total` bytes, written to `file` from now on). */
-  offerIngest(digest: Digest, file: string, total: number): void {
-    if (total > 0) this.add(digest, file, total, true);
+  /**
+   * An ingest that will become layer `digest` (`total` bytes, written to `file` from now on);
+   * `source` names its writer (then the input is not hashed: see above).
+   */
+  offerIngest(digest: Digest, file: string, total: number, source?: IngestSource): void {
+    this.opts.log.debug('layer staging: ingest opened', { digest, size: total });
+    if (total > 0) this.add(digest, file, total, true, source);
   }
 
-  private add(digest: Digest, file: string, size: number, growing: boolean): void {
+  private add(digest: Digest, file: string, size: number, growing: boolean, source?: IngestSource): void {
     if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
     const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
-    this.jobs.set(digest, { digest, file, size, growing, dir, started: false, abort: new AbortController() });
+    this.jobs.set(digest, { digest, file, size, growing, ...(growing && source ? { source } : {}), dir, started: false, abort: new AbortController() });
     this.pump();
   }
 
   private pump(): void {
     for (const job of this.jobs.values()) {
-      if (this.running >= (this.opts.maxRunning ?? 3)) return;
-      if (job.started) continue;
+      if (this.running >= (this.opts.maxRunning ?? 8)) return;
+      if (job.started || (!job.growing && this.reading >= (this.opts.maxReading ?? 3))) continue;
       job.started = true;
+      const growing = job.growing;
       this.running++;
+      if (!growing) this.reading++;
       job.result = this.extract(job).finally(() => {
         this.running--;
+        if (!growing) this.reading--;
         if (this.jobs.get(job.digest) === job) job.timer = setTimeout(() => this.drop(job), this.opts.ttlMs ?? 120_000).unref();
         this.pump();
       });
@@ -111,16 +164,21 @@ export class LayerStager {
 
   private async extract(job: Job): Promise<UnpackResult | undefined> {
     const root = join(job.dir, 'fs');
+    const t0 = process.hrtime.bigint();
+    this.opts.log.debug('layer staging: started', { digest: job.digest, growing: job.growing });
     try {
       await mkdir(root, { recursive: true, mode: 0o755 });
-      return await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
+      const r = await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
         bin: this.opts.bin,
         signal: job.abort.signal,
         expect: { digest: job.digest, size: job.size },
-        // A committed blob was verified by the content store; an ingest's bytes are hashed here.
-        verifiedInput: !job.growing,
+        // A committed blob was verified by the content store; an ingest's bytes are hashed here
+        // unless its writer is known (it hashes them; adopt checks it committed them).
+        verifiedInput: !job.growing || job.source !== undefined,
         ...(job.growing ? { follow: job.size } : {}),
       });
+      this.opts.log.debug('layer staging: done', { digest: job.digest, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
+      return r;
     } catch (e) {
       this.opts.log.debug('layer staging failed', { digest: job.digest, err: (e as Error).message });
       await rm(job.dir, { recursive: true, force: true }).catch(() => undefined);
@@ -167,7 +225,10 @@ export class LayerStager {
       return undefined;
     }
     const root = target.kind === 'overlay' ? target.upper : target.kind === 'plain' ? target.root : undefined;
+    // An unhashed ingest read counts only as what its own writer committed (see above).
+    const verified = !job.source || (job.confirmed === true && r !== undefined && r.inputFile === job.source.fileId && r.inputSize === job.size);
     const fits =
+      verified &&
       r !== undefined &&
       root !== undefined &&
       !r.rootEntry &&

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
@@ -27,6 +27,8 @@ export interface UnpackResult {
   /** sha256 and size of the bytes berth-unpack read (the blob, compressed or not). */
   inputDigest: Digest;
   inputSize: number;
+  /** `dev:ino` of the BlobFile berth-unpack opened (fstat of its descriptor). */
+  inputFile?: string;
   format: 'gzip' | 'tar';
   entries: number;
   /** Whether the result depended on where it was applied (see LayerStager). */
@@ -60,7 +62,8 @@ export interface UnpackOptions {
   verifiedInput?: boolean;
   /**
    * With a BlobFile input: the file is still being written (a content ingest) and will hold this
-   * many bytes; berth-unpack waits for them. Its digest is checked against `expect` at the end.
+   * many bytes; berth-unpack waits for them. Its digest is checked against `expect` at the end,
+   * unless `verifiedInput` (the caller then verifies by other means: see LayerStager).
    */
   follow?: number;
 }
@@ -76,6 +79,14 @@ export function defaultUnpackBin(): string {
     if (existsSync(p)) return (cachedBin = p);
     if (dirname(d) === d) throw internal('berth-unpack not found: run `make -C native`');
   }
+}
+
+/**
+ * Marks `dir` as the top of directory hierarchies (berth-unpack --topdir; ext4's `chattr +T`):
+ * its subdirectories are spread over block groups. False where the filesystem refuses it.
+ */
+export function markTopdir(dir: string, bin?: string): Promise<boolean> {
+  return new Promise((resolve) => execFile(bin ?? defaultUnpackBin(), ['--topdir', dir], (e) => resolve(!e)));
 }
 
 export function unpackArgs(t: UnpackTarget): string[] {
@@ -98,6 +109,7 @@ interface Message {
   format?: 'gzip' | 'tar';
   input_digest?: string;
   input_size?: number;
+  input_file?: string;
   digest?: string;
   size?: number;
   whiteouts?: number;
@@ -195,6 +207,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
     size: done.size ?? 0,
     inputDigest: (done.input_digest ?? '') as Digest,
     inputSize: done.input_size ?? 0,
+    ...(done.input_file ? { inputFile: done.input_file } : {}),
     format: done.format ?? 'tar',
     entries: done.entries ?? 0,
     whiteouts: done.whiteouts ?? 0,

@@ -36,6 +36,12 @@ export interface CommittedBlob {
   ref: string;
   digest: Digest;
   size: number;
+  /**
+   * The ingest the blob was committed from, when it was written here (not already on disk): its
+   * `OpenedIngest.session`, and whether it was truncated (restarted) while open. Its bytes, the
+   * whole data file, hashed to `digest`.
+   */
+  from?: { session: number; rewritten: boolean };
 }
 
 /** A fresh ingest opened in the local store under `backendRef` (its `data` file grows from here). */
@@ -45,6 +51,10 @@ export interface OpenedIngest {
   backendRef: string;
   expected?: Digest;
   total: number;
+  /** This open ingest (its writer), as named again by `CommittedBlob.from`. */
+  session: number;
+  /** `dev:ino` of its data file: a reader of `data` checks it opened this very file. */
+  fileId: string;
 }
 
 /**
@@ -185,12 +195,12 @@ export class NamespacedContentStore implements ContentStore {
       await local?.close();
       throw e;
     }
-    if (local) notify(this.observers, (o) => o.ingestOpened?.({ ns, ref, backendRef: bref, expected: opts.expected || undefined, total }));
+    if (local) notify(this.observers, (o) => o.ingestOpened?.({ ns, ref, backendRef: bref, expected: opts.expected || undefined, total, session: local.session, fileId: local.fileId }));
     return new NamespacedWriter(this, ctx, ns, ref, local, shared, opts.expected);
   }
 
   /** Called by NamespacedWriter.commit once the backend holds the blob. */
-  async recordCommit(ctx: Ctx, ns: string, ref: string, digest: Digest, size: number, labels?: Labels): Promise<void> {
+  async recordCommit(ctx: Ctx, ns: string, ref: string, digest: Digest, size: number, labels?: Labels, from?: CommittedBlob['from']): Promise<void> {
     await this.db.update(async (tx) => {
       await ensureNamespace(tx, ns);
       tx.del(keys.ingest(ns, ref));
@@ -200,7 +210,7 @@ export class NamespacedContentStore implements ContentStore {
       tx.put(keys.blob(ns, digest), { size, labels: { ...(labels ?? {}) }, createdAt: now, updatedAt: now } satisfies BlobRecord);
       if (ctx.lease) tx.put(keys.leaseResource(ns, ctx.lease, LEASE_RESOURCE.content, digest), '');
     });
-    notify(this.observers, (o) => o.committed?.({ ns, ref, digest, size }));
+    notify(this.observers, (o) => o.committed?.({ ns, ref, digest, size, ...(from ? { from } : {}) }));
   }
 
   /** Drops the ingest record (the stream ended through an error before commit). */
@@ -333,6 +343,7 @@ class NamespacedWriter implements Writer {
     if (expected) validateDigest(expected);
     let digest: Digest;
     let actualSize: number;
+    let from: CommittedBlob['from'];
     if (!this.local) {
       const s = this.shared!;
       if (size > 0 && size !== s.size) throw failedPrecondition(`ingest ref ${this.ref}: commit size ${size} does not match ${s.size}: failed precondition`);
@@ -353,9 +364,11 @@ class NamespacedWriter implements Writer {
           throw e;
         }
       }
+      // Read after commit: a truncate cannot slip in between (commit waits for queued work).
+      from = { session: w.session, rewritten: w.rewritten };
     }
     try {
-      await this.store.recordCommit(this.ctx, this.ns, this.ref, digest, actualSize, labels);
+      await this.store.recordCommit(this.ctx, this.ns, this.ref, digest, actualSize, labels, from);
     } finally {
       this.store.markCommitting(digest, false);
     }

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, chmod, lstat, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { background } from '../../src/core/context';
 import { nullLogger } from '../../src/core/logger';
 import { notFound } from '../../src/core/errors';
 import { LayerApplier, LayerStager, unpackTar, type UnpackTarget } from '../../src/diff';
+import { markTopdir } from '../../src/diff/unpack';
 import type { Provider } from '../../src/content/types';
 import { buildTar, cleanup, itRoot, snapshot, tc, tempDir, UNPACK_BIN, xattrs, type TarEntry } from './util';
 
@@ -228,6 +230,16 @@ describe('LayerStager', () => {
       return j !== undefined && !j.growing && (await j.result) !== undefined;
     });
     expect(await s2.adopt(ctx, b.digest, await upper('u1'))).toMatchObject({ digest: sha(b.tar) });
+  });
+
+  itRoot('the staging dir is marked as a top of directory hierarchies where the filesystem has the flag (ext4 +T)', async () => {
+    await open();
+    const probe = join(dir, 'probe');
+    await mkdir(probe);
+    const supported = await markTopdir(probe, UNPACK_BIN);
+    const lsattr = spawnSync('lsattr', ['-d', stagingDir()], { encoding: 'utf8' });
+    if (lsattr.error || lsattr.status !== 0) return; // no lsattr, or a filesystem without flags
+    expect(lsattr.stdout.split(' ')[0]!.includes('T')).toBe(supported);
   });
 
   itRoot('Apply does not wait long for an ingest job that follows an abandoned ingest', async () => {

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { blobPath, ingestDir } from '../content/paths';
+import type { ContentObserver } from '../metadata/content';
+import type { LayerStager } from './staging';
+
+/**
+ * What the content store tells the stager (NamespacedContentStore.observe): ctr names layer
+ * ingests `layer-<digest>` (remotes.MakeRefKey); config and manifests are not layers. An opened
+ * ingest is followed in its data file, naming its writer so that its commit vouches for the bytes.
+ * `contentRoot` is the LocalContentStore's root (ingest and blob files are read there).
+ */
+export function stagingObserver(stager: LayerStager, contentRoot: string): ContentObserver {
+  return {
+    ingestOpened: (i) => {
+      if (i.ref.startsWith('layer-') && i.expected) stager.offerIngest(i.expected, join(ingestDir(contentRoot, i.backendRef), 'data'), i.total, { session: i.session, fileId: i.fileId });
+    },
+    committed: (c) => {
+      if (c.ref.startsWith('layer-')) stager.offer(c.digest, blobPath(contentRoot, c.digest), c.size, c.from);
+    },
+  };
+}

@@ -243,5 +243,7 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   w.opt('cpuset_cpus', r.cpu?.cpus).opt('cpuset_mems', r.cpu?.mems).opt('pids_limit', r.pids?.limit);
   for (const d of r.devices)
     w.nested('dev_rule', (n) => n.put('allow', d.allow).put('type', d.type).put('major', d.major).put('minor', d.minor).put('access', d.access));
+  // The helper starts at `end` instead of at EOF, which Node sends a turn of its event loop later.
+  w.put('end', '');
   return w.toBuffer();
 }

@@ -4,7 +4,8 @@
  * the init monitor's state (monitor.sock, exit.json) and execs/<exec id>.json with the exec
  * monitors' state dirs under e/. Records are written temp + rename, so a crash leaves an old or a
  * new file, never half of one. A deleted task's bundle is renamed into `<state>/tasks/.trash/`
- * and deleted from there in the background (restore skips dot dirs and empties that one).
+ * and deleted from there in the background, by the helper launcher where one runs (restore skips
+ * dot dirs and empties that one).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -157,7 +158,7 @@ let trashSeq = 0;
  * sees the task from then on), then deletes it in the background: the recursive delete is a dozen
  * threadpool round trips that Tasks/Delete no longer waits for.
  */
-export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[]): Promise<void> {
+export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[], offload?: (dir: string) => boolean): Promise<void> {
   for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
   const dest = join(paths.trash, `${basename(bundle)}-${process.pid}.${++trashSeq}`);
   try {
@@ -170,7 +171,7 @@ export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs:
     if (errnoCode(e) !== 'ENOENT') await rm(bundle, { recursive: true, force: true });
     return;
   }
-  void rm(dest, { recursive: true, force: true }).catch(() => undefined);
+  if (!offload?.(dest)) void rm(dest, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Empties the trash a crash (or a delete still running) left behind. */

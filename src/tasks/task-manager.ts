@@ -71,6 +71,12 @@ export class TaskManager {
     removeEmptyCgroupParents(this.cgroupParent);
   }
 
+  /**
+   * Deletes a tree in a trash dir off berthd's event loop (the helper launcher's `rm`); false when
+   * no launcher runs, and the caller deletes it itself. The snapshotters use it too (daemon wiring).
+   */
+  readonly offloadRemoval = (dir: string): boolean => this.launcher?.removeTree(dir) ?? false;
+
   private get helperOptions() {
     return { log: this.log, helperPath: this.opts.helperPath, launcher: this.launcher };
   }
@@ -233,7 +239,7 @@ export class TaskManager {
       for (const e of t.execs.values()) await this.settleExec(e);
       // The init is stopped: its monitor answered the wait and is exiting, so its state dir can go
       // without asking it first (removeStateDir's probe).
-      await discardBundle(this.paths, t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)]);
+      await discardBundle(this.paths, t.bundle, [p.stateDir, ...[...t.execs.values()].map((e) => e.stateDir)], this.offloadRemoval);
       this.tasks.delete(this.key(ctx.ns, id));
       this.events.delete(ctx.ns, id, exit);
       return exit;

@@ -142,6 +142,15 @@ export async function markExitReported(bundle: string, execId?: string): Promise
   }
 }
 
+/** At shutdown, for markers still pending (TaskManager.close). */
+export function markExitReportedSync(bundle: string, execId?: string): void {
+  try {
+    writeFileSync(exitMarker(bundle, execId), '');
+  } catch {
+    /* the bundle is gone already */
+  }
+}
+
 export async function exitReported(bundle: string, execId?: string): Promise<boolean> {
   try {
     await readFile(exitMarker(bundle, execId));

@@ -21,7 +21,7 @@ import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
-import { execPlan, specToPlan } from './spec';
+import { execPlan, parseSpec, planFromSpec, type OciSpec } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
 import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
@@ -49,6 +49,15 @@ export interface TaskManagerOptions {
 
 const ANY_SIGNAL_MAX = 64;
 const MARK_DELAY_MS = 250;
+const WARM_SPECS_MAX = 16;
+
+function parseSpecJson(json: string, id: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (e) {
+    throw invalidArgument(`container ${id}: spec is not JSON`, { cause: e });
+  }
+}
 
 export class TaskManager {
   readonly paths: TaskPaths;
@@ -58,6 +67,8 @@ export class TaskManager {
   private readonly pending = new Set<string>();
   private readonly ac = new AbortController();
   private readonly pendingMarks = new Map<string, (sync: boolean) => void>();
+  /** Specs validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
+  private readonly warmSpecs = new Map<string, { value: string; spec: OciSpec }>();
   private readonly cgroupParent: string;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
@@ -141,6 +152,37 @@ export class TaskManager {
     this.pendingMarks.set(key, write);
   }
 
+  /**
+   * Called once a container was created (Containers/Create): validates its spec on a later turn of
+   * the event loop, while ctr is still busy with its calls before Tasks/Create, which then takes
+   * the result instead of parsing (~0.35 ms of its path). Keyed by the stored spec value, so an
+   * updated spec is parsed again; a bad one is left for Tasks/Create to report.
+   */
+  warmSpec(ns: string, c: Container): void {
+    const value = c.spec?.value;
+    if (!value || this.ac.signal.aborted) return;
+    const key = this.key(ns, c.id);
+    setImmediate(() => {
+      let spec: OciSpec;
+      try {
+        spec = parseSpec(parseSpecJson(Buffer.from(value, 'base64').toString('utf8'), c.id), c.id);
+      } catch {
+        return;
+      }
+      this.warmSpecs.delete(key);
+      this.warmSpecs.set(key, { value, spec });
+      // Containers created without a task: keep only the newest few.
+      for (const k of this.warmSpecs.keys()) if (this.warmSpecs.size > WARM_SPECS_MAX) this.warmSpecs.delete(k);
+    });
+  }
+
+  private takeWarmSpec(key: string, value: string): OciSpec | undefined {
+    const w = this.warmSpecs.get(key);
+    if (!w) return undefined;
+    this.warmSpecs.delete(key);
+    return w.value === value ? w.spec : undefined;
+  }
+
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
     const id = validateId('container', o.containerId);
     const key = this.key(ctx.ns, id);
@@ -159,12 +201,7 @@ export class TaskManager {
       }
       if (!c.spec) throw failedPrecondition(`container ${id}: has no spec`);
       const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
-      let spec: { process?: { terminal?: boolean } } & Record<string, unknown>;
-      try {
-        spec = JSON.parse(specJson);
-      } catch (e) {
-        throw invalidArgument(`container ${id}: spec is not JSON`, { cause: e });
-      }
+      const spec = this.takeWarmSpec(key, c.spec.value) ?? parseSpec(parseSpecJson(specJson, id), id);
       let rootfs = o.rootfs;
       if (rootfs.length === 0 && c.snapshotKey) {
         const sn = this.opts.snapshotters.get(c.snapshotter);
@@ -182,11 +219,11 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const { plan } = specToPlan(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true });
+      const { plan } = planFromSpec(spec, { id, stateDir, bundle, rootfsMounts: rootfs, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true });
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
-      const linux = (spec.linux ?? {}) as { namespaces?: { type: string; path?: string }[] };
+      const linux = spec.linux ?? {};
       const record: TaskRecord = {
         version: 1,
         namespace: ctx.ns,

@@ -15,7 +15,7 @@ import { errnoToError } from './errno';
 import { MonitorClient, toExit, type ExitStatus } from './monitor-client';
 import { helperPath } from './paths';
 import { discardLaunched, type LaunchedHelper, type Launcher } from './launcher';
-import { encodeParsedPlan, LaunchPlanSchema, type LaunchPlanInput } from './plan';
+import { encodeParsedPlan, isValidatedPlan, LaunchPlanSchema, type LaunchPlan, type LaunchPlanInput } from './plan';
 
 export const SyncMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('created'), pid: z.number().int().positive() }),
@@ -190,17 +190,24 @@ async function launched(launching: Promise<LaunchedHelper>): Promise<HelperHandl
   };
 }
 
-/** Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready). */
-export async function createProcess(input: LaunchPlanInput, opts: HelperOptions = {}): Promise<CreatedProcess> {
-  const parsed = LaunchPlanSchema.safeParse(input);
+/**
+ * Launches the helper and resolves once the process is created (namespaces, cgroup, rootfs ready).
+ * The plan is validated here unless it already was (validatePlan, withLaunchParts).
+ */
+export async function createProcess(input: LaunchPlanInput | LaunchPlan, opts: HelperOptions = {}): Promise<CreatedProcess> {
+  let plan: LaunchPlan;
   try {
-    if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
-    mkdirSync(parsed.data.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
+    if (isValidatedPlan(input)) plan = input;
+    else {
+      const parsed = LaunchPlanSchema.safeParse(input);
+      if (!parsed.success) throw invalidArgument(`launch plan ${String(input.id)}: ${parsed.error.message}`, { cause: parsed.error });
+      plan = parsed.data;
+    }
+    mkdirSync(plan.stateDir, { recursive: true, mode: 0o700 }); // sync: see bundle.ts
   } catch (e) {
     if (opts.prelaunched) discardLaunched(opts.prelaunched);
     throw e;
   }
-  const plan = parsed.data;
   const what = `${plan.mode === 'exec' ? 'exec' : 'container'} ${plan.id}`;
   const log = (opts.log ?? nullLogger).child({ id: plan.id });
 

@@ -8,8 +8,8 @@
  * dot dirs and empties that one).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import { writeFileAtomicSync } from '../core/node/files';
@@ -171,11 +171,14 @@ export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs:
   for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
   const dest = join(paths.trash, `${basename(bundle)}-${process.pid}.${++trashSeq}`);
   try {
-    await rename(bundle, dest).catch(async (e) => {
-      if (errnoCode(e) !== 'ENOENT') throw e;
-      await mkdir(paths.trash, { recursive: true, mode: 0o700 });
-      await rename(bundle, dest);
-    });
+    // Synchronous, as the records (see above): one rename, where the threadpool cost a round trip.
+    try {
+      renameSync(bundle, dest);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' || !existsSync(bundle)) throw e;
+      mkdirSync(paths.trash, { recursive: true, mode: 0o700 });
+      renameSync(bundle, dest);
+    }
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') await rm(bundle, { recursive: true, force: true });
     return;

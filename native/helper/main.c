@@ -74,7 +74,8 @@ prepare (struct helper *h)
   struct plan *p = h->plan;
   berth_error_t err = { 0 };
 
-  h->last_cap = read_last_cap ();
+  if (h->last_cap == 0)
+    h->last_cap = read_last_cap ();
   if (mkdir (p->state_dir, 0700) < 0 && errno != EEXIST)
     berth_error (&err, errno, "state dir `%s`", p->state_dir), fail (h, &err, "state");
   if (chmod (p->state_dir, 0700) < 0)
@@ -221,7 +222,12 @@ main (int argc, char **argv)
   /* A spare that waits for its plan makes the costly namespaces meanwhile (SPARE_IDLE_MS: not
      while the Tasks/Create that launched it is still running). The monitor then lives in the
      container's network, uts and ipc namespaces: it only uses path sockets and files. */
-  (void) ns_premake (&H.premade, 3, SPARE_IDLE_MS);
+  if (ns_premake (&H.premade, 3, SPARE_IDLE_MS))
+    {
+      berth_error_t ignored = { 0 };
+      (void) cgroup_discover (&H.cg, &ignored); /* prepare() tries again if this failed */
+      H.last_cap = read_last_cap ();
+    }
   if (plan_read_fd (3, &plan, &err) < 0)
     fail (&H, &err, "plan");
   close (3);

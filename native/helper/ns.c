@@ -108,13 +108,13 @@ ns_premake (struct premade_ns *pm, int plan_fd, int idle_ms)
   for (int i = 0; i < PREMADE_NS_MAX; i++)
     {
       if ((pm->host[i] = open (premadeable[i].path, O_RDONLY | O_CLOEXEC)) < 0)
-        return ns_drop_premade (pm), 0;
+        return ns_drop_premade (pm), 1;
       all |= premadeable[i].flag;
     }
   if (unshare (all) < 0)
-    return ns_drop_premade (pm), 0;
+    return ns_drop_premade (pm), 1;
   pm->flags = all;
-  return all;
+  return 1;
 }
 
 int

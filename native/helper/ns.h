@@ -18,8 +18,9 @@ struct premade_ns
   int flags;                /* CLONE_NEW* the helper has entered and still holds */
   int host[PREMADE_NS_MAX]; /* the host's namespaces, to go back to, or -1 */
 };
-/* If nothing arrives on plan_fd within idle_ms: unshares network, uts and ipc. Returns the flags
-   made (0 = none, the helper is where it was). */
+/* If nothing arrives on plan_fd within idle_ms: unshares network, uts and ipc (pm->flags says
+   which it could). Returns 1 if it waited that long (the helper is a spare with time on its
+   hands), 0 if the plan was there first. */
 int ns_premake (struct premade_ns *pm, int plan_fd, int idle_ms);
 /* Once the plan is known: keeps those of the premade namespaces in `want` (the child inherits
    them instead of cloning new ones) and goes back to the host's for the others. */

@@ -149,9 +149,11 @@ describe('the helper launcher', () => {
 
   // Last: it ends with the launcher closed.
   itRoot('a launcher that died is started again by the next launch; close() ends it', async () => {
-    const first = await h.run('k1', ['true'], { helper: { launcher } });
+    // Still running while we read its parent (a `true` and its monitor may be gone already).
+    const first = await h.run('k1', ['sleep', '60'], { helper: { launcher } });
     const dead = ppid(first.created.helperPid);
-    await first.finish();
+    await first.monitor.kill('SIGKILL');
+    expect((await first.finish()).status).toBe(137);
     process.kill(dead, 'SIGKILL');
     for (let i = 0; i < 200; i++) {
       try {

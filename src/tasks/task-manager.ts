@@ -55,8 +55,8 @@ interface WarmSpec {
   /** The container record's spec value both came from. */
   value: string;
   spec: OciSpec;
-  /** Validated, with no rootfs mounts and null stdio (see withLaunchParts). */
-  plan: LaunchPlan;
+  /** Validated, with no rootfs mounts and null stdio (see withLaunchParts); set a turn later. */
+  plan?: LaunchPlan;
 }
 
 function parseSpecJson(json: string, id: string): unknown {
@@ -163,9 +163,10 @@ export class TaskManager {
   /**
    * Called once a container was created (Containers/Create): validates its spec, and builds and
    * validates its launch plan but for the parts only Tasks/Create brings (rootfs mounts, stdio), on
-   * a later turn of the event loop while ctr is still busy with its calls before Tasks/Create,
-   * which then takes them instead (the two zod parses were ~0.8 ms of its path). Keyed by the
-   * stored spec value, so an updated spec is parsed again; a bad one is left for Tasks/Create.
+   * later turns of the event loop while ctr is still busy with its calls before Tasks/Create,
+   * which then takes them instead (the two zod parses were ~0.8 ms of its path). In two steps,
+   * each on its own turn, so a call that arrives meanwhile waits for one of them at most. Keyed by
+   * the stored spec value, so an updated spec is parsed again; a bad one is left for Tasks/Create.
    */
   warmSpec(ns: string, c: Container): void {
     const value = c.spec?.value;
@@ -174,9 +175,7 @@ export class TaskManager {
     setImmediate(() => {
       let warm: WarmSpec;
       try {
-        const spec = parseSpec(parseSpecJson(Buffer.from(value, 'base64').toString('utf8'), c.id), c.id);
-        const { plan } = planFromSpec(spec, this.planOptions(ns, c.id, []));
-        warm = { value, spec, plan: validatePlan(plan) };
+        warm = { value, spec: parseSpec(parseSpecJson(Buffer.from(value, 'base64').toString('utf8'), c.id), c.id) };
       } catch {
         return;
       }
@@ -184,6 +183,14 @@ export class TaskManager {
       this.warmSpecs.set(key, warm);
       // Containers created without a task: keep only the newest few.
       for (const k of this.warmSpecs.keys()) if (this.warmSpecs.size > WARM_SPECS_MAX) this.warmSpecs.delete(k);
+      setImmediate(() => {
+        if (this.warmSpecs.get(key) !== warm) return; // taken (or replaced) already
+        try {
+          warm.plan = validatePlan(planFromSpec(warm.spec, this.planOptions(ns, c.id, [])).plan);
+        } catch {
+          /* Tasks/Create builds it and reports what is wrong */
+        }
+      });
     });
   }
 
@@ -202,7 +209,7 @@ export class TaskManager {
 
   /** The warm plan with this call's rootfs mounts and stdio, or undefined to build it anew. */
   private warmPlan(warm: WarmSpec | undefined, terminal: boolean, rootfs: Mount[], stdio: SpecToPlanOptions['stdio']): LaunchPlan | undefined {
-    if (!warm || warm.plan.terminal !== terminal) return undefined;
+    if (!warm?.plan || warm.plan.terminal !== terminal) return undefined;
     try {
       return withLaunchParts(warm.plan, { rootfsMounts: rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), stdio });
     } catch {

@@ -1,20 +1,20 @@
 /**
  * Issue 2: content ingest of 1 GiB (128 MiB with --quick) of incompressible data.
  *   ingest-ctr  the real `ctr content ingest` (one 1 MiB WRITE per round trip) into each daemon;
- *   ingest-raw  berth's own grpc-js client (1 MiB WRITEs pipelined with stream backpressure) against
- *               both daemons: the Content service's own limit.
+ *   ingest-raw  berth's own client (src/client, its own HTTP/2 channel; 1 MiB WRITEs pipelined within
+ *               the flow-control windows) against both daemons: the Content service's own limit.
  * The data file is written once per run; the committed blob is removed after every sample and
  * writeback is flushed before the next (outside the timing). Throughput is size / wall time.
  * The standalone bench/ingest.ts prints the same two numbers with daemon CPU seconds and a tmpfs
  * variant.
  */
-import { once } from 'node:events';
 import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import { ingest } from '../src/client/content-ingest';
+import { H2Channel } from '../src/client/h2-channel';
 import { run } from '../test/helpers/ctr';
-import { client, implemented } from './lib/grpc';
+import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Launched, Side, Workload } from './lib/workload';
 
@@ -76,35 +76,19 @@ async function ctrIngest(side: Side, d: Data, round: number): Promise<void> {
   if (r.code !== 0) throw new Error(`${side.name}: ctr content ingest exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);
 }
 
-/** berth's raw client: STAT, then pipelined 1 MiB WRITEs as the file is read, COMMIT; replies consumed as they come. */
+/**
+ * berth's own client (src/client: its HTTP/2 channel, not grpc-js): STAT, then 1 MiB WRITEs
+ * pipelined as the file is read, within the server's flow-control windows, COMMIT; replies are
+ * read as they come. The same client against both daemons.
+ */
 async function rawIngest(side: Side, d: Data, round: number, address = side.daemon.address): Promise<void> {
-  const c = client(address, 'containerd.services.content.v1.Content') as grpc.Client & { Write(md: grpc.Metadata): grpc.ClientDuplexStream<unknown, { action: string; digest: string }> };
-  const md = new grpc.Metadata();
-  md.set('containerd-namespace', NS);
+  const ch = new H2Channel(address);
   try {
-    const stream = c.Write(md);
-    let committed = '';
-    const done = new Promise<void>((resolve, reject) => {
-      stream.on('data', (m) => {
-        if (m.action === 'COMMIT') committed = m.digest;
-      });
-      stream.on('error', reject);
-      stream.on('end', resolve);
-    });
-    done.catch(() => undefined);
     const ref = `bench-raw-${side.name}-${round}`;
-    stream.write({ action: 'STAT', ref, total: d.size, expected: d.digest });
-    let offset = 0;
-    for await (const chunk of createReadStream(d.file, { highWaterMark: MiB })) {
-      if (!stream.write({ action: 'WRITE', ref, offset, data: chunk })) await Promise.race([once(stream, 'drain'), done]);
-      offset += (chunk as Buffer).length;
-    }
-    stream.write({ action: 'COMMIT', ref, offset, total: d.size, expected: d.digest });
-    stream.end();
-    await done;
+    const committed = await ingest(ch, { namespace: NS, ref, expected: d.digest, size: d.size }, createReadStream(d.file, { highWaterMark: MiB }));
     if (committed !== d.digest) throw new Error(`${side.name}: raw ingest committed ${committed || 'nothing'}, expected ${d.digest}`);
   } finally {
-    c.close();
+    ch.close();
   }
 }
 
@@ -144,7 +128,7 @@ export const ingestCtr = ingestWorkload(
 
 export const ingestRaw = ingestWorkload(
   'ingest-raw',
-  "berth's grpc-js client: Content/Write of 1 GiB, 1 MiB WRITEs pipelined (both daemons, same client)",
+  "berth's own client (src/client): Content/Write of 1 GiB, 1 MiB WRITEs pipelined (both daemons, same client)",
   rawIngest,
   { text: '≥ 800 MiB/s (berth)', met: (b) => b.median >= 800 },
 );

@@ -1,9 +1,12 @@
 /**
  * Layer apply throughput: berth's Diff.Apply pipeline (content stream → berth-unpack, which
- * sniffs, inflates with ISA-L and hashes blob and tar on its decoder thread) on a ~100 MB gzip
+ * sniffs, inflates and hashes blob and tar on its decoder thread) on a ~100 MB gzip
  * layer built from a real tree, with the time split per stage, beside `tar -xzf` of the same file.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/unpack.js [--src /usr/lib/x86_64-linux-gnu] [--mb 100]
+ *
+ * BERTH_UNPACK_BIN=<build>/berth-unpack measures another build (e.g. the portable codec's:
+ * make -C native/unpack BUILD=/tmp/p BERTH_CODEC=portable).
  *
  * Prints a table and one JSON line. Cleans up its temp dir.
  */
@@ -18,6 +21,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { unpackTar } from '../src/diff/unpack';
 
 const MiB = 1 << 20;
+const BIN = process.env.BERTH_UNPACK_BIN || join(__dirname, '..', '..', 'native', 'build', 'berth-unpack');
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : def;
@@ -85,7 +89,7 @@ async function main() {
     const ex1 = join(work, 'x1');
     spawnSync('mkdir', [ex1]);
     const fd = openSync(tarPath, 'r');
-    const tExtract = sh(join(__dirname, '..', '..', 'native', 'build', 'berth-unpack'), [ex1], { stdin: fd });
+    const tExtract = sh(BIN, [ex1], { stdin: fd });
     closeSync(fd);
     rmSync(ex1, { recursive: true, force: true });
 
@@ -95,7 +99,7 @@ async function main() {
     spawnSync('mkdir', [ex2]);
     const [tFull, r] = await timed(() =>
       unpackTar(createReadStream(gzPath, { highWaterMark: MiB }), { kind: 'plain', root: ex2 }, {
-        bin: join(__dirname, '..', '..', 'native', 'build', 'berth-unpack'),
+        bin: BIN,
         expect: { digest: gzDigest, size: gzSize },
       }),
     );

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages berth's build and tests need (idempotent; run as root).
-#   build:  gcc, make, libc6-dev (static libc for the native helper),
-#           libisal-dev (ISA-L inflate) and libssl-dev (SHA-256) for berth-unpack
+#   build:  gcc, make, libc6-dev (static libc for the native helper); libisal-dev (ISA-L inflate)
+#           and libssl-dev (OpenSSL SHA-256) are for speed, not required: with them berth-unpack
+#           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)

@@ -9,8 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <isa-l/igzip_lib.h>
-#include <openssl/evp.h>
+#include "codec.h"
 
 /* 4 x 1 MiB in flight: enough for the extractor to never wait on a small file run, small enough
  * to stay in L2/L3 while it is copied into the page cache. */
@@ -41,12 +40,12 @@ struct decoder
   int hash_input;  /* 0: the caller trusts the blob (already verified): no input digest */
   uint64_t follow; /* > 0: fd is a file still being written; this many bytes will come */
   int passthrough; /* a plain tar whose input is hashed: the output digest is the input digest */
-  EVP_MD_CTX *ih, *oh;
+  struct bu_sha256 *ih, *oh;
   uint64_t isize, osize;
   unsigned char *next_in;
   size_t avail_in;
   int in_eof;
-  struct inflate_state st;
+  struct bu_inflate *z;
   unsigned char in[IN_SIZE];
 };
 
@@ -99,7 +98,7 @@ read_input (struct decoder *d)
     }
   if (n == 0)
     d->in_eof = 1;
-  else if (d->hash_input && EVP_DigestUpdate (d->ih, d->in, (size_t) n) != 1)
+  else if (d->hash_input && bu_sha256_update (d->ih, d->in, (size_t) n) < 0)
     return bu_sys (&d->ferr, ENOMEM, "sha256");
   d->isize += (uint64_t) n;
   d->next_in = d->in;
@@ -128,7 +127,7 @@ out_put (struct decoder *d, size_t len)
 
   if (len == 0)
     return 0;
-  if (!d->passthrough && EVP_DigestUpdate (d->oh, d->slot[i], len) != 1)
+  if (!d->passthrough && bu_sha256_update (d->oh, d->slot[i], len) < 0)
     return bu_sys (&d->ferr, ENOMEM, "sha256");
   d->osize += len;
   pthread_mutex_lock (&d->mu);
@@ -170,39 +169,25 @@ run_plain (struct decoder *d)
     }
 }
 
-static const char *
-isal_error (int ret)
-{
-  switch (ret)
-    {
-    case ISAL_INVALID_BLOCK:
-      return "invalid deflate block";
-    case ISAL_INVALID_SYMBOL:
-      return "invalid deflate symbol";
-    case ISAL_INVALID_LOOKBACK:
-      return "invalid lookback distance";
-    case ISAL_INVALID_WRAPPER:
-      return "invalid gzip header";
-    case ISAL_UNSUPPORTED_METHOD:
-      return "unsupported compression method";
-    case ISAL_INCORRECT_CHECKSUM:
-      return "checksum mismatch";
-    default:
-      return "corrupt data";
-    }
-}
-
 /* gzip, one or more members back to back (as Go's gzip.Reader reads them). 1: stopped. */
 static int
 inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
 {
-  struct inflate_state *st = &d->st;
+  const char *why;
   int ret;
 
-  isal_inflate_init (st);
-  st->crc_flag = ISAL_GZIP;
+  if (bu_inflate_new (&d->z, &why) < 0)
+    {
+      /* Out of memory, or no libz.so.1 (portable codec): the host's fault, not the layer's. */
+      bu_sys (&d->ferr, 0, "gzip: %s", why);
+      d->ferr.invalid = 0;
+      return -1;
+    }
   for (;;)
     {
+      unsigned char *next_out;
+      size_t avail_out;
+
       if (*outp == NULL)
         {
           if ((*outp = out_get (d)) == NULL)
@@ -211,16 +196,12 @@ inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
         }
       if (d->avail_in == 0 && !d->in_eof && read_input (d) < 0)
         return -1;
-      st->next_in = d->next_in;
-      st->avail_in = (uint32_t) d->avail_in;
-      st->next_out = *outp + *usedp;
-      st->avail_out = (uint32_t) (SLOT_SIZE - *usedp);
-      ret = isal_inflate (st);
-      *usedp = (size_t) (st->next_out - *outp);
-      d->next_in = st->next_in;
-      d->avail_in = st->avail_in;
+      next_out = *outp + *usedp;
+      avail_out = SLOT_SIZE - *usedp;
+      ret = bu_inflate_step (d->z, &d->next_in, &d->avail_in, &next_out, &avail_out);
+      *usedp = (size_t) (next_out - *outp);
       if (ret < 0)
-        return bu_invalid (&d->ferr, 0, "gzip: %s at input offset %llu", isal_error (ret),
+        return bu_invalid (&d->ferr, 0, "gzip: %s at input offset %llu", bu_inflate_error (d->z),
                            (unsigned long long) (d->isize - d->avail_in));
       if (*usedp == SLOT_SIZE)
         {
@@ -228,15 +209,15 @@ inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
             return -1;
           *outp = NULL;
         }
-      if (st->block_state == ISAL_BLOCK_FINISH)
+      if (ret == BU_INFLATE_MEMBER_END)
         {
           if (d->avail_in == 0 && !d->in_eof && read_input (d) < 0)
             return -1;
           if (d->avail_in == 0 && d->in_eof)
             return 0;
           /* Another member follows: its header is checked like the first. */
-          isal_inflate_reset (st);
-          st->crc_flag = ISAL_GZIP;
+          if (bu_inflate_reset (d->z) < 0)
+            return bu_sys (&d->ferr, ENOMEM, "gzip: inflate reset");
           continue;
         }
       if (d->avail_in == 0 && d->in_eof && *outp != NULL)
@@ -259,12 +240,12 @@ run_gzip (struct decoder *d)
 }
 
 static void
-finish_hex (EVP_MD_CTX *h, char *dst)
+finish_hex (struct bu_sha256 *h, char *dst)
 {
   unsigned char md[32];
-  unsigned n = 0, i;
+  unsigned i;
 
-  if (EVP_DigestFinal_ex (h, md, &n) != 1 || n != 32)
+  if (bu_sha256_final (h, md) < 0)
     {
       dst[0] = 0;
       return;
@@ -296,7 +277,7 @@ producer (void *arg)
         }
       if (n == 0)
         d->in_eof = 1;
-      else if (d->hash_input && EVP_DigestUpdate (d->ih, d->in + have, (size_t) n) != 1)
+      else if (d->hash_input && bu_sha256_update (d->ih, d->in + have, (size_t) n) < 0)
         rc = bu_sys (&d->ferr, ENOMEM, "sha256");
       d->isize += (uint64_t) n;
       d->next_in = d->in;
@@ -342,15 +323,14 @@ decoder_start (struct decoder **out, int fd, int hash_input, uint64_t follow, bu
   d->format = "tar";
   pthread_mutex_init (&d->mu, NULL);
   pthread_cond_init (&d->cv, NULL);
-  d->ih = EVP_MD_CTX_new ();
-  d->oh = EVP_MD_CTX_new ();
+  d->ih = bu_sha256_new ();
+  d->oh = bu_sha256_new ();
   for (i = 0; i < NSLOTS; i++)
     d->slot[i] = malloc (SLOT_SIZE);
   for (i = 0; i < NSLOTS; i++)
     if (d->slot[i] == NULL)
       break;
-  if (i < NSLOTS || d->ih == NULL || d->oh == NULL || EVP_DigestInit_ex (d->ih, EVP_sha256 (), NULL) != 1
-      || EVP_DigestInit_ex (d->oh, EVP_sha256 (), NULL) != 1)
+  if (i < NSLOTS || d->ih == NULL || d->oh == NULL)
     {
       struct decode_result r;
       decoder_finish (d, &r, 1, err);
@@ -428,8 +408,9 @@ decoder_finish (struct decoder *d, struct decode_result *res, int had_error, bu_
       *err = d->ferr;
       rc = -1;
     }
-  EVP_MD_CTX_free (d->ih);
-  EVP_MD_CTX_free (d->oh);
+  bu_sha256_free (d->ih);
+  bu_sha256_free (d->oh);
+  bu_inflate_free (d->z);
   for (i = 0; i < NSLOTS; i++)
     free (d->slot[i]);
   pthread_mutex_destroy (&d->mu);

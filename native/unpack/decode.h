@@ -1,7 +1,8 @@
 /* The decoder thread: reads the layer blob from an fd, sniffs its compression (gzip or a plain
- * tar), inflates gzip with ISA-L, and SHA-256s both the input (the blob's digest) and the output
- * (the diff_id) with OpenSSL, handing the tar bytes to the extraction thread through a small ring
- * of buffers. Inflate + hashing then overlap with file creation instead of taking turns. */
+ * tar), inflates gzip, and SHA-256s both the input (the blob's digest) and the output (the
+ * diff_id), handing the tar bytes to the extraction thread through a small ring of buffers.
+ * Inflate + hashing then overlap with file creation instead of taking turns. The codecs are
+ * codec.h's: ISA-L + OpenSSL (fast), or zlib + sha256.c (portable). */
 #ifndef BU_DECODE_H
 #define BU_DECODE_H
 

@@ -64,7 +64,7 @@ export function digestVerifier(desc: Descriptor): Transform {
 
 /**
  * containerd's walking applier: streams the blob from the content store into berth-unpack,
- * which inflates gzip (ISA-L) and hashes the blob and the tar (OpenSSL) on a thread beside the
+ * which inflates gzip and hashes the blob and the tar (native/unpack/codec.h) on a thread beside the
  * one creating files; returns the uncompressed descriptor ctr compares with the diff_id.
  *
  * A blob read from the content store's own file is not hashed again (only its size is checked):

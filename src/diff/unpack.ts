@@ -9,7 +9,7 @@ import type { Digest } from '../core/digest';
 /**
  * Runs native/build/berth-unpack, one process per layer: Node cannot mknod, set xattrs or
  * resolve paths with openat2(RESOLVE_IN_ROOT), and a per-file process would be far too slow.
- * The child also sniffs and inflates gzip (ISA-L) and computes both SHA-256s (OpenSSL) on its
+ * The child also sniffs and inflates gzip and computes both SHA-256s (ISA-L + OpenSSL, or zlib) on its
  * own thread, so Node only moves the blob's bytes into a pipe. Protocol: native/unpack/PROTOCOL.md.
  */
 export type UnpackTarget =

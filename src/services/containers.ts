@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
@@ -19,7 +19,7 @@ export function containersService(
   events: EventPublisher | undefined,
   log: Logger,
   onCreated?: (ns: string, c: Container) => void,
-): grpc.UntypedServiceImplementation {
+): ServiceImpl {
   const need = (c: ContainerProto | null | undefined): ContainerProto => {
     if (!c) throw invalidArgument('container: must be set');
     return c;

@@ -1,8 +1,7 @@
 /**
- * The Content/Write fast path that reaches into grpc-js internals: streaming WRITE data while
- * its frames arrive (WriteTap) and widening HTTP/2 receive windows on Write sessions. Kept apart
- * from the service so the dependency on grpc-js internals sits in one file; where those internals
- * differ, both do nothing and the plain path in content.ts handles everything.
+ * The Content/Write fast path: streaming WRITE data while its frames arrive (WriteTap), through
+ * the server's replaceable message decoder. Kept apart from the service; content.ts's plain path
+ * handles every message the tap does not stream.
  */
 import type { StreamTarget } from '../content/types';
 import type { Digest } from '../core/digest';
@@ -12,7 +11,7 @@ interface TapRecord {
   offset: number;
   length: number;
   /**
-   * Pieces went to the writer as they arrived (grpc-js got the message without them); `done`
+   * Pieces went to the writer as they arrived (the call got the message without them); `done`
    * gives the digest once all are in the file.
    */
   done?: Promise<Digest>;
@@ -25,23 +24,22 @@ export const TAP_MIN_DATA = 64 << 10;
 
 /**
  * Streams WRITE data to the writer while the message is still arriving, and keeps that data out
- * of grpc-js. grpc-js hands a request to the handler only once all of it is in (a 1 MiB WRITE is
- * 64 HTTP/2 frames); hashing and writing it only then puts ~1 ms of sha256 plus a write on the
- * critical path of clients that send one chunk per round trip (ctr). Its StreamDecoder also
- * copies every message into one new Buffer: 1 GiB of copying and, worse, 1 GiB of external
- * memory per GiB ingested, which made V8 run ~50 full mark-compacts per GiB.
+ * of the message decoder. A request reaches the handler only once all of it is in (a 1 MiB WRITE
+ * is 64 HTTP/2 frames); hashing and writing it only then puts ~1 ms of sha256 plus a write on the
+ * critical path of clients that send one chunk per round trip (ctr). Decoding also copies every
+ * message into one new Buffer: 1 GiB of copying and, worse, 1 GiB of external memory per GiB
+ * ingested, which made V8 run ~50 full mark-compacts per GiB.
  *
- * The tap therefore replaces the call's StreamDecoder.write: it follows the gRPC framing and the
+ * The tap therefore replaces the call's decoder: it follows the gRPC framing and the
  * protobuf fields of WriteContentRequest as bytes arrive, and once a message has shown (before
  * its data field) action WRITE, no ref change, no expected, and an offset equal to the writer's
  * current one while every earlier message is fully handled, appends the data pieces to the writer
- * as they come and hands grpc-js the message without its data field (a few bytes to decode).
+ * as they come and hands the call the message without its data field (a few bytes to decode).
  * The handler then finds the record for that message (by index) and checks it against the
- * decoded request. Every other message reaches grpc-js byte for byte as its own decoder would
+ * decoded request. Every other message reaches the call byte for byte as its own decoder would
  * have framed it. Fields 1–6 repeated after the data of a streamed message fail the stream; a
- * message above grpc-js's receive limit is refused as grpc-js refuses it (the same error, before
- * any of it is read), so nothing of it reaches the ingest. Relies on grpc-js internals
- * (call.call[.nextCall]*.decoder); where they differ, nothing is tapped. Exported for tests.
+ * message above the receive limit is refused as the decoder refuses it (the same error, before
+ * any of it is read), so nothing of it reaches the ingest. Exported for tests.
  */
 export class WriteTap {
   private readonly records = new Map<number, TapRecord>();
@@ -57,7 +55,7 @@ export class WriteTap {
   private hdrLen = 0;
   private msgLeft = 0;
   private compressed = false;
-  /** Bytes of the current message that go on to grpc-js (all of it, less streamed data). */
+  /** Bytes of the current message that go on to the call (all of it, less streamed data). */
   private kept: Buffer[] = [];
   private keptLen = 0;
   /** `keptLen` where the current field's tag began (where a streamed data field is cut). */
@@ -78,7 +76,7 @@ export class WriteTap {
 
   private ref = '';
 
-  /** grpc-js's receive limit (-1: none): a message above it is refused whole. */
+  /** The receive limit (-1: none): a message above it is refused whole. */
   private constructor(private readonly maxLen = -1) {}
 
   /** The session's ref, once known (the first message). */
@@ -87,24 +85,16 @@ export class WriteTap {
     return this;
   }
 
-  static install(call: unknown): WriteTap | undefined {
-    try {
-      let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
-      for (let i = 0; c && i < 5; i++) {
-        const dec = c.decoder as { write?: (b: Buffer) => Buffer[]; readState?: number; maxReadMessageLength?: number } | undefined;
-        if (dec && typeof dec.write === 'function') {
-          // Only from a message boundary with nothing decoded yet, so indexes line up.
-          if (dec.readState !== 0 || (c.readQueue as unknown[] | undefined)?.length) return undefined;
-          const tap = new WriteTap(typeof dec.maxReadMessageLength === 'number' ? dec.maxReadMessageLength : -1);
-          dec.write = (data: Buffer) => tap.feed(data);
-          return tap;
-        }
-        c = c.nextCall as Record<string, unknown> | undefined;
-      }
-    } catch {
-      /* best effort */
-    }
-    return undefined;
+  /**
+   * Takes over the call's message decoder (ServerCall.decoder). Only from a message boundary
+   * with nothing decoded yet, so message indexes line up with the handler's.
+   */
+  static install(call: { decoder: { write(b: Buffer): Buffer[]; readState?: number; maxReadMessageLength?: number }; readQueue: unknown[] }): WriteTap | undefined {
+    const dec = call.decoder;
+    if ((dec.readState ?? 0) !== 0 || call.readQueue.length) return undefined;
+    const tap = new WriteTap(dec.maxReadMessageLength ?? -1);
+    call.decoder = { write: (data: Buffer) => tap.feed(data) };
+    return tap;
   }
 
   /** The record of message `index` (0-based within the stream), if its data was streamed. */
@@ -114,7 +104,7 @@ export class WriteTap {
     return r;
   }
 
-  /** StreamDecoder.write's contract: the framed messages (5-byte prefix + body) completed by `data`. */
+  /** MessageDecoder.write's contract: the framed messages (5-byte prefix + body) completed by `data`. */
   private feed(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let i = 0;
@@ -128,7 +118,7 @@ export class WriteTap {
         this.hdrLen = 0;
         this.compressed = this.hdr[0] !== 0;
         this.msgLeft = this.hdr.readUInt32BE(1);
-        // grpc-js's own check and message: the call ends with RESOURCE_EXHAUSTED.
+        // The decoder's own check and message: the call ends with RESOURCE_EXHAUSTED.
         if (this.maxLen !== -1 && this.msgLeft > this.maxLen) throw new Error(`Received message larger than max (${this.msgLeft} vs ${this.maxLen})`);
         this.started++;
         this.fstate = this.compressed ? 'skip' : 'tag';
@@ -166,7 +156,7 @@ export class WriteTap {
 
   /** Parses protobuf bytes [i, end) of the current message. */
   private fields(b: Buffer, i: number, end: number): void {
-    // Start of the bytes of this range that go on to grpc-js.
+    // Start of the bytes of this range that go on to the call.
     let seg = i;
     while (i < end) {
       switch (this.fstate) {
@@ -211,7 +201,7 @@ export class WriteTap {
             if (this.field === 6) {
               this.startData(v);
               if (this.streaming) {
-                // Cut the data field (tag and length included) out of what grpc-js decodes.
+                // Cut the data field (tag and length included) out of what the call decodes.
                 this.keep(b.subarray(seg, i));
                 this.cutTo(this.tagMark);
                 seg = i;
@@ -269,7 +259,7 @@ export class WriteTap {
     this.sink = true;
   }
 
-  /** The framed message grpc-js decodes: the original bytes, less the streamed data field. */
+  /** The framed message the call decodes: the original bytes, less the streamed data field. */
   private endMessage(): Buffer {
     const rec = this.msg.rec;
     if (rec) {
@@ -288,37 +278,3 @@ export class WriteTap {
     return msg;
   }
 }
-
-/** HTTP/2 receive windows for sessions that carry Content/Write (connection and per stream). */
-export const WRITE_SESSION_WINDOW = 64 << 20;
-export const WRITE_STREAM_WINDOW = 16 << 20;
-const widened = new WeakSet<object>();
-
-/**
- * grpc-js has no server option for HTTP/2 flow-control windows: the server keeps nghttp2's
- * 64 KiB default, so a 1 MiB WRITE needs ~16 WINDOW_UPDATE round trips and ingest stalls on
- * latency (measured ~110 MiB/s). The first Write on a session raises the session window and
- * advertises a larger SETTINGS_INITIAL_WINDOW_SIZE, which (RFC 9113 §6.9.2) also widens the
- * streams already open. Memory stays bounded: the Write pump pauses the stream per message.
- * This reaches into grpc-js internals (call.call[.nextCall]*.stream.session); if they change,
- * it silently does nothing.
- */
-export function widenReceiveWindow(call: unknown): void {
-  try {
-    let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
-    for (let i = 0; c && i < 5; i++) {
-      const session = (c.stream as { session?: import('node:http2').Http2Session } | undefined)?.session;
-      if (session) {
-        if (widened.has(session) || session.destroyed) return;
-        widened.add(session);
-        session.setLocalWindowSize(WRITE_SESSION_WINDOW);
-        session.settings({ initialWindowSize: WRITE_STREAM_WINDOW });
-        return;
-      }
-      c = c.nextCall as Record<string, unknown> | undefined;
-    }
-  } catch {
-    /* best effort */
-  }
-}
-

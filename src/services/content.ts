@@ -1,4 +1,5 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
+import type { ServerCall } from './grpc/h2/call';
 import type { ContentStore, Writer } from '../content/types';
 import { validateRef } from '../content/paths';
 import type { Ctx } from '../core/context';
@@ -10,7 +11,7 @@ import { toTimestamp } from './convert/common';
 import { type InfoProto, infoToProto, int64, statusToProto } from './convert/content';
 import { requireNamespace } from './grpc/context';
 import { bidi, serverStream, unary, writeMessage } from './grpc/handlers';
-import { WriteTap, widenReceiveWindow } from './content-write-tap';
+import { WriteTap } from './content-write-tap';
 
 export const CONTENT_SERVICE = 'containerd.services.content.v1.Content';
 const LIST_BATCH = 100;
@@ -39,7 +40,7 @@ function nonNegative(name: string, v: string | number | undefined): number {
 
 /** containerd's contentserver: a thin adapter over the namespaced ContentStore. */
 /** `onDeleted` runs after a successful Delete (the daemon schedules a GC there, as containerd marks its DB dirty). */
-export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined, onDeleted?: () => void): grpc.UntypedServiceImplementation {
+export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined, onDeleted?: () => void): ServiceImpl {
   const svc = (m: string) => `Content/${m}`;
   return {
     Info: unary(log, svc('Info'), async (req: { digest: string }, ctx) => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
@@ -94,8 +95,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       return {};
     }),
 
-    Write: bidi(log, svc('Write'), async (ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>) => {
-      widenReceiveWindow(call);
+    Write: bidi(log, svc('Write'), async (ctx, call: ServerCall<WriteRequest, unknown>) => {
       await writeSession(store, requireNamespace(ctx), call);
     }),
   };
@@ -115,7 +115,7 @@ export const WRITE_PIPELINE_BYTES = 32 << 20;
  * is sent once the data is in the file. At most WRITE_PIPELINE_BYTES are in flight. STAT, COMMIT,
  * a restart at offset 0 and errors first wait for every earlier reply.
  */
-async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDuplexStream<WriteRequest, unknown>): Promise<void> {
+async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<WriteRequest, unknown>): Promise<void> {
   const tapped = WriteTap.install(call);
   const it = requests<WriteRequest>(call);
   const first = await it.next();
@@ -265,7 +265,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: grpc.ServerDupl
  * Readable's own async iterator does not see grpc-js's half-close reliably, so this listens to
  * 'data', 'end', 'error' and 'cancelled' itself. A cancelled call ends the iteration.
  */
-export function requests<T>(call: grpc.ServerDuplexStream<T, unknown>): { next(): Promise<IteratorResult<T>> } {
+export function requests<T>(call: ServerCall<T, unknown>): { next(): Promise<IteratorResult<T>> } {
   const queue: T[] = [];
   let ended = false;
   let failure: unknown;

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
@@ -36,7 +36,7 @@ export const ApplyRequestSchema = z.object({
 });
 
 /** containerd's diff service. Diff/Diff is not implemented yet (UNIMPLEMENTED via the registry). */
-export function diffService(applier: Applier, log: Logger): grpc.UntypedServiceImplementation {
+export function diffService(applier: Applier, log: Logger): ServiceImpl {
   return {
     Apply: unary(log, 'Diff/Apply', async (req, ctx) => {
       const c = requireNamespace(ctx);

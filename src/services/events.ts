@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -16,7 +16,7 @@ const SubscribeRequestSchema = z.object({ filters: z.array(z.string()).default([
 const ForwardRequestSchema = z.object({ envelope: z.unknown().nullish() });
 
 /** containerd.services.events.v1.Events: a thin adapter over the exchange. */
-export function eventsService(log: Logger, exchange: EventExchange): grpc.UntypedServiceImplementation {
+export function eventsService(log: Logger, exchange: EventExchange): ServiceImpl {
   return {
     Publish: unary(log, 'Events/Publish', async (req, ctx) => {
       const { topic, event } = parse(PublishRequestSchema, req, 'publish');

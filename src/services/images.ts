@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -39,7 +39,7 @@ export const UpdateImageRequestSchema = z.object({ image: ImageSchema.nullish(),
 export const DeleteImageRequestSchema = z.object({ name: z.string().default(''), sync: z.boolean().default(false) });
 
 /** containerd's images service: validation in the store, events here, GC after deletes. */
-export function imagesService(store: ImageStore, log: Logger, events?: () => EventPublisher | undefined, gc?: () => GcTrigger | undefined): grpc.UntypedServiceImplementation {
+export function imagesService(store: ImageStore, log: Logger, events?: () => EventPublisher | undefined, gc?: () => GcTrigger | undefined): ServiceImpl {
   const m = (name: string) => `Images/${name}`;
   return {
     Get: unary(log, m('Get'), async (req, ctx) => {

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { parseFilters, type Adaptor } from '../core/filters';
 import type { Logger } from '../core/logger';
@@ -42,7 +42,7 @@ function pluginAdaptors(p: PluginEntry): Adaptor[] {
  * containerd.services.introspection.v1.Introspection. `plugins()` is read at call time: slices
  * wired later append their entries. `uuid` is the daemon's stable id (required by `ctr version`).
  */
-export function introspectionService(log: Logger, deps: { plugins: () => readonly PluginEntry[]; uuid: string }): grpc.UntypedServiceImplementation {
+export function introspectionService(log: Logger, deps: { plugins: () => readonly PluginEntry[]; uuid: string }): ServiceImpl {
   return {
     Plugins: unary(log, 'Introspection/Plugins', async (req) => {
       const filter = parseFilters(parseRequest(PluginsRequestSchema, req, 'plugins').filters);

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -24,7 +24,7 @@ function resourceArg(r: z.infer<typeof ResourceSchema> | null | undefined) {
 }
 
 /** containerd's leases service. */
-export function leasesService(store: LeaseStore, log: Logger, gc?: () => GcTrigger | undefined): grpc.UntypedServiceImplementation {
+export function leasesService(store: LeaseStore, log: Logger, gc?: () => GcTrigger | undefined): ServiceImpl {
   const m = (name: string) => `Leases/${name}`;
   return {
     Create: unary(log, m('Create'), async (req, ctx) => {

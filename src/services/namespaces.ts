@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -23,7 +23,7 @@ export const DeleteNamespaceRequestSchema = z.object({ name: z.string().default(
  * containerd's namespaces service. No namespace header is needed (ctr sends one anyway);
  * events go to the caller's namespace, except /namespaces/delete which goes to the deleted one.
  */
-export function namespacesService(store: NamespaceStore, log: Logger, events?: () => EventPublisher | undefined): grpc.UntypedServiceImplementation {
+export function namespacesService(store: NamespaceStore, log: Logger, events?: () => EventPublisher | undefined): ServiceImpl {
   const m = (name: string) => `Namespaces/${name}`;
   return {
     Get: unary(log, m('Get'), async (req, ctx) => ({ namespace: namespaceToProto(await store.get(ctx, parse(GetNamespaceRequestSchema, req).name)) })),

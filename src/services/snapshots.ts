@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
@@ -39,7 +39,7 @@ export function snapshotsService(deps: {
   events?: EventPublisher;
   /** Runs after a successful Remove: the parents it leaves unreferenced are GC's to collect. */
   onRemoved?: () => void;
-}): grpc.UntypedServiceImplementation {
+}): ServiceImpl {
   const { log } = deps;
   const pick = (name: string): NamespacedSnapshotter => {
     if (!name) throw invalidArgument('snapshotter argument missing');

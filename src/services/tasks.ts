@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -64,7 +64,7 @@ function jsonAny(a: AnyValue | null | undefined, typeUrl: string, what: string):
 }
 
 /** Thin adapter over TaskManager (containerd.services.tasks.v1.Tasks). */
-export function tasksService(mgr: TaskManager, log: Logger): grpc.UntypedServiceImplementation {
+export function tasksService(mgr: TaskManager, log: Logger): ServiceImpl {
   return {
     Create: unary(log, 'Tasks/Create', async (raw, ctx) => {
       const req = parse(CreateRequestSchema, raw, 'Tasks/Create');

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import type { ServiceImpl } from './grpc/h2/server';
 import type { Logger } from '../core/logger';
 import { unary } from './grpc/handlers';
 
@@ -10,7 +10,7 @@ export interface VersionInfo {
 }
 
 /** containerd.services.version.v1.Version. ctr warns (and still exits 0) when this differs from its own. */
-export function versionService(log: Logger, info: VersionInfo): grpc.UntypedServiceImplementation {
+export function versionService(log: Logger, info: VersionInfo): ServiceImpl {
   return {
     Version: unary(log, 'Version/Version', async () => ({ version: info.version, revision: info.revision })),
   };

@@ -11,7 +11,7 @@ import { buildTar, cleanup, itRoot, snapshot, tc, tempDir, UNPACK_BIN } from './
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** berth-unpack's own gzip (ISA-L) and SHA-256 (OpenSSL) on its decoder thread. */
+/** berth-unpack's own gzip and SHA-256 (its codec: ISA-L + OpenSSL, or zlib + sha256.c) on its decoder thread. */
 describe('berth-unpack: gzip and digests in C', () => {
   let dir: string;
   beforeEach(async () => {

@@ -27,7 +27,7 @@ const WRITE = 1;
 function setup(accepted = 0, maxReadMessageLength = -1) {
   const orig: Buffer[] = [];
   const dec = { readState: 0, maxReadMessageLength, write: (b: Buffer) => (orig.push(b), [] as Buffer[]) };
-  const call = { call: { decoder: dec, readQueue: [] } };
+  const call: { decoder: { write(b: Buffer): Buffer[] }; readQueue: unknown[] } = { decoder: dec, readQueue: [] };
   const tap = WriteTap.install(call)!.withRef('ref-1');
   const got: Buffer[] = [];
   const target = {
@@ -40,11 +40,11 @@ function setup(accepted = 0, maxReadMessageLength = -1) {
   };
   tap.target = target;
   tap.handled = 0;
-  // The framed messages the tap hands grpc-js (in place of its StreamDecoder's).
+  // The framed messages the tap hands the call (in place of its own decoder's).
   const decoded: Buffer[] = [];
   // Feeds bytes in pieces of `step`, as HTTP/2 frames would arrive.
   const feed = (b: Buffer, step = 16384) => {
-    for (let i = 0; i < b.length; i += step) decoded.push(...dec.write(b.subarray(i, i + step)));
+    for (let i = 0; i < b.length; i += step) decoded.push(...call.decoder.write(b.subarray(i, i + step)));
   };
   return { tap, got, feed, decoded, target, orig };
 }
@@ -53,7 +53,7 @@ const data = Buffer.alloc(TAP_MIN_DATA + 1000);
 for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
 
 describe('WriteTap (streams WRITE data while the message arrives)', () => {
-  it('streams a qualifying WRITE whatever the piece boundaries, and hands grpc-js the message without its data', () => {
+  it('streams a qualifying WRITE whatever the piece boundaries, and hands the call the message without its data', () => {
     for (const step of [1, 7, 16384, 1 << 20]) {
       const { tap, got, feed, decoded, orig } = setup(100);
       const labels = bField(7, Buffer.concat([bField(1, 'k'), bField(2, 'v')]));
@@ -88,20 +88,20 @@ describe('WriteTap (streams WRITE data while the message arrives)', () => {
         feed(bytes, step);
         expect([name, got.length]).toEqual([name, 0]);
         expect([name, tap.take(0)]).toEqual([name, undefined]);
-        // grpc-js gets the message byte for byte, as its own decoder would frame it.
+        // The call gets the message byte for byte, as its own decoder would frame it.
         expect([name, decoded.length, decoded[0]!.equals(bytes)]).toEqual([name, 1, true]);
       }
     }
   });
 
-  it('frames several messages in one piece, empty ones included, as grpc-js would', () => {
+  it('frames several messages in one piece, empty ones included, as the plain decoder would', () => {
     const { feed, decoded } = setup(0);
     const msgs = [frame(vField(3, 10)), frame(Buffer.alloc(0)), frame(Buffer.concat([vField(1, WRITE), bField(6, Buffer.alloc(10))])), frame(vField(1, 2))];
     feed(Buffer.concat(msgs), 1 << 20);
     expect(decoded.map((b) => b.toString('hex'))).toEqual(msgs.map((b) => b.toString('hex')));
   });
 
-  it('refuses a message above grpc-js\'s receive limit with grpc-js\'s error, before any of it is streamed', () => {
+  it('refuses a message above the receive limit with the decoder\'s error, before any of it is streamed', () => {
     const { tap, got, feed } = setup(0, TAP_MIN_DATA + 100);
     expect(() => feed(frame(Buffer.concat([vField(1, WRITE), bField(6, data)])))).toThrow(/Received message larger than max/);
     expect(got).toEqual([]);

@@ -1,4 +1,7 @@
-import type { Metadata } from '@grpc/grpc-js';
+/** grpc-js's Metadata and the server's CallMetadata both read this way. */
+export interface MetadataReader {
+  get(key: string): Array<string | Buffer>;
+}
 import type { Ctx } from '../../core/context';
 import { failedPrecondition, invalidArgument } from '../../core/errors';
 import { isValidId } from '../../core/identifiers';
@@ -8,7 +11,7 @@ import { validateLeaseId } from '../../metadata/leases';
 export const NAMESPACE_HEADER = 'containerd-namespace';
 export const LEASE_HEADER = 'containerd-lease';
 
-function header(md: Metadata, name: string): string | undefined {
+function header(md: MetadataReader, name: string): string | undefined {
   const v = md.get(name)[0];
   return v === undefined ? undefined : String(v);
 }
@@ -17,7 +20,7 @@ function header(md: Metadata, name: string): string | undefined {
  * Builds the request context from call metadata. The namespace is optional here
  * (Version and Namespaces/List need none); `requireNamespace` enforces it.
  */
-export function ctxFromMetadata(md: Metadata, log: Logger, signal?: AbortSignal | (() => AbortSignal)): Ctx & { ns: string } {
+export function ctxFromMetadata(md: MetadataReader, log: Logger, signal?: AbortSignal | (() => AbortSignal)): Ctx & { ns: string } {
   const ns = header(md, NAMESPACE_HEADER) ?? '';
   if (ns && !isValidId(ns)) throw invalidArgument(`namespace ${JSON.stringify(ns.slice(0, 80))}: invalid namespace name`);
   const lease = header(md, LEASE_HEADER) || undefined;

@@ -1,5 +1,6 @@
-import type * as grpc from '@grpc/grpc-js';
 import { status as Status } from '@grpc/grpc-js';
+import type { ServerCall } from './h2/call';
+import type { StreamHandler, UnaryHandler } from './h2/server';
 import type { Ctx } from '../../core/context';
 import type { Logger } from '../../core/logger';
 import { ctxFromMetadata } from './context';
@@ -18,8 +19,9 @@ function traced(log: Logger, method: string): () => void {
 }
 
 /**
- * grpc-js never awaits a handler's promise: a rejection would be an unhandled rejection and a
- * hung call. Every handler is registered through these wrappers, which await and map errors.
+ * The server never awaits a handler's promise (grpc-js did not either): a rejection would be an
+ * unhandled rejection and a hung call. Every handler is registered through these wrappers, which
+ * await and map errors.
  */
 
 /**
@@ -53,17 +55,16 @@ function report(log: Logger, method: string, e: unknown) {
   return st;
 }
 
-/** grpc-js streams turn an 'error' event into the final status (pendingStatus) and end the call. */
-function failStream(call: NodeJS.EventEmitter, st: StatusObject) {
-  call.emit('error', st);
+function failStream(call: ServerCall<any, any>, st: StatusObject) {
+  call.sendStatus(st);
 }
 
-export type UnaryFn<Req, Res> = (req: Req, ctx: Ctx, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>;
-export type ServerStreamFn<Req, Res> = (req: Req, ctx: Ctx, call: grpc.ServerWritableStream<Req, Res>) => Promise<void>;
-export type BidiFn<Req, Res> = (ctx: Ctx, call: grpc.ServerDuplexStream<Req, Res>) => Promise<void>;
+export type UnaryFn<Req, Res> = (req: Req, ctx: Ctx, call: ServerCall<Req, Res>) => Promise<Res>;
+export type ServerStreamFn<Req, Res> = (req: Req, ctx: Ctx, call: ServerCall<Req, Res>) => Promise<void>;
+export type BidiFn<Req, Res> = (ctx: Ctx, call: ServerCall<Req, Res>) => Promise<void>;
 
-export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Res>): grpc.handleUnaryCall<Req, Res> {
-  return (call, callback) => {
+export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Res>): UnaryHandler {
+  return (call: ServerCall<Req, Res>, callback) => {
     const done = TRACE ? traced(log, method) : undefined;
     const c = cancellation(call);
     let ctx: Ctx;
@@ -89,8 +90,8 @@ export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Re
   };
 }
 
-export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerStreamFn<Req, Res>): grpc.handleServerStreamingCall<Req, Res> {
-  return (call) => {
+export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerStreamFn<Req, Res>): StreamHandler {
+  return (call: ServerCall<Req, Res>) => {
     const done = TRACE ? traced(log, method) : undefined;
     const c = cancellation(call);
     let ctx: Ctx;
@@ -114,8 +115,8 @@ export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerSt
   };
 }
 
-export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>): grpc.handleBidiStreamingCall<Req, Res> {
-  return (call) => {
+export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>): StreamHandler {
+  return (call: ServerCall<Req, Res>) => {
     const c = cancellation(call);
     let ctx: Ctx;
     try {
@@ -138,7 +139,7 @@ export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>
 }
 
 /** Writes with backpressure: waits for 'drain' when the transport buffer is full. */
-export async function writeMessage<T>(call: grpc.ServerWritableStream<unknown, T> | grpc.ServerDuplexStream<unknown, T>, msg: T): Promise<void> {
+export async function writeMessage<T>(call: ServerCall<any, T>, msg: T): Promise<void> {
   if (call.write(msg)) return;
   // Wait for whichever comes first, then drop both listeners (a long stream must not leak them).
   await new Promise<void>((resolve) => {

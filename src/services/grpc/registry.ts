@@ -1,4 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
+import type { MethodDef, ServerCall } from './h2/call';
+import type { GrpcServer, Handler, ServiceImpl } from './h2/server';
 import { protos, serviceDefinition } from './proto';
 
 /**
@@ -7,9 +8,9 @@ import { protos, serviceDefinition } from './proto';
  * code, e.g. Containers/ListStream falls back to List).
  */
 export class ServiceRegistry {
-  private impls = new Map<string, grpc.UntypedServiceImplementation>();
+  private impls = new Map<string, ServiceImpl>();
 
-  add(fullName: string, impl: grpc.UntypedServiceImplementation): void {
+  add(fullName: string, impl: ServiceImpl): void {
     serviceDefinition(fullName); // fails fast on a typo
     this.impls.set(fullName, { ...(this.impls.get(fullName) ?? {}), ...impl });
   }
@@ -28,21 +29,23 @@ export class ServiceRegistry {
     });
   }
 
-  registerAll(server: grpc.Server): void {
+  registerAll(server: GrpcServer): void {
     for (const name of ServiceRegistry.allServiceNames()) {
       const def = serviceDefinition(name);
-      const impl: grpc.UntypedServiceImplementation = { ...(this.impls.get(name) ?? {}) };
+      const impl: ServiceImpl = { ...(this.impls.get(name) ?? {}) };
       for (const [method, m] of Object.entries(def)) {
         if (impl[method]) continue;
-        impl[method] = unimplemented(m, `${name.split('.').pop()}/${method}`);
+        impl[method] = unimplemented(m as unknown as MethodDef, `${name.split('.').pop()}/${method}`);
       }
-      server.addService(def, impl);
+      server.addService(def as unknown as Record<string, MethodDef>, impl);
     }
   }
 }
 
-function unimplemented(m: grpc.MethodDefinition<unknown, unknown>, what: string): grpc.UntypedHandleCall {
-  const st = { code: grpc.status.UNIMPLEMENTED, details: `berth: ${what} is not implemented yet` };
-  if (!m.requestStream && !m.responseStream) return ((_: unknown, cb: grpc.sendUnaryData<unknown>) => cb(st)) as grpc.UntypedHandleCall;
-  return ((call: NodeJS.EventEmitter) => call.emit('error', st)) as grpc.UntypedHandleCall;
+const UNIMPLEMENTED = 12;
+
+function unimplemented(m: MethodDef, what: string): Handler {
+  const st = { code: UNIMPLEMENTED, details: `berth: ${what} is not implemented yet` };
+  if (!m.responseStream) return (_call: ServerCall<any, any>, cb: (err: unknown) => void) => cb(st);
+  return (call: ServerCall<any, any>) => call.sendStatus(st);
 }

@@ -1,0 +1,86 @@
+import { CODES, huffmanDecode } from '../../src/services/grpc/h2/huffman';
+import { encodeHeaders, HpackDecoder, HpackError } from '../../src/services/grpc/h2/hpack';
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+describe('HPACK (RFC 7541)', () => {
+  it('derives the canonical Huffman code from the code lengths (Appendix B spot checks)', () => {
+    expect(CODES[0]).toEqual({ code: 0x1ff8, len: 13 });
+    expect(CODES[1]).toEqual({ code: 0x7fffd8, len: 23 });
+    expect(CODES['0'.charCodeAt(0)]).toEqual({ code: 0x0, len: 5 });
+    expect(CODES[' '.charCodeAt(0)]).toEqual({ code: 0x14, len: 6 });
+    expect(CODES['a'.charCodeAt(0)]).toEqual({ code: 0x3, len: 5 });
+    expect(CODES[255]).toEqual({ code: 0x3ffffee, len: 26 });
+    expect(CODES[256]).toEqual({ code: 0x3fffffff, len: 30 });
+  });
+
+  it('decodes Huffman strings and refuses bad padding', () => {
+    const b = hex('f1e3 c2e5 f23a 6ba0 ab90 f4ff');
+    expect(huffmanDecode(b, 0, b.length)).toBe('www.example.com');
+    const c = hex('a8eb 1064 9cbf');
+    expect(huffmanDecode(c, 0, c.length)).toBe('no-cache');
+    // A whole byte of padding (8 one bits) is not allowed; nor padding that is not all ones.
+    const long = Buffer.concat([c, Buffer.from([0xff])]);
+    expect(() => huffmanDecode(long, 0, long.length)).toThrow(/padding/);
+    expect(() => huffmanDecode(hex('00'), 0, 1)).toThrow(/padding/);
+  });
+
+  it('decodes the C.3 request sequence (literals, dynamic table)', () => {
+    const d = new HpackDecoder();
+    expect(d.decode(hex('8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d'))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+    ]);
+    expect(d.decode(hex('8286 84be 5808 6e6f 2d63 6163 6865'))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', 'www.example.com'],
+      ['cache-control', 'no-cache'],
+    ]);
+    expect(d.decode(hex('8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65'))).toEqual([
+      [':method', 'GET'],
+      [':scheme', 'https'],
+      [':path', '/index.html'],
+      [':authority', 'www.example.com'],
+      ['custom-key', 'custom-value'],
+    ]);
+  });
+
+  it('decodes the C.4 request sequence (Huffman)', () => {
+    const d = new HpackDecoder();
+    expect(d.decode(hex('8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff'))[3]).toEqual([':authority', 'www.example.com']);
+    expect(d.decode(hex('8286 84be 5886 a8eb 1064 9cbf'))[4]).toEqual(['cache-control', 'no-cache']);
+    expect(d.decode(hex('8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf'))[4]).toEqual(['custom-key', 'custom-value']);
+  });
+
+  it('evicts from the dynamic table and honours size updates', () => {
+    const d = new HpackDecoder();
+    d.decode(hex('400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65')); // custom-key: custom-value → index 62
+    expect(d.decode(hex('be'))).toEqual([['custom-key', 'custom-value']]);
+    // Size update to 0 empties the table: index 62 no longer exists.
+    expect(() => d.decode(hex('20 be'))).toThrow(HpackError);
+    // A size update above our SETTINGS_HEADER_TABLE_SIZE (4097 > 4096) is an error; 4096 is fine.
+    expect(new HpackDecoder().decode(hex('3fe1 1f'))).toEqual([]);
+    expect(() => new HpackDecoder().decode(hex('3fe2 1f'))).toThrow(/table size/);
+  });
+
+  it('refuses malformed blocks instead of reading past them', () => {
+    expect(() => new HpackDecoder().decode(hex('80'))).toThrow(HpackError); // index 0
+    expect(() => new HpackDecoder().decode(hex('ff ff ff ff ff 0f'))).toThrow(HpackError); // huge index
+    expect(() => new HpackDecoder().decode(hex('00 05 61'))).toThrow(/truncated/);
+    expect(() => new HpackDecoder().decode(hex('40 8a ff'))).toThrow(HpackError);
+  });
+
+  it('encodes literals a fresh decoder reads back', () => {
+    const list: Array<[string, string]> = [
+      [':status', '200'],
+      ['content-type', 'application/grpc'],
+      ['grpc-status', '5'],
+      ['grpc-message', 'x'.repeat(300)],
+    ];
+    expect(new HpackDecoder().decode(encodeHeaders(list))).toEqual(list);
+  });
+});

@@ -57,23 +57,22 @@ own_path (const char *table, const char *ctrl, char *out, size_t cap)
 }
 
 static int
-add_ctrl (struct cgroup *cg, const char *name, const char *mnt, const char *own, const char *rel, berth_error_t *err)
+add_ctrl (struct cgroup *cg, const char *name, const char *mnt, const char *own, berth_error_t *err)
 {
   size_t i = cg->n;
-  if (asprintf (&cg->base[i], "%s%s", mnt, own) < 0 || asprintf (&cg->leaf[i], "%s/%s", cg->base[i], rel) < 0)
+  if (asprintf (&cg->base[i], "%s%s", mnt, own) < 0)
     return berth_error (err, ENOMEM, "cgroup: alloc");
   cg->names[i] = name;
   cg->n++;
   return 0;
 }
 
-int
-cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err)
+static int
+discover (struct cgroup *cg, berth_error_t *err)
 {
   char table[4096], own[1024], mnt[256];
   struct stat st;
 
-  memset (cg, 0, sizeof (*cg));
   if (read_small_file ("/proc/self/cgroup", table, sizeof (table)) < 0)
     return berth_error (err, errno, "cgroup: read /proc/self/cgroup");
   if (stat ("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
@@ -81,18 +80,43 @@ cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err)
       cg->v2 = 1;
       if (own_path (table, "", own, sizeof (own)) < 0)
         return berth_error (err, ENOENT, "cgroup: no v2 entry in /proc/self/cgroup");
-      return add_ctrl (cg, "unified", "/sys/fs/cgroup", own, rel, err);
+      return add_ctrl (cg, "unified", "/sys/fs/cgroup", own, err);
     }
   for (size_t i = 0; i < sizeof (v1_ctrls) / sizeof (v1_ctrls[0]); i++)
     {
       snprintf (mnt, sizeof (mnt), "/sys/fs/cgroup/%s", v1_ctrls[i]);
       if (own_path (table, v1_ctrls[i], own, sizeof (own)) < 0 || stat (mnt, &st) < 0)
         continue;
-      if (add_ctrl (cg, v1_ctrls[i], mnt, own, rel, err) < 0)
+      if (add_ctrl (cg, v1_ctrls[i], mnt, own, err) < 0)
         return -1;
     }
   if (cg->n == 0)
     return berth_error (err, ENOENT, "cgroup: no v1 controller mounted under /sys/fs/cgroup");
+  return 0;
+}
+
+int
+cgroup_discover (struct cgroup *cg, berth_error_t *err)
+{
+  memset (cg, 0, sizeof (*cg));
+  if (discover (cg, err) < 0)
+    {
+      cgroup_free (cg);
+      memset (cg, 0, sizeof (*cg));
+      return -1;
+    }
+  cg->discovered = 1;
+  return 0;
+}
+
+int
+cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err)
+{
+  if (!cg->discovered && cgroup_discover (cg, err) < 0)
+    return -1;
+  for (size_t i = 0; i < cg->n; i++)
+    if (asprintf (&cg->leaf[i], "%s/%s", cg->base[i], rel) < 0)
+      return berth_error (err, ENOMEM, "cgroup: alloc");
   return 0;
 }
 
@@ -134,8 +158,9 @@ mkdir_below (const char *base, const char *leaf, int is_cpuset, int is_v2, berth
         continue;
       char saved = *p;
       *p = '\0';
+      int made = 0;
       /* A sibling helper may rmdir an empty parent between our steps: retry. */
-      for (int tries = 0; mkdir (path, 0755) < 0 && errno != EEXIST; tries++)
+      for (int tries = 0; !(made = mkdir (path, 0755) == 0) && errno != EEXIST; tries++)
         if (errno != ENOENT || tries > 20)
           return berth_error (err, errno, "cgroup: mkdir %s", path);
         else if (mkdir_below (base, path, is_cpuset, is_v2, err) < 0)
@@ -148,6 +173,14 @@ mkdir_below (const char *base, const char *leaf, int is_cpuset, int is_v2, berth
           if (cpuset_inherit (path, parent, "cpuset.cpus", err) < 0
               || cpuset_inherit (path, parent, "cpuset.mems", err) < 0)
             return -1;
+          /* Groups made below a parent we made start with its cpus and mems (the flag is inherited):
+             no reads and writes of the parent's files for every container. */
+          if (made && saved != '\0')
+            {
+              char ctl[4096];
+              snprintf (ctl, sizeof (ctl), "%s/cgroup.clone_children", path);
+              (void) write_file (ctl, "1");
+            }
         }
       if (is_v2 && saved != '\0')
         {
@@ -437,6 +470,6 @@ void
 cgroup_free (struct cgroup *cg)
 {
   for (size_t i = 0; i < cg->n; i++)
-    free (cg->base[i]), free (cg->leaf[i]);
+    free (cg->base[i]), free (cg->leaf[i]), cg->base[i] = cg->leaf[i] = NULL;
   cg->n = 0;
 }

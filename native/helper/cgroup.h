@@ -12,6 +12,7 @@
 
 struct cgroup
 {
+  int discovered; /* base[] and names[] are filled (cgroup_discover) */
   int v2;
   size_t n;
   const char *names[CG_MAX_CTRL]; /* v1 controller names; v2: "unified" */
@@ -19,6 +20,9 @@ struct cgroup
   char *leaf[CG_MAX_CTRL];        /* base + "/" + relative path */
 };
 
+/* Finds the helper's own cgroup per controller (no plan needed: an idle spare does it ahead). */
+int cgroup_discover (struct cgroup *cg, berth_error_t *err);
+/* Sets leaf[] to base/rel, discovering first if that was not done. */
 int cgroup_resolve (struct cgroup *cg, const char *rel, berth_error_t *err);
 int cgroup_create (struct cgroup *cg, berth_error_t *err);
 int cgroup_attach (struct cgroup *cg, pid_t pid, berth_error_t *err);

@@ -162,18 +162,21 @@ child_main (struct helper *h)
     _exit (1);
   if (master >= 0)
     close (master);
+
+  /* The rest before exec is done while berthd answers Tasks/Create and ctr asks for Tasks/Start,
+     instead of after `start`; a failure is still reported when `start` comes (stage as before).
+     CVE-2024-21626: no inherited fd may survive; the sync socket is close-on-exec. */
+  const char *late = NULL;
+  if ((sock > 3 && syscall (SYS_close_range, 3, sock - 1, 0) < 0) || syscall (SYS_close_range, sock + 1, ~0U, 0) < 0)
+    late = "exec", berth_error (&err, errno, "close inherited fds");
+  else if (verify_cwd (p, &err) < 0)
+    late = "cwd";
+  else if (caps_apply (p, h->last_cap, &err) < 0)
+    late = "caps";
   if (isync_recv (sock, &m, &passfd) <= 0 || m.type != ISYNC_START)
     _exit (1);
-
-  /* CVE-2024-21626: no inherited fd may survive; the sync socket is close-on-exec. */
-  if (sock > 3 && syscall (SYS_close_range, 3, sock - 1, 0) < 0)
-    FAIL ("exec");
-  if (syscall (SYS_close_range, sock + 1, ~0U, 0) < 0)
-    FAIL ("exec");
-  if (verify_cwd (p, &err) < 0)
-    FAIL ("cwd");
-  if (caps_apply (p, h->last_cap, &err) < 0)
-    FAIL ("caps");
+  if (late != NULL)
+    FAIL (late);
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
   exec_process (p, &err);
   FAIL ("exec");

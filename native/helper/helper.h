@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include "cgroup.h"
 #include "error.h"
+#include "ns.h"
 #include "plan.h"
 
 #define PUMP_BUF 4096
@@ -40,6 +41,7 @@ struct helper
   int new_ns_flags;
   int rootfs_mnt;    /* user namespace: the detached rootfs mount the child attaches, or -1 */
   int mnt_ns;        /* the container's mount namespace, held until the waiters are answered, or -1 */
+  struct premade_ns premade; /* namespaces an idle spare made ahead of its plan (ns_premake) */
   struct stdio_state io;
 };
 

@@ -20,6 +20,9 @@
 
 static struct helper H = { .child = -1, .mnt_ns = -1 };
 
+/* How long a helper waits for its plan before it makes namespaces ahead (ns_premake). */
+#define SPARE_IDLE_MS 10
+
 static void
 abort_child (struct helper *h)
 {
@@ -71,7 +74,8 @@ prepare (struct helper *h)
   struct plan *p = h->plan;
   berth_error_t err = { 0 };
 
-  h->last_cap = read_last_cap ();
+  if (h->last_cap == 0)
+    h->last_cap = read_last_cap ();
   if (mkdir (p->state_dir, 0700) < 0 && errno != EEXIST)
     berth_error (&err, errno, "state dir `%s`", p->state_dir), fail (h, &err, "state");
   if (chmod (p->state_dir, 0700) < 0)
@@ -119,13 +123,16 @@ spawn (struct helper *h)
   char buf[32];
   int cwd;
   h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
+  /* A new user namespace must own the others: those are cloned with it, never premade. */
+  if (ns_settle_premade (&h->premade, h->new_ns_flags & CLONE_NEWUSER ? 0 : h->new_ns_flags, &err) < 0)
+    fail (h, &err, "ns");
   cwd = prepare_userns_rootfs (h);
   /* A child in a new user namespace has no say over the host's cgroupfs: the parent moves it. */
   h->self_attach = h->has_cgroup && !h->cg.v2 && !(h->new_ns_flags & CLONE_NEWUSER);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
     berth_error (&err, errno, "socketpair"), fail (h, &err, "ns");
   /* The cgroup namespace is entered by the child once it sits in its cgroup. */
-  long pid = syscall (SYS_clone, (unsigned long) (h->new_ns_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0, 0, 0);
+  long pid = syscall (SYS_clone, (unsigned long) (h->new_ns_flags & ~CLONE_NEWCGROUP & ~h->premade.flags) | SIGCHLD, 0, 0, 0, 0);
   if (pid < 0)
     berth_error (&err, errno, "clone"), fail (h, &err, "ns");
   if (pid == 0)
@@ -212,6 +219,15 @@ main (int argc, char **argv)
   (void) setsid ();
   (void) prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
+  /* A spare that waits for its plan makes the costly namespaces meanwhile (SPARE_IDLE_MS: not
+     while the Tasks/Create that launched it is still running). The monitor then lives in the
+     container's network, uts and ipc namespaces: it only uses path sockets and files. */
+  if (ns_premake (&H.premade, 3, SPARE_IDLE_MS))
+    {
+      berth_error_t ignored = { 0 };
+      (void) cgroup_discover (&H.cg, &ignored); /* prepare() tries again if this failed */
+      H.last_cap = read_last_cap ();
+    }
   if (plan_read_fd (3, &plan, &err) < 0)
     fail (&H, &err, "plan");
   close (3);

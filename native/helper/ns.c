@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -83,4 +85,56 @@ ns_set_names (const struct plan *p, berth_error_t *err)
   if (p->domainname != NULL && setdomainname (p->domainname, strlen (p->domainname)) < 0)
     return berth_error (err, errno, "setdomainname");
   return 0;
+}
+
+/* Namespaces a spare helper makes ahead of its plan: the network namespace is most of what
+   clone() costs (~0.3 of ~0.45 ms here); uts and ipc come along for little. */
+static const struct { int flag; const char *path; } premadeable[PREMADE_NS_MAX] = {
+  { CLONE_NEWNET, "/proc/self/ns/net" }, { CLONE_NEWUTS, "/proc/self/ns/uts" }, { CLONE_NEWIPC, "/proc/self/ns/ipc" },
+};
+
+int
+ns_premake (struct premade_ns *pm, int plan_fd, int idle_ms)
+{
+  struct pollfd pfd = { .fd = plan_fd, .events = POLLIN };
+  int all = 0;
+  pm->flags = 0;
+  for (int i = 0; i < PREMADE_NS_MAX; i++)
+    pm->host[i] = -1;
+  /* Only a spare that is idle: a helper whose plan is already there goes on at once, and a spare
+     launched during a Tasks/Create does not compete with that create for the CPU. */
+  if (poll (&pfd, 1, idle_ms) != 0)
+    return 0;
+  for (int i = 0; i < PREMADE_NS_MAX; i++)
+    {
+      if ((pm->host[i] = open (premadeable[i].path, O_RDONLY | O_CLOEXEC)) < 0)
+        return ns_drop_premade (pm), 1;
+      all |= premadeable[i].flag;
+    }
+  if (unshare (all) < 0)
+    return ns_drop_premade (pm), 1;
+  pm->flags = all;
+  return 1;
+}
+
+int
+ns_settle_premade (struct premade_ns *pm, int want, berth_error_t *err)
+{
+  for (int i = 0; i < PREMADE_NS_MAX; i++)
+    if ((pm->flags & premadeable[i].flag) && !(want & premadeable[i].flag))
+      {
+        if (setns (pm->host[i], premadeable[i].flag) < 0)
+          return berth_error (err, errno, "setns back to the host's %s", premadeable[i].path);
+        pm->flags &= ~premadeable[i].flag;
+      }
+  ns_drop_premade (pm);
+  return 0;
+}
+
+void
+ns_drop_premade (struct premade_ns *pm)
+{
+  for (int i = 0; i < PREMADE_NS_MAX; i++)
+    if (pm->host[i] >= 0)
+      close (pm->host[i]), pm->host[i] = -1;
 }

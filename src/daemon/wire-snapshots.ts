@@ -15,9 +15,11 @@ export const SNAPSHOTTER_PLUGIN_TYPE = 'io.containerd.snapshotter.v1';
  */
 export async function wireSnapshots(w: Wiring): Promise<void> {
   const log = w.log.child({ component: 'snapshots' });
+  // Removed snapshots' trees are deleted by the tasks' helper launcher once it runs (wired later).
+  const offloadRemoval = (dir: string) => (w.parts.get('tasks') as { offloadRemoval(dir: string): boolean } | undefined)?.offloadRemoval(dir) ?? false;
   const backends: Array<[string, () => Promise<Snapshotter>]> = [
-    ['overlayfs', () => OverlaySnapshotter.open(join(w.config.root, 'snapshots', 'overlayfs'), { log })],
-    ['native', () => NativeSnapshotter.open(join(w.config.root, 'snapshots', 'native'), { log })],
+    ['overlayfs', () => OverlaySnapshotter.open(join(w.config.root, 'snapshots', 'overlayfs'), { log, offloadRemoval })],
+    ['native', () => NativeSnapshotter.open(join(w.config.root, 'snapshots', 'native'), { log, offloadRemoval })],
   ];
   const snapshotters = new Map<string, NamespacedSnapshotter>();
   for (const [name, open] of backends) {

@@ -12,12 +12,12 @@ import type { Wiring } from './wiring';
 export async function wireTasks(w: Wiring): Promise<void> {
   const containers = new ContainerStore(w.db);
   w.parts.set('containers', containers);
-  w.services.add(CONTAINERS_SERVICE, containersService(containers, w.events, w.log.child({ service: 'containers' })));
-  w.plugins.push({ type: 'io.containerd.grpc.v1', id: 'containers', requires: ['io.containerd.metadata.v1'] });
-
   const log = w.log.child({ component: 'tasks' });
   const snapshotters = (w.parts.get('snapshotters') as Map<string, NamespacedSnapshotter> | undefined) ?? new Map();
   const tasks = new TaskManager({ state: w.config.state, cgroupParent: w.config.cgroupParent, containers, snapshotters, events: w.events, log });
+  w.services.add(CONTAINERS_SERVICE, containersService(containers, w.events, w.log.child({ service: 'containers' }), (ns, c) => tasks.warmSpec(ns, c)));
+  w.plugins.push({ type: 'io.containerd.grpc.v1', id: 'containers', requires: ['io.containerd.metadata.v1'] });
+
   // Monitors keep running across a daemon stop; only our watchers end.
   w.onShutdown(() => tasks.close());
   const { restored, removed } = await restoreTasks(tasks);

@@ -2,7 +2,7 @@ import type { ServiceImpl } from './grpc/h2/server';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
-import type { ContainerStore } from '../metadata/containers';
+import type { Container, ContainerStore } from '../metadata/containers';
 import { containerFromProto, containerToProto, type ContainerProto } from './convert/containers';
 import type { FieldMask } from './convert/common';
 import { requireNamespace } from './grpc/context';
@@ -10,8 +10,16 @@ import { serverStream, unary, writeMessage } from './grpc/handlers';
 
 export const CONTAINERS_SERVICE = 'containerd.services.containers.v1.Containers';
 
-/** Thin adapter over ContainerStore; publishes /containers/* events. */
-export function containersService(store: ContainerStore, events: EventPublisher | undefined, log: Logger): ServiceImpl {
+/**
+ * Thin adapter over ContainerStore; publishes /containers/* events. `onCreated` runs after each
+ * Create (the tasks slice validates the new spec ahead of Tasks/Create: TaskManager.warmSpec).
+ */
+export function containersService(
+  store: ContainerStore,
+  events: EventPublisher | undefined,
+  log: Logger,
+  onCreated?: (ns: string, c: Container) => void,
+): ServiceImpl {
   const need = (c: ContainerProto | null | undefined): ContainerProto => {
     if (!c) throw invalidArgument('container: must be set');
     return c;
@@ -31,6 +39,7 @@ export function containersService(store: ContainerStore, events: EventPublisher 
         image: c.image,
         runtime: { name: c.runtime.name, options: containerToProto(c).runtime?.options ?? undefined },
       });
+      onCreated?.(ctx.ns, c);
       return { container: containerToProto(c) };
     }),
     Update: unary(log, 'Containers/Update', async (req: { container: ContainerProto; update_mask: FieldMask | null }, ctx) => {

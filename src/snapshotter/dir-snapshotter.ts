@@ -22,11 +22,22 @@ import { diskUsage } from './usage';
  *   <root>/snapshots/<id>/work    overlay work dir (active overlay snapshots only)
  *   <root>/trash/<id>-<n>         removed snapshots whose tree is still being deleted
  */
+/** Options every DirSnapshotter takes. */
+export interface DirSnapshotterOptions {
+  log?: Logger;
+  /**
+   * Hands a removed snapshot's tree (in trash/) to a deleter outside berthd's event loop (the
+   * daemon wires the tasks' helper launcher); false = not available, and it is deleted here.
+   */
+  offloadRemoval?: (dir: string) => boolean;
+}
+
 export abstract class DirSnapshotter implements Snapshotter {
   protected constructor(
     readonly root: string,
     protected readonly store: MetaStore,
     protected readonly log: Logger,
+    private readonly offloadRemoval?: (dir: string) => boolean,
   ) {}
 
   /** Background deletions of removed snapshots' trees (close() waits for them). */
@@ -208,6 +219,7 @@ export abstract class DirSnapshotter implements Snapshotter {
       if (errnoCode(e) !== 'ENOENT') await this.removeTree(dir);
       return;
     }
+    if (this.offloadRemoval?.(dest)) return;
     const p = this.removeTree(dest).finally(() => this.purging.delete(p));
     this.purging.add(p);
   }

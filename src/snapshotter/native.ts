@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { internal } from '../core/errors';
-import { nullLogger, type Logger } from '../core/logger';
+import { nullLogger } from '../core/logger';
 import type { Mount } from '../core/types';
-import { DirSnapshotter } from './dir-snapshotter';
+import { DirSnapshotter, type DirSnapshotterOptions } from './dir-snapshotter';
 import { MetaStore, type SnapshotRecord } from './storage';
 import type { Kind } from './types';
 
@@ -15,14 +15,14 @@ import type { Kind } from './types';
  * xattrs, hardlinks, devices, mtimes preserved; reflinks where the filesystem has them).
  */
 export class NativeSnapshotter extends DirSnapshotter {
-  private constructor(root: string, store: MetaStore, log: Logger) {
-    super(root, store, log);
+  private constructor(root: string, store: MetaStore, opts: DirSnapshotterOptions) {
+    super(root, store, opts.log ?? nullLogger, opts.offloadRemoval);
   }
 
-  static async open(root: string, opts: { log?: Logger } = {}): Promise<NativeSnapshotter> {
+  static async open(root: string, opts: DirSnapshotterOptions = {}): Promise<NativeSnapshotter> {
     await DirSnapshotter.prepareRoot(root);
     const store = await MetaStore.open(join(root, 'metadata.db'));
-    const s = new NativeSnapshotter(root, store, opts.log ?? nullLogger);
+    const s = new NativeSnapshotter(root, store, opts);
     await s.cleanup();
     return s;
   }

@@ -1,13 +1,12 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { nullLogger, type Logger } from '../core/logger';
+import { nullLogger } from '../core/logger';
 import type { Mount } from '../core/types';
-import { DirSnapshotter } from './dir-snapshotter';
+import { DirSnapshotter, type DirSnapshotterOptions } from './dir-snapshotter';
 import { MetaStore, type SnapshotRecord } from './storage';
 import type { Kind } from './types';
 
-export interface OverlayOptions {
-  log?: Logger;
+export interface OverlayOptions extends DirSnapshotterOptions {
   /**
    * Emit `index=off` (containerd does when the overlay module has an `index` parameter, so a
    * layer can be a lower of several mounts). Default: detected from /sys/module/overlay.
@@ -24,15 +23,15 @@ export interface OverlayOptions {
  * lowerdir lists absolute paths, nearest parent first; see mounts.ts `compactLowerdir` for deep chains.
  */
 export class OverlaySnapshotter extends DirSnapshotter {
-  private constructor(root: string, store: MetaStore, log: Logger, private readonly indexOff: boolean) {
-    super(root, store, log);
+  private constructor(root: string, store: MetaStore, opts: OverlayOptions, private readonly indexOff: boolean) {
+    super(root, store, opts.log ?? nullLogger, opts.offloadRemoval);
   }
 
   static async open(root: string, opts: OverlayOptions = {}): Promise<OverlaySnapshotter> {
     await DirSnapshotter.prepareRoot(root);
     const store = await MetaStore.open(join(root, 'metadata.db'));
     const indexOff = opts.indexOff ?? existsSync('/sys/module/overlay/parameters/index');
-    const s = new OverlaySnapshotter(root, store, opts.log ?? nullLogger, indexOff);
+    const s = new OverlaySnapshotter(root, store, opts, indexOff);
     await s.cleanup();
     return s;
   }

@@ -4,11 +4,12 @@
  * the init monitor's state (monitor.sock, exit.json) and execs/<exec id>.json with the exec
  * monitors' state dirs under e/. Records are written temp + rename, so a crash leaves an old or a
  * new file, never half of one. A deleted task's bundle is renamed into `<state>/tasks/.trash/`
- * and deleted from there in the background (restore skips dot dirs and empties that one).
+ * and deleted from there in the background, by the helper launcher where one runs (restore skips
+ * dot dirs and empties that one).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import { writeFileAtomicSync } from '../core/node/files';
@@ -141,6 +142,15 @@ export async function markExitReported(bundle: string, execId?: string): Promise
   }
 }
 
+/** At shutdown, for markers still pending (TaskManager.close). */
+export function markExitReportedSync(bundle: string, execId?: string): void {
+  try {
+    writeFileSync(exitMarker(bundle, execId), '');
+  } catch {
+    /* the bundle is gone already */
+  }
+}
+
 export async function exitReported(bundle: string, execId?: string): Promise<boolean> {
   try {
     await readFile(exitMarker(bundle, execId));
@@ -157,20 +167,23 @@ let trashSeq = 0;
  * sees the task from then on), then deletes it in the background: the recursive delete is a dozen
  * threadpool round trips that Tasks/Delete no longer waits for.
  */
-export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[]): Promise<void> {
+export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[], offload?: (dir: string) => boolean): Promise<void> {
   for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
   const dest = join(paths.trash, `${basename(bundle)}-${process.pid}.${++trashSeq}`);
   try {
-    await rename(bundle, dest).catch(async (e) => {
-      if (errnoCode(e) !== 'ENOENT') throw e;
-      await mkdir(paths.trash, { recursive: true, mode: 0o700 });
-      await rename(bundle, dest);
-    });
+    // Synchronous, as the records (see above): one rename, where the threadpool cost a round trip.
+    try {
+      renameSync(bundle, dest);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT' || !existsSync(bundle)) throw e;
+      mkdirSync(paths.trash, { recursive: true, mode: 0o700 });
+      renameSync(bundle, dest);
+    }
   } catch (e) {
     if (errnoCode(e) !== 'ENOENT') await rm(bundle, { recursive: true, force: true });
     return;
   }
-  void rm(dest, { recursive: true, force: true }).catch(() => undefined);
+  if (!offload?.(dest)) void rm(dest, { recursive: true, force: true }).catch(() => undefined);
 }
 
 /** Empties the trash a crash (or a delete still running) left behind. */

@@ -1,6 +1,7 @@
 /** berth-helper launches a Docker-default container over a busybox rootfs (real kernel, root). */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { itRoot, useHarness } from './harness';
+import { createProcess } from '../../src/tasks/helper';
 
 const h = useHarness();
 
@@ -88,6 +89,13 @@ describe('berth-helper launch', () => {
     await r.remove();
     const t = await h.run('term', ['sh', '-c', 'sh -c "kill -TERM \\$\\$"; echo $?']);
     expect((await t.finish()).out.trim().split('\n').pop()).toBe('143');
+  });
+
+  itRoot('a cwd that is no directory is reported by start, stage cwd (checked while the process waits for start)', async () => {
+    const id = h.nextId('badcwd');
+    const created = await createProcess(h.plan(id, h.spec(id, ['true'], (s) => void (s.process!.cwd = '/etc/passwd'))));
+    await expect(created.start()).rejects.toMatchObject({ message: expect.stringMatching(/cwd: chdir `\/etc\/passwd`/) });
+    await h.teardownLeftovers();
   });
 
   itRoot('exec failure reports stage exec with ENOENT', async () => {

@@ -1,5 +1,5 @@
 /** Helpers forked by the resident launcher (native/helper/launcher.c) instead of spawned by Node. */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nullLogger } from '../../src/core/logger';
 import { createProcess, helperPath } from '../../src/tasks/helper';
@@ -125,11 +125,35 @@ describe('the helper launcher', () => {
     }
   });
 
+  itRoot('removeTree: deletes a tree in a trash dir in the background, without following symlinks; refuses other paths', async () => {
+    const outside = join(h.stateRoot, 'keep-me');
+    writeFileSync(outside, 'kept');
+    const tree = join(h.stateRoot, 'trash', 'c1-1.1');
+    mkdirSync(join(tree, 'rootfs', 'deep', 'er'), { recursive: true });
+    writeFileSync(join(tree, 'config.json'), '{}');
+    writeFileSync(join(tree, 'rootfs', 'deep', 'er', 'f'), 'x');
+    symlinkSync(outside, join(tree, 'link-out'));
+    symlinkSync(h.stateRoot, join(tree, 'rootfs', 'dir-link-out'));
+    expect(launcher.removeTree(tree)).toBe(true);
+    await until('the tree gone', () => !existsSync(tree));
+    expect(readFileSync(outside, 'utf8')).toBe('kept');
+    expect(existsSync(join(h.stateRoot, 'trash'))).toBe(true); // only the tree, not its trash dir
+    const notTrash = join(h.stateRoot, 'not-trash', 'x');
+    mkdirSync(notTrash, { recursive: true });
+    for (const bad of [notTrash, 'trash/relative', join(h.stateRoot, 'trash', '..', 'not-trash', 'x'), `${tree}\nrm /`]) expect(launcher.removeTree(bad)).toBe(false);
+    expect(existsSync(notTrash)).toBe(true);
+    rmSync(join(h.stateRoot, 'trash'), { recursive: true });
+    rmSync(join(h.stateRoot, 'not-trash'), { recursive: true });
+    rmSync(outside);
+  });
+
   // Last: it ends with the launcher closed.
   itRoot('a launcher that died is started again by the next launch; close() ends it', async () => {
-    const first = await h.run('k1', ['true'], { helper: { launcher } });
+    // Still running while we read its parent (a `true` and its monitor may be gone already).
+    const first = await h.run('k1', ['sleep', '60'], { helper: { launcher } });
     const dead = ppid(first.created.helperPid);
-    await first.finish();
+    await first.monitor.kill('SIGKILL');
+    expect((await first.finish()).status).toBe(137);
     process.kill(dead, 'SIGKILL');
     for (let i = 0; i < 200; i++) {
       try {

@@ -130,6 +130,28 @@ describe('Tasks service', () => {
     await cleanup('busy');
   });
 
+  itRoot('runs the spec the container holds at Tasks/Create, also when it changed after Containers/Create', async () => {
+    const run = async (id: string) => {
+      await create(id);
+      const wait = call(tasks, 'Wait', { container_id: id }, md());
+      await call(tasks, 'Start', { container_id: id }, md());
+      expect(await wait).toMatchObject({ exit_status: 0 });
+      return readFileSync(join(work, `${id}.out`), 'utf8');
+    };
+    // Validated ahead (TaskManager.warmSpec) while nothing else happens.
+    await container('warmed', ['sh', '-c', 'echo as-created']);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await run('warmed')).toBe('as-created\n');
+    await cleanup('warmed');
+    // A spec updated after that is the one that runs.
+    await container('respec', ['sh', '-c', 'echo as-created']);
+    await new Promise((r) => setTimeout(r, 20));
+    const spec = defaultSpec({ id: 'respec', namespace: NS, args: ['sh', '-c', 'echo as-updated'] });
+    await call(containers, 'Update', { container: { id: 'respec', spec: { type_url: SPEC, value: Buffer.from(JSON.stringify(spec)) } }, update_mask: { paths: ['spec'] } }, md());
+    expect(await run('respec')).toBe('as-updated\n');
+    await cleanup('respec');
+  });
+
   itRoot('errors: unknown runtime, missing container, Checkpoint', async () => {
     await container('otherrt', ['true'], 'io.containerd.kata.v2');
     await expect(create('otherrt')).rejects.toMatchObject({ code: status.NOT_FOUND, details: expect.stringMatching(/runtime "io\.containerd\.kata\.v2".*not supported/) });

@@ -2,6 +2,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include "plan.h"
 
 static unsigned char buf[8192];
@@ -189,6 +192,46 @@ test_missing_args (void)
   return expect_einval ();
 }
 
+static int
+test_end_record (void)
+{
+  struct plan p;
+  berth_error_t err;
+  minimal ();
+  rec ("end", "");
+  if (parse (&p, &err) < 0)
+    return -1;
+  plan_free (&p);
+  rec ("arg", "after-end"); /* nothing may follow `end` */
+  return expect_einval ();
+}
+
+/* The helper must not wait for EOF once `end` has arrived (berthd keeps the connection open). */
+static int
+test_read_stops_at_end (void)
+{
+  struct timeval tv = { 2, 0 };
+  struct plan p;
+  berth_error_t err;
+  int sv[2], r;
+  minimal ();
+  rec ("end", "");
+  if (socketpair (AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+    return -1;
+  (void) setsockopt (sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv)); /* a hang fails instead */
+  /* In two pieces, split inside a record, as a stream may deliver it. */
+  if (write (sv[1], buf, len - 5) != (ssize_t) (len - 5) || write (sv[1], buf + len - 5, 5) != 5)
+    return -1;
+  r = plan_read_fd (sv[0], &p, &err);
+  close (sv[0]);
+  close (sv[1]);
+  if (r < 0)
+    return -1;
+  r = p.n_args == 1 ? 0 : -1;
+  plan_free (&p);
+  return r;
+}
+
 #define RUN_TEST(f)                                                                                          \
   do                                                                                                         \
     {                                                                                                        \
@@ -207,7 +250,7 @@ int
 main (void)
 {
   int n = 0, failed = 0;
-  printf ("1..11\n");
+  printf ("1..13\n");
   RUN_TEST (test_minimal);
   RUN_TEST (test_nested_and_numbers);
   RUN_TEST (test_bad_magic);
@@ -219,5 +262,7 @@ main (void)
   RUN_TEST (test_bad_number);
   RUN_TEST (test_oversized_length);
   RUN_TEST (test_missing_args);
+  RUN_TEST (test_end_record);
+  RUN_TEST (test_read_stops_at_end);
   return failed ? 1 : 0;
 }

@@ -3,7 +3,7 @@ export { createProcess, SyncMessageSchema } from './client';
 export type { CreatedProcess, HelperOptions, SyncMessage } from './client';
 export { MonitorClient, connectMonitor, ExitStatusSchema } from './monitor-client';
 export type { CgroupStats, ExitStatus, ProcessState, ProcessStatus, RequestOptions } from './monitor-client';
-export { LaunchPlanSchema, encodePlan, NAMESPACE_TYPES, PLAN_MAGIC } from './plan';
+export { LaunchPlanSchema, encodePlan, NAMESPACE_TYPES, PLAN_MAGIC, validatePlan, withLaunchParts } from './plan';
 export type { LaunchPlan, LaunchPlanInput, Stdio } from './plan';
 export { errnoToError, errnoName } from './errno';
 export { helperPath, MONITOR_SOCKET, EXIT_FILE } from './paths';

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { internal, unavailable } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 
@@ -150,6 +150,18 @@ export class Launcher {
       this.pending.set(token, { resolve, reject, timer });
       (child.stdio[3] as Socket).write(`${token}\n`);
     });
+  }
+
+  /**
+   * Hands the tree `dir` (directly inside a `trash` or `.trash` dir) to the launcher, which deletes
+   * it in a forked child: no work on berthd's event loop. False when no launcher runs (the caller
+   * deletes it itself); whatever a lost request leaves stays in the trash, emptied at the next start.
+   */
+  removeTree(dir: string): boolean {
+    const channel = this.child?.stdio[3] as Socket | undefined;
+    if (this.closed || !channel || !isAbsolute(dir) || dir.includes('\n') || !/^\.?trash$/.test(basename(dirname(dir)))) return false;
+    channel.write(`rm ${dir}\n`);
+    return true;
   }
 
   close(): void {

@@ -125,6 +125,31 @@ export const LaunchPlanSchema = z.strictObject({
 export type LaunchPlanInput = z.input<typeof LaunchPlanSchema>;
 export type LaunchPlan = z.infer<typeof LaunchPlanSchema>;
 
+/** Plans that came out of LaunchPlanSchema (validatePlan, withLaunchParts): createProcess sends them as they are. */
+const validatedPlans = new WeakSet<LaunchPlan>();
+
+export const isValidatedPlan = (p: unknown): p is LaunchPlan => typeof p === 'object' && p !== null && validatedPlans.has(p as LaunchPlan);
+
+/** LaunchPlanSchema.parse, remembered (see isValidatedPlan). Throws ZodError. */
+export function validatePlan(input: LaunchPlanInput): LaunchPlan {
+  const plan = LaunchPlanSchema.parse(input);
+  validatedPlans.add(plan);
+  return plan;
+}
+
+/**
+ * A validated plan with its per-launch parts replaced, each validated by the very sub-schema
+ * LaunchPlanSchema applies to it (no rule spans fields): TaskManager validates a container's plan
+ * ahead of Tasks/Create, whose rootfs mounts and stdio only arrive with that call. Throws ZodError.
+ */
+export function withLaunchParts(plan: LaunchPlan, parts: { rootfsMounts: unknown; stdio: unknown }): LaunchPlan {
+  if (!validatedPlans.has(plan)) throw new TypeError('withLaunchParts: the plan was not validated');
+  const shape = LaunchPlanSchema.shape;
+  const out = { ...plan, rootfsMounts: shape.rootfsMounts.parse(parts.rootfsMounts), stdio: shape.stdio.parse(parts.stdio) };
+  validatedPlans.add(out);
+  return out;
+}
+
 export const PLAN_MAGIC = 'BRTHPLN1';
 
 /**
@@ -243,5 +268,7 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   w.opt('cpuset_cpus', r.cpu?.cpus).opt('cpuset_mems', r.cpu?.mems).opt('pids_limit', r.pids?.limit);
   for (const d of r.devices)
     w.nested('dev_rule', (n) => n.put('allow', d.allow).put('type', d.type).put('major', d.major).put('minor', d.minor).put('access', d.access));
+  // The helper starts at `end` instead of at EOF, which Node sends a turn of its event loop later.
+  w.put('end', '');
   return w.toBuffer();
 }

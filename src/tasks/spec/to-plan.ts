@@ -136,10 +136,19 @@ function withRuncDefaultDevices(devices: SpecDevice[]): SpecDevice[] {
   return [...devices, ...RUNC_DEFAULT_DEVICES.filter((d) => !have.has(d.path)).map((d): SpecDevice => ({ ...d, type: 'c', fileMode: 0o666, uid: 0, gid: 0 }))];
 }
 
-export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanResult {
+/** Validates an OCI spec (specToPlan's first step; TaskManager also runs it ahead of Tasks/Create). */
+export function parseSpec(input: unknown, id: string): OciSpec {
   const parsed = OciSpecSchema.safeParse(input);
-  if (!parsed.success) throw invalidArgument(`spec for ${opts.id}: ${parsed.error.message}`, { cause: parsed.error });
-  const spec = parsed.data;
+  if (!parsed.success) throw invalidArgument(`spec for ${id}: ${parsed.error.message}`, { cause: parsed.error });
+  return parsed.data;
+}
+
+export function specToPlan(input: unknown, opts: SpecToPlanOptions): SpecToPlanResult {
+  return planFromSpec(parseSpec(input, opts.id), opts);
+}
+
+/** specToPlan for a spec parseSpec already validated. */
+export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlanResult {
   const unsupported = collectUnsupported(spec);
   if (unsupported.length && !opts.allowUnsupported) throw notImplemented(`spec for ${opts.id}: not supported: ${unsupported.join(', ')}`);
   if (!spec.process) throw invalidArgument(`spec for ${opts.id}: process is required`);

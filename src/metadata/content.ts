@@ -248,13 +248,14 @@ export class NamespacedContentStore implements ContentStore {
       for await (const { key, value } of tx.list<IngestRecord>(keys.ingests(ns))) out.push({ ref: key[key.length - 1]!, rec: value });
       return out;
     });
+    const sts = await Promise.all(recs.map(({ ref }) => this.backend.status(backendRef(ns, ref)).catch(() => undefined)));
     const out: Status[] = [];
-    for (const { ref, rec } of recs) {
-      const st = await this.backend.status(backendRef(ns, ref)).catch(() => undefined);
-      if (!st) continue;
+    recs.forEach(({ ref, rec }, i) => {
+      const st = sts[i];
+      if (!st) return;
       const s = toStatus(ref, st, rec.expected);
       if (match(adapt({ ref, expected: s.expected }))) out.push(s);
-    }
+    });
     return out;
   }
 

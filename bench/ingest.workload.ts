@@ -92,7 +92,8 @@ async function rawIngest(side: Side, d: Data, round: number, address = side.daem
   }
 }
 
-function ingestWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number) => Promise<void>, target: Workload['target']): Workload {
+/** What every ingest row shares. */
+function ingestRow(name: string, description: string, target: Workload['target']): Pick<Workload, 'name' | 'description' | 'unit' | 'better' | 'rounds' | 'timeoutMs' | 'target' | 'supported'> {
   return {
     name,
     description,
@@ -103,6 +104,12 @@ function ingestWorkload(name: string, description: string, ingest: (side: Side, 
     target,
     // implemented() probes with a unary call; Write is a stream, so ask its unary sibling.
     supported: (side) => implemented(side.daemon.address, 'containerd.services.content.v1.Content', 'Status'),
+  };
+}
+
+function ingestWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number) => Promise<void>, target: Workload['target']): Workload {
+  return {
+    ...ingestRow(name, description, target),
     async setup(side, env) {
       await removeBlob(side, (await payload(env)).digest);
     },
@@ -146,14 +153,7 @@ const tmpfsDaemon = (env: BenchEnv, side: Side): Launched => {
 
 function tmpfsWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number, address: string) => Promise<void>, target: Workload['target']): Workload {
   return {
-    name,
-    description,
-    unit: 'MiB/s',
-    better: 'higher',
-    rounds: 3,
-    timeoutMs: 300000,
-    target,
-    supported: (side) => implemented(side.daemon.address, 'containerd.services.content.v1.Content', 'Status'),
+    ...ingestRow(name, description, target),
     async setup(side, env) {
       await payload(env);
       let m = tmpfsDaemons.get(env);

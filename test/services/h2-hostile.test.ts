@@ -5,18 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerCall } from '../../src/services/grpc/h2/call';
 import { GrpcServer } from '../../src/services/grpc/h2/server';
+import { rawMethod } from '../helpers/h2';
 import { encodeHeaders } from '../../src/services/grpc/h2/hpack';
 
 /** Hostile HTTP/2 peers: the server must refuse or drop them, keep its memory bounded, and go on serving. */
-const raw = (path: string, requestStream: boolean, responseStream: boolean) => ({
-  path,
-  requestStream,
-  responseStream,
-  requestSerialize: (b: Buffer) => b,
-  requestDeserialize: (b: Buffer) => Buffer.from(b),
-  responseSerialize: (b: Buffer) => b,
-  responseDeserialize: (b: Buffer) => b,
-});
+const raw = rawMethod;
 const DEF = { Echo: raw('/t.T/Echo', false, false), Sink: raw('/t.T/Sink', true, true) };
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 

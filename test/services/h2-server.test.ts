@@ -6,17 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerCall } from '../../src/services/grpc/h2/call';
 import { GrpcServer } from '../../src/services/grpc/h2/server';
+import { rawMethod } from '../helpers/h2';
 
 /** Buffer-in, buffer-out methods, so the tests see the transport only. */
-const raw = (path: string, requestStream: boolean, responseStream: boolean) => ({
-  path,
-  requestStream,
-  responseStream,
-  requestSerialize: (b: Buffer) => b,
-  requestDeserialize: (b: Buffer) => Buffer.from(b),
-  responseSerialize: (b: Buffer) => b,
-  responseDeserialize: (b: Buffer) => b,
-});
+const raw = rawMethod;
 const DEF = {
   Echo: raw('/t.T/Echo', false, false),
   Fail: raw('/t.T/Fail', false, false),

@@ -17,13 +17,14 @@ import type { Container } from '../metadata/containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';
-import { createProcess, helperPath, removeStateDir, validatePlan, withLaunchParts, type LaunchPlan } from './helper';
+import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
-import { execPlan, parseSpec, planFromSpec, type OciSpec, type SpecToPlanOptions } from './spec';
+import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
+import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
 import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
 
 /** Runtime names berthd runs with berth-helper (containerd's runc shims, and berth's own). */
@@ -49,25 +50,6 @@ export interface TaskManagerOptions {
 
 const ANY_SIGNAL_MAX = 64;
 const MARK_DELAY_MS = 250;
-const WARM_SPECS_MAX = 16;
-const WARM_PLAN_DELAY_MS = 2;
-
-interface WarmSpec {
-  /** The container record's spec value both came from. */
-  value: string;
-  spec: OciSpec;
-  /** Validated, with no rootfs mounts and null stdio (see withLaunchParts); set a turn later. */
-  plan?: LaunchPlan;
-}
-
-function parseSpecJson(json: string, id: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch (e) {
-    throw invalidArgument(`container ${id}: spec is not JSON`, { cause: e });
-  }
-}
-
 export class TaskManager {
   readonly paths: TaskPaths;
   readonly events: TaskEvents;
@@ -77,7 +59,7 @@ export class TaskManager {
   private readonly ac = new AbortController();
   private readonly pendingMarks = new Map<string, (sync: boolean) => void>();
   /** Specs (and their launch plans) validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
-  private readonly warmSpecs = new Map<string, WarmSpec>();
+  private readonly warmSpecs = new WarmSpecs();
   private readonly cgroupParent: string;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
@@ -162,63 +144,20 @@ export class TaskManager {
   }
 
   /**
-   * Called once a container was created (Containers/Create): validates its spec, and builds and
-   * validates its launch plan but for the parts only Tasks/Create brings (rootfs mounts, stdio), on
-   * later turns of the event loop while ctr is still busy with its calls before Tasks/Create,
-   * which then takes them instead (the two zod parses were ~0.8 ms of its path). In two steps:
-   * the plan WARM_PLAN_DELAY_MS after the spec, so that ctr's next call (Leases/Delete, ~0.5 ms
-   * after the reply) is not kept waiting behind both (it took 0.3 -> 1.0 ms when they ran back to
-   * back); Tasks/Create comes ~3 ms after Containers/Create and uses the spec alone if the plan is
-   * not there yet. Keyed by the stored spec value, so an updated spec is parsed again; a bad one
-   * is left for Tasks/Create to report.
+   * Called once a container was created (Containers/Create): its spec is parsed and its launch
+   * plan built (but for the rootfs mounts and stdio Tasks/Create brings) on later turns of the
+   * event loop, while ctr is still busy with its calls before Tasks/Create (warm-specs.ts).
    */
   warmSpec(ns: string, c: Container): void {
     const value = c.spec?.value;
     if (!value || this.ac.signal.aborted) return;
-    const key = this.key(ns, c.id);
-    setImmediate(() => {
-      let warm: WarmSpec;
-      try {
-        warm = { value, spec: parseSpec(parseSpecJson(Buffer.from(value, 'base64').toString('utf8'), c.id), c.id) };
-      } catch {
-        return;
-      }
-      this.warmSpecs.delete(key);
-      this.warmSpecs.set(key, warm);
-      // Containers created without a task: keep only the newest few.
-      for (const k of this.warmSpecs.keys()) if (this.warmSpecs.size > WARM_SPECS_MAX) this.warmSpecs.delete(k);
-      setTimeout(() => {
-        if (this.warmSpecs.get(key) !== warm) return; // taken (or replaced) already
-        try {
-          warm.plan = validatePlan(planFromSpec(warm.spec, this.planOptions(ns, c.id, [])).plan);
-        } catch {
-          /* Tasks/Create builds it and reports what is wrong */
-        }
-      }, WARM_PLAN_DELAY_MS);
-    });
-  }
-
-  private takeWarmSpec(key: string, value: string): WarmSpec | undefined {
-    const w = this.warmSpecs.get(key);
-    if (!w) return undefined;
-    this.warmSpecs.delete(key);
-    return w.value === value ? w : undefined;
+    this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => planFromSpec(spec, this.planOptions(ns, c.id, [])).plan);
   }
 
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
   private planOptions(ns: string, id: string, rootfsMounts: Mount[], stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
     return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true };
-  }
-
-  /** The warm plan with this call's rootfs mounts and stdio, or undefined to build it anew. */
-  private warmPlan(warm: WarmSpec | undefined, terminal: boolean, rootfs: Mount[], stdio: SpecToPlanOptions['stdio']): LaunchPlan | undefined {
-    if (!warm?.plan || warm.plan.terminal !== terminal) return undefined;
-    try {
-      return withLaunchParts(warm.plan, { rootfsMounts: rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), stdio });
-    } catch {
-      return undefined; // the full path reports it
-    }
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -239,7 +178,7 @@ export class TaskManager {
       }
       if (!c.spec) throw failedPrecondition(`container ${id}: has no spec`);
       const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
-      const warm = this.takeWarmSpec(key, c.spec.value);
+      const warm = this.warmSpecs.take(key, c.spec.value);
       const spec = warm?.spec ?? parseSpec(parseSpecJson(specJson, id), id);
       let rootfs = o.rootfs;
       if (rootfs.length === 0 && c.snapshotKey) {
@@ -258,7 +197,7 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const plan = this.warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan;
+      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan;
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });

@@ -43,5 +43,7 @@ void cgroup_stats (struct cgroup *cg, char *buf, size_t cap);
 /* Directory of a controller (v1 name) or the unified dir; NULL if absent. */
 const char *cgroup_dir (struct cgroup *cg, const char *ctrl);
 void cgroup_free (struct cgroup *cg);
+/* Sleeps `ms` milliseconds (polling loops in cgroup.c and cgroup_state.c). */
+void cgroup_nap_ms (long ms);
 
 #endif

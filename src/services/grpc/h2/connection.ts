@@ -3,28 +3,20 @@
  * frames, HPACK, both directions of flow control, PING, SETTINGS, RST_STREAM and GOAWAY.
  *
  * Why not node:http2: every stream there is a Duplex with its own headers objects and event
- * plumbing; a unary gRPC call cost ~190 µs of server CPU on it (and ~270-295 through grpc-js,
- * ~115 here), more than the handler itself for most containerd calls. Here a call is a few frames parsed from the
- * socket's chunks and written back in one write. DATA payloads are handed on as slices of the
- * socket's chunks while a frame is still arriving, so ingest never copies or waits for a frame.
+ * plumbing; a unary gRPC call cost ~190 µs of server CPU on it (~270-295 through grpc-js, ~115
+ * here), more than the handler itself for most containerd calls. Here a call is a few frames
+ * split from the socket's chunks (reader.ts, which hands DATA on as slices while a frame is still
+ * arriving) and written back in one write (outbox.ts).
  */
 import type { Socket } from 'node:net';
 import { Outbox } from './outbox';
+import { ConnectionError, FrameReader } from './reader';
 import { H2Stream } from './stream';
 import { type HeaderList, HpackDecoder, HpackError } from './hpack';
-import { ACK, CONN_WINDOW, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, type FrameType, H2Error, LOCAL_MAX_FRAME, PADDED, PREFACE, PRIORITY_FLAG, STREAM_WINDOW } from './frames';
+import { ACK, CONN_WINDOW, DEFAULT_WINDOW, Frame, type FrameType, H2Error, LOCAL_MAX_FRAME, STREAM_WINDOW } from './frames';
 
 /** Streams one connection may have open at once (advertised; more are refused). */
 const MAX_STREAMS = 1000;
-
-class ConnectionError extends Error {
-  constructor(
-    readonly h2code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export type OnStream = (stream: H2Stream, headers: HeaderList) => void;
 
@@ -41,12 +33,9 @@ export class H2Connection {
   private connRecvWindow = CONN_WINDOW;
   private lastStreamId = 0;
   private readonly hpack = new HpackDecoder();
-  private pending: Buffer | undefined;
-  private preface = true;
-  /** A DATA frame whose payload is still arriving. */
-  private data: { stream: H2Stream | undefined; left: number; pad: number; end: boolean } | undefined;
-  /** A header block continued in CONTINUATION frames. */
-  private headerBlock: { id: number; flags: number; parts: Buffer[] } | undefined;
+  private readonly reader: FrameReader;
+  /** The stream of the DATA frame now arriving (undefined: one we forgot, or none). */
+  private dataStream: H2Stream | undefined;
   private readonly outbox: Outbox;
   private goingAway = false;
   closed = false;
@@ -57,6 +46,25 @@ export class H2Connection {
     private readonly onClose: () => void,
   ) {
     this.outbox = new Outbox(socket);
+    this.reader = new FrameReader(
+      {
+        dataStart: (id, frameLen, dataLen) => this.startData(id, frameLen, dataLen),
+        data: (chunk) => {
+          const st = this.dataStream;
+          if (st && !st.remoteClosed) st.receive(chunk);
+        },
+        dataEnd: (end) => {
+          const st = this.dataStream;
+          this.dataStream = undefined;
+          if (end && st && !st.remoteClosed) st.remoteEnd();
+        },
+        headers: (id, endStream, block) => this.headers(id, endStream, block),
+        control: (type, flags, id, payload) => this.control(type, flags, id, payload),
+      },
+      LOCAL_MAX_FRAME,
+      true,
+      () => this.closed,
+    );
     const settings = Buffer.alloc(18);
     settings.writeUInt16BE(0x4, 0); // INITIAL_WINDOW_SIZE
     settings.writeUInt32BE(STREAM_WINDOW, 2);
@@ -151,55 +159,14 @@ export class H2Connection {
   }
 
   private receive(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let i = 0;
     try {
-      if (this.preface) {
-        if (buf.length < PREFACE.length) {
-          if (!PREFACE.subarray(0, buf.length).equals(buf)) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'not an HTTP/2 client preface');
-          this.pending = buf;
-          return;
-        }
-        if (!PREFACE.equals(buf.subarray(0, PREFACE.length))) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'not an HTTP/2 client preface');
-        this.preface = false;
-        i = PREFACE.length;
-      }
-      while (!this.closed) {
-        if (this.data) {
-          i = this.receiveData(buf, i);
-          if (this.data) break; // chunk used up inside the payload
-          continue;
-        }
-        if (buf.length - i < 9) break;
-        const len = (buf[i] << 16) | (buf[i + 1] << 8) | buf[i + 2];
-        const type = buf[i + 3];
-        const flags = buf[i + 4];
-        const id = buf.readUInt32BE(i + 5) & 0x7fffffff;
-        if (len > LOCAL_MAX_FRAME) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, `frame of ${len} bytes`);
-        if (this.headerBlock && type !== Frame.CONTINUATION) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'expected CONTINUATION');
-        if (type === Frame.DATA) {
-          const padded = (flags & PADDED) !== 0;
-          if (padded && buf.length - i < 10) break;
-          const pad = padded ? buf[i + 9] : 0;
-          if (pad + (padded ? 1 : 0) > len) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'padding exceeds the frame');
-          i += padded ? 10 : 9;
-          this.startData(id, len, padded ? pad + 1 : 0, pad, (flags & END_STREAM) !== 0);
-          continue;
-        }
-        if (buf.length - i < 9 + len) break;
-        const payload = buf.subarray(i + 9, i + 9 + len);
-        i += 9 + len;
-        this.control(type, flags, id, payload);
-      }
+      this.reader.push(chunk);
     } catch (e) {
       this.fail(e);
-      return;
     }
-    if (i < buf.length && !this.closed) this.pending = buf.subarray(i);
   }
 
-  private startData(id: number, len: number, padOverhead: number, pad: number, end: boolean): void {
+  private startData(id: number, len: number, dataLen: number): void {
     if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
     const s = this.streams.get(id);
     // A client that ignores our windows could make a paused stream buffer without bound.
@@ -211,37 +178,9 @@ export class H2Connection {
       s.recvWindow -= len;
       if (s.recvWindow < 0) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `DATA beyond the window of stream ${id}`);
       // Padding is never seen by the stream: credit it back at once.
-      if (padOverhead) s.credit(padOverhead);
+      if (len > dataLen) s.credit(len - dataLen);
     }
-    // `left` counts what follows the pad-length byte: the data, then `pad` bytes of padding.
-    this.data = { stream: s, left: len - (padOverhead ? 1 : 0), pad, end };
-    if (this.data.left === 0) this.endData();
-  }
-
-  /** Hands a DATA payload's bytes on as they arrive; returns where in `buf` it stopped. */
-  private receiveData(buf: Buffer, i: number): number {
-    const d = this.data!;
-    const payload = d.left - d.pad;
-    if (payload > 0) {
-      const n = Math.min(payload, buf.length - i);
-      if (n > 0) {
-        d.left -= n;
-        if (d.stream && !d.stream.remoteClosed) d.stream.receive(n === buf.length && i === 0 ? buf : buf.subarray(i, i + n));
-        i += n;
-      }
-    }
-    if (d.left > d.pad) return i;
-    const skip = Math.min(d.left, buf.length - i);
-    d.left -= skip;
-    i += skip;
-    if (d.left === 0) this.endData();
-    return i;
-  }
-
-  private endData(): void {
-    const d = this.data!;
-    this.data = undefined;
-    if (d.end && d.stream && !d.stream.remoteClosed) d.stream.remoteEnd();
+    this.dataStream = s;
   }
 
   /** Connection-level credit is given back as soon as bytes arrive: streams bound what is buffered. */
@@ -256,32 +195,6 @@ export class H2Connection {
 
   private control(type: number, flags: number, id: number, p: Buffer): void {
     switch (type) {
-      case Frame.HEADERS: {
-        if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'HEADERS on stream 0');
-        let start = 0;
-        let end = p.length;
-        if (flags & PADDED) {
-          end -= p[0];
-          start = 1;
-        }
-        if (flags & PRIORITY_FLAG) start += 5;
-        if (start > end) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad HEADERS padding');
-        const part = p.subarray(start, end);
-        if (flags & END_HEADERS) this.headers(id, flags, part);
-        else this.headerBlock = { id, flags, parts: [Buffer.from(part)] };
-        return;
-      }
-      case Frame.CONTINUATION: {
-        const hb = this.headerBlock;
-        if (!hb || hb.id !== id) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-        hb.parts.push(Buffer.from(p));
-        if (hb.parts.length > 64) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'header block too long');
-        if (flags & END_HEADERS) {
-          this.headerBlock = undefined;
-          this.headers(id, hb.flags, Buffer.concat(hb.parts));
-        }
-        return;
-      }
       case Frame.SETTINGS:
         if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
         if (flags & ACK) return;
@@ -342,13 +255,13 @@ export class H2Connection {
     // HEADER_TABLE_SIZE does not matter (the encoder never indexes); the rest are advisory.
   }
 
-  private headers(id: number, flags: number, block: Buffer): void {
+  private headers(id: number, endStream: boolean, block: Buffer): void {
     // Always decode: the HPACK table must stay in step even for streams that are refused.
     const headers = this.hpack.decode(block);
     const existing = this.streams.get(id);
     if (existing) {
       // Trailers from the client: gRPC sends none, but END_STREAM still ends the stream.
-      if (flags & END_STREAM) existing.remoteEnd();
+      if (endStream) existing.remoteEnd();
       return;
     }
     if (id % 2 === 0 || id <= this.lastStreamId) {
@@ -366,6 +279,6 @@ export class H2Connection {
     const s = new H2Stream(this, id, this.peerInitialWindow);
     this.streams.set(id, s);
     this.onStream(s, headers);
-    if (flags & END_STREAM) s.remoteEnd();
+    if (endStream) s.remoteEnd();
   }
 }

@@ -6,7 +6,9 @@
  * too): it follows the peer's SETTINGS and flow-control windows.
  */
 import { connect, type Socket } from 'node:net';
-import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, PADDED, PREFACE, PRIORITY_FLAG } from '../services/grpc/h2/frames';
+import { Status } from '../services/grpc/codes';
+import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, frameHeader, PREFACE } from '../services/grpc/h2/frames';
+import { FrameReader } from '../services/grpc/h2/reader';
 import { encodeHeaders, HpackDecoder } from '../services/grpc/h2/hpack';
 import { MessageDecoder } from '../services/grpc/h2/messages';
 
@@ -54,7 +56,12 @@ export class ClientStream {
 
   receive(chunk: Buffer): void {
     for (const m of this.decoder.write(chunk)) this.onMessage(m.subarray(5));
-    this.uncredited += chunk.length;
+    this.credit(chunk.length);
+  }
+
+  /** Gives `n` received bytes back to the server's window (in batches). */
+  credit(n: number): void {
+    this.uncredited += n;
     if (this.uncredited >= WINDOW / 4) {
       this.ch.windowUpdate(this.id, this.uncredited);
       this.uncredited = 0;
@@ -77,9 +84,9 @@ export class H2Channel {
   private peerWindow = DEFAULT_WINDOW;
   private connWindow = DEFAULT_WINDOW;
   private connUncredited = 0;
-  private pending: Buffer | undefined;
-  private data: { s: ClientStream | undefined; left: number; pad: number; end: boolean } | undefined;
-  private block: { id: number; flags: number; parts: Buffer[] } | undefined;
+  private readonly reader: FrameReader;
+  /** The stream of the DATA frame now arriving. */
+  private dataStream: ClientStream | undefined;
   /** Waiters for window (send side). */
   private waiters: Array<() => void> = [];
   private failure: Error | undefined;
@@ -100,6 +107,23 @@ export class H2Channel {
     settings.writeUInt32BE(WINDOW, 2);
     settings.writeUInt16BE(0x2, 6); // no server push
     settings.writeUInt32BE(0, 8);
+    // We advertise no MAX_FRAME_SIZE: the server's frames stay within the default 16 KiB.
+    this.reader = new FrameReader(
+      {
+        dataStart: (id, frameLen, dataLen) => {
+          this.credit(frameLen);
+          this.dataStream = this.streams.get(id);
+          if (frameLen > dataLen) this.dataStream?.credit(frameLen - dataLen); // padding
+        },
+        data: (chunk) => this.dataStream?.receive(chunk),
+        dataEnd: () => (this.dataStream = undefined),
+        headers: (id, endStream, block) => this.headers(id, endStream, block),
+        control: (type, flags, id, payload) => this.control(type, flags, id, payload),
+      },
+      16384,
+      false,
+      () => this.failure !== undefined,
+    );
     this.socket.write(PREFACE);
     this.frame(Frame.SETTINGS, 0, 0, settings);
     this.windowUpdate(0, WINDOW * 4 - DEFAULT_WINDOW);
@@ -146,13 +170,8 @@ export class H2Channel {
 
   private frame(type: number, flags: number, id: number, payload?: Buffer, more?: Buffer[]): boolean {
     const len = (payload?.length ?? 0) + (more ? more.reduce((n, b) => n + b.length, 0) : 0);
-    const h = Buffer.allocUnsafe(9);
-    h.writeUIntBE(len, 0, 3);
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(id, 5);
     this.socket.cork();
-    this.socket.write(h);
+    this.socket.write(frameHeader(len, type, flags, id));
     if (payload?.length) this.socket.write(payload);
     let ok = true;
     if (more) for (const b of more) if (b.length) ok = this.socket.write(b);
@@ -162,7 +181,7 @@ export class H2Channel {
 
   /** Sends `bytes` of `parts` as DATA frames within the windows and the peer's frame size. */
   async sendData(s: ClientStream, parts: Buffer[], bytes: number, end: boolean): Promise<void> {
-    let queue = parts.filter((b) => b.length);
+    const queue = parts.filter((b) => b.length);
     let left = bytes;
     while (left > 0 || end) {
       if (this.failure) throw this.failure;
@@ -190,7 +209,6 @@ export class H2Channel {
       if (last) return;
       if (!ok) await new Promise<void>((r) => this.waiters.push(r));
     }
-    queue = [];
   }
 
   private wake(): void {
@@ -202,50 +220,30 @@ export class H2Channel {
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
-    for (const s of this.streams.values()) s.finish({ code: 14, details: e.message });
+    for (const s of this.streams.values()) s.finish({ code: Status.UNAVAILABLE, details: e.message });
     this.streams.clear();
     this.wake();
   }
 
   private receive(chunk: Buffer): void {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    let i = 0;
-    while (!this.failure) {
-      if (this.data) {
-        const d = this.data;
-        const n = Math.min(d.left - d.pad, buf.length - i);
-        if (n > 0) {
-          d.s?.receive(buf.subarray(i, i + n));
-          i += n;
-          d.left -= n;
-        }
-        if (d.left > d.pad) break;
-        const skip = Math.min(d.left, buf.length - i);
-        d.left -= skip;
-        i += skip;
-        if (d.left > 0) break;
-        this.data = undefined;
-        continue;
-      }
-      if (buf.length - i < 9) break;
-      const len = buf.readUIntBE(i, 3);
-      const type = buf[i + 3];
-      const flags = buf[i + 4];
-      const id = buf.readUInt32BE(i + 5) & 0x7fffffff;
-      if (type === Frame.DATA) {
-        const padded = (flags & PADDED) !== 0;
-        if (padded && buf.length - i < 10) break;
-        this.credit(len);
-        this.data = { s: this.streams.get(id), left: len - (padded ? 1 : 0), pad: padded ? buf[i + 9] : 0, end: (flags & END_STREAM) !== 0 };
-        i += padded ? 10 : 9;
-        continue;
-      }
-      if (buf.length - i < 9 + len) break;
-      this.control(type, flags, id, buf.subarray(i + 9, i + 9 + len));
-      i += 9 + len;
+    try {
+      this.reader.push(chunk);
+    } catch (e) {
+      this.fail(e as Error);
+      this.socket.destroy();
     }
-    if (i < buf.length) this.pending = buf.subarray(i);
+  }
+
+  /** Response headers, or the trailers (grpc-status) that end the call. */
+  private headers(id: number, endStream: boolean, block: Buffer): void {
+    const headers = this.hpack.decode(block);
+    const st = headers.find(([k]) => k === 'grpc-status');
+    const s = this.streams.get(id);
+    if (s && (st || endStream)) {
+      const msg = headers.find(([k]) => k === 'grpc-message')?.[1] ?? '';
+      this.streams.delete(id);
+      s.finish({ code: st ? Number(st[1]) : Status.UNKNOWN, details: decodeURIComponent(msg) });
+    }
   }
 
   private credit(n: number): void {
@@ -285,35 +283,10 @@ export class H2Channel {
       case Frame.PING:
         if (!(flags & ACK)) this.frame(Frame.PING, ACK, 0, Buffer.from(p));
         return;
-      case Frame.HEADERS:
-      case Frame.CONTINUATION: {
-        let part = p;
-        if (type === Frame.HEADERS) {
-          let start = flags & PADDED ? 1 : 0;
-          const end = p.length - (flags & PADDED ? p[0] : 0);
-          if (flags & PRIORITY_FLAG) start += 5;
-          part = p.subarray(start, end);
-          this.block = { id, flags, parts: [] };
-        }
-        if (!this.block) return;
-        this.block.parts.push(Buffer.from(part));
-        if (!(flags & END_HEADERS)) return;
-        const { parts, flags: first } = this.block;
-        this.block = undefined;
-        const headers = this.hpack.decode(Buffer.concat(parts));
-        const st = headers.find(([k]) => k === 'grpc-status');
-        const s = this.streams.get(id);
-        if (s && (st || first & END_STREAM)) {
-          const msg = headers.find(([k]) => k === 'grpc-message')?.[1] ?? '';
-          this.streams.delete(id);
-          s.finish({ code: st ? Number(st[1]) : 2, details: decodeURIComponent(msg) });
-        }
-        return;
-      }
       case Frame.RST_STREAM: {
         const s = this.streams.get(id);
         this.streams.delete(id);
-        s?.finish({ code: 1, details: `stream reset (${p.length >= 4 ? p.readUInt32BE(0) : '?'})` });
+        s?.finish({ code: Status.CANCELLED, details: `stream reset (${p.length >= 4 ? p.readUInt32BE(0) : '?'})` });
         return;
       }
       case Frame.GOAWAY:

@@ -1,3 +1,4 @@
+import { Status } from './codes';
 import type { MethodDef, ServerCall } from './h2/call';
 import type { GrpcServer, Handler, ServiceImpl } from './h2/server';
 import { serverMethods, serviceNames } from './proto';
@@ -38,10 +39,8 @@ export class ServiceRegistry {
   }
 }
 
-const UNIMPLEMENTED = 12;
-
 function unimplemented(m: MethodDef, what: string): Handler {
-  const st = { code: UNIMPLEMENTED, details: `berth: ${what} is not implemented yet` };
+  const st = { code: Status.UNIMPLEMENTED, details: `berth: ${what} is not implemented yet` };
   if (!m.responseStream) return (_call: ServerCall<any, any>, cb: (err: unknown) => void) => cb(st);
   return (call: ServerCall<any, any>) => call.sendStatus(st);
 }

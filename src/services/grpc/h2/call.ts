@@ -4,6 +4,7 @@
  * 'cancelled'/'close'/'drain', pause/resume), so services did not change with the transport.
  */
 import { EventEmitter } from 'node:events';
+import { Status } from '../codes';
 import type { StreamEvents, H2Stream } from './stream';
 import { type CallMetadata, frameMessage, MessageDecoder, RESPONSE_HEADERS, statusBlock } from './messages';
 
@@ -20,10 +21,7 @@ export interface StatusLike {
   details: string;
 }
 
-const INTERNAL = 13;
-const UNIMPLEMENTED = 12;
-const RESOURCE_EXHAUSTED = 8;
-const DEADLINE_EXCEEDED = 4;
+const { INTERNAL, UNIMPLEMENTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, UNKNOWN } = Status;
 
 /** write() reports backpressure above this many bytes waiting for the client's window. */
 const HIGH_WATER = 1 << 20;
@@ -246,5 +244,5 @@ export function streamEvents(call: ServerCall): StreamEvents {
 export function statusOf(err: unknown): StatusLike {
   const e = err as { code?: unknown; details?: unknown; message?: unknown };
   if (typeof e?.code === 'number') return { code: e.code, details: String(e.details ?? e.message ?? '') };
-  return { code: 2, details: err instanceof Error ? err.message : String(err) };
+  return { code: UNKNOWN, details: err instanceof Error ? err.message : String(err) };
 }

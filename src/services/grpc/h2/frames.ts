@@ -37,3 +37,15 @@ export const LOCAL_MAX_FRAME = 1 << 20;
 export const STREAM_WINDOW = 16 << 20;
 export const CONN_WINDOW = 64 << 20;
 export const DEFAULT_WINDOW = 65535;
+
+/** The 9-byte header of a frame with a `len`-byte payload. */
+export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
+  const h = Buffer.allocUnsafe(9);
+  h[0] = len >>> 16;
+  h[1] = (len >>> 8) & 0xff;
+  h[2] = len & 0xff;
+  h[3] = type;
+  h[4] = flags;
+  h.writeUInt32BE(id, 5);
+  return h;
+}

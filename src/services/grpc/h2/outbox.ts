@@ -3,7 +3,7 @@
  * PING ACKs wait for company (see ack()).
  */
 import type { Socket } from 'node:net';
-import { ACK, Frame, type FrameType } from './frames';
+import { ACK, Frame, frameHeader, type FrameType } from './frames';
 
 /** Longest a PING ACK waits for other frames to go out with. */
 const PING_ACK_DELAY_MS = 5;
@@ -29,15 +29,8 @@ export class Outbox {
   }
 
   private push(type: FrameType, flags: number, id: number, payload?: Buffer): void {
-    const h = Buffer.allocUnsafe(9);
     const len = payload ? payload.length : 0;
-    h[0] = len >>> 16;
-    h[1] = (len >>> 8) & 0xff;
-    h[2] = len & 0xff;
-    h[3] = type;
-    h[4] = flags;
-    h.writeUInt32BE(id, 5);
-    this.out.push(h);
+    this.out.push(frameHeader(len, type, flags, id));
     if (len) this.out.push(payload!);
     this.bytes += 9 + len;
   }

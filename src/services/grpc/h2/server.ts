@@ -4,6 +4,7 @@
  * see connection.ts for why.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { Status } from '../codes';
 import { H2Connection } from './connection';
 import { encodeHeaders, type HeaderList } from './hpack';
 import { CallMetadata, parseTimeout } from './messages';
@@ -20,7 +21,6 @@ interface Registered {
   handler: Handler;
 }
 
-const UNIMPLEMENTED = 12;
 
 export class GrpcServer {
   private readonly methods = new Map<string, Registered>();
@@ -101,7 +101,7 @@ export class GrpcServer {
     const reg = this.methods.get(path);
     if (!reg) {
       const call = new ServerCall(stream, { path, requestStream: true, responseStream: true } as MethodDef, md, 0);
-      call.sendStatus({ code: UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
+      call.sendStatus({ code: Status.UNIMPLEMENTED, details: `The server does not implement the method ${path}` });
       return;
     }
     const call = new ServerCall(stream, reg.def, md, this.opts.maxReceiveMessageLength);

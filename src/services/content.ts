@@ -262,8 +262,8 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
 
 /**
  * Pulls client messages one at a time (pausing the stream between pulls for flow control).
- * Readable's own async iterator does not see grpc-js's half-close reliably, so this listens to
- * 'data', 'end', 'error' and 'cancelled' itself. A cancelled call ends the iteration.
+ * The server's call is Readable-like but no Readable (h2/call.ts), so this listens to 'data',
+ * 'end', 'error' and 'cancelled' itself. A cancelled call ends the iteration.
  */
 export function requests<T>(call: ServerCall<T, unknown>): { next(): Promise<IteratorResult<T>> } {
   const queue: T[] = [];

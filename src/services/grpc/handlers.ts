@@ -26,9 +26,8 @@ function traced(log: Logger, method: string): () => void {
 
 /**
  * The call's cancellation as an AbortSignal, made on first use: most handlers never look at
- * it, and an AbortController plus its listener cost ~15 µs of every call. `finish()` detaches it
- * once the handler is done: ctr resets every finished stream, which grpc-js reports as
- * 'cancelled', and aborting then would only cost a DOMException per call.
+ * it, and an AbortController plus its listener cost ~15 µs of every call. `finish()` detaches the
+ * listener once the handler is done, so a finished call keeps no closure alive.
  */
 function cancellation(call: { cancelled: boolean } & NodeJS.EventEmitter): { signal: () => AbortSignal; finish(): void } {
   let ac: AbortController | undefined;

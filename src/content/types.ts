@@ -52,8 +52,8 @@ export interface Writer {
    */
   write(data: Buffer): Promise<Digest | void>;
   /**
-   * Optional: the target for streaming a WRITE's data as it arrives (pieces appended in order,
-   * hashed at once; `flushed` resolves with the digest once all of it is in the file), or
+   * Optional: the target for streaming a WRITE's data as it arrives (pieces appended in order;
+   * `flushed` resolves once the chunk is accepted: queued, its hash maybe still pending), or
    * undefined when the writer cannot stream right now.
    */
   streamTarget?(): StreamTarget | undefined;
@@ -69,7 +69,7 @@ export interface StreamTarget {
   /** Offset the next appended byte lands at. */
   readonly accepted: number;
   append(piece: Buffer): void;
-  flushed(): Promise<Digest>;
+  flushed(): Promise<void>;
 }
 
 export interface Ingester {

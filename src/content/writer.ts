@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { writevSync } from 'node:fs';
 import { type FileHandle, chmod, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Digest } from '../core/digest';
@@ -38,14 +39,23 @@ let sessions = 0;
 /** Most bytes and buffers one coalesced writev may carry (IOV_MAX is 1024 on Linux). */
 export const MAX_WRITE_BATCH_BYTES = 32 << 20;
 export const MAX_WRITE_BATCH_BUFFERS = 1024;
-/** Appended pieces are written once this many bytes are queued (or at `flushed()`). */
+/** Appended pieces are written once this many bytes are queued (or at `flushed()`), in thread-pool mode. */
 export const APPEND_BATCH_BYTES = 256 << 10;
+/**
+ * A write on the event loop that took longer than this puts the writer in thread-pool mode for
+ * good: a throttled or slow disk must not stall every other call.
+ */
+export const SYNC_WRITE_MAX_MS = 4;
+/** Deferred hashing runs in slices of this many bytes per event-loop turn. */
+const HASH_SLICE_BYTES = 1 << 20;
+/** Past this many unhashed bytes, `append` hashes at once (bounds what deferral holds). */
+const MAX_UNHASHED_BYTES = 16 << 20;
 
 interface PendingWrite {
   /** Writer offset once this chunk is in the file. */
   end: number;
-  digest: Digest;
-  resolve: (d: Digest) => void;
+  digest: Digest | undefined;
+  resolve: (d: Digest | undefined) => void;
   reject: (e: unknown) => void;
 }
 
@@ -59,6 +69,15 @@ interface PendingWrite {
  * acknowledged offset survives a crash of the daemon; the file is always a prefix of the stream
  * (resume continues at its size). Commit, truncate and close wait for the queue first.
  * Commit and close always release the lock.
+ *
+ * Streamed pieces (`append`, the pieces of one large WRITE as they arrive) differ in two ways,
+ * both so that a ping-pong client (ctr sends one 1 MiB WRITE per round trip) finds the reply
+ * ready at once and sends its next chunk while we hash:
+ * - they are written on the event loop, all pieces of one socket read in one writev, so at the
+ *   chunk's end only the last read's bytes remain to write and no thread-pool round trip delays
+ *   the reply (a write slower than SYNC_WRITE_MAX_MS moves the writer to the pool for good);
+ * - they are hashed later, a slice per turn after the reply went out, or at once when a digest
+ *   is asked for (`digest`, `write`, commit): `flushed` does not give a digest.
  */
 export class LocalWriter {
   readonly ref: string;
@@ -78,10 +97,20 @@ export class LocalWriter {
   private readonly pending: PendingWrite[] = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
+  /** Bytes known to be in the file. */
+  private inFile: number;
+  /** Appended pieces not yet hashed, oldest first (they follow everything hashed). */
+  private unhashed: Buffer[] = [];
+  private unhashedBytes = 0;
+  private hashing: NodeJS.Immediate | undefined;
+  /** Streamed pieces are written on the event loop (see the class comment). */
+  private syncWrites = true;
+  private syncQueued = false;
 
   constructor(private readonly s: LocalWriterInit) {
     this.ref = s.ref;
     this.offset = s.offset;
+    this.inFile = s.offset;
     this.hash = s.hash;
   }
 
@@ -108,6 +137,7 @@ export class LocalWriter {
   }
 
   digest(): Digest {
+    this.hashUpTo(Infinity);
     return `sha256:${this.hash.copy().digest('hex')}`;
   }
 
@@ -123,6 +153,7 @@ export class LocalWriter {
       return Promise.reject(e);
     }
     if (data.length === 0) return Promise.resolve(this.digest());
+    this.hashUpTo(Infinity);
     this.queue.push(data);
     this.queuedBytes += data.length;
     // Start the write before hashing so the two overlap (the write runs on the libuv pool).
@@ -131,7 +162,7 @@ export class LocalWriter {
     this.offset += data.length;
     this.updatedAt = new Date();
     const digest = this.digest();
-    return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve, reject }));
+    return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve: () => resolve(digest), reject }));
   }
 
   /** Bytes accepted so far (hashed; queued or in the file). */
@@ -150,21 +181,89 @@ export class LocalWriter {
     if (piece.length === 0) return;
     this.queue.push(piece);
     this.queuedBytes += piece.length;
-    // Pieces are small (HTTP/2 frames): write them in batches, not one syscall each.
-    if (!this.flushing && this.queuedBytes >= APPEND_BATCH_BYTES) this.flushing = this.flush();
-    this.hash.update(piece);
+    this.unhashed.push(piece);
+    this.unhashedBytes += piece.length;
     this.offset += piece.length;
+    if (this.unhashedBytes > MAX_UNHASHED_BYTES) this.hashUpTo(Infinity);
+    if (this.flushing) return;
+    // Pieces are small (HTTP/2 frames): those of one socket read go in one writev (the microtask
+    // runs when the read's frames are parsed); in thread-pool mode, in batches.
+    if (this.syncWrites) {
+      if (!this.syncQueued) {
+        this.syncQueued = true;
+        queueMicrotask(this.writeQueuedNow);
+      }
+    } else if (this.queuedBytes >= APPEND_BATCH_BYTES) this.flushing = this.flush();
   }
 
-  /** Resolves with the digest once everything appended or written so far is in the file. */
-  flushed(): Promise<Digest> {
+  /** Resolves once everything appended or written so far is in the file (rejects if a write failed). */
+  flushed(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.updatedAt = new Date();
-    const digest = this.digest();
-    if (!this.flushing && this.queue.length === 0) return Promise.resolve(digest);
-    const p = new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve, reject }));
-    if (!this.flushing) this.flushing = this.flush();
-    return p;
+    this.hashSoon();
+    if (this.syncQueued) this.writeQueuedNow();
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.flushing && this.queue.length) this.flushing = this.flush();
+    if (this.inFile === this.offset && !this.flushing) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => this.pending.push({ end: this.offset, digest: undefined, resolve: () => resolve(), reject }));
+  }
+
+  /** Writes the queue on the event loop (streamed pieces, see the class comment). */
+  private readonly writeQueuedNow = (): void => {
+    this.syncQueued = false;
+    if (this.flushing || this.failure || this.done || !this.queue.length) return;
+    if (this.queue.length > MAX_WRITE_BATCH_BUFFERS) {
+      this.flushing = this.flush();
+      return;
+    }
+    const bufs = this.queue.splice(0);
+    this.queuedBytes = 0;
+    const t0 = performance.now();
+    try {
+      writevAllSync(this.s.fh.fd, bufs);
+    } catch (e) {
+      this.fail(fromErrno(e, `ingest ref ${this.ref}`));
+      return;
+    }
+    if (performance.now() - t0 > SYNC_WRITE_MAX_MS) this.syncWrites = false;
+    this.wrote();
+  };
+
+  /** Hashes unhashed pieces, oldest first, until at least `bytes` were hashed or none are left. */
+  private hashUpTo(bytes: number): void {
+    let n = 0;
+    while (this.unhashed.length && n < bytes) {
+      const b = this.unhashed.shift()!;
+      this.hash.update(b);
+      n += b.length;
+      this.unhashedBytes -= b.length;
+    }
+  }
+
+  private hashSoon(): void {
+    if (this.hashing || !this.unhashed.length) return;
+    // setImmediate: after this turn's replies (the outbox writes on nextTick) and between socket reads.
+    this.hashing = setImmediate(() => {
+      this.hashing = undefined;
+      this.hashUpTo(HASH_SLICE_BYTES);
+      this.hashSoon();
+    });
+  }
+
+  /** After a write: records what is in the file and resolves the writes it completes. */
+  private wrote(): void {
+    const inFile = (this.inFile = this.offset - this.queuedBytes);
+    while (this.pending.length && this.pending[0]!.end <= inFile) {
+      const p = this.pending.shift()!;
+      p.resolve(p.digest);
+    }
+  }
+
+  private fail(e: unknown): void {
+    this.failure = e;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    for (const p of this.pending.splice(0)) p.reject(e);
   }
 
   /** Waits until every queued chunk is in the file; rejects if a write failed. */
@@ -188,17 +287,10 @@ export class LocalWriter {
         } catch (e) {
           throw fromErrno(e, `ingest ref ${this.ref}`);
         }
-        const inFile = this.offset - this.queuedBytes;
-        while (this.pending.length && this.pending[0]!.end <= inFile) {
-          const p = this.pending.shift()!;
-          p.resolve(p.digest);
-        }
+        this.wrote();
       }
     } catch (e) {
-      this.failure = e;
-      this.queue.length = 0;
-      this.queuedBytes = 0;
-      for (const p of this.pending.splice(0)) p.reject(e);
+      this.fail(e);
     } finally {
       this.flushing = undefined;
     }
@@ -212,7 +304,10 @@ export class LocalWriter {
     this.truncated = true;
     await this.s.fh.truncate(0);
     this.hash = createHash('sha256');
+    this.unhashed = [];
+    this.unhashedBytes = 0;
     this.offset = 0;
+    this.inFile = 0;
     this.updatedAt = new Date();
   }
 
@@ -266,6 +361,8 @@ export class LocalWriter {
   private async finish() {
     if (this.done) return;
     this.done = true;
+    if (this.hashing) clearImmediate(this.hashing);
+    this.hashing = undefined;
     // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
     await this.drain().catch(() => undefined);
     try {
@@ -284,16 +381,31 @@ async function writevAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
     const total = rest.reduce((a, b) => a + b.length, 0);
     const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!, 0, rest[0]!.length) : await fh.writev(rest);
     if (bytesWritten >= total) return;
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) skip -= b.length;
-      else {
-        next.push(skip ? b.subarray(skip) : b);
-        skip = 0;
-      }
+    rest = unwritten(rest, bytesWritten);
+  }
+}
+
+/** What is left of `bufs` after a short write of `n` bytes. */
+function unwritten(bufs: Buffer[], n: number): Buffer[] {
+  const next: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) n -= b.length;
+    else {
+      next.push(n ? b.subarray(n) : b);
+      n = 0;
     }
-    rest = next;
+  }
+  return next;
+}
+
+/** writevSync until every byte is written. */
+function writevAllSync(fd: number, bufs: Buffer[]): void {
+  let rest = bufs;
+  while (rest.length) {
+    const total = rest.reduce((a, b) => a + b.length, 0);
+    const n = writevSync(fd, rest);
+    if (n >= total) return;
+    rest = unwritten(rest, n);
   }
 }
 

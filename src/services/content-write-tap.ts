@@ -4,7 +4,6 @@
  * handles every message the tap does not stream.
  */
 import type { StreamTarget } from '../content/types';
-import type { Digest } from '../core/digest';
 
 /** What the tap did with one WRITE's data, by message index within the stream. */
 interface TapRecord {
@@ -12,9 +11,9 @@ interface TapRecord {
   length: number;
   /**
    * Pieces went to the writer as they arrived (the call got the message without them); `done`
-   * gives the digest once all are in the file.
+   * resolves once the writer accepted all of them (StreamTarget.flushed).
    */
-  done?: Promise<Digest>;
+  done?: Promise<void>;
   /** Something went wrong after data was appended: the stream must fail. */
   broken?: string;
 }

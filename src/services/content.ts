@@ -136,12 +136,16 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
     await tail;
     if (failure) throw failure;
   };
-  /** Sends `reply` (with the digest `written` resolves to) after every earlier reply. */
-  const pipeline = (written: Promise<Digest | void>, bytes: number, reply: Record<string, unknown>) => {
+  /**
+   * Sends `reply` after every earlier reply, with the digest `written` resolves to. A streamed
+   * WRITE's reply has none (its hash may still be pending; the field is optional, "if present", in
+   * containerd's API and ctr ignores it); STAT and COMMIT always carry the digest.
+   */
+  const pipeline = (written: Promise<Digest | void>, bytes: number, reply: Record<string, unknown>, withDigest: boolean) => {
     const prev = tail;
     const done = (async () => {
       const d = await written;
-      reply.digest = d || w.digest();
+      if (withDigest) reply.digest = d || w.digest();
       await prev;
       if (!failure) await writeMessage(call, reply);
     })().catch((e) => {
@@ -192,7 +196,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
           offset = rec!.offset + rec!.length;
           reply.offset = String(offset);
           queued = true;
-          pipeline(rec!.done!, rec!.length, reply);
+          pipeline(rec!.done!, rec!.length, reply, false);
           break;
         case 'STAT':
           await settle();
@@ -214,7 +218,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
             offset += data.length;
             reply.offset = String(offset);
             queued = true;
-            pipeline(w.write(data), data.length, reply);
+            pipeline(w.write(data), data.length, reply, true);
             break;
           }
           await settle();

@@ -1,8 +1,10 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { type FileHandle, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalContentStore } from '../../src/content/local-store';
-import { ingestDir } from '../../src/content/paths';
+import { blobPath, ingestDir } from '../../src/content/paths';
+import { APPEND_BATCH_BYTES } from '../../src/content/writer';
 import { sha256Of } from '../../src/core/digest';
 
 function pattern(n: number, seed: number): Buffer {
@@ -37,7 +39,8 @@ describe('LocalWriter pipelining', () => {
     const data = pattern(3 * 1024 * 1024 + 17, 5);
     const w = await s.writer({ ref: 'p2' });
     for (let o = 0; o < 2 * 1024 * 1024; o += 16384) w.append(data.subarray(o, o + 16384));
-    expect(await w.flushed()).toBe(sha256Of(data.subarray(0, 2 * 1024 * 1024)));
+    await w.flushed();
+    expect(w.digest()).toBe(sha256Of(data.subarray(0, 2 * 1024 * 1024)));
     // Pieces below the batch size, never flushed(): close must still write them.
     for (let o = 2 * 1024 * 1024; o < 2 * 1024 * 1024 + 100000; o += 10000) w.append(data.subarray(o, Math.min(o + 10000, 2 * 1024 * 1024 + 100000)));
     await w.close();
@@ -57,5 +60,65 @@ describe('LocalWriter pipelining', () => {
     void w.write(b);
     expect(await w.commit(b.length)).toBe(sha256Of(b));
     expect(() => w.append(Buffer.from('x'))).toThrow(/closed/);
+  });
+
+  it('streamed pieces are in the file when flushed resolves, in the same turn: no thread-pool round trip before the reply', async () => {
+    const w = await s.writer({ ref: 'p4' });
+    const file = join(ingestDir(root, 'p4'), 'data');
+    const a = pattern(1024 * 1024 + 5, 3);
+    // One "socket read" per turn: its pieces go out in one writev when the turn's microtasks run.
+    for (let o = 0; o < a.length; o += 65536) {
+      for (let p = o; p < Math.min(o + 65536, a.length); p += 16384) w.append(a.subarray(p, Math.min(p + 16384, o + 65536, a.length)));
+      await Promise.resolve();
+      expect(statSync(file).size).toBe(Math.min(o + 65536, a.length));
+    }
+    const more = pattern(40000, 4);
+    w.append(more);
+    let settled = false;
+    void w.flushed().then(() => (settled = true));
+    expect(statSync(file).size).toBe(a.length + more.length);
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    const all = Buffer.concat([a, more]);
+    expect(await w.commit(all.length, sha256Of(all))).toBe(sha256Of(all));
+    expect((await stat(blobPath(root, sha256Of(all)))).size).toBe(all.length);
+  });
+
+  it('deferred hashing: digest, a plain write and truncate each see exactly the bytes before them', async () => {
+    const w = await s.writer({ ref: 'p5' });
+    const a = pattern(300000, 7);
+    for (let o = 0; o < a.length; o += 7000) w.append(a.subarray(o, o + 7000));
+    await w.flushed();
+    // Asked before the deferred slices ran: digest() hashes what is pending first.
+    expect(w.digest()).toBe(sha256Of(a));
+    const b = pattern(50000, 8);
+    for (let o = 0; o < b.length; o += 5000) w.append(b.subarray(o, o + 5000));
+    const c = pattern(12345, 9);
+    // A plain write right after unflushed, unhashed pieces keeps the stream's order in the hash.
+    expect(await w.write(c)).toBe(sha256Of(Buffer.concat([a, b, c])));
+    // Pieces appended and then truncated away never reach the hash.
+    for (let o = 0; o < b.length; o += 5000) w.append(b.subarray(o, o + 5000));
+    void w.flushed();
+    await w.truncate(0);
+    for (let o = 0; o < a.length; o += 7000) w.append(a.subarray(o, o + 7000));
+    await w.flushed();
+    // Let the deferred slices run on their own before asking.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await w.commit(a.length, sha256Of(a))).toBe(sha256Of(a));
+  });
+
+  it('a failed write rejects the next flushed and fails commit', async () => {
+    const w = await s.writer({ ref: 'p6' });
+    // A handle whose writes fail with EBADF, on the event loop (fd -1) and in the pool alike.
+    const inner = w as unknown as { s: { fh: FileHandle } };
+    const real = inner.s.fh;
+    const ebadf = () => Promise.reject(Object.assign(new Error('EBADF: bad file descriptor, write'), { code: 'EBADF' }));
+    inner.s.fh = { fd: -1, write: ebadf, writev: ebadf, close: () => real.close() } as unknown as FileHandle;
+    const d = pattern(APPEND_BATCH_BYTES + 1, 1);
+    w.append(d);
+    await w.flushed().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(w.flushed()).rejects.toThrow();
+    await expect(w.commit(d.length)).rejects.toThrow();
   });
 });

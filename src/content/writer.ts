@@ -75,7 +75,9 @@ interface PendingWrite {
  * ready at once and sends its next chunk while we hash:
  * - they are written on the event loop, all pieces of one socket read in one writev, so at the
  *   chunk's end only the last read's bytes remain to write and no thread-pool round trip delays
- *   the reply (a write slower than SYNC_WRITE_MAX_MS moves the writer to the pool for good);
+ *   the reply. Not when the client pipelines (a chunk starts in the event-loop iteration where
+ *   the last one ended): the pool then writes while the loop reads. A write slower than SYNC_WRITE_MAX_MS moves
+ *   the writer to the pool for good;
  * - they are hashed later, a slice per turn after the reply went out, or at once when a digest
  *   is asked for (`digest`, `write`, commit): `flushed` does not give a digest.
  */
@@ -103,9 +105,15 @@ export class LocalWriter {
   private unhashed: Buffer[] = [];
   private unhashedBytes = 0;
   private hashing: NodeJS.Immediate | undefined;
-  /** Streamed pieces are written on the event loop (see the class comment). */
+  /** Streamed pieces may be written on the event loop (see the class comment). */
   private syncWrites = true;
   private syncQueued = false;
+  /** Whether the current streamed chunk is written on the event loop; decided at its first piece. */
+  private syncChunk = true;
+  /** No piece appended since the last `flushed()`: the next piece starts a chunk. */
+  private chunkEnded = true;
+  /** A chunk ended during the current event-loop iteration. */
+  private endedThisTurn = false;
 
   constructor(private readonly s: LocalWriterInit) {
     this.ref = s.ref;
@@ -179,6 +187,13 @@ export class LocalWriter {
     this.check();
     if (this.failure) throw this.failure;
     if (piece.length === 0) return;
+    if (this.chunkEnded) {
+      // The next chunk starting in the event-loop iteration where the last ended means the
+      // client pipelines: the thread pool then writes while we read (faster than writing here);
+      // a ping-pong client's next chunk only comes after our reply, in a later iteration.
+      this.chunkEnded = false;
+      this.syncChunk = this.syncWrites && !this.endedThisTurn;
+    }
     this.queue.push(piece);
     this.queuedBytes += piece.length;
     this.unhashed.push(piece);
@@ -188,10 +203,13 @@ export class LocalWriter {
     if (this.flushing) return;
     // Pieces are small (HTTP/2 frames): those of one socket read go in one writev (the microtask
     // runs when the read's frames are parsed); in thread-pool mode, in batches.
-    if (this.syncWrites) {
+    if (this.syncChunk) {
       if (!this.syncQueued) {
         this.syncQueued = true;
-        queueMicrotask(this.writeQueuedNow);
+        queueMicrotask(() => {
+          // flushed() may have written them already, and queued pieces since are a pool chunk's.
+          if (this.syncQueued) this.writeQueuedNow();
+        });
       }
     } else if (this.queuedBytes >= APPEND_BATCH_BYTES) this.flushing = this.flush();
   }
@@ -200,6 +218,14 @@ export class LocalWriter {
   flushed(): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     this.updatedAt = new Date();
+    this.chunkEnded = true;
+    if (!this.endedThisTurn) {
+      this.endedThisTurn = true;
+      // Cleared in the check phase, after this iteration's callbacks and before the next socket
+      // reads: a chunk that starts before then came from data already received (paused streams
+      // hold theirs until the handler asks for the next message).
+      setImmediate(() => (this.endedThisTurn = false));
+    }
     this.hashSoon();
     if (this.syncQueued) this.writeQueuedNow();
     if (this.failure) return Promise.reject(this.failure);

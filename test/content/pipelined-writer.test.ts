@@ -84,6 +84,32 @@ describe('LocalWriter pipelining', () => {
     expect((await stat(blobPath(root, sha256Of(all)))).size).toBe(all.length);
   });
 
+  it('a chunk that starts in the iteration where the last ended (a pipelining client) is written by the thread pool; a later one on the loop again', async () => {
+    const w = await s.writer({ ref: 'p7' });
+    const file = join(ingestDir(root, 'p7'), 'data');
+    const one = pattern(100000, 1);
+    const two = pattern(100000, 2);
+    const three = pattern(100000, 3);
+    w.append(one);
+    const f1 = w.flushed();
+    expect(statSync(file).size).toBe(one.length);
+    // Same iteration: the client sent the next chunk without waiting for our reply.
+    w.append(two);
+    await Promise.resolve();
+    expect(statSync(file).size).toBe(one.length);
+    await f1;
+    await w.flushed();
+    expect(statSync(file).size).toBe(one.length + two.length);
+    // A later iteration (after the check phase): a ping-pong client's next chunk, written at once.
+    await new Promise((r) => setImmediate(r));
+    w.append(three);
+    await Promise.resolve();
+    expect(statSync(file).size).toBe(one.length + two.length + three.length);
+    await w.flushed();
+    const all = Buffer.concat([one, two, three]);
+    expect(await w.commit(all.length, sha256Of(all))).toBe(sha256Of(all));
+  });
+
   it('deferred hashing: digest, a plain write and truncate each see exactly the bytes before them', async () => {
     const w = await s.writer({ ref: 'p5' });
     const a = pattern(300000, 7);

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 
 const MiB = 1 << 20;
 /** The package root (holds package.json and proto/), found upwards: the bench may be built to any outDir. */
@@ -204,7 +205,7 @@ async function main() {
       const root = await mkdtemp(join(base, 'berth-bench-root-'));
       const address = join(dir, `berthd-${rows.length}.sock`);
       let stderr = '';
-      const berthd = spawn(process.execPath, [...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'], {
+      const berthd = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'], {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       berthd.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -228,7 +229,7 @@ async function main() {
     const berthd2Root = join(dir, 'berth2');
     const address2 = join(dir, 'berthd2.sock');
     let stderr = '';
-    const berthd2 = spawn(process.execPath, [...NODE_ARGS, BERTHD, '--root', join(berthd2Root, 'root'), '--state', join(berthd2Root, 'state'), '--address', address2, '--log-level', 'warn'], {
+    const berthd2 = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(berthd2Root, 'root'), '--state', join(berthd2Root, 'state'), '--address', address2, '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     berthd2.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));

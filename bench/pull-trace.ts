@@ -20,6 +20,7 @@ import { largeImage } from '../test/helpers/large-image';
 import { writeOciImage } from '../test/helpers/oci';
 import { pushImage, startRegistry } from '../test/helpers/registry';
 import { ThreadSampler } from './lib/thread-cpu';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 
 const NS = 'trace';
 const arg = (name: string, def: string) => {
@@ -41,7 +42,7 @@ async function startBerthd(dir: string) {
   const bin = join(__dirname, '..', '..', 'dist', 'daemon', 'bin.js');
   // BERTHD_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BERTHD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'], {
+  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const d = { child, stderr: '', address };

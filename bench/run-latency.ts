@@ -23,6 +23,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { busyboxImage } from '../test/helpers/images';
 import { writeOciArchive, writeOciImage } from '../test/helpers/oci';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 
 const IMG = 'docker.io/library/busybox:bench';
 type Ctr = (args: string[], opts?: { timeoutMs?: number }) => Promise<RunResult>;
@@ -89,7 +90,7 @@ class Berthd {
   constructor(readonly dirs: TestDirs) {}
   async start(): Promise<void> {
     const { root, state, address } = this.dirs;
-    const child = spawn(process.execPath, [...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'], { stdio: 'ignore' });
     this.child = child;
     for (let i = 0; i < 300 && !existsSync(address); i++) await new Promise((r) => setTimeout(r, 20));
     ok(await ctr(address, ['version']), 'berthd version');

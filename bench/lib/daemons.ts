@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startContainerd } from '../../test/helpers/containerd';
 import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
+import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { versionOk } from './grpc';
 import { BERTHD_BIN } from './paths';
 import type { Launched } from './workload';
@@ -46,7 +47,7 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   const dir = await mkdtemp(join(opts.under ?? tmpdir(), 'berth-bench-berthd-'));
   const address = join(dir, 'berthd.sock');
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
+  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
     // exited on it could no longer remove its tasks in stop() (their monitors outlive the daemon).

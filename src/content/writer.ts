@@ -42,10 +42,14 @@ export const MAX_WRITE_BATCH_BUFFERS = 1024;
 /** Appended pieces are written once this many bytes are queued (or at `flushed()`), in thread-pool mode. */
 export const APPEND_BATCH_BYTES = 256 << 10;
 /**
- * A write on the event loop that took longer than this puts the writer in thread-pool mode for
- * good: a throttled or slow disk must not stall every other call.
+ * A write on the event loop that took longer than this sends the writer's streamed chunks to the
+ * thread pool for SYNC_BACKOFF_MS: a throttled or slow disk must not stall every other call. Not
+ * for good: one slow write (an ext4 journal commit, another ingest's writeback) is common and
+ * passes, and ping-pong clients pay a pool round trip per chunk (bench runs of 1 GiB through ctr
+ * fell from ~330 to ~240 MiB/s when a single 5 ms write switched the rest of the ingest).
  */
 export const SYNC_WRITE_MAX_MS = 4;
+export const SYNC_BACKOFF_MS = 500;
 /** Deferred hashing runs in slices of this many bytes per event-loop turn. */
 const HASH_SLICE_BYTES = 1 << 20;
 /** Past this many unhashed bytes, `append` hashes at once (bounds what deferral holds). */
@@ -76,8 +80,8 @@ interface PendingWrite {
  * - they are written on the event loop, all pieces of one socket read in one writev, so at the
  *   chunk's end only the last read's bytes remain to write and no thread-pool round trip delays
  *   the reply. Not when the client pipelines (a chunk starts in the event-loop iteration where
- *   the last one ended): the pool then writes while the loop reads. A write slower than SYNC_WRITE_MAX_MS moves
- *   the writer to the pool for good;
+ *   the last one ended): the pool then writes while the loop reads. A write slower than
+ *   SYNC_WRITE_MAX_MS moves the writer to the pool for a while (SYNC_BACKOFF_MS);
  * - they are hashed later, a slice per turn after the reply went out, or at once when a digest
  *   is asked for (`digest`, `write`, commit): `flushed` does not give a digest.
  */
@@ -106,7 +110,8 @@ export class LocalWriter {
   private unhashedBytes = 0;
   private hashing: NodeJS.Immediate | undefined;
   /** Streamed pieces may be written on the event loop (see the class comment). */
-  private syncWrites = true;
+  /** performance.now() before which streamed chunks go to the pool (after a slow write). */
+  private syncAfter = 0;
   private syncQueued = false;
   /** Whether the current streamed chunk is written on the event loop; decided at its first piece. */
   private syncChunk = true;
@@ -192,7 +197,7 @@ export class LocalWriter {
       // client pipelines: the thread pool then writes while we read (faster than writing here);
       // a ping-pong client's next chunk only comes after our reply, in a later iteration.
       this.chunkEnded = false;
-      this.syncChunk = this.syncWrites && !this.endedThisTurn;
+      this.syncChunk = !this.endedThisTurn && (this.syncAfter === 0 || performance.now() >= this.syncAfter);
     }
     this.queue.push(piece);
     this.queuedBytes += piece.length;
@@ -251,7 +256,11 @@ export class LocalWriter {
       this.fail(fromErrno(e, `ingest ref ${this.ref}`));
       return;
     }
-    if (performance.now() - t0 > SYNC_WRITE_MAX_MS) this.syncWrites = false;
+    const t1 = performance.now();
+    if (t1 - t0 > SYNC_WRITE_MAX_MS) {
+      this.syncAfter = t1 + SYNC_BACKOFF_MS;
+      this.syncChunk = false;
+    }
     this.wrote();
   };
 

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=64
+// The flag: see node-flags.ts (the shebang cannot import it).
 import { parseArgs } from 'node:util';
 import { createLogger, type LogLevel } from '../core/logger';
 import { loadConfig } from './config';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalContentStore } from '../../src/content/local-store';
 import { blobPath, ingestDir } from '../../src/content/paths';
-import { APPEND_BATCH_BYTES } from '../../src/content/writer';
+import { APPEND_BATCH_BYTES, SYNC_BACKOFF_MS, SYNC_WRITE_MAX_MS } from '../../src/content/writer';
 import { sha256Of } from '../../src/core/digest';
 
 function pattern(n: number, seed: number): Buffer {
@@ -107,6 +107,39 @@ describe('LocalWriter pipelining', () => {
     expect(statSync(file).size).toBe(one.length + two.length + three.length);
     await w.flushed();
     const all = Buffer.concat([one, two, three]);
+    expect(await w.commit(all.length, sha256Of(all))).toBe(sha256Of(all));
+  });
+
+  it('a slow write on the loop sends the next chunks to the thread pool for SYNC_BACKOFF_MS, then the loop writes again', async () => {
+    const w = await s.writer({ ref: 'p8' });
+    const file = join(ingestDir(root, 'p8'), 'data');
+    const piece = pattern(50000, 1);
+    let now = 1000;
+    // Each call advances the clock by SYNC_WRITE_MAX_MS + 1: every timed write looks slow.
+    const clock = jest.spyOn(performance, 'now').mockImplementation(() => (now += SYNC_WRITE_MAX_MS + 1));
+    try {
+      w.append(piece);
+      await w.flushed();
+      expect(statSync(file).size).toBe(piece.length);
+      // Within the backoff: the next chunk (a later iteration, so ping-pong) waits for the pool.
+      await new Promise((r) => setImmediate(r));
+      w.append(piece);
+      await Promise.resolve();
+      expect(statSync(file).size).toBe(piece.length);
+      await w.flushed();
+      expect(statSync(file).size).toBe(2 * piece.length);
+      // After the backoff, chunks are written on the loop again (now with fast writes).
+      clock.mockImplementation(() => now);
+      now += SYNC_BACKOFF_MS + 1;
+      await new Promise((r) => setImmediate(r));
+      w.append(piece);
+      await Promise.resolve();
+      expect(statSync(file).size).toBe(3 * piece.length);
+      await w.flushed();
+    } finally {
+      clock.mockRestore();
+    }
+    const all = Buffer.concat([piece, piece, piece]);
     expect(await w.commit(all.length, sha256Of(all))).toBe(sha256Of(all));
   });
 

@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { startDaemon, type Daemon } from '../../src/daemon/main';
 import { ConfigSchema, type Config } from '../../src/daemon/config';
+import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
 import { serviceClient } from '../../src/services/grpc/proto';
 
@@ -48,7 +49,7 @@ export class DaemonProcess {
   async start(timeoutMs = 15000): Promise<void> {
     const { root, state, address } = this.dirs;
     this.stderr = '';
-    const child = spawn(process.execPath, [BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...this.extraArgs], {
+    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...this.extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;

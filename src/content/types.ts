@@ -53,7 +53,7 @@ export interface Writer {
   write(data: Buffer): Promise<Digest | void>;
   /**
    * Optional: the target for streaming a WRITE's data as it arrives (pieces appended in order;
-   * `flushed` resolves once the chunk is accepted: queued, its hash maybe still pending), or
+   * `flushed` resolves once all of it is in the file, its hash maybe still pending), or
    * undefined when the writer cannot stream right now.
    */
   streamTarget?(): StreamTarget | undefined;

@@ -58,8 +58,7 @@ const MAX_UNHASHED_BYTES = 16 << 20;
 interface PendingWrite {
   /** Writer offset once this chunk is in the file. */
   end: number;
-  digest: Digest | undefined;
-  resolve: (d: Digest | undefined) => void;
+  resolve: () => void;
   reject: (e: unknown) => void;
 }
 
@@ -109,7 +108,6 @@ export class LocalWriter {
   private unhashed: Buffer[] = [];
   private unhashedBytes = 0;
   private hashing: NodeJS.Immediate | undefined;
-  /** Streamed pieces may be written on the event loop (see the class comment). */
   /** performance.now() before which streamed chunks go to the pool (after a slow write). */
   private syncAfter = 0;
   private syncQueued = false;
@@ -166,16 +164,17 @@ export class LocalWriter {
       return Promise.reject(e);
     }
     if (data.length === 0) return Promise.resolve(this.digest());
-    this.hashUpTo(Infinity);
     this.queue.push(data);
     this.queuedBytes += data.length;
     // Start the write before hashing so the two overlap (the write runs on the libuv pool).
     if (!this.flushing) this.flushing = this.flush();
+    // Streamed pieces still unhashed come before `data` in the stream.
+    this.hashUpTo(Infinity);
     this.hash.update(data);
     this.offset += data.length;
     this.updatedAt = new Date();
     const digest = this.digest();
-    return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, digest, resolve: () => resolve(digest), reject }));
+    return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, resolve: () => resolve(digest), reject }));
   }
 
   /** Bytes accepted so far (hashed; queued or in the file). */
@@ -236,7 +235,7 @@ export class LocalWriter {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.flushing && this.queue.length) this.flushing = this.flush();
     if (this.inFile === this.offset && !this.flushing) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => this.pending.push({ end: this.offset, digest: undefined, resolve: () => resolve(), reject }));
+    return new Promise<void>((resolve, reject) => this.pending.push({ end: this.offset, resolve, reject }));
   }
 
   /** Writes the queue on the event loop (streamed pieces, see the class comment). */
@@ -289,8 +288,7 @@ export class LocalWriter {
   private wrote(): void {
     const inFile = (this.inFile = this.offset - this.queuedBytes);
     while (this.pending.length && this.pending[0]!.end <= inFile) {
-      const p = this.pending.shift()!;
-      p.resolve(p.digest);
+      this.pending.shift()!.resolve();
     }
   }
 

@@ -8,7 +8,13 @@ export interface RunResult {
 }
 
 /** Runs a command to completion, with optional stdin and a kill-after timeout (never hangs a test). */
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+/**
+ * Runs `cmd` and collects its output. stdin gets `input` and then EOF, or EOF at once; with
+ * `holdStdin` and no input it stays open until the process exits (script(1) reacts to EOF on its
+ * stdin by writing an EOF character into the terminal, which then races with the command's own
+ * terminal set-up: a stray `^@` was once seen in a tty test's output).
+ */
+export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; holdStdin?: boolean } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -24,9 +30,10 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
       clearTimeout(t);
       resolve({ code, signal, stdout, stderr });
     });
+    child.on('exit', () => child.stdin.destroy());
     child.stdin.on('error', () => undefined);
     if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    else if (!opts.holdStdin) child.stdin.end();
   });
 }
 

@@ -76,7 +76,7 @@ export class CtrFixture {
   /** `ctr run` under a pseudo-terminal (script(1) gives ctr a tty). */
   ctrTty(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
     const cmd = ['ctr', '--address', this.address, '--namespace', this.ns, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return run('script', ['-qec', cmd, '/dev/null'], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000 });
+    return run('script', ['-qec', cmd, '/dev/null'], { input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000, holdStdin: true });
   }
 
   berthdPid(): number {

@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --initial-old-space-size=64
 // The flag: see node-flags.ts (the shebang cannot import it).
 import { parseArgs } from 'node:util';
-import { createLogger, type LogLevel } from '../core/logger';
+import type { LogLevel } from '../core/logger';
+import { stderrLogger } from '../core/node/stderr-logger';
 import { loadConfig } from './config';
 import { startDaemon } from './main';
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     config: values.config,
     logLevel: values['log-level'] as LogLevel | undefined,
   });
-  const log = createLogger(config.logLevel, { component: 'berthd' });
+  const log = stderrLogger(config.logLevel, { component: 'berthd' });
   const daemon = await startDaemon(config, log);
   let stopping = false;
   const stop = (sig: string) => {

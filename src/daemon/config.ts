@@ -40,7 +40,7 @@ export function loadConfig(flags: Flags): Config {
     try {
       file = JSON.parse(readFileSync(flags.config, 'utf8'));
     } catch (e) {
-      throw new Error(`config ${flags.config}: ${(e as Error).message}`);
+      throw new Error(`config ${flags.config}: ${(e as Error).message}`, { cause: e });
     }
   }
   const merged = { ...(file as object) } as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createLogger, type Logger } from '../core/logger';
+import type { Logger } from '../core/logger';
+import { stderrLogger } from '../core/node/stderr-logger';
 import { MetadataDB } from '../metadata/db';
 import { GrpcServer } from '../transport/grpc/server';
 import { ServiceRegistry } from '../services/grpc/registry';
@@ -23,7 +24,7 @@ export interface Daemon {
 }
 
 /** Starts berthd: opens the stores, wires the slices in order, binds the unix socket. */
-export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel, { component: 'berthd' })): Promise<Daemon> {
+export async function startDaemon(config: Config, log: Logger = stderrLogger(config.logLevel, { component: 'berthd' })): Promise<Daemon> {
   // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660.
   await mkdir(config.root, { recursive: true, mode: 0o700 });
   await chmod(config.root, 0o700);

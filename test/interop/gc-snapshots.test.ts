@@ -236,7 +236,6 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
       must(await ctr(a, ['images', 'rm', '--sync', ref], { timeoutMs: 60000 }), 'images rm --sync');
       expect(await snapshotDirs(b!)).toEqual([]);
       expect(await blobFiles(b!)).toEqual([]);
-      // eslint-disable-next-line no-console
       console.log(`sync collections completed while the pull ran: ${during}`);
     }, 300000);
   });

@@ -82,7 +82,10 @@ export default defineConfig(
     files: ['src/**/*.ts'],
     plugins: { berth },
     rules: {
-      'berth/layers': ['error', { srcDir: 'src', layers: LAYERS, allow: ALLOW, packages: PACKAGES, pure: PURE, clientBase: 1, outsideAllowed: ['package.json'] }],
+      'berth/layers': [
+        'error',
+        { srcDir: 'src', layers: LAYERS, allow: ALLOW, packages: PACKAGES, pure: PURE, clientBase: 1, outsideAllowed: ['package.json'] },
+      ],
       // berthd logs through core/logger (structured, leveled); the CLI writes to process.stdout/stderr.
       'no-console': 'error',
     },

@@ -49,9 +49,12 @@ const rule = {
     docs: { description: 'a file imports only from lower layers; restricted packages only where allowed' },
     schema: [{ type: 'object', additionalProperties: true }],
     messages: {
-      upward: '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): a layer imports only from lower layers (table in eslint.config.mjs).',
-      sameLayer: '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): folders of one layer do not import each other; move the shared piece down, or add an allowance with its reason.',
-      client: '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): client/ and cli/ import only lower client layers and {{clientBase}}.',
+      upward:
+        '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): a layer imports only from lower layers (table in eslint.config.mjs).',
+      sameLayer:
+        '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): folders of one layer do not import each other; move the shared piece down, or add an allowance with its reason.',
+      client:
+        '{{file}} ({{fromLayer}} {{fromDir}}/) imports {{target}} ({{toLayer}} {{toDir}}/): client/ and cli/ import only lower client layers and {{clientBase}}.',
       noLayer: '{{file}} is in no layer: add its folder to the layer table in eslint.config.mjs.',
       outside: '{{file}} imports {{target}}, outside src/: src/ never imports test/, bench/ or other files of the checkout.',
       pure: '{{file}} is in pure {{fromDir}}/ ({{fromLayer}}): {{pkg}} does I/O; such helpers live in {{io}}.',
@@ -131,9 +134,12 @@ const rule = {
       /** @param {any} n */
       Program: (n) => !from && context.report({ node: n, messageId: 'noLayer', data: { file: `${srcDir}/${file}` } }),
       /** @param {any} n */
-      ImportDeclaration: (n) => visit(n, n.source, n.importKind === 'type' || (n.specifiers.length > 0 && n.specifiers.every((/** @type {any} */ s) => s.importKind === 'type'))),
+      ImportDeclaration: (n) =>
+        visit(n, n.source, n.importKind === 'type' || (n.specifiers.length > 0 && n.specifiers.every((/** @type {any} */ s) => s.importKind === 'type'))),
       /** @param {any} n */
-      ExportNamedDeclaration: (n) => n.source && visit(n, n.source, n.exportKind === 'type' || (n.specifiers.length > 0 && n.specifiers.every((/** @type {any} */ s) => s.exportKind === 'type'))),
+      ExportNamedDeclaration: (n) =>
+        n.source &&
+        visit(n, n.source, n.exportKind === 'type' || (n.specifiers.length > 0 && n.specifiers.every((/** @type {any} */ s) => s.exportKind === 'type'))),
       /** @param {any} n */
       ExportAllDeclaration: (n) => visit(n, n.source, n.exportKind === 'type'),
       /** @param {any} n */
@@ -141,7 +147,8 @@ const rule = {
       /** @param {any} n */
       CallExpression: (n) => n.callee.type === 'Identifier' && n.callee.name === 'require' && n.arguments.length === 1 && visit(n, n.arguments[0], false),
       /** @param {any} n */
-      TSImportEqualsDeclaration: (n) => n.moduleReference.type === 'TSExternalModuleReference' && visit(n, n.moduleReference.expression, n.importKind === 'type'),
+      TSImportEqualsDeclaration: (n) =>
+        n.moduleReference.type === 'TSExternalModuleReference' && visit(n, n.moduleReference.expression, n.importKind === 'type'),
       /** @param {any} n */
       TSImportType: (n) => visit(n, n.source ?? n.argument?.literal, true),
     };

@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { packAny } from '../../src/api/proto';
 import type { EventExchange } from '../../src/events/exchange';
 import { EVENTS } from '../../src/daemon/slices/events';
-import { startInProcess, ctrAvailable, rawClient, call, nsMetadata } from '../helpers/daemon';
+import { startInProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
 import { ctr } from '../helpers/ctr';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 
 /** A running `ctr events`: its stdout lines, parsed as `<timestamp> <namespace> <topic> <json>`. */
 class CtrEvents {

@@ -22,7 +22,7 @@ import { compareUnpacked, unpackedTree } from '../helpers/unpack-compare';
 import { mountsUnder } from '../helpers/mounts';
 import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const NEEDS = [requireRoot(), requireTool('ctr', 'containerd', 'docker-registry')];
+const NEEDS = [requireRoot(), requireTool('ctr', 'containerd', 'docker-registry', 'skopeo')];
 const itRoot = itWith(...NEEDS);
 
 /**

@@ -25,7 +25,7 @@ import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
 const ROOT = [requireRoot(), requireTool('ctr')];
 const itRoot = itWith(...ROOT);
-const itRootFull = itWith(...ROOT, requireTool('containerd', 'docker-registry'));
+const itRootFull = itWith(...ROOT, requireTool('containerd', 'docker-registry', 'skopeo'));
 
 const CONTENT = 'containerd.services.content.v1.Content';
 const LEASES = 'containerd.services.leases.v1.Leases';

@@ -5,7 +5,8 @@
  * outlive berthd; `restore()` (restore.ts) finds them again after a restart.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Ctx } from '../core/context';
 import { alreadyExists, canceled, failedPrecondition, internal, invalidArgument, isNotFound, notFound, notImplemented } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
@@ -19,9 +20,10 @@ import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } f
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
+import { SeccompCompiler, type SeccompFilter } from './helper/seccomp-compiler';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
-import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
+import { execPlan, parseSpec, planFromSpec, toSeccompRequest, type OciSpec, type SpecToPlanOptions } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
@@ -46,6 +48,8 @@ export interface TaskManagerOptions {
   events?: EventPublisher;
   log: Logger;
   helperPath?: string;
+  /** native/build/berth-seccomp unless given. */
+  seccompCompilerPath?: string;
 }
 
 const ANY_SIGNAL_MAX = 64;
@@ -63,12 +67,15 @@ export class TaskManager {
   private readonly cgroupParent: string;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
+  /** Compiled `linux.seccomp` filters, one per distinct profile. */
+  private readonly seccomp: SeccompCompiler;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+    this.seccomp = new SeccompCompiler(opts.seccompCompilerPath);
     const sock = this.paths.launcherSocket;
     if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
@@ -151,13 +158,42 @@ export class TaskManager {
   warmSpec(ns: string, c: Container): void {
     const value = c.spec?.value;
     if (!value || this.ac.signal.aborted) return;
-    this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => planFromSpec(spec, this.planOptions(ns, c.id, [])).plan);
+    this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => {
+      const seccomp = this.seccompIfReady(spec, c.id);
+      return seccomp === undefined ? undefined : planFromSpec(spec, this.planOptions(ns, c.id, [], seccomp)).plan;
+    });
   }
 
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
-  private planOptions(ns: string, id: string, rootfsMounts: Mount[], stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
+  private planOptions(ns: string, id: string, rootfsMounts: Mount[], seccomp: SeccompFilter | null, stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
-    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true };
+    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp };
+  }
+
+  /** The spec's seccomp filter (null: none). Refuses a malformed profile (InvalidArgument) before anything starts. */
+  private seccompFor(spec: OciSpec, id: string): Promise<SeccompFilter | null> {
+    const sc = spec.linux?.seccomp;
+    const req = sc && toSeccompRequest(sc, `spec for ${id}: linux.seccomp`);
+    return req ? this.seccomp.compile(req) : Promise.resolve(null);
+  }
+
+  /** Ahead of Tasks/Create: the filter if compiled already, else undefined (and its compile is started). */
+  private seccompIfReady(spec: OciSpec, id: string): SeccompFilter | null | undefined {
+    const sc = spec.linux?.seccomp;
+    const req = sc && toSeccompRequest(sc, `spec for ${id}: linux.seccomp`);
+    if (!req) return null;
+    const f = this.seccomp.peek(req);
+    if (!f) void this.seccomp.compile(req).catch(() => undefined); // Tasks/Create reports what failed
+    return f;
+  }
+
+  /** A container's filter for its execs (restored tasks: from the bundle's config.json). */
+  private async containerSeccomp(t: Task): Promise<SeccompFilter | null> {
+    if (t.seccomp === undefined) {
+      const spec = parseSpec(parseSpecJson(await readFile(join(t.bundle, 'config.json'), 'utf8'), t.id), t.id);
+      t.seccomp = await this.seccompFor(spec, t.id);
+    }
+    return t.seccomp;
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -180,6 +216,7 @@ export class TaskManager {
       const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
       const warm = this.warmSpecs.take(key, c.spec.value);
       const spec = warm?.spec ?? parseSpec(parseSpecJson(specJson, id), id);
+      const seccomp = await this.seccompFor(spec, id);
       let rootfs = o.rootfs;
       if (rootfs.length === 0 && c.snapshotKey) {
         const sn = this.opts.snapshotters.get(c.snapshotter);
@@ -197,7 +234,7 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan;
+      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan;
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
@@ -220,7 +257,9 @@ export class TaskManager {
         throw internal(`task ${id}: cannot write its record`, { cause: e });
       }
       const proc = new Proc(id, undefined, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, bundle), this.log);
-      this.tasks.set(key, new Task(ctx.ns, bundle, record, proc));
+      const task = new Task(ctx.ns, bundle, record, proc);
+      task.seccomp = seccomp;
+      this.tasks.set(key, task);
       this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
       return { pid: created.pid };
     } catch (e) {
@@ -321,6 +360,7 @@ export class TaskManager {
       if (terminal && typeof o.process === 'object' && o.process) (o.process as { terminal?: boolean }).terminal = true;
       const io: TaskIO = { ...o.io, terminal, stderr: terminal ? '' : o.io.stderr };
       const what = `exec ${execId}`;
+      const seccomp = await this.containerSeccomp(t);
       const plan = execPlan(o.process, {
         id: execId,
         stateDir,
@@ -328,6 +368,7 @@ export class TaskManager {
         cgroupPath: t.record.cgroupPath,
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
+        seccomp,
       });
       const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });

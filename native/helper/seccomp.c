@@ -1,6 +1,7 @@
 #include "seccomp.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
@@ -67,4 +68,15 @@ seccomp_apply (const struct plan *p, berth_error_t *err)
   if (errno == EINVAL && p->seccomp_flags != 0 && syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
     return 0;
   return berth_error (err, errno, "load the seccomp filter (%u instructions)", prog.len);
+}
+
+void
+seccomp_release (struct plan *p)
+{
+  if (p->seccomp_filter == NULL)
+    return;
+  free (p->seccomp_filter);
+  p->seccomp_filter = NULL;
+  p->seccomp_len = 0;
+  (void) malloc_trim (0);
 }

@@ -12,5 +12,8 @@ int parse_seccomp (const struct rec *outer, struct plan *p, berth_error_t *err);
 /* Loads the plan's filter into the calling thread (no-op without one). Without no_new_privs this
    needs CAP_SYS_ADMIN, so the child calls it before dropping capabilities (as runc and crun do). */
 int seccomp_apply (const struct plan *p, berth_error_t *err);
+/* The monitor's side once the child is cloned: drops its copy of the filter and gives the heap
+   pages the plan and the filter used back to the kernel, so a filter costs the monitor nothing. */
+void seccomp_release (struct plan *p);
 
 #endif

@@ -5,8 +5,7 @@
  * outlive berthd; `restore()` (restore.ts) finds them again after a restart.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { alreadyExists, canceled, failedPrecondition, internal, invalidArgument, isNotFound, notFound, notImplemented } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
@@ -21,9 +20,10 @@ import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { SeccompCompiler, type SeccompFilter } from './helper/seccomp-compiler';
+import { SeccompFilters } from './seccomp-filters';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
-import { execPlan, parseSpec, planFromSpec, toSeccompRequest, type OciSpec, type SpecToPlanOptions } from './spec';
+import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
@@ -68,14 +68,14 @@ export class TaskManager {
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
   /** Compiled `linux.seccomp` filters, one per distinct profile. */
-  private readonly seccomp: SeccompCompiler;
+  private readonly seccomp: SeccompFilters;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
-    this.seccomp = new SeccompCompiler(opts.seccompCompilerPath);
+    this.seccomp = new SeccompFilters(new SeccompCompiler(opts.seccompCompilerPath));
     const sock = this.paths.launcherSocket;
     if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
@@ -159,7 +159,7 @@ export class TaskManager {
     const value = c.spec?.value;
     if (!value || this.ac.signal.aborted) return;
     this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => {
-      const seccomp = this.seccompIfReady(spec, c.id);
+      const seccomp = this.seccomp.ifReady(spec.linux?.seccomp, `spec for ${c.id}: linux.seccomp`);
       return seccomp === undefined ? undefined : planFromSpec(spec, this.planOptions(ns, c.id, [], seccomp)).plan;
     });
   }
@@ -168,32 +168,6 @@ export class TaskManager {
   private planOptions(ns: string, id: string, rootfsMounts: Mount[], seccomp: SeccompFilter | null, stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
     return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp };
-  }
-
-  /** The spec's seccomp filter (null: none). Refuses a malformed profile (InvalidArgument) before anything starts. */
-  private seccompFor(spec: OciSpec, id: string): Promise<SeccompFilter | null> {
-    const sc = spec.linux?.seccomp;
-    const req = sc && toSeccompRequest(sc, `spec for ${id}: linux.seccomp`);
-    return req ? this.seccomp.compile(req) : Promise.resolve(null);
-  }
-
-  /** Ahead of Tasks/Create: the filter if compiled already, else undefined (and its compile is started). */
-  private seccompIfReady(spec: OciSpec, id: string): SeccompFilter | null | undefined {
-    const sc = spec.linux?.seccomp;
-    const req = sc && toSeccompRequest(sc, `spec for ${id}: linux.seccomp`);
-    if (!req) return null;
-    const f = this.seccomp.peek(req);
-    if (!f) void this.seccomp.compile(req).catch(() => undefined); // Tasks/Create reports what failed
-    return f;
-  }
-
-  /** A container's filter for its execs (restored tasks: from the bundle's config.json). */
-  private async containerSeccomp(t: Task): Promise<SeccompFilter | null> {
-    if (t.seccomp === undefined) {
-      const spec = parseSpec(parseSpecJson(await readFile(join(t.bundle, 'config.json'), 'utf8'), t.id), t.id);
-      t.seccomp = await this.seccompFor(spec, t.id);
-    }
-    return t.seccomp;
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -216,7 +190,7 @@ export class TaskManager {
       const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
       const warm = this.warmSpecs.take(key, c.spec.value);
       const spec = warm?.spec ?? parseSpec(parseSpecJson(specJson, id), id);
-      const seccomp = await this.seccompFor(spec, id);
+      const seccomp = await this.seccomp.forProfile(spec.linux?.seccomp, `spec for ${id}: linux.seccomp`);
       let rootfs = o.rootfs;
       if (rootfs.length === 0 && c.snapshotKey) {
         const sn = this.opts.snapshotters.get(c.snapshotter);
@@ -360,7 +334,8 @@ export class TaskManager {
       if (terminal && typeof o.process === 'object' && o.process) (o.process as { terminal?: boolean }).terminal = true;
       const io: TaskIO = { ...o.io, terminal, stderr: terminal ? '' : o.io.stderr };
       const what = `exec ${execId}`;
-      const seccomp = await this.containerSeccomp(t);
+      // A restored task's filter comes from its bundle's spec.
+      const seccomp = t.seccomp !== undefined ? t.seccomp : (t.seccomp = await this.seccomp.forBundle(t.bundle, t.id));
       const plan = execPlan(o.process, {
         id: execId,
         stateDir,

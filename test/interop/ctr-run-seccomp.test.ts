@@ -49,6 +49,9 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
     const plain = await probeOn('berth', 'sc-plain', []);
     const berth = await probeOn('berth', 'sc-berth', ['--seccomp']);
     const runc = await probeOn('containerd', 'sc-runc', ['--seccomp']);
+    // The profile is compiled now: this run's plan is built ahead of Tasks/Create (warm-specs.ts), filter included.
+    const again = await probeOn('berth', 'sc-berth-again', ['--seccomp']);
+    expect(again).toEqual(berth);
     printTable(plain, berth, runc);
     expect(plain.seccomp).toBe('0');
     expect(berth.seccomp).toBe('2');
@@ -87,6 +90,27 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
     expect(runc.seccomp).toBe('2');
     expect(Object.fromEntries(berth.results)).toEqual(Object.fromEntries(runc.results));
     expect(berth.results.get('keyctl')).toBe('EPERM');
+    expect(await f.leaks()).toEqual(NO_LEAKS);
+  });
+
+  itBoth('after a berthd restart, an exec in a running container still gets its profile (read back from the bundle)', async () => {
+    const id = 'sc-restart';
+    expect((await f.ctr(['run', '-d', '--seccomp', ...mount(), IMG, id, 'sleep', '1000'])).code).toBe(0);
+    try {
+      await f.proc.stop();
+      await f.proc.start();
+      const e = await f.ctr(['task', 'exec', '--exec-id', 'probe', id, '/probe/seccomp-probe']);
+      expect({ code: e.code, stderr: e.stderr }).toEqual({ code: 0, stderr: '' });
+      const r = parseProbe(e.stdout);
+      expect(r.seccomp).toBe('2');
+      expect(r.results.get('keyctl')).toBe('EPERM');
+      expect(r.results.get('clone3')).toBe('ENOSYS');
+    } finally {
+      await f.ctr(['task', 'kill', '-s', 'SIGKILL', id]);
+      for (let i = 0; i < 100 && (await f.ctr(['task', 'ls'])).stdout.includes('RUNNING'); i++) await new Promise((r) => setTimeout(r, 50));
+      await f.ctr(['task', 'rm', '-f', id]);
+      await f.ctr(['containers', 'rm', id]);
+    }
     expect(await f.leaks()).toEqual(NO_LEAKS);
   });
 

@@ -2,7 +2,7 @@
  * The seccomp probe (seccomp-probe.c): built static with gcc into a dir a container bind-mounts
  * (busybox images have no libc), and its output read as a table of syscall -> result.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './ctr';
@@ -14,6 +14,7 @@ export async function buildProbe(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-scprobe-'));
   const r = await run('gcc', ['-static', '-O1', '-Wall', '-o', join(dir, 'seccomp-probe'), join(__dirname, 'seccomp-probe.c')], { timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`gcc: ${r.stderr}`);
+  await chmod(dir, 0o755); // a container in a user namespace runs it as an unprivileged host uid
   return dir;
 }
 

@@ -3,6 +3,7 @@
  * against berthd and against a private containerd 1.6 + runc: the same spec reaches both, so the
  * probe (test/helpers/seccomp-probe.c) must see the same answer for every syscall it tries.
  */
+import { readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startContainerd, type Containerd } from '../helpers/containerd';
@@ -13,6 +14,7 @@ const f = new CtrFixture('seccomp');
 let ctrd: Containerd | undefined;
 let probeDir = '';
 const itBoth = probeSupported ? itCtrRoot : it.skip;
+const fullUidMap = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';
 
 beforeAll(async () => {
   await f.setup();
@@ -90,6 +92,18 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
     expect(runc.seccomp).toBe('2');
     expect(Object.fromEntries(berth.results)).toEqual(Object.fromEntries(runc.results));
     expect(berth.results.get('keyctl')).toBe('EPERM');
+    expect(await f.leaks()).toEqual(NO_LEAKS);
+  });
+
+  // berthd only: the private containerd's state dir (a 0700 temp dir) is out of reach of a remapped runc.
+  (fullUidMap ? itBoth : it.skip)('--uidmap: the filter is loaded inside the user namespace, with the same answers', async () => {
+    const maps = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];
+    const berth = await probeOn('berth', 'sc-userns-berth', ['--seccomp', ...maps]);
+    const plain = await probeOn('berth', 'sc-userns-ref', ['--seccomp']);
+    expect(berth.seccomp).toBe('2');
+    expect(Object.fromEntries(berth.results)).toEqual(Object.fromEntries(plain.results));
+    expect(berth.results.get('keyctl')).toBe('EPERM');
+    expect(berth.results.get('unshare_0')).toBe('EPERM');
     expect(await f.leaks()).toEqual(NO_LEAKS);
   });
 

@@ -1,5 +1,5 @@
 /** linux.seccomp as berthd reads it (toSeccompRequest), Docker's default profile, users' profile files. */
-import { DEFAULT_CAPABILITIES, defaultSeccompProfile, DOCKER_DEFAULT_PROFILE, parseSeccompProfile, parseSpec, toSeccompRequest, type OciSeccomp } from '../../src/tasks/spec';
+import { DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec, DOCKER_DEFAULT_PROFILE, parseSeccompProfile, parseSpec, specToPlan, toSeccompRequest, type OciSeccomp } from '../../src/tasks/spec';
 
 const AMD64 = { arch: 'amd64', kernel: '6.1.0-18-amd64' };
 const allowed = (p: OciSeccomp): Set<string> => new Set((p.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW' && !s.args?.length).flatMap((s) => s.names));
@@ -69,6 +69,16 @@ describe('toSeccompRequest', () => {
       { defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'] },
     ])
       expect(() => toSeccompRequest(sc)).toThrow(expect.objectContaining({ kind: 'NotImplemented' }));
+  });
+
+  it('specToPlan carries the compiled filter, and will not build a plan without it', () => {
+    const spec = defaultSpec({ id: 'c1' });
+    spec.linux!.seccomp = defaultSeccompProfile(DEFAULT_CAPABILITIES, AMD64);
+    const opts = { id: 'c1', stateDir: '/run/berth/c1', rootfs: '/r' };
+    expect(() => specToPlan(spec, opts)).toThrow(/linux.seccomp must be compiled first/);
+    const program = Buffer.alloc(16);
+    expect(specToPlan(spec, { ...opts, seccomp: { program, flags: 2, skipped: [] } }).plan.seccomp).toEqual({ program, flags: 2 });
+    expect(specToPlan(spec, { ...opts, seccomp: null }).plan.seccomp).toBeUndefined(); // a profile that asks for none
   });
 
   it('parseSpec refuses a linux.seccomp with a key OCI does not have', () => {

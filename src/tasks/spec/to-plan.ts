@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { failedPrecondition, invalidArgument, notImplemented } from '../../core/errors';
+import { BugError, invalidArgument, notImplemented } from '../../core/errors';
 import type { Mount } from '../../core/types';
 import type { LaunchPlanInput, Stdio } from '../helper/plan';
 import { NAMESPACE_TYPES } from '../helper/plan';
@@ -168,7 +168,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
   const cgroupPath = cgroupPathFor(spec, opts.id, parent);
   if (r.devices?.length && existsSync('/sys/fs/cgroup/cgroup.controllers')) warnings.push('linux.resources.devices: not enforced on cgroup v2 (needs eBPF)');
   const limit = (v: number | undefined) => (v === undefined || v <= 0 ? undefined : v);
-  if (l.seccomp !== undefined && opts.seccomp === undefined) throw failedPrecondition(`spec for ${opts.id}: linux.seccomp must be compiled first (SeccompCompiler)`);
+  if (l.seccomp !== undefined && opts.seccomp === undefined) throw new BugError(`spec for ${opts.id}: linux.seccomp must be compiled first (SeccompFilters)`);
 
   const plan: LaunchPlanInput = {
     mode: 'create',

@@ -97,6 +97,11 @@ describe('SeccompCompiler', () => {
     expect(compilerInput(toSeccompRequest(profile)!)).toContain('rule clone 2147418112 0,7,2114060288,0\n');
   });
 
+  it('refuses a profile too large for berth-seccomp before running it', async () => {
+    const huge = toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: Array.from({ length: 60_000 }, (_, i) => `syscall_${i}`), action: 'SCMP_ACT_ERRNO' }] })!;
+    await expect(new SeccompCompiler('/nonexistent').compile(huge)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('too large') });
+  });
+
   describe('failures', () => {
     let dir: string;
     beforeAll(async () => {

@@ -46,6 +46,8 @@ export interface SeccompFilter {
 }
 
 const COMPILE_TIMEOUT_MS = 20_000;
+/** berth-seccomp reads at most this much (native/seccomp/main.c MAX_INPUT). */
+const MAX_INPUT = 1 << 20;
 const CACHE_MAX = 32;
 const EXIT_REFUSED = 1;
 const EXIT_NO_LIBSECCOMP = 3;
@@ -107,17 +109,15 @@ export class SeccompCompiler {
 
   constructor(private readonly path: string = seccompCompilerPath()) {}
 
-  private static key(req: SeccompRequest): string {
-    return `${compilerInput(req)}flags ${req.flags}`;
-  }
-
   /** The compiled filter if this profile was compiled already. */
   peek(req: SeccompRequest): SeccompFilter | undefined {
-    return this.done.get(SeccompCompiler.key(req));
+    return this.done.get(`${compilerInput(req)}flags ${req.flags}`);
   }
 
   compile(req: SeccompRequest): Promise<SeccompFilter> {
-    const key = SeccompCompiler.key(req);
+    const input = compilerInput(req);
+    if (input.length >= MAX_INPUT) return Promise.reject(invalidArgument(`seccomp profile: ${req.rules.length} rules, too large to compile`));
+    const key = `${input}flags ${req.flags}`;
     const hit = this.done.get(key);
     if (hit) {
       this.done.delete(key); // most recently used last
@@ -126,7 +126,7 @@ export class SeccompCompiler {
     }
     let p = this.running.get(key);
     if (!p) {
-      p = runCompiler(this.path, compilerInput(req))
+      p = runCompiler(this.path, input)
         .then((out) => {
           const f = filterFromOutput(out, req);
           this.done.set(key, f);

@@ -32,7 +32,7 @@ export interface SpecToPlanOptions {
   /** Accept (and only report) OCI fields berth does not implement. */
   allowUnsupported?: boolean;
   /**
-   * The spec's `linux.seccomp` compiled (toSeccompRequest, SeccompCompiler), or null where it asks
+   * The spec's `linux.seccomp` compiled (SeccompFilters: toSeccompRequest + SeccompCompiler), or null where it asks
    * for no filter. Required when the spec has `linux.seccomp`.
    */
   seccomp?: SeccompFilter | null;

@@ -17,7 +17,7 @@ import type { Container } from '../containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';
-import { createProcess, helperPath, removeStateDir } from './helper';
+import { createProcess, helperPath, openAttach, removeStateDir, type AttachStream, type Capture, type PendingAttach } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
@@ -25,7 +25,7 @@ import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spe
 import { stdioFor } from './stdio';
 import { Task } from './task';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
-import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
+import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskCapture, TaskIO, TaskMetric } from './types';
 
 /** Runtime names berthd runs with berth-helper (containerd's runc shims, and berth's own). */
 export const SUPPORTED_RUNTIMES = ['io.containerd.runc.v2', 'io.containerd.runc.v1', 'io.berth.v1'] as const;
@@ -46,6 +46,13 @@ export interface TaskManagerOptions {
   events?: EventPublisher;
   log: Logger;
   helperPath?: string;
+}
+
+/** The plan's capture part; a captured process must not be given FIFOs or files as well. */
+function captureFor(c: TaskCapture | undefined, io: TaskIO, what: string): Capture | undefined {
+  if (!c) return undefined;
+  if (io.stdin || io.stdout || io.stderr) throw invalidArgument(`${what}: stdio is captured by the monitor: no FIFOs or log URIs may be given as well`);
+  return { stdinOpen: c.stdinOpen, log: c.log && { path: c.log.path, maxSize: c.log.maxSize, maxFiles: c.log.maxFiles } };
 }
 
 const ANY_SIGNAL_MAX = 64;
@@ -197,7 +204,8 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan;
+      const capture = captureFor(o.capture, io, `task ${id}`);
+      const plan = warmPlan(warm, terminal, rootfs, stdio, capture) ?? { ...planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan, capture };
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
@@ -212,6 +220,7 @@ export class TaskManager {
         stateDir,
         cgroupPath: typeof plan.cgroupPath === 'string' ? plan.cgroupPath : undefined,
         namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type })),
+        capture: o.capture,
       };
       try {
         await writeTaskRecord(bundle, record);
@@ -220,6 +229,7 @@ export class TaskManager {
         throw internal(`task ${id}: cannot write its record`, { cause: e });
       }
       const proc = new Proc(id, undefined, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, bundle), this.log);
+      proc.capture = o.capture;
       this.tasks.set(key, new Task(ctx.ns, bundle, record, proc));
       this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
       return { pid: created.pid };
@@ -239,7 +249,7 @@ export class TaskManager {
       if (execId && t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot start exec ${execId} in a stopped task`);
       const pid = await p.start(this.signal);
       if (execId) {
-        await writeExecRecord(t.bundle, { execId, pid, io: p.io, stateDir: p.stateDir }).catch(() => undefined);
+        await writeExecRecord(t.bundle, { execId, pid, io: p.io, stateDir: p.stateDir, capture: p.capture }).catch(() => undefined);
         this.events.execStarted(ctx.ns, id, execId, pid);
       } else this.events.start(ctx.ns, id, pid);
       return { pid };
@@ -329,20 +339,34 @@ export class TaskManager {
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
       });
+      plan.capture = captureFor(o.capture, io, what);
       const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });
         throw e;
       });
       try {
-        await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir });
+        await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir, capture: o.capture });
       } catch (e) {
         await created.abort();
         await rm(stateDir, { recursive: true, force: true });
         throw internal(`${what}: cannot write its record`, { cause: e });
       }
-      t.execs.set(execId, new Proc(t.id, execId, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, t.bundle), this.log));
+      const exec = new Proc(t.id, execId, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, t.bundle), this.log);
+      exec.capture = o.capture;
+      t.execs.set(execId, exec);
       this.events.execAdded(ctx.ns, t.id, execId);
     });
+  }
+
+  /**
+   * Attaches to a captured process's stdio through its monitor (created or running; for a created
+   * one, start it once `requested` settled and the attacher sees all of its output).
+   */
+  attach(ctx: Ctx, id: string, execId: string | undefined, streams: readonly AttachStream[]): PendingAttach {
+    const p = this.task(ctx, id).proc(execId);
+    if (!p.capture) throw failedPrecondition(`${p.what}: its stdio is not held by the monitor (started with FIFOs): attach through them`);
+    if (p.status === 'stopped') throw failedPrecondition(`${p.what}: process already finished`);
+    return openAttach(p.stateDir, streams, p.what);
   }
 
   /** Succeeds for a process that already exited (ctr resizes after a short command is gone). */

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { blobPath } from '../content/paths';
 import type { ContentStore } from '../content/types';
 import { unavailable } from '../core/errors';
-import { LayerApplier, LayerStager, stagingObserver } from '../diff';
+import { LayerApplier, LayerDiffer, LayerStager, stagingObserver } from '../diff';
 import type { NamespacedContentStore } from '../metadata/content';
 import { DIFF_SERVICE, diffService } from '../services/diff';
 import type { Wiring } from './wiring';
@@ -18,7 +18,10 @@ export async function wireDiff(w: Wiring): Promise<void> {
   const log = w.log.child({ component: 'diff' });
   const content = w.parts.get('content') as (ContentStore & Partial<Pick<NamespacedContentStore, 'observe'>>) | undefined;
   let applier: Pick<LayerApplier, 'apply'>;
+  let differ: LayerDiffer | undefined;
   if (content) {
+    differ = new LayerDiffer(content);
+    w.parts.set('differ', differ);
     const contentRoot = join(w.config.root, 'content');
     const blobFile = (digest: string) => blobPath(contentRoot, digest);
     let stager: LayerStager | undefined;
@@ -40,5 +43,6 @@ export async function wireDiff(w: Wiring): Promise<void> {
     };
   }
   w.plugins.push({ type: 'io.containerd.differ.v1', id: 'walking', requires: ['io.containerd.content.v1'] });
-  w.services.add(DIFF_SERVICE, diffService(applier, log));
+  w.parts.set('applier', applier);
+  w.services.add(DIFF_SERVICE, diffService(applier, log, differ));
 }

@@ -65,6 +65,12 @@ export class TaskManager {
   private readonly pending = new Set<string>();
   private readonly ac = new AbortController();
   private readonly pendingMarks = new Map<string, (sync: boolean) => void>();
+  /**
+   * Deleted tasks whose monitor may still be finishing (it removes the cgroup after answering the
+   * waiters): a new task of the same id waits for it, or that removal would hit the new one's
+   * cgroup (same path) and kill its processes.
+   */
+  private readonly finishing = new Map<string, Promise<void>>();
   /** Specs (and their launch plans) validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
   private readonly warmSpecs = new WarmSpecs();
   private readonly cgroupParent: string;
@@ -172,6 +178,11 @@ export class TaskManager {
     const key = this.key(ctx.ns, id);
     if (this.tasks.has(key) || this.pending.has(key)) throw alreadyExists(`task ${id}: already exists`);
     this.pending.add(key);
+    const prev = this.finishing.get(key);
+    if (prev) {
+      await prev;
+      this.finishing.delete(key);
+    }
     const bundle = this.paths.bundle(ctx.ns, id);
     const stateDir = this.paths.initStateDir(ctx.ns, id);
     let made = false;
@@ -285,6 +296,10 @@ export class TaskManager {
       if (p.status === 'running' || p.status === 'paused') throw failedPrecondition(`task ${id}: cannot delete a ${p.status} task: kill it first`);
       if (p.status === 'created') await p.abort(9);
       const exit = p.exit!;
+      const key = this.key(ctx.ns, id);
+      const gone = p.monitor.gone();
+      this.finishing.set(key, gone);
+      void gone.then(() => this.finishing.get(key) === gone && this.finishing.delete(key));
       for (const e of t.execs.values()) await this.settleExec(e);
       // The init is stopped: its monitor answered the wait and is exiting, so its state dir can go
       // without asking it first (removeStateDir's probe).

@@ -5,15 +5,22 @@ import { CAPABILITIES, capabilityNumber, DEFAULT_CAPABILITIES } from '../tasks/s
 
 const ALL = 'ALL';
 
-/** Every capability this kernel has (up to /proc/sys/kernel/cap_last_cap). */
+/**
+ * Every capability this kernel has (up to /proc/sys/kernel/cap_last_cap) that berthd can hand on
+ * (its own bounding set: one it lacks, e.g. when berthd itself runs in a container, cannot be
+ * granted, and asking the kernel for it fails the start).
+ */
 export function allCapabilities(): string[] {
   let last = CAPABILITIES.length - 1;
+  let bounding = (1n << 64n) - 1n;
   try {
     last = Math.min(last, Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim()));
+    const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) bounding = BigInt(`0x${m[1]}`);
   } catch {
     /* keep the full list */
   }
-  return CAPABILITIES.slice(0, last + 1);
+  return CAPABILITIES.slice(0, last + 1).filter((_, i) => (bounding >> BigInt(i)) & 1n);
 }
 
 function normalize(names: readonly string[]): string[] {

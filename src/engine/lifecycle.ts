@@ -280,6 +280,7 @@ export class Lifecycle {
     const l = this.entry(ctx.ns, r.id);
     for (const p of l.pending.splice(0)) p.session.fail(notFound(`container ${r.id} was removed`));
     await this.dropTask(ctx, r.id);
+    await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
     await discardContainer(this.d, ctx, r);
     this.events.publish(ctx.ns, 'destroy', r);
     l.removed.resolve({ exitCode: r.state.exitCode });

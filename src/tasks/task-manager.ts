@@ -267,6 +267,14 @@ export class TaskManager {
     });
   }
 
+  /**
+   * Settles once the monitor of a deleted task has finished its last acts (removing the cgroup),
+   * at once when there is none.
+   */
+  async settled(ctx: Ctx, id: string): Promise<void> {
+    await this.finishing.get(this.key(ctx.ns, id));
+  }
+
   /** Blocks until the process exits; fine before Start. */
   async wait(ctx: Ctx, id: string, execId?: string): Promise<Exit> {
     const p = this.task(ctx, id).proc(execId);

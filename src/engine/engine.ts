@@ -3,7 +3,7 @@
  * id prefix) and hands it to the module that implements it.
  */
 import type { Ctx } from '../core/context';
-import { conflict, invalidArgument } from '../core/errors';
+import { conflict, errorKind, invalidArgument, isNotFound } from '../core/errors';
 import { commitContainer } from './commit';
 import { createContainer, NAME_LABEL } from './create';
 import type { EngineDeps } from './deps';
@@ -133,15 +133,24 @@ export class LocalEngine implements Engine {
     if (s !== 'running' && s !== 'created') throw conflict('you cannot attach to a stopped container, start it first');
     const stdin = !!o.stdin && r.config.openStdin;
     const streams = [...(stdin ? (['stdin'] as const) : []), ...(o.stdout ?? true ? (['stdout'] as const) : []), ...(o.stderr ?? true ? (['stderr'] as const) : [])];
-    const opts = { tty: r.config.tty, stdin, detachKeys: parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS), closeStdinAtEnd: r.config.stdinOnce };
+    const bg = { ns: ctx.ns, log: ctx.log };
+    const opts = { tty: r.config.tty, stdin, detachKeys: parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS), closeStdinAtEnd: r.config.stdinOnce, recorded: () => this.life.wait(bg, { ...r, state: { ...r.state, status: 'running' } }) };
     if (s === 'created') {
       // Connected when it starts (Docker's `start -a`, `run` attached), before any output.
       const session = new EngineSession(opts);
       this.life.addPending(ctx.ns, r.id, session, streams);
       return session;
     }
-    const pending = this.d.tasks.attach(ctx, r.id, undefined, streams);
-    return new EngineSession(opts, await pending.session);
+    const stopped = () => conflict('you cannot attach to a stopped container, start it first');
+    let session;
+    try {
+      session = await this.d.tasks.attach(ctx, r.id, undefined, streams).session;
+    } catch (e) {
+      // It exited between the record's look and ours (its exit is being recorded).
+      if (isNotFound(e) || errorKind(e) === 'FailedPrecondition' || errorKind(e) === 'Unavailable') throw stopped();
+      throw e;
+    }
+    return new EngineSession(opts, session);
   }
 
   async exec(ctx: Ctx, ref: string, opts: ExecOptions): Promise<ExecSession> {

@@ -84,7 +84,7 @@ export async function execIn(d: EngineDeps, events: EngineEvents, ctx: Ctx, r: E
   });
   exited.catch(() => undefined);
   const inner = pending ? await pending.session : undefined;
-  const session = new Exec(execId, exited, { tty, stdin: !!o.stdin && !!inner?.stdin, detachKeys, closeStdinAtEnd: true }, inner);
+  const session = new Exec(execId, exited, { tty, stdin: !!o.stdin && !!inner?.stdin, detachKeys, closeStdinAtEnd: true, recorded: () => exited }, inner);
   if (!inner) session.close(); // exec -d: nothing to stream
   return session;
 }

@@ -16,7 +16,14 @@ export interface SessionOptions {
   detachKeys: Buffer;
   /** Close the process's stdin when this session's stdin ends or it detaches. */
   closeStdinAtEnd: boolean;
+  /**
+   * Settles once the engine has recorded the exit: the exit event waits for it (at most a few
+   * seconds), so a caller that sees it finds the container stopped (an `rm` right after works).
+   */
+  recorded?: () => Promise<unknown>;
 }
+
+const RECORDED_WAIT_MS = 5000;
 
 export class EngineSession implements StreamSession {
   private inner?: AttachSession;
@@ -76,8 +83,14 @@ export class EngineSession implements StreamSession {
       }
       if (r.done) return;
       const e = r.value;
-      if (e.kind === 'exit') yield { kind: 'exit', exitCode: e.exit.exitStatus };
-      else yield e;
+      if (e.kind === 'exit') {
+        if (this.opts.recorded) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([this.opts.recorded().catch(() => undefined), new Promise((res) => (timer = setTimeout(res, RECORDED_WAIT_MS)))]);
+          clearTimeout(timer);
+        }
+        yield { kind: 'exit', exitCode: e.exit.exitStatus };
+      } else yield e;
     }
   }
 

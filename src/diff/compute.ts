@@ -99,6 +99,10 @@ export class LayerDiffer {
   }
 
   private async run(ctx: Ctx, args: string[], mediaType: string, o: CompareOptions): Promise<ComputedDiff> {
+    const ref = o.ref || `diff-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    // The writer first: the tar must be piped on as soon as berth-diff runs (output that waited on
+    // an unread pipe across an await was lost when the child had exited meanwhile).
+    const w = await this.content.writer(ctx, { ref });
     const child = spawn(this.opts.bin ?? defaultDiffBin(), args, { stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.signal });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-8192)));
@@ -109,8 +113,6 @@ export class LayerDiffer {
     const tarHash = createHash('sha256');
     const blobHash = createHash('sha256');
     const gzip = mediaType === MEDIA_TYPE_LAYER_GZIP;
-    const ref = o.ref || `diff-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
-    const w = await this.content.writer(ctx, { ref });
     let size = 0;
     try {
       const tar = child.stdout!.pipe(

@@ -71,6 +71,7 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
   const files = await logFiles(path);
   const at: { cur?: Current } = {};
   let cur: Current | undefined;
+  let reading: FileHandle | undefined; // a file being read out (closed here if the consumer stops early)
   const batch: LogEntry[] = [];
   try {
     if (o.tail !== undefined) {
@@ -89,6 +90,7 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
       for (const file of files) {
         const fh = await openIfExists(file);
         if (!fh) continue;
+        reading = fh;
         let offset = 0;
         for (;;) {
           const next = await readLines(fh, offset, keep, batch);
@@ -98,12 +100,14 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
         }
         if (file === path) cur = { fh, ino: (await fh.stat()).ino, offset };
         else await fh.close();
+        reading = undefined;
       }
     }
     at.cur = cur;
     if (!o.follow) return;
     yield* follow(path, at, keep, f);
   } finally {
+    await reading?.close().catch(() => undefined);
     await (at.cur ?? cur)?.fh.close().catch(() => undefined);
   }
 }

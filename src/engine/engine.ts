@@ -12,7 +12,7 @@ import { EngineEvents } from './events';
 import { execIn } from './exec';
 import { Lifecycle } from './lifecycle';
 import { listContainers } from './list';
-import { readLog } from './logs/reader';
+import { readLogBatches } from './logs/reader';
 import { validateName } from './names';
 import { toContainer, type EngineRecord } from './record';
 import { restoreEngine } from './restore';
@@ -121,9 +121,14 @@ export class LocalEngine implements Engine {
   }
 
   async *logs(ctx: Ctx, ref: string, opts: LogsOptions = {}): AsyncIterable<LogEntry> {
+    for await (const batch of this.logBatches(ctx, ref, opts)) yield* batch;
+  }
+
+  /** `logs` in batches (what a stream sends many at a time uses: no await per entry). */
+  async *logBatches(ctx: Ctx, ref: string, opts: LogsOptions = {}): AsyncIterable<LogEntry[]> {
     const r = await this.resolve(ctx, ref);
     const stopped = opts.follow && running(r) ? this.life.wait(ctx, r, 'not-running').catch(() => undefined) : Promise.resolve();
-    yield* readLog(r.logPath, opts, { stopped, signal: ctx.signal });
+    yield* readLogBatches(r.logPath, opts, { stopped, signal: ctx.signal });
   }
 
   async attach(ctx: Ctx, ref: string, o: AttachOptions = {}): Promise<StreamSession> {

@@ -3,7 +3,8 @@
  * tty (stty size), detach keys, an attach made before start seeing all output, exec with a tty,
  * top and stats of a running container.
  */
-import { drain, EngineFixture, itRoot, until } from '../helpers/engine';
+import { drain, EngineFixture, until } from '../helpers/engine';
+import { itRoot } from './it-root';
 
 const f = new EngineFixture('engatt');
 beforeAll(async () => {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { ctr } from '../helpers/ctr';
 import { startContainerd, ok } from '../helpers/containerd';
 import { ctrAvailable } from '../helpers/daemon';
-import { EngineFixture, itRoot, until } from '../helpers/engine';
+import { EngineFixture, until } from '../helpers/engine';
+import { itRoot } from './it-root';
 import { diffTrees, listTree } from '../helpers/tree';
 import { withImageRootfs } from '../helpers/snapshot-view';
 

@@ -5,7 +5,8 @@
  * --cap-add/--cap-drop, --privileged and --init.
  */
 import type { CreateOptions } from '../../src/engine';
-import { EngineFixture, itRoot } from '../helpers/engine';
+import { EngineFixture } from '../helpers/engine';
+import { itRoot } from './it-root';
 import { busyboxEntries } from '../helpers/images';
 
 const f = new EngineFixture('engdef');

@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineEvent } from '../../src/engine';
 import type { NamespacedSnapshotter } from '../../src/metadata/snapshots';
-import { EngineFixture, itRoot, until } from '../helpers/engine';
+import { EngineFixture, until } from '../helpers/engine';
+import { itRoot } from './it-root';
 
 const f = new EngineFixture('englife');
 beforeAll(async () => {

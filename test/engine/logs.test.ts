@@ -6,7 +6,8 @@
 import { readdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { LogEntry, LogsOptions } from '../../src/engine';
-import { EngineFixture, itRoot } from '../helpers/engine';
+import { EngineFixture } from '../helpers/engine';
+import { itRoot } from './it-root';
 
 const f = new EngineFixture('englogs');
 beforeAll(async () => {

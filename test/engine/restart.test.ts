@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO, testDirs } from '../helpers/daemon';
-import { EngineFixture, itRoot, until } from '../helpers/engine';
+import { EngineFixture, until } from '../helpers/engine';
+import { itRoot } from './it-root';
 
 const f = new EngineFixture('engcrash');
 

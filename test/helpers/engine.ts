@@ -16,7 +16,6 @@ import { startInProcess, testDirs, type TestDirs } from './daemon';
 import { busyboxImage } from './images';
 import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
 
-export const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
 function mountLines(): Set<string> {
   return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));

@@ -35,6 +35,21 @@ export function timeNs(s: string): bigint {
   return secs * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
 }
 
+/** Date.parse is a third of a decode: the seconds part repeats line after line, so it is cached. */
+let lastSecond = '';
+let lastSecondMs = 0;
+function timeMs(t: string): number {
+  if (t.length < 20 || !t.endsWith('Z') || (t.length > 20 && t[19] !== '.')) return Date.parse(t) || 0;
+  const sec = t.slice(0, 19);
+  if (sec !== lastSecond) {
+    const ms = Date.parse(`${sec}Z`);
+    if (Number.isNaN(ms)) return 0;
+    lastSecond = sec;
+    lastSecondMs = ms;
+  }
+  return lastSecondMs + (t.length > 21 ? Math.floor(Number(`0${t.slice(19, -1)}`) * 1000) : 0);
+}
+
 /** One log line (without its newline) as an entry; undefined for a line that is not one. */
 export function decodeLine(line: string): LogEntry | undefined {
   let v: { log?: unknown; stream?: unknown; time?: unknown };
@@ -44,8 +59,7 @@ export function decodeLine(line: string): LogEntry | undefined {
     return undefined;
   }
   if (typeof v.time !== 'string' || (v.stream !== 'stdout' && v.stream !== 'stderr')) return undefined;
-  const ms = Date.parse(v.time);
-  return { stream: v.stream, timestamp: v.time, time: new Date(Number.isNaN(ms) ? 0 : ms), data: Buffer.from(typeof v.log === 'string' ? v.log : '', 'utf8') };
+  return { stream: v.stream, timestamp: v.time, time: new Date(timeMs(v.time)), data: Buffer.from(typeof v.log === 'string' ? v.log : '', 'utf8') };
 }
 
 const BLOCK = 64 * 1024;

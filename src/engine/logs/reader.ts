@@ -37,21 +37,24 @@ function filter(o: LogsOptions): (e: LogEntry) => boolean {
 
 /** Reads complete lines from `fh` at `offset`; returns entries and the offset after the last newline. */
 async function readLines(fh: FileHandle, offset: number, keep: (e: LogEntry) => boolean, out: LogEntry[]): Promise<number> {
-  const buf = Buffer.allocUnsafe(READ_CHUNK);
   let carry: Buffer | undefined;
   let pos = offset;
   for (;;) {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
     const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
     if (bytesRead === 0) return pos - (carry?.length ?? 0);
     pos += bytesRead;
     const data = carry ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    // Decoded once per read (a newline byte is never inside a UTF-8 sequence), then split.
+    const end = data.lastIndexOf(10) + 1;
+    const text = data.toString('utf8', 0, end);
     let start = 0;
-    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
-      const e = decodeLine(data.toString('utf8', start, nl));
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const e = decodeLine(text.slice(start, nl));
       if (e && keep(e)) out.push(e);
       start = nl + 1;
     }
-    carry = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
+    carry = end < data.length ? Buffer.from(data.subarray(end)) : undefined;
     if (out.length >= 4096) return pos - (carry?.length ?? 0); // let the consumer take these first
   }
 }
@@ -66,7 +69,16 @@ interface Current {
   offset: number;
 }
 
+/** The entries one by one (see readLogBatches). */
 export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptions = {}): AsyncGenerator<LogEntry> {
+  for await (const batch of readLogBatches(path, o, f)) yield* batch;
+}
+
+/**
+ * The entries in batches of up to a few thousand: a stream that sends many entries at once
+ * (the engine API's Logs) spares an await per entry, a fifth of a `logs` of 100 MiB.
+ */
+export async function* readLogBatches(path: string, o: LogsOptions = {}, f: FollowOptions = {}): AsyncGenerator<LogEntry[]> {
   const keep = filter(o);
   const files = await logFiles(path);
   const at: { cur?: Current } = {};
@@ -76,10 +88,8 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
   try {
     if (o.tail !== undefined) {
       const { lines, end } = o.tail > 0 ? await tailLines(files, o.tail) : { lines: [], end: undefined };
-      for (const l of lines) {
-        const e = decodeLine(l);
-        if (e && keep(e)) yield e;
-      }
+      const tail = lines.map(decodeLine).filter((e): e is LogEntry => !!e && keep(e));
+      if (tail.length) yield tail;
       const fh = await openIfExists(path);
       if (fh) {
         const st = await fh.stat();
@@ -94,7 +104,7 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
         let offset = 0;
         for (;;) {
           const next = await readLines(fh, offset, keep, batch);
-          yield* batch.splice(0);
+          if (batch.length) yield batch.splice(0);
           if (next === offset) break;
           offset = next;
         }
@@ -113,7 +123,7 @@ export async function* readLog(path: string, o: LogsOptions = {}, f: FollowOptio
 }
 
 /** Follows the file in `at.cur` (replacing it as the log rotates; the caller closes the last one). */
-async function* follow(path: string, at: { cur?: Current }, keep: (e: LogEntry) => boolean, f: FollowOptions): AsyncGenerator<LogEntry> {
+async function* follow(path: string, at: { cur?: Current }, keep: (e: LogEntry) => boolean, f: FollowOptions): AsyncGenerator<LogEntry[]> {
   let wake: (() => void) | undefined;
   let changed = true;
   const poke = () => {
@@ -144,7 +154,7 @@ async function* follow(path: string, at: { cur?: Current }, keep: (e: LogEntry) 
         if (cur) {
           for (;;) {
             const next = await readLines(cur.fh, cur.offset, keep, batch);
-            yield* batch.splice(0);
+            if (batch.length) yield batch.splice(0);
             if (next === cur.offset) break;
             cur.offset = next;
           }

@@ -47,7 +47,7 @@ int emit_opaque (struct diff *d, const char *rel_dir, int64_t mtime);
 /* Sorted names of a directory (without . and ..); free with free_names. */
 int list_dir (struct diff *d, int dirfd, char ***names, size_t *n);
 void free_names (char **names, size_t n);
-int walk_overlay (struct diff *d, int dirfd, const char *rel);
+int walk_tree (struct diff *d, int dirfd, const char *rel);
 int walk_compare (struct diff *d, int lfd, int ufd, const char *rel);
 
 #endif

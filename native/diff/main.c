@@ -53,7 +53,7 @@ main (int argc, char **argv)
     return diff_fail (&d, errno, "open `%s`", argv[1]), fail (&d, 1);
   if ((ufd = open (argv[2], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     return diff_fail (&d, errno, "open `%s`", argv[2]), fail (&d, 1);
-  ret = d.overlay ? walk_overlay (&d, ufd, "") : walk_compare (&d, lfd, ufd, "");
+  ret = d.overlay ? walk_tree (&d, ufd, "") : walk_compare (&d, lfd, ufd, "");
   if (ret == 0 && tar_end (d.out) < 0)
     ret = diff_fail (&d, errno, "write the tar");
   if (ret < 0)

@@ -25,8 +25,11 @@ open_dir (struct diff *d, int dirfd, const char *name, const char *rel)
   return fd;
 }
 
+/* Every entry below dirfd (an added directory, or all of an overlay upper dir). In an overlay upper
+   dir a 0/0 character device is a deletion and an opaque directory hides the lower one's content;
+   in a plain tree they are what they are. */
 int
-walk_overlay (struct diff *d, int dirfd, const char *rel)
+walk_tree (struct diff *d, int dirfd, const char *rel)
 {
   char **names;
   size_t n;
@@ -35,36 +38,26 @@ walk_overlay (struct diff *d, int dirfd, const char *rel)
     return -1;
   for (size_t i = 0; i < n && ret == 0; i++)
     {
+      static struct xattrs x;
       char path[8192];
       struct stat st;
+      int sub;
       join_rel (path, sizeof (path), rel, names[i]);
       if (fstatat (dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+        ret = diff_fail (d, errno, "stat `%s`", path);
+      else if (d->overlay && S_ISCHR (st.st_mode) && st.st_rdev == 0)
+        ret = emit_whiteout (d, rel, names[i], st.st_mtime);
+      else if ((ret = emit_entry (d, dirfd, names[i], path, &st)) < 0 || !S_ISDIR (st.st_mode))
+        ;
+      else if (d->overlay && ((ret = read_xattrs (d, dirfd, names[i], &x)) < 0 || (x.opaque && (ret = emit_opaque (d, path, st.st_mtime)) < 0)))
+        ;
+      else if ((sub = open_dir (d, dirfd, names[i], path)) < 0)
+        ret = -1;
+      else
         {
-          ret = diff_fail (d, errno, "stat `%s`", path);
-          break;
+          ret = walk_tree (d, sub, path);
+          close (sub);
         }
-      if (S_ISCHR (st.st_mode) && st.st_rdev == 0)
-        {
-          ret = emit_whiteout (d, rel, names[i], st.st_mtime);
-          continue;
-        }
-      if ((ret = emit_entry (d, dirfd, names[i], path, &st)) < 0 || !S_ISDIR (st.st_mode))
-        continue;
-      {
-        static struct xattrs x;
-        int sub;
-        if ((ret = read_xattrs (d, dirfd, names[i], &x)) < 0)
-          break;
-        if (x.opaque && (ret = emit_opaque (d, path, st.st_mtime)) < 0)
-          break;
-        if ((sub = open_dir (d, dirfd, names[i], path)) < 0)
-          {
-            ret = -1;
-            break;
-          }
-        ret = walk_overlay (d, sub, path);
-        close (sub);
-      }
     }
   free_names (names, n);
   return ret;
@@ -163,34 +156,6 @@ same_file (struct diff *d, int lfd, int ufd, const char *name, const struct stat
   return a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* Everything below an added directory. */
-static int
-add_tree (struct diff *d, int dirfd, const char *rel)
-{
-  char **names;
-  size_t n;
-  int ret = 0;
-  if (list_dir (d, dirfd, &names, &n) < 0)
-    return -1;
-  for (size_t i = 0; i < n && ret == 0; i++)
-    {
-      char path[8192];
-      struct stat st;
-      join_rel (path, sizeof (path), rel, names[i]);
-      if (fstatat (dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-        ret = diff_fail (d, errno, "stat `%s`", path);
-      else if ((ret = emit_entry (d, dirfd, names[i], path, &st)) == 0 && S_ISDIR (st.st_mode))
-        {
-          int sub = open_dir (d, dirfd, names[i], path);
-          ret = sub < 0 ? -1 : add_tree (d, sub, path);
-          if (sub >= 0)
-            close (sub);
-        }
-    }
-  free_names (names, n);
-  return ret;
-}
-
 static int
 compare_dir (struct diff *d, int lfd, int ufd, const char *rel, struct pending *me)
 {
@@ -259,7 +224,7 @@ compare_dir (struct diff *d, int lfd, int ufd, const char *rel, struct pending *
           if ((ret = flush_parents (d, me)) == 0 && (ret = emit_entry (d, ufd, name, path, &us)) == 0 && S_ISDIR (us.st_mode))
             {
               int sub = open_dir (d, ufd, name, path);
-              ret = sub < 0 ? -1 : add_tree (d, sub, path);
+              ret = sub < 0 ? -1 : walk_tree (d, sub, path);
               if (sub >= 0)
                 close (sub);
             }

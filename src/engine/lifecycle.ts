@@ -163,6 +163,8 @@ export class Lifecycle {
     l.run?.resolve(result);
     l.run = undefined;
     for (const w of l.nextExit.splice(0)) w.resolve(result);
+    // Restart policies (their own issue) decide here, before `--rm`: Docker's backoff from 100 ms
+    // doubling to a minute, `restarting` as the status meanwhile, an explicit stop cancelling it.
     if (r?.hostConfig.autoRemove && r.phase === 'ready') await this.removeNow(ctx, r).catch((e) => this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error }));
   }
 

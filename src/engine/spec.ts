@@ -118,6 +118,7 @@ export function buildSpec(i: SpecInput): OciSpec {
     { destination: '/etc/hosts', type: 'bind', source: i.etc.hostsPath, options: etcOpts },
   );
   if (h.init) spec.mounts.push({ destination: INIT_PATH, type: 'bind', source: i.initBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
+  // Volumes (their own issue) mount here: the image's declared ones are in config.volumes.
 
   const l = spec.linux!;
   l.maskedPaths = h.privileged ? [] : [...DOCKER_MASKED_PATHS];

@@ -9,7 +9,10 @@ import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
 import { buildConfig, processArgs } from './config';
 import type { EngineDeps } from './deps';
-import { writeEtcFiles } from './etc-files';
+import { writeEtcFiles, type EtcFiles } from './etc-files';
+import { withLease } from './lease';
+import type { Container } from '../containers';
+import type { Mount } from '../core/types';
 import type { EngineEvents } from './events';
 import { ImageResolver } from './image';
 import { generateName, newId, validateName } from './names';
@@ -76,25 +79,15 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
   let container = false;
   try {
     const top = await ensureUnpacked(ctx, img, { snapshotter: sn, snapshotterName: d.snapshotter, applier: d.applier, content: d.content, leases: d.leases });
-    const mounts = await sn.prepare(ctx, id, top || undefined);
-    snapshot = true;
-    const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const etc = await writeEtcFiles(dir, config.hostname, hostConfig.networkMode);
-    const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath });
-    const c = await d.containers.create(ctx, {
-      id,
-      labels: { ...config.labels, [NAME_LABEL]: rec.name },
-      image: img.record.name,
-      runtime: { name: RUNTIME },
-      spec: { typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)).toString('base64') },
-      snapshotter: d.snapshotter,
-      snapshotKey: id,
-      extensions: {},
+    // Under a lease until the container record (a GC root) holds the snapshot: a collection in
+    // between would take an active snapshot nothing refers to yet (containerd's client does the same).
+    const made = await withLease(d.leases, ctx, 'create', async (lctx) => {
+      const mounts = await sn.prepare(lctx, id, top || undefined);
+      snapshot = true;
+      return finishCreate(d, lctx, rec, img.record.name, mounts, () => (container = true));
     });
-    container = true;
-    d.tasks.warmSpec(ctx.ns, c);
-    const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...etc }));
+    const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...made.etc }));
+    d.tasks.warmSpec(ctx.ns, made.container);
     events.publish(ctx.ns, 'create', ready);
     return ready;
   } catch (e) {
@@ -104,6 +97,28 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
     await d.records.delete(ctx, id).catch(() => undefined);
     throw e;
   }
+}
+
+/** The part of create that needs the snapshot: user, /etc files, spec, containerd's container. */
+async function finishCreate(d: EngineDeps, ctx: Ctx, rec: EngineRecord, imageName: string, mounts: Mount[], made: () => void): Promise<{ etc: EtcFiles; container: Container }> {
+  const { id, config, hostConfig } = rec;
+  const dir = d.records.dir(ctx.ns, id);
+  const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const etc = await writeEtcFiles(dir, config.hostname, hostConfig.networkMode);
+  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath });
+  const container = await d.containers.create(ctx, {
+    id,
+    labels: { ...config.labels, [NAME_LABEL]: rec.name },
+    image: imageName,
+    runtime: { name: RUNTIME },
+    spec: { typeUrl: SPEC_TYPE_URL, value: Buffer.from(JSON.stringify(spec)).toString('base64') },
+    snapshotter: d.snapshotter,
+    snapshotKey: id,
+    extensions: {},
+  });
+  made();
+  return { etc, container };
 }
 
 /** Undoes a create a crash interrupted (or what is left of a removal). */

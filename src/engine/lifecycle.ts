@@ -105,10 +105,11 @@ export class Lifecycle {
             p.session.fail(e);
           }
         }
+        const startedAt = new Date(); // before the exec: a quick process may finish before start returns
         const { pid } = await this.d.tasks.start(ctx, id);
         l.run = deferred();
         await this.d.records.update(ctx, id, (x) => {
-          x.state = { ...x.state, status: 'running', pid, exitCode: 0, error: '', oomKilled: false, startedAt: new Date(), finishedAt: undefined };
+          x.state = { ...x.state, status: 'running', pid, exitCode: 0, error: '', oomKilled: false, startedAt, finishedAt: undefined };
         });
         this.events.publish(ctx.ns, 'start', r);
         this.watch(ctx.ns, id);

@@ -102,6 +102,8 @@ describe('engine: Docker defaults inside the container', () => {
     const { readFileSync } = await import('node:fs');
     expect(Number(host)).toBe(readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length);
     await expect(f.engine.create(f.ctx, { image: 'busybox', network: 'bridge' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    expect((await sh('hostname; cat /etc/hostname; echo $HOSTNAME', { hostname: 'db-1' })).out).toBe('db-1\ndb-1\ndb-1\n');
+    await expect(f.engine.create(f.ctx, { image: 'busybox', hostname: 'bad_host!' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });
 });
 

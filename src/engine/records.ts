@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import type { Ctx } from '../core/context';
 import { invalidArgument, notFound } from '../core/errors';
+import { validateId } from '../core/identifiers';
 import type { EngineContainerStore } from '../metadata/engine-containers';
 import { isFullId } from './names';
 import { fromStored, toStored, type EngineRecord, type StoredRecord } from './record';
@@ -13,8 +14,9 @@ export class Records {
     readonly root: string,
   ) {}
 
+  /** Both are path components: the namespace is checked here (the id is the engine's own hex). */
   dir(ns: string, id: string): string {
-    return join(this.root, ns, id);
+    return join(this.root, validateId('namespace', ns), id);
   }
 
   logPath(ns: string, id: string): string {

@@ -45,7 +45,19 @@ function httpStatus(url: string): Promise<number> {
   });
 }
 
-export async function startRegistry(opts: { timeoutMs?: number } = {}): Promise<Registry> {
+/** Registry authentication: htpasswd (bcrypt entries) or a token server (see ./token-server). */
+export type RegistryAuth =
+  | { htpasswd: string }
+  | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+
+function authConfig(auth: RegistryAuth | undefined): string {
+  if (!auth) return '';
+  if ('htpasswd' in auth) return `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${auth.htpasswd}\n`;
+  const t = auth.token;
+  return `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
+}
+
+export async function startRegistry(opts: { timeoutMs?: number; auth?: RegistryAuth } = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const config = `version: 0.1
@@ -60,7 +72,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-`;
+${authConfig(opts.auth)}`;
   await writeFile(join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -76,7 +88,8 @@ http:
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
-  while ((await httpStatus(`http://127.0.0.1:${port}/v2/`)) !== 200) {
+  // With auth, /v2/ answers 401 once the registry is up.
+  for (let st = 0; st !== 200 && st !== 401; st = await httpStatus(`http://127.0.0.1:${port}/v2/`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`docker-registry did not answer on :${port}: ${stderr}`);
@@ -86,9 +99,20 @@ http:
   return { dir, port, host: `127.0.0.1:${port}`, log: () => stderr, stop };
 }
 
+/** bcrypt htpasswd lines (distribution accepts only bcrypt), written with `htpasswd -nbB`. */
+export async function writeHtpasswd(path: string, users: Record<string, string>): Promise<void> {
+  const lines: string[] = [];
+  for (const [user, pass] of Object.entries(users)) {
+    const r = await run('htpasswd', ['-nbB', user, pass]);
+    if (r.code !== 0) throw new Error(`htpasswd exited ${r.code}: ${r.stderr}`);
+    lines.push(r.stdout.trim());
+  }
+  await writeFile(path, lines.join('\n') + '\n');
+}
+
 /** Runs fn with a fresh registry and always stops it. */
-export async function withRegistry<T>(fn: (r: Registry) => Promise<T>): Promise<T> {
-  const r = await startRegistry();
+export async function withRegistry<T>(fn: (r: Registry) => Promise<T>, opts: { auth?: RegistryAuth } = {}): Promise<T> {
+  const r = await startRegistry(opts);
   try {
     return await fn(r);
   } finally {

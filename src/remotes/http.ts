@@ -133,7 +133,7 @@ export class HttpClient {
         if (settled) return void res.destroy();
         settled = true;
         cleanup();
-        resolve(new Response(res, req.url, what, this.timeouts.stallMs, signal));
+        resolve(new Response(res, req.method, req.url, what, this.timeouts.stallMs, signal));
       });
       if (!req.body || Buffer.isBuffer(req.body)) r.end(req.body);
       else {
@@ -165,6 +165,7 @@ class Response implements HttpResponse {
 
   constructor(
     private readonly res: http.IncomingMessage,
+    private readonly method: Method,
     readonly url: URL,
     private readonly what: string,
     private readonly stallMs: number,
@@ -228,13 +229,16 @@ class Response implements HttpResponse {
     return Buffer.concat(chunks, n);
   }
 
+  /**
+   * A keep-alive socket goes back to its agent only once the response has ended, so a short
+   * remainder (or none: HEAD, 204, a complete message) is drained; a long one cuts the connection.
+   */
   discard(): void {
     if (this.consumed) return;
     this.consumed = true;
-    if (this.res.complete) return;
-    // A short remainder is drained so the connection can be reused; anything else is cut.
     const len = Number(this.res.headers['content-length'] ?? NaN);
-    if (Number.isFinite(len) && len <= 64 * 1024) this.res.resume();
+    const empty = this.method === 'HEAD' || this.status === 204 || this.status === 304;
+    if (empty || this.res.complete || (Number.isFinite(len) && len <= 64 * 1024)) this.res.resume();
     else this.res.destroy();
   }
 }

@@ -33,12 +33,16 @@ export interface ProxiedRequest {
   status: number;
   /** Response body bytes sent to the client. */
   bytes: number;
+  /** When the request arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface RegistryProxy {
   port: number;
   host: string;
   log: ProxiedRequest[];
+  /** TCP connections accepted so far. */
+  connections: number;
   /** Decides the misbehaviour for each request (undefined = forward faithfully). */
   onRequest?: (req: { method: string; path: string; headers: IncomingMessage['headers']; n: number }) => ProxyAction | undefined;
   /** Body bytes of GETs whose path matches. */
@@ -55,6 +59,7 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
     port: 0,
     host: '',
     log: [],
+    connections: 0,
     bytesFor: (re) => proxy.log.filter((r) => r.method === 'GET' && re.test(r.path)).reduce((a, r) => a + r.bytes, 0),
     stop: async () => {
       for (const s of sockets) s.destroy();
@@ -66,7 +71,7 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
   const server: Server = createServer((req, res) => {
     const path = req.url ?? '/';
     const action = proxy.onRequest?.({ method: req.method ?? 'GET', path, headers: req.headers, n: n++ }) ?? {};
-    const entry: ProxiedRequest = { method: req.method ?? 'GET', path, headers: req.headers, status: 0, bytes: 0 };
+    const entry: ProxiedRequest = { method: req.method ?? 'GET', path, headers: req.headers, status: 0, bytes: 0, at: Date.now() };
     proxy.log.push(entry);
     if (action.hang) {
       req.resume();
@@ -130,6 +135,7 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
     req.pipe(up);
   });
   server.on('connection', (s) => {
+    proxy.connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });

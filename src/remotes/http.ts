@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
-import { canceled, deadlineExceeded, invalidArgument, SupervisorError, unavailable } from '../core/errors';
+import { canceled, deadlineExceeded, failedPrecondition, invalidArgument, SupervisorError, unavailable } from '../core/errors';
 
 /**
  * berth's HTTP/1.1 client for registries, on Node's own http/https: keep-alive agents per origin
@@ -145,17 +145,30 @@ export class HttpClient {
   }
 }
 
+const CERT_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
 /** A socket-level failure as the taxonomy sees it (kept as the cause). */
 export function transportError(what: string, e: unknown, signal?: AbortSignal): SupervisorError {
   if (e instanceof SupervisorError) return e;
   if (signal?.aborted) return canceled(`${what}: canceled`, { cause: e });
   const code = (e as { code?: string }).code;
   const msg = (e as Error)?.message ?? String(e);
-  if (code?.startsWith('ERR_TLS') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'CERT_HAS_EXPIRED') {
-    return unavailable(`${what}: TLS: ${msg}`, { cause: e });
+  // Certificate problems are configuration, not weather: never retried.
+  if (code && (CERT_ERRORS.has(code) || code.startsWith('ERR_TLS_CERT'))) {
+    return failedPrecondition(`${what}: TLS: ${msg} (trust the registry's CA in its host configuration, or mark the host insecure)`, { cause: e });
   }
   if (code === 'EPROTO' && /wrong version number|http request/i.test(msg)) {
-    return unavailable(`${what}: the registry does not speak HTTPS here (configure it as insecure for plain HTTP): ${msg}`, { cause: e });
+    return failedPrecondition(`${what}: the registry does not speak HTTPS here (configure it as insecure for plain HTTP): ${msg}`, { cause: e });
   }
   return unavailable(`${what}: ${code ? `${code}: ` : ''}${msg}`, { cause: e });
 }

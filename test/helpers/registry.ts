@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { run } from './ctr';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -35,7 +36,7 @@ export function freePort(): Promise<number> {
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: 1000 }, (res) => {
+    const req = (url.startsWith('https:') ? httpsRequest : request)(url, { timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -57,7 +58,16 @@ function authConfig(auth: RegistryAuth | undefined): string {
   return `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
 }
 
-export async function startRegistry(opts: { timeoutMs?: number; auth?: RegistryAuth } = {}): Promise<Registry> {
+/** A key and self-signed certificate for 127.0.0.1 (SAN IP), made with the openssl CLI. */
+export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'tls-cert.pem');
+  const key = join(dir, 'tls-key.pem');
+  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
+  return { cert, key };
+}
+
+export async function startRegistry(opts: { timeoutMs?: number; auth?: RegistryAuth; tls?: { cert: string; key: string } } = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const config = `version: 0.1
@@ -72,7 +82,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-${authConfig(opts.auth)}`;
+${opts.tls ? `  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}\n` : ''}${authConfig(opts.auth)}`;
   await writeFile(join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -89,7 +99,7 @@ ${authConfig(opts.auth)}`;
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
   // With auth, /v2/ answers 401 once the registry is up.
-  for (let st = 0; st !== 200 && st !== 401; st = await httpStatus(`http://127.0.0.1:${port}/v2/`)) {
+  for (let st = 0; st !== 200 && st !== 401; st = await httpStatus(`${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`docker-registry did not answer on :${port}: ${stderr}`);

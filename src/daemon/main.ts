@@ -12,6 +12,7 @@ import { wireMetadata } from './wire-metadata';
 import { wireSnapshots } from './wire-snapshots';
 import { wireDiff } from './wire-diff';
 import { wireTasks } from './wire-tasks';
+import { wireTransfer } from './wire-transfer';
 
 /** containerd's defaults.DefaultMax{Recv,Send}MsgSize: ctr sends and expects up to 16 MiB. */
 export const MAX_MESSAGE_BYTES = 16 << 20;
@@ -65,6 +66,7 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
     await wireSnapshots(w);
     await wireDiff(w);
     await wireTasks(w);
+    await wireTransfer(w);
 
     server = new GrpcServer({
       maxReceiveMessageLength: MAX_MESSAGE_BYTES,

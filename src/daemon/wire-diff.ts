@@ -8,7 +8,7 @@ import { DIFF_SERVICE, diffService } from '../services/diff';
 import type { Wiring } from './wiring';
 
 /**
- * The diff slice: Diff.Apply through berth-unpack (native/unpack). Needs the content store
+ * The diff slice: Diff.Apply through berth-unpack (native/unpack), also part 'applier'. Needs the content store
  * (part 'content', set by wireContent). Temporary mount points live under `<state>/diff`.
  * berth-unpack reads committed blobs straight from `<root>/content/blobs` (wireContent's layout),
  * and layers are pre-extracted under `<root>/diff-staging` (beside the snapshots: same
@@ -39,6 +39,7 @@ export async function wireDiff(w: Wiring): Promise<void> {
       },
     };
   }
+  w.parts.set('applier', applier);
   w.plugins.push({ type: 'io.containerd.differ.v1', id: 'walking', requires: ['io.containerd.content.v1'] });
   w.services.add(DIFF_SERVICE, diffService(applier, log));
 }

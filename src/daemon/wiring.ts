@@ -60,6 +60,10 @@ export interface Wiring {
    * Slices expose typed objects to later slices by name. Known names:
    *   'content' → ContentStore (src/content/types.ts), set by wireContent
    *   'gc'      → { collect(): Promise<void>; schedule(): void }, set by wireMetadata
+   *   'images', 'leases', 'namespaces' → the metadata stores, set by wireMetadata
+   *   'snapshotters' → Map<name, NamespacedSnapshotter>, set by wireSnapshots
+   *   'applier' → LayerApplier (Diff/Apply), set by wireDiff
+   *   'transfer' → TransferService (src/transfer), set by wireTransfer
    */
   parts: Map<string, unknown>;
 }

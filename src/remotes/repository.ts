@@ -19,6 +19,11 @@ export const MAX_MANIFEST_BYTES = 4 * 1048 * 1048;
 export interface FetchOptions {
   /** Start this many bytes in (resuming an ingest); only the size is checked then. */
   offset?: number;
+  /**
+   * Hash the bytes against the digest (default true). A caller that verifies them itself (the
+   * content store's commit does) turns it off and saves a SHA-256 pass; the size is checked anyway.
+   */
+  verify?: boolean;
   signal?: AbortSignal;
 }
 
@@ -121,7 +126,7 @@ export class Repository {
     parseDigest(desc.digest);
     const start = opts.offset ?? 0;
     if (start < 0 || (desc.size > 0 && start > desc.size)) throw invalidArgument(`${what}: offset ${start} outside the blob (${desc.size} bytes)`);
-    const verifier = start === 0 ? new Verifier(desc, what) : undefined;
+    const verifier = start === 0 && opts.verify !== false ? new Verifier(desc, what) : undefined;
     let pos = start;
     let failures = 0;
     const policy = this.client.retryPolicy;

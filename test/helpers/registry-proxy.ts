@@ -20,6 +20,9 @@ export interface ProxyAction {
   status?: number;
   /** Remove these response headers (lower case). */
   dropHeaders?: string[];
+  /** After this many body bytes, wait for `until` before sending the rest. */
+  holdAfter?: number;
+  until?: Promise<unknown>;
   /** Never answer (the connection stays open until the client gives up). */
   hang?: boolean;
   /** Answer this instead of forwarding. */
@@ -33,8 +36,9 @@ export interface ProxiedRequest {
   status: number;
   /** Response body bytes sent to the client. */
   bytes: number;
-  /** When the request arrived (ms since the epoch). */
+  /** When the request arrived and its response closed (ms since the epoch). */
   at: number;
+  end?: number;
 }
 
 export interface RegistryProxy {
@@ -73,6 +77,7 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
     const action = proxy.onRequest?.({ method: req.method ?? 'GET', path, headers: req.headers, n: n++ }) ?? {};
     const entry: ProxiedRequest = { method: req.method ?? 'GET', path, headers: req.headers, status: 0, bytes: 0, at: Date.now() };
     proxy.log.push(entry);
+    res.on('close', () => (entry.end = Date.now()));
     if (action.hang) {
       req.resume();
       return;
@@ -101,11 +106,31 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
       for (const d of action.dropHeaders ?? []) delete h[d];
       res.writeHead(upRes.statusCode ?? 502, h);
       let sent = 0;
+      let holding: Promise<unknown> = Promise.resolve();
       const pump = () => {
         upRes.on('data', (chunk: Buffer) => {
           if (action.corruptAt !== undefined && action.corruptAt >= sent && action.corruptAt < sent + chunk.length) {
             chunk = Buffer.from(chunk);
             chunk[action.corruptAt - sent] ^= 0xff;
+          }
+          if (action.holdAfter !== undefined && sent + chunk.length > action.holdAfter && action.until) {
+            const until = action.until;
+            action.until = undefined;
+            const head = chunk.subarray(0, action.holdAfter - sent);
+            const rest = chunk.subarray(action.holdAfter - sent);
+            sent += head.length;
+            entry.bytes += head.length;
+            res.write(head);
+            upRes.pause();
+            holding = until;
+            void until.then(() => {
+              if (res.destroyed) return void upRes.destroy();
+              sent += rest.length;
+              entry.bytes += rest.length;
+              res.write(rest);
+              upRes.resume();
+            });
+            return;
           }
           if (action.cutAfter !== undefined && sent + chunk.length > action.cutAfter) {
             const part = chunk.subarray(0, action.cutAfter - sent);
@@ -118,7 +143,7 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
           entry.bytes += chunk.length;
           res.write(chunk);
         });
-        upRes.on('end', () => res.end());
+        upRes.on('end', () => void holding.then(() => res.end()));
       };
       if (action.stallMs) {
         res.flushHeaders();

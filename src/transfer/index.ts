@@ -1,0 +1,4 @@
+export { TransferService, type TransferOptions } from './service';
+export type { PullRequest, PullResult } from './pull';
+export type { LayerApplierApi, LeaseManager, Progress, ProgressFn, RegistryFactory, SnapshotterApi, TransferStores, UnpackConfig } from './types';
+export { progressStream } from './progress';

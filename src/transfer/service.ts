@@ -1,6 +1,7 @@
 import type { Ctx } from '../core/context';
 import type { Image } from '../images/types';
 import { pull, type PullRequest, type PullResult } from './pull';
+import { push, type PushRequest, type PushResult } from './push';
 import { saveImage } from './save';
 import type { RegistryFactory, TransferStores } from './types';
 
@@ -28,6 +29,10 @@ export class TransferService {
 
   pull(ctx: Ctx, req: PullRequest): Promise<PullResult> {
     return pull(ctx, this.stores, { registry: this.opts.registry, concurrency: this.opts.maxConcurrentDownloads, leaseExpiryMs: this.opts.leaseExpiryMs }, req);
+  }
+
+  push(ctx: Ctx, req: PushRequest): Promise<PushResult> {
+    return push(ctx, this.stores, { registry: this.opts.registry, concurrency: this.opts.maxConcurrentUploads }, req);
   }
 
   /** Another name for an existing image (containerd's transfer tag: ImageStore → ImageStore). */

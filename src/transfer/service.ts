@@ -1,6 +1,9 @@
 import type { Ctx } from '../core/context';
 import type { Image } from '../images/types';
 import { pull, type PullRequest, type PullResult } from './pull';
+import type { Writable } from 'node:stream';
+import { exportImages, type ExportRequest } from './export';
+import { importImages, type ImportRequest } from './import';
 import { push, type PushRequest, type PushResult } from './push';
 import { saveImage } from './save';
 import type { RegistryFactory, TransferStores } from './types';
@@ -33,6 +36,16 @@ export class TransferService {
 
   push(ctx: Ctx, req: PushRequest): Promise<PushResult> {
     return push(ctx, this.stores, { registry: this.opts.registry, concurrency: this.opts.maxConcurrentUploads }, req);
+  }
+
+  /** Writes the images as one tar (OCI layout or `docker save`) to `out`. */
+  export(ctx: Ctx, req: ExportRequest, out: Writable): Promise<void> {
+    return exportImages(ctx, this.stores, req, out);
+  }
+
+  /** Reads an OCI layout or `docker save` tar from `input`; returns the images it created or updated. */
+  import(ctx: Ctx, input: AsyncIterable<Buffer>, req: ImportRequest = {}): Promise<Image[]> {
+    return importImages(ctx, this.stores, input, req);
   }
 
   /** Another name for an existing image (containerd's transfer tag: ImageStore → ImageStore). */

@@ -17,7 +17,7 @@ import type { ImageStore } from '../../src/images/types';
 import { startInProcess } from '../helpers/daemon';
 import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
-import { pushImage, startRegistry, type Registry } from '../helpers/registry';
+import { pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
 import { ctr } from '../helpers/ctr';
 
@@ -150,6 +150,26 @@ describe('pull into berthd', () => {
     });
     expect(await images.list(ctx())).toEqual([]);
     expect(await leases.list(ctx())).toEqual([]);
+  });
+
+  itRoot('a wrong credential is PermissionDenied and leaves no image or lease; the right one pulls', async () => {
+    const htpasswd = join(work, 'htpasswd');
+    await writeHtpasswd(htpasswd, { carol: 'right' });
+    const secured = await startRegistry({ auth: { htpasswd } });
+    try {
+      await transfer.push(ctx(), { name: (await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:1`, unpack: false })).image.name, ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'right' }) });
+      ns = `${ns}-b`;
+      await expect(transfer.pull(ctx(), { ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'wrong' }) })).rejects.toMatchObject({
+        kind: 'PermissionDenied',
+        message: expect.stringContaining('rejected'),
+      });
+      expect(await images.list(ctx())).toEqual([]);
+      expect(await leases.list(ctx())).toEqual([]);
+      const ok = await transfer.pull(ctx(), { ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'right' }) });
+      expect(ok.image.target.digest).toBe(busybox.manifest.digest);
+    } finally {
+      await secured.stop();
+    }
   });
 
   itRoot('an unknown repository is NotFound and leaves no image', async () => {

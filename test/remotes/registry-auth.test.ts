@@ -3,16 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerConfigCredentials, RegistryClient, staticCredentials } from '../../src/remotes';
+import { collectBytes as collect } from '../helpers/transfer';
 import { type BuiltImage, writeOciImage } from '../helpers/oci';
 import { startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { run } from '../helpers/ctr';
 import { startTokenServer, type TokenServer } from '../helpers/token-server';
 
-const collect = async (it: AsyncIterable<Buffer>) => {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-};
 const quick = { retry: { attempts: 2, baseMs: 5 } };
 
 let work: string;

@@ -6,17 +6,13 @@
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectBytes as collect } from '../helpers/transfer';
 import { RegistryClient } from '../../src/remotes';
 import { MEDIA_TYPE } from '../../src/images/media-types';
 import { blobPath, type BuiltImage, pseudoRandom, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
 
-const collect = async (it: AsyncIterable<Buffer>) => {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-};
 
 describe('registry client against faults', () => {
   let reg: Registry;

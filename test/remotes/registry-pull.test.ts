@@ -2,6 +2,7 @@
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectBytes as collect } from '../helpers/transfer';
 import { RegistryClient } from '../../src/remotes';
 import { parseConfig, parseIndex, parseManifest } from '../../src/images/manifest';
 import { MEDIA_TYPE } from '../../src/images/media-types';
@@ -10,11 +11,6 @@ import { run } from '../helpers/ctr';
 import { blobPath, type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 
-const collect = async (it: AsyncIterable<Buffer>) => {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-};
 
 describe('registry client: pull side, no auth', () => {
   let reg: Registry;

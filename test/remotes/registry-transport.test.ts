@@ -3,17 +3,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { collectBytes as collect } from '../helpers/transfer';
 import { RegistryClient, staticCredentials } from '../../src/remotes';
 import { blobPath, type BuiltImage, writeOciImage } from '../helpers/oci';
 import { selfSignedCert, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
 import { run } from '../helpers/ctr';
 
-const collect = async (it: AsyncIterable<Buffer>) => {
-  const out: Buffer[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-};
 
 let work: string;
 let img: BuiltImage;

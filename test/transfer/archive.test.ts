@@ -1,34 +1,26 @@
 /** Export and import, both formats, checked by skopeo, by containerd's ctr and by a round trip. */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { background } from '../../src/core/context';
 import { nullLogger } from '../../src/core/logger';
 import { chainIds } from '../../src/images/identity';
 import { MEDIA_TYPE } from '../../src/images/media-types';
 import type { ContentStore } from '../../src/content/types';
-import type { NamespacedSnapshotter } from '../../src/metadata/snapshots';
-import type { LevelLeaseStore } from '../../src/metadata/leases';
-import type { ImageStore } from '../../src/images/types';
 import type { TransferService } from '../../src/transfer';
-import { startInProcess } from '../helpers/daemon';
 import { ok, startContainerd } from '../helpers/containerd';
 import { ctr, run } from '../helpers/ctr';
 import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeDockerArchive, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
-import { pushImage, startRegistry, type Registry } from '../helpers/registry';
+import { pushImage } from '../helpers/registry';
+import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
 
 const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
 describe('export and import', () => {
-  let reg: Registry;
-  let work: string;
-  let d: Awaited<ReturnType<typeof startInProcess>>;
-  let transfer: TransferService;
-  let content: ContentStore;
-  let images: ImageStore;
-  let overlay: NamespacedSnapshotter;
+  let f: TransferFixture;
+  let reg: TransferFixture['reg'], work: string, d: TransferFixture['daemon'];
+  let transfer: TransferService, content: ContentStore, images: TransferFixture['images'], overlay: TransferFixture['overlay'];
   let bb: BuiltImage;
   let multi: BuiltImage;
   let n = 0;
@@ -37,8 +29,8 @@ describe('export and import', () => {
   const skopeo = async (args: string[]) => ok(await run('skopeo', args, { timeoutMs: 60_000 }), `skopeo ${args[0]}`);
 
   beforeAll(async () => {
-    reg = await startRegistry();
-    work = await mkdtemp(join(tmpdir(), 'berth-transfer-archive-'));
+    f = await startTransferFixture('transfer-archive');
+    ({ reg, work, daemon: d, transfer, content, images, overlay } = f);
     const layout = join(work, 'layout');
     bb = await writeOciImage(layout, busyboxImage('arch/busybox:1'));
     await pushImage(reg, layout, bb.refName, 'arch/busybox:1');
@@ -47,21 +39,11 @@ describe('export and import', () => {
       { name: '', layers: [{ entries: [{ path: 'arch', type: 'file', content: 'arm64\n' }] }], architecture: 'arm64' },
     ]);
     await pushImage(reg, layout, multi.refName, 'arch/multi:1');
-    d = await startInProcess({ logLevel: 'error' });
-    const parts = d.daemon.wiring.parts;
-    transfer = parts.get('transfer') as TransferService;
-    content = parts.get('content') as ContentStore;
-    images = parts.get('images') as ImageStore;
-    overlay = (parts.get('snapshotters') as Map<string, NamespacedSnapshotter>).get('overlayfs')!;
   }, 120_000);
   beforeEach(() => {
     ns = `arch${++n}`;
   });
-  afterAll(async () => {
-    await d?.stop();
-    await reg?.stop();
-    await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => f?.stop());
 
   const exportTo = async (file: string, req: Parameters<TransferService['export']>[1]) => {
     const out = createWriteStream(file);
@@ -118,8 +100,7 @@ describe('export and import', () => {
     const [chain] = chainIds(bb.layers.map((l) => l.diffId));
     expect((await overlay.stat(ctx(), chain!)).name).toBe(chain);
     expect((await content.info(ctx(), bb.layers[0]!.diffId)).labels['containerd.io/uncompressed']).toBe(bb.layers[0]!.diffId);
-    const leases = d.daemon.wiring.parts.get('leases') as LevelLeaseStore;
-    expect(await leases.list(ctx())).toEqual([]);
+    expect(await f.leases.list(ctx())).toEqual([]);
     const r = await ctr(d.dirs.address, ['run', '--rm', 'docker.io/library/saved:1', `saved-${process.pid}`, 'sh', '-c', 'echo imported'], { namespace: ns, timeoutMs: 60_000 });
     expect(r).toMatchObject({ code: 0, stdout: 'imported\n' });
   });

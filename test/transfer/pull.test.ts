@@ -3,36 +3,24 @@
  * proxy that counts and interrupts. What ctr and GC see afterwards is checked against what
  * containerd writes: chain-ID snapshots, gc labels, `containerd.io/uncompressed`, no lease left.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { background } from '../../src/core/context';
 import { nullLogger } from '../../src/core/logger';
 import { chainIds } from '../../src/images/identity';
-import type { ContentStore } from '../../src/content/types';
-import type { Progress, TransferService } from '../../src/transfer';
-import type { LevelLeaseStore } from '../../src/metadata/leases';
-import type { NamespacedSnapshotter } from '../../src/metadata/snapshots';
-import type { ImageStore } from '../../src/images/types';
-import { startInProcess } from '../helpers/daemon';
+import type { Progress } from '../../src/transfer';
 import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
-import { pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
-import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
+import { pushImage, startRegistry, writeHtpasswd } from '../helpers/registry';
 import { ctr } from '../helpers/ctr';
+import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
 
 const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
 describe('pull into berthd', () => {
-  let reg: Registry;
-  let proxy: RegistryProxy;
-  let work: string;
-  let d: Awaited<ReturnType<typeof startInProcess>>;
-  let transfer: TransferService;
-  let content: ContentStore;
-  let images: ImageStore;
-  let leases: LevelLeaseStore;
-  let overlay: NamespacedSnapshotter;
+  let f: TransferFixture;
+  let reg: TransferFixture['reg'], proxy: TransferFixture['proxy'], work: string, d: TransferFixture['daemon'];
+  let transfer: TransferFixture['transfer'], content: TransferFixture['content'], images: TransferFixture['images'];
+  let leases: TransferFixture['leases'], overlay: TransferFixture['overlay'];
   let busybox: BuiltImage;
   let multi: BuiltImage;
   let layout: string;
@@ -60,9 +48,8 @@ describe('pull into berthd', () => {
   const blobGets = () => proxy.log.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
 
   beforeAll(async () => {
-    reg = await startRegistry();
-    proxy = await startRegistryProxy(reg);
-    work = await mkdtemp(join(tmpdir(), 'berth-transfer-pull-'));
+    f = await startTransferFixture('transfer-pull');
+    ({ reg, proxy, work, daemon: d, transfer, content, images, leases, overlay } = f);
     layout = join(work, 'layout');
     busybox = await writeOciImage(layout, busyboxImage('pull/busybox:1'));
     await pushImage(reg, layout, busybox.refName, 'pull/busybox:1');
@@ -71,25 +58,13 @@ describe('pull into berthd', () => {
       { name: '', layers: [{ entries: [{ path: 'arch', type: 'file', content: 'arm64\n' }] }], architecture: 'arm64', variant: 'v8' },
     ]);
     await pushImage(reg, layout, multi.refName, 'pull/multi:1');
-    d = await startInProcess({ logLevel: 'error' });
-    const parts = d.daemon.wiring.parts;
-    transfer = parts.get('transfer') as TransferService;
-    content = parts.get('content') as ContentStore;
-    images = parts.get('images') as ImageStore;
-    leases = parts.get('leases') as LevelLeaseStore;
-    overlay = (parts.get('snapshotters') as Map<string, NamespacedSnapshotter>).get('overlayfs')!;
   }, 120_000);
   beforeEach(() => {
     ns = `pull${++nsSeq}`;
     proxy.log.length = 0;
     proxy.onRequest = undefined;
   });
-  afterAll(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-    await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => f?.stop());
 
   itRoot('pulls by tag: image record, gc labels, chain-ID snapshots, uncompressed labels, no lease left', async () => {
     const events: Progress[] = [];

@@ -1,20 +1,15 @@
 /** Push from berthd's stores (in process) to docker-registry; read back by skopeo and by a private containerd. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { background } from '../../src/core/context';
 import { nullLogger } from '../../src/core/logger';
-import type { ContentStore } from '../../src/content/types';
-import type { TransferService } from '../../src/transfer';
 import { mountCandidate } from '../../src/transfer/push';
 import { parseReference } from '../../src/remotes';
-import { startInProcess } from '../helpers/daemon';
 import { startContainerd, ok, type Containerd } from '../helpers/containerd';
 import { ctr, run } from '../helpers/ctr';
 import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeOciArchive, writeOciImage } from '../helpers/oci';
-import { pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
-import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
+import { pushImage, startRegistry, writeHtpasswd } from '../helpers/registry';
+import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
 
 const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
@@ -29,26 +24,19 @@ describe('mount candidates (containerd selectRepositoryMountCandidate)', () => {
 });
 
 describe('push from berthd', () => {
-  let reg: Registry;
-  let proxy: RegistryProxy;
-  let work: string;
-  let d: Awaited<ReturnType<typeof startInProcess>>;
-  let transfer: TransferService;
-  let content: ContentStore;
+  let f: TransferFixture;
+  let reg: TransferFixture['reg'], proxy: TransferFixture['proxy'], work: string, d: TransferFixture['daemon'];
+  let transfer: TransferFixture['transfer'], content: TransferFixture['content'];
   let local: BuiltImage;
   const ns = 'push';
   const ctx = () => background(ns, { log: nullLogger });
 
   beforeAll(async () => {
-    reg = await startRegistry();
-    proxy = await startRegistryProxy(reg);
-    work = await mkdtemp(join(tmpdir(), 'berth-transfer-push-'));
+    f = await startTransferFixture('transfer-push');
+    ({ reg, proxy, work, daemon: d, transfer, content } = f);
     const layout = join(work, 'layout');
     const bb = await writeOciImage(layout, busyboxImage('src/busybox:1'));
     await pushImage(reg, layout, bb.refName, 'src/busybox:1');
-    d = await startInProcess({ logLevel: 'error' });
-    transfer = d.daemon.wiring.parts.get('transfer') as TransferService;
-    content = d.daemon.wiring.parts.get('content') as ContentStore;
     await transfer.pull(ctx(), { ref: `${reg.host}/src/busybox:1`, name: 'pulled/busybox:1' });
     local = await importLocal(5);
   }, 120_000);
@@ -66,12 +54,7 @@ describe('push from berthd', () => {
     proxy.log.length = 0;
     proxy.onRequest = undefined;
   });
-  afterAll(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-    await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => f?.stop());
   const uploads = () => proxy.log.filter((r) => (r.method === 'PUT' || r.method === 'PATCH') && r.path.includes('/blobs/uploads/'));
 
   itRoot('a pulled image is pushed to another repository by mounting its blobs; skopeo reads it back', async () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --initial-old-space-size=64
 // The flag: see node-flags.ts (the shebang cannot import it).
 import { parseArgs } from 'node:util';
-import { createLogger, type LogLevel } from '../core/logger';
+import { stderrLogger } from '../core/node/stderr-logger';
 import { loadConfig } from './config';
 import { startDaemon } from './main';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`berthd: ${(e as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`berthd: ${messageOf(e)}\n${USAGE}\n`);
     process.exit(2);
   }
   if (values.help) {
@@ -45,9 +45,9 @@ async function main(): Promise<void> {
     state: values.state,
     address: values.address,
     config: values.config,
-    logLevel: values['log-level'] as LogLevel | undefined,
+    logLevel: values['log-level'],
   });
-  const log = createLogger(config.logLevel, { component: 'berthd' });
+  const log = stderrLogger(config.logLevel, { component: 'berthd' });
   const daemon = await startDaemon(config, log);
   let stopping = false;
   const stop = (sig: string) => {
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     daemon.close().then(
       () => process.exit(0),
       (e) => {
-        log.error('shutdown failed', { err: e as Error });
+        log.error('shutdown failed', { err: e });
         process.exit(1);
       },
     );
@@ -67,6 +67,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'berthd failed to start', err: (e as Error).message }) + '\n');
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'berthd failed to start', err: messageOf(e) }) + '\n');
   process.exit(1);
 });
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

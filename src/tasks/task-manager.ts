@@ -46,6 +46,21 @@ export interface TaskManagerOptions {
   events?: EventPublisher;
   log: Logger;
   helperPath?: string;
+  /**
+   * The helper launcher to fork through (helperLauncher()); null for none. Left out, the manager
+   * makes its own and closes it in close(); one that is passed in is its owner's to close.
+   */
+  launcher?: Launcher | null;
+}
+
+/**
+ * The launcher that forks berth-helpers for the tasks under `state` (and deletes trees for the
+ * snapshotters); undefined where its socket path would not fit in a sockaddr_un.
+ */
+export function helperLauncher(opts: { state: string; log: Logger; helperPath?: string }): Launcher | undefined {
+  const sock = new TaskPaths(opts.state).launcherSocket;
+  if (sock.length > MAX_LAUNCHER_SOCKET) return undefined;
+  return new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
 }
 
 const ANY_SIGNAL_MAX = 64;
@@ -63,23 +78,21 @@ export class TaskManager {
   private readonly cgroupParent: string;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
+  private readonly ownsLauncher: boolean;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
-    const sock = this.paths.launcherSocket;
-    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
+    this.ownsLauncher = opts.launcher === undefined;
+    this.launcher = opts.launcher === undefined ? helperLauncher(opts) : (opts.launcher ?? undefined);
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
     removeEmptyCgroupParents(this.cgroupParent);
   }
 
-  /**
-   * Deletes a tree in a trash dir off berthd's event loop (the helper launcher's `rm`); false when
-   * no launcher runs, and the caller deletes it itself. The snapshotters use it too (daemon wiring).
-   */
-  readonly offloadRemoval = (dir: string): boolean => this.launcher?.removeTree(dir) ?? false;
+  /** Deletes a tree in a trash dir off berthd's event loop (the launcher's `rm`); false when no launcher runs. */
+  private readonly offloadRemoval = (dir: string): boolean => this.launcher?.removeTree(dir) ?? false;
 
   private get helperOptions() {
     return { log: this.log, helperPath: this.opts.helperPath, launcher: this.launcher };
@@ -93,7 +106,7 @@ export class TaskManager {
   close(): void {
     for (const write of [...this.pendingMarks.values()]) write(true);
     this.ac.abort();
-    this.launcher?.close();
+    if (this.ownsLauncher) this.launcher?.close();
     removeEmptyCgroupParents(this.cgroupParent);
   }
 

@@ -56,7 +56,7 @@ export async function unpackImage(ctx: Ctx, stores: TransferStores, job: UnpackJ
     }
     const labels: Labels = { [LABEL_SNAPSHOT_REF]: chainId };
     for (const [k, v] of Object.entries(layer.annotations ?? {})) if (k.startsWith(INHERITED_PREFIX)) labels[k] = v;
-    let key = '';
+    let key: string;
     let mounts;
     for (let attempt = 1; ; attempt++) {
       key = unpackKey(chainId);

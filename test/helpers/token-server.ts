@@ -49,7 +49,6 @@ export async function startTokenServer(opts: { users: Record<string, string>; pu
     return `${signingInput}.${b64url(sign('sha256', Buffer.from(signingInput), key))}`;
   };
 
-  let server: Server;
   const ts: TokenServer = {
     realm: '',
     service,
@@ -63,7 +62,7 @@ export async function startTokenServer(opts: { users: Record<string, string>; pu
       await rm(dir, { recursive: true, force: true });
     },
   };
-  server = createServer((req, res) => {
+  const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
     let user: string | undefined;

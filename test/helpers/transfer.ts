@@ -11,6 +11,10 @@ import type { ImageStore } from '../../src/images/types';
 import type { LevelLeaseStore } from '../../src/metadata/leases';
 import type { NamespacedSnapshotter } from '../../src/metadata/snapshots';
 import type { TransferService } from '../../src/transfer';
+import { CONTENT } from '../../src/daemon/slices/content';
+import { IMAGES, LEASES } from '../../src/daemon/slices/metadata';
+import { SNAPSHOTTERS } from '../../src/daemon/slices/snapshotters';
+import { TRANSFER } from '../../src/daemon/slices/transfer';
 import { startInProcess } from './daemon';
 import { startRegistry, type Registry } from './registry';
 import { startRegistryProxy, type RegistryProxy } from './registry-proxy';
@@ -58,15 +62,15 @@ export interface TransferFixture extends RegistryFixture {
 export async function startTransferFixture(name: string): Promise<TransferFixture> {
   const r = await startRegistryFixture(name);
   const daemon = await startInProcess({ logLevel: 'error' });
-  const parts = daemon.daemon.wiring.parts;
+  const parts = daemon.daemon.parts;
   return {
     ...r,
     daemon,
-    transfer: parts.get('transfer') as TransferService,
-    content: parts.get('content') as ContentStore,
-    images: parts.get('images') as ImageStore,
-    leases: parts.get('leases') as LevelLeaseStore,
-    overlay: (parts.get('snapshotters') as Map<string, NamespacedSnapshotter>).get('overlayfs')!,
+    transfer: parts.get(TRANSFER),
+    content: parts.get(CONTENT),
+    images: parts.get(IMAGES),
+    leases: parts.get(LEASES),
+    overlay: parts.get(SNAPSHOTTERS).get('overlayfs')!,
     stop: async () => {
       await daemon.stop();
       await r.stop();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { childGcLabels } from '../../src/images/manifest';
 import { chainIds } from '../../src/images/identity';
 import { ALL_PLATFORMS, formatPlatform, hostPlatform, normalizePlatform, onlyPlatform, parsePlatform } from '../../src/images/platforms';
@@ -60,7 +61,7 @@ describe('image identity and gc labels (as containerd computes them)', () => {
     const [c1, c2] = chainIds([d1, d2]);
     expect(c1).toBe(d1);
     // sha256 of "sha256:111…1 sha256:222…2", computed independently with coreutils-style hashing
-    expect(c2).toBe(`sha256:${require('node:crypto').createHash('sha256').update(`${d1} ${d2}`).digest('hex')}`);
+    expect(c2).toBe(`sha256:${createHash('sha256').update(`${d1} ${d2}`).digest('hex')}`);
     expect(chainIds([])).toEqual([]);
   });
 

@@ -1,23 +1,30 @@
 /** Registry auth against a real docker-registry: htpasswd basic auth and token auth (a token server fixture). */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sha256Of } from '../../src/core/digest';
 import { dockerConfigCredentials, RegistryClient, staticCredentials } from '../../src/remotes';
 import { collectBytes as collect } from '../helpers/transfer';
 import { type BuiltImage, writeOciImage } from '../helpers/oci';
 import { startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { run } from '../helpers/ctr';
 import { startTokenServer, type TokenServer } from '../helpers/token-server';
+import { describeWith, met, requireTool } from '../helpers/requires';
+
+const NEEDS = [requireTool('docker-registry', 'skopeo', 'htpasswd', 'openssl')];
 
 const quick = { retry: { attempts: 2, baseMs: 5 } };
 
 let work: string;
 let img: BuiltImage;
 beforeAll(async () => {
+  if (!met(...NEEDS)) return;
   work = await mkdtemp(join(tmpdir(), 'berth-remotes-auth-'));
   img = await writeOciImage(join(work, 'layout'), { name: 'auth/app:1', layers: [{ entries: [{ path: 'f', type: 'file', content: 'auth test\n' }] }] });
 });
-afterAll(() => rm(work, { recursive: true, force: true }));
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
 
 /** skopeo copy with credentials (the registries below refuse anonymous pushes). */
 async function seed(reg: Registry, repoTag: string, creds: string): Promise<void> {
@@ -33,7 +40,7 @@ async function pull(c: RegistryClient, ref: string): Promise<string> {
   return desc.digest;
 }
 
-describe('basic auth (htpasswd)', () => {
+describeWith(...NEEDS)('basic auth (htpasswd)', () => {
   let reg: Registry;
   beforeAll(async () => {
     const htpasswd = join(work, 'htpasswd');
@@ -51,7 +58,7 @@ describe('basic auth (htpasswd)', () => {
 
   it('takes credentials from a docker config.json', async () => {
     const dir = join(work, 'dockercfg');
-    await require('node:fs/promises').mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('alice:wonderland').toString('base64') } } }));
     const c = new RegistryClient({ ...quick, credentials: dockerConfigCredentials({ dir }) });
     expect(await pull(c, `${reg.host}/auth/app:1`)).toBe(img.manifest.digest);
@@ -71,7 +78,7 @@ describe('basic auth (htpasswd)', () => {
   });
 });
 
-describe('token auth (Bearer realm/service/scope)', () => {
+describeWith(...NEEDS)('token auth (Bearer realm/service/scope)', () => {
   let reg: Registry;
   let ts: TokenServer;
   beforeAll(async () => {
@@ -134,7 +141,7 @@ describe('token auth (Bearer realm/service/scope)', () => {
     const c = new RegistryClient(quick);
     const repo = c.repository(`${reg.host}/public/app:2`);
     const body = Buffer.from('x');
-    const desc = { mediaType: 'application/octet-stream', digest: require('../../src/core/digest').sha256Of(body), size: 1 };
+    const desc = { mediaType: 'application/octet-stream', digest: sha256Of(body), size: 1 };
     await expect(repo.pushBlob(desc, async function* () {
       yield body;
     })).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringContaining('no credentials were found for it (insufficient_scope)') });

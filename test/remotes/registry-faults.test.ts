@@ -12,9 +12,10 @@ import { MEDIA_TYPE } from '../../src/images/media-types';
 import { blobPath, type BuiltImage, pseudoRandom, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
+import { describeWith, requireTool } from '../helpers/requires';
 
 
-describe('registry client against faults', () => {
+describeWith(requireTool('docker-registry', 'skopeo'))('registry client against faults', () => {
   let reg: Registry;
   let proxy: RegistryProxy;
   let work: string;

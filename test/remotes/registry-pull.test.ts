@@ -10,9 +10,10 @@ import { hostPlatform, onlyPlatform, parsePlatform, selectManifests } from '../.
 import { run } from '../helpers/ctr';
 import { blobPath, type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
+import { describeWith, requireTool } from '../helpers/requires';
 
 
-describe('registry client: pull side, no auth', () => {
+describeWith(requireTool('docker-registry', 'skopeo'))('registry client: pull side, no auth', () => {
   let reg: Registry;
   let work: string;
   let img: BuiltImage;

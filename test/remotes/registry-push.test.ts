@@ -9,6 +9,7 @@ import { run } from '../helpers/ctr';
 import { blobPath, type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
 import { startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
+import { describeWith, requireTool } from '../helpers/requires';
 
 /** The blob's bytes from an offset, read from the layout (what the content store gives in phase 2). */
 const opener = (layout: string, d: Descriptor) => (offset: number) => createReadStream(blobPath(layout, d.digest), { start: offset }) as AsyncIterable<Buffer>;
@@ -27,7 +28,7 @@ async function skopeoInspect(ref: string, raw = false): Promise<any> {
   return raw ? r.stdout : JSON.parse(r.stdout);
 }
 
-describe('registry client: push', () => {
+describeWith(requireTool('docker-registry', 'skopeo'))('registry client: push', () => {
   let reg: Registry;
   let proxy: RegistryProxy;
   let work: string;

@@ -9,17 +9,23 @@ import { blobPath, type BuiltImage, writeOciImage } from '../helpers/oci';
 import { selfSignedCert, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
 import { run } from '../helpers/ctr';
+import { describeWith, met, requireTool } from '../helpers/requires';
+
+const NEEDS = [requireTool('docker-registry', 'skopeo', 'htpasswd', 'openssl')];
 
 
 let work: string;
 let img: BuiltImage;
 beforeAll(async () => {
+  if (!met(...NEEDS)) return;
   work = await mkdtemp(join(tmpdir(), 'berth-remotes-transport-'));
   img = await writeOciImage(join(work, 'layout'), { name: 'tr/app:1', layers: [{ entries: [{ path: 'f', type: 'file', content: 'transport\n' }] }] });
 });
-afterAll(() => rm(work, { recursive: true, force: true }));
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
 
-describe('HTTPS registry', () => {
+describeWith(...NEEDS)('HTTPS registry', () => {
   let reg: Registry;
   let tls: { cert: string; key: string };
   beforeAll(async () => {
@@ -53,7 +59,7 @@ describe('HTTPS registry', () => {
   });
 });
 
-describe('redirects to a storage backend', () => {
+describeWith(...NEEDS)('redirects to a storage backend', () => {
   let reg: Registry;
   let proxy: RegistryProxy;
   let storage: Server;

@@ -14,8 +14,10 @@ import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeDockerArchive, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
 import { pushImage } from '../helpers/registry';
 import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'tar')];
+const itRoot = itWith(...NEEDS);
 
 describe('export and import', () => {
   let f: TransferFixture;
@@ -29,6 +31,7 @@ describe('export and import', () => {
   const skopeo = async (args: string[]) => ok(await run('skopeo', args, { timeoutMs: 60_000 }), `skopeo ${args[0]}`);
 
   beforeAll(async () => {
+    if (!met(...NEEDS)) return;
     f = await startTransferFixture('transfer-archive');
     ({ reg, work, daemon: d, transfer, content, images, overlay } = f);
     const layout = join(work, 'layout');

@@ -8,13 +8,16 @@ import { background } from '../../src/core/context';
 import { nullLogger } from '../../src/core/logger';
 import { chainIds } from '../../src/images/identity';
 import type { Progress } from '../../src/transfer';
+import { GC } from '../../src/daemon/slices/gc';
 import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeMultiPlatformImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, writeHtpasswd } from '../helpers/registry';
 import { ctr } from '../helpers/ctr';
 import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'htpasswd')];
+const itRoot = itWith(...NEEDS);
 
 describe('pull into berthd', () => {
   let f: TransferFixture;
@@ -48,6 +51,7 @@ describe('pull into berthd', () => {
   const blobGets = () => proxy.log.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
 
   beforeAll(async () => {
+    if (!met(...NEEDS)) return;
     f = await startTransferFixture('transfer-pull');
     ({ reg, proxy, work, daemon: d, transfer, content, images, leases, overlay } = f);
     layout = join(work, 'layout');
@@ -225,7 +229,7 @@ describe('pull into berthd', () => {
     proxy.onRequest = (r) => (r.path.endsWith(big.layers[1]!.digest) ? { holdAfter: 1000, until: gate } : undefined);
     const pulling = transfer.pull(ctx(), { ref: big.ref });
     for (let i = 0; i < 200 && !(await content.info(ctx(), big.layers[0]!.digest).catch(() => undefined)); i++) await new Promise((r) => setTimeout(r, 25));
-    const gc = d.daemon.wiring.parts.get('gc') as { collect(): Promise<unknown> };
+    const gc = d.daemon.parts.get(GC);
     await gc.collect();
     expect(await content.info(ctx(), big.layers[0]!.digest)).toBeDefined();
     release();

@@ -10,8 +10,10 @@ import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, pseudoRandom, writeOciArchive, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, writeHtpasswd } from '../helpers/registry';
 import { startTransferFixture, type TransferFixture } from '../helpers/transfer';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'htpasswd')];
+const itRoot = itWith(...NEEDS);
 
 describe('mount candidates (containerd selectRepositoryMountCandidate)', () => {
   it('picks the repository sharing the most leading components, never the target', () => {
@@ -32,6 +34,7 @@ describe('push from berthd', () => {
   const ctx = () => background(ns, { log: nullLogger });
 
   beforeAll(async () => {
+    if (!met(...NEEDS)) return;
     f = await startTransferFixture('transfer-push');
     ({ reg, proxy, work, daemon: d, transfer, content } = f);
     const layout = join(work, 'layout');

@@ -105,11 +105,14 @@ describe('pull into berthd', () => {
     expect(events.map((e) => e.event)).not.toContain('unpacking');
   });
 
-  itRoot('pulls by digest and by name:tag@digest, named as asked', async () => {
+  itRoot('pulls by digest and by name:tag@digest, named as asked; tags another name', async () => {
     const byDigest = await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox@${busybox.manifest.digest}` });
     expect(byDigest.image.name).toBe(`${proxy.host}/pull/busybox@${busybox.manifest.digest}`);
     const named = await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:x@${busybox.manifest.digest}`, name: 'my/busybox:copy' });
     expect(named.image).toMatchObject({ name: 'my/busybox:copy', target: { digest: busybox.manifest.digest } });
+    const tagged = await transfer.tag(ctx(), 'my/busybox:copy', 'my/busybox:tagged');
+    expect(tagged.target).toEqual(named.image.target);
+    await expect(transfer.tag(ctx(), 'no/such:1', 'x:1')).rejects.toMatchObject({ kind: 'NotFound' });
   });
 
   itRoot('a multi-platform index: the host platform by default; --platform picks another and unpacks it', async () => {

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { stderrLogger } from '../core/node/stderr-logger';
 import { loadConfig } from './config';
-import { startDaemon } from './main';
+import { type Daemon, startDaemon } from './main';
 
 const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--config FILE] [--log-level debug|info|warn|error]
 
@@ -48,11 +48,15 @@ async function main(): Promise<void> {
     logLevel: values['log-level'],
   });
   const log = stderrLogger(config.logLevel, { component: 'berthd' });
-  const daemon = await startDaemon(config, log);
-  let stopping = false;
+  // The handlers go in before the daemon starts: it answers calls (and a supervisor may signal it)
+  // before startDaemon returns, and a signal then must still mean a clean shutdown, not Node's default exit.
+  const started: { daemon?: Daemon } = {};
+  let stopping: string | undefined;
   const stop = (sig: string) => {
     if (stopping) return;
-    stopping = true;
+    stopping = sig;
+    const daemon = started.daemon;
+    if (!daemon) return; // startDaemon's continuation closes it
     log.info('shutting down', { signal: sig });
     daemon.close().then(
       () => process.exit(0),
@@ -64,6 +68,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  started.daemon = await startDaemon(config, log);
+  if (stopping) {
+    const sig = stopping;
+    stopping = undefined;
+    stop(sig);
+  }
 }
 
 main().catch((e) => {

@@ -123,7 +123,8 @@ export class CtrFixture {
       const cgroups: string[] = [];
       for (const d of ownCgroupDirs()) {
         const p = join(d, 'berth', this.ns);
-        if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) cgroups.push(join(p, c));
+        // A monitor removes its cgroup as it exits: a dir gone between readdir and stat is released, not leaked.
+        if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c), { throwIfNoEntry: false })?.isDirectory()) cgroups.push(join(p, c));
       }
       const fds: string[] = [];
       const pid = this.berthdPid();

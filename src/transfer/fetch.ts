@@ -1,15 +1,19 @@
 import type { ContentStore, Writer } from '../content/types';
 import type { Ctx } from '../core/context';
-import { isAlreadyExists, isFailedPrecondition } from '../core/errors';
+import { isAlreadyExists, isFailedPrecondition, isUnavailable } from '../core/errors';
 import type { Descriptor, Labels } from '../core/types';
 import { refKeyPrefix } from '../images/media-types';
 import type { Repository } from '../remotes';
+import { sleep } from '../remotes/retry';
 import { infoOf, setLabels, withDistributionSource } from './content-io';
 import type { LeaseManager, ProgressFn } from './types';
 
 /** Writes in flight per blob before the download waits for the disk. */
 const MAX_PENDING_WRITE_BYTES = 8 << 20;
 const PROGRESS_INTERVAL_MS = 100;
+/** Polling for a blob another pull is downloading: 50 ms doubling to 1 s. */
+const LOCK_WAIT_MS = 50;
+const LOCK_WAIT_MAX_MS = 1000;
 
 /** containerd's remotes.MakeRefKey: `layer-sha256:…`, `config-…`, `manifest-…`, `index-…`. */
 export function ingestRef(desc: Descriptor): string {
@@ -32,7 +36,7 @@ export interface FetchContext {
  * behind on failure, for the next attempt; one that fails verification is aborted.
  * Returns whether bytes were downloaded.
  */
-export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor): Promise<'exists' | 'fetched'> {
+export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, attempt = 0): Promise<'exists' | 'fetched'> {
   const ref = f.repo.ref;
   const existing = await infoOf(ctx, f.content, desc.digest);
   if (existing) {
@@ -46,8 +50,13 @@ export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor):
   try {
     w = await f.content.writer(ctx, { ref: ingest, total: desc.size, expected: desc.digest });
   } catch (e) {
-    if (!isAlreadyExists(e)) throw e;
-    return fetchToStore(ctx, f, desc); // committed meanwhile (another pull of a shared layer)
+    if (isAlreadyExists(e)) return fetchToStore(ctx, f, desc); // committed meanwhile (another pull of a shared layer)
+    // Another pull is downloading this very blob (its ingest is locked): wait for it, as
+    // containerd's fetch does, then take the blob it committed (or its ingest, if it gave up).
+    if (!isUnavailable(e)) throw e;
+    f.onProgress?.({ event: 'waiting', name: desc.digest, desc, progress: 0, total: desc.size });
+    await sleep(Math.min(LOCK_WAIT_MAX_MS, LOCK_WAIT_MS * 2 ** Math.min(attempt, 4)), ctx.signal);
+    return fetchToStore(ctx, f, desc, attempt + 1);
   }
   const labels: Labels = withDistributionSource(undefined, ref);
   try {

@@ -207,6 +207,31 @@ describe('pull into berthd', () => {
     expect(await leases.list(ctx())).toEqual([]);
   });
 
+  itRoot('two pulls sharing a layer download it once: the second waits for the first', async () => {
+    const big = await freshBig();
+    const shared = big.layers[1]!;
+    const other = await writeOciImage(layout, {
+      name: 'pull/other:1',
+      layers: [{ entries: [{ path: 'big', type: 'file', content: pseudoRandom(3 << 20, seed) }], gzipLevel: 1 }, { entries: [{ path: 'own', type: 'file', content: `own ${seed}\n` }] }],
+    });
+    expect(other.layers[0]!.digest).toBe(shared.digest);
+    await pushImage(reg, layout, other.refName, 'pull/other:1');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    proxy.onRequest = (r) => (r.path.endsWith(shared.digest) ? { holdAfter: 1 << 20, until: gate } : undefined);
+    const a = transfer.pull(ctx(), { ref: big.ref });
+    for (let i = 0; i < 200 && !blobGets().some((g) => g.path.endsWith(shared.digest)); i++) await new Promise((r) => setTimeout(r, 25));
+    const waits: string[] = [];
+    const b = transfer.pull(ctx(), { ref: `${proxy.host}/pull/other:1`, onProgress: (p) => p.event === 'waiting' && p.progress === 0 && waits.push(p.name) });
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.image.target.digest).toBe(big.manifest.digest);
+    expect(rb.image.target.digest).toBe(other.manifest.digest);
+    expect(blobGets().filter((g) => g.path.endsWith(shared.digest))).toHaveLength(1);
+    expect(waits.filter((w) => w === shared.digest).length).toBeGreaterThan(1); // queued, then waited on the lock
+  });
+
   itRoot('a corrupt blob fails FailedPrecondition, leaves no image and no ingest; a clean retry works', async () => {
     const big = await freshBig();
     proxy.onRequest = (r) => (r.path.endsWith(big.layers[1]!.digest) ? { corruptAt: 1000 } : undefined);

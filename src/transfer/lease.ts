@@ -24,17 +24,26 @@ export interface OperationLease {
   keepForResume(): Promise<void>;
 }
 
+/**
+ * Leases of operations running in this process: a concurrent pull of the same image gets its own
+ * lease, so that the first to finish does not release what the other still works under.
+ */
+const inUse = new Set<string>();
+
 export async function operationLease(ctx: Ctx, leases: LeaseManager, operation: string, expiryMs = DEFAULT_LEASE_EXPIRY_MS): Promise<OperationLease> {
   const key = createHash('sha256').update(operation).digest('hex').slice(0, 32);
   const now = Date.now();
   const existing = (await leases.list(ctx, [`labels."${LABEL_TRANSFER}"==${key}`])).find((l) => {
     const exp = Date.parse(l.labels[LABEL_GC_EXPIRE] ?? '');
-    return !Number.isFinite(exp) || exp > now + 60_000;
+    return !inUse.has(`${ctx.ns}\0${l.id}`) && (!Number.isFinite(exp) || exp > now + 60_000);
   });
   const lease = existing ?? (await leases.create(ctx, { labels: { [LABEL_GC_EXPIRE]: new Date(now + expiryMs).toISOString(), [LABEL_TRANSFER]: key } }));
+  const slot = `${ctx.ns}\0${lease.id}`;
+  inUse.add(slot);
   // Cleanup runs after the operation's signal may have fired: not under it.
   const bg: Ctx = { ns: ctx.ns, log: ctx.log };
   const release = async () => {
+    inUse.delete(slot);
     await leases.delete(bg, lease.id).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
@@ -44,6 +53,7 @@ export async function operationLease(ctx: Ctx, leases: LeaseManager, operation: 
     resumed: !!existing,
     release,
     keepForResume: async () => {
+      inUse.delete(slot);
       const held = await leases.listResources(bg, lease.id).catch(() => [{ id: '', type: '' }]);
       if (held.length === 0) await release().catch(() => undefined);
     },

@@ -232,6 +232,22 @@ describe('pull into berthd', () => {
     expect(waits.filter((w) => w === shared.digest).length).toBeGreaterThan(1); // queued, then waited on the lock
   });
 
+  itRoot('two pulls of the same image at once each work under their own lease, and both complete', async () => {
+    const big = await freshBig();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    proxy.onRequest = (r) => (r.path.endsWith(big.layers[1]!.digest) ? { holdAfter: 1000, until: gate } : undefined);
+    const a = transfer.pull(ctx(), { ref: big.ref });
+    for (let i = 0; i < 200 && !blobGets().some((g) => g.path.endsWith(big.layers[1]!.digest)); i++) await new Promise((r) => setTimeout(r, 25));
+    const b = transfer.pull(ctx(), { ref: big.ref, unpack: false });
+    for (let i = 0; i < 200 && (await leases.list(ctx())).length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await leases.list(ctx())).toHaveLength(2);
+    release();
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.image.target.digest).toBe(rb.image.target.digest);
+    expect(await leases.list(ctx())).toEqual([]);
+  });
+
   itRoot('a corrupt blob fails FailedPrecondition, leaves no image and no ingest; a clean retry works', async () => {
     const big = await freshBig();
     proxy.onRequest = (r) => (r.path.endsWith(big.layers[1]!.digest) ? { corruptAt: 1000 } : undefined);

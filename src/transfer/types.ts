@@ -1,6 +1,6 @@
 import type { ContentStore } from '../content/types';
 import type { Ctx } from '../core/context';
-import type { Descriptor, Labels, Mount, Platform } from '../core/types';
+import type { Descriptor, Labels, Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { ImageStore } from '../images/types';
 import type { CredentialsProvider, RegistryClient } from '../remotes';
@@ -65,10 +65,3 @@ export type ProgressFn = (p: Progress) => void;
 
 /** Makes the registry client for one operation (per-call credentials from the Transfer client's stream). */
 export type RegistryFactory = (credentials?: CredentialsProvider) => RegistryClient;
-
-export interface UnpackConfig {
-  /** Unpack for this platform (default: the host's). */
-  platform?: Platform;
-  /** Default: the namespace's default snapshotter. */
-  snapshotter?: string;
-}

@@ -44,11 +44,6 @@ export class Authorizer {
     this.now = o.now ?? Date.now;
   }
 
-  /** Whether the host has asked for authorization yet. */
-  knows(host: RegistryHost): boolean {
-    return this.hosts.has(host.name);
-  }
-
   /** The Authorization header for a request to `host` needing `scopes`, if the host wants one. */
   async authorize(host: RegistryHost, scopes: readonly string[], signal?: AbortSignal): Promise<string | undefined> {
     const h = this.hosts.get(host.name);

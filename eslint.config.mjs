@@ -50,8 +50,8 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack and berth-diff, and the native snapshotter’s `cp -a --reflink`',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'remotes/auth/docker-config.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack and berth-diff, the native snapshotter’s `cp -a --reflink` and docker’s `docker-credential-*` helpers',
   },
   {
     name: '@grpc/*',

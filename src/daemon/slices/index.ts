@@ -11,6 +11,7 @@ import { metadataSlice } from './metadata';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
+import { transferSlice } from './transfer';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -29,4 +30,5 @@ export const SLICES: readonly Slice[] = [
   diffSlice,
   tasksSlice,
   engineSlice,
+  transferSlice,
 ];

@@ -1,5 +1,6 @@
-// Generates the wire types, builds dist/ (incrementally) and the native parts once before any test, so tests that spawn the
-// real berthd binary or the native programs never run stale code. Build failures are only
+// Generates the wire types, builds dist/ (incrementally), berthd's bundle and the native parts once
+// before any test, so tests that spawn the real berthd binary or the native programs never run
+// stale code. Build failures are only
 // warnings here (tests that need the binary fail on their own); `npm run build` in CI is strict.
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
@@ -14,6 +15,8 @@ module.exports = async () => {
   } catch (e) {
     process.stderr.write(`\nwarning: tsc reported errors; dist/ was still emitted\n`);
   }
+  // berthd's entry point is a bundle (scripts/bundle.js), not tsc output: rebuild it with the rest.
+  execFileSync(process.execPath, [join(root, 'scripts/bundle.js')], { cwd: root, stdio: 'inherit' });
   try {
     execFileSync('make', ['-s', '-C', 'native'], { cwd: root, stdio: 'inherit' });
   } catch (e) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Bundles berthd's entry point into one file, dist/daemon/bin.js (tsc emits every other module;
- * tsconfig.build.json leaves this entry point to this script). Loading ~250 small modules cost
+ * Bundles berthd (src/daemon/berthd.ts) into one file, dist/daemon/berthd.bundle.js, which
+ * dist/daemon/bin.js runs, and makes its V8 code cache (src/daemon/code-cache.ts). Loading ~250
+ * small modules cost
  * berthd more start-up time than anything it does: each is a resolve, a stat, a read and a
  * compile, and zod's CommonJS entry alone pulls in ~40 locale files. esbuild resolves the ES
  * modules instead (zod, @bufbuild/protobuf, level), drops what is never imported and leaves one
@@ -12,6 +13,8 @@
  */
 'use strict';
 const { build } = require('esbuild');
+const { execFileSync } = require('node:child_process');
+const { rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -33,7 +36,7 @@ const zodEnglishOnly = {
   },
 };
 
-const ENTRIES = [{ in: 'src/daemon/bin.ts', out: 'dist/daemon/bin.js' }];
+const ENTRIES = [{ in: 'src/daemon/berthd.ts', out: 'dist/daemon/berthd.bundle.js' }];
 
 async function main() {
   for (const e of ENTRIES) {
@@ -48,6 +51,13 @@ async function main() {
       // ES module builds where a package has both: tree shaking works on those.
       mainFields: ['module', 'main'],
       external: ['classic-level', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'],
+      // The file is the module wrapper's function itself (code-cache.ts compiles it as it is: no
+      // second copy of the source to wrap), and ASCII without comments: V8 then keeps the
+      // source, which it needs for lazy compilation, as a one-byte string (half the memory).
+      banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+      footer: { js: '})' },
+      minifyWhitespace: true,
+      charset: 'ascii',
       sourcemap: 'linked',
       sourcesContent: false,
       legalComments: 'none',
@@ -55,6 +65,19 @@ async function main() {
       logLevel: 'warning',
     });
   }
+  codeCache(join(ROOT, 'dist/daemon/berthd.bundle.js'));
+}
+
+/**
+ * Runs the bundle's module code (not berthd's main) with berthd's node flags, as bin.js will, and
+ * saves V8's bytecode: V8 accepts a cache only under the flags it was made with.
+ */
+function codeCache(bundle) {
+  const cache = `${bundle}.cache`;
+  rmSync(cache, { force: true });
+  const { BERTHD_NODE_FLAGS } = require(join(ROOT, 'dist/daemon/node-flags.js'));
+  const script = `require(${JSON.stringify(join(ROOT, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}).saveCache()`;
+  execFileSync(process.execPath, [...BERTHD_NODE_FLAGS, '-e', script], { stdio: 'inherit' });
 }
 
 main().catch((e) => {

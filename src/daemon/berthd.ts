@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, type LogLevel } from '../core/logger';
 import { loadConfig } from './config';
 import { startDaemon } from './main';
+import { startIdleGc } from './idle-gc';
 
 const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--config FILE] [--log-level debug|info|warn|error]
 
@@ -48,6 +49,7 @@ async function run(): Promise<void> {
   });
   const log = createLogger(config.logLevel, { component: 'berthd' });
   const daemon = await startDaemon(config, log);
+  startIdleGc();
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;

@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --initial-old-space-size=64
-// The flag: see node-flags.ts (the shebang cannot import it).
+#!/usr/bin/env -S node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc
+// The flags: see node-flags.ts (the shebang cannot import them).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadWithCodeCache } from './code-cache';

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc
+#!/usr/bin/env -S node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc
 // The flags: see node-flags.ts (the shebang cannot import them).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

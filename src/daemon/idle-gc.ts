@@ -6,7 +6,10 @@
  * same objects: no leak). When the event loop was nearly idle for a whole period and the heap
  * has grown by `growth` since the last collection, one full collection (a few ms for berthd's
  * live heap) returns the rest to the OS. Busy periods (an ingest, back-to-back runs) never
- * trigger it, so it costs the ingest nothing. Needs --expose-gc (node-flags.ts); without it, off.
+ * trigger it, so it costs the ingest nothing. Needs --expose-gc (node-flags.ts; without it, off)
+ * and --compact-on-every-full-gc: a full GC frees objects but, without compacting, leaves nearly
+ * every page committed (berthd's live objects are spread over most of them), and RSS hardly moves.
+ * Node 20's gc() has no memory-reducing flavor.
  */
 import { getHeapStatistics } from 'node:v8';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -41,6 +44,7 @@ export function startIdleGc(opts: IdleGcOptions = {}): { stop(): void; collectio
   const utilization = opts.utilization ?? utilizationSinceLastCall();
   const growth = opts.growth ?? 16 << 20;
   const idle = opts.idleUtilization ?? 0.05;
+  // Committed heap right after the last collection (or the smallest seen since).
   let baseline = heapBytes();
   const timer = setInterval(() => {
     if (utilization() > idle) return;

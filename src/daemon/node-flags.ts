@@ -16,5 +16,8 @@
  * --max-semi-space-size=2: under churn V8 grew the young generation to 2 × 16 MiB, all of it
  * resident; 2 MiB semi-spaces cut ~12 MiB off the churn peak and changed nothing in the ingest
  * (0–2 full GCs, 1.05–1.21 CPU-s in the same runs).
+ *
+ * --expose-gc --compact-on-every-full-gc: for idle-gc.ts (a full GC that compacts, so the pages
+ * it empties go back to the OS). V8's own full GCs compact too; with the flag above they are rare.
  */
-export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=2', '--expose-gc'];
+export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=2', '--expose-gc', '--compact-on-every-full-gc'];

@@ -10,6 +10,8 @@ describe('idle GC', () => {
     const g = startIdleGc({
       periodMs: 10,
       growth: 16 << 20,
+      settlePeriods: 4,
+      settledGrowth: 1 << 20,
       gc: () => {
         gcs.push(heap);
         heap = 11 << 20;
@@ -26,9 +28,14 @@ describe('idle GC', () => {
       expect(gcs).toEqual([40 << 20]);
       await tick(60); // idle, but nothing grew since: no more
       expect(g.collections()).toBe(1);
-      heap = 20 << 20; // idle, grown by less than `growth`
-      await tick(60);
+      util = 0.5;
+      await tick(30);
+      heap = 20 << 20; // grown by less than `growth`: nothing in the first idle period
+      util = 0.01;
+      await new Promise((r) => setTimeout(r, 12));
       expect(g.collections()).toBe(1);
+      await tick(80); // ... but once idle for settlePeriods, any growth is collected
+      expect(gcs).toEqual([40 << 20, 20 << 20]);
     } finally {
       g.stop();
     }

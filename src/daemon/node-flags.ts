@@ -11,7 +11,7 @@
  * cost is memory under churn: garbage piles up to 64 MiB before a collection (~140 MiB RSS after
  * 1,000 `ctr run --rm`); idle-gc.ts collects once a burst of work is over (needs --expose-gc).
  * Measured, 512 MiB ctr ingests into a daemon idle 12 s first, 3 rounds: with the flag 0 full
- * GCs and 1.04–1.29 CPU-s; without it 1–43 full GCs and 1.10–1.92 CPU-s.
+ * GCs and 1.04–1.29 CPU-s; without it (1 or 2 MiB semi-spaces) 1–43 full GCs and 1.10–1.92 CPU-s.
  *
  * --max-semi-space-size=2: under churn V8 grew the young generation to 2 × 16 MiB, all of it
  * resident; 2 MiB semi-spaces cut ~12 MiB off the churn peak and changed nothing in the ingest

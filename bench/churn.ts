@@ -70,7 +70,8 @@ async function snapshot(pid: number, dir: string, label: number): Promise<void> 
 async function main(): Promise<void> {
   if (!existsSync(values.bin)) throw new Error(`${values.bin} missing: npm run build`);
   const dir = await mkdtemp(join(tmpdir(), 'berth-churn-'));
-  const out = values.out ?? join(dir, 'snapshots');
+  // Snapshots outlive the run (the daemon's dir does not).
+  const out = values.out ?? (SNAPSHOTS.size ? await mkdtemp(join(tmpdir(), 'berth-churn-snapshots-')) : dir);
   await mkdir(out, { recursive: true });
   const address = join(dir, 'berthd.sock');
   const flags = [...values['base-flags'].split(' '), ...values.flags.split(' ')].filter(Boolean).concat('--heapsnapshot-signal=SIGUSR2');
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await exited;
     await unmountUnder(dir);
-    if (!values.out) await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -18,6 +18,8 @@ struct plan_idmap { uint32_t container, host, size; };
 struct plan_mount { char *destination, *type, *source; char **options; size_t n_options; };
 struct plan_device { char *path; char type; uint32_t major, minor, mode, uid, gid; };
 struct plan_dev_rule { int allow; char type; int64_t major, minor; char *access; };
+/* One block device's io settings; -1 = unset. */
+struct plan_io_device { uint32_t major, minor; int64_t weight, rbps, wbps, riops, wiops; };
 struct plan_kv { char *key, *value; };
 struct plan_rlimit { int type; uint64_t soft, hard; };
 struct plan_stdio { int kind; char *path; };
@@ -57,6 +59,8 @@ struct plan
   int64_t mem_limit, mem_reservation, mem_swap, cpu_shares, cpu_quota, cpu_period, pids_limit;
   char *cpuset_cpus, *cpuset_mems;
   struct plan_dev_rule *dev_rules; size_t n_dev_rules;
+  int64_t io_weight; /* -1 = unset */
+  struct plan_io_device *io_devices; size_t n_io_devices;
 };
 
 /* Parses a complete plan buffer. On failure err is filled (stage "plan"). */

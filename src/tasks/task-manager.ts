@@ -15,7 +15,7 @@ import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../metadata/containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
-import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
+import { cgroupDirsOf, cgroupPids, prepareCgroupBase, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
@@ -71,6 +71,11 @@ export class TaskManager {
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
     const sock = this.paths.launcherSocket;
     if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
+    try {
+      prepareCgroupBase(); // v2: berthd moves into its leaf so containers' cgroups get controllers
+    } catch (e) {
+      this.log.warn('cgroup v2: cannot make our cgroup a parent with controllers; containers run without resource limits', { error: (e as Error).message });
+    }
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
     removeEmptyCgroupParents(this.cgroupParent);
   }

@@ -9,6 +9,7 @@ import { ConfigSchema, type Config } from '../../src/daemon/config';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
 import { serviceClient } from '../../src/services/grpc/proto';
+import { slow } from './slow';
 
 export const REPO = resolve(__dirname, '..', '..');
 export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');
@@ -54,7 +55,7 @@ export class DaemonProcess {
     });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + slow(timeoutMs);
     while (!this.stderr.includes('berthd serving')) {
       if (child.exitCode !== null) throw new Error(`berthd exited ${child.exitCode}: ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`berthd did not start: ${this.stderr}`);

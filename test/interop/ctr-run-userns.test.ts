@@ -6,10 +6,11 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { CtrFixture, IMG, itCtrRoot, NO_LEAKS } from '../tasks/ctr-fixture';
+import { slow } from '../helpers/slow';
 
 const f = new CtrFixture('userns');
-beforeAll(() => f.setup(), 120_000);
-afterAll(() => f.teardown(), 60_000);
+beforeAll(() => f.setup(), slow(120_000));
+afterAll(() => f.teardown(), slow(60_000));
 
 const MAPS = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];
 const userns = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';

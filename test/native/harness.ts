@@ -6,6 +6,8 @@ import { createProcess, removeStateDir, type CreatedProcess, type HelperOptions,
 import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { prepareCgroupBase } from '../../src/tasks/cgroup-base';
+import { slow } from '../helpers/slow';
 
 export const itRoot = process.getuid?.() === 0 ? it : it.skip;
 
@@ -16,6 +18,7 @@ export class Harness {
   readonly prefix = `t${process.pid}`;
 
   async setup(): Promise<void> {
+    prepareCgroupBase(); // what berthd does at start (cgroup v2: leave our cgroup to the containers)
     this.rootfs = await makeBusyboxRootfs();
     this.stateRoot = await mkdtemp(join(tmpdir(), 'berth-state-'));
   }
@@ -26,7 +29,7 @@ export class Harness {
     // Safety net for failed tests: never leave a container running on the machine.
     for (const r of this.live) {
       await r.monitor.kill('SIGKILL', { all: true }).catch(() => undefined);
-      await r.monitor.wait({ timeoutMs: 10_000 }).catch(() => undefined);
+      await r.monitor.wait({ timeoutMs: slow(10_000) }).catch(() => undefined);
     }
     await this.rootfs?.remove();
     if (this.stateRoot) {
@@ -104,7 +107,7 @@ export class Running {
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + slow(timeoutMs);
   for (;;) {
     const v = await fn();
     if (v !== undefined && v !== false) return v as T;

@@ -9,8 +9,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr, run, type RunResult } from '../helpers/ctr';
+import { slow } from '../helpers/slow';
 import { ctrAvailable, DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
-import { ownCgroupDirs } from '../helpers/cleanup';
+import { cgroupBaseDirs } from '../helpers/cleanup';
 import { busyboxImage } from '../helpers/images';
 import { writeOciArchive, writeOciImage } from '../helpers/oci';
 
@@ -58,9 +59,9 @@ export class CtrFixture {
     for (const id of (await this.ctr(['containers', 'ls', '-q']).catch(() => undefined))?.stdout.split('\n').filter(Boolean) ?? []) await this.ctr(['containers', 'rm', id]);
     // Monitors remove their container's cgroup as they exit; berthd removes the `berth/<ns>`
     // parents they leave when it stops: wait for the monitors, stop, then nothing may be left.
-    for (const deadline = Date.now() + 10_000; this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + slow(10_000); this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     await this.proc?.stop();
-    const parents = ownCgroupDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     await rm(this.dirs.dir, { recursive: true, force: true });
     await rm(this.work, { recursive: true, force: true });
     if (parents.length) {
@@ -118,7 +119,7 @@ export class CtrFixture {
     const check = async () => {
       const mounts = [...mountLines()].filter((m) => !this.mountsBefore.has(m) && !m.includes('berth-test') && m.includes(this.dirs.dir));
       const cgroups: string[] = [];
-      for (const d of ownCgroupDirs()) {
+      for (const d of cgroupBaseDirs()) {
         const p = join(d, 'berth', this.ns);
         if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) cgroups.push(join(p, c));
       }
@@ -135,7 +136,7 @@ export class CtrFixture {
       const stateDirs = (await readdir(join(this.dirs.state, 'tasks', this.ns)).catch(() => [] as string[])).map((d) => join(this.ns, d));
       return { mounts, cgroups, processes: this.ourPids(), fds, stateDirs };
     };
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + slow(10_000);
     for (;;) {
       const l = await check();
       if (Object.values(l).every((v) => v.length === 0) || Date.now() > deadline) return l;

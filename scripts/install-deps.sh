@@ -5,10 +5,12 @@
 #           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
-#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
+#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
+#           linux-image-amd64 and qemu-system-x86 (test/vm boots a cgroup-v2-only guest: Debian's kernel
+#           and its modules, under qemu's software emulation; busybox-static is its initramfs)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
-      golang-github-containerd-containerd-dev containernetworking-plugins)
+      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -269,33 +269,46 @@ cgroup_attach_self (struct cgroup *cg, berth_error_t *err)
   return 0;
 }
 
-static const char *
-procs_dir (struct cgroup *cg)
-{
-  const char *d = cgroup_dir (cg, "pids");
-  if (d == NULL)
-    d = cgroup_dir (cg, "freezer");
-  return d != NULL ? d : (cg->n > 0 ? cg->leaf[0] : NULL);
-}
-
-/* Signals every pid listed in cgroup.procs; returns how many were signalled. */
+/* Signals every pid in dir's cgroup.procs and in the sub-cgroups below it (a container that owns
+   its cgroup may have made some); returns how many were signalled. */
 static int
-signal_procs (struct cgroup *cg, int sig)
+signal_tree (const char *dir, int sig, int depth)
 {
   char path[4096];
-  const char *d = procs_dir (cg);
   int count = 0;
   FILE *f;
   long pid;
-  if (d == NULL)
-    return 0;
-  snprintf (path, sizeof (path), "%s/cgroup.procs", d);
-  if ((f = fopen (path, "re")) == NULL)
-    return 0;
-  while (fscanf (f, "%ld", &pid) == 1)
-    if (pid > 0 && kill ((pid_t) pid, sig) == 0)
-      count++;
-  fclose (f);
+  DIR *d;
+  struct dirent *e;
+  snprintf (path, sizeof (path), "%s/cgroup.procs", dir);
+  if ((f = fopen (path, "re")) != NULL)
+    {
+      while (fscanf (f, "%ld", &pid) == 1)
+        if (pid > 0 && kill ((pid_t) pid, sig) == 0)
+          count++;
+      fclose (f);
+    }
+  if (depth >= 32 || (d = opendir (dir)) == NULL)
+    return count;
+  while ((e = readdir (d)) != NULL)
+    if (e->d_type == DT_DIR && e->d_name[0] != '.')
+      {
+        snprintf (path, sizeof (path), "%s/%s", dir, e->d_name);
+        count += signal_tree (path, sig, depth + 1);
+      }
+  closedir (d);
+  return count;
+}
+
+/* Every hierarchy: on v1 a process moved into a sub-cgroup of one controller stays in the leaf of
+   the others, so no single hierarchy lists them all. */
+static int
+signal_procs (struct cgroup *cg, int sig)
+{
+  int count = 0;
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->leaf[i] != NULL)
+      count += signal_tree (cg->leaf[i], sig, 0);
   return count;
 }
 
@@ -331,7 +344,7 @@ cgroup_destroy (struct cgroup *cg, unsigned keep)
           cgroup_nap_ms (10);
         }
       for (size_t i = 0; i < cg->n; i++)
-        if (rmdir (cg->leaf[i]) < 0 && errno != ENOENT)
+        if (cgroup_rmdir_tree (cg->leaf[i], 0) < 0)
           left++;
       if (left == 0)
         break;

@@ -37,6 +37,10 @@ int cgroup_apply (struct cgroup *cg, const struct plan *p, berth_error_t *err); 
 struct bpf_insn;
 size_t cgroup_devices_program (const struct plan *p, struct bpf_insn *out, size_t cap);
 int cgroup_devices_bpf (const char *dir, const struct plan *p, berth_error_t *err);
+/* User namespace: the container's root gets its cgroup dir and the delegatable files (cgroup_delegate.c). */
+int cgroup_delegate (struct cgroup *cg, const struct plan *p, berth_error_t *err);
+/* Removes dir and any sub-cgroups a delegated container made, deepest first; 0 when gone. */
+int cgroup_rmdir_tree (const char *dir, int depth);
 /* Kills what is left, removes the leaf and any now-empty parents up to base. */
 void cgroup_destroy (struct cgroup *cg, unsigned keep);
 int cgroup_freeze (struct cgroup *cg, int freeze, berth_error_t *err);

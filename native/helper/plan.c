@@ -67,6 +67,8 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     return path_dup (r, &p->rootfs, err);
   if (key_is (r, "rootfs_readonly"))
     return parse_bool (r, &p->rootfs_readonly, err);
+  if (key_is (r, "rootfs_idmap"))
+    return parse_bool (r, &p->rootfs_idmap, err);
   if (key_is (r, "rootfs_propagation"))
     return str_dup (r, &p->rootfs_propagation, err);
   if (key_is (r, "rootfs_mount"))

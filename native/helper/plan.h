@@ -29,6 +29,7 @@ struct plan
   int mode;
   char *id, *state_dir, *rootfs, *rootfs_propagation;
   int rootfs_readonly;
+  int rootfs_idmap; /* show the rootfs through the container's id mapping (mount_idmap.c) */
   struct plan_mount *rootfs_mounts; size_t n_rootfs_mounts;
   struct plan_ns *ns; size_t n_ns;
   struct plan_idmap *uid_maps; size_t n_uid_maps;

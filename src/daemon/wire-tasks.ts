@@ -14,7 +14,8 @@ export async function wireTasks(w: Wiring): Promise<void> {
   w.parts.set('containers', containers);
   const log = w.log.child({ component: 'tasks' });
   const snapshotters = (w.parts.get('snapshotters') as Map<string, NamespacedSnapshotter> | undefined) ?? new Map();
-  const tasks = new TaskManager({ state: w.config.state, cgroupParent: w.config.cgroupParent, containers, snapshotters, events: w.events, log });
+  const { cgroupParent, usernsRemap, subidFiles } = w.config;
+  const tasks = new TaskManager({ state: w.config.state, cgroupParent, usernsRemap, subidFiles, containers, snapshotters, events: w.events, log });
   w.services.add(CONTAINERS_SERVICE, containersService(containers, w.events, w.log.child({ service: 'containers' }), (ns, c) => tasks.warmSpec(ns, c)));
   w.plugins.push({ type: 'io.containerd.grpc.v1', id: 'containers', requires: ['io.containerd.metadata.v1'] });
 

@@ -41,14 +41,20 @@ export function v2Base(own: string): string {
   return parts.at(-1) === DAEMON_LEAF ? `/${parts.slice(0, -1).join('/')}` : `/${parts.join('/')}`;
 }
 
-/** The base dir in every mounted hierarchy (v1 controllers, or the one v2 dir). */
-export function cgroupBaseDirs(): string[] {
+/** The base dir per hierarchy: v1 controller → dir, or the one v2 dir under the key ''. */
+export function cgroupBaseMap(): Map<string, string> {
   const { unified, v1 } = parseProcCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
-  if (isCgroupV2()) return unified === undefined ? [] : [join(CGROUP_ROOT, v2Base(unified))];
-  const out = new Set<string>();
-  for (const [c, path] of v1) if (existsSync(join(CGROUP_ROOT, c))) out.add(join(CGROUP_ROOT, c, path));
-  return [...out];
+  const out = new Map<string, string>();
+  if (isCgroupV2()) {
+    if (unified !== undefined) out.set('', join(CGROUP_ROOT, v2Base(unified)));
+    return out;
+  }
+  for (const [c, path] of v1) if (existsSync(join(CGROUP_ROOT, c))) out.set(c, join(CGROUP_ROOT, c, path));
+  return out;
 }
+
+/** The base dir in every mounted hierarchy (v1 controllers, or the one v2 dir). */
+export const cgroupBaseDirs = (): string[] => [...new Set(cgroupBaseMap().values())];
 
 /** Moves every process listed in from/cgroup.procs to `to`; returns how many were listed. */
 function moveProcs(from: string, to: string): number {

@@ -3,10 +3,10 @@
  * (the same from a restarted daemon), then pids, stats and limits are plain file reads/writes.
  */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoCode, internal, invalidArgument, notFound } from '../core/errors';
-import { CGROUP_ROOT, isCgroupV2, parseProcCgroup } from './cgroup-base';
+import { CGROUP_ROOT, cgroupBaseMap, isCgroupV2, parseProcCgroup } from './cgroup-base';
 import type { ResourceUpdate } from './types';
 
 export { cgroupBaseDirs, prepareCgroupBase, removeEmptyCgroupParents } from './cgroup-base';
@@ -32,6 +32,17 @@ export async function cgroupDirsOf(pid: number, what: string): Promise<CgroupDir
   return out;
 }
 
+/**
+ * A task's cgroup dirs from the path its plan gave (relative to the base, as the helper made it):
+ * not from /proc/<pid>/cgroup, which names a sub-cgroup once a container that owns its cgroup
+ * moved its init there.
+ */
+export function cgroupDirsAt(rel: string): CgroupDirs {
+  const out: CgroupDirs = new Map();
+  for (const [c, base] of cgroupBaseMap()) out.set(c, join(base, rel));
+  return out;
+}
+
 const dirFor = (dirs: CgroupDirs, controller: string): string | undefined => dirs.get('') ?? dirs.get(controller);
 
 export async function readText(file: string | undefined): Promise<string | undefined> {
@@ -43,15 +54,21 @@ export async function readText(file: string | undefined): Promise<string | undef
   }
 }
 
-/** Every process in the task's cgroup. */
+/** Every process in the task's cgroup and in the sub-cgroups a container that owns it made. */
 export async function cgroupPids(dirs: CgroupDirs): Promise<number[]> {
   const dir = dirFor(dirs, 'pids') ?? dirFor(dirs, 'memory') ?? dirFor(dirs, 'freezer') ?? [...dirs.values()][0];
-  const text = await readText(dir && join(dir, 'cgroup.procs'));
-  return (text ?? '')
-    .split('\n')
-    .filter(Boolean)
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
+  const out: number[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    for (const line of ((await readText(join(d, 'cgroup.procs'))) ?? '').split('\n')) {
+      const n = Number(line);
+      if (line && Number.isInteger(n) && n > 0) out.push(n);
+    }
+    if (depth >= 32) return;
+    const subs = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of subs) if (e.isDirectory()) await walk(join(d, e.name), depth + 1);
+  };
+  if (dir) await walk(dir, 0);
+  return out;
 }
 
 async function write(dir: string | undefined, file: string, value: string | number, what: string): Promise<void> {

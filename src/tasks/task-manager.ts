@@ -15,7 +15,7 @@ import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../metadata/containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
-import { cgroupDirsOf, cgroupPids, prepareCgroupBase, removeEmptyCgroupParents, updateResources } from './cgroup';
+import { cgroupDirsAt, cgroupDirsOf, cgroupPids, prepareCgroupBase, removeEmptyCgroupParents, updateResources, type CgroupDirs } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
@@ -24,6 +24,7 @@ import { Proc, type ProcHooks } from './process';
 import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
+import { resolveUsernsRemap, type SubidFiles, type UsernsRemap } from './userns-remap';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
 import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
 
@@ -46,6 +47,9 @@ export interface TaskManagerOptions {
   events?: EventPublisher;
   log: Logger;
   helperPath?: string;
+  /** Docker's userns-remap: `USER[:GROUP]`, resolved against the subordinate id files (userns-remap.ts). */
+  usernsRemap?: string;
+  subidFiles?: SubidFiles;
 }
 
 const ANY_SIGNAL_MAX = 64;
@@ -61,6 +65,7 @@ export class TaskManager {
   /** Specs (and their launch plans) validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
   private readonly warmSpecs = new WarmSpecs();
   private readonly cgroupParent: string;
+  private readonly usernsRemap?: UsernsRemap;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
 
@@ -69,6 +74,7 @@ export class TaskManager {
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+    if (opts.usernsRemap) this.usernsRemap = resolveUsernsRemap(opts.usernsRemap, opts.subidFiles);
     const sock = this.paths.launcherSocket;
     if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
     try {
@@ -100,6 +106,11 @@ export class TaskManager {
     this.ac.abort();
     this.launcher?.close();
     removeEmptyCgroupParents(this.cgroupParent);
+  }
+
+  /** The task's cgroup: where its plan put it (see cgroupDirsAt), else where its init is. */
+  private async cgroupDirs(t: Task): Promise<CgroupDirs> {
+    return t.record.cgroupPath ? cgroupDirsAt(t.record.cgroupPath) : cgroupDirsOf(t.init.pid, `task ${t.id}`);
   }
 
   private key(ns: string, id: string): string {
@@ -162,7 +173,7 @@ export class TaskManager {
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
   private planOptions(ns: string, id: string, rootfsMounts: Mount[], stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
-    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true };
+    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, usernsRemap: this.usernsRemap };
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -206,7 +217,6 @@ export class TaskManager {
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
-      const linux = spec.linux ?? {};
       const record: TaskRecord = {
         version: 1,
         namespace: ctx.ns,
@@ -216,7 +226,8 @@ export class TaskManager {
         io,
         stateDir,
         cgroupPath: typeof plan.cgroupPath === 'string' ? plan.cgroupPath : undefined,
-        namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type })),
+        // The plan's: userns-remap adds a user namespace the spec does not name, which execs must join.
+        namespaces: (plan.namespaces ?? []).map((n) => ({ type: n.type })),
       };
       try {
         await writeTaskRecord(bundle, record);
@@ -394,7 +405,7 @@ export class TaskManager {
   async listPids(ctx: Ctx, id: string): Promise<PidInfo[]> {
     const t = this.task(ctx, id);
     if (t.init.status === 'stopped' || t.init.status === 'created') return t.init.status === 'created' ? [{ pid: t.init.pid }] : [];
-    const pids = await cgroupPids(await cgroupDirsOf(t.init.pid, `task ${id}`));
+    const pids = await cgroupPids(await this.cgroupDirs(t));
     const byPid = new Map<number, string>();
     for (const e of t.execs.values()) if (e.status !== 'stopped') byPid.set(e.pid, e.execId!);
     return pids.map((pid) => ({ pid, execId: byPid.get(pid) }));
@@ -408,7 +419,7 @@ export class TaskManager {
       if (!match(adapt({ id: t.id, namespace: t.namespace, runtime: t.record.runtime }))) continue;
       if (t.init.status === 'stopped') continue;
       try {
-        out.push(await cgroupMetrics(t.id, await cgroupDirsOf(t.init.pid, `task ${t.id}`)));
+        out.push(await cgroupMetrics(t.id, await this.cgroupDirs(t)));
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -420,7 +431,7 @@ export class TaskManager {
     const t = this.task(ctx, id);
     await t.serial(async () => {
       if (t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot update a stopped task`);
-      await updateResources(await cgroupDirsOf(t.init.pid, `task ${id}`), resources, `task ${id}`);
+      await updateResources(await this.cgroupDirs(t), resources, `task ${id}`);
     });
   }
 

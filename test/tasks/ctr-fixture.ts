@@ -13,7 +13,7 @@ import { slow } from '../helpers/slow';
 import { ctrAvailable, DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
 import { cgroupBaseDirs } from '../helpers/cleanup';
 import { busyboxImage } from '../helpers/images';
-import { writeOciArchive, writeOciImage } from '../helpers/oci';
+import { writeOciArchive, writeOciImage, type ImageSpec } from '../helpers/oci';
 
 export const itCtrRoot = ctrAvailable() && process.getuid?.() === 0 ? it : it.skip;
 export const IMG = 'docker.io/library/busybox:berth';
@@ -29,7 +29,10 @@ export class CtrFixture {
   readonly ns: string;
   private mountsBefore = new Set<string>();
 
-  constructor(name: string) {
+  constructor(
+    name: string,
+    private readonly opts: { daemonArgs?: string[]; image?: ImageSpec } = {},
+  ) {
     this.ns = `${name}-${process.pid}`;
   }
 
@@ -41,9 +44,9 @@ export class CtrFixture {
     this.mountsBefore = mountLines();
     this.dirs = await testDirs('berth-run-');
     this.work = await mkdtemp(join(tmpdir(), 'berth-run-work-'));
-    this.proc = new DaemonProcess(this.dirs);
+    this.proc = new DaemonProcess(this.dirs, this.opts.daemonArgs);
     await this.proc.start();
-    const img = await writeOciImage(join(this.work, 'layout'), busyboxImage(IMG));
+    const img = await writeOciImage(join(this.work, 'layout'), this.opts.image ?? busyboxImage(IMG));
     await writeOciArchive(img.layoutDir, join(this.work, 'busybox.tar'));
     const r = await this.ctr(['images', 'import', join(this.work, 'busybox.tar')], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);

@@ -40,6 +40,8 @@ export const LaunchPlanSchema = z.strictObject({
   stateDir: absPath.max(100, 'the control socket path must fit in sun_path'),
   rootfs: absPath.optional(),
   rootfsReadonly: z.boolean().default(false),
+  /** With a new user namespace: show the rootfs through its id mapping (idmapped mounts; berthd's userns-remap). */
+  rootfsIdmap: z.boolean().default(false),
   rootfsPropagation: z.enum(PROPAGATIONS).optional(),
   rootfsMounts: z.array(RootfsMountSchema).default([]),
   namespaces: z.array(z.strictObject({ type: z.enum(NAMESPACE_TYPES), path: absPath.optional() })).default([]),
@@ -240,6 +242,7 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   const w = new RecordWriter().magic(PLAN_MAGIC);
   w.put('mode', p.mode).put('id', p.id).put('state_dir', p.stateDir);
   w.opt('rootfs', p.rootfs).put('rootfs_readonly', p.rootfsReadonly).opt('rootfs_propagation', p.rootfsPropagation);
+  if (p.rootfsIdmap) w.put('rootfs_idmap', true);
   for (const m of p.rootfsMounts)
     w.nested('rootfs_mount', (n) => {
       n.put('type', m.type).put('source', m.source);

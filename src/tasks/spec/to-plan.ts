@@ -10,6 +10,7 @@ import type { LaunchPlanInput, Stdio } from '../helper/plan';
 import { NAMESPACE_TYPES } from '../helper/plan';
 import { capabilityNumber, RLIMITS } from './caps';
 import { OciSpecSchema, type OciProcess, type OciSpec } from './types';
+import { wantsRemap, type UsernsRemap } from '../userns-remap';
 
 export interface SpecToPlanOptions {
   id: string;
@@ -29,6 +30,8 @@ export interface SpecToPlanOptions {
   keepCgroupParents?: boolean;
   /** Accept (and only report) OCI fields berth does not implement. */
   allowUnsupported?: boolean;
+  /** berthd's userns-remap: containers without a mapping of their own get this one (userns-remap.ts). */
+  usernsRemap?: UsernsRemap;
 }
 
 export interface SpecToPlanResult {
@@ -179,6 +182,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
   const parent = opts.cgroupParent ?? 'berth';
   const parentDepth = parent.split('/').filter((c) => c !== '').length;
   const cgroupPath = cgroupPathFor(spec, opts.id, parent);
+  const remap = opts.usernsRemap && wantsRemap(spec) ? opts.usernsRemap : undefined;
   const limit = (v: number | undefined) => (v === undefined || v <= 0 ? undefined : v);
 
   const plan: LaunchPlanInput = {
@@ -189,9 +193,10 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
     rootfsReadonly: spec.root?.readonly ?? false,
     rootfsPropagation: l.rootfsPropagation as LaunchPlanInput['rootfsPropagation'],
     rootfsMounts: (opts.rootfsMounts ?? []).map((m) => ({ type: m.type, source: m.source, options: m.options })),
-    namespaces: (l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })),
-    uidMappings: l.uidMappings ?? [],
-    gidMappings: l.gidMappings ?? [],
+    namespaces: [...(l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })), ...(remap ? [{ type: 'user' as const }] : [])],
+    uidMappings: remap?.uidMappings ?? l.uidMappings ?? [],
+    gidMappings: remap?.gidMappings ?? l.gidMappings ?? [],
+    rootfsIdmap: remap !== undefined,
     mounts: (spec.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type ?? (m.options?.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : 'none'), source: m.source ?? 'none', options: m.options ?? [] })),
     maskedPaths: l.maskedPaths ?? [],
     readonlyPaths: l.readonlyPaths ?? [],

@@ -75,13 +75,13 @@ export class TaskManager {
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
     if (opts.usernsRemap) this.usernsRemap = resolveUsernsRemap(opts.usernsRemap, opts.subidFiles);
-    const sock = this.paths.launcherSocket;
-    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
     try {
-      prepareCgroupBase(); // v2: berthd moves into its leaf so containers' cgroups get controllers
+      prepareCgroupBase(); // v2: berthd moves into its leaf (before it forks the launcher) so containers' cgroups get controllers
     } catch (e) {
       this.log.warn('cgroup v2: cannot make our cgroup a parent with controllers; containers run without resource limits', { error: (e as Error).message });
     }
+    const sock = this.paths.launcherSocket;
+    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
     removeEmptyCgroupParents(this.cgroupParent);
   }

@@ -19,7 +19,11 @@ mkdir -p /dev/pts /dev/shm /dev/mqueue
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts && ln -sf pts/ptmx /dev/ptmx
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t mqueue mqueue /dev/mqueue
-for d in /tmp /run /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $d || bail "tmpfs $d"; done
+# /tmp on ext4 (the scratch disk), as on most hosts: tmpfs before Linux 6.3 has no idmapped mounts.
+mkfs.ext4 -q -F -O ^has_journal /dev/vda || bail "mkfs /dev/vda"
+mount -t ext4 /dev/vda /tmp || bail "mount /tmp"
+chmod 1777 /tmp
+for d in /run /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs $d || bail "tmpfs $d"; done
 chmod 755 /run
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 ip link set lo up 2>/dev/null

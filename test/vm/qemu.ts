@@ -42,10 +42,10 @@ export async function bootVm(o: BootOptions): Promise<BootResult> {
   if (!kernel) throw new Error(vmUnavailable());
   const initrd = join(o.workDir, 'initramfs.cpio');
   writeFileSync(initrd, buildInitramfs(kernel, BUSYBOX, o.stage2));
-  // A block device for the io controller's per-device limits (never mounted).
+  // The guest's /tmp (ext4, sparse), and the block device the io controller tests limit.
   const disk = join(o.workDir, 'scratch.img');
   closeSync(openSync(disk, 'w'));
-  truncateSync(disk, 1 << 20);
+  truncateSync(disk, 1 << 30);
   const args = [
     '-accel', 'tcg',
     '-m', String(o.memoryMiB ?? 3072),

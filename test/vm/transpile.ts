@@ -27,7 +27,7 @@ export function transpileTests(repo: string, entries: string[], out: string): nu
     if (done.has(file)) continue;
     done.add(file);
     const js = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions: options, fileName: file }).outputText;
-    for (const m of js.matchAll(/require\("(\.{1,2}\/[^"]*)"\)/g)) {
+    for (const m of js.matchAll(/require\(["'](\.{1,2}\/[^"']*)["']\)/g)) {
       const dep = resolveTs(file, m[1]!);
       if (dep !== undefined) queue.push(dep);
     }

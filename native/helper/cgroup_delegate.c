@@ -2,6 +2,7 @@
  * may make sub-cgroups, move its processes between them and set their limits, while the limits
  * berth wrote on the container's cgroup itself stay out of its reach. */
 #include "cgroup.h"
+#include "ns.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,23 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The host id the container's root maps to, or -1. */
-static long
-host_root (const struct plan_idmap *maps, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (maps[i].container == 0)
-      return (long) maps[i].host;
-  return -1;
-}
-
 int
 cgroup_delegate (struct cgroup *cg, const struct plan *p, berth_error_t *err)
 {
   /* What the kernel lists as safe to delegate (v2), else the files that membership needs. */
   static const char *const v1_files[] = { "cgroup.procs", "tasks", "cgroup.clone_children", NULL };
   static const char *const v2_files[] = { "cgroup.procs", "cgroup.threads", "cgroup.subtree_control", NULL };
-  long uid = host_root (p->uid_maps, p->n_uid_maps), gid = host_root (p->gid_maps, p->n_gid_maps);
+  long uid = ns_host_root (p->uid_maps, p->n_uid_maps), gid = ns_host_root (p->gid_maps, p->n_gid_maps);
   char delegate[1024], path[4096];
   if (uid < 0 || gid < 0)
     return 0; /* no root inside: nobody to hand it to */

@@ -13,6 +13,7 @@
  * idmapped clone of each lower layer over the layer itself, creates the overlay as a detached
  * mount and hands its fd back; its namespace, and the clones in it, go when it exits. */
 #include "mount.h"
+#include "ns.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -63,16 +64,6 @@ option (const char *data, const char *key, char *out, size_t cap)
   return 0;
 }
 
-/* The host id the container's id 0 maps to, or -1. */
-static long
-host_root (const struct plan_idmap *maps, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (maps[i].container == 0)
-      return (long) maps[i].host;
-  return -1;
-}
-
 /* In the child: idmaps every lower layer in place, then makes the overlay. Returns its fd or -1. */
 static int
 overlay_in_private_ns (const struct plan *p, const struct plan_mount *m, const struct mopts *o, int userns_fd,
@@ -80,7 +71,7 @@ overlay_in_private_ns (const struct plan *p, const struct plan_mount *m, const s
 {
   char lower[sizeof (o->data)], upper[4096];
   char *save = NULL;
-  long uid = host_root (p->uid_maps, p->n_uid_maps), gid = host_root (p->gid_maps, p->n_gid_maps);
+  long uid = ns_host_root (p->uid_maps, p->n_uid_maps), gid = ns_host_root (p->gid_maps, p->n_gid_maps);
   if (unshare (CLONE_NEWNS) < 0)
     return berth_error (err, errno, "unshare a mount namespace for the idmapped layers");
   /* Nothing mounted here may propagate back to the host. */

@@ -4,7 +4,7 @@
  * the socket as they are (protobufjs would copy each chunk into a new message buffer).
  */
 import { protoRoot } from '../api/proto';
-import type { H2Channel } from '../transport/grpc/client-channel';
+import type { H2Channel } from '../transport';
 
 const WRITE_PATH = '/containerd.services.content.v1.Content/Write';
 const enum Action {

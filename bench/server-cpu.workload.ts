@@ -7,17 +7,15 @@
  *   server-cpu-write-<backend>  ms per MiB of Content/Write: the real `ctr content ingest` of 256 MiB
  *                               (64 with --quick) into a daemon whose root is on tmpfs (/dev/shm)
  */
-import { randomFillSync } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { run } from '../test/helpers/ctr';
 import { client, unary, VERSION_SERVICE } from './lib/grpc';
+import { randomFile } from './lib/payload';
 import { parallel } from './lib/builtin/rpc-latency';
 import type { BenchEnv, Launched, Side, Workload } from './lib/workload';
 
-const MiB = 1 << 20;
 
 /** On-CPU nanoseconds of every thread of `pid` so far. */
 export function cpuNs(pid: number): number {
@@ -86,27 +84,14 @@ function unaryWorkload(backend: Backend): Workload {
   };
 }
 
-const files = new WeakMap<BenchEnv, Promise<{ file: string; mib: number; digest: string }>>();
+const files = new WeakMap<BenchEnv, Promise<{ file: string; mib: number; size: number; digest: string }>>();
 
-function payload(env: BenchEnv): Promise<{ file: string; mib: number; digest: string }> {
+function payload(env: BenchEnv): Promise<{ file: string; mib: number; size: number; digest: string }> {
   let p = files.get(env);
   if (!p) {
     p = (async () => {
       const mib = env.quick ? 64 : 256;
-      const file = join(env.workDir, `server-cpu-${mib}.bin`);
-      const h = createHash('sha256');
-      const fd = openSync(file, 'w');
-      const buf = Buffer.alloc(8 * MiB);
-      try {
-        for (let i = 0; i < mib; i += 8) {
-          randomFillSync(buf);
-          h.update(buf);
-          writeSync(fd, buf);
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return { file, mib, digest: `sha256:${h.digest('hex')}` };
+      return { ...randomFile(join(env.workDir, `server-cpu-${mib}.bin`), mib), mib };
     })();
     files.set(env, p);
   }
@@ -132,7 +117,7 @@ function writeWorkload(backend: Backend): Workload {
       const before = cpuNs(d.pid);
       const r = await run(
         'sh',
-        ['-c', `exec ctr --address "$0" --namespace bench-cpu content ingest --expected-digest ${p.digest} --expected-size ${p.mib * MiB} "$1" < "$2"`, d.address, `cpu-${round}`, p.file],
+        ['-c', `exec ctr --address "$0" --namespace bench-cpu content ingest --expected-digest ${p.digest} --expected-size ${p.size} "$1" < "$2"`, d.address, `cpu-${round}`, p.file],
         { timeoutMs: 300000 },
       );
       if (r.code !== 0) throw new Error(`${side.name}: ctr content ingest exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);

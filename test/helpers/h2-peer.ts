@@ -5,25 +5,14 @@
  */
 import { connect, type Socket } from 'node:net';
 import { CODES } from '../../src/transport/h2/huffman';
-import { HpackDecoder } from '../../src/transport/h2/hpack';
+import { encodeInt, HpackDecoder } from '../../src/transport/h2/hpack';
+import { H2Error, PREFACE } from '../../src/transport/h2/frames';
 
 export const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
 export const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
-export const ERR = {
-  NO_ERROR: 0,
-  PROTOCOL_ERROR: 1,
-  INTERNAL_ERROR: 2,
-  FLOW_CONTROL_ERROR: 3,
-  SETTINGS_TIMEOUT: 4,
-  STREAM_CLOSED: 5,
-  FRAME_SIZE_ERROR: 6,
-  REFUSED_STREAM: 7,
-  CANCEL: 8,
-  COMPRESSION_ERROR: 9,
-  ENHANCE_YOUR_CALM: 11,
-} as const;
+export const ERR = H2Error;
 export const ERR_NAME = Object.fromEntries(Object.entries(ERR).map(([k, v]) => [v, k])) as Record<number, string>;
-export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+export { PREFACE };
 
 export function frame(type: number, flags: number, id: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   const h = Buffer.alloc(9);
@@ -47,18 +36,6 @@ export function settingsPayload(pairs: Array<[number, number]>): Buffer {
     b.writeUInt32BE(v >>> 0, 6 * i + 2);
   });
   return b;
-}
-
-function hpackInt(out: number[], first: number, prefix: number, v: number): void {
-  const max = (1 << prefix) - 1;
-  if (v < max) return void out.push(first | v);
-  out.push(first | max);
-  v -= max;
-  while (v >= 128) {
-    out.push((v % 128) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
 }
 
 /** RFC 7541 Huffman coding of a latin1 string. */
@@ -85,11 +62,11 @@ export function huffmanEncode(s: string): Buffer {
 export function literal(name: string, value: string | Buffer, huffman = false): Buffer {
   const out: number[] = [0x00];
   const n = Buffer.from(name, 'latin1');
-  hpackInt(out, 0, 7, n.length);
+  encodeInt(out, 0, 7, n.length);
   const head = Buffer.concat([Buffer.from(out), n]);
   const v = Buffer.isBuffer(value) ? value : huffman ? huffmanEncode(value) : Buffer.from(value, 'latin1');
   const len: number[] = [];
-  hpackInt(len, huffman ? 0x80 : 0, 7, v.length);
+  encodeInt(len, huffman ? 0x80 : 0, 7, v.length);
   return Buffer.concat([head, Buffer.from(len), v]);
 }
 
@@ -151,6 +128,9 @@ export class RawPeer {
   private connWindow = 65535;
   private initialWindow = 65535;
   private readonly windows = new Map<number, number>();
+  /** What the server lets us send: per stream (from its INITIAL_WINDOW_SIZE) and on the connection. */
+  private readonly sendWindows = new Map<number, number>();
+  private connSendWindow = 65535;
   private waiters: Array<() => void> = [];
   readonly ready: Promise<void>;
 
@@ -219,6 +199,30 @@ export class RawPeer {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** What the server lets this peer send on stream `id` now. */
+  sendWindow(id: number): number {
+    return this.sendWindows.get(id) ?? this.serverSettings?.get(4) ?? 65535;
+  }
+
+  /** Sends `data` on stream `id` as DATA frames within the server's flow-control windows. */
+  async sendData(id: number, data: Buffer, end = true): Promise<void> {
+    let off = 0;
+    while (off < data.length || end) {
+      const room = Math.min(data.length - off, 16384, this.sendWindow(id), this.connSendWindow);
+      if (room <= 0 && off < data.length) {
+        if (this.closed) throw new Error('connection closed');
+        await this.until(() => this.closed || Math.min(this.sendWindow(id), this.connSendWindow) > 0, 60_000);
+        continue;
+      }
+      const last = end && off + room === data.length;
+      this.sendWindows.set(id, this.sendWindow(id) - room);
+      this.connSendWindow -= room;
+      await this.write(frame(T.DATA, last ? FLAG.END_STREAM : 0, id, data.subarray(off, off + room)));
+      off += room;
+      if (last || (!end && off === data.length)) return;
+    }
   }
 
   /** Sends SETTINGS and applies them to this peer's own checks of the server's frames. */
@@ -309,6 +313,12 @@ export class RawPeer {
       case T.PING:
         if (!(f.flags & FLAG.ACK)) this.socket.write(frame(T.PING, FLAG.ACK, 0, f.payload));
         return;
+      case T.WINDOW_UPDATE: {
+        const inc = f.payload.readUInt32BE(0) & 0x7fffffff;
+        if (f.id === 0) this.connSendWindow += inc;
+        else this.sendWindows.set(f.id, this.sendWindow(f.id) + inc);
+        return;
+      }
       case T.GOAWAY:
         // The first one says why (a server may send another as it closes).
         this.goaway ??= { lastId: f.payload.readUInt32BE(0), code: f.payload.readUInt32BE(4), debug: f.payload.subarray(8).toString() };

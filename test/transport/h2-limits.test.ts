@@ -82,6 +82,50 @@ describe('handler slots', () => {
   });
 });
 
+describe('receive windows (64 KiB, growing while the handler keeps up)', () => {
+  it('a stream whose handler reads gets a growing window; one whose handler stalls gets none', async () => {
+    await open();
+    await p.write([headers(1, DEF.Sink.path), headers(3, DEF.Stall.path)]);
+    await p.sendData(1, grpcMessage(Buffer.alloc(4 << 20)), false);
+    expect(p.sendWindow(1)).toBeGreaterThanOrEqual(4 << 20);
+    const stalled = p.sendData(3, grpcMessage(Buffer.alloc(1 << 20)), false);
+    await new Promise((r) => setTimeout(r, 300));
+    // 64 KiB and not a byte more.
+    expect(p.sendWindow(3)).toBe(0);
+    void stalled.catch(() => undefined);
+  });
+});
+
+describe('message budget (16 MiB of messages being assembled per connection)', () => {
+  it('a message that does not fit waits, its sender stopped by flow control, until another completes', async () => {
+    const big = await startServer('own', 12 << 20);
+    const q = await RawPeer.open(big.address);
+    try {
+      const msg = (fill: number) => grpcMessage(Buffer.alloc(10 << 20, fill));
+      const a = msg(1);
+      const b = msg(2);
+      await q.write([headers(1, DEF.Sink.path), headers(3, DEF.Sink.path)]);
+      await q.sendData(1, a.subarray(0, 1 << 20), false);
+      await new Promise((r) => setTimeout(r, 100));
+      let bSent = false;
+      const sendingB = q.sendData(3, b).then(() => (bSent = true));
+      await new Promise((r) => setTimeout(r, 500));
+      // B (10 MiB) cannot be held beside A's 10 MiB: it stalls within its window, unanswered.
+      expect(bSent).toBe(false);
+      expect(q.statuses.get(3)).toBeUndefined();
+      await q.sendData(1, a.subarray(1 << 20));
+      await sendingB;
+      await q.until(() => q.statuses.get(1)?.status !== undefined && q.statuses.get(3)?.status !== undefined, 10_000);
+      expect([q.statuses.get(1)?.status, q.statuses.get(3)?.status]).toEqual(['0', '0']);
+      expect(q.frames.filter((x) => x.type === T.DATA && x.id === 3).map((x) => x.payload.subarray(5).toString())).toEqual([String(10 << 20)]);
+      expect(q.violations).toEqual([]);
+    } finally {
+      q.close();
+      await big.close();
+    }
+  });
+});
+
 describe('a peer that does not read', () => {
   it('makes the server stop reading it (bounded queue), while other connections are served', async () => {
     await open({ read: false, settings: [[4, 0x7fffffff]] });

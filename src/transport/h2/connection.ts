@@ -24,6 +24,7 @@ import {
   MAX_HEADER_LIST,
   MAX_STREAMS,
   RESET_MEMORY,
+  STREAMS_PER_TURN,
   WINDOW_GROWTH_BUDGET,
   WRITE_BOUND,
 } from './limits';
@@ -63,6 +64,8 @@ export class H2Connection {
   private paused = false;
   private held = false;
   private resumeQueued = false;
+  /** Streams started in this turn of the event loop (limits.ts STREAMS_PER_TURN). */
+  private turnStreams = 0;
   private lastRead = Date.now();
   private keepalive: NodeJS.Timeout | undefined;
   private pingSentAt = 0;
@@ -121,6 +124,15 @@ export class H2Connection {
     this.recentlyClosed.set(id, resetByUs || this.recentlyClosed.get(id) === true);
   }
 
+  /** A new stream started: after STREAMS_PER_TURN in one turn, reading waits for the next. */
+  streamStarted(): void {
+    if (this.turnStreams++ === 0)
+      setImmediate(() => {
+        this.turnStreams = 0;
+        this.maybeResume();
+      });
+  }
+
   /** Grants up to `want` more window to a stream, from the connection's growth budget. */
   growWindow(want: number): number {
     const n = Math.max(0, Math.min(want, WINDOW_GROWTH_BUDGET - this.growthUsed));
@@ -175,6 +187,7 @@ export class H2Connection {
   }
 
   private drained(): void {
+    this.outbox.flush();
     for (const s of [...this.drainWaiters]) if (!s.queue.length) this.notifyDrain(s);
     this.maybeResume();
   }
@@ -288,7 +301,11 @@ export class H2Connection {
 
   /** Reading stops at a frame boundary while this holds (the reader checks it before each frame). */
   private readonly mustHold = (): boolean =>
-    this.closed || this.held || this.outbox.pendingReplies > CONTROL_REPLY_BOUND || this.outbox.pendingBytes > WRITE_BOUND;
+    this.closed ||
+    this.held ||
+    this.turnStreams >= STREAMS_PER_TURN ||
+    this.outbox.pendingReplies > CONTROL_REPLY_BOUND ||
+    this.outbox.pendingBytes > WRITE_BOUND;
 
   private receive(chunk: Buffer): void {
     this.lastRead = Date.now();

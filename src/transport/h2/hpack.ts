@@ -171,7 +171,8 @@ export class HpackDecoder {
   }
 }
 
-function int(out: number[], first: number, prefix: number, v: number): void {
+/** An HPACK integer (RFC 7541 §5.1) with an N-bit prefix, appended to `out`. */
+export function encodeInt(out: number[], first: number, prefix: number, v: number): void {
   const max = (1 << prefix) - 1;
   if (v < max) {
     out.push(first | v);
@@ -188,7 +189,7 @@ function int(out: number[], first: number, prefix: number, v: number): void {
 
 function str(out: number[], s: string): void {
   const b = Buffer.from(s, 'latin1');
-  int(out, 0, 7, b.length);
+  encodeInt(out, 0, 7, b.length);
   for (const x of b) out.push(x);
 }
 
@@ -204,7 +205,7 @@ export function encodeHeaders(headers: HeaderList): Buffer {
       continue;
     }
     const idx = STATIC.findIndex(([n]) => n === name);
-    if (idx >= 0) int(out, 0x00, 4, idx + 1);
+    if (idx >= 0) encodeInt(out, 0x00, 4, idx + 1);
     else {
       out.push(0x00);
       str(out, name);

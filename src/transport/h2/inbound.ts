@@ -84,6 +84,7 @@ export class Inbound implements FrameSink {
       throw new ConnectionError(H2Error.PROTOCOL_ERROR, `stream id ${id} below ${c.lastStreamId}`);
     }
     c.lastStreamId = id;
+    c.streamStarted();
     if (c.goingAway || c.streams.size >= MAX_STREAMS) {
       this.spend('refused streams');
       c.resetStream(id, H2Error.REFUSED_STREAM, true);

@@ -43,7 +43,7 @@ export const MAX_BLOCK_FRAMES = 64;
  * wait to reach the kernel: a peer that does not read cannot make the server queue without bound
  * (grpc-go stops reading at 50 queued replies).
  */
-export const WRITE_BOUND = 1 << 20;
+export const WRITE_BOUND = 64 << 10;
 export const CONTROL_REPLY_BOUND = 50;
 
 /**
@@ -72,6 +72,12 @@ export const MAX_PING_STRIKES = 2;
  */
 export const KEEPALIVE_MS = 2 * 3600_000;
 export const KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * New streams one connection may start in one turn of the event loop before its reading yields
+ * to other connections (a burst of calls would otherwise run all its handlers in one go).
+ */
+export const STREAMS_PER_TURN = 64;
 
 /** Frames received on streams we reset are ignored (RFC 9113 §5.1) for the most recent this many. */
 export const RESET_MEMORY = 256;

@@ -15,6 +15,7 @@ export class Outbox {
   private readonly pingAcks: Buffer[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private queued = false;
+  private closing = false;
   /** Control replies in `out`, and in writes the socket has not finished. */
   private batchReplies = 0;
   private writingReplies = 0;
@@ -75,6 +76,9 @@ export class Outbox {
   readonly flush = (): void => {
     this.queued = false;
     if (this.closed || !this.out.length) return;
+    // While the socket is full, frames wait here and go out together on 'drain' (the connection
+    // calls flush()): one write instead of a small one per tick, each with its own bookkeeping.
+    if (this.socket.writableNeedDrain && !this.closing) return;
     if (this.pingAcks.length) {
       clearTimeout(this.pingTimer);
       this.pingTimer = undefined;
@@ -126,6 +130,7 @@ export class Outbox {
   /** Writes what is queued and sends nothing more. */
   close(): void {
     clearTimeout(this.pingTimer);
+    this.closing = true;
     this.flush();
     this.closed = true;
   }

@@ -61,7 +61,7 @@ function unaryWorkload(backend: Backend): Workload {
     description: `daemon CPU per Version call (grpc-js client, 8 connections); berth with its ${backend === 'own' ? 'own HTTP/2 code' : 'node:http2 backend'}`,
     unit: 'µs',
     better: 'lower',
-    rounds: 3,
+    rounds: 5,
     async setup(side, env) {
       const d = await launch(side, env, key(side), backend);
       const cs = Array.from({ length: 8 }, () => client(d.address, VERSION_SERVICE));

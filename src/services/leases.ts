@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import type { LeaseStore } from '../metadata/leases';
 import { required } from './convert/common';

@@ -12,7 +12,9 @@
  *          ├─ ingest ─ <ref>                             → IngestRecord {expected?, lease?}
  *          ├─ lease ─ <id>                               → LeaseRecord {labels, createdAt}
  *          ├─ leaseres ─ <lease> ─ <type> ─ <resource>   → '' (type: content | ingests | snapshots/<snapshotter>)
- *          └─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
+ *          ├─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
+ *          ├─ volume ─ <name>                            → VolumeRecord (metadata/volumes.ts): the engine's volumes
+ *          └─ volume-user ─ <name> ─ <container>         → {since}: the container uses the volume (until it is removed)
  *
  * A namespace exists when its `ns` record exists. It is created implicitly on the first write
  * inside it (containerd creates the bucket), and explicitly by Namespaces/Create.
@@ -50,6 +52,11 @@ export const keys = {
   leaseResource: (ns: string, lease: string, type: string, id: string): Key => ['v1', ns, 'leaseres', lease, type, id],
   snapshots: (ns: string, snapshotter: string): Key => ['v1', ns, 'snapshot', snapshotter],
   snapshot: (ns: string, snapshotter: string, key: string): Key => ['v1', ns, 'snapshot', snapshotter, key],
+  volumes: (ns: string): Key => ['v1', ns, 'volume'],
+  volume: (ns: string, name: string): Key => ['v1', ns, 'volume', name],
+  volumeUsersAll: (ns: string): Key => ['v1', ns, 'volume-user'],
+  volumeUsers: (ns: string, name: string): Key => ['v1', ns, 'volume-user', name],
+  volumeUser: (ns: string, name: string, container: string): Key => ['v1', ns, 'volume-user', name, container],
 };
 
 /** Lease resource types, as containerd names them in Leases/ListResources. */

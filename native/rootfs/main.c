@@ -1,0 +1,206 @@
+/* berth-rootfs: one operation on a container's filesystem (or a volume), confined to it. See
+ * PROTOCOL.md.
+ *
+ *   berth-rootfs ROOT copy-up PATH DEST
+ *   berth-rootfs ROOT stat PATH
+ *   berth-rootfs ROOT extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP]   (tar on stdin)
+ *
+ *   ROOT: --root DIR | --pid PID | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR [--bind SRC DEST[:ro]]...
+ */
+#include "rootfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "../unpack/resolve.h"
+
+#define MAX_ARGS 256
+#define USAGE                                                                                                          \
+  "usage: berth-rootfs (--root DIR | --pid PID | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR [--bind SRC "     \
+  "DEST[:ro]]...) (copy-up PATH DEST | stat PATH | extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP])"
+
+static const char *
+kind_of (const bu_error_t *err)
+{
+  if (err->invalid == BR_NOTFOUND)
+    return "notfound";
+  if (err->invalid == BR_CONFLICT)
+    return "conflict";
+  if (err->status == EROFS)
+    return "readonly";
+  if (err->status == EACCES || err->status == EPERM)
+    return "permission";
+  return err->invalid ? "invalid" : "internal";
+}
+
+static int
+usage (const char *msg)
+{
+  bu_error_t err = { .status = EINVAL };
+  snprintf (err.msg, sizeof (err.msg), "%s; %s", msg, USAGE);
+  return br_fail ("usage", &err);
+}
+
+/* copy-up PATH DEST: DEST (a volume's directory on the host) gets the tree at PATH if PATH is a
+ * directory in the root and DEST is empty; otherwise nothing is copied and the reason is said. */
+static int
+copy_up (int rootfd, const char *path, const char *dest, bu_error_t *err)
+{
+  char clean[8192], fields[256];
+  struct copy_stats st = { 0 };
+  cleanup_close int src = -1, dst = -1, probe = -1;
+  const char *skip = NULL;
+
+  if (strlen (path) >= sizeof (clean))
+    return bu_invalid (err, ENAMETOOLONG, "path");
+  clean_path (path, clean);
+  src = openat2_in_root (rootfd, clean, O_PATH | O_DIRECTORY);
+  if (src < 0 && (errno == ENOENT || errno == ENOTDIR))
+    skip = errno == ENOENT ? "missing" : "not a directory";
+  else if (src < 0)
+    return bu_sys (err, errno, "open `/%s`", clean);
+  dst = open (dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dst < 0)
+    return bu_sys (err, errno, "open volume directory `%s`", dest);
+  if (!skip)
+    {
+      /* Docker copies only into an empty volume. */
+      char buf[4096];
+      long n;
+      probe = openat (dst, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      while (probe >= 0 && (n = getdents64 (probe, buf, sizeof (buf))) > 0)
+        for (long off = 0; off < n && !skip;)
+          {
+            struct dirent64 *de = (struct dirent64 *) (buf + off);
+            if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+              skip = "not empty";
+            off += de->d_reclen;
+          }
+      if (probe < 0)
+        return bu_sys (err, errno, "read volume directory `%s`", dest);
+    }
+  if (!skip && copy_tree (src, dst, &st, err) < 0)
+    return bu_wrap (err, "copy `/%s`", clean);
+  if (skip)
+    snprintf (fields, sizeof (fields), "\"copied\":false,\"reason\":\"%s\"", skip);
+  else
+    snprintf (fields, sizeof (fields), "\"copied\":true,\"entries\":%llu,\"bytes\":%llu", (unsigned long long) st.entries,
+              (unsigned long long) st.bytes);
+  br_done (fields);
+  return 0;
+}
+
+static int
+parse_ids (const char *s, struct extract_opts *o)
+{
+  unsigned long u, g;
+  char end;
+  if (sscanf (s, "%lu:%lu%c", &u, &g, &end) != 2)
+    return -1;
+  o->chown = 1, o->uid = (uid_t) u, o->gid = (gid_t) g;
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  static char *options[MAX_ARGS];
+  static struct bind_spec binds[MAX_ARGS];
+  struct root_spec spec = { .options = options, .binds = binds };
+  struct extract_opts xo = { 0 };
+  struct rlimit rl;
+  bu_error_t err = { 0 };
+  const char *cmd = NULL, *args[2] = { NULL, NULL };
+  int nargs = 0, i, rootfd, rc = 0;
+
+  signal (SIGPIPE, SIG_IGN);
+  umask (0);
+  /* A deep tree holds two fds per level while it is copied. */
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+  for (i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--root") == 0 && i + 1 < argc)
+        spec.dir = argv[++i];
+      else if (strcmp (a, "--pid") == 0 && i + 1 < argc)
+        spec.pid = atoi (argv[++i]);
+      else if (strcmp (a, "--mount") == 0 && i + 2 < argc)
+        spec.mtype = argv[++i], spec.msource = argv[++i];
+      else if (strcmp (a, "--option") == 0 && i + 1 < argc && spec.noptions < MAX_ARGS)
+        options[spec.noptions++] = argv[++i];
+      else if (strcmp (a, "--tmpdir") == 0 && i + 1 < argc)
+        spec.tmpdir = argv[++i];
+      else if (strcmp (a, "--bind") == 0 && i + 2 < argc && spec.nbinds < MAX_ARGS)
+        {
+          struct bind_spec *b = &binds[spec.nbinds++];
+          char *dst = argv[i + 2];
+          size_t n = strlen (dst);
+          b->source = argv[i + 1];
+          if (n > 3 && strcmp (dst + n - 3, ":ro") == 0)
+            dst[n - 3] = 0, b->readonly = 1;
+          b->destination = dst;
+          i += 2;
+        }
+      else if (strcmp (a, "--chown") == 0 && i + 1 < argc)
+        {
+          if (parse_ids (argv[++i], &xo) < 0)
+            return usage ("--chown takes UID:GID");
+        }
+      else if (strcmp (a, "--uidmap") == 0 && i + 1 < argc)
+        xo.uidmap = argv[++i];
+      else if (strcmp (a, "--gidmap") == 0 && i + 1 < argc)
+        xo.gidmap = argv[++i];
+      else if (a[0] == '-' && a[1] != 0)
+        return usage ("unknown option");
+      else if (cmd == NULL)
+        cmd = a;
+      else if (nargs < 2)
+        args[nargs++] = a;
+      else
+        return usage ("too many arguments");
+    }
+  if ((spec.dir != NULL) + (spec.pid > 0) + (spec.mtype != NULL) != 1)
+    return usage ("give exactly one of --root, --pid, --mount");
+  if (spec.mtype != NULL && spec.tmpdir == NULL)
+    return usage ("--mount needs --tmpdir");
+  if (spec.nbinds > 0 && spec.mtype == NULL)
+    return usage ("--bind goes with --mount");
+  if (cmd == NULL)
+    return usage ("missing command");
+  if (!((strcmp (cmd, "copy-up") == 0 && nargs == 2) || (strcmp (cmd, "stat") == 0 && nargs == 1)
+        || (strcmp (cmd, "extract") == 0 && nargs == 1)))
+    return usage ("bad command or arguments");
+
+  rootfd = root_open (&spec, &err);
+  if (rootfd < 0)
+    return br_fail (kind_of (&err), &err);
+  if (strcmp (cmd, "copy-up") == 0)
+    rc = copy_up (rootfd, args[0], args[1], &err);
+  else if (strcmp (cmd, "stat") == 0)
+    rc = stat_path (rootfd, args[0], &err);
+  else
+    {
+      uint64_t entries = 0;
+      rc = extract_tar (rootfd, args[0], 0, &xo, &entries, &err);
+      if (rc == 0)
+        {
+          char fields[64];
+          snprintf (fields, sizeof (fields), "\"entries\":%llu", (unsigned long long) entries);
+          br_done (fields);
+        }
+    }
+  close (rootfd);
+  root_close ();
+  return rc < 0 ? br_fail (kind_of (&err), &err) : 0;
+}

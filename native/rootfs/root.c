@@ -38,7 +38,13 @@ open_pid_root (int pid, bu_error_t *err)
   int fd;
 
   if (pidfd < 0)
-    return bu_sys (err, errno, "container process %d", pid);
+    {
+      int e = errno;
+      bu_sys (err, e, "container process %d", pid);
+      if (e == ESRCH)
+        err->invalid = BR_NOTFOUND; /* it exited */
+      return -1;
+    }
   snprintf (path, sizeof (path), "/proc/%d/root", pid);
   fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -47,7 +53,10 @@ open_pid_root (int pid, bu_error_t *err)
     {
       int e = errno;
       close (fd);
-      return bu_sys (err, e, "container process %d", pid);
+      bu_sys (err, e, "container process %d", pid);
+      if (e == ESRCH)
+        err->invalid = BR_NOTFOUND;
+      return -1;
     }
   /* A container always has its own root: its being ours would be a bug elsewhere, and every
    * path here would then be a host path. */

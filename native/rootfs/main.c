@@ -6,6 +6,9 @@
  *   berth-rootfs ROOT extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP]   (tar on stdin)
  *
  *   ROOT: --root DIR | --pid PID | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR [--bind SRC DEST[:ro]]...
+ *
+ *   berth-rootfs mount-volume TYPE DEVICE TARGET FLAGS DATA
+ *   berth-rootfs umount-volume TARGET
  */
 #include "rootfs.h"
 
@@ -122,6 +125,24 @@ main (int argc, char **argv)
 
   signal (SIGPIPE, SIG_IGN);
   umask (0);
+  if (argc == 7 && strcmp (argv[1], "mount-volume") == 0)
+    {
+      char *end;
+      unsigned long flags = strtoul (argv[5], &end, 10);
+      if (*end)
+        return usage ("FLAGS is a number");
+      if (volume_mount (argv[2], argv[3], argv[4], flags, argv[6], &err) < 0)
+        return br_fail (kind_of (&err), &err);
+      br_done ("");
+      return 0;
+    }
+  if (argc == 3 && strcmp (argv[1], "umount-volume") == 0)
+    {
+      if (volume_umount (argv[2], &err) < 0)
+        return br_fail (kind_of (&err), &err);
+      br_done ("");
+      return 0;
+    }
   /* A deep tree holds two fds per level while it is copied. */
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {

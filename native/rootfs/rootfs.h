@@ -103,6 +103,11 @@ struct extract_opts
 };
 int extract_tar (int rootfd, const char *dest, int in, const struct extract_opts *o, uint64_t *entries, bu_error_t *err);
 
+/* volmount.c: a mounted local volume's mount on its directory (berthd's mount namespace). */
+int volume_mount (const char *type, const char *device, const char *target, unsigned long flags, const char *data, bu_error_t *err);
+/* Detaches it; a directory that is not a mount point is fine (EINVAL). */
+int volume_umount (const char *target, bu_error_t *err);
+
 /* statpath.c */
 int stat_path (int rootfd, const char *path, bu_error_t *err);
 

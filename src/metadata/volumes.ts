@@ -4,7 +4,9 @@
  *
  *   volume ─ <name>                      → VolumeRecord (driver, labels, options, state)
  *   volume-user ─ <name> ─ <container>   → VolumeUse: <container> uses <name> (from its create
- *                                          to its removal, as Docker counts references)
+ *                                          to its removal, as Docker counts references), and
+ *                                          whether it has the volume mounted (a mounted local
+ *                                          volume is mounted on the host while one of them does)
  *
  * A user is added and a volume created in one batch, and a removal checks for users and marks
  * the volume `removing` in one batch, so a volume in use can never be removed and a volume being
@@ -28,10 +30,15 @@ export const VolumeRecordSchema = z.object({
 });
 export type VolumeRecord = z.infer<typeof VolumeRecordSchema>;
 
+const VolumeUseSchema = z.object({ since: z.string(), mounted: z.boolean().optional() });
+type VolumeUse = z.infer<typeof VolumeUseSchema>;
+
 export interface VolumeWithUsers {
   record: VolumeRecord;
   /** Ids of the containers using it. */
   users: string[];
+  /** Those of them that have it mounted (running, for a mounted local volume). */
+  mountedBy: string[];
 }
 
 /** A volume a container is to use: an existing one by name, or `create` when there is none. */
@@ -42,10 +49,15 @@ export interface VolumeClaim {
 
 const inUse = (name: string, users: string[]) => conflict(`remove ${name}: volume is in use - [${users.join(', ')}]`);
 
-async function usersOf(tx: ReadTx, ns: string, name: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const { key } of tx.list(keys.volumeUsers(ns, name))) out.push(key[key.length - 1]!);
-  return out;
+async function usersOf(tx: ReadTx, ns: string, name: string): Promise<{ users: string[]; mountedBy: string[] }> {
+  const users: string[] = [];
+  const mountedBy: string[] = [];
+  for await (const { key, value } of tx.list<unknown>(keys.volumeUsers(ns, name))) {
+    const id = key[key.length - 1]!;
+    users.push(id);
+    if (VolumeUseSchema.parse(value).mounted) mountedBy.push(id);
+  }
+  return { users, mountedBy };
 }
 
 async function recordOf(tx: ReadTx, ns: string, name: string): Promise<VolumeRecord | undefined> {
@@ -60,22 +72,17 @@ export class VolumeRecords {
     const ns = namespaceRequired(ctx);
     return this.db.view(async (tx) => {
       const record = await recordOf(tx, ns, name);
-      return record && { record, users: await usersOf(tx, ns, name) };
+      return record && { record, ...(await usersOf(tx, ns, name)) };
     });
   }
 
   async list(ctx: Ctx): Promise<VolumeWithUsers[]> {
     const ns = namespaceRequired(ctx);
     return this.db.view(async (tx) => {
-      const users = new Map<string, string[]>();
-      for await (const { key } of tx.list(keys.volumeUsersAll(ns))) {
-        const [name, id] = key.slice(-2) as [string, string];
-        users.set(name, [...(users.get(name) ?? []), id]);
-      }
       const out: VolumeWithUsers[] = [];
       for await (const { value } of tx.list<unknown>(keys.volumes(ns))) {
         const record = VolumeRecordSchema.parse(value);
-        out.push({ record, users: users.get(record.name) ?? [] });
+        out.push({ record, ...(await usersOf(tx, ns, record.name)) });
       }
       return out;
     });
@@ -120,7 +127,7 @@ export class VolumeRecords {
           tx.put(keys.volume(ns, c.name), c.create);
           record = c.create;
         }
-        tx.put(keys.volumeUser(ns, c.name, id), { since });
+        if (!(await tx.has(keys.volumeUser(ns, c.name, id)))) tx.put(keys.volumeUser(ns, c.name, id), { since } satisfies VolumeUse);
         out.push({ record: record ?? out.find((o) => o.record.name === c.name)!.record, created });
       }
       return out;
@@ -153,12 +160,29 @@ export class VolumeRecords {
       const cur = await recordOf(tx, ns, name);
       if (!cur) throw notFound(`get ${name}: no such volume`);
       if (cur.state === 'removing') return cur; // a removal interrupted, or racing: finish it
-      const users = await usersOf(tx, ns, name);
+      const { users } = await usersOf(tx, ns, name);
       if (users.length) throw inUse(name, users);
       if (!when(cur)) return undefined;
       const next: VolumeRecord = { ...cur, state: 'removing' };
       tx.put(keys.volume(ns, name), next);
       return next;
+    });
+  }
+
+  /**
+   * Records whether user `id` has the volume mounted; returns the users that have it mounted
+   * afterwards. NotFound if `id` does not use it.
+   */
+  async setMounted(ctx: Ctx, name: string, id: string, mounted: boolean): Promise<string[]> {
+    const ns = namespaceRequired(ctx);
+    return this.db.update(async (tx) => {
+      const cur = await tx.get<unknown>(keys.volumeUser(ns, name, id));
+      if (cur === undefined) throw notFound(`volume ${name}: container ${id} does not use it`);
+      const use = VolumeUseSchema.parse(cur);
+      const next: VolumeUse = { since: use.since, ...(mounted ? { mounted } : {}) };
+      tx.put(keys.volumeUser(ns, name, id), next);
+      const others = (await usersOf(tx, ns, name)).mountedBy.filter((u) => u !== id);
+      return mounted ? [...others, id] : others;
     });
   }
 
@@ -171,11 +195,13 @@ export class VolumeRecords {
   }
 
   /** Every volume in every namespace (start-up: interrupted removals, orphan directories). */
-  async all(): Promise<Array<{ ns: string; record: VolumeRecord }>> {
+  async all(): Promise<Array<{ ns: string; record: VolumeRecord; mountedBy: string[] }>> {
     return this.db.view(async (tx) => {
-      const out: Array<{ ns: string; record: VolumeRecord }> = [];
+      const out: Array<{ ns: string; record: VolumeRecord; mountedBy: string[] }> = [];
       for await (const { key, value } of tx.list<unknown>(['v1'])) {
-        if (key.length === 4 && key[2] === 'volume') out.push({ ns: key[1]!, record: VolumeRecordSchema.parse(value) });
+        if (key.length !== 4 || key[2] !== 'volume') continue;
+        const record = VolumeRecordSchema.parse(value);
+        out.push({ ns: key[1]!, record, mountedBy: (await usersOf(tx, key[1]!, record.name)).mountedBy });
       }
       return out;
     });

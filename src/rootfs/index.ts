@@ -1,2 +1,3 @@
-export type { BindSpec, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource } from './types';
+export type { BindSpec, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
+export { parseMountOptions } from './mount-options';
 export { RootfsTool, defaultRootfsBin, sourceArgs } from './tool';

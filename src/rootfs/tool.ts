@@ -21,7 +21,8 @@ import {
   notImplemented,
   permissionDenied,
 } from '../core/errors';
-import type { CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource } from './types';
+import { parseMountOptions } from './mount-options';
+import type { CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
 
 let cachedBin: string | undefined;
 
@@ -182,7 +183,7 @@ async function* plainTar(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
 
 const idMap = (m: ExtractOptions['uidMap']) => (m ?? []).map((x) => `${x.containerID}:${x.hostID}:${x.size}`).join(',');
 
-export class RootfsTool implements RootfsOps {
+export class RootfsTool implements RootfsOps, VolumeMounter {
   constructor(private readonly bin: string = defaultRootfsBin()) {}
 
   async copyUp(src: RootfsSource, path: string, dest: string): Promise<CopyUpResult> {
@@ -212,5 +213,15 @@ export class RootfsTool implements RootfsOps {
     if (o.gidMap?.length) args.push('--gidmap', idMap(o.gidMap));
     const { done } = await run(this.bin, `copy into ${path}`, args, { input: plainTar(tar), ...(o.signal ? { signal: o.signal } : {}) });
     return { entries: Number(done.entries ?? 0) };
+  }
+
+  async mountVolume(type: string, device: string, target: string, options: string): Promise<void> {
+    // Docker's local driver: `type=none,o=bind` is a bind; the type is then not a filesystem.
+    const { flags, data } = parseMountOptions(options);
+    await run(this.bin, `mount volume ${target}`, ['mount-volume', type || 'none', device, target, String(flags), data]);
+  }
+
+  async umountVolume(target: string): Promise<void> {
+    await run(this.bin, `unmount volume ${target}`, ['umount-volume', target]);
   }
 }

@@ -57,3 +57,11 @@ export interface RootfsOps {
   /** Extracts a tar (plain or gzip) below the directory `path`; returns the entry count. */
   extract(src: RootfsSource, path: string, tar: AsyncIterable<Buffer>, opts?: ExtractOptions): Promise<{ entries: number }>;
 }
+
+/** Mounts a mounted local volume (tmpfs, a bind of a host path, a device) on its directory, in berthd's mount namespace. */
+export interface VolumeMounter {
+  /** `options` is the volume's `o=` string. */
+  mountVolume(type: string, device: string, target: string, options: string): Promise<void>;
+  /** Detaches what is mounted on `target`; nothing mounted there is fine. */
+  umountVolume(target: string): Promise<void>;
+}

@@ -6,7 +6,7 @@
  * crash interrupted, so a directory never outlives its volume and a volume never lacks its
  * directory.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { readFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ctx } from '../core/context';
 import { background } from '../core/context';
@@ -14,11 +14,11 @@ import { errnoCode, errorKind, isNotFound, notFound } from '../core/errors';
 import { validateLabels } from '../core/labels';
 import { type Logger, nullLogger } from '../core/logger';
 import type { VolumeClaim, VolumeRecord, VolumeRecords, VolumeWithUsers } from '../metadata/volumes';
-import type { CopyUpResult, RootfsOps, RootfsSource } from '../rootfs';
+import type { CopyUpResult, RootfsOps, RootfsSource, VolumeMounter } from '../rootfs';
 import { diskUsage } from '../snapshotter';
 import { boolFilter, checkFilters, labelMatches, nameMatches } from './filters';
 import { ANONYMOUS_LABEL, anonymousVolumeName, validateVolumeName } from './names';
-import { checkDriver, validateLocalOptions } from './options';
+import { checkDriver, needsMount, validateLocalOptions } from './options';
 import type { CreateVolumeOptions, PruneResult, Volume, VolumeFilters, VolumeRequest, Volumes } from './types';
 
 const DATA = '_data';
@@ -27,8 +27,19 @@ export interface LocalVolumesOptions {
   /** `<berthd root>/volumes`. */
   root: string;
   records: VolumeRecords;
-  rootfs: RootfsOps;
+  rootfs: RootfsOps & VolumeMounter;
   log?: Logger;
+}
+
+/** Mount points in berthd's mount namespace (mountinfo's 5th field, octal escapes undone). */
+async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return new Set(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+  );
 }
 
 export class LocalVolumes implements Volumes {
@@ -38,7 +49,7 @@ export class LocalVolumes implements Volumes {
   private constructor(
     private readonly root: string,
     private readonly records: VolumeRecords,
-    private readonly rootfs: RootfsOps,
+    private readonly rootfs: RootfsOps & VolumeMounter,
     private readonly log: Logger,
   ) {}
 
@@ -54,7 +65,7 @@ export class LocalVolumes implements Volumes {
     return join(this.root, ns, name, DATA);
   }
 
-  private toVolume(ns: string, v: VolumeWithUsers): Volume {
+  private toVolume(ns: string, v: Pick<VolumeWithUsers, 'record' | 'users'>): Volume {
     const r = v.record;
     return {
       name: r.name,
@@ -121,6 +132,9 @@ export class LocalVolumes implements Volumes {
     return this.serial(ctx.ns, name, async () => {
       const rec = await this.records.beginRemove(ctx, name, when);
       if (!rec) return false;
+      // Nobody uses it, so nothing is mounted on it; a leftover mount would take its content (a
+      // bound host directory!) with the directory: detach it first.
+      if (needsMount(rec.options)) await this.rootfs.umountVolume(this.dataDir(ctx.ns, name));
       await rm(join(this.root, ctx.ns, name), { recursive: true, force: true });
       await this.records.finishRemove(ctx, name);
       return true;
@@ -197,10 +211,52 @@ export class LocalVolumes implements Volumes {
     return removed;
   }
 
+  async mount(ctx: Ctx, name: string, id: string): Promise<string> {
+    return this.serial(ctx.ns, name, async () => {
+      const rec = (await this.inspect(ctx, name)).options;
+      const others = (await this.records.setMounted(ctx, name, id, true)).filter((u) => u !== id);
+      const dir = this.dataDir(ctx.ns, name);
+      if (needsMount(rec) && others.length === 0) {
+        try {
+          await this.mountOn(ctx.ns, name, rec);
+        } catch (e) {
+          await this.records.setMounted(ctx, name, id, false).catch(() => undefined);
+          throw e;
+        }
+      }
+      return dir;
+    });
+  }
+
+  async unmount(ctx: Ctx, name: string, id: string): Promise<void> {
+    await this.serial(ctx.ns, name, async () => {
+      const v = await this.records.get(ctx, name);
+      if (!v || !v.mountedBy.includes(id)) return; // never mounted by it (or the volume is gone)
+      const left = await this.records.setMounted(ctx, name, id, false);
+      if (needsMount(v.record.options) && left.length === 0) await this.rootfs.umountVolume(this.dataDir(ctx.ns, name));
+    });
+  }
+
+  private async mountOn(ns: string, name: string, opts: Record<string, string>): Promise<void> {
+    const dir = this.dataDir(ns, name);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await this.rootfs.mountVolume(opts.type ?? '', opts.device ?? '', dir, opts.o ?? '');
+  }
+
   async populate(ctx: Ctx, name: string, src: RootfsSource, path: string): Promise<CopyUpResult> {
     return this.serial(ctx.ns, name, async () => {
-      await this.inspect(ctx, name);
-      return this.rootfs.copyUp(src, path, this.dataDir(ctx.ns, name));
+      const v = await this.records.get(ctx, name);
+      if (!v || v.record.state !== 'ready') throw notFound(`get ${name}: no such volume`);
+      const dir = this.dataDir(ctx.ns, name);
+      // A mounted volume is copied into through its mount, mounted just for the copy when no user
+      // has it (Docker's populateVolume mounts and unmounts it the same way).
+      const transient = needsMount(v.record.options) && v.mountedBy.length === 0;
+      if (transient) await this.mountOn(ctx.ns, name, v.record.options);
+      try {
+        return await this.rootfs.copyUp(src, path, dir);
+      } finally {
+        if (transient) await this.rootfs.umountVolume(dir);
+      }
     });
   }
 
@@ -218,8 +274,15 @@ export class LocalVolumes implements Volumes {
   /** Finishes removals a crash interrupted; removes directories that never got their record. */
   private async recover(): Promise<void> {
     const known = new Set<string>();
-    for (const { ns, record } of await this.records.all()) {
+    const mounted = await mountPoints();
+    for (const { ns, record, mountedBy } of await this.records.all()) {
       known.add(`${ns}/${record.name}`);
+      // Mounted with no user that has it mounted (they stopped while berthd was down and the
+      // engine already recorded it, or a crash came between the two): detached.
+      if (mounted.has(this.dataDir(ns, record.name)) && (mountedBy.length === 0 || record.state === 'removing')) {
+        await this.rootfs.umountVolume(this.dataDir(ns, record.name));
+        this.log.info('volumes: unmounted a volume no running container uses', { ns, volume: record.name });
+      }
       if (record.state !== 'removing') continue;
       const ctx = background(ns, { log: this.log });
       await rm(join(this.root, ns, record.name), { recursive: true, force: true });
@@ -230,6 +293,7 @@ export class LocalVolumes implements Volumes {
       for (const name of await readdir(join(this.root, ns)).catch(() => [] as string[])) {
         if (known.has(`${ns}/${name}`)) continue;
         const data = this.dataDir(ns, name);
+        if (mounted.has(data)) await this.rootfs.umountVolume(data);
         const entries = await readdir(data).catch((e) => (errnoCode(e) === 'ENOENT' ? [] : ['?']));
         if (entries.length) {
           this.log.warn('volumes: a volume directory without a record is kept (it holds data)', { ns, dir: join(this.root, ns, name) });

@@ -1,10 +1,10 @@
 /**
  * The local driver's options (`docker volume create -o type=tmpfs -o device=tmpfs -o o=size=64m`),
- * checked with Docker's rules and messages. Plain directories need none. Mounted volumes
- * (type/device/o: tmpfs, a bind of a host path, a device) are refused as not implemented: they
- * need a host mount that lives while a user runs, which comes with the engine's start and exit.
+ * checked with Docker's rules and messages. Plain directories need none; a mounted volume
+ * (type/device/o: tmpfs, a bind of a host path, a device) is mounted on its directory while a
+ * container using it runs (local.ts).
  */
-import { invalidArgument, notFound, notImplemented } from '../core/errors';
+import { invalidArgument, notFound } from '../core/errors';
 
 export const LOCAL_DRIVER = 'local';
 
@@ -28,7 +28,6 @@ export function validateLocalOptions(opts: Record<string, string>): Record<strin
     if (opts[k] === undefined) continue;
     for (const n of needs) if (opts[n] === undefined) throw invalidArgument(`missing required option: ${JSON.stringify(n)}`);
   }
-  if (needsMount(opts)) throw notImplemented(`local volume options type/device/o (a mounted volume: ${opts.type} ${opts.device}) are not supported yet`);
   return { ...opts };
 }
 

@@ -70,6 +70,13 @@ export interface Volumes {
    */
   release(ctx: Ctx, id: string, opts?: { removeAnonymous?: boolean }): Promise<string[]>;
   /**
+   * The engine, when container `id` (a user) starts: the directory to bind. A mounted volume
+   * (tmpfs, a bind of a host path, a device) is mounted there when its first user starts.
+   */
+  mount(ctx: Ctx, name: string, id: string): Promise<string>;
+  /** The engine, when `id` stopped: a mounted volume is unmounted after its last running user. */
+  unmount(ctx: Ctx, name: string, id: string): Promise<void>;
+  /**
    * Docker's copy-up: when the volume is empty, the directory at `path` of `src` (the new
    * container's filesystem, before it runs) is copied in, owners, modes, times, xattrs and links
    * kept. Runs one at a time per volume.

@@ -9,6 +9,8 @@
  *
  *   berth-rootfs mount-volume TYPE DEVICE TARGET FLAGS DATA
  *   berth-rootfs umount-volume TARGET
+ *   berth-rootfs changes overlay UPPER [LOWER]...      (lowers top first)
+ *   berth-rootfs changes compare NEW OLD
  */
 #include "rootfs.h"
 
@@ -132,6 +134,24 @@ main (int argc, char **argv)
       if (*end)
         return usage ("FLAGS is a number");
       if (volume_mount (argv[2], argv[3], argv[4], flags, argv[6], &err) < 0)
+        return br_fail (kind_of (&err), &err);
+      br_done ("");
+      return 0;
+    }
+  if (argc >= 4 && strcmp (argv[1], "changes") == 0)
+    {
+      int compare = strcmp (argv[2], "compare") == 0, fds[MAX_ARGS], nfds = 0, upper;
+      if (!compare && strcmp (argv[2], "overlay") != 0)
+        return usage ("changes overlay UPPER [LOWER]... | changes compare NEW OLD");
+      if ((compare && argc != 5) || argc - 4 > MAX_ARGS)
+        return usage ("changes compare NEW OLD");
+      upper = open (argv[3], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (upper < 0)
+        return bu_sys (&err, errno, "open `%s`", argv[3]), br_fail ("internal", &err);
+      for (i = 4; i < argc; i++)
+        if ((fds[nfds++] = open (argv[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+          return bu_sys (&err, errno, "open `%s`", argv[i]), br_fail ("internal", &err);
+      if (list_changes (upper, fds, (size_t) nfds, compare, &err) < 0)
         return br_fail (kind_of (&err), &err);
       br_done ("");
       return 0;

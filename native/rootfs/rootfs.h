@@ -108,6 +108,10 @@ int volume_mount (const char *type, const char *device, const char *target, unsi
 /* Detaches it; a directory that is not a mount point is fine (EINVAL). */
 int volume_umount (const char *target, bu_error_t *err);
 
+/* changes.c: `docker diff` as `K/path\0` records on stdout (K: A, C, D). compare: lowers[0] is
+ * the old tree; else upper is an overlay upper dir over the lowers (top first). */
+int list_changes (int upperfd, const int *lowers, size_t nlowers, int compare, bu_error_t *err);
+
 /* statpath.c */
 int stat_path (int rootfd, const char *path, bu_error_t *err);
 

@@ -1,3 +1,3 @@
-export type { BindSpec, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
+export type { BindSpec, Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
 export { parseMountOptions } from './mount-options';
 export { RootfsTool, defaultRootfsBin, sourceArgs } from './tool';

@@ -22,7 +22,7 @@ import {
   permissionDenied,
 } from '../core/errors';
 import { parseMountOptions } from './mount-options';
-import type { CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
+import type { Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
 
 let cachedBin: string | undefined;
 
@@ -97,12 +97,15 @@ function toError(what: string, l: Line): Error {
 interface RunOptions {
   input?: AsyncIterable<Buffer>;
   signal?: AbortSignal;
+  /** Collects the child's stdout (small results; archives stream instead). */
+  stdout?: Buffer[];
 }
 
 /** Runs one operation; resolves with its done line (warnings are returned too). */
 async function run(bin: string, what: string, args: string[], o: RunOptions = {}): Promise<{ done: Line; warnings: string[] }> {
   if (o.signal?.aborted) throw canceled(`${what}: canceled`);
-  const child = spawn(bin, args, { stdio: [o.input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  const child = spawn(bin, args, { stdio: [o.input ? 'pipe' : 'ignore', o.stdout ? 'pipe' : 'ignore', 'pipe'] });
+  if (o.stdout) child.stdout!.on('data', (b: Buffer) => o.stdout!.push(b));
   const lines: Line[] = [];
   let buf = '';
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
@@ -223,5 +226,20 @@ export class RootfsTool implements RootfsOps, VolumeMounter {
 
   async umountVolume(target: string): Promise<void> {
     await run(this.bin, `unmount volume ${target}`, ['umount-volume', target]);
+  }
+
+  async changes(src: ChangesSource): Promise<Change[]> {
+    const out: Buffer[] = [];
+    const args = src.kind === 'overlay' ? ['changes', 'overlay', src.upper, ...src.lowers] : ['changes', 'compare', src.dir, src.parent];
+    await run(this.bin, 'diff', args, { stdout: out });
+    const changes: Change[] = [];
+    const all = Buffer.concat(out);
+    for (let at = 0; at < all.length;) {
+      const end = all.indexOf(0, at);
+      if (end < 0) throw internal('diff: berth-rootfs ended a change without NUL');
+      changes.push({ kind: String.fromCharCode(all[at]!) as Change['kind'], path: all.toString('utf8', at + 1, end) });
+      at = end + 1;
+    }
+    return changes;
   }
 }

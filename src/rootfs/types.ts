@@ -49,6 +49,16 @@ export interface ExtractOptions {
   signal?: AbortSignal;
 }
 
+/** `docker diff`: A added, C changed, D deleted. */
+export interface Change {
+  kind: 'A' | 'C' | 'D';
+  /** Absolute, in the container. */
+  path: string;
+}
+
+/** A container's changes: an overlay upper dir over its lower dirs (top first), or a tree against its parent's. */
+export type ChangesSource = { kind: 'overlay'; upper: string; lowers: readonly string[] } | { kind: 'compare'; dir: string; parent: string };
+
 /** What the engine reads and writes in containers and volumes through. */
 export interface RootfsOps {
   /** Copies the directory at `path` in `src` into the empty directory `dest` (a volume). */
@@ -56,6 +66,7 @@ export interface RootfsOps {
   stat(src: RootfsSource, path: string): Promise<PathStat>;
   /** Extracts a tar (plain or gzip) below the directory `path`; returns the entry count. */
   extract(src: RootfsSource, path: string, tar: AsyncIterable<Buffer>, opts?: ExtractOptions): Promise<{ entries: number }>;
+  changes(src: ChangesSource): Promise<Change[]>;
 }
 
 /** Mounts a mounted local volume (tmpfs, a bind of a host path, a device) on its directory, in berthd's mount namespace. */

@@ -27,7 +27,7 @@ export interface LocalVolumesOptions {
   /** `<berthd root>/volumes`. */
   root: string;
   records: VolumeRecords;
-  rootfs: RootfsOps & VolumeMounter;
+  rootfs: Pick<RootfsOps, 'copyUp'> & VolumeMounter;
   log?: Logger;
 }
 
@@ -49,7 +49,7 @@ export class LocalVolumes implements Volumes {
   private constructor(
     private readonly root: string,
     private readonly records: VolumeRecords,
-    private readonly rootfs: RootfsOps & VolumeMounter,
+    private readonly rootfs: Pick<RootfsOps, 'copyUp'> & VolumeMounter,
     private readonly log: Logger,
   ) {}
 

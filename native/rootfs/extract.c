@@ -58,44 +58,36 @@ map_id (const char *map, int64_t id, int64_t *out)
   return -1;
 }
 
-/* Lexically cleans a name relative to the destination; -1 if it climbs above it. */
+/* Whether a relative name climbs above its base (`..`, `a/../..`): Docker refuses such entries. */
+static int
+climbs_out (const char *in)
+{
+  int depth = 0;
+  for (const char *p = in; *p;)
+    {
+      const char *s = p;
+      while (*p && *p != '/')
+        p++;
+      if (p - s == 2 && s[0] == '.' && s[1] == '.')
+        {
+          if (depth-- == 0)
+            return 1;
+        }
+      else if (p - s > 0 && !(p - s == 1 && s[0] == '.'))
+        depth++;
+      while (*p == '/')
+        p++;
+    }
+  return 0;
+}
+
+/* Cleans a name relative to the destination; -1 if it climbs above it or does not fit. */
 static int
 clean_relative (const char *in, char *out, size_t cap)
 {
-  size_t o = 0;
-  int depth = 0;
-
-  if (strlen (in) >= cap)
+  if (strlen (in) >= cap || climbs_out (in))
     return -1;
-  for (const char *p = in; *p;)
-    {
-      const char *s;
-      size_t len;
-      while (*p == '/')
-        p++;
-      s = p;
-      while (*p && *p != '/')
-        p++;
-      len = (size_t) (p - s);
-      if (len == 0 || (len == 1 && s[0] == '.'))
-        continue;
-      if (len == 2 && s[0] == '.' && s[1] == '.')
-        {
-          if (depth-- == 0)
-            return -1;
-          while (o > 0 && out[o - 1] != '/')
-            o--;
-          if (o > 0)
-            o--;
-          continue;
-        }
-      depth++;
-      if (o)
-        out[o++] = '/';
-      memcpy (out + o, s, len);
-      o += len;
-    }
-  out[o] = 0;
+  clean_path (in, out);
   return 0;
 }
 

@@ -3,18 +3,9 @@
  * messages, and the mounts a container gets from them and from its image's VOLUMEs, in Docker's
  * order, as OCI mounts.
  */
-import { errorKind } from '../../src/core/errors';
+import { failureOf } from '../helpers/errors';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom, splitCsv } from '../../src/engine/mounts/parse';
 import { bindSourcesToCreate, checkBindSources, ociMounts, planMounts } from '../../src/engine/mounts/plan';
-
-function refused(fn: () => unknown): [string | undefined, string] {
-  try {
-    fn();
-  } catch (e) {
-    return [errorKind(e), (e as Error).message];
-  }
-  return [undefined, 'no error'];
-}
 
 describe('-v', () => {
   it.each([
@@ -38,7 +29,7 @@ describe('-v', () => {
     ['vol:/', "invalid volume specification: 'vol:/': invalid specification: destination can't be '/'"],
     ['vol:/x:shared', `invalid volume specification: 'vol:/x:shared': invalid mount config for type "volume": field BindOptions must not be specified`],
   ])('%j is refused', (raw, msg) => {
-    expect(refused(() => parseVolumeFlag(raw))).toEqual(['InvalidArgument', msg]);
+    expect(failureOf(() => parseVolumeFlag(raw))).toEqual(['InvalidArgument', msg]);
   });
 });
 
@@ -77,12 +68,12 @@ describe('--mount', () => {
     ['type=volume,dst=/c,ro', `invalid mount config for type "volume": must not set ReadOnly mode when using anonymous volumes`],
     ['type=nfs,dst=/c', 'mount type unknown: "nfs"'],
   ])('%j is refused', (raw, msg) => {
-    expect(refused(() => parseMountFlag(raw))).toEqual(['InvalidArgument', msg]);
+    expect(failureOf(() => parseMountFlag(raw))).toEqual(['InvalidArgument', msg]);
   });
 
   it('a missing bind source is refused for --mount (the daemon’s error) and created for -v', () => {
     const specs = [parseMountFlag('type=bind,src=/nope,dst=/a'), parseVolumeFlag('/made:/b')];
-    expect(refused(() => checkBindSources(specs, () => false))).toEqual([
+    expect(failureOf(() => checkBindSources(specs, () => false))).toEqual([
       'InvalidArgument',
       'invalid mount config for type "bind": bind source path does not exist: /nope',
     ]);
@@ -101,7 +92,7 @@ describe('--tmpfs and --volumes-from', () => {
     });
     expect(parseVolumesFrom('web:ro')).toEqual({ container: 'web', mode: 'ro' });
     expect(parseVolumesFrom('web')).toEqual({ container: 'web' });
-    expect(refused(() => parseVolumesFrom('web:rx'))[0]).toBe('InvalidArgument');
+    expect(failureOf(() => parseVolumesFrom('web:rx'))[0]).toBe('InvalidArgument');
   });
 });
 
@@ -125,11 +116,11 @@ describe('planning', () => {
   });
 
   it('a target given twice is Docker’s duplicate mount point', () => {
-    expect(refused(() => planMounts({ binds: [parseVolumeFlag('a:/x')], mounts: [parseMountFlag('src=b,dst=/x/')] }))).toEqual([
+    expect(failureOf(() => planMounts({ binds: [parseVolumeFlag('a:/x')], mounts: [parseMountFlag('src=b,dst=/x/')] }))).toEqual([
       'InvalidArgument',
       'Duplicate mount point: /x',
     ]);
-    expect(refused(() => planMounts({ mounts: [parseMountFlag('src=b,dst=/x,volume-subpath=sub')] }))[0]).toBe('NotImplemented');
+    expect(failureOf(() => planMounts({ mounts: [parseMountFlag('src=b,dst=/x,volume-subpath=sub')] }))[0]).toBe('NotImplemented');
   });
 
   it('OCI mounts: parents first; volumes bind their directory; tmpfs with Docker’s defaults merged', () => {
@@ -147,6 +138,6 @@ describe('planning', () => {
       { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'rprivate', 'exec', 'size=1048576'] },
       { destination: '/data/db', type: 'bind', source: '/vols/db/_data', options: ['rbind', 'ro', 'rprivate'] },
     ]);
-    expect(refused(() => ociMounts(planMounts({ imageVolumes: ['/v'] }), (v) => v, Number))[0]).toBe('InvalidArgument');
+    expect(failureOf(() => ociMounts(planMounts({ imageVolumes: ['/v'] }), (v) => v, Number))[0]).toBe('InvalidArgument');
   });
 });

@@ -14,7 +14,6 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { background } from '../../src/core/context';
-import { errorKind } from '../../src/core/errors';
 import { MetadataDB } from '../../src/metadata/db';
 import { VolumeRecords } from '../../src/metadata/volumes';
 import { LocalVolumes } from '../../src/volumes';
@@ -25,6 +24,7 @@ import { makeBusyboxRootfs } from '../helpers/busybox-rootfs';
 import { diffTrees, listTree, xattrTool } from '../helpers/tree';
 import { useHarness } from '../native/harness';
 import { describeWith, itWith, requireRoot } from '../helpers/requires';
+import { failure } from '../helpers/errors';
 
 const itRoot = itWith(requireRoot(), xattrTool());
 const tool = new RootfsTool();
@@ -71,15 +71,6 @@ async function tarOf(
 }
 
 const from = (b: Buffer) => Readable.from([b]);
-
-async function kindOf(p: Promise<unknown>): Promise<[string | undefined, string]> {
-  try {
-    await p;
-  } catch (e) {
-    return [errorKind(e), (e as Error).message];
-  }
-  return [undefined, ''];
-}
 
 async function hostUntouched(): Promise<void> {
   expect(await readFile('/etc/passwd', 'utf8')).toBe(hostPasswd.content);
@@ -158,7 +149,7 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
       await vols.use(ctx, 'c2', [{ name: 'appdata' }]);
       expect(await vols.populate(ctx, 'appdata', stopped({ readonly: true }), '/data')).toEqual({ copied: false, reason: 'not empty' });
       expect(await readFile(join(v!.mountpoint, 'hello'), 'utf8')).toBe('changed by c1\n');
-      expect((await kindOf(vols.populate(ctx, 'nosuch', stopped({ readonly: true }), '/data')))[0]).toBe('NotFound');
+      expect((await failure(vols.populate(ctx, 'nosuch', stopped({ readonly: true }), '/data')))[0]).toBe('NotFound');
     } finally {
       await db.close();
     }
@@ -192,7 +183,7 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
     expect(d.name).toBe('evil');
     expect(d.mode & 0o170000).toBe(0o040000);
     expect(await tool.stat(src, '/data/hello')).toMatchObject({ name: 'hello', size: 6, uid: 1000, gid: 1001, mode: 0o104750 });
-    expect((await kindOf(tool.stat(src, '/data/nope')))[0]).toBe('NotFound');
+    expect((await failure(tool.stat(src, '/data/nope')))[0]).toBe('NotFound');
   });
 
   itRoot('cp into a stopped container: writes land in its snapshot, through its symlinks, never on the host', async () => {
@@ -216,24 +207,24 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
 
   itRoot('cp refuses entries that climb out, swaps of a directory and a file, and a missing or non-directory destination', async () => {
     const src = stopped();
-    expect(await kindOf(tool.extract(src, '/data', from(await tarOf([{ name: '../escape', data: 'x' }]))))).toEqual([
+    expect(await failure(tool.extract(src, '/data', from(await tarOf([{ name: '../escape', data: 'x' }]))))).toEqual([
       'InvalidArgument',
       'copy into /data: `../escape` is outside of the destination',
     ]);
-    expect((await kindOf(tool.extract(src, '/data', from(await tarOf([{ name: 'l', type: 'symlink', linkname: '../../etc/shadow' }])))))[0]).toBe(
+    expect((await failure(tool.extract(src, '/data', from(await tarOf([{ name: 'l', type: 'symlink', linkname: '../../etc/shadow' }])))))[0]).toBe(
       'InvalidArgument',
     );
-    expect((await kindOf(tool.extract(src, '/data', from(await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }])))))[0]).toBe(
+    expect((await failure(tool.extract(src, '/data', from(await tarOf([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }])))))[0]).toBe(
       'InvalidArgument',
     );
-    expect(await kindOf(tool.extract(src, '/data', from(await tarOf([{ name: 'sub', data: 'x' }]))))).toEqual([
+    expect(await failure(tool.extract(src, '/data', from(await tarOf([{ name: 'sub', data: 'x' }]))))).toEqual([
       'Conflict',
       'copy into /data: cannot overwrite directory `/data/sub` with non-directory `sub`',
     ]);
-    expect((await kindOf(tool.extract(src, '/data', from(await tarOf([{ name: 'hello', type: 'directory' }])))))[0]).toBe('Conflict');
-    expect((await kindOf(tool.extract(src, '/missing', from(await tarOf([{ name: 'a' }])))))[0]).toBe('NotFound');
-    expect((await kindOf(tool.extract(src, '/data/hello', from(await tarOf([{ name: 'a' }])))))[0]).toBe('InvalidArgument');
-    expect((await kindOf(tool.extract(src, '/data', Readable.from([Buffer.from('BZh91AY&SY')]))))[0]).toBe('NotImplemented');
+    expect((await failure(tool.extract(src, '/data', from(await tarOf([{ name: 'hello', type: 'directory' }])))))[0]).toBe('Conflict');
+    expect((await failure(tool.extract(src, '/missing', from(await tarOf([{ name: 'a' }])))))[0]).toBe('NotFound');
+    expect((await failure(tool.extract(src, '/data/hello', from(await tarOf([{ name: 'a' }])))))[0]).toBe('InvalidArgument');
+    expect((await failure(tool.extract(src, '/data', Readable.from([Buffer.from('BZh91AY&SY')]))))[0]).toBe('NotImplemented');
     await hostUntouched();
   });
 
@@ -244,7 +235,7 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
     expect(await readFile(join(vol, 'in-volume'), 'utf8')).toBe('v');
     expect(await readdir(join(lower, 'data/sub'))).not.toContain('in-volume');
     const ro = stopped({ binds: [{ source: vol, destination: '/data/sub', readonly: true }] });
-    expect((await kindOf(tool.extract(ro, '/data/sub', from(await tarOf([{ name: 'nope', data: 'v' }])))))[0]).toBe('FailedPrecondition');
+    expect((await failure(tool.extract(ro, '/data/sub', from(await tarOf([{ name: 'nope', data: 'v' }])))))[0]).toBe('FailedPrecondition');
   });
 
   itRoot('cp into a running container goes through its own view (/proc/PID/root), mounts included', async () => {
@@ -268,6 +259,6 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
       await r.monitor.kill('SIGKILL');
       await r.finish();
     }
-    expect((await kindOf(tool.stat({ kind: 'pid', pid: r.pid }, '/')))[0]).toBe('NotFound');
+    expect((await failure(tool.stat({ kind: 'pid', pid: r.pid }, '/')))[0]).toBe('NotFound');
   });
 });

@@ -9,13 +9,13 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { background } from '../../src/core/context';
-import { errorKind } from '../../src/core/errors';
 import { MetadataDB } from '../../src/metadata/db';
 import { keys } from '../../src/metadata/schema';
 import { VolumeRecords } from '../../src/metadata/volumes';
 import { LevelNamespaceStore } from '../../src/metadata/namespaces';
 import type { RootfsOps, VolumeMounter } from '../../src/rootfs';
 import { ANONYMOUS_LABEL, LocalVolumes } from '../../src/volumes';
+import { failure } from '../helpers/errors';
 
 const ctx = background('default');
 // Copy-up and mounted volumes need root: test/rootfs/ has them.
@@ -37,15 +37,6 @@ async function open(): Promise<void> {
 async function reopen(): Promise<void> {
   await db.close();
   await open();
-}
-
-async function kindOf(p: Promise<unknown>): Promise<[string | undefined, string]> {
-  try {
-    await p;
-  } catch (e) {
-    return [errorKind(e), (e as Error).message];
-  }
-  return [undefined, ''];
 }
 
 beforeEach(async () => {
@@ -84,19 +75,19 @@ describe('volumes: create, inspect, ls', () => {
     ['a/b', 'InvalidArgument', 'includes invalid characters'],
     ['..', 'InvalidArgument', 'includes invalid characters'],
   ])('the name %j is refused', async (name, kind, msg) => {
-    const [k, m] = await kindOf(vols.create(ctx, { name }));
+    const [k, m] = await failure(vols.create(ctx, { name }));
     expect(k).toBe(kind);
     expect(m).toContain(msg);
   });
 
   it('driver and options: Docker’s rules and messages', async () => {
-    expect(await kindOf(vols.create(ctx, { name: 'v1', driver: 'nfsplugin' }))).toEqual([
+    expect(await failure(vols.create(ctx, { name: 'v1', driver: 'nfsplugin' }))).toEqual([
       'NotFound',
       'error looking up volume plugin nfsplugin: plugin "nfsplugin" not found',
     ]);
-    expect(await kindOf(vols.create(ctx, { name: 'v1', options: { foo: 'bar' } }))).toEqual(['InvalidArgument', 'invalid option: "foo"']);
-    expect(await kindOf(vols.create(ctx, { name: 'v1', options: { type: 'tmpfs' } }))).toEqual(['InvalidArgument', 'missing required option: "device"']);
-    expect(await kindOf(vols.create(ctx, { name: 'v1', options: { size: '10m' } }))).toEqual(['InvalidArgument', 'quota size requested but no quota support']);
+    expect(await failure(vols.create(ctx, { name: 'v1', options: { foo: 'bar' } }))).toEqual(['InvalidArgument', 'invalid option: "foo"']);
+    expect(await failure(vols.create(ctx, { name: 'v1', options: { type: 'tmpfs' } }))).toEqual(['InvalidArgument', 'missing required option: "device"']);
+    expect(await failure(vols.create(ctx, { name: 'v1', options: { size: '10m' } }))).toEqual(['InvalidArgument', 'quota size requested but no quota support']);
     expect(await vols.list(ctx)).toEqual([]);
     // A mounted volume is only mounted when a container using it starts, not at create.
     expect((await vols.create(ctx, { name: 'tmp', options: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m' } })).options).toEqual({
@@ -118,14 +109,14 @@ describe('volumes: create, inspect, ls', () => {
     expect(await names({ label: ['app=db'] })).toEqual(['db-data']);
     expect(await names({ label: ['tier'] })).toEqual(['db-data']);
     expect(await names({ driver: ['local'] })).toEqual(['db-data', 'web-data']);
-    expect(await kindOf(vols.list(ctx, { color: ['x'] }))).toEqual(['InvalidArgument', "invalid filter 'color'"]);
-    expect(await kindOf(vols.list(ctx, { dangling: ['maybe'] }))).toEqual(['InvalidArgument', "invalid filter 'dangling=maybe'"]);
+    expect(await failure(vols.list(ctx, { color: ['x'] }))).toEqual(['InvalidArgument', "invalid filter 'color'"]);
+    expect(await failure(vols.list(ctx, { dangling: ['maybe'] }))).toEqual(['InvalidArgument', "invalid filter 'dangling=maybe'"]);
   });
 
   it('volumes are per namespace, and a namespace holding one cannot be deleted', async () => {
     await vols.create(ctx, { name: 'data' });
     expect(await vols.list(background('other'))).toEqual([]);
-    const [k, m] = await kindOf(new LevelNamespaceStore(db).delete(ctx, 'default'));
+    const [k, m] = await failure(new LevelNamespaceStore(db).delete(ctx, 'default'));
     expect(k).toBe('FailedPrecondition');
     expect(m).toContain('volumes');
   });
@@ -136,17 +127,17 @@ describe('volumes: users, rm and prune', () => {
     const [v] = await vols.use(ctx, 'c1', [{ name: 'data' }]);
     expect(v).toMatchObject({ name: 'data', created: true, users: ['c1'] });
     await vols.use(ctx, 'c2', [{ name: 'data' }]);
-    expect(await kindOf(vols.remove(ctx, 'data'))).toEqual(['Conflict', 'remove data: volume is in use - [c1, c2]']);
+    expect(await failure(vols.remove(ctx, 'data'))).toEqual(['Conflict', 'remove data: volume is in use - [c1, c2]']);
     await reopen();
     expect((await vols.inspect(ctx, 'data')).users).toEqual(['c1', 'c2']);
-    expect(await kindOf(vols.remove(ctx, 'data', { force: true }))).toEqual(['Conflict', 'remove data: volume is in use - [c1, c2]']);
+    expect(await failure(vols.remove(ctx, 'data', { force: true }))).toEqual(['Conflict', 'remove data: volume is in use - [c1, c2]']);
     await vols.release(ctx, 'c1');
-    expect((await kindOf(vols.remove(ctx, 'data')))[0]).toBe('Conflict');
+    expect((await failure(vols.remove(ctx, 'data')))[0]).toBe('Conflict');
     await vols.release(ctx, 'c2');
     await vols.remove(ctx, 'data');
     expect(existsSync(join(dir, 'volumes', 'default', 'data'))).toBe(false);
-    expect(await kindOf(vols.inspect(ctx, 'data'))).toEqual(['NotFound', 'get data: no such volume']);
-    expect(await kindOf(vols.remove(ctx, 'data'))).toEqual(['NotFound', 'get data: no such volume']);
+    expect(await failure(vols.inspect(ctx, 'data'))).toEqual(['NotFound', 'get data: no such volume']);
+    expect(await failure(vols.remove(ctx, 'data'))).toEqual(['NotFound', 'get data: no such volume']);
     await vols.remove(ctx, 'data', { force: true }); // force: a missing volume is fine
   });
 
@@ -185,7 +176,7 @@ describe('volumes: users, rm and prune', () => {
     expect((await vols.prune(ctx, { all: true, filters: { label: ['keep'] } })).volumesDeleted).toEqual(['unused-named']);
     expect((await vols.prune(ctx, { all: true })).volumesDeleted).toEqual([]);
     expect((await vols.list(ctx)).map((v) => v.name).sort()).toEqual([usedAnon!.name, 'used-named'].sort());
-    expect(await kindOf(vols.prune(ctx, { filters: { dangling: ['true'] } }))).toEqual(['InvalidArgument', "invalid filter 'dangling'"]);
+    expect(await failure(vols.prune(ctx, { filters: { dangling: ['true'] } }))).toEqual(['InvalidArgument', "invalid filter 'dangling'"]);
   });
 
   it('use is all or nothing: a request that fails leaves no user, no volume and no directory behind', async () => {
@@ -195,11 +186,11 @@ describe('volumes: users, rm and prune', () => {
       const r = await tx.get<Record<string, unknown>>(keys.volume('default', 'going'));
       tx.put(keys.volume('default', 'going'), { ...r, state: 'removing' });
     });
-    expect(await kindOf(vols.use(ctx, 'c1', [{ name: 'exists' }, { name: 'new-one' }, { name: 'going' }]))).toEqual([
+    expect(await failure(vols.use(ctx, 'c1', [{ name: 'exists' }, { name: 'new-one' }, { name: 'going' }]))).toEqual([
       'Conflict',
       'volume going is being removed',
     ]);
-    expect(await kindOf(vols.use(ctx, 'c1', [{ name: 'new-two' }, { name: 'x' }]))).toEqual([
+    expect(await failure(vols.use(ctx, 'c1', [{ name: 'new-two' }, { name: 'x' }]))).toEqual([
       'InvalidArgument',
       'volume name is too short, names should be at least two alphanumeric characters',
     ]);
@@ -231,8 +222,8 @@ describe('volumes: recovery', () => {
       const r = await tx.get<Record<string, unknown>>(keys.volume('default', 'going'));
       tx.put(keys.volume('default', 'going'), { ...r, state: 'removing' });
     });
-    expect(await kindOf(vols.use(ctx, 'c1', [{ name: 'going' }]))).toEqual(['Conflict', 'volume going is being removed']);
-    expect((await kindOf(vols.create(ctx, { name: 'going' })))[0]).toBe('Conflict');
-    expect((await kindOf(vols.inspect(ctx, 'going')))[0]).toBe('NotFound');
+    expect(await failure(vols.use(ctx, 'c1', [{ name: 'going' }]))).toEqual(['Conflict', 'volume going is being removed']);
+    expect((await failure(vols.create(ctx, { name: 'going' })))[0]).toBe('Conflict');
+    expect((await failure(vols.inspect(ctx, 'going')))[0]).toBe('NotFound');
   });
 });

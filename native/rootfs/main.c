@@ -4,6 +4,7 @@
  *   berth-rootfs ROOT copy-up PATH DEST
  *   berth-rootfs ROOT stat PATH
  *   berth-rootfs ROOT extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP]   (tar on stdin)
+ *   berth-rootfs ROOT archive PATH (--name NAME | --contents) [--uidmap MAP] [--gidmap MAP]  (tar on stdout)
  *
  *   ROOT: --root DIR | --pid PID | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR [--bind SRC DEST[:ro]]...
  *
@@ -29,7 +30,8 @@
 #define MAX_ARGS 256
 #define USAGE                                                                                                          \
   "usage: berth-rootfs (--root DIR | --pid PID | --mount TYPE SOURCE [--option OPT]... --tmpdir DIR [--bind SRC "     \
-  "DEST[:ro]]...) (copy-up PATH DEST | stat PATH | extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP])"
+  "DEST[:ro]]...) (copy-up PATH DEST | stat PATH | extract PATH [--chown UID:GID] [--uidmap MAP] [--gidmap MAP] | "  \
+  "archive PATH (--name NAME | --contents) [--uidmap MAP] [--gidmap MAP])"
 
 static const char *
 kind_of (const bu_error_t *err)
@@ -120,6 +122,7 @@ main (int argc, char **argv)
   static struct bind_spec binds[MAX_ARGS];
   struct root_spec spec = { .options = options, .binds = binds };
   struct extract_opts xo = { 0 };
+  struct archive_opts ao = { 0 };
   struct rlimit rl;
   bu_error_t err = { 0 };
   const char *cmd = NULL, *args[2] = { NULL, NULL };
@@ -199,9 +202,13 @@ main (int argc, char **argv)
             return usage ("--chown takes UID:GID");
         }
       else if (strcmp (a, "--uidmap") == 0 && i + 1 < argc)
-        xo.uidmap = argv[++i];
+        xo.uidmap = ao.uidmap = argv[++i];
       else if (strcmp (a, "--gidmap") == 0 && i + 1 < argc)
-        xo.gidmap = argv[++i];
+        xo.gidmap = ao.gidmap = argv[++i];
+      else if (strcmp (a, "--name") == 0 && i + 1 < argc)
+        ao.name = argv[++i];
+      else if (strcmp (a, "--contents") == 0)
+        ao.contents_only = 1;
       else if (a[0] == '-' && a[1] != 0)
         return usage ("unknown option");
       else if (cmd == NULL)
@@ -220,8 +227,10 @@ main (int argc, char **argv)
   if (cmd == NULL)
     return usage ("missing command");
   if (!((strcmp (cmd, "copy-up") == 0 && nargs == 2) || (strcmp (cmd, "stat") == 0 && nargs == 1)
-        || (strcmp (cmd, "extract") == 0 && nargs == 1)))
+        || (strcmp (cmd, "extract") == 0 && nargs == 1) || (strcmp (cmd, "archive") == 0 && nargs == 1)))
     return usage ("bad command or arguments");
+  if (strcmp (cmd, "archive") == 0 && (ao.name == NULL) == !ao.contents_only)
+    return usage ("archive takes --name NAME or --contents");
 
   rootfd = root_open (&spec, &err);
   if (rootfd < 0)
@@ -230,6 +239,8 @@ main (int argc, char **argv)
     rc = copy_up (rootfd, args[0], args[1], &err);
   else if (strcmp (cmd, "stat") == 0)
     rc = stat_path (rootfd, args[0], &err);
+  else if (strcmp (cmd, "archive") == 0)
+    rc = archive_path (rootfd, args[0], &ao, &err);
   else
     {
       uint64_t entries = 0;

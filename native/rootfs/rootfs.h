@@ -112,6 +112,16 @@ int volume_umount (const char *target, bu_error_t *err);
  * the old tree; else upper is an overlay upper dir over the lowers (top first). */
 int list_changes (int upperfd, const int *lowers, size_t nlowers, int compare, bu_error_t *err);
 
+/* archive.c: cp out and export, a tar on stdout. */
+struct archive_opts
+{
+  const char *name;  /* the archive name of PATH itself (Docker: its base name, or "." for "dir/.") */
+  int contents_only; /* export: PATH's children only, named relative to it */
+  const char *uidmap; /* the container's user namespace: host ids are written as container ids */
+  const char *gidmap;
+};
+int archive_path (int rootfd, const char *path, const struct archive_opts *o, bu_error_t *err);
+
 /* statpath.c */
 int stat_path (int rootfd, const char *path, bu_error_t *err);
 

@@ -1,3 +1,15 @@
-export type { BindSpec, Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
+export type {
+  Archive,
+  ArchiveOptions,
+  BindSpec,
+  Change,
+  ChangesSource,
+  CopyUpResult,
+  ExtractOptions,
+  PathStat,
+  RootfsOps,
+  RootfsSource,
+  VolumeMounter,
+} from './types';
 export { parseMountOptions } from './mount-options';
 export { RootfsTool, defaultRootfsBin, sourceArgs } from './tool';

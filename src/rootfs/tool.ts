@@ -3,26 +3,15 @@
  * openat2(RESOLVE_IN_ROOT), mount privately, set xattrs or mknod. Protocol (JSON lines on the
  * child's stderr, data on stdin/stdout): native/rootfs/PROTOCOL.md.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import {
-  SupervisorError,
-  canceled,
-  conflict,
-  errnoCode,
-  failedPrecondition,
-  internal,
-  invalidArgument,
-  notFound,
-  notImplemented,
-  permissionDenied,
-} from '../core/errors';
+import { internal, invalidArgument, notImplemented } from '../core/errors';
 import { parseMountOptions } from './mount-options';
-import type { Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
+import { run, start } from './process';
+import type { Archive, ArchiveOptions, Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
 
 let cachedBin: string | undefined;
 
@@ -67,91 +56,6 @@ export function sourceArgs(src: RootfsSource): string[] {
 }
 
 const depth = (p: string) => p.split('/').filter(Boolean).length;
-
-interface Line {
-  type: 'done' | 'error' | 'warning';
-  kind?: 'invalid' | 'internal' | 'usage' | 'notfound' | 'conflict' | 'readonly' | 'permission';
-  errno?: number;
-  msg?: string;
-  [k: string]: unknown;
-}
-
-function toError(what: string, l: Line): Error {
-  const msg = `${what}: ${l.msg ?? 'failed'}`;
-  switch (l.kind) {
-    case 'notfound':
-      return notFound(msg);
-    case 'conflict':
-      return conflict(msg);
-    case 'invalid':
-      return invalidArgument(msg);
-    case 'readonly':
-      return failedPrecondition(`${msg} (read-only)`);
-    case 'permission':
-      return permissionDenied(msg);
-    default:
-      return internal(msg);
-  }
-}
-
-interface RunOptions {
-  input?: AsyncIterable<Buffer>;
-  signal?: AbortSignal;
-  /** Collects the child's stdout (small results; archives stream instead). */
-  stdout?: Buffer[];
-}
-
-/** Runs one operation; resolves with its done line (warnings are returned too). */
-async function run(bin: string, what: string, args: string[], o: RunOptions = {}): Promise<{ done: Line; warnings: string[] }> {
-  if (o.signal?.aborted) throw canceled(`${what}: canceled`);
-  const child = spawn(bin, args, { stdio: [o.input ? 'pipe' : 'ignore', o.stdout ? 'pipe' : 'ignore', 'pipe'] });
-  if (o.stdout) child.stdout!.on('data', (b: Buffer) => o.stdout!.push(b));
-  const lines: Line[] = [];
-  let buf = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    buf += s;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        lines.push(JSON.parse(line) as Line);
-      } catch {
-        lines.push({ type: 'error', kind: 'internal', msg: `unparsable berth-rootfs output: ${line.slice(0, 200)}` });
-      }
-    }
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
-    child.once('error', (e) => resolve({ code: null, signal: null, spawnError: e }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  const kill = () => child.kill('SIGKILL');
-  o.signal?.addEventListener('abort', kill, { once: true });
-  let feedError: unknown;
-  if (o.input) {
-    child.stdin!.on('error', () => undefined); // the child's own line says why it stopped reading
-    try {
-      await pipeline(Readable.from(o.input), child.stdin!);
-    } catch (e) {
-      const c = errnoCode(e);
-      if (c !== 'EPIPE' && c !== 'ERR_STREAM_DESTROYED' && c !== 'ERR_STREAM_PREMATURE_CLOSE') {
-        feedError = e;
-        kill();
-      }
-    }
-  }
-  const exit = await closed;
-  o.signal?.removeEventListener('abort', kill);
-  if (o.signal?.aborted) throw canceled(`${what}: canceled`);
-  if (feedError !== undefined)
-    throw feedError instanceof SupervisorError ? feedError : invalidArgument(`${what}: reading the archive: ${(feedError as Error).message}`);
-  if (exit.spawnError) throw internal(`${what}: cannot run berth-rootfs: ${exit.spawnError.message}`);
-  const failure = lines.find((l) => l.type === 'error');
-  if (failure) throw toError(what, failure);
-  const done = lines.find((l) => l.type === 'done');
-  if (!done || exit.code !== 0) throw internal(`${what}: berth-rootfs ${exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`} without a result`);
-  return { done, warnings: lines.filter((l) => l.type === 'warning').map((l) => l.msg ?? '') };
-}
 
 /** A plain tar passes; gzip is inflated here; other compressions are refused clearly. */
 async function* plainTar(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
@@ -218,6 +122,24 @@ export class RootfsTool implements RootfsOps, VolumeMounter {
     return { entries: Number(done.entries ?? 0) };
   }
 
+  async archive(src: RootfsSource, path: string, o: ArchiveOptions = {}): Promise<Archive> {
+    const args = [...sourceArgs(src), 'archive', path, ...(o.name === undefined ? ['--contents'] : ['--name', o.name])];
+    if (o.uidMap?.length) args.push('--uidmap', idMap(o.uidMap));
+    if (o.gidMap?.length) args.push('--gidmap', idMap(o.gidMap));
+    const p = start(this.bin, `archive ${path}`, args, { stdout: 'stream', ...(o.signal ? { signal: o.signal } : {}) });
+    const stream = p.stdout!;
+    // Fails here, not inside the stream, when the path is not there (nothing written yet).
+    try {
+      await Promise.race([new Promise<void>((r) => stream.once('readable', () => r())), p.result]);
+    } catch (e) {
+      stream.on('error', () => undefined); // destroyed with e, which is thrown here instead
+      throw e;
+    }
+    const done = p.result.then(({ done: d }) => ({ entries: Number(d.entries ?? 0), bytes: Number(d.bytes ?? 0) }));
+    done.catch(() => undefined); // also reported through the stream
+    return { stream, done };
+  }
+
   async mountVolume(type: string, device: string, target: string, options: string): Promise<void> {
     // Docker's local driver: `type=none,o=bind` is a bind; the type is then not a filesystem.
     const { flags, data } = parseMountOptions(options);
@@ -229,11 +151,9 @@ export class RootfsTool implements RootfsOps, VolumeMounter {
   }
 
   async changes(src: ChangesSource): Promise<Change[]> {
-    const out: Buffer[] = [];
     const args = src.kind === 'overlay' ? ['changes', 'overlay', src.upper, ...src.lowers] : ['changes', 'compare', src.dir, src.parent];
-    await run(this.bin, 'diff', args, { stdout: out });
+    const { output: all } = await run(this.bin, 'diff', args, { stdout: 'collect' });
     const changes: Change[] = [];
-    const all = Buffer.concat(out);
     for (let at = 0; at < all.length;) {
       const end = all.indexOf(0, at);
       if (end < 0) throw internal('diff: berth-rootfs ended a change without NUL');

@@ -3,6 +3,7 @@
  * it is resolved inside it: nothing the container did to its paths (symlinks to host paths,
  * `../../..`, symlinked parents) leads outside.
  */
+import type { Readable } from 'node:stream';
 import type { Mount } from '../core/types';
 
 /** A volume or bind mount to show inside a stopped container's root, as it has them when it runs. */
@@ -59,6 +60,21 @@ export interface Change {
 /** A container's changes: an overlay upper dir over its lower dirs (top first), or a tree against its parent's. */
 export type ChangesSource = { kind: 'overlay'; upper: string; lowers: readonly string[] } | { kind: 'compare'; dir: string; parent: string };
 
+export interface ArchiveOptions {
+  /** The archive name of the path itself (Docker: its base name; `.` for `dir/.`). None: export, its children only. */
+  name?: string;
+  /** The container's user namespace: host owners are written as its ids. */
+  uidMap?: ExtractOptions['uidMap'];
+  gidMap?: ExtractOptions['gidMap'];
+  signal?: AbortSignal;
+}
+
+export interface Archive {
+  /** The tar; destroyed with the error if the archive fails after it began. */
+  stream: Readable;
+  done: Promise<{ entries: number; bytes: number }>;
+}
+
 /** What the engine reads and writes in containers and volumes through. */
 export interface RootfsOps {
   /** Copies the directory at `path` in `src` into the empty directory `dest` (a volume). */
@@ -67,6 +83,8 @@ export interface RootfsOps {
   /** Extracts a tar (plain or gzip) below the directory `path`; returns the entry count. */
   extract(src: RootfsSource, path: string, tar: AsyncIterable<Buffer>, opts?: ExtractOptions): Promise<{ entries: number }>;
   changes(src: ChangesSource): Promise<Change[]>;
+  /** cp out (`name` given) and export (no name): a tar of `path`. NotFound before any byte when it is missing. */
+  archive(src: RootfsSource, path: string, opts?: ArchiveOptions): Promise<Archive>;
 }
 
 /** Mounts a mounted local volume (tmpfs, a bind of a host path, a device) on its directory, in berthd's mount namespace. */

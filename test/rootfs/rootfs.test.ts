@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { background } from '../../src/core/context';
 import { MetadataDB } from '../../src/metadata/db';
 import { VolumeRecords } from '../../src/metadata/volumes';
@@ -71,6 +71,27 @@ async function tarOf(
 }
 
 const from = (b: Buffer) => Readable.from([b]);
+
+/** The entries of a tar: name → [type, content or link target]. */
+async function entriesOf(tar: Readable): Promise<Map<string, [string, string]>> {
+  const out = new Map<string, [string, string]>();
+  const x = extract();
+  x.on('entry', (h, s, next) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: unknown) => chunks.push(c as Buffer));
+    s.on('end', () => {
+      out.set(h.name, [h.type!, h.type === 'symlink' || h.type === 'link' ? h.linkname! : Buffer.concat(chunks).toString()]);
+      next();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    x.on('finish', resolve);
+    x.on('error', reject);
+    tar.on('error', reject);
+    tar.pipe(x);
+  });
+  return out;
+}
 
 async function hostUntouched(): Promise<void> {
   expect(await readFile('/etc/passwd', 'utf8')).toBe(hostPasswd.content);
@@ -205,6 +226,37 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
     expect(await readFile(join(lower, 'data/hello'), 'utf8')).toBe('hello\n');
   });
 
+  // (After the cp-in tests above, which replaced /data/pw with a file.)
+  itRoot('cp out of a stopped container: links are archived as links, a followed path resolves inside it', async () => {
+    const src = stopped({ readonly: true });
+    const a = await tool.archive(src, '/data', { name: 'data' });
+    const e = await entriesOf(a.stream);
+    expect(await a.done).toMatchObject({ entries: e.size });
+    expect(e.get('data/')).toEqual(['directory', '']);
+    expect(e.get('data/up')).toEqual(['symlink', '../../../../../../../../..']);
+    expect(e.get('data/esc')).toEqual(['symlink', `../../../../../../../../../../../../..${sentinel}`]);
+    expect(e.get('data/hello')).toEqual(['file', 'hello\n']);
+    expect(e.get('data/sub/hello-link')).toEqual(['link', 'data/hello']);
+    expect(e.get('data/null')?.[0]).toBe('character-device');
+    // Through a symlinked directory (followed, as `cp c:/evil/ .` does): the container's /etc.
+    const etc = await entriesOf((await tool.archive(src, '/evil/', { name: 'evil' })).stream);
+    expect(etc.get('evil/passwd')).toEqual(['file', 'container-passwd\n']);
+    expect([...etc.keys()].sort()).toEqual(['evil/', 'evil/group', 'evil/hostname', 'evil/passwd']);
+    // The last component is not followed: the link itself.
+    expect([...(await entriesOf((await tool.archive(src, '/data/up', { name: 'up' })).stream)).entries()]).toEqual([
+      ['up', ['symlink', '../../../../../../../../..']],
+    ]);
+    expect((await failure(tool.archive(src, '/nope', { name: 'nope' })))[0]).toBe('NotFound');
+  });
+
+  itRoot('export: every path of the container, relative, the root itself left out', async () => {
+    const e = await entriesOf((await tool.archive(stopped({ readonly: true }), '/')).stream);
+    expect(e.get('etc/passwd')).toEqual(['file', 'container-passwd\n']);
+    expect(e.get('evil')).toEqual(['symlink', '../../../../../../../../../etc']);
+    expect(e.has('bin/busybox')).toBe(true);
+    expect([...e.keys()].some((k) => k === '' || k === './' || k.startsWith('/'))).toBe(false);
+  });
+
   itRoot('cp refuses entries that climb out, swaps of a directory and a file, and a missing or non-directory destination', async () => {
     const src = stopped();
     expect(await failure(tool.extract(src, '/data', from(await tarOf([{ name: '../escape', data: 'x' }]))))).toEqual([
@@ -255,6 +307,11 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
       // The container's own /proc is a mount only it has: cp sees it.
       expect((await tool.stat(src, '/proc/1')).mode & 0o170000).toBe(0o040000);
       expect(await tool.stat(src, '/data/pw')).toMatchObject({ size: 8 });
+      // cp out sees the container's view; its /proc is archived as an empty directory.
+      const e = await entriesOf((await tool.archive(src, '/', { name: '.' })).stream);
+      expect(e.get('./data/pw')).toEqual(['file', 'live-pw\n']);
+      expect(e.get('./proc/')).toEqual(['directory', '']);
+      expect([...e.keys()].filter((k) => k.startsWith('./proc/') && k !== './proc/')).toEqual([]);
     } finally {
       await r.monitor.kill('SIGKILL');
       await r.finish();

@@ -52,8 +52,8 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'snapshotter/native.ts', 'rootfs/process.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack, berth-rootfs, and the native snapshotter’s `cp -a --reflink`',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'rootfs/process.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack, berth-diff and berth-rootfs, and the native snapshotter’s `cp -a --reflink`',
   },
   {
     name: '@grpc/*',

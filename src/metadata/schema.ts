@@ -13,8 +13,11 @@
  *          ├─ lease ─ <id>                               → LeaseRecord {labels, createdAt}
  *          ├─ leaseres ─ <lease> ─ <type> ─ <resource>   → '' (type: content | ingests | snapshots/<snapshotter>)
  *          ├─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
+ *          ├─ engine-container ─ <id>                    → berth's engine record (metadata/engine-containers.ts): Docker
+ *          │                                               config, host config and state of container <id>
+ *          ├─ engine-name ─ <name>                       → id: the engine's unique container names
  *          ├─ volume ─ <name>                            → VolumeRecord (metadata/volumes.ts): the engine's volumes
- *          └─ volume-user ─ <name> ─ <container>         → {since}: the container uses the volume (until it is removed)
+ *          └─ volume-user ─ <name> ─ <container>         → {since, mounted?}: the container uses (and has mounted) the volume
  *
  * A namespace exists when its `ns` record exists. It is created implicitly on the first write
  * inside it (containerd creates the bucket), and explicitly by Namespaces/Create.
@@ -52,6 +55,9 @@ export const keys = {
   leaseResource: (ns: string, lease: string, type: string, id: string): Key => ['v1', ns, 'leaseres', lease, type, id],
   snapshots: (ns: string, snapshotter: string): Key => ['v1', ns, 'snapshot', snapshotter],
   snapshot: (ns: string, snapshotter: string, key: string): Key => ['v1', ns, 'snapshot', snapshotter, key],
+  engineContainers: (ns: string): Key => ['v1', ns, 'engine-container'],
+  engineContainer: (ns: string, id: string): Key => ['v1', ns, 'engine-container', id],
+  engineName: (ns: string, name: string): Key => ['v1', ns, 'engine-name', name],
   volumes: (ns: string): Key => ['v1', ns, 'volume'],
   volume: (ns: string, name: string): Key => ['v1', ns, 'volume', name],
   volumeUsersAll: (ns: string): Key => ['v1', ns, 'volume-user'],

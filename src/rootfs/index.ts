@@ -12,4 +12,4 @@ export type {
   VolumeMounter,
 } from './types';
 export { parseMountOptions } from './mount-options';
-export { RootfsTool, defaultRootfsBin, sourceArgs } from './tool';
+export { RootfsTool, compressionOf, defaultRootfsBin, readOnlyView, sourceArgs } from './tool';

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { internal, invalidArgument, notImplemented } from '../core/errors';
+import type { Mount } from '../core/types';
 import { parseMountOptions } from './mount-options';
 import { run, start } from './process';
 import type { Archive, ArchiveOptions, Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
@@ -35,18 +36,16 @@ export function sourceArgs(src: RootfsSource): string[] {
       return ['--pid', String(src.pid)];
     case 'mounts': {
       if (src.mounts.length !== 1) throw notImplemented(`rootfs: ${src.mounts.length} stacked mounts are not supported`);
-      const m = src.mounts[0]!;
+      const m = src.readonly ? readOnlyView(src.mounts[0]!) : src.mounts[0]!;
       const bind = m.type === 'bind' || m.options.includes('bind') || m.options.includes('rbind');
-      const options = m.options.filter((o) => !(src.readonly && o === 'rw'));
-      if (src.readonly && !options.includes('ro')) options.push('ro');
       // Deeper destinations after their parents, so a volume inside another lands on it.
       const binds = [...(src.binds ?? [])].sort((a, b) => depth(a.destination) - depth(b.destination));
       return [
         '--mount',
         bind ? 'none' : m.type,
         m.source,
-        ...(bind && !options.includes('rbind') && !options.includes('bind') ? ['--option', 'rbind'] : []),
-        ...options.flatMap((o) => ['--option', o]),
+        ...(bind && !m.options.includes('rbind') && !m.options.includes('bind') ? ['--option', 'rbind'] : []),
+        ...m.options.flatMap((o) => ['--option', o]),
         '--tmpdir',
         src.tmpdir,
         ...binds.flatMap((b) => ['--bind', b.source, `${b.destination}${b.readonly ? ':ro' : ''}`]),
@@ -55,7 +54,35 @@ export function sourceArgs(src: RootfsSource): string[] {
   }
 }
 
+/**
+ * A read-only view of a snapshot's mount: an active overlay becomes one with its upper dir as the
+ * topmost lower and no upper or work dir, so reading a container's files never shares a work dir
+ * with the container itself running (containerd's View mounts its parents the same way).
+ */
+export function readOnlyView(m: Mount): Mount {
+  const options = m.options.filter((o) => o !== 'rw');
+  if (m.type === 'overlay') {
+    const upper = options.find((o) => o.startsWith('upperdir='))?.slice('upperdir='.length);
+    const lower = options.find((o) => o.startsWith('lowerdir='))?.slice('lowerdir='.length);
+    if (upper) {
+      const rest = options.filter((o) => !o.startsWith('upperdir=') && !o.startsWith('workdir=') && !o.startsWith('lowerdir='));
+      return { ...m, options: [...rest, `lowerdir=${[upper, ...(lower ? [lower] : [])].join(':')}`, 'ro'] };
+    }
+  }
+  return { ...m, options: options.includes('ro') ? options : [...options, 'ro'] };
+}
+
 const depth = (p: string) => p.split('/').filter(Boolean).length;
+
+/** What a stream's first bytes say it is compressed with. */
+export function compressionOf(head: Buffer): 'gzip' | 'bzip2' | 'xz' | 'zstd' | 'none' {
+  const magic = head.subarray(0, 6).toString('hex');
+  if (magic.startsWith('1f8b')) return 'gzip';
+  if (magic.startsWith('425a68')) return 'bzip2';
+  if (magic === 'fd377a585a00') return 'xz';
+  if (magic.startsWith('28b52ffd')) return 'zstd';
+  return 'none';
+}
 
 /** A plain tar passes; gzip is inflated here; other compressions are refused clearly. */
 async function* plainTar(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
@@ -72,8 +99,8 @@ async function* plainTar(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  const magic = head.subarray(0, 6).toString('hex');
-  if (magic.startsWith('1f8b')) {
+  const kind = compressionOf(head);
+  if (kind === 'gzip') {
     const gunzip = createGunzip();
     // A failure on either side destroys gunzip with it, which ends the iteration below with it.
     const fed = pipeline(Readable.from(whole()), gunzip);
@@ -82,9 +109,7 @@ async function* plainTar(input: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
     await fed;
     return;
   }
-  if (magic.startsWith('425a68')) throw notImplemented('archive: bzip2 is not supported (send a plain or gzip tar)');
-  if (magic === 'fd377a585a00') throw notImplemented('archive: xz is not supported (send a plain or gzip tar)');
-  if (magic.startsWith('28b52ffd')) throw notImplemented('archive: zstd is not supported (send a plain or gzip tar)');
+  if (kind !== 'none') throw notImplemented(`archive: ${kind} is not supported (send a plain or gzip tar)`);
   yield* whole();
 }
 

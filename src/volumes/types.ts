@@ -49,6 +49,8 @@ export interface VolumeRequest {
 }
 
 export interface Volumes {
+  /** The directory a volume's users bind (`Mountpoint`), whether or not the volume exists. */
+  dataDir(ns: string, name: string): string;
   /** Docker's `volume create`: an existing volume of that name is returned as it is. */
   create(ctx: Ctx, opts: CreateVolumeOptions): Promise<Volume>;
   inspect(ctx: Ctx, name: string): Promise<Volume>;

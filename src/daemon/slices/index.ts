@@ -11,6 +11,7 @@ import { metadataSlice } from './metadata';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
+import { volumesSlice } from './volumes';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -28,5 +29,6 @@ export const SLICES: readonly Slice[] = [
   snapshotsServiceSlice,
   diffSlice,
   tasksSlice,
+  volumesSlice,
   engineSlice,
 ];

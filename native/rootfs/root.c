@@ -69,9 +69,43 @@ open_pid_root (int pid, bu_error_t *err)
   return fd;
 }
 
+/* A missing mountpoint is made in-root (a directory, or an empty file for a file's bind), as
+ * Docker does before mounting volumes for cp. On a read-only view that fails: the bind is then
+ * skipped (the container never ran with it, so nothing is there to see). */
+static int
+make_mountpoint (int rootfd, const char *clean, const char *source, bu_error_t *err)
+{
+  char parent[4096 + 1];
+  const char *base;
+  struct stat st;
+  cleanup_close int pfd = -1, dir = -1;
+  int fd;
+
+  if (stat (source, &st) < 0)
+    return bu_sys (err, errno, "bind source `%s`", source);
+  if (S_ISDIR (st.st_mode))
+    {
+      fd = open_dir_in_root (rootfd, clean, 1, NULL, err);
+      if (fd < 0)
+        return -1;
+      close (fd);
+      return 0;
+    }
+  split_path (clean, parent, &base);
+  pfd = open_dir_in_root (rootfd, parent, 1, NULL, err);
+  if (pfd < 0)
+    return -1;
+  dir = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  fd = dir < 0 ? -1 : openat (dir, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return bu_sys (err, errno, "create mountpoint `/%s`", clean);
+  close (fd);
+  return 0;
+}
+
 /* Binds a volume (or bind mount) source onto its destination inside the privately mounted root:
  * the destination is resolved in-root and attached by fd, so a symlinked mountpoint cannot send
- * the mount anywhere else. A missing mountpoint is skipped (the container never ran with it). */
+ * the mount anywhere else. */
 static int
 bind_in_root (int rootfd, const struct bind_spec *b, bu_error_t *err)
 {
@@ -83,15 +117,18 @@ bind_in_root (int rootfd, const struct bind_spec *b, bu_error_t *err)
     return bu_invalid (err, ENAMETOOLONG, "bind destination");
   clean_path (b->destination, clean);
   dst = openat2_in_root (rootfd, clean, O_PATH);
-  if (dst < 0)
+  if (dst < 0 && errno == ENOENT)
     {
-      if (errno == ENOENT)
+      bu_error_t why = { 0 };
+      if (make_mountpoint (rootfd, clean, b->source, &why) < 0)
         {
-          br_warning ("mountpoint `/%s` is missing in the container, `%s` not bound", clean, b->source);
+          br_warning ("mountpoint `/%s` is missing in the container (%s), `%s` not bound", clean, why.msg, b->source);
           return 0;
         }
-      return bu_sys (err, errno, "open mountpoint `/%s`", clean);
+      dst = openat2_in_root (rootfd, clean, O_PATH);
     }
+  if (dst < 0)
+    return bu_sys (err, errno, "open mountpoint `/%s`", clean);
   tree = open_tree (AT_FDCWD, b->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
   if (tree < 0)
     return bu_sys (err, errno, "clone mount `%s`", b->source);

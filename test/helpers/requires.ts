@@ -40,6 +40,8 @@ const PACKAGE_OF: Record<string, string> = {
   getfattr: 'attr',
   ip: 'iproute2',
   busybox: 'busybox-static',
+  htpasswd: 'apache2-utils',
+  openssl: 'openssl',
 };
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 

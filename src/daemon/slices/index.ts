@@ -11,6 +11,7 @@ import { metadataSlice } from './metadata';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
+import { transferSlice } from './transfer';
 import { volumesSlice } from './volumes';
 
 /**
@@ -31,4 +32,5 @@ export const SLICES: readonly Slice[] = [
   tasksSlice,
   volumesSlice,
   engineSlice,
+  transferSlice,
 ];

@@ -16,7 +16,6 @@
  */
 import { background, type Ctx } from '../core/context';
 import { mountVolumes, unmountVolumes } from './mounts/prepare';
-import { startsOnBoot } from './restart/policy';
 import { RestartSupervisor } from './restart/supervisor';
 import { parseSize } from './units';
 import { canceled, conflict, errorKind, internal, isNotFound, notFound } from '../core/errors';
@@ -240,31 +239,6 @@ export class Lifecycle {
     await this.d.records
       .update(ctx, r.id, (x) => void (x.state = { ...x.state, manuallyStopped: true }))
       .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
-  }
-
-  /**
-   * berthd's start: every stopped container whose policy restarts it now (Docker's restore:
-   * `always` even after a stop, `unless-stopped` unless stopped on purpose, `on-failure` after a
-   * failure with retries left) is started, in the background. Returns how many.
-   */
-  bootStarts(ctx: Ctx, records: readonly EngineRecord[]): number {
-    const due = records.filter(
-      (r) =>
-        r.phase === 'ready' &&
-        startsOnBoot({
-          policy: r.hostConfig.restartPolicy,
-          stopped: r.state.status === 'exited' || r.state.status === 'restarting',
-          startedBefore: r.state.startedAt !== undefined,
-          exitCode: r.state.exitCode,
-          manuallyStopped: r.state.manuallyStopped,
-          restartCount: r.state.restartCount,
-        }),
-    );
-    for (const r of due)
-      this.start(ctx, r.id, { explicit: true }).catch((e) =>
-        this.d.log.warn('engine: starting a container at boot failed', { ns: ctx.ns, id: r.id, err: e as Error }),
-      );
-    return due.length;
   }
 
   /** Deletes the container's task, if there is one (killing a leftover that still runs). */

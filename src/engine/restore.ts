@@ -11,6 +11,8 @@ import { isNotFound } from '../core/errors';
 import { discardContainer } from './create';
 import type { EngineDeps } from './deps';
 import type { Lifecycle } from './lifecycle';
+import type { EngineRecord } from './record';
+import { startsOnBoot } from './restart/policy';
 
 export async function restoreEngine(d: EngineDeps, life: Lifecycle): Promise<{ running: number; exited: number; cleaned: number; restarted: number }> {
   const out = { running: 0, exited: 0, cleaned: 0, restarted: 0 };
@@ -68,9 +70,24 @@ export async function restoreEngine(d: EngineDeps, life: Lifecycle): Promise<{ r
     const records = await d.records.list(ctx).catch(() => []);
     await releaseOrphans(d, ctx, new Set(records.map((r) => r.id)));
     // Then what their restart policies start again, as after a host reboot (Docker's restore).
-    out.restarted += life.bootStarts(ctx, records);
+    out.restarted += bootStarts(d, life, ctx, records);
   }
   return out;
+}
+
+/**
+ * Every stopped container whose policy restarts it now (Docker's restore: `always` even after a
+ * stop, `unless-stopped` unless stopped on purpose, `on-failure` after a failure with retries
+ * left) is started, in the background, as an explicit start. Returns how many.
+ */
+function bootStarts(d: EngineDeps, life: Lifecycle, ctx: Ctx, records: readonly EngineRecord[]): number {
+  const due = records.filter(
+    (r) =>
+      r.phase === 'ready' &&
+      startsOnBoot({ policy: r.hostConfig.restartPolicy, stopped: r.state.status === 'exited' || r.state.status === 'restarting', startedBefore: r.state.startedAt !== undefined, exitCode: r.state.exitCode, manuallyStopped: r.state.manuallyStopped, restartCount: r.state.restartCount }),
+  );
+  for (const r of due) life.start(ctx, r.id, { explicit: true }).catch((e) => d.log.warn('engine: starting a container at boot failed', { ns: ctx.ns, id: r.id, err: e as Error }));
+  return due.length;
 }
 
 /** Volume users whose container is gone (a crash between a removal's steps): released. */

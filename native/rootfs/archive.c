@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "../unpack/resolve.h"
-#include "tarout.h"
+#include "../diff/tarw.h"
 
 #define PATH_BUF 8192
 #ifndef MQUEUE_MAGIC
@@ -111,7 +111,8 @@ static int
 archive_node (struct archiver *a, int dirfd, const char *base, char *name, size_t nlen, const struct stat *st, bu_error_t *err)
 {
   struct meta m = { 0 };
-  struct tar_out t = { .name = name, .mode = st->st_mode & 07777, .mtime = st->st_mtim.tv_sec };
+  struct tar_xattr xs[BR_MAX_XATTRS];
+  struct tar_hdr t = { .name = name, .mode = st->st_mode & 07777, .mtime = st->st_mtim.tv_sec, .xattrs = xs };
   char target[PATH_BUF];
   cleanup_close int fd = -1;
 
@@ -121,7 +122,9 @@ archive_node (struct archiver *a, int dirfd, const char *base, char *name, size_
     return -1;
   t.uid = to_container (a->o->uidmap, st->st_uid);
   t.gid = to_container (a->o->gidmap, st->st_gid);
-  t.nxattrs = m.nxattrs, t.xattr_names = m.xattr_names, t.xattr_values = m.xattr_values, t.xattr_lens = m.xattr_lens;
+  for (size_t i = 0; i < m.nxattrs; i++)
+    xs[i] = (struct tar_xattr) { m.xattr_names[i], m.xattr_values[i], m.xattr_lens[i] };
+  t.n_xattrs = m.nxattrs;
   switch (st->st_mode & S_IFMT)
     {
     case S_IFREG:
@@ -130,7 +133,7 @@ archive_node (struct archiver *a, int dirfd, const char *base, char *name, size_
         struct stat fst;
         if (first)
           {
-            t.type = '1', t.linkname = first, t.nxattrs = 0; /* the inode's xattrs came with its first name */
+            t.type = '1', t.linkname = first, t.n_xattrs = 0; /* the inode's xattrs came with its first name */
             break;
           }
         /* O_NONBLOCK: a fifo swapped in since the stat must not block; fstat checks the type. */
@@ -162,12 +165,12 @@ archive_node (struct archiver *a, int dirfd, const char *base, char *name, size_
     default:
       t.type = '6';
     }
-  if (tar_entry (1, &t) < 0)
+  if (tar_header (1, &t) < 0)
     return bu_sys (err, errno, "write the archive");
   a->entries++;
   if (t.type == '0')
     {
-      if (tar_data (1, fd, t.size) < 0)
+      if (tar_copy_data (1, fd, t.size) < 0)
         return bu_sys (err, errno, "archive `%s`", name);
       a->bytes += t.size;
     }
@@ -292,7 +295,7 @@ archive_path (int rootfd, const char *path, const struct archive_opts *o, bu_err
         return bu_sys (err, errno, "open `/%s`", clean);
       ret = archive_node (&a, parent, base, name, strlen (name), &st, err);
     }
-  if (ret == 0 && tar_finish (1) < 0)
+  if (ret == 0 && tar_end (1) < 0)
     ret = bu_sys (err, errno, "write the archive");
   for (size_t i = 0; i < a.nlinks; i++)
     free (a.links[i].name);

@@ -300,6 +300,9 @@ export class Lifecycle {
       clearTimeout(timer);
       if (done === 'stuck') throw internal(`container ${r.id}: did not exit ${KILL_GRACE_MS / 1000}s after SIGKILL`);
     }
+    // An exit that raced the stop may have scheduled a restart the stop then canceled: settled
+    // here (after that exit's handling), so the container is `exited` when stop returns.
+    await this.settleRestart(ctx.ns, r.id);
     this.events.publish(ctx.ns, 'stop', r);
   }
 

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { extract, pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { busyboxEntries } from '../helpers/images';
 import { layerTarStream } from '../helpers/oci-layer';
 import { EngineFixture } from '../helpers/engine';
 import { failure } from '../helpers/errors';
+import { tarEntries } from '../helpers/tar-entries';
 import { itRoot } from './it-root';
 
 const f = new EngineFixture('engfiles');
@@ -56,25 +57,8 @@ async function tarOf(entries: Array<{ name: string; data: string }>): Promise<Bu
   return Buffer.concat(chunks);
 }
 
-async function entriesOf(tar: Readable): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const x = extract();
-  x.on('entry', (h, s, next) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (c: unknown) => chunks.push(c as Buffer));
-    s.on('end', () => {
-      out.set(h.name, h.type === 'symlink' ? `-> ${h.linkname}` : Buffer.concat(chunks).toString());
-      next();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    x.on('finish', resolve);
-    x.on('error', reject);
-    tar.on('error', reject);
-    tar.pipe(x);
-  });
-  return out;
-}
+/** name → content, or `-> target` for a symlink. */
+const entriesOf = async (tar: Readable) => new Map([...(await tarEntries(tar))].map(([k, v]) => [k, v.type === 'symlink' ? `-> ${v.content}` : v.content]));
 
 async function hostUntouched(): Promise<void> {
   expect(await readFile('/etc/passwd', 'utf8')).toBe(passwd.content);

@@ -5,12 +5,10 @@
  * (its monitor and process gone) `unless-stopped` and `always` come back, a stopped
  * `unless-stopped` does not, a stopped `always` does (a stop cancels it only until berthd starts).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { EngineEvent } from '../../src/engine';
-import { REPO, testDirs } from '../helpers/daemon';
+import { runAndKillBerthd } from '../helpers/child-berthd';
+import { testDirs } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
 import { itRoot } from './it-root';
 
@@ -93,29 +91,6 @@ describe('engine: restart policies', () => {
   });
 });
 
-/** berthd in a child process: makes the containers, prints their ids, idles until killed. */
-const CHILD = `
-const { startDaemon } = require(${JSON.stringify(join(REPO, 'dist/daemon/main.js'))});
-const { ConfigSchema } = require(${JSON.stringify(join(REPO, 'dist/daemon/config.js'))});
-const { nullLogger } = require(${JSON.stringify(join(REPO, 'dist/core/logger.js'))});
-const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engine.js'))});
-(async () => {
-  const [root, state, address, ns] = process.argv.slice(2);
-  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error' }), nullLogger);
-  const engine = d.parts.get(ENGINE);
-  const ctx = { ns, log: nullLogger };
-  const ids = {};
-  for (const [name, restart, stop] of [['keeps', 'unless-stopped', false], ['stopped', 'unless-stopped', true], ['always-stopped', 'always', true], ['always', 'always', false]]) {
-    const c = await engine.create(ctx, { image: 'busybox', name, restart, cmd: ['sleep', '1000'] });
-    await engine.start(ctx, c.id);
-    if (stop) await engine.stop(ctx, c.id, { timeout: 0 });
-    ids[name] = c.id;
-  }
-  process.stdout.write(JSON.stringify(ids) + '\\n');
-  setInterval(() => {}, 1000);
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
-
 /** The monitor (its parent) and the process itself, killed: what a reboot leaves of a container. */
 function killWithMonitor(pid: number): void {
   const ppid = Number(/^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
@@ -133,22 +108,19 @@ describe('engine: restart policies across berthd’s death', () => {
       const dirs = await testDirs('berth-engboot-');
       await g.setup(dirs);
       await g.addImage();
-      await g.stop();
-      const script = join(dirs.dir, 'child.js');
-      await writeFile(script, CHILD);
-      const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, g.ns], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const ids = await new Promise<Record<string, string>>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('\n')) resolve(JSON.parse(out));
-        });
-        child.once('exit', (code) => reject(new Error(`child berthd exited ${code}`)));
-      });
-      child.removeAllListeners('exit');
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
+      await g.stop(); // the child berthd takes over the same root and state
+      const ids = await runAndKillBerthd<Record<string, string>>(
+        dirs,
+        g.ns,
+        `const ids = {};
+        for (const [name, restart, stop] of [['keeps', 'unless-stopped', false], ['stopped', 'unless-stopped', true], ['always-stopped', 'always', true], ['always', 'always', false]]) {
+          const c = await engine.create(ctx, { image: 'busybox', name, restart, cmd: ['sleep', '1000'] });
+          await engine.start(ctx, c.id);
+          if (stop) await engine.stop(ctx, c.id, { timeout: 0 });
+          ids[name] = c.id;
+        }
+        return ids;`,
+      );
       const crashedAt = Date.now();
 
       // berthd back: the running ones were never down; the stopped `always` comes back (berthd started).

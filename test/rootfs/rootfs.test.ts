@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { extract, pack } from 'tar-stream';
+import { pack } from 'tar-stream';
 import { background } from '../../src/core/context';
 import { MetadataDB } from '../../src/metadata/db';
 import { VolumeRecords } from '../../src/metadata/volumes';
@@ -25,6 +25,7 @@ import { diffTrees, listTree, xattrTool } from '../helpers/tree';
 import { useHarness } from '../native/harness';
 import { describeWith, itWith, requireRoot } from '../helpers/requires';
 import { failure } from '../helpers/errors';
+import { tarEntries } from '../helpers/tar-entries';
 
 const itRoot = itWith(requireRoot(), xattrTool());
 const tool = new RootfsTool();
@@ -72,26 +73,8 @@ async function tarOf(
 
 const from = (b: Buffer) => Readable.from([b]);
 
-/** The entries of a tar: name → [type, content or link target]. */
-async function entriesOf(tar: Readable): Promise<Map<string, [string, string]>> {
-  const out = new Map<string, [string, string]>();
-  const x = extract();
-  x.on('entry', (h, s, next) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (c: unknown) => chunks.push(c as Buffer));
-    s.on('end', () => {
-      out.set(h.name, [h.type!, h.type === 'symlink' || h.type === 'link' ? h.linkname! : Buffer.concat(chunks).toString()]);
-      next();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    x.on('finish', resolve);
-    x.on('error', reject);
-    tar.on('error', reject);
-    tar.pipe(x);
-  });
-  return out;
-}
+/** name → [type, content or link target]. */
+const entriesOf = async (tar: Readable) => new Map([...(await tarEntries(tar))].map(([k, v]) => [k, [v.type, v.content] as [string, string]]));
 
 async function hostUntouched(): Promise<void> {
   expect(await readFile('/etc/passwd', 'utf8')).toBe(hostPasswd.content);

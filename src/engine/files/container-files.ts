@@ -8,10 +8,10 @@
  * read-only view of the snapshot; a write into a stopped container holds its lifecycle lock, so
  * it cannot start meanwhile on the same upper dir. `export` is the root filesystem alone.
  */
-import { mkdtemp, rmdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Ctx } from '../../core/context';
-import { failedPrecondition, notFound } from '../../core/errors';
+import { failedPrecondition, notFound, notImplemented } from '../../core/errors';
 import type { Archive, Change, PathStat, RootfsSource } from '../../rootfs';
 import type { EngineDeps } from '../deps';
 import type { Lifecycle } from '../lifecycle';
@@ -43,15 +43,37 @@ export async function rootfsOf(d: EngineDeps, ctx: Ctx, r: EngineRecord, o: { re
   return { kind: 'mounts', mounts, binds, tmpdir: d.tmpdir, readonly: o.readonly };
 }
 
+type IdMap = Array<{ containerID: number; hostID: number; size: number }>;
+
+/**
+ * A running container's user namespace (berthd's --userns-remap): its id maps, or undefined for
+ * the host's. Its files seen through /proc/PID/root carry host ids, mapped back for cp out.
+ */
+async function usernsOf(r: EngineRecord): Promise<{ uidMap: IdMap; gidMap: IdMap } | undefined> {
+  if (!live(r)) return undefined;
+  const parse = (t: string): IdMap => t.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number)).map(([c, h, n]) => ({ containerID: c!, hostID: h!, size: n! }));
+  const uidMap = parse(await readFile(`/proc/${r.state.pid}/uid_map`, 'utf8'));
+  if (uidMap.length === 1 && uidMap[0]!.containerID === 0 && uidMap[0]!.hostID === 0 && uidMap[0]!.size === 4294967295) return undefined;
+  return { uidMap, gidMap: parse(await readFile(`/proc/${r.state.pid}/gid_map`, 'utf8')) };
+}
+
+const toContainerId = (map: IdMap, id: number) => {
+  const m = map.find((x) => id >= x.hostID && id < x.hostID + x.size);
+  return m ? m.containerID + (id - m.hostID) : 65534;
+};
+
 export async function statPath(d: EngineDeps, ctx: Ctx, r: EngineRecord, path: string): Promise<PathStat> {
-  return d.rootfs.stat(await rootfsOf(d, ctx, r, { readonly: true, volumes: true }), absolute(path));
+  const st = await d.rootfs.stat(await rootfsOf(d, ctx, r, { readonly: true, volumes: true }), absolute(path));
+  const ns = await usernsOf(r);
+  return ns ? { ...st, uid: toContainerId(ns.uidMap, st.uid), gid: toContainerId(ns.gidMap, st.gid) } : st;
 }
 
 export async function copyFrom(d: EngineDeps, ctx: Ctx, r: EngineRecord, path: string, signal?: AbortSignal): Promise<{ stat: PathStat; archive: Archive }> {
   const src = await rootfsOf(d, ctx, r, { readonly: true, volumes: true });
-  const stat = await d.rootfs.stat(src, absolute(path));
+  const stat = await statPath(d, ctx, r, path);
+  const ns = await usernsOf(r);
   // Entries are named from the path as asked (a symlink's own name, `.` for `dir/.`), as Docker rebases them.
-  const archive = await d.rootfs.archive(src, absolute(path), { name: stat.name === '/' ? '.' : stat.name, ...(signal ? { signal } : {}) });
+  const archive = await d.rootfs.archive(src, absolute(path), { name: stat.name === '/' ? '.' : stat.name, ...(ns ?? {}), ...(signal ? { signal } : {}) });
   return { stat, archive };
 }
 
@@ -78,6 +100,10 @@ export async function copyTo(
     const u = resolveUser(r.config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
     chown = { uid: u.uid, gid: u.gid };
   }
+  // Under berthd's --userns-remap a container's layer keeps host ids (what it wrote) over idmapped
+  // image layers, and its running root is idmapped: writing there with the right owners is not
+  // done yet.
+  if (d.tasks.opts.usernsRemap && r.hostConfig.networkMode !== 'host') throw notImplemented(`container ${r.name}: cp into a container under berthd's --userns-remap is not supported yet`);
   const run = async (cur: EngineRecord) => {
     const src = await rootfsOf(d, ctx, cur, { readonly: false, volumes: true });
     await d.rootfs.extract(src, dest, tar, { ...(chown ? { chown } : {}), ...(o.signal ? { signal: o.signal } : {}) });

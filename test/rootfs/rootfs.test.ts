@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { extract, pack } from 'tar-stream';
 import { background } from '../../src/core/context';
 import { MetadataDB } from '../../src/metadata/db';
 import { VolumeRecords } from '../../src/metadata/volumes';
@@ -230,6 +230,42 @@ describeWith(requireRoot())('berth-rootfs on overlay snapshots', () => {
       ['up', ['symlink', '../../../../../../../../..']],
     ]);
     expect((await failure(tool.archive(src, '/nope', { name: 'nope' })))[0]).toBe('NotFound');
+  });
+
+  itRoot('a user namespace’s ids: archive writes container ids for host ones, extract stores host ids for container ones', async () => {
+    const tree = await mkdtemp(join(dir, 'ids-'));
+    await writeFile(join(tree, 'mapped'), 'm');
+    await chown(join(tree, 'mapped'), 200_005, 210_007);
+    await writeFile(join(tree, 'outside'), 'o');
+    await chown(join(tree, 'outside'), 5, 5);
+    const uidMap = [{ containerID: 0, hostID: 200_000, size: 65536 }];
+    const gidMap = [{ containerID: 0, hostID: 210_000, size: 65536 }];
+    const a = await tool.archive({ kind: 'dir', path: tree }, '/', { uidMap, gidMap });
+    const owners = new Map<string, string>();
+    const x = extract();
+    x.on('entry', (h, s, next) => {
+      owners.set(h.name, `${h.uid}:${h.gid}`);
+      s.resume();
+      s.on('end', next);
+    });
+    await new Promise<void>((resolve, reject) =>
+      a.stream
+        .pipe(x)
+        .on('finish', () => resolve())
+        .on('error', reject),
+    );
+    expect(owners).toEqual(
+      new Map([
+        ['mapped', '5:7'],
+        ['outside', '65534:65534'],
+      ]),
+    );
+    await tool.extract({ kind: 'dir', path: tree }, '/', from(await tarOf([{ name: 'in', data: 'i', uid: 3, gid: 4 }])), { uidMap, gidMap });
+    const st = await lstat(join(tree, 'in'));
+    expect([st.uid, st.gid]).toEqual([200_003, 210_004]);
+    expect(
+      (await failure(tool.extract({ kind: 'dir', path: tree }, '/', from(await tarOf([{ name: 'big', data: '', uid: 70_000 }])), { uidMap, gidMap })))[0],
+    ).toBe('InvalidArgument');
   });
 
   itRoot('export: every path of the container, relative, the root itself left out', async () => {

@@ -5,10 +5,11 @@
 #           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
-#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
+#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
+#           zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
-      golang-github-containerd-containerd-dev containernetworking-plugins)
+      golang-github-containerd-containerd-dev containernetworking-plugins zstd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,4 @@
-/* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
+/* berth-unpack: applies one layer (gzip, zstd or plain tar) read from stdin. See PROTOCOL.md.
  *
  *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--overlay [--parent LOWERDIR]...] ROOT
  *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
@@ -98,7 +98,7 @@ emit_warning (const char *fmt, ...)
 static int
 fail_with (bu_error_t *err, const struct decode_result *res)
 {
-  emit ("error", err->invalid == 2 ? "unsupported" : err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
+  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
   return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
 }
 

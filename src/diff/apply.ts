@@ -103,7 +103,7 @@ export class LayerApplier {
 
   /**
    * The blob through Node from the Provider (no local file, or a non-sha256 digest). berth-unpack
-   * sniffs the compression itself (zstd: NotImplemented).
+   * sniffs the compression itself.
    */
   private async applyStream(ctx: Ctx, desc: Descriptor, target: UnpackTarget, sha256: boolean): Promise<UnpackResult> {
     // berth-unpack hashes with sha256 only; another algorithm is verified on the way in Node.

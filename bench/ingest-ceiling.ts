@@ -9,10 +9,10 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { join } from 'node:path';
 import { ingest } from '../src/client/content-ingest';
 import { run } from '../test/helpers/ctr';
-import { H2Channel } from '../src/client/h2-channel';
-import type { ServerCall } from '../src/services/grpc/h2/call';
-import { GrpcServer } from '../src/services/grpc/h2/server';
-import { serverMethods } from '../src/services/grpc/proto';
+import { H2Channel } from '../src/transport/grpc/client-channel';
+import type { ServerCall } from '../src/transport/grpc/call';
+import { GrpcServer } from '../src/transport/grpc/server';
+import { serverMethods } from '../src/api/proto';
 
 const MiB = 1 << 20;
 const i = process.argv.indexOf('--mib');

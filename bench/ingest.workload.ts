@@ -12,7 +12,7 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ingest } from '../src/client/content-ingest';
-import { H2Channel } from '../src/client/h2-channel';
+import { H2Channel } from '../src/transport/grpc/client-channel';
 import { run } from '../test/helpers/ctr';
 import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';

@@ -16,11 +16,16 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
+  # Debian's containerd package starts a system containerd when it is installed. berth's tests run
+  # their own private one, so stop the one this install started, and only that one: a containerd
+  # (or Docker) that was already running on this machine is never stopped or changed.
+  was_active=no
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet containerd 2>/dev/null; then was_active=yes; fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The Debian containerd package starts a system containerd; berth's tests run their own private one.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet containerd 2>/dev/null; then
-  systemctl stop containerd || true
+  if [ "$was_active" = no ] && [[ " ${missing[*]} " == *" containerd "* ]] && command -v systemctl >/dev/null 2>&1 \
+     && systemctl is-active --quiet containerd 2>/dev/null; then
+    systemctl stop containerd || true
+  fi
 fi

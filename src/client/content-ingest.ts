@@ -3,8 +3,8 @@
  * COMMIT; replies are read as they come. Requests are encoded by hand so a chunk's bytes go to
  * the socket as they are (protobufjs would copy each chunk into a new message buffer).
  */
-import { protoRoot } from '../services/grpc/proto';
-import type { H2Channel } from './h2-channel';
+import { protoRoot } from '../api/proto';
+import type { H2Channel } from '../transport/grpc/client-channel';
 
 const WRITE_PATH = '/containerd.services.content.v1.Content/Write';
 const enum Action {

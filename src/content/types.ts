@@ -91,3 +91,39 @@ export interface IngestManager {
 
 /** The namespaced content store the services use (containerd's metadata content store). */
 export interface ContentStore extends Provider, Ingester, Manager, IngestManager {}
+
+/** A blob that just became visible in `ns` through the ingest `ref`. */
+export interface CommittedBlob {
+  ns: string;
+  ref: string;
+  digest: Digest;
+  size: number;
+  /**
+   * The ingest the blob was committed from, when it was written here (not already on disk): its
+   * `OpenedIngest.session`, and whether it was truncated (restarted) while open. Its bytes, the
+   * whole data file, hashed to `digest`.
+   */
+  from?: { session: number; rewritten: boolean };
+}
+
+/** A fresh ingest opened in the local store under `backendRef` (its `data` file grows from here). */
+export interface OpenedIngest {
+  ns: string;
+  ref: string;
+  backendRef: string;
+  expected?: Digest;
+  total: number;
+  /** This open ingest (its writer), as named again by `CommittedBlob.from`. */
+  session: number;
+  /** `dev:ino` of its data file: a reader of `data` checks it opened this very file. */
+  fileId: string;
+}
+
+/**
+ * Observers of the content store (see observe). Called synchronously; they must not block or
+ * throw. The diff slice uses them to extract a `layer-` blob while ctr is still writing it.
+ */
+export interface ContentObserver {
+  ingestOpened?(i: OpenedIngest): void;
+  committed?(c: CommittedBlob): void;
+}

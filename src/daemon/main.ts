@@ -2,7 +2,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createLogger, type Logger } from '../core/logger';
 import { MetadataDB } from '../metadata/db';
-import { GrpcServer } from '../services/grpc/h2/server';
+import { GrpcServer } from '../transport/grpc/server';
 import { ServiceRegistry } from '../services/grpc/registry';
 import type { Config } from './config';
 import type { PluginInfo, Wiring } from './wiring';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { blobPath, ingestDir } from '../content/paths';
-import type { ContentObserver } from '../metadata/content';
+import type { ContentObserver } from '../content/types';
 import type { LayerStager } from './staging';
 
 /**

@@ -1,7 +1,7 @@
 import { resourceExhausted } from '../core/errors';
 import { parseFilters, type Adaptor, type Filter } from '../core/filters';
 import type { Logger } from '../core/logger';
-import { packAny, unpackAny } from '../services/grpc/proto';
+import { packAny, unpackAny } from '../api/proto';
 import type { Envelope, EventPublisher } from './types';
 import { validateEnvelope, validateTopic } from './validate';
 

@@ -1,4 +1,4 @@
-import type { AnyValue } from '../services/grpc/proto';
+import type { AnyValue } from '../api/proto';
 
 /** An event as containerd's Envelope carries it; `event` is a protobuf Any with a bare type URL. */
 export interface Envelope {

@@ -2,31 +2,10 @@ import type { Ctx } from '../core/context';
 import { alreadyExists, invalidArgument, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
 import { validateId } from '../core/identifiers';
-import type { Labels } from '../core/types';
+import type { Container } from '../containers/types';
 import type { MetadataDB } from './db';
 import { ensureNamespace } from './namespace-record';
 import { keys } from './schema';
-
-/** A protobuf Any kept verbatim (the spec is JSON inside; runtime options are protobuf). */
-export interface StoredAny {
-  typeUrl: string;
-  /** base64 of the Any's value bytes */
-  value: string;
-}
-
-/** containerd's containers.Container. Stored as JSON at `keys.container(ns, id)`. */
-export interface Container {
-  id: string;
-  labels: Labels;
-  image: string;
-  runtime: { name: string; options?: StoredAny };
-  spec?: StoredAny;
-  snapshotter: string;
-  snapshotKey: string;
-  createdAt: Date;
-  updatedAt: Date;
-  extensions: Record<string, StoredAny>;
-}
 
 type Record_ = Omit<Container, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 

@@ -1,4 +1,4 @@
-import type { ContentStore, Info, ReadOptions, Status, StreamTarget, Writer, WriterOptions } from '../content/types';
+import type { CommittedBlob, ContentObserver, ContentStore, Info, ReadOptions, Status, StreamTarget, Writer, WriterOptions } from '../content/types';
 import type { LocalContentStore } from '../content/local-store';
 import type { LocalStatus, LocalWriter } from '../content/writer';
 import { validateRef } from '../content/paths';
@@ -29,42 +29,6 @@ export interface IngestRecord {
 
 /** Backend (on-disk) ingest refs are namespaced: `<ns>/<ref>` (the ns is a validated identifier). */
 export const backendRef = (ns: string, ref: string) => `${ns}/${ref}`;
-
-/** A blob that just became visible in `ns` through the ingest `ref`. */
-export interface CommittedBlob {
-  ns: string;
-  ref: string;
-  digest: Digest;
-  size: number;
-  /**
-   * The ingest the blob was committed from, when it was written here (not already on disk): its
-   * `OpenedIngest.session`, and whether it was truncated (restarted) while open. Its bytes, the
-   * whole data file, hashed to `digest`.
-   */
-  from?: { session: number; rewritten: boolean };
-}
-
-/** A fresh ingest opened in the local store under `backendRef` (its `data` file grows from here). */
-export interface OpenedIngest {
-  ns: string;
-  ref: string;
-  backendRef: string;
-  expected?: Digest;
-  total: number;
-  /** This open ingest (its writer), as named again by `CommittedBlob.from`. */
-  session: number;
-  /** `dev:ino` of its data file: a reader of `data` checks it opened this very file. */
-  fileId: string;
-}
-
-/**
- * Observers of the content store (see observe). Called synchronously; they must not block or
- * throw. The diff slice uses them to extract a `layer-` blob while ctr is still writing it.
- */
-export interface ContentObserver {
-  ingestOpened?(i: OpenedIngest): void;
-  committed?(c: CommittedBlob): void;
-}
 
 function notify(observers: Iterable<ContentObserver>, fn: (o: ContentObserver) => void): void {
   for (const o of observers) {

@@ -1,8 +1,9 @@
-import type { ServiceImpl } from './grpc/h2/server';
+import type { ServiceImpl } from '../transport/grpc/server';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
-import type { Container, ContainerStore } from '../metadata/containers';
+import type { Container } from '../containers';
+import type { ContainerStore } from '../metadata/containers';
 import { containerFromProto, containerToProto, type ContainerProto } from './convert/containers';
 import type { FieldMask } from './convert/common';
 import { requireNamespace } from './grpc/context';

@@ -1,5 +1,5 @@
-import type { ServiceImpl } from './grpc/h2/server';
-import type { ServerCall } from './grpc/h2/call';
+import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServerCall } from '../transport/grpc/call';
 import type { ContentStore, Writer } from '../content/types';
 import { validateRef } from '../content/paths';
 import type { Ctx } from '../core/context';

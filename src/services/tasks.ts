@@ -1,4 +1,4 @@
-import type { ServiceImpl } from './grpc/h2/server';
+import type { ServiceImpl } from '../transport/grpc/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -8,7 +8,7 @@ import { deleteResponse, exitToProto, metricToProto, pidInfoToProto, processToPr
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
 import { parseRequest as parse } from './grpc/parse';
-import type { AnyValue } from './grpc/proto';
+import type { AnyValue } from '../api/proto';
 
 export const TASKS_SERVICE = 'containerd.services.tasks.v1.Tasks';
 

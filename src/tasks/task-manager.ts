@@ -13,7 +13,7 @@ import { validateId } from '../core/identifiers';
 import type { Logger } from '../core/logger';
 import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
-import type { Container } from '../metadata/containers';
+import type { Container } from '../containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';

@@ -2,7 +2,7 @@ import { EventExchange, envelopeAdaptor } from '../../src/events/exchange';
 import { validateTopic } from '../../src/events/validate';
 import { nullLogger } from '../../src/core/logger';
 import { isInvalidArgument, errorKind } from '../../src/core/errors';
-import { packAny } from '../../src/services/grpc/proto';
+import { packAny } from '../../src/api/proto';
 import type { Envelope } from '../../src/events/types';
 
 async function take(it: AsyncIterator<Envelope>, n: number): Promise<Envelope[]> {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { packAny } from '../../src/services/grpc/proto';
+import { packAny } from '../../src/api/proto';
 import type { EventExchange } from '../../src/events/exchange';
 import { startInProcess, ctrAvailable, rawClient, call, nsMetadata } from '../helpers/daemon';
 import { ctr } from '../helpers/ctr';

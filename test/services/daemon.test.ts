@@ -61,7 +61,7 @@ describe('berthd process', () => {
     });
     // Publish once so we know the subscription is live before signalling.
     const got = new Promise((r) => stream.once('data', r));
-    const { packAny } = await import('../../src/services/grpc/proto');
+    const { packAny } = await import('../../src/api/proto');
     await call(ev, 'Publish', { topic: '/probe', event: packAny('containerd.events.NamespaceCreate', { name: 'p' }) });
     await got;
     const exited = exitOf(p);

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { startInProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
-import { packAny, unpackAny } from '../../src/services/grpc/proto';
+import { packAny, unpackAny } from '../../src/api/proto';
 import type { EventExchange } from '../../src/events/exchange';
 
 const SVC = 'containerd.services.events.v1.Events';

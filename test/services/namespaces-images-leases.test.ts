@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { call, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
-import { packAny, unpackAny } from '../../src/services/grpc/proto';
+import { packAny, unpackAny } from '../../src/api/proto';
 
 const NS = 'containerd.services.namespaces.v1.Namespaces';
 const IMAGES = 'containerd.services.images.v1.Images';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { call, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
-import { unpackAny } from '../../src/services/grpc/proto';
+import { unpackAny } from '../../src/api/proto';
 import { defaultSpec } from '../../src/tasks/spec';
 import { stdioFor } from '../../src/tasks';
 import { errorKind } from '../../src/core/errors';

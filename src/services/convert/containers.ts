@@ -1,5 +1,5 @@
-import type { Container, StoredAny } from '../../metadata/containers';
-import type { AnyValue } from '../grpc/proto';
+import type { Container, StoredAny } from '../../containers';
+import type { AnyValue } from '../../api/proto';
 import { type Timestamp, toTimestamp } from './common';
 
 export interface ContainerProto {

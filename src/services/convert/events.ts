@@ -1,5 +1,5 @@
 import type { Envelope } from '../../events/types';
-import type { AnyValue } from '../grpc/proto';
+import type { AnyValue } from '../../api/proto';
 import { fromTimestamp, toTimestamp, type Timestamp } from './common';
 
 /** containerd.services.events.v1.Envelope as proto-loader gives it. */

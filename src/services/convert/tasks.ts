@@ -1,6 +1,6 @@
 import type { Exit, ProcessView, PidInfo, TaskMetric } from '../../tasks';
 import { timestampOf } from '../../tasks';
-import { protoRoot, type AnyValue } from '../grpc/proto';
+import { protoRoot, type AnyValue } from '../../api/proto';
 
 const STATUS = { created: 'CREATED', running: 'RUNNING', paused: 'PAUSED', stopped: 'STOPPED' } as const;
 

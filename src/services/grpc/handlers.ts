@@ -1,6 +1,6 @@
-import { Status } from './codes';
-import type { ServerCall } from './h2/call';
-import type { StreamHandler, UnaryHandler } from './h2/server';
+import { Status } from '../../transport/grpc/codes';
+import type { ServerCall } from '../../transport/grpc/call';
+import type { StreamHandler, UnaryHandler } from '../../transport/grpc/server';
 import type { Ctx } from '../../core/context';
 import type { Logger } from '../../core/logger';
 import { ctxFromMetadata } from './context';

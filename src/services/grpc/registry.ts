@@ -1,7 +1,7 @@
-import { Status } from './codes';
-import type { MethodDef, ServerCall } from './h2/call';
-import type { GrpcServer, Handler, ServiceImpl } from './h2/server';
-import { serverMethods, serviceNames } from './proto';
+import { Status } from '../../transport/grpc/codes';
+import type { MethodDef, ServerCall } from '../../transport/grpc/call';
+import type { GrpcServer, Handler, ServiceImpl } from '../../transport/grpc/server';
+import { serverMethods, serviceNames } from '../../api/proto';
 
 /**
  * Collects service implementations, then registers every service found in proto/ on a server.

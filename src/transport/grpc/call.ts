@@ -4,8 +4,8 @@
  * 'cancelled'/'close'/'drain', pause/resume), so services did not change with the transport.
  */
 import { EventEmitter } from 'node:events';
-import { Status } from '../codes';
-import type { StreamEvents, H2Stream } from './stream';
+import { Status } from './codes';
+import type { StreamEvents, H2Stream } from '../h2/stream';
 import { type CallMetadata, frameMessage, MessageDecoder, RESPONSE_HEADERS, statusBlock } from './messages';
 
 export interface MethodDef {

@@ -6,11 +6,11 @@
  * too): it follows the peer's SETTINGS and flow-control windows.
  */
 import { connect, type Socket } from 'node:net';
-import { Status } from '../services/grpc/codes';
-import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, frameHeader, PREFACE } from '../services/grpc/h2/frames';
-import { FrameReader } from '../services/grpc/h2/reader';
-import { encodeHeaders, HpackDecoder } from '../services/grpc/h2/hpack';
-import { MessageDecoder } from '../services/grpc/h2/messages';
+import { Status } from './codes';
+import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, frameHeader, PREFACE } from '../h2/frames';
+import { FrameReader } from '../h2/reader';
+import { encodeHeaders, HpackDecoder } from '../h2/hpack';
+import { MessageDecoder } from './messages';
 
 /** Our receive windows: replies are small, but a server stream may be large. */
 const WINDOW = 16 << 20;

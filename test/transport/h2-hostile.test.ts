@@ -3,10 +3,10 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerCall } from '../../src/services/grpc/h2/call';
-import { GrpcServer } from '../../src/services/grpc/h2/server';
+import type { ServerCall } from '../../src/transport/grpc/call';
+import { GrpcServer } from '../../src/transport/grpc/server';
 import { rawMethod } from '../helpers/h2';
-import { encodeHeaders } from '../../src/services/grpc/h2/hpack';
+import { encodeHeaders } from '../../src/transport/h2/hpack';
 
 /** Hostile HTTP/2 peers: the server must refuse or drop them, keep its memory bounded, and go on serving. */
 const raw = rawMethod;

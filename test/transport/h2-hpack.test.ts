@@ -1,5 +1,5 @@
-import { CODES, huffmanDecode } from '../../src/services/grpc/h2/huffman';
-import { encodeHeaders, HpackDecoder, HpackError } from '../../src/services/grpc/h2/hpack';
+import { CODES, huffmanDecode } from '../../src/transport/h2/huffman';
+import { encodeHeaders, HpackDecoder, HpackError } from '../../src/transport/h2/hpack';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 

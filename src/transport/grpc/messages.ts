@@ -1,5 +1,5 @@
 /** gRPC's length-prefixed message framing and the small pieces of its HTTP/2 mapping. */
-import { encodeHeaders, type HeaderList } from './hpack';
+import { encodeHeaders, type HeaderList } from '../h2/hpack';
 
 /**
  * Splits a stream's bytes into framed messages (5-byte prefix + body), as grpc-js's

@@ -3,7 +3,7 @@ import { dirname, join, relative } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
-import type { MethodDef } from './h2/call';
+import type { MethodDef } from '../transport/grpc/call';
 
 /** proto/ sits at the package root; walk up from here (src/, dist/ or dist-bench/src/) to find it. */
 function findPackageRoot(from: string): string {

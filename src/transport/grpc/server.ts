@@ -4,12 +4,12 @@
  * see connection.ts for why.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { Status } from '../codes';
-import { H2Connection } from './connection';
-import { encodeHeaders, type HeaderList } from './hpack';
+import { Status } from './codes';
+import { H2Connection } from '../h2/connection';
+import { encodeHeaders, type HeaderList } from '../h2/hpack';
 import { CallMetadata, parseTimeout } from './messages';
 import { type MethodDef, ServerCall, statusOf, streamEvents } from './call';
-import type { H2Stream } from './stream';
+import type { H2Stream } from '../h2/stream';
 
 export type UnaryHandler = (call: ServerCall<any, any>, callback: (err: unknown, value?: unknown) => void) => void;
 export type StreamHandler = (call: ServerCall<any, any>) => void;

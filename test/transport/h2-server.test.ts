@@ -4,8 +4,8 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerCall } from '../../src/services/grpc/h2/call';
-import { GrpcServer } from '../../src/services/grpc/h2/server';
+import type { ServerCall } from '../../src/transport/grpc/call';
+import { GrpcServer } from '../../src/transport/grpc/server';
 import { rawMethod } from '../helpers/h2';
 
 /** Buffer-in, buffer-out methods, so the tests see the transport only. */

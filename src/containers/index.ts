@@ -1,0 +1,1 @@
+export type { Container, StoredAny } from './types';

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -206,6 +207,34 @@ create_hardlink (struct applier *a, int pfd, const char *base, const char *path,
   return 0;
 }
 
+/* With --min-free: ENOSPC before the entry would leave less than min_free bytes free, so the
+ * daemon's metadata can still commit (src/core/node/space.ts). Each entry counts its data plus a
+ * block for its inode and directory entry; statfs is asked again once half the margin it last
+ * allowed is used up. */
+static int
+check_space (struct applier *a, const struct tar_entry *e, const char *path, bu_error_t *err)
+{
+  uint64_t need = (e->type == '0' ? (uint64_t) e->size : 0) + 4096;
+  struct statfs st;
+  uint64_t free_bytes;
+
+  if (a->min_free == 0)
+    return 0;
+  if (need <= a->budget)
+    {
+      a->budget -= need;
+      return 0;
+    }
+  if (fstatfs (a->rootfd, &st) < 0)
+    return 0; /* cannot tell: the write itself fails if it must */
+  free_bytes = (uint64_t) st.f_bavail * (uint64_t) st.f_bsize;
+  if (free_bytes < a->min_free + need)
+    return bu_sys (err, ENOSPC, "`%s`: %.1f MiB free, and %.1f MiB are kept free for the daemon's metadata", path,
+                   (double) free_bytes / 1048576, (double) a->min_free / 1048576);
+  a->budget = (free_bytes - a->min_free - need) / 2;
+  return 0;
+}
+
 int
 apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_t *err)
 {
@@ -254,6 +283,8 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
       return tar_skip_padding (r, e, err);
     }
 
+  if (check_space (a, e, path, err) < 0)
+    return -1;
   pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
   if (pfd < 0)
     return bu_wrap (err, "entry `%.200s`", e->path);

@@ -29,6 +29,10 @@ struct applier
   uint64_t whiteouts; /* .wh. entries, opaque markers included */
   int root_entry;     /* the archive set the root's own metadata */
   struct parents parents; /* lower dirs (overlay mode), top first */
+  /* --min-free: bytes to leave free on the root's filesystem (0: no check), and how much may
+   * still be written before statfs is asked again. */
+  uint64_t min_free;
+  uint64_t budget;
 };
 
 int applier_init (struct applier *a, const char *root, int overlay, bu_error_t *err);

@@ -10,18 +10,14 @@ import type { Wiring } from './wiring';
  */
 export async function wireContent(w: Wiring): Promise<void> {
   const log = w.log.child({ component: 'content' });
-  const local = await LocalContentStore.open(join(w.config.root, 'content'), { log, ingestExpiryMs: w.config.ingestExpiryHours * 3600_000 });
+  const local = await LocalContentStore.open(join(w.config.root, 'content'), { log, ingestExpiryMs: w.config.ingestExpiryHours * 3600_000, minFreeBytes: w.config.reservedFreeBytes });
   const store = new NamespacedContentStore(w.db, local);
   w.parts.set('content', store);
   w.contentBackend = {
-    // A blob between its on-disk rename and its metadata record is never collected.
-    deleteBlob: async (digest) => {
-      if (!store.isCommitting(digest)) await local.deleteBlob(digest);
-    },
+    deleteBlob: (digest) => store.collectBlob(digest),
     listBlobs: () => local.listBlobs(),
-    abortIngest: async (backendRef) => {
-      if (!local.isLocked(backendRef)) await local.abort(backendRef).catch(() => undefined);
-    },
+    abortIngest: (backendRef, evenIfOpen) => store.collectIngest(backendRef, evenIfOpen),
+    listIngests: () => local.listIngests(),
   };
   w.plugins.push({ type: 'io.containerd.content.v1', id: 'content' });
   // Like containerd, a delete schedules a collection (it may orphan a blob's on-disk file). 'gc' is

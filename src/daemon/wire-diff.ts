@@ -23,7 +23,7 @@ export async function wireDiff(w: Wiring): Promise<void> {
     const blobFile = (digest: string) => blobPath(contentRoot, digest);
     let stager: LayerStager | undefined;
     if (content.observe) {
-      const s = await LayerStager.open(join(w.config.root, 'diff-staging'), { log });
+      const s = await LayerStager.open(join(w.config.root, 'diff-staging'), { log, minFree: w.config.reservedFreeBytes });
       stager = s;
       const off = content.observe(stagingObserver(s, contentRoot));
       w.onClose(async () => {
@@ -31,7 +31,7 @@ export async function wireDiff(w: Wiring): Promise<void> {
         await s.close();
       });
     }
-    applier = new LayerApplier(content, { tmpdir: join(w.config.state, 'diff'), blobFile, stager });
+    applier = new LayerApplier(content, { tmpdir: join(w.config.state, 'diff'), blobFile, stager, minFree: w.config.reservedFreeBytes });
   } else {
     applier = {
       apply: async () => {

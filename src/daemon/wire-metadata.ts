@@ -1,7 +1,7 @@
 import type { ContentStore } from '../content/types';
 import { background } from '../core/context';
 import { isNotFound } from '../core/errors';
-import { type GcContent, collectGarbage } from '../metadata/gc';
+import { type GcContent, collectGarbage, nextLeaseExpiry } from '../metadata/gc';
 import { GcScheduler } from '../metadata/gc-scheduler';
 import { LevelImageStore } from '../metadata/images';
 import { LevelLeaseStore } from '../metadata/leases';
@@ -29,7 +29,8 @@ export async function wireMetadata(w: Wiring): Promise<void> {
     return {
       deleteBlob: (d) => b.deleteBlob(d),
       listBlobs: () => b.listBlobs(),
-      abortIngest: (ref) => b.abortIngest(ref),
+      abortIngest: (ref, evenIfOpen) => b.abortIngest(ref, evenIfOpen),
+      listIngests: () => b.listIngests(),
       ingestUpdatedAt: async (ns, ref) => {
         const cs = contentStore();
         if (!cs) return new Date(); // cannot tell: treat as fresh
@@ -49,7 +50,10 @@ export async function wireMetadata(w: Wiring): Promise<void> {
   );
   w.db.onMutation(() => scheduler.onMutation());
   w.onClose(() => scheduler.close());
-  const gc = { collect: () => scheduler.collect(), schedule: () => scheduler.schedule(), scheduler };
+  const gc = { collect: () => scheduler.collect(), schedule: () => scheduler.schedule(), wakeAt: (at: Date) => scheduler.wakeAt(at), scheduler };
+  // Leases from before a restart still expire on time.
+  const firstExpiry = await nextLeaseExpiry(w.db);
+  if (firstExpiry) scheduler.wakeAt(firstExpiry);
   w.parts.set('gc', gc);
   w.parts.set('namespaces', namespaces);
   w.parts.set('images', images);

@@ -22,8 +22,10 @@ export interface ContentBackend {
   deleteBlob(digest: string): Promise<void>;
   /** Every digest present on disk (for the orphan sweep). */
   listBlobs(): AsyncIterable<string>;
-  /** Removes an ingest by its backend ref (namespaced), e.g. after a lease expires. */
-  abortIngest(backendRef: string): Promise<void>;
+  /** Removes an ingest by its backend ref (namespaced), e.g. after a lease expires; `evenIfOpen`: also one a writer holds. */
+  abortIngest(backendRef: string, evenIfOpen?: boolean): Promise<void>;
+  /** Every ingest on disk (backend refs), with whether a writer holds it. */
+  listIngests(): AsyncIterable<{ ref: string; open: boolean }>;
 }
 
 /**

@@ -37,10 +37,14 @@ import { markTopdir, unpackTar, type UnpackResult, type UnpackTarget } from './u
  * Anything else, a staging failure, or a job not started yet falls back to a normal Apply. The
  * staged extraction is the same confined berth-unpack run and checks the same digests (blob and
  * diff_id; ctr compares the latter with the config). Unclaimed staged trees are removed after
- * `ttlMs` (a `ctr content fetch` never applies), and the whole staging dir at daemon start.
+ * `ttlMs` (a `ctr content fetch` never applies), at once when the ingest or blob they come from
+ * is removed (an abort, a lease removed: `ingestRemoved`, `blobRemoved`), and the whole staging
+ * dir at daemon start.
  */
 export interface StagerOptions {
   bin?: string;
+  /** Bytes an extraction leaves free on the filesystem (UnpackOptions.minFree). */
+  minFree?: number;
   log: Logger;
   /**
    * Extractions running at once (each is two threads). One following a growing ingest is paced
@@ -138,6 +142,19 @@ export class LayerStager {
     if (total > 0) this.add(digest, file, total, true, source);
   }
 
+  /**
+   * The ingest whose data file is `file` was removed (aborted, or its lease went away): a job
+   * still reading it is stopped and its staged tree removed now, not after `ttlMs`.
+   */
+  ingestRemoved(file: string): void {
+    for (const job of [...this.jobs.values()]) if (job.growing && !job.committed && job.file === file) this.drop(job);
+  }
+
+  /** The committed blob `file` was removed from disk (GC): what was staged from it goes too. */
+  blobRemoved(file: string): void {
+    for (const job of [...this.jobs.values()]) if ((!job.growing && job.file === file) || job.committed?.file === file) this.drop(job);
+  }
+
   private add(digest: Digest, file: string, size: number, growing: boolean, source?: IngestSource): void {
     if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
     const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
@@ -170,6 +187,7 @@ export class LayerStager {
       await mkdir(root, { recursive: true, mode: 0o755 });
       const r = await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
         bin: this.opts.bin,
+        minFree: this.opts.minFree,
         signal: job.abort.signal,
         expect: { digest: job.digest, size: job.size },
         // A committed blob was verified by the content store; an ingest's bytes are hashed here

@@ -66,6 +66,11 @@ export interface UnpackOptions {
    * unless `verifiedInput` (the caller then verifies by other means: see LayerStager).
    */
   follow?: number;
+  /**
+   * Fail (ResourceExhausted) before the extraction would leave less than this many bytes free on
+   * the target's filesystem (berth-unpack --min-free; core/node/space.ts says why).
+   */
+  minFree?: number;
 }
 
 const ENOSPC = 28;
@@ -144,7 +149,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
   const file = 'file' in input ? input.file : undefined;
   const input_ = file === undefined ? [] : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
-  const args = [...input_, ...unpackArgs(target)];
+  const args = [...input_, ...(opts.minFree ? ['--min-free', String(opts.minFree)] : []), ...unpackArgs(target)];
   const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];
   let stdout = '';
@@ -200,7 +205,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
     const msg = `layer apply: ${failure.msg ?? 'failed'}`;
     if (failure.kind === 'invalid') throw invalidArgument(msg);
     // Out of space (ENOSPC, EDQUOT) is the host's limit, not a bug: ResourceExhausted, as the content store says it.
-    if (failure.errno === ENOSPC || failure.errno === EDQUOT) throw resourceExhausted(`${msg}: no space left on the device`);
+    if (failure.errno === ENOSPC || failure.errno === EDQUOT) throw resourceExhausted(msg);
     throw internal(msg);
   }
   if (!done || exit.code !== 0 || feedError !== undefined || !done.digest || (!done.input_digest && !(file !== undefined && opts.verifiedInput))) {

@@ -15,6 +15,8 @@ export const IMAGES_SERVICE = 'containerd.services.images.v1.Images';
 export interface GcTrigger {
   collect(): Promise<unknown>;
   schedule(): void;
+  /** Collect at this time (a lease's expiry). */
+  wakeAt?(at: Date): void;
 }
 
 const LabelsSchema = z.record(z.string(), z.string()).nullish().transform((l) => l ?? {});

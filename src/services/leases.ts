@@ -2,7 +2,8 @@ import type { ServiceImpl } from '../transport/grpc/server';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
-import type { LeaseStore } from '../metadata/leases';
+import { LABEL_GC_EXPIRE, type LeaseStore } from '../metadata/leases';
+import { parseTime } from '../metadata/label-validation';
 import { leaseToProto, resourceFromProto, resourceToProto } from './convert/leases';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
@@ -29,7 +30,11 @@ export function leasesService(store: LeaseStore, log: Logger, gc?: () => GcTrigg
   return {
     Create: unary(log, m('Create'), async (req, ctx) => {
       const { id, labels } = parse(CreateLeaseRequestSchema, req);
-      return { lease: leaseToProto(await store.create(requireNamespace(ctx), { id, labels })) };
+      const lease = await store.create(requireNamespace(ctx), { id, labels });
+      // An expiring lease gives its resources back when it expires, not at some later collection.
+      const expires = parseTime(lease.labels[LABEL_GC_EXPIRE]);
+      if (expires) gc?.()?.wakeAt?.(expires);
+      return { lease: leaseToProto(lease) };
     }),
 
     Delete: unary(log, m('Delete'), async (req, ctx) => {

@@ -4,7 +4,7 @@
  * committed, never after a truncate, another writer's commit, or from another file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { blobPath } from '../../src/content/paths';
@@ -90,7 +90,7 @@ describe('LayerStager with the content store', () => {
     expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('a');
   });
 
-  itRoot('bytes of an aborted ingest are never adopted when another writer commits the layer', async () => {
+  itRoot('bytes of an aborted ingest are never adopted: its staged tree goes with the abort, and the next writer’s bytes are staged and adopted', async () => {
     const good = await layer('a');
     const bad = await layer('b');
     const ref = `layer-${good.digest}`;
@@ -98,11 +98,17 @@ describe('LayerStager with the content store', () => {
     await writeAll(w1, bad.gz);
     expect(await jobDone(good.digest)).toMatchObject({ digest: sha(bad.tar) });
     await w1.close();
+    const staged = await readdir(join(fx.dir, 'staging'));
+    expect(staged.length).toBe(1);
     await fx.store.abort(ctx, ref);
     const w2 = await fx.store.writer(ctx, { ref, expected: good.digest, total: good.size });
     await writeAll(w2, good.gz);
     await w2.commit(good.size, good.digest);
-    expect(await stager.adopt(ctx, good.digest, await target())).toBeUndefined();
+    const t = await target();
+    expect(await stager.adopt(ctx, good.digest, t)).toMatchObject({ digest: sha(good.tar) });
+    expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('a');
+    // The aborted ingest's tree is gone.
+    expect(await readdir(join(fx.dir, 'staging'))).not.toContain(staged[0]);
   });
 
   itRoot('a job that read another file than its writer’s is not adopted', async () => {

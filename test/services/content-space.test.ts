@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { SpaceGuard } from '../../src/core/node/space';
 import { unpackTar } from '../../src/diff';
@@ -66,12 +67,12 @@ describe('the free-space reserve', () => {
     try {
       const tar = await buildTar([tc.dir('d'), tc.file('d/f', 'content')]);
       await mkdir(join(dir, 'a'));
-      await expect(unpackTar([tar], { kind: 'plain', root: join(dir, 'a') }, { bin: UNPACK_BIN, minFree: free * 2 })).rejects.toMatchObject({
+      await expect(unpackTar(Readable.from([tar]), { kind: 'plain', root: join(dir, 'a') }, { bin: UNPACK_BIN, minFree: free * 2 })).rejects.toMatchObject({
         kind: 'ResourceExhausted',
         message: expect.stringMatching(/MiB free, and [0-9.]+ MiB are kept free for the daemon's metadata: No space left on device/),
       });
       await mkdir(join(dir, 'b'));
-      await expect(unpackTar([tar], { kind: 'plain', root: join(dir, 'b') }, { bin: UNPACK_BIN, minFree: 1 << 20 })).resolves.toMatchObject({ entries: 2 });
+      await expect(unpackTar(Readable.from([tar]), { kind: 'plain', root: join(dir, 'b') }, { bin: UNPACK_BIN, minFree: 1 << 20 })).resolves.toMatchObject({ entries: 2 });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

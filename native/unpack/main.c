@@ -45,8 +45,8 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
     {
-      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
-                              entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"implicit_dirs\":%llu",
+                              entries, (unsigned long long) A.whiteouts, (unsigned long long) bu_implicit_dirs);
       if (input_file[0])
         o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"input_file\":\"%s\"", input_file);
     }

@@ -30,7 +30,6 @@ import { markTopdir, unpackTar, type UnpackResult, type UnpackTarget } from './u
  *  - the target is an overlay upper dir, or a plain root (the first layer's bind mount) for a
  *    layer without whiteouts (a plain root turns them into deletions, not 0:0 devices);
  *  - the target is empty (a fresh Prepare), so moving entries in is the same as creating them;
- *  - the layer did not set the root's own metadata (`./`), which belongs to the target dir;
  *  - with lower dirs, no parent directory was created implicitly (an applier with lowers copies
  *    their attributes; the staged one used 0755 root).
  *
@@ -249,7 +248,6 @@ export class LayerStager {
       verified &&
       r !== undefined &&
       root !== undefined &&
-      !r.rootEntry &&
       (target.kind === 'overlay' ? r.implicitDirs === 0 || !target.lowers?.length : r.whiteouts === 0) &&
       (await readdir(root).catch(() => ['?'])).length === 0;
     if (!fits || !r || !root) {

@@ -33,7 +33,6 @@ export interface UnpackResult {
   entries: number;
   /** Whether the result depended on where it was applied (see LayerStager). */
   whiteouts: number;
-  rootEntry: boolean;
   implicitDirs: number;
   warnings: string[];
 }
@@ -121,7 +120,6 @@ interface Message {
   digest?: string;
   size?: number;
   whiteouts?: number;
-  root_entry?: number;
   implicit_dirs?: number;
 }
 
@@ -221,7 +219,6 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
     format: done.format ?? 'tar',
     entries: done.entries ?? 0,
     whiteouts: done.whiteouts ?? 0,
-    rootEntry: done.root_entry === 1,
     implicitDirs: done.implicit_dirs ?? 0,
     warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),
   };

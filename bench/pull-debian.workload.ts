@@ -7,6 +7,7 @@
  */
 import { debianImages } from './lib/debian-image';
 import { oncePerRun, pullRow } from './lib/pull-rows';
+import { journaledExt4 } from './lib/scratch-fs';
 import { pushImage } from '../test/helpers/registry';
 import type { BenchEnv } from './lib/workload';
 
@@ -22,10 +23,28 @@ export const pullDebian = pullRow({
   name: 'pull-debian',
   description: '`ctr images pull --plain-http` of a debootstrap\'ed Debian bookworm + apt-get install layer (2 layers, ~105 MB gzip)',
   image: async (env) => (await built(env)).layered,
+  rounds: 3,
 });
 
 export const pullDebianFlat = pullRow({
   name: 'pull-debian-flat',
   description: 'the same Debian tree as one layer (a squashed image)',
   image: async (env) => (await built(env)).flat,
+  rounds: 3,
+});
+
+export const pullDebianExt4 = pullRow({
+  name: 'pull-debian-ext4',
+  description: 'pull-debian into fresh daemons on a journaled ext4 (bench/lib/scratch-fs.ts)',
+  image: async (env) => (await built(env)).layered,
+  rounds: 3,
+  under: journaledExt4,
+});
+
+export const pullDebianFlatExt4 = pullRow({
+  name: 'pull-debian-flat-ext4',
+  description: 'pull-debian-flat into fresh daemons on a journaled ext4',
+  image: async (env) => (await built(env)).flat,
+  rounds: 3,
+  under: journaledExt4,
 });

@@ -14,6 +14,7 @@ import { largeImage } from '../test/helpers/large-image';
 import { writeOciImage } from '../test/helpers/oci';
 import { pushImage } from '../test/helpers/registry';
 import { oncePerRun, pullRow } from './lib/pull-rows';
+import { journaledExt4 } from './lib/scratch-fs';
 
 const image = oncePerRun(async (env) => {
   const layout = join(env.workDir, 'pull-large');
@@ -35,11 +36,21 @@ export const pullLarge = pullRow({
   name: 'pull-large',
   description: '`ctr images pull --plain-http` of a 100 MB+ 6-layer image (whiteouts, opaque dir) from the loopback registry',
   image,
+  rounds: 3,
+});
+
+export const pullLargeExt4 = pullRow({
+  name: 'pull-large-ext4',
+  description: 'pull-large into fresh daemons on a journaled ext4 (bench/lib/scratch-fs.ts)',
+  image,
+  rounds: 3,
+  under: journaledExt4,
 });
 
 export const pullLargeFetch = pullRow({
   name: 'pull-large-fetch',
   description: 'the fetch part of pull-large alone: `ctr content fetch --plain-http` (registry → Content/Write, no unpack)',
   image,
+  rounds: 3,
   fetchOnly: true,
 });

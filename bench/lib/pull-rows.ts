@@ -4,10 +4,10 @@
  * the image and any content left in the namespace are removed (`images rm --sync`, `content rm`)
  * and writeback is flushed (`sync`), outside the timing.
  */
-import { run } from '../../test/helpers/ctr';
+import { ctr, run } from '../../test/helpers/ctr';
 import { implemented } from './grpc';
 import { timeMs } from './stats';
-import type { BenchEnv, Side, Workload } from './workload';
+import type { BenchEnv, Launched, Side, SideName, Workload } from './workload';
 
 /** Builds/pushes once per run (memoised per env), e.g. an image's reference. */
 export function oncePerRun<T>(build: (env: BenchEnv) => Promise<T>): (env: BenchEnv) => Promise<T> {
@@ -19,9 +19,16 @@ export function oncePerRun<T>(build: (env: BenchEnv) => Promise<T>): (env: Bench
   };
 }
 
-async function must(side: Side, ns: string, args: string[], timeoutMs = 300000): Promise<string> {
-  const r = await side.ctr(args, { namespace: ns, timeoutMs });
-  if (r.code !== 0) throw new Error(`${side.name}: ctr ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);
+/** ctr against one daemon: a side's shared one, or a fresh one it launched. */
+type Ctr = Side['ctr'];
+
+function ctrOf(d: Launched): Ctr {
+  return d.ctr ? d.ctr.bind(d) : (args, opts) => ctr(d.address, args, opts);
+}
+
+async function must(q: Ctr, name: SideName, ns: string, args: string[], timeoutMs = 300000): Promise<string> {
+  const r = await q(args, { namespace: ns, timeoutMs });
+  if (r.code !== 0) throw new Error(`${name}: ctr ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);
   return r.stdout;
 }
 
@@ -34,10 +41,10 @@ export function pullPhases(stdout: string): string {
 }
 
 /** Removes the image and any content left in the namespace (synchronously collected), then flushes writeback. */
-export async function cleanPull(side: Side, ns: string, ref: string): Promise<void> {
-  await side.ctr(['images', 'rm', '--sync', ref], { namespace: ns, timeoutMs: 120000 });
-  const left = (await side.ctr(['content', 'ls', '-q'], { namespace: ns, timeoutMs: 30000 })).stdout.split('\n').filter(Boolean);
-  if (left.length) await side.ctr(['content', 'rm', ...left], { namespace: ns, timeoutMs: 60000 });
+export async function cleanPull(q: Ctr, ns: string, ref: string): Promise<void> {
+  await q(['images', 'rm', '--sync', ref], { namespace: ns, timeoutMs: 120000 });
+  const left = (await q(['content', 'ls', '-q'], { namespace: ns, timeoutMs: 30000 })).stdout.split('\n').filter(Boolean);
+  if (left.length) await q(['content', 'rm', ...left], { namespace: ns, timeoutMs: 60000 });
   await run('sync', [], { timeoutMs: 120000 });
 }
 
@@ -59,36 +66,53 @@ export interface PullRowOptions {
   image: (env: BenchEnv) => Promise<string>;
   /** `content fetch` only (no unpack): no target. */
   fetchOnly?: boolean;
+  /** Rounds of this row (default: the harness's --rounds). */
   rounds?: number;
+  /**
+   * Run against fresh daemons of each side with their dirs here (e.g. bench/lib/scratch-fs.ts's
+   * journaled ext4) instead of the shared ones.
+   */
+  under?: (env: BenchEnv) => Promise<string>;
 }
 
 export function pullRow(o: PullRowOptions): Workload {
   const ns = `bench-${o.name}`;
+  const fresh = new Map<SideName, Launched>();
+  const q = (side: Side): Ctr => {
+    const d = fresh.get(side.name);
+    return d ? ctrOf(d) : side.ctr;
+  };
   return {
     name: o.name,
     description: o.description,
     unit: 'ms',
     better: 'lower',
-    rounds: o.rounds ?? 3,
+    ...(o.rounds ? { rounds: o.rounds } : {}),
     timeoutMs: 300000,
     ...(o.fetchOnly ? {} : { target: { text: '≤ ½ containerd', met: (b, c) => b.median <= c.median / 2 } }),
     supported: pullSupported,
     async setup(side, env) {
-      await cleanPull(side, ns, await o.image(env));
+      if (o.under) fresh.set(side.name, await side.launch({ under: await o.under(env) }));
+      await cleanPull(q(side), ns, await o.image(env));
     },
     async sample(side, env) {
       const ref = await o.image(env);
       let out = '';
       const args = o.fetchOnly ? ['content', 'fetch', '--plain-http', ref] : ['images', 'pull', '--plain-http', ref];
       const ms = await timeMs(async () => {
-        out = await must(side, ns, args);
+        out = await must(q(side), side.name, ns, args);
       });
       if (!o.fetchOnly) env.log(`${o.name}: ${side.name}: ${Math.round(ms)} ms (${pullPhases(out)})`);
-      await cleanPull(side, ns, ref);
+      await cleanPull(q(side), ns, ref);
       return ms;
     },
     async teardown(side, env) {
-      await cleanPull(side, ns, await o.image(env));
+      try {
+        await cleanPull(q(side), ns, await o.image(env));
+      } finally {
+        await fresh.get(side.name)?.stop();
+        fresh.delete(side.name);
+      }
     },
   };
 }

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ctr } from '../helpers/ctr';
+import { ctr, ctrPullNoise as ctrNoise } from '../helpers/ctr';
 import { startContainerd, ok, type Containerd } from '../helpers/containerd';
 import { startProcess } from '../helpers/daemon';
 import { hostileFeaturesImage } from '../helpers/images';
@@ -21,14 +21,6 @@ import { compareUnpacked, unpackedTree } from '../helpers/unpack-compare';
 
 const itRoot =
   process.getuid?.() === 0 && ['/usr/bin/ctr', '/usr/bin/containerd', '/usr/bin/docker-registry', '/usr/bin/zstd'].every((p) => existsSync(p)) ? it : it.skip;
-
-/** ctr's progress loop races its own cancellation on these two calls (see ctr-pull-compare.test.ts). */
-function ctrNoise(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((l) => l && !/level=error msg="(failed to get content info|active check failed)" error="context canceled"/.test(l))
-    .join('\n');
-}
 
 describe('zstd layers: berthd unpacks them like containerd', () => {
   let work: string;

@@ -6,12 +6,15 @@
  * hybrid-cgroup host; it is used where it works). The standalone bench/monitor.ts prints the same
  * with the monitor's RSS, which the table has from 100 real containers (detached-monitor-rss).
  * Cgroups: both nest below this process's own cgroup, under a parent removed at teardown.
+ * `helper-launch-seccomp`: the same with Docker's default seccomp profile in the spec (berth: the
+ * program compiled once beforehand, as berthd caches it; runc: libseccomp at every create).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcess, helperPath, removeStateDir } from '../src/tasks/helper';
-import { defaultSpec, specToPlan } from '../src/tasks/spec';
+import { SeccompCompiler, type SeccompFilter } from '../src/tasks/helper/seccomp-compiler';
+import { DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec, specToPlan, toSeccompRequest, type OciSpec } from '../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../test/helpers/busybox-rootfs';
 import { OCI_RUNTIME, ociRuntime, removeOwnCgroupChild } from './lib/oci-runtime';
 import { timeMs } from './lib/stats';
@@ -29,60 +32,71 @@ function rootfs(env: BenchEnv): Promise<BusyboxRootfs> {
   return p;
 }
 
-export const helperLaunch: Workload = {
-  name: 'helper-launch',
-  description: `berth-helper create+start (to exec) vs \`${RUNTIME} create\` + \`${RUNTIME} start\` (ctrd column), same spec and busybox rootfs`,
-  unit: 'ms',
-  better: 'lower',
-  target: { text: `< ${RUNTIME} create+start`, met: (b, c) => b.median < c.median },
-  supported: async () => (existsSync(helperPath()) ? true : `${helperPath()} is not built (make -C native)`),
-  async setup(_side, env) {
-    await rootfs(env);
-  },
-  async sample(side, env, round) {
-    const { rootfs: dir } = await rootfs(env);
-    const out: number[] = [];
-    for (let k = 0; k < LAUNCHES_PER_SAMPLE; k++) {
-      const id = `hl-${process.pid}-${side.name}-${round}-${k}`;
-      const spec = defaultSpec({ id, namespace: 'bench', args: ['sleep', '600'] });
-      const stateDir = join(env.workDir, 'helper-launch', id);
-      if (side.name === 'berth') {
-        const { plan } = specToPlan(spec, { id, stateDir, rootfs: dir, cgroupParent: CG_BERTH });
-        let c: Awaited<ReturnType<typeof createProcess>> | undefined;
-        try {
-          out.push(
-            await timeMs(async () => {
-              c = await createProcess(plan);
-              await c.start();
-            }),
-          );
-        } finally {
-          if (c) {
-            await c.monitor.kill('SIGKILL').catch(() => undefined);
-            await c.monitor.wait().catch(() => undefined);
+const compiler = new SeccompCompiler();
+const seccompProfile = () => defaultSeccompProfile(DEFAULT_CAPABILITIES);
+
+function launchWorkload(name: string, withSeccomp: boolean, target?: Workload['target']): Workload {
+  let filter: SeccompFilter | null = null;
+  return {
+    name,
+    description: `berth-helper create+start (to exec) vs \`${RUNTIME} create\` + \`${RUNTIME} start\` (ctrd column), same spec and busybox rootfs${withSeccomp ? ", with Docker's default seccomp profile" : ''}`,
+    unit: 'ms',
+    better: 'lower',
+    target,
+    supported: async () => (existsSync(helperPath()) ? true : `${helperPath()} is not built (make -C native)`),
+    async setup(side, env) {
+      await rootfs(env);
+      if (withSeccomp && side.name === 'berth') filter = await compiler.compile(toSeccompRequest(seccompProfile())!);
+    },
+    async sample(side, env, round) {
+      const { rootfs: dir } = await rootfs(env);
+      const out: number[] = [];
+      for (let k = 0; k < LAUNCHES_PER_SAMPLE; k++) {
+        const id = `hl-${process.pid}-${side.name}-${round}-${k}`;
+        const spec: OciSpec = defaultSpec({ id, namespace: 'bench', args: ['sleep', '600'] });
+        if (withSeccomp) spec.linux!.seccomp = seccompProfile();
+        const stateDir = join(env.workDir, name, id);
+        if (side.name === 'berth') {
+          const { plan } = specToPlan(spec, { id, stateDir, rootfs: dir, cgroupParent: CG_BERTH, seccomp: filter });
+          let c: Awaited<ReturnType<typeof createProcess>> | undefined;
+          try {
+            out.push(
+              await timeMs(async () => {
+                c = await createProcess(plan);
+                await c.start();
+              }),
+            );
+          } finally {
+            if (c) {
+              await c.monitor.kill('SIGKILL').catch(() => undefined);
+              await c.monitor.wait().catch(() => undefined);
+            }
+            await removeStateDir(stateDir).catch(() => undefined);
           }
-          await removeStateDir(stateDir).catch(() => undefined);
-        }
-      } else {
-        spec.root = { path: dir, readonly: false };
-        spec.linux!.cgroupsPath = `${CG_OCI}/${id}`; // relative: below runc's (our) own cgroup
-        await mkdir(stateDir, { recursive: true });
-        await writeFile(join(stateDir, 'config.json'), JSON.stringify(spec));
-        try {
-          out.push(
-            await timeMs(async () => {
-              await ociRuntime(['create', '--bundle', stateDir, id]);
-              await ociRuntime(['start', id]);
-            }),
-          );
-        } finally {
-          await ociRuntime(['delete', '-f', id]).catch(() => undefined);
+        } else {
+          spec.root = { path: dir, readonly: false };
+          spec.linux!.cgroupsPath = `${CG_OCI}/${id}`; // relative: below runc's (our) own cgroup
+          await mkdir(stateDir, { recursive: true });
+          await writeFile(join(stateDir, 'config.json'), JSON.stringify(spec));
+          try {
+            out.push(
+              await timeMs(async () => {
+                await ociRuntime(['create', '--bundle', stateDir, id]);
+                await ociRuntime(['start', id]);
+              }),
+            );
+          } finally {
+            await ociRuntime(['delete', '-f', id]).catch(() => undefined);
+          }
         }
       }
-    }
-    return out;
-  },
-  async teardown(side) {
-    await removeOwnCgroupChild(side.name === 'berth' ? CG_BERTH : CG_OCI);
-  },
-};
+      return out;
+    },
+    async teardown(side) {
+      await removeOwnCgroupChild(side.name === 'berth' ? CG_BERTH : CG_OCI);
+    },
+  };
+}
+
+export const helperLaunch = launchWorkload('helper-launch', false, { text: `< ${RUNTIME} create+start`, met: (b, c) => b.median < c.median });
+export const helperLaunchSeccomp = launchWorkload('helper-launch-seccomp', true);

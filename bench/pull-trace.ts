@@ -120,6 +120,7 @@ async function main() {
       const c1 = cpu(pid);
       const threads = sampler?.stop();
       if (r.code !== 0) throw new Error(`ctr pull exited ${r.code}: ${r.stderr}`);
+      // eslint-disable-next-line no-control-regex -- ANSI escapes in ctr's progress output
       const plain = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
       const fetched = [...plain.matchAll(/elapsed: ([0-9.]+ ?m?s)/g)].pop()?.[1];
       const unpacked = plain.match(/done: ([0-9.]+(?:ms|s|µs))/)?.[1];

@@ -16,28 +16,45 @@ const tasksSupported = (method: string) => async (side: Side): Promise<true | st
 /** Per sample: this many runs (each a sample), so 5 rounds give 20 per side. */
 const RUNS_PER_SAMPLE = 4;
 
-export const runRm: Workload = {
-  name: 'run-rm',
-  description: '`ctr run --rm busybox id true` wall time (create, start, wait, delete); berth-helper vs containerd-shim + runc',
-  unit: 'ms',
-  better: 'lower',
-  target: { text: '≤ ½ containerd+runc', met: (b, c) => b.median <= c.median / 2 },
-  supported: tasksSupported('Create'),
-  async setup(side, env) {
-    const img = await busybox(side, env);
-    await must(side, ['run', '--rm', img, 'rm-warm', 'true']); // first run pays the unpack
-  },
-  async sample(side, env, round) {
-    const img = await busybox(side, env);
-    const out: number[] = [];
-    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['run', '--rm', img, `rm-${round}-${k}`, 'true'])));
-    return out;
-  },
-  async teardown(side) {
-    await removeContainers(side, await containersWithPrefix(side, 'rm-'));
-    await removeRuncNamespaceDir(side);
-  },
-};
+/** `ctr run --rm [flags] busybox id true`, RUNS_PER_SAMPLE runs per sample. */
+function runRmWorkload(name: string, description: string, flags: string[], target?: Workload['target']): Workload {
+  const prefix = `${name}-`;
+  return {
+    name,
+    description,
+    unit: 'ms',
+    better: 'lower',
+    target,
+    supported: tasksSupported('Create'),
+    async setup(side, env) {
+      const img = await busybox(side, env);
+      await must(side, ['run', '--rm', ...flags, img, `${prefix}warm`, 'true']); // first run pays the unpack (and the seccomp compile)
+    },
+    async sample(side, env, round) {
+      const img = await busybox(side, env);
+      const out: number[] = [];
+      for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['run', '--rm', ...flags, img, `${prefix}${round}-${k}`, 'true'])));
+      return out;
+    },
+    async teardown(side) {
+      await removeContainers(side, await containersWithPrefix(side, prefix));
+      await removeRuncNamespaceDir(side);
+    },
+  };
+}
+
+export const runRm = runRmWorkload(
+  'run-rm',
+  '`ctr run --rm busybox id true` wall time (create, start, wait, delete); berth-helper vs containerd-shim + runc',
+  [],
+  { text: '≤ ½ containerd+runc', met: (b, c) => b.median <= c.median / 2 },
+);
+
+export const runRmSeccomp = runRmWorkload(
+  'run-rm-seccomp',
+  "`ctr run --rm --seccomp busybox id true`: containerd's default profile; berthd compiles it once and the helper loads the program, runc builds it with libseccomp at every start",
+  ['--seccomp'],
+);
 
 const EXEC_HOST = 'exec-host';
 

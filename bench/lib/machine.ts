@@ -20,7 +20,7 @@ export interface MachineLimits {
 function throughput(bytes: number, fn: () => void, minMs = 300): number {
   let n = 0;
   const t0 = process.hrtime.bigint();
-  let el = 0;
+  let el: number;
   do {
     fn();
     n++;

@@ -20,7 +20,8 @@ export function ociRuntime(args: string[]): Promise<void> {
     c.once('error', reject);
     c.once('exit', (code) => {
       clearTimeout(t);
-      code === 0 ? resolve() : reject(new Error(`${OCI_RUNTIME} ${args.join(' ')}: exit ${code}`));
+      if (code === 0) resolve();
+      else reject(new Error(`${OCI_RUNTIME} ${args.join(' ')}: exit ${code}`));
     });
   });
 }

@@ -34,6 +34,7 @@ async function must(q: Ctr, name: SideName, ns: string, args: string[], timeoutM
 
 /** ctr pull prints `elapsed: 1.2 s` after the fetch and `done: 812.3ms` after the unpack. */
 export function pullPhases(stdout: string): string {
+  // eslint-disable-next-line no-control-regex -- ANSI escapes in ctr's progress output
   const plain = stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
   const fetched = [...plain.matchAll(/elapsed: ([0-9.]+ ?m?s)/g)].pop()?.[1];
   const unpacked = plain.match(/done: ([0-9.]+(?:ms|s|µs))/)?.[1];

@@ -4,6 +4,7 @@
 #include "helper.h"
 #include "mount.h"
 #include "ns.h"
+#include "seccomp.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -171,6 +172,10 @@ child_main (struct helper *h)
     late = "exec", berth_error (&err, errno, "close inherited fds");
   else if (verify_cwd (p, &err) < 0)
     late = "cwd";
+  /* Without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the capabilities go,
+     so what follows (set*id, capset, recvmsg, execve) must pass it, as with runc and crun. */
+  else if (!p->no_new_privileges && seccomp_apply (p, &err) < 0)
+    late = "seccomp";
   else if (caps_apply (p, h->last_cap, &err) < 0)
     late = "caps";
   if (isync_recv (sock, &m, &passfd) <= 0 || m.type != ISYNC_START)
@@ -178,6 +183,9 @@ child_main (struct helper *h)
   if (late != NULL)
     FAIL (late);
   prctl (PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  /* With no_new_privs (set by caps_apply): the filter as late as can be, only execve follows. */
+  if (p->no_new_privileges && seccomp_apply (p, &err) < 0)
+    FAIL ("seccomp");
   exec_process (p, &err);
   FAIL ("exec");
 }

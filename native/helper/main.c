@@ -4,6 +4,7 @@
 #include "mount.h"
 #include "launcher.h"
 #include "ns.h"
+#include "seccomp.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -234,6 +235,7 @@ main (int argc, char **argv)
   H.plan = &plan;
   prepare (&H);
   spawn (&H);
+  seccomp_release (&plan);
   wait_ready (&H);
   if (sync_write_msg (H.sync_fd, "created", H.child, NULL) < 0)
     abort_child (&H), _exit (1);

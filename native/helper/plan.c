@@ -2,6 +2,7 @@
  * values. Format in PROTOCOL.md. Unknown keys are errors: nothing is ignored. */
 
 #include "plan_internal.h"
+#include "seccomp.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -148,6 +149,8 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     return str_dup (r, &p->cpuset_cpus, err);
   if (key_is (r, "cpuset_mems"))
     return str_dup (r, &p->cpuset_mems, err);
+  if (key_is (r, "seccomp"))
+    return parse_seccomp (r, p, err);
   return UNKNOWN (*r);
 }
 
@@ -308,5 +311,6 @@ plan_free (struct plan *p)
   for (size_t i = 0; i < p->n_dev_rules; i++)
     free (p->dev_rules[i].access);
   free (p->dev_rules);
+  free (p->seccomp_filter);
   memset (p, 0, sizeof (*p));
 }

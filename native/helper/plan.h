@@ -57,6 +57,8 @@ struct plan
   int64_t mem_limit, mem_reservation, mem_swap, cpu_shares, cpu_quota, cpu_period, pids_limit;
   char *cpuset_cpus, *cpuset_mems;
   struct plan_dev_rule *dev_rules; size_t n_dev_rules;
+  unsigned char *seccomp_filter; size_t seccomp_len; /* BPF program, NULL = no seccomp */
+  uint32_t seccomp_flags;                            /* SECCOMP_FILTER_FLAG_* */
 };
 
 /* Parses a complete plan buffer. On failure err is filled (stage "plan"). */

@@ -50,7 +50,7 @@ class Scanner {
   }
 }
 
-const FIELD_CHAR = /[A-Za-z0-9_/\-]/;
+const FIELD_CHAR = /[A-Za-z0-9_/-]/;
 
 function parseSelector(sc: Scanner): Selector {
   const path: string[] = [];

@@ -1,4 +1,7 @@
-/** Structured logs: one JSON object per line on stderr. */
+/**
+ * Structured logs: one JSON object per line, handed to a sink. core/ is pure, so the sink is the
+ * caller's: core/node/stderr-logger.ts writes to stderr (berthd's logs).
+ */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -10,11 +13,7 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  level: LogLevel = 'info',
-  base: Record<string, unknown> = {},
-  sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
-): Logger {
+export function createLogger(level: LogLevel, base: Record<string, unknown>, sink: (line: string) => void): Logger {
   const min = ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;

@@ -1,9 +1,9 @@
 #!/usr/bin/env -S node --initial-old-space-size=64
 // The flag: see node-flags.ts (the shebang cannot import it).
 import { parseArgs } from 'node:util';
-import { createLogger, type LogLevel } from '../core/logger';
+import { stderrLogger } from '../core/node/stderr-logger';
 import { loadConfig } from './config';
-import { startDaemon } from './main';
+import { type Daemon, startDaemon } from './main';
 
 const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--config FILE] [--log-level debug|info|warn|error]
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`berthd: ${(e as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`berthd: ${messageOf(e)}\n${USAGE}\n`);
     process.exit(2);
   }
   if (values.help) {
@@ -45,28 +45,42 @@ async function main(): Promise<void> {
     state: values.state,
     address: values.address,
     config: values.config,
-    logLevel: values['log-level'] as LogLevel | undefined,
+    logLevel: values['log-level'],
   });
-  const log = createLogger(config.logLevel, { component: 'berthd' });
-  const daemon = await startDaemon(config, log);
-  let stopping = false;
+  const log = stderrLogger(config.logLevel, { component: 'berthd' });
+  // The handlers go in before the daemon starts: it answers calls (and a supervisor may signal it)
+  // before startDaemon returns, and a signal then must still mean a clean shutdown, not Node's default exit.
+  const started: { daemon?: Daemon } = {};
+  let stopping: string | undefined;
   const stop = (sig: string) => {
     if (stopping) return;
-    stopping = true;
+    stopping = sig;
+    const daemon = started.daemon;
+    if (!daemon) return; // startDaemon's continuation closes it
     log.info('shutting down', { signal: sig });
     daemon.close().then(
       () => process.exit(0),
       (e) => {
-        log.error('shutdown failed', { err: e as Error });
+        log.error('shutdown failed', { err: e });
         process.exit(1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  started.daemon = await startDaemon(config, log);
+  if (stopping) {
+    const sig = stopping;
+    stopping = undefined;
+    stop(sig);
+  }
 }
 
 main().catch((e) => {
-  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'berthd failed to start', err: (e as Error).message }) + '\n');
+  process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'berthd failed to start', err: messageOf(e) }) + '\n');
   process.exit(1);
 });
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { LogLevel } from '../core/logger';
 import { RESERVED_FREE_BYTES } from '../core/node/space';
 
 /** Daemon configuration: defaults, then the JSON config file, then command-line flags. */
@@ -38,7 +37,8 @@ export interface Flags {
   state?: string;
   address?: string;
   config?: string;
-  logLevel?: LogLevel;
+  /** Checked by ConfigSchema, like the file's fields. */
+  logLevel?: string;
 }
 
 export function loadConfig(flags: Flags): Config {
@@ -47,12 +47,17 @@ export function loadConfig(flags: Flags): Config {
     try {
       file = JSON.parse(readFileSync(flags.config, 'utf8'));
     } catch (e) {
-      throw new Error(`config ${flags.config}: ${(e as Error).message}`);
+      throw new Error(`config ${flags.config}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
+    if (!isRecord(file)) throw new Error(`config ${flags.config}: must be a JSON object`);
   }
-  const merged = { ...(file as object) } as Record<string, unknown>;
+  const merged: Record<string, unknown> = isRecord(file) ? { ...file } : {};
   for (const k of ['root', 'state', 'address', 'logLevel'] as const) if (flags[k] !== undefined) merged[k] = flags[k];
   const r = ConfigSchema.safeParse(merged);
   if (!r.success) throw new Error(`config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

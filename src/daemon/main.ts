@@ -1,29 +1,36 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createLogger, type Logger } from '../core/logger';
+import type { Logger } from '../core/logger';
+import { stderrLogger } from '../core/node/stderr-logger';
 import { MetadataDB } from '../metadata/db';
-import { GrpcServer } from '../transport/grpc/server';
 import { ServiceRegistry } from '../services/grpc/registry';
+import { GrpcServer } from '../transport/grpc/server';
+import { emptyWired, wireSlices } from './compose';
 import type { Config } from './config';
-import type { PluginInfo, Wiring } from './wiring';
-import { wireEvents } from './wire-events';
-import { wireContent } from './wire-content';
-import { wireMetadata } from './wire-metadata';
-import { wireSnapshots } from './wire-snapshots';
-import { wireDiff } from './wire-diff';
-import { wireTasks } from './wire-tasks';
+import type { Parts, PluginInfo, Slice } from './slice';
+import { SLICES } from './slices';
 
 /** containerd's defaults.DefaultMax{Recv,Send}MsgSize: ctr sends and expects up to 16 MiB. */
 export const MAX_MESSAGE_BYTES = 16 << 20;
 
 export interface Daemon {
   readonly address: string;
-  readonly wiring: Wiring;
+  /** What the slices provided, by their typed keys (e.g. `daemon.parts.get(EVENTS)`). */
+  readonly parts: Parts;
+  /** Introspection/Plugins, read at call time. */
+  readonly plugins: PluginInfo[];
   close(): Promise<void>;
 }
 
-/** Starts berthd: opens the stores, wires the slices in order, binds the unix socket. */
-export async function startDaemon(config: Config, log: Logger = createLogger(config.logLevel, { component: 'berthd' })): Promise<Daemon> {
+/**
+ * Starts berthd: opens the metadata DB, wires the slices in dependency order, binds the unix
+ * socket. `slices` defaults to berthd's own (slices/index.ts); an embedder may add its own.
+ */
+export async function startDaemon(
+  config: Config,
+  log: Logger = stderrLogger(config.logLevel, { component: 'berthd' }),
+  slices: readonly Slice[] = SLICES,
+): Promise<Daemon> {
   // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660.
   await mkdir(config.root, { recursive: true, mode: 0o700 });
   await chmod(config.root, 0o700);
@@ -31,46 +38,26 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   await mkdir(dirname(config.address), { recursive: true, mode: 0o711 });
 
   const db = await MetadataDB.open(join(config.root, 'meta'));
-  const closers: Array<() => Promise<void> | void> = [() => db.close()];
-  const shutdownHooks: Array<() => Promise<void> | void> = [];
-  const plugins: PluginInfo[] = [];
-  const w: Wiring = {
-    config,
-    log,
-    db,
-    services: new ServiceRegistry(),
-    plugins,
-    parts: new Map(),
-    snapshotCollectors: new Map(),
-    onClose: (fn) => closers.push(fn),
-    onShutdown: (fn) => shutdownHooks.push(fn),
-  };
+  const wired = emptyWired();
   const closeAll = async () => {
-    for (const fn of closers.reverse()) {
+    for (const fn of [...wired.closers, () => db.close()]) {
       try {
         await fn();
       } catch (e) {
-        log.warn('close failed', { err: e as Error });
+        log.warn('close failed', { err: e });
       }
     }
   };
 
+  const services = new ServiceRegistry();
   let server: GrpcServer | undefined;
   try {
-    // Order matters: events first (everyone publishes), content before metadata (GC needs the
-    // content backend), snapshots before diff and tasks.
-    await wireEvents(w);
-    await wireContent(w);
-    await wireMetadata(w);
-    await wireSnapshots(w);
-    await wireDiff(w);
-    await wireTasks(w);
-
+    await wireSlices({ config, log, db, services }, slices, wired);
     server = new GrpcServer({
       maxReceiveMessageLength: MAX_MESSAGE_BYTES,
-      onError: (method, e) => log.error('handler threw', { method, err: e as Error }),
+      onError: (method, e) => log.error('handler threw', { method, err: e }),
     });
-    w.services.registerAll(server);
+    services.registerAll(server);
     await rm(config.address, { force: true });
     await server.listen(config.address);
     await chmod(config.address, 0o660);
@@ -82,17 +69,18 @@ export async function startDaemon(config: Config, log: Logger = createLogger(con
   log.info('berthd serving', { address: config.address, root: config.root, state: config.state });
 
   let closed: Promise<void> | undefined;
+  const s = server;
   return {
     address: config.address,
-    wiring: w,
+    parts: wired.parts,
+    plugins: wired.plugins,
     close: () =>
       (closed ??= (async () => {
-        const s = server!;
-        for (const fn of shutdownHooks) {
+        for (const fn of wired.shutdownHooks) {
           try {
             await fn();
           } catch (e) {
-            log.warn('shutdown hook failed', { err: e as Error });
+            log.warn('shutdown hook failed', { err: e });
           }
         }
         await s.close(2000);

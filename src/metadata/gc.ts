@@ -35,7 +35,7 @@ export const LABEL_GC_ROOT = 'containerd.io/gc.root';
 const REF_CONTENT = 'containerd.io/gc.ref.content';
 const REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.';
 
-/** The content hooks GC needs (daemon/wiring.ts ContentBackend, plus the ingest status probe). */
+/** The content hooks GC needs (the daemon's content slice provides them). */
 export interface GcContent {
   deleteBlob(digest: string): Promise<void>;
   listBlobs(): AsyncIterable<string>;
@@ -47,7 +47,7 @@ export interface GcContent {
   listIngests?(): AsyncIterable<{ ref: string; open: boolean }>;
 }
 
-/** Same shape as daemon/wiring.ts SnapshotCollector. */
+/** What GC needs from one snapshotter (NamespacedSnapshotter.collector). */
 export interface GcSnapshots {
   list(ns: string): AsyncIterable<{ key: string; parent?: string; labels: Record<string, string> }>;
   remove(ns: string, key: string): Promise<void>;
@@ -57,7 +57,6 @@ export interface GcDeps {
   db: MetadataDB;
   log: Logger;
   content?: GcContent;
-  /** Read at each collection (snapshotters register after the metadata slice). */
   snapshots: ReadonlyMap<string, GcSnapshots>;
   /** Unleased ingests untouched for this long are removed. */
   ingestExpiryMs: number;

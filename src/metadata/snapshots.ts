@@ -212,7 +212,7 @@ export class NamespacedSnapshotter {
     };
   }
 
-  /** The GC hook (daemon/wiring.ts SnapshotCollector). */
+  /** The GC hook (metadata/gc.ts GcSnapshots). */
   collector(log: Ctx['log']) {
     return {
       list: async function* (this: NamespacedSnapshotter, ns: string): AsyncIterable<SnapshotRef> {

@@ -27,7 +27,7 @@ export interface DirSnapshotterOptions {
   log?: Logger;
   /**
    * Hands a removed snapshot's tree (in trash/) to a deleter outside berthd's event loop (the
-   * daemon wires the tasks' helper launcher); false = not available, and it is deleted here.
+   * daemon wires the helper launcher); false = not available, and it is deleted here.
    */
   offloadRemoval?: (dir: string) => boolean;
 }

@@ -1,5 +1,5 @@
 /** Public surface of the tasks slice. */
-export { TaskManager, SUPPORTED_RUNTIMES } from './task-manager';
+export { TaskManager, SUPPORTED_RUNTIMES, helperLauncher } from './task-manager';
 export type { TaskManagerOptions, ContainerSource, MountSource } from './task-manager';
 export { restoreTasks } from './restore';
 export { stdioFor } from './stdio';

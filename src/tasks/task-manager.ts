@@ -19,6 +19,8 @@ import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } f
 import { TaskEvents } from './events';
 import { createProcess, helperPath, removeStateDir } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
+import { SeccompCompiler, type SeccompFilter } from './helper/seccomp-compiler';
+import { SeccompFilters } from './seccomp-filters';
 import { cgroupMetrics } from './metrics';
 import { Proc, type ProcHooks } from './process';
 import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
@@ -46,6 +48,23 @@ export interface TaskManagerOptions {
   events?: EventPublisher;
   log: Logger;
   helperPath?: string;
+  /**
+   * The helper launcher to fork through (helperLauncher()); null for none. Left out, the manager
+   * makes its own and closes it in close(); one that is passed in is its owner's to close.
+   */
+  launcher?: Launcher | null;
+  /** native/build/berth-seccomp unless given. */
+  seccompCompilerPath?: string;
+}
+
+/**
+ * The launcher that forks berth-helpers for the tasks under `state` (and deletes trees for the
+ * snapshotters); undefined where its socket path would not fit in a sockaddr_un.
+ */
+export function helperLauncher(opts: { state: string; log: Logger; helperPath?: string }): Launcher | undefined {
+  const sock = new TaskPaths(opts.state).launcherSocket;
+  if (sock.length > MAX_LAUNCHER_SOCKET) return undefined;
+  return new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
 }
 
 const ANY_SIGNAL_MAX = 64;
@@ -63,23 +82,24 @@ export class TaskManager {
   private readonly cgroupParent: string;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
+  private readonly ownsLauncher: boolean;
+  /** Compiled `linux.seccomp` filters, one per distinct profile. */
+  private readonly seccomp: SeccompFilters;
 
   constructor(readonly opts: TaskManagerOptions) {
     this.paths = new TaskPaths(opts.state);
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
-    const sock = this.paths.launcherSocket;
-    if (sock.length <= MAX_LAUNCHER_SOCKET) this.launcher = new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
+    this.ownsLauncher = opts.launcher === undefined;
+    this.launcher = opts.launcher === undefined ? helperLauncher(opts) : (opts.launcher ?? undefined);
+    this.seccomp = new SeccompFilters(new SeccompCompiler(opts.seccompCompilerPath));
     // What monitors of an earlier berthd left (they keep `<parent>/<ns>`, see specToPlan's keepCgroupParents).
     removeEmptyCgroupParents(this.cgroupParent);
   }
 
-  /**
-   * Deletes a tree in a trash dir off berthd's event loop (the helper launcher's `rm`); false when
-   * no launcher runs, and the caller deletes it itself. The snapshotters use it too (daemon wiring).
-   */
-  readonly offloadRemoval = (dir: string): boolean => this.launcher?.removeTree(dir) ?? false;
+  /** Deletes a tree in a trash dir off berthd's event loop (the launcher's `rm`); false when no launcher runs. */
+  private readonly offloadRemoval = (dir: string): boolean => this.launcher?.removeTree(dir) ?? false;
 
   private get helperOptions() {
     return { log: this.log, helperPath: this.opts.helperPath, launcher: this.launcher };
@@ -93,7 +113,7 @@ export class TaskManager {
   close(): void {
     for (const write of [...this.pendingMarks.values()]) write(true);
     this.ac.abort();
-    this.launcher?.close();
+    if (this.ownsLauncher) this.launcher?.close();
     removeEmptyCgroupParents(this.cgroupParent);
   }
 
@@ -151,13 +171,16 @@ export class TaskManager {
   warmSpec(ns: string, c: Container): void {
     const value = c.spec?.value;
     if (!value || this.ac.signal.aborted) return;
-    this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => planFromSpec(spec, this.planOptions(ns, c.id, [])).plan);
+    this.warmSpecs.warm(this.key(ns, c.id), c.id, value, (spec) => {
+      const seccomp = this.seccomp.ifReady(spec.linux?.seccomp, `spec for ${c.id}: linux.seccomp`);
+      return seccomp === undefined ? undefined : planFromSpec(spec, this.planOptions(ns, c.id, [], seccomp)).plan;
+    });
   }
 
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
-  private planOptions(ns: string, id: string, rootfsMounts: Mount[], stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
+  private planOptions(ns: string, id: string, rootfsMounts: Mount[], seccomp: SeccompFilter | null, stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
-    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true };
+    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp };
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -180,6 +203,7 @@ export class TaskManager {
       const specJson = Buffer.from(c.spec.value, 'base64').toString('utf8');
       const warm = this.warmSpecs.take(key, c.spec.value);
       const spec = warm?.spec ?? parseSpec(parseSpecJson(specJson, id), id);
+      const seccomp = await this.seccomp.forProfile(spec.linux?.seccomp, `spec for ${id}: linux.seccomp`);
       let rootfs = o.rootfs;
       if (rootfs.length === 0 && c.snapshotKey) {
         const sn = this.opts.snapshotters.get(c.snapshotter);
@@ -197,7 +221,7 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, stdio)).plan;
+      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan;
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
@@ -220,7 +244,9 @@ export class TaskManager {
         throw internal(`task ${id}: cannot write its record`, { cause: e });
       }
       const proc = new Proc(id, undefined, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, bundle), this.log);
-      this.tasks.set(key, new Task(ctx.ns, bundle, record, proc));
+      const task = new Task(ctx.ns, bundle, record, proc);
+      task.seccomp = seccomp;
+      this.tasks.set(key, task);
       this.events.create(ctx.ns, id, bundle, rootfs, io, created.pid);
       return { pid: created.pid };
     } catch (e) {
@@ -321,6 +347,8 @@ export class TaskManager {
       if (terminal && typeof o.process === 'object' && o.process) (o.process as { terminal?: boolean }).terminal = true;
       const io: TaskIO = { ...o.io, terminal, stderr: terminal ? '' : o.io.stderr };
       const what = `exec ${execId}`;
+      // A restored task's filter comes from its bundle's spec.
+      const seccomp = t.seccomp !== undefined ? t.seccomp : (t.seccomp = await this.seccomp.forBundle(t.bundle, t.id));
       const plan = execPlan(o.process, {
         id: execId,
         stateDir,
@@ -328,6 +356,7 @@ export class TaskManager {
         cgroupPath: t.record.cgroupPath,
         namespaces: t.record.namespaces.length ? t.record.namespaces : undefined,
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
+        seccomp,
       });
       const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });

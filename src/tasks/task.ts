@@ -5,6 +5,7 @@
  */
 import { alreadyExists, notFound } from '../core/errors';
 import type { TaskRecord } from './bundle';
+import type { SeccompFilter } from './helper/seccomp-compiler';
 import type { Proc } from './process';
 
 export class Task {
@@ -12,6 +13,8 @@ export class Task {
   private chain: Promise<unknown> = Promise.resolve();
   /** Set once Delete started: no further transitions. */
   deleting = false;
+  /** The container's seccomp filter, which its execs get too (null: none; undefined: not read yet, after a restore). */
+  seccomp?: SeccompFilter | null;
 
   constructor(
     readonly namespace: string,

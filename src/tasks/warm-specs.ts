@@ -37,7 +37,7 @@ export class WarmSpecs {
   private readonly specs = new Map<string, WarmSpec>();
 
   /** Parses `value` (base64 spec JSON) on a later turn, then builds its plan with `plan`. */
-  warm(key: string, id: string, value: string, plan: (spec: OciSpec) => Parameters<typeof validatePlan>[0]): void {
+  warm(key: string, id: string, value: string, plan: (spec: OciSpec) => Parameters<typeof validatePlan>[0] | undefined): void {
     setImmediate(() => {
       let warm: WarmSpec;
       try {
@@ -51,7 +51,8 @@ export class WarmSpecs {
       setTimeout(() => {
         if (this.specs.get(key) !== warm) return; // taken (or replaced) already
         try {
-          warm.plan = validatePlan(plan(warm.spec));
+          const input = plan(warm.spec); // undefined: not ready yet (a seccomp filter compiling)
+          if (input) warm.plan = validatePlan(input);
         } catch {
           /* Tasks/Create builds it and reports what is wrong */
         }

@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
+import { describeWith, met, requireFile } from '../helpers/requires';
 
 const PROTO_ROOT = path.resolve(__dirname, '../../proto');
 const GOCODE = '/usr/share/gocode/src/github.com';
@@ -175,8 +176,8 @@ describe('proto/: berth definitions load cleanly', () => {
 // ---------------------------------------------------------------------------------------------------
 // Comparison against upstream
 
-const haveUpstream = fs.existsSync(path.join(GOCODE, 'containerd/containerd/api'));
-const describeUpstream = haveUpstream ? describe : describe.skip;
+const UPSTREAM_PROTOS = requireFile(path.join(GOCODE, 'containerd/containerd/api'), 'upstream containerd API protos', 'golang-github-containerd-containerd-dev');
+const describeUpstream = describeWith(UPSTREAM_PROTOS);
 
 /** Drop gogoproto and fieldpath imports/options so that the upstream text stands alone. */
 function stripUpstream(text: string): string {
@@ -260,7 +261,7 @@ function newRootWithBuiltins(): protobuf.Root {
 }
 
 describeUpstream(
-  haveUpstream
+  met(UPSTREAM_PROTOS)
     ? 'proto/: identical on the wire to upstream containerd API v1 and cgroups stats'
     : 'proto/ vs upstream: SKIPPED, /usr/share/gocode absent (install golang-github-containerd-containerd-dev and golang-github-containerd-cgroups-dev)',
   () => {

@@ -4,7 +4,6 @@
  * against the config's diff_ids, so an image whose config lies about a diff_id is refused.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +12,10 @@ import { startProcess } from '../helpers/daemon';
 import { blobPath, type BuiltImage, pseudoRandom, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { withImageRootfs } from '../helpers/snapshot-view';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/bin/docker-registry') && existsSync('/usr/bin/skopeo') ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('ctr', 'docker-registry', 'skopeo')];
+const itRoot = itWith(...NEEDS);
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Rewrites the image's config with a wrong last diff_id (new config, manifest and index entry). */
@@ -61,7 +62,7 @@ describe('ctr images pull: staged layers', () => {
   ];
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) return;
+    if (!met(...NEEDS)) return;
     work = await mkdtemp(join(tmpdir(), 'berth-staged-pull-'));
     registry = await startRegistry();
     berth = await startProcess();

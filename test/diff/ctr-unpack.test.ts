@@ -2,11 +2,12 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr } from '../helpers/ctr';
-import { ctrAvailable, startProcess } from '../helpers/daemon';
+import { startProcess } from '../helpers/daemon';
 import { type BuiltImage, writeOciArchive, writeOciImage } from '../helpers/oci';
 import { withImageRootfs } from '../helpers/snapshot-view';
+import { itWith, requireRoot, requireTool } from '../helpers/requires';
 
-const itCtrRoot = ctrAvailable() && process.getuid?.() === 0 ? it : it.skip;
+const itCtrRoot = itWith(requireTool('ctr'), requireRoot());
 
 /** The real ctr unpacks through Snapshots/Prepare → Diff/Apply (overlay upper dirs) → Commit. */
 describe('ctr images import unpacks through Diff.Apply', () => {

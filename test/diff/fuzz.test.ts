@@ -74,8 +74,8 @@ describe('fuzz: malformed and truncated layers', () => {
       return 'ok';
     } catch (e) {
       const err = e as { kind?: string; message: string };
-      if (err.kind === 'Canceled') throw new Error(`${label}: berth-unpack hung`);
-      if (/killed by|without a result/.test(err.message)) throw new Error(`${label}: crashed: ${err.message}`);
+      if (err.kind === 'Canceled') throw new Error(`${label}: berth-unpack hung`, { cause: e });
+      if (/killed by|without a result/.test(err.message)) throw new Error(`${label}: crashed: ${err.message}`, { cause: e });
       expect(['InvalidArgument', 'Internal']).toContain(err.kind);
       return 'error';
     } finally {

@@ -68,6 +68,7 @@ describe('LayerStager', () => {
         if (!blobs[d]) throw notFound(`content ${d}: not found`);
         return { digest: d, size: blobs[d]!.length, createdAt: new Date(), updatedAt: new Date(), labels: {} };
       },
+      // eslint-disable-next-line require-yield -- a stream that must never be read
       read: async function* () {
         throw new Error('unused');
       },

@@ -6,12 +6,13 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { unpackTar, type UnpackTarget } from '../../src/diff';
+import { itWith, requireRoot } from '../helpers/requires';
 
 export const REPO = resolve(__dirname, '..', '..');
 /** BERTH_UNPACK_BIN runs these tests against another build (e.g. the portable codec's), as berthd does. */
 export const UNPACK_BIN = process.env.BERTH_UNPACK_BIN || join(REPO, 'native', 'build', 'berth-unpack');
 export const XATTR_DUMP = join(REPO, 'native', 'build', 'berth-xattr-dump');
-export const itRoot = process.getuid?.() === 0 ? it : it.skip;
+export const itRoot = itWith(requireRoot());
 
 export interface TarEntry {
   name: string;

@@ -7,7 +7,11 @@ import { background } from '../../src/core/context';
 import { notFound } from '../../src/core/errors';
 import { LayerApplier, unpackTar } from '../../src/diff';
 import type { Provider } from '../../src/content/types';
-import { buildTar, cleanup, itRoot, snapshot, tc, tempDir, UNPACK_BIN } from './util';
+import { buildTar, cleanup, snapshot, tc, tempDir, UNPACK_BIN } from './util';
+import { itWith, requireRoot, requireTool } from '../helpers/requires';
+
+const itRoot = itWith(requireRoot(), requireTool('zstd'));
+const itHidden = itWith(requireRoot(), requireTool('zstd', 'unshare', 'mount', 'ldconfig'));
 
 /**
  * berth-unpack decodes `+zstd` layers with the system's libzstd, dlopen'ed from libzstd.so.1
@@ -99,7 +103,7 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
     }
   });
 
-  itRoot('without libzstd.so.1 a zstd layer fails clearly (Internal) and gzip-free plain tars still apply', async () => {
+  itHidden('without libzstd.so.1 a zstd layer fails clearly (Internal) and gzip-free plain tars still apply', async () => {
     // Hide libzstd in a private mount namespace: its file becomes empty, so dlopen fails.
     const ldconfig = execFileSync('ldconfig', ['-p']).toString();
     const lib = /libzstd\.so\.1 \(libc6,x86-64\) => (\S+)/.exec(ldconfig)?.[1] ?? /libzstd\.so\.1 \([^)]*\) => (\S+)/.exec(ldconfig)?.[1];

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -128,8 +127,6 @@ export function collect<Res = any>(client: grpc.Client, method: string, req: unk
   });
 }
 
-export function ctrAvailable(): boolean {
-  return existsSync('/usr/bin/ctr');
-}
+
 
 export { nullLogger };

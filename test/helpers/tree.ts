@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { demand, requirement, type Requirement } from './requires';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './ctr';
@@ -52,6 +53,11 @@ export function xattrSupport(): 'getfattr' | 'python3' | 'none' {
   return 'none';
 }
 
+/** A way to read xattrs (tree comparisons without one would silently ignore them). */
+export function xattrTool(): Requirement {
+  return requirement('getfattr or python3', xattrSupport() === 'none' ? 'needs /usr/bin/getfattr (apt-get install attr; scripts/install-deps.sh) or /usr/bin/python3 to read xattrs' : undefined);
+}
+
 const PY_XATTRS = `
 import os, sys, json
 out = {}
@@ -90,6 +96,7 @@ async function readXattrs(paths: string[]): Promise<Record<string, Record<string
     }
     return out;
   }
+  demand(xattrTool());
   return {};
 }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ctr } from '../helpers/ctr';
-import { ctrAvailable, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
+import { nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('ctr content against berthd', () => {

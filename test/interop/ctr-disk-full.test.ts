@@ -10,7 +10,7 @@
  * The explicit-lease cases write through the Content API (grpc-js, `containerd-lease` header)
  * as any client would, ctr or the Transfer service: the mechanism is the lease, not ctr.
  */
-import { existsSync, statfsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,10 @@ import { largeImage } from '../helpers/large-image';
 import { blobPath, type BuiltImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { WriteSession } from '../content/write-session';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 && ['/usr/bin/ctr', '/usr/bin/docker-registry'].every((p) => existsSync(p)) ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('ctr', 'docker-registry', 'skopeo', 'mount', 'umount', 'du')];
+const itRoot = itWith(...NEEDS);
 const MiB = 1 << 20;
 const RESOURCE_EXHAUSTED = 8;
 
@@ -59,7 +61,7 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
   const stagedEntries = async () => (await readdir(join(mnt, 'root', 'diff-staging')).catch(() => [] as string[])).length;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) return;
+    if (!met(...NEEDS)) return;
     work = await mkdtemp(join(tmpdir(), 'berth-diskfull-'));
     mnt = join(work, 'tmpfs');
     await mkdir(mnt);

@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { packAny } from '../../src/api/proto';
 import type { EventExchange } from '../../src/events/exchange';
-import { startInProcess, ctrAvailable, rawClient, call, nsMetadata } from '../helpers/daemon';
+import { EVENTS } from '../../src/daemon/slices/events';
+import { startInProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
 import { ctr } from '../helpers/ctr';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 
 /** A running `ctr events`: its stdout lines, parsed as `<timestamp> <namespace> <topic> <json>`. */
 class CtrEvents {
@@ -62,7 +64,7 @@ describe('ctr events against berthd', () => {
   beforeAll(async () => {
     // No background GC during the test: an unreferenced blob must still be there for `content rm`.
     d = await startInProcess({ gc: { scheduleDelayMs: 3_600_000 } });
-    exchange = d.daemon.wiring.parts.get('events') as EventExchange;
+    exchange = d.daemon.parts.get(EVENTS);
   });
   afterEach(async () => {
     await ev?.kill();

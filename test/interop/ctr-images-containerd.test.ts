@@ -4,11 +4,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr } from '../helpers/ctr';
-import { ctrAvailable, startProcess } from '../helpers/daemon';
+import { startProcess } from '../helpers/daemon';
 import { writeOciArchive, writeOciImage } from '../helpers/oci';
+import { itWith, requireRoot, requireTool } from '../helpers/requires';
 
 /** Needs root, ctr and a containerd binary; the containerd runs on its own root/state/socket. */
-const itContainerd = process.getuid?.() === 0 && ctrAvailable() && existsSync('/usr/bin/containerd') ? it : it.skip;
+const itContainerd = itWith(requireRoot(), requireTool('ctr', 'containerd'));
 const NAME = 'docker.io/library/berth-roundtrip:1';
 
 async function startContainerd(dir: string): Promise<{ address: string; stop(): Promise<void> }> {

@@ -2,10 +2,11 @@ import { readdir, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr } from '../helpers/ctr';
-import { ctrAvailable, startProcess } from '../helpers/daemon';
+import { startProcess } from '../helpers/daemon';
 import { type BuiltImage, writeOciArchive, writeOciImage } from '../helpers/oci';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 const NAME = 'docker.io/library/berth-gc:1';
 const TAG = 'docker.io/library/berth-gc:tagged';
 

@@ -7,7 +7,6 @@
  * The one normalisation (compareUnpacked → diffTrees): dirs that a layer changes without an entry
  * get the unpack's wall-clock mtime on both daemons; such recent mtimes compare equal.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +15,10 @@ import { startContainerd, ok, type Containerd } from '../helpers/containerd';
 import { startProcess } from '../helpers/daemon';
 import { buildImages, busyboxImage, hostileFeaturesImage, type BuiltImageFiles } from '../helpers/images';
 import { compareUnpacked, unpackedTree } from '../helpers/unpack-compare';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/bin/containerd') ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('ctr', 'containerd')];
+const itRoot = itWith(...NEEDS);
 
 describe('ctr images import (OCI and docker-save archives): berthd unpacks like containerd', () => {
   let work: string;
@@ -26,7 +27,7 @@ describe('ctr images import (OCI and docker-save archives): berthd unpacks like 
   let ctrd: Containerd | undefined;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) return;
+    if (!met(...NEEDS)) return;
     work = await mkdtemp(join(tmpdir(), 'berth-import-cmp-'));
     built = await buildImages(work, [busyboxImage('docker.io/library/busybox:import'), hostileFeaturesImage('docker.io/library/hostile:import')]);
     berth = await startProcess();

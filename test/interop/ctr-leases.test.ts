@@ -1,7 +1,8 @@
 import { ctr } from '../helpers/ctr';
-import { ctrAvailable, startProcess } from '../helpers/daemon';
+import { startProcess } from '../helpers/daemon';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 
 describe('ctr leases against berthd', () => {
   let d: Awaited<ReturnType<typeof startProcess>>;

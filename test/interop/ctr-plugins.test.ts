@@ -1,7 +1,8 @@
-import { startProcess, ctrAvailable } from '../helpers/daemon';
+import { startProcess } from '../helpers/daemon';
 import { ctr } from '../helpers/ctr';
+import { itWith, requireTool } from '../helpers/requires';
 
-const itCtr = ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireTool('ctr'));
 
 describe('ctr plugins ls against berthd', () => {
   let d: Awaited<ReturnType<typeof startProcess>>;

@@ -9,7 +9,6 @@
  * mtime of the unpack on both daemons; such "recent" mtimes (the built images only use fixed old
  * dates) compare equal, since they can never agree to the second.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +20,10 @@ import { type BuiltImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { compareUnpacked, unpackedTree } from '../helpers/unpack-compare';
 import { mountsUnder } from '../helpers/mounts';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 && existsSync('/usr/bin/ctr') && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/docker-registry') ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('ctr', 'containerd', 'docker-registry', 'skopeo')];
+const itRoot = itWith(...NEEDS);
 
 describe('ctr images pull --plain-http: berthd unpacks like containerd', () => {
   let work: string;
@@ -32,7 +33,7 @@ describe('ctr images pull --plain-http: berthd unpacks like containerd', () => {
   const images: { img: BuiltImage; ref: string }[] = [];
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) return;
+    if (!met(...NEEDS)) return;
     work = await mkdtemp(join(tmpdir(), 'berth-pull-cmp-'));
     const layout = join(work, 'layout');
     registry = await startRegistry();

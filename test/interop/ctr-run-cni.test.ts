@@ -7,24 +7,24 @@
 import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cniMissing, CniBridge } from '../helpers/cni';
-import { CtrFixture, IMG, itCtrRoot, NO_LEAKS } from '../tasks/ctr-fixture';
+import { CTR_ROOT, CtrFixture, IMG, NO_LEAKS } from '../tasks/ctr-fixture';
+import { itWith, met, requirement } from '../helpers/requires';
 
-const skipReason = cniMissing();
-if (skipReason) console.warn(`ctr run --cni tests skipped: ${skipReason}`);
-const itCni = skipReason ? it.skip : itCtrRoot;
+const NEEDS = [...CTR_ROOT, requirement('CNI plugins', cniMissing())];
+const itCni = itWith(...NEEDS);
 
 const f = new CtrFixture('cni');
 let net: CniBridge | undefined;
 const netnsBefore = readdirSync('/run').includes('netns') ? readdirSync('/run/netns') : [];
 
 beforeAll(async () => {
-  if (skipReason) return;
+  if (!met(...NEEDS)) return;
   await f.setup();
   net = new CniBridge();
   net.install();
 }, 120_000);
 afterAll(async () => {
-  if (skipReason) return;
+  if (!met(...NEEDS)) return;
   try {
     await f.teardown();
   } finally {

@@ -5,15 +5,15 @@
  * and still confine the process as usual.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { CtrFixture, IMG, itCtrRoot, NO_LEAKS } from '../tasks/ctr-fixture';
+import { CTR_ROOT, CtrFixture, IMG, NO_LEAKS } from '../tasks/ctr-fixture';
+import { itWith, requireHostUserns } from '../helpers/requires';
 
 const f = new CtrFixture('userns');
 beforeAll(() => f.setup(), 120_000);
 afterAll(() => f.teardown(), 60_000);
 
 const MAPS = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];
-const userns = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') === '0 0 4294967295';
-const itUserns = userns ? itCtrRoot : it.skip;
+const itUserns = itWith(...CTR_ROOT, requireHostUserns());
 
 function statusField(pid: number, field: string): string[] {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));

@@ -1,10 +1,11 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ctr, run } from '../helpers/ctr';
-import { ctrAvailable, startInProcess } from '../helpers/daemon';
+import { startInProcess } from '../helpers/daemon';
 import { mountedUnder } from '../suites/snapshotter-suite';
+import { itWith, requireRoot, requireTool } from '../helpers/requires';
 
-const itCtr = process.getuid?.() === 0 && ctrAvailable() ? it : it.skip;
+const itCtr = itWith(requireRoot(), requireTool('ctr'));
 
 describe('real ctr snapshots against berthd', () => {
   let d: Awaited<ReturnType<typeof startInProcess>>;

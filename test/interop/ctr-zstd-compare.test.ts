@@ -7,7 +7,6 @@
  * whiteouts over a zstd layer are exercised; berthd extracts the layers while ctr still writes
  * them (src/diff/staging.ts) as well as through a plain Diff/Apply (import).
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +17,10 @@ import { hostileFeaturesImage } from '../helpers/images';
 import { MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, type BuiltImage, writeOciArchive, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { compareUnpacked, unpackedTree } from '../helpers/unpack-compare';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const itRoot =
-  process.getuid?.() === 0 && ['/usr/bin/ctr', '/usr/bin/containerd', '/usr/bin/docker-registry', '/usr/bin/zstd'].every((p) => existsSync(p)) ? it : it.skip;
+const NEEDS = [requireRoot(), requireTool('ctr', 'containerd', 'docker-registry', 'skopeo', 'zstd')];
+const itRoot = itWith(...NEEDS);
 
 describe('zstd layers: berthd unpacks them like containerd', () => {
   let work: string;
@@ -32,7 +32,7 @@ describe('zstd layers: berthd unpacks them like containerd', () => {
   let archive: string;
 
   beforeAll(async () => {
-    if (process.getuid?.() !== 0) return;
+    if (!met(...NEEDS)) return;
     work = await mkdtemp(join(tmpdir(), 'berth-zstd-cmp-'));
     const layout = join(work, 'layout');
     const spec = hostileFeaturesImage('docker.io/library/hostile:zstd');

@@ -7,7 +7,6 @@
  *  - Snapshots/Remove and Content/Delete schedule a collection by themselves;
  *  - a pull in progress under ctr's lease is never collected, whatever collections run meanwhile.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -22,10 +21,11 @@ import { writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { compareUnpacked } from '../helpers/unpack-compare';
 import { WriteSession } from '../content/write-session';
+import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const root = process.getuid?.() === 0 && existsSync('/usr/bin/ctr');
-const itRoot = root ? it : it.skip;
-const itRootFull = root && existsSync('/usr/bin/containerd') && existsSync('/usr/bin/docker-registry') ? it : it.skip;
+const ROOT = [requireRoot(), requireTool('ctr')];
+const itRoot = itWith(...ROOT);
+const itRootFull = itWith(...ROOT, requireTool('containerd', 'docker-registry', 'skopeo'));
 
 const CONTENT = 'containerd.services.content.v1.Content';
 const LEASES = 'containerd.services.leases.v1.Leases';
@@ -102,14 +102,14 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
     let leases: grpc.Client;
     let snaps: grpc.Client;
     beforeEach(async () => {
-      if (!root) return;
+      if (!met(...ROOT)) return;
       b = await startProcess();
       content = rawClient(b.dirs.address, CONTENT);
       leases = rawClient(b.dirs.address, LEASES);
       snaps = rawClient(b.dirs.address, SNAPSHOTS);
     });
     afterEach(async () => {
-      if (!root) return;
+      if (!met(...ROOT)) return;
       for (const c of [content, leases, snaps]) c.close();
       await b.stop();
     });
@@ -192,7 +192,7 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
     let ref = '';
     let diffIds: string[] = [];
     beforeAll(async () => {
-      if (!root) return;
+      if (!met(...ROOT)) return;
       registry = await startRegistry();
       const layout = join(work, 'large');
       // 64 MiB over 4 data layers: long enough for many collections to run while ctr pulls.
@@ -236,7 +236,6 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
       must(await ctr(a, ['images', 'rm', '--sync', ref], { timeoutMs: 60000 }), 'images rm --sync');
       expect(await snapshotDirs(b!)).toEqual([]);
       expect(await blobFiles(b!)).toEqual([]);
-      // eslint-disable-next-line no-console
       console.log(`sync collections completed while the pull ran: ${during}`);
     }, 300000);
   });

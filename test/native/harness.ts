@@ -6,8 +6,9 @@ import { createProcess, removeStateDir, type CreatedProcess, type HelperOptions,
 import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
+import { itWith, requireRoot } from '../helpers/requires';
 
-export const itRoot = process.getuid?.() === 0 ? it : it.skip;
+export const itRoot = itWith(requireRoot());
 
 export class Harness {
   rootfs!: BusyboxRootfs;

@@ -158,9 +158,7 @@ describe('bad input against every RPC', () => {
       }
     }
     const impl = [...implemented.values()].filter(Boolean).length;
-    // eslint-disable-next-line no-console
     console.log(`bad-input: ${calls} hostile calls over ${implemented.size} methods (${impl} implemented), ${violations.length} violations`);
-    // eslint-disable-next-line no-console
     if (violations.length) console.log(`bad-input violations (${violations.length} of ${calls} calls):\n` + violations.join('\n'));
     expect(violations).toEqual([]);
     const v = rawClient(d.dirs.address, 'containerd.services.version.v1.Version');

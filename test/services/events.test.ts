@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { startInProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
 import { packAny, unpackAny } from '../../src/api/proto';
 import type { EventExchange } from '../../src/events/exchange';
+import { EVENTS } from '../../src/daemon/slices/events';
 
 const SVC = 'containerd.services.events.v1.Events';
 
@@ -13,7 +14,7 @@ describe('Events service', () => {
   beforeAll(async () => {
     d = await startInProcess();
     client = rawClient(d.daemon.address, SVC);
-    exchange = d.daemon.wiring.parts.get('events') as EventExchange;
+    exchange = d.daemon.parts.get(EVENTS);
   });
   afterAll(async () => {
     client.close();

@@ -4,6 +4,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { call, collect, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
+import { GC } from '../../src/daemon/slices/gc';
 import { WriteSession } from '../content/write-session';
 import { ingestDir } from '../../src/content/paths';
 
@@ -83,7 +84,7 @@ describe('garbage collection through the services', () => {
     const kept = await write(Buffer.from('leased blob'), md);
     await write(Buffer.from('half written'), md, { commit: false, ref: 'partial' });
     const unref = await write(Buffer.from('nobody holds me'), nsMetadata());
-    await (d.daemon.wiring.parts.get('gc') as { collect(): Promise<unknown> }).collect();
+    await d.daemon.parts.get(GC).collect();
     expect(await listed()).toEqual([kept]);
     expect((await call(content, 'ListStatuses', { filters: [''] })).statuses.map((s: any) => s.ref)).toEqual(['partial']);
     expect(await diskBlobs()).toEqual([kept.slice(7)]);
@@ -104,7 +105,7 @@ describe('garbage collection through the services', () => {
     await mkdir(orphan, { recursive: true });
     await writeFile(join(orphan, 'ref'), 'default/orphan');
     await writeFile(join(orphan, 'data'), 'orphaned bytes');
-    await (d.daemon.wiring.parts.get('gc') as { collect(): Promise<unknown> }).collect();
+    await d.daemon.parts.get(GC).collect();
     expect((await call(content, 'ListStatuses', { filters: [''] })).statuses.map((s: any) => s.ref)).toEqual(['unleased']);
     expect(existsSync(orphan)).toBe(false);
     await call(content, 'Abort', { ref: 'unleased' });

@@ -25,10 +25,10 @@ describe('Introspection/Plugins', () => {
   });
 
   it('reads the plugin list at call time (later slices append to it)', async () => {
-    d.daemon.wiring.plugins.push({ type: 'io.berth.test.v1', id: 'late', capabilities: ['a', 'b'] });
+    d.daemon.plugins.push({ type: 'io.berth.test.v1', id: 'late', capabilities: ['a', 'b'] });
     const got = (await call(client, 'Plugins', { filters: ['capabilities==b'] })).plugins;
     expect(got).toEqual([expect.objectContaining({ type: 'io.berth.test.v1', id: 'late', capabilities: ['a', 'b'] })]);
-    d.daemon.wiring.plugins.pop();
+    d.daemon.plugins.pop();
   });
 
   it('rejects a malformed filter with INVALID_ARGUMENT', async () => {

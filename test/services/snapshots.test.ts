@@ -76,7 +76,7 @@ describe('Snapshots service (gRPC)', () => {
     expect(msgs.map((m) => m.info.length)).toEqual([100, 20]);
     expect(msgs.flatMap((m) => m.info)).toHaveLength(120);
     for (let i = 0; i < 120; i++) await call(c, 'Remove', { snapshotter: 'native', key: `k${i}` });
-    const plugins = d.daemon.wiring.plugins.filter((p) => p.type === 'io.containerd.snapshotter.v1').map((p) => p.id);
+    const plugins = d.daemon.plugins.filter((p) => p.type === 'io.containerd.snapshotter.v1').map((p) => p.id);
     expect(plugins.sort()).toEqual(['native', 'overlayfs']);
   });
 });

@@ -7,6 +7,7 @@ import type { Mount } from '../../src/core/types';
 import { compactLowerdir, mountArgs, upperDir } from '../../src/snapshotter/mounts';
 import type { Info, Snapshotter } from '../../src/snapshotter/types';
 import { run } from '../helpers/ctr';
+import { itWith, requireRoot } from '../helpers/requires';
 
 export interface SuiteTarget {
   sn: Snapshotter;
@@ -17,7 +18,7 @@ export interface SuiteTarget {
   close(): Promise<void>;
 }
 
-export const itRoot = process.getuid?.() === 0 ? it : it.skip;
+export const itRoot = itWith(requireRoot());
 
 export async function kindOf(p: Promise<unknown>): Promise<string | undefined> {
   try {

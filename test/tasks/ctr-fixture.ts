@@ -9,12 +9,15 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr, run, type RunResult } from '../helpers/ctr';
-import { ctrAvailable, DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
+import { DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
 import { ownCgroupDirs } from '../helpers/cleanup';
 import { busyboxImage } from '../helpers/images';
 import { writeOciArchive, writeOciImage } from '../helpers/oci';
+import { itWith, requireRoot, requireTool } from '../helpers/requires';
 
-export const itCtrRoot = ctrAvailable() && process.getuid?.() === 0 ? it : it.skip;
+/** What every `ctr run` family test needs. */
+export const CTR_ROOT = [requireTool('ctr'), requireRoot()];
+export const itCtrRoot = itWith(...CTR_ROOT);
 export const IMG = 'docker.io/library/busybox:berth';
 
 function mountLines(): Set<string> {
@@ -120,7 +123,8 @@ export class CtrFixture {
       const cgroups: string[] = [];
       for (const d of ownCgroupDirs()) {
         const p = join(d, 'berth', this.ns);
-        if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) cgroups.push(join(p, c));
+        // A monitor removes its cgroup as it exits: a dir gone between readdir and stat is released, not leaked.
+        if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c), { throwIfNoEntry: false })?.isDirectory()) cgroups.push(join(p, c));
       }
       const fds: string[] = [];
       const pid = this.berthdPid();

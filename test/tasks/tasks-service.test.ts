@@ -10,8 +10,9 @@ import { unpackAny } from '../../src/api/proto';
 import { defaultSpec } from '../../src/tasks/spec';
 import { stdioFor } from '../../src/tasks';
 import { errorKind } from '../../src/core/errors';
+import { itWith, requireRoot } from '../helpers/requires';
 
-const itRoot = process.getuid?.() === 0 ? it : it.skip;
+const itRoot = itWith(requireRoot());
 const NS = `svc-${process.pid}`;
 const md = () => nsMetadata(NS);
 const SPEC = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';

@@ -232,6 +232,88 @@ test_read_stops_at_end (void)
   return r;
 }
 
+/* A nested `seccomp` record: the filter is binary (NUL bytes included), flags decimal. */
+static void
+seccomp_rec (const void *filter, size_t flen, const char *flags)
+{
+  unsigned char n[256];
+  size_t nl = 0;
+  if (filter != NULL)
+    rec_raw (n, &nl, "filter", filter, flen);
+  if (flags != NULL)
+    rec_raw (n, &nl, "flags", flags, strlen (flags));
+  rec_raw (buf, &len, "seccomp", n, nl);
+}
+
+static const unsigned char FILTER[16] = { 0x20, 0, 0, 0, 4, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f };
+
+static int
+test_seccomp (void)
+{
+  struct plan p;
+  berth_error_t err;
+  minimal ();
+  seccomp_rec (FILTER, sizeof (FILTER), "6");
+  if (parse (&p, &err) < 0)
+    return -1;
+  int ok = p.seccomp_len == sizeof (FILTER) && memcmp (p.seccomp_filter, FILTER, sizeof (FILTER)) == 0
+           && p.seccomp_flags == 6;
+  plan_free (&p);
+  minimal ();
+  if (parse (&p, &err) < 0)
+    return -1;
+  ok = ok && p.seccomp_filter == NULL && p.seccomp_len == 0;
+  plan_free (&p);
+  return ok ? 0 : -1;
+}
+
+static int
+test_seccomp_refused (void)
+{
+  unsigned char big[8];
+  int fails = 0;
+  memset (big, 0, sizeof (big));
+  minimal (), seccomp_rec (FILTER, 12, NULL); /* not a whole number of instructions */
+  fails += expect_einval () != 0;
+  minimal (), seccomp_rec (FILTER, sizeof (FILTER), "8"); /* NEW_LISTENER */
+  fails += expect_einval () != 0;
+  minimal (), seccomp_rec (NULL, 0, "2"); /* no filter */
+  fails += expect_einval () != 0;
+  minimal (), seccomp_rec (FILTER, sizeof (FILTER), NULL), seccomp_rec (big, sizeof (big), NULL);
+  fails += expect_einval () != 0;
+  minimal ();
+  {
+    unsigned char n[64];
+    size_t nl = 0;
+    rec_raw (n, &nl, "filter", FILTER, sizeof (FILTER));
+    rec_raw (n, &nl, "program", FILTER, sizeof (FILTER));
+    rec_raw (buf, &len, "seccomp", n, nl);
+  }
+  fails += expect_einval () != 0;
+  return fails ? -1 : 0;
+}
+
+/* `test_plan --decode`: parses a plan from stdin (as berthd encodes it) and prints what the
+   helper read, for test/native/plan-decode.test.ts. */
+static int
+decode_stdin (void)
+{
+  struct plan p;
+  berth_error_t err = { 0 };
+  if (plan_read_fd (0, &p, &err) < 0)
+    {
+      printf ("error %s\n", err.msg);
+      return 1;
+    }
+  printf ("id %s\nargs %zu\nno_new_privileges %d\nseccomp_flags %u\nseccomp ", p.id, p.n_args, p.no_new_privileges,
+          p.seccomp_flags);
+  for (size_t i = 0; i < p.seccomp_len; i++)
+    printf ("%02x", p.seccomp_filter[i]);
+  printf ("\n");
+  plan_free (&p);
+  return 0;
+}
+
 #define RUN_TEST(f)                                                                                          \
   do                                                                                                         \
     {                                                                                                        \
@@ -247,10 +329,12 @@ test_read_stops_at_end (void)
   while (0)
 
 int
-main (void)
+main (int argc, char **argv)
 {
   int n = 0, failed = 0;
-  printf ("1..13\n");
+  if (argc > 1 && strcmp (argv[1], "--decode") == 0)
+    return decode_stdin ();
+  printf ("1..15\n");
   RUN_TEST (test_minimal);
   RUN_TEST (test_nested_and_numbers);
   RUN_TEST (test_bad_magic);
@@ -264,5 +348,7 @@ main (void)
   RUN_TEST (test_missing_args);
   RUN_TEST (test_end_record);
   RUN_TEST (test_read_stops_at_end);
+  RUN_TEST (test_seccomp);
+  RUN_TEST (test_seccomp_refused);
   return failed ? 1 : 0;
 }

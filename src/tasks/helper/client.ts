@@ -117,7 +117,8 @@ class SyncReader {
     this.failure = e;
     const w = this.waiter;
     this.waiter = undefined;
-    if (w) (e ? w.reject(e) : w.resolve(undefined));
+    if (w && e) w.reject(e);
+    else if (w) w.resolve(undefined);
   }
 
   next(): Promise<SyncMessage | undefined> {

@@ -165,6 +165,7 @@ export class Launcher {
   }
 
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     if (this.spare) discardLaunched(this.spare);
     this.spare = undefined;

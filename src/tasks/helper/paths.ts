@@ -17,5 +17,10 @@ export function helperPath(): string {
   return process.env.BERTH_HELPER ?? join(packageRoot(), 'native', 'build', 'berth-helper');
 }
 
+/** native/build/berth-seccomp (the seccomp profile compiler), overridable with BERTH_SECCOMP. */
+export function seccompCompilerPath(): string {
+  return process.env.BERTH_SECCOMP ?? join(packageRoot(), 'native', 'build', 'berth-seccomp');
+}
+
 export const MONITOR_SOCKET = 'monitor.sock';
 export const EXIT_FILE = 'exit.json';

@@ -94,6 +94,16 @@ export const LaunchPlanSchema = z.strictObject({
    * (berthd's `berth/<ns>`, which berthd removes itself: TaskManager); 0 = remove every empty parent.
    */
   cgroupKeep: z.number().int().min(0).max(64).default(0),
+  /** A compiled seccomp filter (SeccompCompiler): the child loads it just before exec. */
+  seccomp: z
+    .strictObject({
+      program: z
+        .instanceof(Buffer)
+        .refine((b) => b.length >= 8 && b.length % 8 === 0 && b.length <= 8 * 4096, 'a BPF program of 1 to 4096 instructions'),
+      // SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW
+      flags: z.number().int().refine((f) => (f & ~6) === 0, 'only the LOG and SPEC_ALLOW flags'),
+    })
+    .optional(),
   resources: z
     .strictObject({
       memory: z.strictObject({ limit: z.number().int().positive().optional(), reservation: z.number().int().positive().optional(), swap: z.number().int().positive().optional() }).optional(),
@@ -190,6 +200,13 @@ class RecordWriter {
     this.close(start);
     return this;
   }
+  bytes(key: string, value: Buffer): this {
+    const start = this.head(key);
+    this.room(value.length);
+    this.pos += value.copy(this.buf, this.pos);
+    this.close(start);
+    return this;
+  }
   opt(key: string, value: string | number | bigint | boolean | undefined): this {
     return value === undefined ? this : this.put(key, value);
   }
@@ -268,6 +285,10 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   w.opt('cpuset_cpus', r.cpu?.cpus).opt('cpuset_mems', r.cpu?.mems).opt('pids_limit', r.pids?.limit);
   for (const d of r.devices)
     w.nested('dev_rule', (n) => n.put('allow', d.allow).put('type', d.type).put('major', d.major).put('minor', d.minor).put('access', d.access));
+  if (p.seccomp) {
+    const sc = p.seccomp;
+    w.nested('seccomp', (n) => n.bytes('filter', sc.program).put('flags', sc.flags));
+  }
   // The helper starts at `end` instead of at EOF, which Node sends a turn of its event loop later.
   w.put('end', '');
   return w.toBuffer();

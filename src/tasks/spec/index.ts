@@ -6,3 +6,5 @@ export type { SpecToPlanOptions, SpecToPlanResult, ExecPlanOptions } from './to-
 export { OciSpecSchema, OciProcessSchema } from './types';
 export type { OciSpec, OciProcess, OciMount, OciResources } from './types';
 export { CAPABILITIES, RLIMITS, capabilityNumber } from './caps';
+export { defaultSeccompProfile, parseSeccompProfile, toSeccompRequest, OciSeccompSchema, DOCKER_DEFAULT_PROFILE } from './seccomp';
+export type { OciSeccomp, DockerSeccompProfile, SeccompHost } from './seccomp';

@@ -5,10 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { invalidArgument, notImplemented } from '../../core/errors';
+import { BugError, invalidArgument, notImplemented } from '../../core/errors';
 import type { Mount } from '../../core/types';
 import type { LaunchPlanInput, Stdio } from '../helper/plan';
 import { NAMESPACE_TYPES } from '../helper/plan';
+import type { SeccompFilter } from '../helper/seccomp-compiler';
 import { capabilityNumber, RLIMITS } from './caps';
 import { OciSpecSchema, type OciProcess, type OciSpec } from './types';
 
@@ -30,6 +31,11 @@ export interface SpecToPlanOptions {
   keepCgroupParents?: boolean;
   /** Accept (and only report) OCI fields berth does not implement. */
   allowUnsupported?: boolean;
+  /**
+   * The spec's `linux.seccomp` compiled (SeccompFilters: toSeccompRequest + SeccompCompiler), or null where it asks
+   * for no filter. Required when the spec has `linux.seccomp`.
+   */
+  seccomp?: SeccompFilter | null;
 }
 
 export interface SpecToPlanResult {
@@ -61,7 +67,7 @@ function collectUnsupported(spec: OciSpec): string[] {
   });
   const l = spec.linux;
   if (l) {
-    for (const k of ['seccomp', 'mountLabel', 'intelRdt', 'personality', 'timeOffsets', 'memoryPolicy'] as const) check(`linux.${k}`, l[k]);
+    for (const k of ['mountLabel', 'intelRdt', 'personality', 'timeOffsets', 'memoryPolicy'] as const) check(`linux.${k}`, l[k]);
     const r = l.resources;
     if (r) {
       for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified'] as const) check(`linux.resources.${k}`, r[k]);
@@ -162,6 +168,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
   const cgroupPath = cgroupPathFor(spec, opts.id, parent);
   if (r.devices?.length && existsSync('/sys/fs/cgroup/cgroup.controllers')) warnings.push('linux.resources.devices: not enforced on cgroup v2 (needs eBPF)');
   const limit = (v: number | undefined) => (v === undefined || v <= 0 ? undefined : v);
+  if (l.seccomp !== undefined && opts.seccomp === undefined) throw new BugError(`spec for ${opts.id}: linux.seccomp must be compiled first (SeccompFilters)`);
 
   const plan: LaunchPlanInput = {
     mode: 'create',
@@ -186,6 +193,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
     cgroupPath: cgroupPath.join('/'),
     // Never the leaf itself: at most the parent and one component below it.
     cgroupKeep: opts.keepCgroupParents ? Math.min(parentDepth + 1, cgroupPath.length - 1) : 0,
+    seccomp: seccompPart(opts.seccomp),
     resources: {
       memory: r.memory && { limit: limit(r.memory.limit), reservation: limit(r.memory.reservation), swap: limit(r.memory.swap) },
       cpu: r.cpu && { shares: limit(r.cpu.shares), quota: r.cpu.quota, period: limit(r.cpu.period), cpus: r.cpu.cpus || undefined, mems: r.cpu.mems || undefined },
@@ -195,6 +203,8 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
   };
   return { plan, unsupported, warnings };
 }
+
+const seccompPart = (f: SeccompFilter | null | undefined) => (f ? { program: f.program, flags: f.flags } : undefined);
 
 export interface ExecPlanOptions {
   id: string;
@@ -206,6 +216,8 @@ export interface ExecPlanOptions {
   /** The container's namespaces (its spec's linux.namespaces); default: all but user. */
   namespaces?: { type: string; path?: string }[];
   stdio?: SpecToPlanOptions['stdio'];
+  /** The container's compiled `linux.seccomp`: runc puts exec processes under it too. */
+  seccomp?: SeccompFilter | null;
 }
 
 const NS_PROC_NAME: Record<string, string> = { pid: 'pid', mount: 'mnt', uts: 'uts', ipc: 'ipc', network: 'net', cgroup: 'cgroup', user: 'user' };
@@ -227,5 +239,6 @@ export function execPlan(process: unknown, opts: ExecPlanOptions): LaunchPlanInp
     stdio: opts.stdio,
     cgroupPath: opts.cgroupPath,
     cgroupJoin: opts.cgroupPath !== undefined,
+    seccomp: seccompPart(opts.seccomp),
   };
 }

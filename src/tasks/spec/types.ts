@@ -5,6 +5,7 @@
  * reported by the converter (see UNSUPPORTED_FIELDS), never silently ignored.
  */
 import { z } from 'zod';
+import { OciSeccompSchema } from './seccomp/schema';
 
 const u32 = z.number().int().min(0).max(0xffffffff);
 const later = z.unknown().optional(); // known OCI field, reported by the converter when set
@@ -123,7 +124,7 @@ export const OciLinuxSchema = z.strictObject({
   rootfsPropagation: z.string().optional(),
   maskedPaths: z.array(z.string()).optional(),
   readonlyPaths: z.array(z.string()).optional(),
-  seccomp: later,
+  seccomp: OciSeccompSchema.optional(),
   mountLabel: later,
   intelRdt: later,
   personality: later,

@@ -2,43 +2,33 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Logger } from '../core/logger';
-import { EventExchange } from '../events/exchange';
-import { EVENTS_SERVICE, eventsService } from '../services/events';
-import { INTROSPECTION_SERVICE, introspectionService } from '../services/introspection';
-import { VERSION_SERVICE, versionService, type VersionInfo } from '../services/version';
-import type { Wiring } from './wiring';
-import { writeFileAtomic } from '../core/node/files';
+import { errnoCode } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { writeFileAtomic } from '../../core/node/files';
+import { INTROSPECTION_SERVICE, introspectionService } from '../../services/introspection';
+import { VERSION_SERVICE, versionService, type VersionInfo } from '../../services/version';
+import type { Slice } from '../slice';
 
-/** The package root (holds package.json and, in a checkout, .git), from src/daemon or dist/daemon. */
-const PACKAGE_ROOT = resolve(__dirname, '..', '..');
+/** The package root (holds package.json and, in a checkout, .git), from src/daemon/slices or dist/daemon/slices. */
+const PACKAGE_ROOT = resolve(__dirname, '..', '..', '..');
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/**
- * Wires events first (every later slice publishes through `w.events`), plus Version and
- * Introspection. The exchange is also exposed as `w.parts.get('events')` (an EventExchange).
- */
-export async function wireEvents(w: Wiring): Promise<void> {
-  const log = w.log.child({ component: 'events' });
-  const exchange = new EventExchange(log);
-  w.events = exchange;
-  w.parts.set('events', exchange);
-  // Ending subscriptions first lets the server drain at once instead of waiting for the force timeout.
-  w.onShutdown(() => exchange.close());
-
-  const uuid = await loadOrCreateUuid(w.config.root, w.log);
-  w.services.add(EVENTS_SERVICE, eventsService(w.log, exchange));
-  w.services.add(VERSION_SERVICE, versionService(w.log, versionInfo()));
-  w.services.add(INTROSPECTION_SERVICE, introspectionService(w.log, { plugins: () => w.plugins, uuid }));
-
-  w.plugins.push(
-    { type: 'io.containerd.event.v1', id: 'exchange' },
-    { type: 'io.containerd.grpc.v1', id: 'events', requires: ['io.containerd.event.v1'] },
+/** Version and Introspection: what berthd is, and the plugin list of every slice. */
+export const introspectionSlice: Slice = {
+  name: 'introspection',
+  requires: [],
+  provides: [],
+  plugins: () => [
     { type: 'io.containerd.grpc.v1', id: 'version' },
     { type: 'io.containerd.grpc.v1', id: 'introspection' },
-  );
-}
+  ],
+  async wire(ctx) {
+    const uuid = await loadOrCreateUuid(ctx.config.root, ctx.log);
+    ctx.services.add(VERSION_SERVICE, versionService(ctx.log, versionInfo()));
+    ctx.services.add(INTROSPECTION_SERVICE, introspectionService(ctx.log, { plugins: ctx.plugins, uuid }));
+  },
+};
 
 /**
  * The daemon's stable identity (`ctr version` prints it), generated once and kept in `<root>/uuid`.
@@ -51,7 +41,7 @@ export async function loadOrCreateUuid(root: string, log: Logger): Promise<strin
     if (UUID_RE.test(existing)) return existing;
     log.warn('server uuid file is malformed: replacing it', { file });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errnoCode(e) !== 'ENOENT') throw e;
   }
   const uuid = randomUUID();
   await writeFileAtomic(file, uuid + '\n', { durable: true });
@@ -80,7 +70,10 @@ function gitRevision(): string | undefined {
       return readFileSync(join(gitDir, ref), 'utf8').trim();
     } catch {
       const packed = readFileSync(join(gitDir, 'packed-refs'), 'utf8');
-      return packed.split('\n').find((l) => l.endsWith(' ' + ref))?.split(' ')[0];
+      return packed
+        .split('\n')
+        .find((l) => l.endsWith(' ' + ref))
+        ?.split(' ')[0];
     }
   } catch {
     return undefined;

@@ -50,14 +50,14 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'snapshotter/native.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack, and the native snapshotter’s `cp -a --reflink`',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'remotes/auth/docker-config.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack and berth-diff, the native snapshotter’s `cp -a --reflink` and docker’s `docker-credential-*` helpers',
   },
   {
     name: '@grpc/*',
-    // Client-side compatibility only, never loaded by berthd: api/proto.ts builds grpc-js clients
+    // Client-side compatibility only, never loaded by berthd: api/reflect.ts builds grpc-js clients
     // (lazily) for tests and benchmarks; services/grpc/status.ts types fromStatus (type import).
-    only: ['api/proto.ts', 'services/grpc/status.ts'],
+    only: ['api/reflect.ts', 'services/grpc/status.ts'],
     why: 'berthd serves gRPC with src/transport; grpc-js is a client for tests and benchmarks',
   },
 ];
@@ -66,7 +66,7 @@ export const PACKAGES = [
 export const PURE = { core: { io: 'src/core/node/', builtins: ['node:crypto'] } };
 
 export default defineConfig(
-  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'native/**', 'test/fixtures/lint/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', 'native/**', 'test/fixtures/lint/**', 'src/api/gen/**'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
@@ -91,8 +91,9 @@ export default defineConfig(
     },
   },
   {
-    // Loads @grpc/* lazily so that berthd never does (client-side compatibility, see PACKAGES).
-    files: ['src/api/proto.ts'],
+    // reflect.ts loads @grpc/* lazily so that berthd never does (client-side compatibility, see
+    // PACKAGES); bin.ts falls back to the modules tsc emitted when the build made no bundle.
+    files: ['src/api/reflect.ts', 'src/daemon/bin.ts'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

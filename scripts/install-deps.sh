@@ -5,11 +5,12 @@
 #           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   run:    libseccomp2 (berth-seccomp dlopens libseccomp.so.2 for containers with a seccomp profile)
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
-#           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
+#           docker-registry, skopeo, umoci, busybox-static, attr, iproute2, apache2-utils (htpasswd -B
+#           for the registry auth tests), openssl (the token auth fixture signs with a key it makes),
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
 #           zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1)
 set -euo pipefail
-PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
+PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
       golang-github-containerd-containerd-dev containernetworking-plugins zstd)
 missing=()
 for p in "${PKGS[@]}"; do

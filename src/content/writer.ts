@@ -100,6 +100,7 @@ export class LocalWriter {
   private hash: Hash;
   private updatedAt = new Date();
   private done = false;
+  private released = false;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private readonly pending: PendingWrite[] = [];
@@ -374,11 +375,11 @@ export class LocalWriter {
       if (expected && expected !== actual) throw failedPrecondition(`${what}: unexpected commit digest ${actual}, expected ${expected}: failed precondition`);
       const target = blobPath(this.s.root, actual);
       if (await exists(target)) {
-        await this.finish();
+        await this.finish(false);
         await rm(this.s.dir, { recursive: true, force: true }).catch((e) => this.s.log.warn('remove ingest failed', { ref: this.ref, err: e as Error }));
         throw alreadyExists(`content ${actual}: already exists`);
       }
-      await this.finish();
+      await this.finish(false);
       try {
         await rename(join(this.s.dir, 'data'), target);
       } catch (e) {
@@ -406,19 +407,27 @@ export class LocalWriter {
     if (this.done) throw failedPrecondition(`ingest ref ${this.ref}: writer is closed`);
   }
 
-  private async finish() {
-    if (this.done) return;
-    this.done = true;
-    if (this.hashing) clearImmediate(this.hashing);
-    this.hashing = undefined;
-    // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
-    await this.drain().catch(() => undefined);
-    try {
-      await this.s.fh.close();
-    } catch {
-      /* already closed */
+  /**
+   * Closes the file; `release` also gives up the ingest's lock. Commit keeps the lock until the
+   * ingest dir is gone: a writer that took the ref meanwhile would resume into a dir being removed.
+   */
+  private async finish(release = true) {
+    if (!this.done) {
+      this.done = true;
+      if (this.hashing) clearImmediate(this.hashing);
+      this.hashing = undefined;
+      // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
+      await this.drain().catch(() => undefined);
+      try {
+        await this.s.fh.close();
+      } catch {
+        /* already closed */
+      }
     }
-    this.s.release();
+    if (release && !this.released) {
+      this.released = true;
+      this.s.release();
+    }
   }
 }
 

@@ -27,6 +27,29 @@ export const ConfigSchema = z
      * that give space back (core/node/space.ts).
      */
     reservedFreeBytes: z.number().int().min(0).default(RESERVED_FREE_BYTES),
+    /** How berthd reaches registries (containerd's hosts.toml, reduced). Loopback hosts are plain HTTP. */
+    registry: z
+      .object({
+        /** `host[:port]` names served over plain HTTP (Docker's insecure-registries). */
+        insecure: z.array(z.string().min(1)).default([]),
+        /** Per `host[:port]`: a PEM CA bundle file to trust, skip verification, or plain HTTP. */
+        hosts: z.record(z.string().min(1), z.object({ ca: z.string().min(1).optional(), skipVerify: z.boolean().optional(), plainHttp: z.boolean().optional() }).strict()).default({}),
+        /** Directory of the docker config.json to read credentials from (default $DOCKER_CONFIG, else ~/.docker). */
+        dockerConfig: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    transfer: z
+      .object({
+        /** Concurrent blob downloads per pull (containerd's max_concurrent_downloads). */
+        maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
+        /** Concurrent blob uploads per push. */
+        maxConcurrentUploads: z.number().int().min(1).max(64).default(3),
+        /** How long a failed pull's lease keeps what it committed, for a retry to resume. */
+        leaseExpiryHours: z.number().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

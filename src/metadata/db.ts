@@ -38,7 +38,10 @@ export class MetadataDB {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(path: string): Promise<MetadataDB> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+    // LevelDB's defaults (an 8 MiB block cache, 4 MiB memtables) are sized for large stores;
+    // these hold small records, read mostly through in-memory state, and under container churn
+    // the defaults were resident memory for nothing. (The same in snapshotter/storage.ts.)
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', cacheSize: 1 << 20, writeBufferSize: 1 << 20 });
     try {
       await db.open();
     } catch (e) {

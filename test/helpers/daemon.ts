@@ -7,7 +7,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/main';
 import { ConfigSchema, type Config } from '../../src/daemon/config';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
-import { serviceClient } from '../../src/api/proto';
+import { serviceClient } from '../../src/api/reflect';
 
 export const REPO = resolve(__dirname, '..', '..');
 export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');

@@ -42,6 +42,8 @@ const PACKAGE_OF: Record<string, string> = {
   busybox: 'busybox-static',
   zstd: 'zstd',
   debootstrap: 'debootstrap',
+  htpasswd: 'apache2-utils',
+  openssl: 'openssl',
 };
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 

@@ -2,6 +2,7 @@ import type { Slice } from '../slice';
 import { contentSlice } from './content';
 import { contentServiceSlice } from './content-service';
 import { diffSlice } from './diff';
+import { engineSlice } from './engine';
 import { eventsSlice } from './events';
 import { gcSlice } from './gc';
 import { introspectionSlice } from './introspection';
@@ -10,6 +11,7 @@ import { metadataSlice } from './metadata';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
+import { transferSlice } from './transfer';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -27,4 +29,6 @@ export const SLICES: readonly Slice[] = [
   snapshotsServiceSlice,
   diffSlice,
   tasksSlice,
+  engineSlice,
+  transferSlice,
 ];

@@ -230,9 +230,10 @@ export class LayerStager {
       this.drop(job);
       return undefined;
     }
-    // The blob is committed by now, so an ingest job has all its bytes; one that still waits was
-    // following an ingest that was abandoned (another writer committed the blob): bounded wait.
-    const r = await waitOrCancel(job.result, ctx.signal, job.growing ? 2000 + job.size / 20_000 : undefined);
+    // The blob is committed by now. A job following the very writer that committed it has all its
+    // bytes and finishes (however loaded the machine: giving up would extract the layer a second
+    // time); one following another writer's ingest may wait on an abandoned file: bounded wait.
+    const r = await waitOrCancel(job.result, ctx.signal, job.growing && !job.confirmed ? 2000 + job.size / 20_000 : undefined);
     if (r === 'canceled') {
       this.drop(job);
       throw canceled('layer apply: canceled');

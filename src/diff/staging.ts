@@ -146,12 +146,12 @@ export class LayerStager {
    * still reading it is stopped and its staged tree removed now, not after `ttlMs`.
    */
   ingestRemoved(file: string): void {
-    for (const job of [...this.jobs.values()]) if (job.growing && !job.committed && job.file === file) this.drop(job);
+    for (const job of [...this.jobs.values()]) if (job.growing && !job.committed && job.file === file) void this.drop(job);
   }
 
   /** The committed blob `file` was removed from disk (GC): what was staged from it goes too. */
   blobRemoved(file: string): void {
-    for (const job of [...this.jobs.values()]) if ((!job.growing && job.file === file) || job.committed?.file === file) this.drop(job);
+    for (const job of [...this.jobs.values()]) if ((!job.growing && job.file === file) || job.committed?.file === file) void this.drop(job);
   }
 
   private add(digest: Digest, file: string, size: number, growing: boolean, source?: IngestSource): void {
@@ -210,11 +210,12 @@ export class LayerStager {
     }
   }
 
-  private drop(job: Job): void {
+  /** Forgets the job, stops its extraction and removes its dir (the promise: once removed). */
+  private drop(job: Job): Promise<void> {
     if (this.jobs.get(job.digest) === job) this.jobs.delete(job.digest);
     clearTimeout(job.timer);
     job.abort.abort();
-    void (job.result ?? Promise.resolve()).then(() => rm(job.dir, { recursive: true, force: true })).catch(() => undefined);
+    return (job.result ?? Promise.resolve()).then(() => rm(job.dir, { recursive: true, force: true })).catch(() => undefined);
   }
 
   /**
@@ -227,7 +228,7 @@ export class LayerStager {
     this.jobs.delete(digest); // one Apply claims it; a concurrent one applies normally
     clearTimeout(job.timer);
     if (!job.started || !job.result) {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
     // The blob is committed by now. A job following the very writer that committed it has all its
@@ -235,11 +236,11 @@ export class LayerStager {
     // time); one following another writer's ingest may wait on an abandoned file: bounded wait.
     const r = await waitOrCancel(job.result, ctx.signal, job.growing && !job.confirmed ? 2000 + job.size / 20_000 : undefined);
     if (r === 'canceled') {
-      this.drop(job);
+      void this.drop(job);
       throw canceled('layer apply: canceled');
     }
     if (r === 'timeout') {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
     const root = target.kind === 'overlay' ? target.upper : target.kind === 'plain' ? target.root : undefined;
@@ -252,7 +253,7 @@ export class LayerStager {
       (target.kind === 'overlay' ? r.implicitDirs === 0 || !target.lowers?.length : r.whiteouts === 0) &&
       (await readdir(root).catch(() => ['?'])).length === 0;
     if (!fits || !r || !root) {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
     const staged = join(job.dir, 'fs');
@@ -266,13 +267,14 @@ export class LayerStager {
     } catch (e) {
       if (moved === 0 && errnoCode(e) === 'EXDEV') {
         this.opts.log.info('layer staging: staging dir is on another filesystem than the snapshots; applying normally', { digest });
-        this.drop(job);
+        void this.drop(job);
         return undefined;
       }
-      this.drop(job);
+      void this.drop(job);
       throw internal(`layer ${digest}: moving the staged layer into place: ${(e as Error).message}`, { cause: e });
     }
-    this.drop(job);
+    // What is left of the staged tree is its empty root: gone before the Apply answers.
+    await this.drop(job);
     return r;
   }
 
@@ -280,7 +282,7 @@ export class LayerStager {
   async close(): Promise<void> {
     this.closed = true;
     const pending = [...this.jobs.values()];
-    for (const job of pending) this.drop(job);
+    for (const job of pending) void this.drop(job);
     await Promise.all(pending.map((j) => j.result?.catch(() => undefined)));
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }

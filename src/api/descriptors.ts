@@ -1,11 +1,11 @@
 /**
  * Typed method descriptors over the generated code (src/api/gen, from proto/ by
  * scripts/gen-api.js). One descriptor per method: its path, streaming kinds and the message
- * codecs, for berthd's server (MethodDef), berth's client channel and a typed client alike.
+ * codecs, for berthd's server (ServerMethod, which the transport takes as its MethodDef),
+ * berth's client channel and a typed client alike.
  * Nothing here parses .proto text: the daemon loads compiled code only.
  */
 import { SERVICE_DEFINITIONS, type ServiceName } from './gen';
-import type { MethodDef } from '../transport/grpc/call';
 
 export type { ServiceName };
 
@@ -106,9 +106,18 @@ export function serviceNames(): ServiceName[] {
 }
 
 /** A service's methods as the server registers them (keyed by method name). */
-export function serverMethods(fullName: string): Record<string, MethodDef> {
+/** One method as a server needs it (the transport's MethodDef has this shape; api/ does not import it). */
+export interface ServerMethod {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestDeserialize(b: Buffer): unknown;
+  responseSerialize(v: unknown): Buffer;
+}
+
+export function serverMethods(fullName: string): Record<string, ServerMethod> {
   if (!isServiceName(fullName)) throw new Error(`no service ${fullName} in proto/`);
-  const out: Record<string, MethodDef> = {};
+  const out: Record<string, ServerMethod> = {};
   for (const [name, m] of Object.entries(service(fullName).methods) as Array<[string, MethodDescriptor<unknown, unknown>]>) {
     out[name] = {
       path: m.path,

@@ -4,7 +4,7 @@
  * the socket as they are (protobufjs would copy each chunk into a new message buffer).
  */
 import { WriteContentResponse } from '../api/gen/containerd/services/content/v1/content';
-import type { H2Channel } from '../transport/grpc/client-channel';
+import type { H2Channel } from '../transport';
 
 const WRITE_PATH = '/containerd.services.content.v1.Content/Write';
 const enum Action {

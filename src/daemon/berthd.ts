@@ -6,12 +6,14 @@ import { type Daemon, startDaemon } from './main';
 import { startIdleGc } from './idle-gc';
 
 const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--config FILE] [--log-level debug|info|warn|error]
+              [--userns-remap USER[:GROUP]]
 
   --root       persistent data (content, metadata, snapshots)   default /var/lib/berth
   --state      runtime state (task bundles, monitor sockets)    default /run/berth
   --address    gRPC unix socket                                 default /run/berth/berthd.sock
   --config     JSON config file (see src/daemon/config.ts)
-  --log-level  structured JSON logs on stderr                   default info`;
+  --log-level  structured JSON logs on stderr                   default info
+  --userns-remap  run every container in a user namespace as USER's subordinate ids (/etc/subuid, /etc/subgid)`;
 
 async function run(): Promise<void> {
   let values;
@@ -23,6 +25,7 @@ async function run(): Promise<void> {
         address: { type: 'string', short: 'a' },
         config: { type: 'string', short: 'c' },
         'log-level': { type: 'string', short: 'l' },
+        'userns-remap': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -46,6 +49,7 @@ async function run(): Promise<void> {
     address: values.address,
     config: values.config,
     logLevel: values['log-level'],
+    usernsRemap: values['userns-remap'],
   });
   const log = stderrLogger(config.logLevel, { component: 'berthd' });
   // The handlers go in before the daemon starts: it answers calls (and a supervisor may signal it)

@@ -13,6 +13,10 @@ export const ConfigSchema = z
     defaultSnapshotter: z.string().default('overlayfs'),
     /** Cgroup parent for tasks; empty = nest under berthd's own cgroup. */
     cgroupParent: z.string().default(''),
+    /** Docker's userns-remap: `USER[:GROUP]`; containers run as the user's subordinate ids (src/tasks/userns-remap.ts). */
+    usernsRemap: z.string().min(1).optional(),
+    /** Where the subordinate id ranges of usernsRemap are read. */
+    subidFiles: z.object({ subuid: z.string().min(1).default('/etc/subuid'), subgid: z.string().min(1).default('/etc/subgid') }).strict().prefault({}),
     gc: z
       .object({
         /** Delay after a mutation before a background collection runs. */
@@ -62,6 +66,7 @@ export interface Flags {
   config?: string;
   /** Checked by ConfigSchema, like the file's fields. */
   logLevel?: string;
+  usernsRemap?: string;
 }
 
 export function loadConfig(flags: Flags): Config {
@@ -75,7 +80,7 @@ export function loadConfig(flags: Flags): Config {
     if (!isRecord(file)) throw new Error(`config ${flags.config}: must be a JSON object`);
   }
   const merged: Record<string, unknown> = isRecord(file) ? { ...file } : {};
-  for (const k of ['root', 'state', 'address', 'logLevel'] as const) if (flags[k] !== undefined) merged[k] = flags[k];
+  for (const k of ['root', 'state', 'address', 'logLevel', 'usernsRemap'] as const) if (flags[k] !== undefined) merged[k] = flags[k];
   const r = ConfigSchema.safeParse(merged);
   if (!r.success) throw new Error(`config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;

@@ -1,5 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import type { ServerCall } from '../transport/grpc/call';
+import type { ServerCall, ServiceImpl } from '../transport';
 import type { ContentStore, Writer } from '../content/types';
 import { validateRef } from '../content/paths';
 import type { Ctx } from '../core/context';

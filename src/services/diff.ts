@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';

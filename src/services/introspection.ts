@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import { parseFilters, type Adaptor } from '../core/filters';
 import type { Logger } from '../core/logger';
 import { unary } from './grpc/handlers';

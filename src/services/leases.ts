@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import { LABEL_GC_EXPIRE, type LeaseStore } from '../metadata/leases';
 import { parseTime } from '../metadata/label-validation';

@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
 import type { NamespaceStore } from '../metadata/namespaces';

@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import { z } from 'zod';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';

@@ -1,4 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import { unary } from './grpc/handlers';
 import type { Api } from './grpc/api-types';

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { slow } from './slow';
 
 export interface RunResult {
   code: number | null;
@@ -21,7 +22,7 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+    const t = setTimeout(() => child.kill('SIGKILL'), slow(opts.timeoutMs ?? 30000));
     child.on('error', (e) => {
       clearTimeout(t);
       reject(e);

@@ -1,6 +1,6 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { H2Channel } from '../../src/transport/grpc/client-channel';
+import { H2Channel } from '../../src/transport';
 import { ingest } from '../../src/client/content-ingest';
 import { serviceClient } from '../../src/api/reflect';
 import { startInProcess } from '../helpers/daemon';

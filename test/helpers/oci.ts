@@ -89,6 +89,7 @@ async function writeManifest(layoutDir: string, spec: ImageSpec): Promise<BuiltI
   const docker = spec.mediaTypes === 'docker';
   const layers: BuiltLayer[] = [];
   for (const l of spec.layers) {
+    if (docker && l.compression === 'zstd') throw new Error('Docker schema2 media types have no zstd layer: use OCI media types');
     const b = await writeLayer(layoutDir, l);
     layers.push(docker ? { ...b, mediaType: b.mediaType === MEDIA_LAYER_GZIP ? DOCKER_LAYER.gzip : DOCKER_LAYER.tar } : b);
   }

@@ -11,7 +11,7 @@ import { journaledExt4 } from './lib/scratch-fs';
 import { pushImage } from '../test/helpers/registry';
 import type { BenchEnv } from './lib/workload';
 
-const built = oncePerRun(async (env: BenchEnv) => {
+export const debianPushed = oncePerRun(async (env: BenchEnv) => {
   const imgs = await debianImages(env.log);
   const registry = await env.registry();
   const layered = await pushImage(registry, imgs.layoutDir, imgs.layered.refName, 'library/debian-layers:bench', { timeoutMs: 300000 });
@@ -22,21 +22,21 @@ const built = oncePerRun(async (env: BenchEnv) => {
 export const pullDebian = pullRow({
   name: 'pull-debian',
   description: '`ctr images pull --plain-http` of a debootstrap\'ed Debian bookworm + apt-get install layer (2 layers, ~105 MB gzip)',
-  image: async (env) => (await built(env)).layered,
+  image: async (env) => (await debianPushed(env)).layered,
   rounds: 3,
 });
 
 export const pullDebianFlat = pullRow({
   name: 'pull-debian-flat',
   description: 'the same Debian tree as one layer (a squashed image)',
-  image: async (env) => (await built(env)).flat,
+  image: async (env) => (await debianPushed(env)).flat,
   rounds: 3,
 });
 
 export const pullDebianExt4 = pullRow({
   name: 'pull-debian-ext4',
   description: 'pull-debian into fresh daemons on a journaled ext4 (bench/lib/scratch-fs.ts)',
-  image: async (env) => (await built(env)).layered,
+  image: async (env) => (await debianPushed(env)).layered,
   rounds: 3,
   under: journaledExt4,
 });
@@ -44,7 +44,7 @@ export const pullDebianExt4 = pullRow({
 export const pullDebianFlatExt4 = pullRow({
   name: 'pull-debian-flat-ext4',
   description: 'pull-debian-flat into fresh daemons on a journaled ext4',
-  image: async (env) => (await built(env)).flat,
+  image: async (env) => (await debianPushed(env)).flat,
   rounds: 3,
   under: journaledExt4,
 });

@@ -16,7 +16,7 @@ import { pushImage } from '../test/helpers/registry';
 import { oncePerRun, pullRow } from './lib/pull-rows';
 import { journaledExt4 } from './lib/scratch-fs';
 
-const image = oncePerRun(async (env) => {
+export const largePushed = oncePerRun(async (env) => {
   const layout = join(env.workDir, 'pull-large');
   // 176 MiB of payload, half incompressible: ≈110 MB of gzip layers (≈35 MB with --quick).
   const spec = largeImage({ name: 'docker.io/library/large:bench', totalMiB: env.quick ? 48 : 176, dataLayers: 4, filesPerLayer: 200 });
@@ -35,14 +35,14 @@ const image = oncePerRun(async (env) => {
 export const pullLarge = pullRow({
   name: 'pull-large',
   description: '`ctr images pull --plain-http` of a 100 MB+ 6-layer image (whiteouts, opaque dir) from the loopback registry',
-  image,
+  image: largePushed,
   rounds: 3,
 });
 
 export const pullLargeExt4 = pullRow({
   name: 'pull-large-ext4',
   description: 'pull-large into fresh daemons on a journaled ext4 (bench/lib/scratch-fs.ts)',
-  image,
+  image: largePushed,
   rounds: 3,
   under: journaledExt4,
 });
@@ -50,7 +50,7 @@ export const pullLargeExt4 = pullRow({
 export const pullLargeFetch = pullRow({
   name: 'pull-large-fetch',
   description: 'the fetch part of pull-large alone: `ctr content fetch --plain-http` (registry → Content/Write, no unpack)',
-  image,
+  image: largePushed,
   rounds: 3,
   fetchOnly: true,
 });

@@ -7,7 +7,7 @@
 import { ctr, run } from '../../test/helpers/ctr';
 import { implemented } from './grpc';
 import { timeMs } from './stats';
-import type { BenchEnv, Launched, Side, SideName, Workload } from './workload';
+import type { BenchEnv, Launched, Side, SideName, Target, Workload } from './workload';
 
 /** Builds/pushes once per run (memoised per env), e.g. an image's reference. */
 export function oncePerRun<T>(build: (env: BenchEnv) => Promise<T>): (env: BenchEnv) => Promise<T> {
@@ -74,6 +74,11 @@ export interface PullRowOptions {
    * journaled ext4) instead of the shared ones.
    */
   under?: (env: BenchEnv) => Promise<string>;
+  /**
+   * berth's side pulls with this instead of ctr (e.g. `berth pull` through the Transfer service);
+   * containerd's side still runs `ctr images pull`. The row's target then is this one's.
+   */
+  berthPull?: { pull(address: string, namespace: string, ref: string): Promise<string>; target: Target };
 }
 
 export function pullRow(o: PullRowOptions): Workload {
@@ -90,7 +95,7 @@ export function pullRow(o: PullRowOptions): Workload {
     better: 'lower',
     ...(o.rounds ? { rounds: o.rounds } : {}),
     timeoutMs: 300000,
-    ...(o.fetchOnly ? {} : { target: { text: '≤ ½ containerd', met: (b, c) => b.median <= c.median / 2 } }),
+    ...(o.fetchOnly ? {} : { target: o.berthPull?.target ?? { text: '≤ ½ containerd', met: (b, c) => b.median <= c.median / 2 } }),
     supported: pullSupported,
     async setup(side, env) {
       if (o.under) fresh.set(side.name, await side.launch({ under: await o.under(env) }));
@@ -100,10 +105,12 @@ export function pullRow(o: PullRowOptions): Workload {
       const ref = await o.image(env);
       let out = '';
       const args = o.fetchOnly ? ['content', 'fetch', '--plain-http', ref] : ['images', 'pull', '--plain-http', ref];
+      const own = side.name === 'berth' ? o.berthPull : undefined;
+      const address = fresh.get(side.name)?.address ?? side.daemon.address;
       const ms = await timeMs(async () => {
-        out = await must(q(side), side.name, ns, args);
+        out = own ? await own.pull(address, ns, ref) : await must(q(side), side.name, ns, args);
       });
-      if (!o.fetchOnly) env.log(`${o.name}: ${side.name}: ${Math.round(ms)} ms (${pullPhases(out)})`);
+      if (!o.fetchOnly) env.log(`${o.name}: ${side.name}: ${Math.round(ms)} ms${own ? '' : ` (${pullPhases(out)})`}`);
       await cleanPull(q(side), ns, ref);
       return ms;
     },

@@ -23,13 +23,16 @@
  * inside it (containerd creates the bucket), and explicitly by Namespaces/Create.
  * Blobs live once on disk (content/) but are visible per namespace through `blob` records.
  */
+import { invalidArgument } from '../core/errors';
+
 export const SCHEMA_VERSION = 1;
 export const SEP = '\x00';
 
 export type Key = readonly string[];
 
 export function encodeKey(parts: Key): string {
-  for (const p of parts) if (p.includes(SEP)) throw new Error('key segment contains NUL');
+  // Names reach keys from clients (container refs, volume names): a NUL in one is their mistake.
+  for (const p of parts) if (p.includes(SEP)) throw invalidArgument(`a name may not contain a NUL byte: ${JSON.stringify(p.slice(0, 200))}`);
   return parts.join(SEP);
 }
 

@@ -10,6 +10,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
+import { ImageStore } from '../../src/api/gen/containerd/types/transfer/imagestore';
+import { AuthResponse } from '../../src/api/gen/containerd/types/transfer/registry';
 
 const PROTO_ROOT = path.resolve(__dirname, '../../proto');
 const FILES = [
@@ -172,8 +174,6 @@ describe('proto/: containerd 2.x Transfer and Streaming, as upstream declares th
   it('bytes as containerd 2.x writes them decode with the generated codecs (AuthResponse, ImageStore)', () => {
     // AuthResponse{authType: HEADER, secret: "Bearer x", username: "u"}; ImageStore{name: "n", unpacks: [{snapshotter: "overlayfs"}]}:
     // tags hand-encoded from the numbers above (field 10 of ImageStore is tag 0x52).
-    const { AuthResponse } = require('../../src/api/gen/containerd/types/transfer/registry') as typeof import('../../src/api/gen/containerd/types/transfer/registry');
-    const { ImageStore } = require('../../src/api/gen/containerd/types/transfer/imagestore') as typeof import('../../src/api/gen/containerd/types/transfer/imagestore');
     const auth = Buffer.from([0x08, 0x03, 0x12, 0x08, ...Buffer.from('Bearer x'), 0x1a, 0x01, 0x75]);
     expect(AuthResponse.decode(auth)).toMatchObject({ authType: 'HEADER', secret: 'Bearer x', username: 'u' });
     const store = Buffer.from([0x0a, 0x01, 0x6e, 0x52, 0x0b, 0x12, 0x09, ...Buffer.from('overlayfs')]);

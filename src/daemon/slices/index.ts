@@ -12,6 +12,7 @@ import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
 import { transferSlice } from './transfer';
+import { transferServiceSlice } from './transfer-service';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -31,4 +32,5 @@ export const SLICES: readonly Slice[] = [
   tasksSlice,
   engineSlice,
   transferSlice,
+  transferServiceSlice,
 ];

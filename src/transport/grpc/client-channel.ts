@@ -54,6 +54,13 @@ export class ClientStream {
     return this.ch.sendData(this, [], 0, true);
   }
 
+  /** Resets the call (RST_STREAM CANCEL): the server sees it cancelled; status is CANCELLED. */
+  cancel(details = 'cancelled by the client'): void {
+    if (this.closed) return;
+    this.finish({ code: Status.CANCELLED, details });
+    this.ch.reset(this.id);
+  }
+
   receive(chunk: Buffer): void {
     for (const m of this.decoder.push(chunk)) this.onMessage(m.subarray(5));
     this.credit(chunk.length);
@@ -163,6 +170,15 @@ export class H2Channel {
     this.socket.destroy();
   }
 
+  /** RST_STREAM(CANCEL) for one of our calls. */
+  reset(id: number): void {
+    if (!this.streams.delete(id) || this.failure) return;
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(0x8, 0);
+    this.frame(Frame.RST_STREAM, 0, id, b);
+    this.wake(); // a write waiting for this call's window gives up
+  }
+
   windowUpdate(id: number, inc: number): void {
     const b = Buffer.allocUnsafe(4);
     b.writeUInt32BE(inc, 0);
@@ -244,6 +260,7 @@ export class H2Channel {
       const msg = headers.find(([k]) => k === 'grpc-message')?.[1] ?? '';
       this.streams.delete(id);
       s.finish({ code: st ? Number(st[1]) : Status.UNKNOWN, details: decodeURIComponent(msg) });
+      this.wake();
     }
   }
 
@@ -288,6 +305,7 @@ export class H2Channel {
         const s = this.streams.get(id);
         this.streams.delete(id);
         s?.finish({ code: Status.CANCELLED, details: `stream reset (${p.length >= 4 ? p.readUInt32BE(0) : '?'})` });
+        this.wake();
         return;
       }
       case Frame.GOAWAY:

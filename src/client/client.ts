@@ -35,11 +35,15 @@ export type EngineClient = ServiceClient<'berth.engine.v1.Engine'> & {
   execSession(init: DeepPartial<ExecInit>, opts?: CallOptions): Promise<Session>;
 };
 
-/** The connection, shared by a client and the clients withNamespace() makes from it. */
+/**
+ * The connection, shared by a client and the clients withNamespace() makes from it. A call after
+ * the connection failed (berthd restarted) opens a new one.
+ */
 class Connection {
   private ch: H2Channel | undefined;
   constructor(readonly address: string) {}
   channel(): H2Channel {
+    if (this.ch?.failed) this.ch = undefined;
     return (this.ch ??= new H2Channel(this.address));
   }
   close(): void {

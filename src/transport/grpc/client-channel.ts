@@ -176,6 +176,11 @@ export class H2Channel {
     return s;
   }
 
+  /** The connection failed or was closed: no new call can start on it. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   /** Sends RST_STREAM(CANCEL) for a stream of ours and forgets it. */
   reset(id: number): void {
     if (!this.streams.delete(id) || this.failure) return;

@@ -6,7 +6,7 @@ import { buildConfig, mergeEnv } from '../../src/engine/config';
 import { DetachScanner, parseDetachKeys } from '../../src/engine/detach-keys';
 import { containerResolvConf } from '../../src/engine/etc-files';
 import { chainIds, familiarName, normalizeReference } from '../../src/engine/image';
-import { humanDuration } from '../../src/engine/list';
+import { humanDuration } from '../../src/core/human';
 import { decodeLine, logFiles, tailLines, timeNs } from '../../src/engine/logs/files';
 import { generateName, newId, validateName } from '../../src/engine/names';
 import { parseLogOpts, parseMemory, parseSignal, parseSize } from '../../src/engine/units';

@@ -1,108 +1,208 @@
 /**
- * Typed calls on berth's client channel (H2Channel): a unary call and a bidirectional stream,
- * each with the namespace header, cancellation by AbortSignal (RST_STREAM CANCEL) and a non-OK
- * status mapped back to berth's error kinds (core/status-codes.ts).
+ * Calls over berth's own HTTP/2 client channel (src/transport's H2Channel) with the generated
+ * codecs: no grpc-js and no .proto parser are loaded. The four call kinds, each with the
+ * namespace header, an optional deadline and an AbortSignal; failures come back as berth's error
+ * kinds (errors.ts). Server streams are async iterables that give the server's window back only
+ * as the caller takes messages, so a slow reader holds at most one stream window.
  */
-import type { MethodDescriptor } from '../api';
-import { canceled } from '../core/errors';
-import { errorFromStatus } from '../core/status-codes';
-import type { ClientStream, H2Channel } from '../transport';
+import type { DeepPartial, MethodDescriptor } from '../api/descriptors';
+import { type ClientStream, type H2Channel, Status } from '../transport';
+import { callError, connectError } from './errors';
 
-export const NAMESPACE_HEADER = 'containerd-namespace';
-
-function abortError(signal: AbortSignal, what: string): Error {
-  const r: unknown = signal.reason;
-  return canceled(`${what}: ${r instanceof Error && r.name !== 'AbortError' ? r.message : 'cancelled'}`);
+export interface CallOptions {
+  /** Ends the call (CANCELLED at the server; the caller gets a Canceled error). */
+  signal?: AbortSignal;
+  /** A deadline for the whole call, sent as grpc-timeout too. */
+  timeoutMs?: number;
+  /** Overrides the client's namespace for this call ('' sends none). */
+  namespace?: string;
+  /** More request metadata (e.g. `containerd-lease`). */
+  metadata?: Record<string, string>;
 }
 
-/** One unary call; rejects with a SupervisorError of the status's kind. */
-export async function unaryCall<Req, Res>(ch: H2Channel, m: MethodDescriptor<Req, Res>, req: Req, namespace: string, signal?: AbortSignal): Promise<Res> {
-  const what = m.path.slice(1);
-  if (signal?.aborted) throw abortError(signal, what);
-  const s = await ch.call(m.path, namespace ? { [NAMESPACE_HEADER]: namespace } : {});
-  let res: Res | undefined;
-  s.onMessage = (b) => (res = m.decodeResponse(b));
-  const onAbort = () => s.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
+/** What the service objects call through (the Client owns the channel). */
+export interface Transport {
+  readonly address: string;
+  readonly namespace: string;
+  channel(): H2Channel;
+}
+
+/** A server-streaming call: iterate it; `cancel()` (or breaking out of the loop) ends it. */
+export interface ResponseStream<Res> extends AsyncIterable<Res> {
+  cancel(): void;
+}
+
+/** A client-streaming or bidirectional call. */
+export interface DuplexCall<Req, Res> extends AsyncIterable<Res> {
+  /** Sends one message; resolves once flow control took it. */
+  send(req: DeepPartial<Req>): Promise<void>;
+  /** Half-closes: no more messages from this side. */
+  end(): Promise<void>;
+  cancel(): void;
+  /** Settles when the call ends: resolves on OK, rejects with the mapped error otherwise. */
+  readonly done: Promise<void>;
+}
+
+function metadataOf(t: Transport, o: CallOptions): Record<string, string> {
+  const md: Record<string, string> = { ...(o.metadata ?? {}) };
+  const ns = o.namespace ?? t.namespace;
+  if (ns) md['containerd-namespace'] = ns;
+  if (o.timeoutMs !== undefined) md['grpc-timeout'] = `${Math.max(1, Math.ceil(o.timeoutMs))}m`;
+  return md;
+}
+
+/** Opens the stream, wiring cancellation (signal, deadline) to RST_STREAM. */
+async function open(t: Transport, path: string, o: CallOptions): Promise<{ s: ClientStream; release(): void }> {
+  o.signal?.throwIfAborted();
+  let s: ClientStream;
   try {
-    await s.write(m.encodeRequest(req));
-    await s.end();
-    const st = await s.status;
-    if (signal?.aborted) throw abortError(signal, what);
-    if (st.code !== 0) throw errorFromStatus(st);
-    if (res === undefined) throw errorFromStatus({ code: 13, details: 'the server sent no response message' }, what);
-    return res;
+    s = await t.channel().call(path, metadataOf(t, o));
   } catch (e) {
-    if (signal?.aborted) throw abortError(signal, what);
-    throw e;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+    throw connectError(t.address, e);
   }
+  const onAbort = () => s.cancel(o.signal?.reason instanceof Error ? o.signal.reason.message : 'cancelled by the caller');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = o.timeoutMs !== undefined ? setTimeout(() => s.cancel('Deadline exceeded'), o.timeoutMs) : undefined;
+  if (timer) void s.status.then(() => clearTimeout(timer));
+  return {
+    s,
+    release: () => {
+      o.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(timer);
+    },
+  };
 }
 
-/**
- * A bidirectional stream: `send` one message at a time (with the channel's flow control),
- * `recv` the next reply (undefined at the end of the server's stream), `end` our side,
- * `cancel` the call. `status` settles with the call: it rejects with the mapped error on a
- * non-OK status (or on cancellation, Canceled).
- */
-export class BidiCall<Req, Res> {
-  private readonly queue: Res[] = [];
-  private waiting: (() => void) | undefined;
-  private finished = false;
-  readonly status: Promise<void>;
+/** The call's status as an error, or undefined for OK. A local deadline reads as DEADLINE_EXCEEDED. */
+function statusError(st: { code: number; details: string }, path: string): Error | undefined {
+  if (st.code === Status.OK) return undefined;
+  const code = st.code === Status.CANCELLED && st.details === 'Deadline exceeded' ? Status.DEADLINE_EXCEEDED : st.code;
+  return callError(code, st.details, path);
+}
 
-  private constructor(
+export async function unaryCall<Req, Res>(t: Transport, m: MethodDescriptor<Req, Res>, req: DeepPartial<Req>, o: CallOptions = {}): Promise<Res> {
+  const { s, release } = await open(t, m.path, o);
+  let res: Res | undefined;
+  let decodeError: unknown;
+  s.onMessage = (b) => {
+    try {
+      res = m.decodeResponse(b);
+    } catch (e) {
+      decodeError = e;
+    }
+  };
+  try {
+    await s.write(m.encodeRequest(m.fromPartialRequest(req)));
+    await s.end();
+  } catch {
+    /* the status says why */
+  }
+  const st = await s.status;
+  release();
+  const err = statusError(st, m.path);
+  if (err) throw err;
+  if (decodeError) throw callError(Status.INTERNAL, `${m.path}: cannot decode the response: ${(decodeError as Error).message}`, m.path);
+  if (res === undefined) throw callError(Status.INTERNAL, `${m.path}: no response message`, m.path);
+  return res;
+}
+
+/** Messages of a stream in arrival order, crediting the server's window as they are taken. */
+class Inbox<Res> implements AsyncIterator<Res> {
+  private readonly queue: Buffer[] = [];
+  private wake: (() => void) | undefined;
+  private ended: { error?: Error } | undefined;
+
+  constructor(
     private readonly s: ClientStream,
-    private readonly m: MethodDescriptor<Req, Res>,
+    private readonly decode: (b: Uint8Array) => Res,
+    path: string,
+    release: () => void,
   ) {
+    s.manualCredit = true;
     s.onMessage = (b) => {
-      this.queue.push(m.decodeResponse(b));
-      this.poke();
+      this.queue.push(b);
+      this.wake?.();
     };
-    this.status = s.status.then((st) => {
-      this.finished = true;
-      this.poke();
-      if (st.code !== 0) throw errorFromStatus(st);
+    void s.status.then((st) => {
+      release();
+      this.ended = { error: statusError(st, path) };
+      this.wake?.();
     });
-    this.status.catch(() => undefined); // read through recv() or by whoever awaits it
   }
 
-  static async open<Req, Res>(ch: H2Channel, m: MethodDescriptor<Req, Res>, namespace: string): Promise<BidiCall<Req, Res>> {
-    return new BidiCall(await ch.call(m.path, namespace ? { [NAMESPACE_HEADER]: namespace } : {}), m);
-  }
-
-  private poke(): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.();
-  }
-
-  get closed(): boolean {
-    return this.finished;
-  }
-
-  send(msg: Req): Promise<void> {
-    return this.s.write(this.m.encodeRequest(msg));
-  }
-
-  end(): Promise<void> {
-    return this.s.end();
-  }
-
-  cancel(): void {
-    this.s.cancel();
-  }
-
-  /** The next message; undefined once the server ended the call with OK; rejects on an error status. */
-  async recv(): Promise<Res | undefined> {
+  async next(): Promise<IteratorResult<Res>> {
     for (;;) {
-      if (this.queue.length) return this.queue.shift()!;
-      if (this.finished) {
-        await this.status;
-        return undefined;
+      const b = this.queue.shift();
+      if (b) {
+        this.s.consumed(b.length);
+        return { value: this.decode(b), done: false };
       }
-      await new Promise<void>((r) => (this.waiting = r));
+      if (this.ended) {
+        if (this.ended.error) throw this.ended.error;
+        return { value: undefined, done: true };
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
     }
   }
+
+  async return(): Promise<IteratorResult<Res>> {
+    this.s.cancel();
+    return { value: undefined, done: true };
+  }
+}
+
+export function serverStreamCall<Req, Res>(t: Transport, m: MethodDescriptor<Req, Res>, req: DeepPartial<Req>, o: CallOptions = {}): ResponseStream<Res> {
+  const opened = open(t, m.path, o).then(async ({ s, release }) => {
+    const inbox = new Inbox(s, (b) => m.decodeResponse(b), m.path, release);
+    await s.write(m.encodeRequest(m.fromPartialRequest(req))).then(() => s.end(), () => undefined);
+    return { s, inbox };
+  });
+  opened.catch(() => undefined);
+  let cancelled = false;
+  return {
+    cancel: () => {
+      cancelled = true;
+      void opened.then(({ s }) => s.cancel(), () => undefined);
+    },
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const { inbox, s } = await opened;
+        if (cancelled) s.cancel();
+        return inbox.next();
+      },
+      return: async () => {
+        cancelled = true;
+        const o2 = await opened.catch(() => undefined);
+        return o2 ? o2.inbox.return() : { value: undefined, done: true };
+      },
+    }),
+  };
+}
+
+export function duplexCall<Req, Res>(t: Transport, m: MethodDescriptor<Req, Res>, o: CallOptions = {}): DuplexCall<Req, Res> {
+  const opened = open(t, m.path, o).then(({ s, release }) => ({ s, inbox: new Inbox(s, (b) => m.decodeResponse(b), m.path, release) }));
+  opened.catch(() => undefined);
+  const done = opened.then(async ({ s }) => {
+    const e = statusError(await s.status, m.path);
+    if (e) throw e;
+  });
+  done.catch(() => undefined);
+  return {
+    done,
+    send: async (req) => {
+      const { s } = await opened;
+      if (s.closed) return done; // the call is over: its status says why
+      await s.write(m.encodeRequest(m.fromPartialRequest(req))).catch(() => done);
+    },
+    end: async () => {
+      const { s } = await opened;
+      if (!s.closed) await s.end().catch(() => undefined);
+    },
+    cancel: () => void opened.then(({ s }) => s.cancel(), () => undefined),
+    [Symbol.asyncIterator]: () => ({
+      next: async () => (await opened).inbox.next(),
+      return: async () => (await opened).inbox.return(),
+    }),
+  };
 }

@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { type AnyValue, codecOf, packAny, service } from '../../src/api';
-import { BidiCall, unaryCall } from '../../src/client/rpc';
-import { DOCKER_ARCHIVE, TransferClient, type Progress } from '../../src/client/transfer';
+import { Client, DOCKER_ARCHIVE, type Progress } from '../../src/client';
+import { duplexCall, type Transport, unaryCall } from '../../src/client/rpc';
 import { openStream, streamId } from '../../src/client/transfer/streams';
 import { H2Channel } from '../../src/transport';
 import { StreamManager } from '../../src/services/streaming/manager';
@@ -28,6 +28,8 @@ const any = (type: string, msg: object) => packAny(`containerd.types.transfer.${
 describe('Transfer and Streaming services (no registry)', () => {
   let d: Awaited<ReturnType<typeof startInProcess>>;
   let ch: H2Channel;
+  let client: Client;
+  let t: Transport;
   let work: string;
   let bb: BuiltImage;
   let ociTar: string;
@@ -36,36 +38,40 @@ describe('Transfer and Streaming services (no registry)', () => {
 
   beforeAll(async () => {
     d = await startInProcess({ logLevel: 'error' });
+    client = new Client({ address: d.dirs.address });
     ch = new H2Channel(d.dirs.address);
+    t = { address: d.dirs.address, namespace: 'default', channel: () => ch };
     work = await mkdtemp(join(tmpdir(), 'berth-xfer-svc-'));
     bb = await writeOciImage(join(work, 'layout'), busyboxImage('docker.io/library/busybox:svc'));
     ociTar = join(work, 'bb.tar');
     await writeOciArchive(join(work, 'layout'), ociTar);
   }, 60_000);
   afterAll(async () => {
+    client?.close();
     ch?.close();
     await d?.stop();
     await rm(work, { recursive: true, force: true });
   });
 
   describe('Streaming/Stream', () => {
+    const next = async (c: ReturnType<typeof duplexCall>) => (await c[Symbol.asyncIterator]().next()).value as unknown;
     it('acknowledges a StreamInit with an Any of google.protobuf.Empty', async () => {
-      const s = await BidiCall.open(ch, STREAM, 'default');
+      const s = duplexCall(t, STREAM);
       await s.send(packAny('containerd.services.streaming.v1.StreamInit', { id: 'ack-1' }));
-      expect(await s.recv()).toEqual({ type_url: 'google.protobuf.Empty', value: Buffer.alloc(0) });
+      expect(await next(s)).toEqual({ type_url: 'google.protobuf.Empty', value: Buffer.alloc(0) });
       s.cancel();
     });
 
     it('refuses a first message that is no StreamInit, an empty id and a taken id (INVALID_ARGUMENT, ALREADY_EXISTS)', async () => {
-      const bad = await BidiCall.open(ch, STREAM, 'default');
+      const bad = duplexCall(t, STREAM);
       await bad.send(any('Data', { data: Buffer.from('x') }));
-      await expect(bad.recv()).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('StreamInit') });
-      const empty = await BidiCall.open(ch, STREAM, 'default');
+      await expect(next(bad)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('StreamInit') });
+      const empty = duplexCall(t, STREAM);
       await empty.send(packAny('containerd.services.streaming.v1.StreamInit', { id: '' }));
-      await expect(empty.recv()).rejects.toMatchObject({ kind: 'InvalidArgument', message: 'StreamInit.id: required' });
-      const first = await openStream(ch, 'default', 'taken-1');
-      await expect(openStream(ch, 'default', 'taken-1')).rejects.toMatchObject({ kind: 'AlreadyExists' });
-      const elsewhere = await openStream(ch, 'other', 'taken-1'); // ids are per namespace
+      await expect(next(empty)).rejects.toMatchObject({ kind: 'InvalidArgument', message: 'StreamInit.id: required' });
+      const first = await openStream(t, 'taken-1');
+      await expect(openStream(t, 'taken-1')).rejects.toMatchObject({ kind: 'AlreadyExists' });
+      const elsewhere = await openStream(t, 'taken-1', { namespace: 'other' }); // ids are per namespace
       first.cancel();
       elsewhere.cancel();
     });
@@ -82,7 +88,7 @@ describe('Transfer and Streaming services (no registry)', () => {
   });
 
   describe('Transfer/Transfer statuses', () => {
-    const transfer = (req: object, namespace = 'default') => unaryCall(ch, TRANSFER, req as never, namespace);
+    const transfer = (req: object, namespace = 'default') => unaryCall(t, TRANSFER, req as never, { namespace });
     const store = (name: string) => any('ImageStore', { name });
 
     it('requires a namespace (FAILED_PRECONDITION), a source and a destination (INVALID_ARGUMENT)', async () => {
@@ -108,7 +114,7 @@ describe('Transfer and Streaming services (no registry)', () => {
     it('a stream the request names must exist (NOT_FOUND) and serves one transfer (FAILED_PRECONDITION)', async () => {
       await expect(transfer({ source: store('a'), destination: store('b'), options: { progress_stream: 'nope' } })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('progress stream "nope"') });
       const id = streamId('import');
-      const s = await openStream(ch, 'default', id);
+      const s = await openStream(t, id);
       const first = transfer({ source: any('ImageImportStream', { stream: id }), destination: store('') });
       await new Promise((r) => setTimeout(r, 100));
       await expect(transfer({ source: any('ImageImportStream', { stream: id }), destination: store('') })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('already used') });
@@ -117,7 +123,7 @@ describe('Transfer and Streaming services (no registry)', () => {
     });
 
     it('a tag or export of an image that does not exist is NOT_FOUND', async () => {
-      const t = new TransferClient(ch, ns());
+      const t = client.withNamespace(ns()).transfer;
       await expect(t.tag('no/such:1', 'x:1')).rejects.toMatchObject({ kind: 'NotFound' });
       await expect(t.exportArchive(['no/such:1'], new PassThrough().resume())).rejects.toMatchObject({ kind: 'NotFound' });
     });
@@ -126,7 +132,7 @@ describe('Transfer and Streaming services (no registry)', () => {
   describe('import, export and tag through the client module', () => {
     it('imports an OCI archive with flow control; names it from the archive; progress ends with saved', async () => {
       const namespace = ns();
-      const t = new TransferClient(ch, namespace);
+      const t = client.withNamespace(namespace).transfer;
       const events: Progress[] = [];
       const saved = await t.importArchive(createReadStream(ociTar), { unpack: false, onProgress: (p) => events.push(p) });
       expect(saved).toEqual([{ name: 'docker.io/library/busybox:svc', digest: bb.manifest.digest, mediaType: bb.manifest.mediaType }]);
@@ -138,10 +144,10 @@ describe('Transfer and Streaming services (no registry)', () => {
       const dockerTar = join(work, 'docker.tar.gz');
       await writeDockerArchive([bb], join(work, 'docker.tar'));
       await writeFile(dockerTar, gzipSync(await readFile(join(work, 'docker.tar'))));
-      const t = new TransferClient(ch, ns());
+      const t = client.withNamespace(ns()).transfer;
       const saved = await t.importArchive(createReadStream(dockerTar), { unpack: false });
       expect(saved.map((s) => s.name)).toEqual(['docker.io/library/busybox:svc']);
-      const named = await new TransferClient(ch, ns()).importArchive(createReadStream(ociTar), { unpack: false, prefix: 'docker.io/library/busybox', digests: true });
+      const named = await client.withNamespace(ns()).transfer.importArchive(createReadStream(ociTar), { unpack: false, prefix: 'docker.io/library/busybox', digests: true });
       // containerd stores the archive's index too (core/transfer/local/import.go): a digest name for it beside the entry's two.
       expect(named.filter((s) => s.digest === bb.manifest.digest).map((s) => s.name)).toEqual(['docker.io/library/busybox:svc', `docker.io/library/busybox@${bb.manifest.digest}`]);
       const index = named.filter((s) => s.digest !== bb.manifest.digest);
@@ -150,13 +156,13 @@ describe('Transfer and Streaming services (no registry)', () => {
 
     it('an archive that is not a tar is INVALID_ARGUMENT; no image is left', async () => {
       const namespace = ns();
-      const t = new TransferClient(ch, namespace);
+      const t = client.withNamespace(namespace).transfer;
       await expect(t.importArchive(Readable.from([Buffer.alloc(4096, 7)]), { unpack: false })).rejects.toMatchObject({ kind: 'InvalidArgument' });
       await expect(t.tag('docker.io/library/busybox:svc', 'x:1')).rejects.toMatchObject({ kind: 'NotFound' });
     });
 
     it('exports (OCI and docker format) what it imported, tags it, and the export imports again elsewhere', async () => {
-      const t = new TransferClient(ch, ns());
+      const t = client.withNamespace(ns()).transfer;
       await t.importArchive(createReadStream(ociTar), { unpack: false });
       const tagged = await t.tag('docker.io/library/busybox:svc', ['docker.io/library/busybox:copy', 'example.com/bb:2']);
       expect(tagged.map((s) => [s.name, s.digest])).toEqual([
@@ -169,7 +175,7 @@ describe('Transfer and Streaming services (no registry)', () => {
         await t.exportArchive(['docker.io/library/busybox:copy'], createWriteStream(file), { mediaType, onProgress: (p) => events.push(p) });
         expect((await stat(file)).size).toBeGreaterThan(bb.layers[0]!.size);
         expect(events.some((e) => e.event === 'exporting')).toBe(true);
-        const again = await new TransferClient(ch, ns()).importArchive(createReadStream(file), { unpack: false });
+        const again = await client.withNamespace(ns()).transfer.importArchive(createReadStream(file), { unpack: false });
         expect(again.map((s) => s.name)).toEqual(['docker.io/library/busybox:copy']);
       }
     });
@@ -191,7 +197,7 @@ describe('Transfer and Streaming services (no registry)', () => {
 
     it('an import cancelled by its AbortSignal stops: Canceled, and no image', async () => {
       const namespace = ns();
-      const t = new TransferClient(ch, namespace);
+      const t = client.withNamespace(namespace).transfer;
       const ac = new AbortController();
       const slow = new Readable({ read() {} });
       slow.push((await readFile(ociTar)).subarray(0, 4096));

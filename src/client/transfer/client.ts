@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { DOCKER_ARCHIVE_MEDIA_TYPE, OCI_ARCHIVE_MEDIA_TYPE } from '../../api';
 import { invalidArgument } from '../../core/errors';
-import type { H2Channel } from '../../transport';
+import type { Transport } from '../rpc';
 import { answerAuth, type CredentialsCallback } from './auth';
 import { receiveArchive, sendArchive } from './bytes';
 import { hostPlatform, platformToProto, toPlatform, type Platform } from './platform';
@@ -126,14 +126,15 @@ function registry(ref: string, o: RegistryOptions, authIndex: number | undefined
  * SupervisorErrors of berth's kinds (NotFound, PermissionDenied, …); an aborted `signal`
  * cancels the operation (Canceled) and berthd stops it.
  *
- *   const t = new TransferClient(new H2Channel('/run/berth/berthd.sock'), 'default');
- *   const img = await t.pull('busybox:1.36', { onProgress: (p) => console.log(p.event, p.name) });
+ *   const client = new Client();
+ *   const img = await client.transfer.pull('busybox:1.36', { onProgress: (p) => console.log(p.event, p.name) });
  */
 export class TransferClient {
-  constructor(
-    readonly channel: H2Channel,
-    readonly namespace: string,
-  ) {}
+  constructor(private readonly t: Transport) {}
+
+  get namespace(): string {
+    return this.t.namespace;
+  }
 
   private run<T>(o: OperationOptions, body: (emit: (p: Progress) => void) => Promise<T>): TransferOperation<T> {
     return new TransferOperation(body, o.onProgress);
@@ -147,7 +148,7 @@ export class TransferClient {
       const want = o.allPlatforms ? [] : ps.length ? ps : [hostPlatform()];
       const unpackFor = want[0] ?? hostPlatform();
       const side: SideStream[] = o.credentials ? [{ prefix: 'creds', use: (s) => answerAuth(s, o.credentials!) }] : [];
-      await runTransfer(this.channel, this.namespace, {
+      await runTransfer(this.t, {
         side,
         signal: o.signal,
         onProgress: saved.fn,
@@ -170,7 +171,7 @@ export class TransferClient {
   push(name: string, ref = name, o: PushOptions = {}): TransferOperation<void> {
     return this.run(o, async (emit) => {
       const side: SideStream[] = o.credentials ? [{ prefix: 'creds', use: (s) => answerAuth(s, o.credentials!) }] : [];
-      await runTransfer(this.channel, this.namespace, {
+      await runTransfer(this.t, {
         side,
         signal: o.signal,
         onProgress: emit,
@@ -188,7 +189,7 @@ export class TransferClient {
     if (!names.length) throw invalidArgument('tag: no target name');
     return this.run(o, async (emit) => {
       const saved = collectSaved(emit);
-      await runTransfer(this.channel, this.namespace, {
+      await runTransfer(this.t, {
         signal: o.signal,
         onProgress: saved.fn,
         endpoints: () => ({
@@ -207,7 +208,7 @@ export class TransferClient {
       const ps = platforms(o.platform);
       const want = o.allPlatforms ? [] : ps.length ? ps : [hostPlatform()];
       const refs = o.prefix ? [{ name: o.prefix, is_prefix: true, allow_overwrite: false, add_digest: !!o.digests }] : [];
-      await runTransfer(this.channel, this.namespace, {
+      await runTransfer(this.t, {
         side: [{ prefix: 'import', use: (s) => sendArchive(s, input) }],
         signal: o.signal,
         onProgress: saved.fn,
@@ -230,7 +231,7 @@ export class TransferClient {
   exportArchive(names: string[], out: Writable, o: ExportOptions = {}): TransferOperation<void> {
     if (!names.length) throw invalidArgument('export: no image names');
     return this.run(o, async (emit) => {
-      await runTransfer(this.channel, this.namespace, {
+      await runTransfer(this.t, {
         side: [{ prefix: 'export', use: (s) => receiveArchive(s, out) }],
         signal: o.signal,
         onProgress: emit,

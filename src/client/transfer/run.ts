@@ -1,7 +1,6 @@
 import { packAny, service, type AnyValue } from '../../api';
 import { canceled } from '../../core/errors';
-import type { H2Channel } from '../../transport';
-import { unaryCall } from '../rpc';
+import { type Transport, unaryCall } from '../rpc';
 import { readProgress, type Progress } from './progress';
 import { openStream, streamId, type AnyStream } from './streams';
 
@@ -26,7 +25,7 @@ export interface TransferPlan {
  * fails; the first failure wins, except that a side stream's own error (the archive input, the
  * credentials callback) beats the Canceled it causes.
  */
-export async function runTransfer(ch: H2Channel, namespace: string, plan: TransferPlan): Promise<void> {
+export async function runTransfer(t: Transport, plan: TransferPlan): Promise<void> {
   const opened: AnyStream[] = [];
   const cancelAll = () => opened.forEach((s) => s.cancel());
   let sideFailure: unknown;
@@ -34,7 +33,7 @@ export async function runTransfer(ch: H2Channel, namespace: string, plan: Transf
   plan.signal?.addEventListener('abort', cancelAll, { once: true });
   try {
     const progressId = streamId('progress');
-    const progress = await openStream(ch, namespace, progressId);
+    const progress = await openStream(t, progressId);
     opened.push(progress);
     const progressDone = readProgress(progress, plan.onProgress);
     progressDone.catch(() => undefined);
@@ -42,19 +41,19 @@ export async function runTransfer(ch: H2Channel, namespace: string, plan: Transf
     const sideTasks: Array<Promise<void>> = [];
     for (const side of plan.side ?? []) {
       const id = streamId(side.prefix);
-      const s = await openStream(ch, namespace, id);
+      const s = await openStream(t, id);
       opened.push(s);
       ids.push(id);
-      const t = side.use(s).catch((e) => {
+      const task = side.use(s).catch((e) => {
         sideFailure ??= e;
         cancelAll();
         throw e;
       });
-      t.catch(() => undefined);
-      sideTasks.push(t);
+      task.catch(() => undefined);
+      sideTasks.push(task);
     }
     const transfer = service('containerd.services.transfer.v1.Transfer').methods.Transfer;
-    await unaryCall(ch, transfer, { ...plan.endpoints(ids), options: { progress_stream: progressId } }, namespace, plan.signal);
+    await unaryCall(t, transfer, { ...plan.endpoints(ids), options: { progress_stream: progressId } }, { signal: plan.signal });
     await Promise.all(sideTasks);
     await progressDone;
   } catch (e) {

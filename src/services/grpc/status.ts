@@ -1,7 +1,6 @@
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { Status } from '../../transport';
+import { KIND_TO_STATUS, kindOfStatus, Status } from '../../transport';
 import { BugError, SupervisorError } from '../../core/errors';
-import { KIND_TO_CODE, kindOfCode } from '../../core/status-codes';
 
 export interface StatusObject {
   code: number;
@@ -15,7 +14,7 @@ function isServiceError(e: unknown): e is ServiceError {
 
 /** Error → gRPC status. Details carry the message, never the stack. */
 export function toStatus(e: unknown): StatusObject {
-  if (e instanceof SupervisorError) return { code: KIND_TO_CODE[e.kind], details: e.message };
+  if (e instanceof SupervisorError) return { code: KIND_TO_STATUS[e.kind], details: e.message };
   if (isServiceError(e)) return { code: e.code, details: e.details };
   if (e instanceof BugError) return { code: Status.INTERNAL, details: e.message };
   const msg = e instanceof Error ? e.message : String(e);
@@ -24,6 +23,5 @@ export function toStatus(e: unknown): StatusObject {
 
 /** gRPC error → taxonomy (for the client library, CLI and tests). */
 export function fromStatus(e: ServiceError): SupervisorError {
-  const kind = kindOfCode(e.code);
-  return new SupervisorError(kind, e.details || e.message, { cause: e });
+  return new SupervisorError(kindOfStatus(e.code), e.details || e.message, { cause: e });
 }

@@ -13,6 +13,7 @@ import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
 import { transferSlice } from './transfer';
 import { transferServiceSlice } from './transfer-service';
+import { volumesSlice } from './volumes';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -30,6 +31,7 @@ export const SLICES: readonly Slice[] = [
   snapshotsServiceSlice,
   diffSlice,
   tasksSlice,
+  volumesSlice,
   engineSlice,
   transferSlice,
   transferServiceSlice,

@@ -5,6 +5,7 @@
 import { isNotFound } from '../../../client';
 import type { Cli } from '../../cli';
 import { CliError } from '../../command';
+import { pullImage } from '../image/pull-image';
 import { type CreateFlags, createRequest, type CreateIntent } from './create-options';
 
 /** `busybox` as Docker prints it in "Unable to find image 'busybox:latest' locally". */
@@ -16,13 +17,15 @@ export async function createContainer(cli: Cli, f: CreateFlags, image: string, c
   const policy = f.pull ?? 'missing';
   if (policy !== 'missing' && policy !== 'never' && policy !== 'always') throw new CliError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`, 125);
   const intent = createRequest(f, image, cmd, mode);
-  if (policy === 'always') throw new CliError('--pull always: pulling images is not available yet (berth pull comes with the transfer service)', 125);
+  if (policy === 'always') await pullImage(cli, image, { toStderr: true });
   try {
     const r = await cli.client.engine.create(intent.request);
     return { ...intent, id: r.id, name: r.name };
   } catch (e) {
     if (!(isNotFound(e) && /^No such image/.test((e as Error).message)) || policy === 'never') throw e;
     await cli.err(`Unable to find image '${withTag(image)}' locally\n`);
-    throw new CliError(`pulling ${withTag(image)}: pulling images is not available yet (berth pull comes with the transfer service; load the image with ctr for now)`, 125);
+    await pullImage(cli, image, { toStderr: true });
+    const r = await cli.client.engine.create(intent.request);
+    return { ...intent, id: r.id, name: r.name };
   }
 }

@@ -1,0 +1,51 @@
+/**
+ * The pull that `berth pull` and `berth run`/`create` (an image that is missing) share: through
+ * berthd's Transfer service, progress drawn as Docker draws it, credentials from the client's
+ * Docker config. Docker's closing lines: `Digest: …`, `Status: …`, and the full name.
+ */
+import type { SavedImage } from '../../../client';
+import type { Cli } from '../../cli';
+import { configCredentials } from './credentials';
+import { parseReference } from '../../../remotes/reference';
+import { fullName } from './names';
+import { ProgressView } from './progress-view';
+
+export interface PullImageOptions {
+  /** `linux/arm64`; default this machine's. */
+  platform?: string;
+  /** Only the final name (`pull -q`). */
+  quiet?: boolean;
+  /** Where progress goes: stdout for `pull`, stderr for `run` (whose stdout is the container's). */
+  toStderr?: boolean;
+  signal?: AbortSignal;
+}
+
+export async function pullImage(cli: Cli, ref: string, o: PullImageOptions = {}): Promise<SavedImage> {
+  const name = fullName(ref);
+  const say = (s: string) => (o.toStderr ? cli.err(s) : cli.out(s));
+  const r = parseReference(name);
+  const tagged = /[:@][^/]*$/.test(ref);
+  const shown = tagged ? ref : `${ref}:latest`;
+  if (!o.quiet) {
+    if (!tagged) await say('Using default tag: latest\n');
+    await say(`${r.digest ?? r.tag}: Pulling from ${r.path}\n`);
+  }
+  const view = o.quiet ? undefined : new ProgressView(say, o.toStderr ? process.stderr.isTTY === true : cli.stdoutIsTTY);
+  let fetched = false;
+  const saved = await cli.client.transfer.pull(name, {
+    platform: o.platform,
+    credentials: configCredentials(),
+    signal: o.signal,
+    onProgress: (p) => {
+      if (p.event === 'downloading' || p.event === 'complete') fetched = true;
+      view?.onProgress(p);
+    },
+  });
+  await view?.flush();
+  if (!o.quiet) {
+    await say(`Digest: ${saved.digest}\n`);
+    await say(`Status: ${fetched ? 'Downloaded newer image' : 'Image is up to date'} for ${shown}\n`);
+  }
+  await say(`${saved.name}\n`);
+  return saved;
+}

@@ -18,6 +18,7 @@ const ROOT = [
   'test/services/engine-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
+  'test/cli/.*',
   'test/rootfs/.*',
   'test/vm/.*',
 ];

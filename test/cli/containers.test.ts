@@ -5,10 +5,11 @@
  * bad input: one line, a non-zero exit, nothing half-created.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliFixture, importImage } from '../helpers/cli';
+import { until } from '../helpers/until';
 import { itRoot } from '../engine/it-root';
 
 const f = new CliFixture('cli');
@@ -70,6 +71,23 @@ describe('berth CLI: containers', () => {
     const denied = await f.berth(['run', '--rm', '--security-opt', `seccomp=${profile}`, 'busybox', 'mkdir', '/tmp/x']);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/Operation not permitted/);
+  });
+
+  itRoot('-v binds a host directory (read-write and :ro); --restart on-failure restarts until its count', async () => {
+    const host = join(work, 'shared');
+    await mkdir(host);
+    await writeFile(join(host, 'in.txt'), 'from the host\n');
+    expect(await f.ok(['run', '--rm', '-v', `${host}:/data`, 'busybox', 'sh', '-c', 'cat /data/in.txt; echo back > /data/out.txt'])).toBe('from the host\n');
+    expect(await readFile(join(host, 'out.txt'), 'utf8')).toBe('back\n');
+    const ro = await f.berth(['run', '--rm', '-v', `${host}:/data:ro`, 'busybox', 'touch', '/data/x']);
+    expect(ro.code).toBe(1);
+    const id = (await f.ok(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo try; exit 3'])).trim();
+    await until('two restarts', async () => (await f.ok(['inspect', '--format', '{{.RestartCount}} {{.State.Status}}', id])) === '2 exited\n', 30_000);
+    expect(await f.ok(['logs', id])).toBe('try\ntry\ntry\n');
+    const bad = await f.berth(['run', '--rm', '--restart', 'sometimes', 'busybox', 'true']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    await f.ok(['rm', id]);
   });
 
   itRoot('--memory, --cpus and --pids-limit reach the container cgroup', async () => {

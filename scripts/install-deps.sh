@@ -8,8 +8,7 @@
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2, apache2-utils (htpasswd -B
 #           for the registry auth tests), openssl (the token auth fixture signs with a key it makes),
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
-#           zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1),
-#           jq (the CLI tests parse --format json with it, as a script would),
+#           jq (the CLI tests parse --format json with it), zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1),
 #           linux-image-amd64 and qemu-system-x86 (test/vm boots a cgroup-v2-only guest: Debian's kernel
 #           and its modules, under qemu's software emulation; busybox-static is its initramfs)
 set -euo pipefail

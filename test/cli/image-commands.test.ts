@@ -164,7 +164,7 @@ describe('berth image commands (built binary, real registry)', () => {
       [['rmi', 'nosuch:1'], /No such image/i],
       [['tag', 'nosuch:1', 'x:1'], /No such image|not found/i],
       [['image', 'inspect', 'nosuch:1'], /No such image/i],
-      [['pull', 'UPPER/case'], /invalid reference format|repository name/i],
+      [['pull', 'BusyBox:1'], /invalid reference format|must be lowercase/i],
       [['load', '-i', join(work, 'no-such-file.tar')], /no such file/i],
     ];
     for (const [args, msg] of cases) {

@@ -1,12 +1,9 @@
 /**
- * The built `berth` binary, launched as a user would (`node dist/cli/bin.js`: a checkout's bin.js
- * has no run bit), against a given berthd socket, with its own Docker config dir.
+ * The built `berth` binary (./cli's BERTH_BIN) against any berthd socket (an in-process one too),
+ * with extra environment (a Docker config dir of the test's own).
  */
-import { join } from 'node:path';
+import { BERTH_BIN } from './cli';
 import { run, type RunResult } from './ctr';
-import { REPO } from './daemon';
-
-export const BERTH_BIN = join(REPO, 'dist', 'cli', 'bin.js');
 
 export function berthCli(address: string, env: NodeJS.ProcessEnv = {}) {
   return (args: string[], opts: { input?: string | Buffer; timeoutMs?: number; namespace?: string } = {}): Promise<RunResult> =>

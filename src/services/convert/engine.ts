@@ -64,6 +64,11 @@ export function createFromProto(r: pb.CreateRequest): CreateOptions {
     logOpts: h?.log_opts,
     autoRemove: h?.auto_remove,
     securityOpt: h?.security_opt,
+    restart: h?.restart || undefined,
+    volumes: h?.volumes,
+    mounts: h?.mounts,
+    tmpfs: h?.tmpfs,
+    volumesFrom: h?.volumes_from,
   };
 }
 

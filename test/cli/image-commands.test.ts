@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { berthCli } from '../helpers/berth-cli';
+import { BERTH_BIN } from '../helpers/cli';
 import { startContainerd, type Containerd } from '../helpers/containerd';
 import { run } from '../helpers/ctr';
 import { startInProcess } from '../helpers/daemon';
@@ -17,7 +18,7 @@ import { type BuiltImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
-const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'jq', 'htpasswd')];
+const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'jq', 'htpasswd', 'script')];
 const itCli = itWith(...NEEDS);
 
 describe('berth image commands (built binary, real registry)', () => {
@@ -75,6 +76,16 @@ describe('berth image commands (built binary, real registry)', () => {
 
     const again = await berth(['pull', '-q', ref], { namespace });
     expect(again).toMatchObject({ code: 0, stdout: `${ref}\n` });
+  }, 120_000);
+
+  itCli('pull on a terminal (script(1) gives it a pty): rows redrawn in place, the same closing lines', async () => {
+    const cmd = [process.execPath, BERTH_BIN, '-n', ns(), 'pull', ref].map((a) => `'${a}'`).join(' ');
+    const r = await run('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, BERTH_ADDRESS: d.dirs.address }, timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const out = r.stdout.replace(/\r\n/g, '\n');
+    expect(out).toContain(`\x1b[2K${bb.layers[0]!.digest.slice(7, 19)}: `);
+    expect(out).toMatch(/\x1b\[\d+A/);
+    expect(out).toContain(`Digest: ${bb.manifest.digest}\nStatus: Downloaded newer image for ${ref}\n${ref}\n`);
   }, 120_000);
 
   itCli('tag, push, and containerd 1.6 `ctr images pull` of the pushed image gets the same manifest', async () => {

@@ -1,5 +1,5 @@
 /** `berth pull`: an image from a registry, through berthd's Transfer service. */
-import { defineCommand } from '../../command';
+import { CliError, defineCommand } from '../../command';
 import { pullImage } from './pull-image';
 
 export const command = defineCommand({
@@ -14,7 +14,7 @@ export const command = defineCommand({
     allTags: { type: 'bool', short: 'a', desc: 'Download all tagged images in the repository (not supported)', hidden: true },
   },
   async run(cli, f, [ref]) {
-    if (f.allTags) throw new (await import('../../command')).CliError('pull --all-tags is not supported by berth', 125);
+    if (f.allTags) throw new CliError('pull --all-tags is not supported by berth', 125);
     await pullImage(cli, ref!, { platform: f.platform, quiet: f.quiet });
   },
 });

@@ -108,7 +108,7 @@ export class Client {
     let t = this.made.get('transfer') as TransferClient | undefined;
     if (!t) {
       // Loaded on first use: a process that never transfers does not load the module.
-      const { TransferClient: Ctor } = require('./transfer/client') as typeof import('./transfer/client');
+      const { TransferClient: Ctor } = require('./transfer/client') as typeof import('./transfer/client'); // eslint-disable-line @typescript-eslint/no-require-imports
       this.made.set('transfer', (t = new Ctor(this.transport)));
     }
     return t;

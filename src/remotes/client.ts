@@ -5,7 +5,7 @@ import type { CredentialsProvider } from './auth/types';
 import { responseError } from './errors';
 import { type HostsConfig, type RegistryHost, resolveHost } from './hosts';
 import { DEFAULT_TIMEOUTS, HttpClient, type HttpResponse, type Method, type Timeouts } from './http';
-import { parseReference, type Reference } from './reference';
+import { parseReference, type Reference } from '../core/reference';
 import { Repository } from './repository';
 import { backoffMs, DEFAULT_RETRY, isRetryable, isRetryableStatus, type RetryPolicy, sleep } from './retry';
 

@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CredentialsCallback } from '../../../client';
 import { dockerConfigCredentials } from '../../../remotes/auth/docker-config';
-import { DEFAULT_DOMAIN } from '../../../remotes/reference';
+import { DEFAULT_DOMAIN } from '../../../core/reference';
 
 export const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
@@ -46,7 +46,7 @@ async function readConfig(path: string): Promise<Config> {
     return JSON.parse(await readFile(path, 'utf8')) as Config;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 

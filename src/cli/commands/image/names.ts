@@ -1,5 +1,5 @@
 /** Image names as the CLI takes and shows them: Docker's familiar form out, full references in. */
-import { familiarName, formatReference, parseReference } from '../../../remotes/reference';
+import { familiarName, formatReference, parseReference } from '../../../core/reference';
 import { CliError } from '../../command';
 
 /** `busybox` → `docker.io/library/busybox:latest`; a bad name is one clear line (exit 125 at the caller). */

@@ -6,7 +6,7 @@
 import type { SavedImage } from '../../../client';
 import type { Cli } from '../../cli';
 import { configCredentials } from './credentials';
-import { parseReference } from '../../../remotes/reference';
+import { parseReference } from '../../../core/reference';
 import { fullName } from './names';
 import { ProgressView } from './progress-view';
 

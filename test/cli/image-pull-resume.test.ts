@@ -49,7 +49,10 @@ describe('berth pull resumes after an interruption', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     proxy.onRequest = (r) => (r.path.endsWith(big.digest) && !r.headers.range ? { holdAfter: HELD, until: gate } : undefined);
-    const cli = spawn(process.execPath, [BERTH_BIN, 'pull', img.ref], { env: { ...process.env, BERTH_ADDRESS: dirs.address }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const cli = spawn(process.execPath, [BERTH_BIN, 'pull', img.ref], {
+      env: { ...process.env, BERTH_ADDRESS: dirs.address },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     cli.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<{ code: number | null; stderr: string }>((r) => cli.once('close', (code) => r({ code, stderr })));
@@ -98,26 +101,34 @@ describe('berth pull resumes after an interruption', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  itRoot('the CLI killed mid-blob (the client is gone): the next pull fetches only the rest of that blob', async () => {
-    const img = await freshImage();
-    const { cli, exited, release } = await startHeldPull(img);
-    cli.kill('SIGKILL');
-    await exited;
-    await new Promise((r) => setTimeout(r, 300)); // berthd sees the streams reset and cancels the transfer
-    release();
-    await expectResumed(img);
-  }, 120_000);
+  itRoot(
+    'the CLI killed mid-blob (the client is gone): the next pull fetches only the rest of that blob',
+    async () => {
+      const img = await freshImage();
+      const { cli, exited, release } = await startHeldPull(img);
+      cli.kill('SIGKILL');
+      await exited;
+      await new Promise((r) => setTimeout(r, 300)); // berthd sees the streams reset and cancels the transfer
+      release();
+      await expectResumed(img);
+    },
+    120_000,
+  );
 
-  itRoot('berthd SIGKILLed mid-blob and started again: the next pull fetches only the rest of that blob', async () => {
-    const img = await freshImage();
-    const { exited, release } = await startHeldPull(img);
-    await daemon.kill();
-    const failed = await exited; // the CLI fails with one line: its connection is gone
-    expect(failed.code).not.toBe(0);
-    expect(failed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/berthd|connection|unavailable|closed/i)]);
-    release();
-    for (const pid of pidsWithCmdline(dirs.dir)) process.kill(pid, 'SIGKILL'); // staging helpers of the dead berthd
-    await daemon.start();
-    await expectResumed(img);
-  }, 120_000);
+  itRoot(
+    'berthd SIGKILLed mid-blob and started again: the next pull fetches only the rest of that blob',
+    async () => {
+      const img = await freshImage();
+      const { exited, release } = await startHeldPull(img);
+      await daemon.kill();
+      const failed = await exited; // the CLI fails with one line: its connection is gone
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/berthd|connection|unavailable|closed/i)]);
+      release();
+      for (const pid of pidsWithCmdline(dirs.dir)) process.kill(pid, 'SIGKILL'); // staging helpers of the dead berthd
+      await daemon.start();
+      await expectResumed(img);
+    },
+    120_000,
+  );
 });

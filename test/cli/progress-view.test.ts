@@ -28,7 +28,14 @@ const EVENTS = [
 describe('ProgressView', () => {
   it('without a terminal: one plain line per blob and state, none per byte count, no escapes', async () => {
     expect(await render(false, EVENTS)).toBe(
-      ['aaaaaaaaaaaa: Downloading', 'bbbbbbbbbbbb: Downloading', 'aaaaaaaaaaaa: Download complete', 'bbbbbbbbbbbb: Already exists', 'aaaaaaaaaaaa: Pull complete', ''].join('\n'),
+      [
+        'aaaaaaaaaaaa: Downloading',
+        'bbbbbbbbbbbb: Downloading',
+        'aaaaaaaaaaaa: Download complete',
+        'bbbbbbbbbbbb: Already exists',
+        'aaaaaaaaaaaa: Pull complete',
+        '',
+      ].join('\n'),
     );
   });
 

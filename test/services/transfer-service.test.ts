@@ -98,26 +98,46 @@ describe('Transfer and Streaming services (no registry)', () => {
     });
 
     it('answers UNIMPLEMENTED for types and pairs berth does not handle', async () => {
-      await expect(transfer({ source: packAny('containerd.types.Platform', { os: 'linux' }), destination: store('b') })).rejects.toMatchObject({ kind: 'NotImplemented', message: expect.stringContaining('containerd.types.Platform') });
+      await expect(transfer({ source: packAny('containerd.types.Platform', { os: 'linux' }), destination: store('b') })).rejects.toMatchObject({
+        kind: 'NotImplemented',
+        message: expect.stringContaining('containerd.types.Platform'),
+      });
       await expect(transfer({ source: any('OCIRegistry', { reference: 'x' }), destination: any('ImageExportStream', { stream: 's' }) })).rejects.toMatchObject({
         kind: 'NotImplemented',
         message: expect.stringContaining('from OCIRegistry to ImageExportStream'),
       });
       const reg = (resolver: object) => any('OCIRegistry', { reference: '127.0.0.1:1/x:1', resolver });
-      await expect(transfer({ source: reg({ host_dir: '/etc/containerd/certs.d' }), destination: store('x') })).rejects.toMatchObject({ kind: 'NotImplemented', message: expect.stringContaining('host_dir') });
-      await expect(transfer({ source: reg({ http_debug: 'DEBUG' }), destination: store('x') })).rejects.toMatchObject({ kind: 'NotImplemented', message: expect.stringContaining('http_debug') });
+      await expect(transfer({ source: reg({ host_dir: '/etc/containerd/certs.d' }), destination: store('x') })).rejects.toMatchObject({
+        kind: 'NotImplemented',
+        message: expect.stringContaining('host_dir'),
+      });
+      await expect(transfer({ source: reg({ http_debug: 'DEBUG' }), destination: store('x') })).rejects.toMatchObject({
+        kind: 'NotImplemented',
+        message: expect.stringContaining('http_debug'),
+      });
       await expect(transfer({ source: reg({ default_scheme: 'ftp' }), destination: store('x') })).rejects.toMatchObject({ kind: 'InvalidArgument' });
-      await expect(transfer({ source: reg({ headers: { Host: 'evil' } }), destination: store('x') })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('Host may not be set') });
-      await expect(transfer({ source: any('ImageImportStream', { stream: 's', force_compress: true }), destination: store('x') })).rejects.toMatchObject({ kind: 'NotImplemented' });
+      await expect(transfer({ source: reg({ headers: { Host: 'evil' } }), destination: store('x') })).rejects.toMatchObject({
+        kind: 'InvalidArgument',
+        message: expect.stringContaining('Host may not be set'),
+      });
+      await expect(transfer({ source: any('ImageImportStream', { stream: 's', force_compress: true }), destination: store('x') })).rejects.toMatchObject({
+        kind: 'NotImplemented',
+      });
     });
 
     it('a stream the request names must exist (NOT_FOUND) and serves one transfer (FAILED_PRECONDITION)', async () => {
-      await expect(transfer({ source: store('a'), destination: store('b'), options: { progress_stream: 'nope' } })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('progress stream "nope"') });
+      await expect(transfer({ source: store('a'), destination: store('b'), options: { progress_stream: 'nope' } })).rejects.toMatchObject({
+        kind: 'NotFound',
+        message: expect.stringContaining('progress stream "nope"'),
+      });
       const id = streamId('import');
       const s = await openStream(t, id);
       const first = transfer({ source: any('ImageImportStream', { stream: id }), destination: store('') });
       await new Promise((r) => setTimeout(r, 100));
-      await expect(transfer({ source: any('ImageImportStream', { stream: id }), destination: store('') })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('already used') });
+      await expect(transfer({ source: any('ImageImportStream', { stream: id }), destination: store('') })).rejects.toMatchObject({
+        kind: 'FailedPrecondition',
+        message: expect.stringContaining('already used'),
+      });
       s.cancel();
       await expect(first).rejects.toMatchObject({ kind: expect.stringMatching(/Canceled|InvalidArgument/) });
     });
@@ -147,11 +167,22 @@ describe('Transfer and Streaming services (no registry)', () => {
       const t = client.withNamespace(ns()).transfer;
       const saved = await t.importArchive(createReadStream(dockerTar), { unpack: false });
       expect(saved.map((s) => s.name)).toEqual(['docker.io/library/busybox:svc']);
-      const named = await client.withNamespace(ns()).transfer.importArchive(createReadStream(ociTar), { unpack: false, prefix: 'docker.io/library/busybox', digests: true });
+      const named = await client
+        .withNamespace(ns())
+        .transfer.importArchive(createReadStream(ociTar), { unpack: false, prefix: 'docker.io/library/busybox', digests: true });
       // containerd stores the archive's index too (core/transfer/local/import.go): a digest name for it beside the entry's two.
-      expect(named.filter((s) => s.digest === bb.manifest.digest).map((s) => s.name)).toEqual(['docker.io/library/busybox:svc', `docker.io/library/busybox@${bb.manifest.digest}`]);
+      expect(named.filter((s) => s.digest === bb.manifest.digest).map((s) => s.name)).toEqual([
+        'docker.io/library/busybox:svc',
+        `docker.io/library/busybox@${bb.manifest.digest}`,
+      ]);
       const index = named.filter((s) => s.digest !== bb.manifest.digest);
-      expect(index).toEqual([{ name: expect.stringMatching(/^docker\.io\/library\/busybox@sha256:[0-9a-f]{64}$/), digest: index[0]!.name.split('@')[1], mediaType: 'application/vnd.oci.image.index.v1+json' }]);
+      expect(index).toEqual([
+        {
+          name: expect.stringMatching(/^docker\.io\/library\/busybox@sha256:[0-9a-f]{64}$/),
+          digest: index[0]!.name.split('@')[1],
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+        },
+      ]);
     });
 
     it('an archive that is not a tar is INVALID_ARGUMENT; no image is left', async () => {
@@ -191,7 +222,11 @@ describe('Transfer and Streaming services (no registry)', () => {
       await expect(bytes.next()).resolves.toMatchObject({ value: expect.any(Buffer) });
       const updates = sent.map((m) => (codecOf('containerd.types.transfer.WindowUpdate').decode(m.value) as { update: number }).update);
       expect(updates).toEqual([1000, 600]);
-      const greedy = receiveBytes({ send: async () => undefined, recv: async () => any('Data', { data: Buffer.alloc(1001) }), reset: false } as never, 'import', 1000);
+      const greedy = receiveBytes(
+        { send: async () => undefined, recv: async () => any('Data', { data: Buffer.alloc(1001) }), reset: false } as never,
+        'import',
+        1000,
+      );
       await expect(greedy.next()).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('1 bytes beyond the credit') });
     });
 

@@ -42,7 +42,7 @@ export async function sendArchive(s: AnyStream, input: AsyncIterable<Buffer | Ui
   reading.catch(() => undefined);
   for await (const raw of input) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    for (let off = 0; off < chunk.length; ) {
+    for (let off = 0; off < chunk.length;) {
       while (credit <= 0) {
         if (ended) return;
         await new Promise<void>((r) => (wake = r));

@@ -28,7 +28,8 @@ export function hostPlatform(): Platform {
 /** `linux/arm64/v8`, `linux/amd64`, `arm64` (the host's OS): Docker's --platform syntax. */
 export function parsePlatform(s: string): Platform {
   const parts = s.trim().toLowerCase().split('/');
-  if (parts.some((p) => !p || !/^[a-z0-9._-]+$/.test(p)) || parts.length > 3) throw invalidArgument(`platform ${JSON.stringify(s)}: expected os/arch[/variant]`);
+  if (parts.some((p) => !p || !/^[a-z0-9._-]+$/.test(p)) || parts.length > 3)
+    throw invalidArgument(`platform ${JSON.stringify(s)}: expected os/arch[/variant]`);
   if (parts.length === 1) return { os: hostPlatform().os, architecture: parts[0]! };
   return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
 }

@@ -30,7 +30,14 @@ export function progressFromProto(p: ProgressProto): Progress {
     progress: Number(p.progress),
     total: Number(p.total),
     ...(p.desc
-      ? { desc: { mediaType: p.desc.media_type, digest: p.desc.digest, size: Number(p.desc.size), ...(Object.keys(p.desc.annotations).length ? { annotations: p.desc.annotations } : {}) } }
+      ? {
+          desc: {
+            mediaType: p.desc.media_type,
+            digest: p.desc.digest,
+            size: Number(p.desc.size),
+            ...(Object.keys(p.desc.annotations).length ? { annotations: p.desc.annotations } : {}),
+          },
+        }
       : {}),
   };
 }

@@ -22,7 +22,10 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The key Docker files a registry under: `https://index.docker.io/v1/` for Docker Hub, else the host. */
 export function configKey(server: string | undefined): string {
-  const h = (server ?? '').replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
+  const h = (server ?? '')
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
   return !h || h === DEFAULT_DOMAIN || h === 'index.docker.io' || h === 'registry-1.docker.io' ? DOCKER_HUB_KEY : h;
 }
 

@@ -14,7 +14,7 @@ export const command = defineCommand({
   flags: {
     input: { type: 'string', short: 'i', desc: 'Read from tar archive file, instead of STDIN', placeholder: 'string' },
     quiet: { type: 'bool', short: 'q', desc: 'Suppress the load output' },
-    platform: { type: 'string', desc: 'Load only this platform (default: this machine\'s)', placeholder: 'string' },
+    platform: { type: 'string', desc: "Load only this platform (default: this machine's)", placeholder: 'string' },
   },
   async run(cli, f) {
     if (!f.input && cli.stdinIsTTY) throw new CliError('requested load from stdin, but stdin is empty', 1);

@@ -9,13 +9,16 @@ import { configKey, storeLogin } from './credentials';
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export const command = defineCommand({
   usage: '[OPTIONS] [SERVER]',
   summary: 'Log in to a registry',
-  description: "If no server is specified, Docker Hub's is used. Credentials are stored in $DOCKER_CONFIG/config.json (default ~/.docker/config.json), Docker's own file.",
+  description:
+    "If no server is specified, Docker Hub's is used. Credentials are stored in $DOCKER_CONFIG/config.json (default ~/.docker/config.json), Docker's own file.",
   maxArgs: 1,
   flags: {
     username: { type: 'string', short: 'u', desc: 'Username', placeholder: 'string' },

@@ -7,7 +7,16 @@ import { ago, goTime, humanSize } from '../../output/units';
 import { filterMap, shortId } from '../common';
 import { splitName } from './names';
 
-const HEADERS = { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE', Containers: 'CONTAINERS' };
+const HEADERS = {
+  Repository: 'REPOSITORY',
+  Tag: 'TAG',
+  Digest: 'DIGEST',
+  ID: 'IMAGE ID',
+  CreatedSince: 'CREATED',
+  CreatedAt: 'CREATED AT',
+  Size: 'SIZE',
+  Containers: 'CONTAINERS',
+};
 const TABLE = 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 const TABLE_DIGESTS = 'table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}';
 
@@ -22,7 +31,9 @@ export function imageRows(images: readonly engine.ImageSummary[], noTrunc: boole
       CreatedSince: created ? ago(created) : 'N/A',
       Size: humanSize(Number(i.size)),
       Containers: String(i.containers),
-      Labels: Object.entries(i.labels).map(([k, v]) => `${k}=${v}`).join(','),
+      Labels: Object.entries(i.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
     };
     const names = i.repo_tags.length ? i.repo_tags : [i.repo_digests[0]?.replace(/@.*$/, '') ?? '<none>'];
     return names.map((n) => {
@@ -39,7 +50,12 @@ export const command = defineCommand({
   flags: {
     all: { type: 'bool', short: 'a', desc: 'Show all images (berth keeps no intermediate images: same as without)' },
     digests: { type: 'bool', desc: 'Show digests' },
-    filter: { type: 'strings', short: 'f', desc: 'Filter output based on conditions provided (reference, dangling, label, before, since)', placeholder: 'filter' },
+    filter: {
+      type: 'strings',
+      short: 'f',
+      desc: 'Filter output based on conditions provided (reference, dangling, label, before, since)',
+      placeholder: 'filter',
+    },
     format: { type: 'string', desc: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go-like template", placeholder: 'string' },
     noTrunc: { type: 'bool', desc: "Don't truncate output" },
     quiet: { type: 'bool', short: 'q', desc: 'Only show image IDs' },

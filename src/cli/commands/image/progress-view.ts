@@ -53,6 +53,11 @@ export class ProgressView {
     else if (prev?.state !== text) this.write(`${key}: ${text}\n`);
   };
 
+  /** A line of its own before the rows (none are drawn yet when the pull's header comes). */
+  line(s: string): void {
+    this.write(s);
+  }
+
   private redraw(): string {
     const lines = [...this.rows].map(([k, r]) => `${k}: ${r.state}${r.state === 'Downloading' || r.state === 'Pushing' ? ` ${bar(r.done, r.total)}` : ''}`);
     const up = this.drawn ? `\x1b[${this.drawn}A` : '';

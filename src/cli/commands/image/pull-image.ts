@@ -26,26 +26,30 @@ export async function pullImage(cli: Cli, ref: string, o: PullImageOptions = {})
   const r = parseReference(name);
   const tagged = /[:@][^/]*$/.test(ref);
   const shown = tagged ? ref : `${ref}:latest`;
-  if (!o.quiet) {
-    if (!tagged) await say('Using default tag: latest\n');
-    await say(`${r.digest ?? r.tag}: Pulling from ${r.path}\n`);
-  }
+  // As Docker: the default-tag note at once (not under run, whose "Unable to find" names the tag),
+  // "Pulling from" only once the registry has resolved the name, so a pull that cannot start is one line.
+  if (!o.quiet && !tagged && !o.toStderr) await say('Using default tag: latest\n');
   const view = o.quiet ? undefined : new ProgressView(say, o.toStderr ? process.stderr.isTTY === true : cli.stdoutIsTTY);
   let fetched = false;
-  const saved = await cli.client.transfer.pull(name, {
-    platform: o.platform,
-    credentials: configCredentials(),
-    signal: o.signal,
-    onProgress: (p) => {
-      if (p.event === 'downloading' || p.event === 'complete') fetched = true;
-      view?.onProgress(p);
-    },
-  });
-  await view?.flush();
+  let saved: SavedImage;
+  try {
+    saved = await cli.client.transfer.pull(name, {
+      platform: o.platform,
+      credentials: configCredentials(),
+      signal: o.signal,
+      onProgress: (p) => {
+        if (p.event === 'resolved') view?.line(`${r.digest ?? r.tag}: Pulling from ${r.path}\n`);
+        if (p.event === 'downloading' || p.event === 'complete') fetched = true;
+        view?.onProgress(p);
+      },
+    });
+  } finally {
+    await view?.flush(); // what was drawn comes before the error line
+  }
   if (!o.quiet) {
     await say(`Digest: ${saved.digest}\n`);
     await say(`Status: ${fetched ? 'Downloaded newer image' : 'Image is up to date'} for ${shown}\n`);
   }
-  await say(`${saved.name}\n`);
+  if (!o.toStderr) await say(`${saved.name}\n`); // docker pull ends with the full name; docker run does not
   return saved;
 }

@@ -46,6 +46,9 @@ export async function checkLogin(host: string, username: string, password: strin
     if (e instanceof CliError) throw e;
     throw new CliError(`Error response from daemon: Get "${base}": ${(e as Error).message}`);
   }
-  if (r.status === 401 || r.status === 403) throw new CliError(`Error response from daemon: login attempt to ${base} failed with status: ${r.status} ${r.status === 401 ? 'Unauthorized' : 'Forbidden'}`);
+  if (r.status === 401 || r.status === 403)
+    throw new CliError(
+      `Error response from daemon: login attempt to ${base} failed with status: ${r.status} ${r.status === 401 ? 'Unauthorized' : 'Forbidden'}`,
+    );
   if (r.status < 200 || r.status >= 300) throw new CliError(`Error response from daemon: login to ${host}: the registry answered ${r.status}`);
 }

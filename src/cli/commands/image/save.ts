@@ -18,7 +18,12 @@ export const command = defineCommand({
   flags: {
     output: { type: 'string', short: 'o', desc: 'Write to a file, instead of STDOUT', placeholder: 'string' },
     platform: { type: 'string', desc: "Save only this platform (default: this machine's)", placeholder: 'string' },
-    format: { type: 'string', desc: "Archive format: 'oci' (an OCI layout with Docker's manifest.json too) or 'docker'", placeholder: 'string', defaultText: 'oci' },
+    format: {
+      type: 'string',
+      desc: "Archive format: 'oci' (an OCI layout with Docker's manifest.json too) or 'docker'",
+      placeholder: 'string',
+      defaultText: 'oci',
+    },
   },
   async run(cli, f, args) {
     const fmt = f.format ?? 'oci';

@@ -79,7 +79,7 @@ describe('embedding berth through its client library', () => {
     const r = await run(process.execPath, ['-r', hook, BERTH_BIN, 'ps', '-a'], { env: f.env });
     expect(r.code).toBe(0);
     const loaded = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
-    expect(loaded.length).toBeGreaterThan(3);
+    expect(loaded).toContain(BERTH_BIN);
     expect(loaded.filter((p) => HEAVY.test(p))).toEqual([]);
   });
 });

@@ -112,13 +112,16 @@ export const cliLogsWorkload: Workload = {
     if (side.name !== 'berth') return;
     const img = await busybox(side, env);
     const line = 'x'.repeat(99);
-    const id = (await mustBerth(side, ['run', '-d', '--name', 'cli-logs-100m', img, 'sh', '-c', `yes ${line} | head -n ${env.quick ? 1 << 17 : 1 << 20}`])).trim();
+    const id = (
+      await mustBerth(side, ['run', '-d', '--name', 'cli-logs-100m', img, 'sh', '-c', `yes ${line} | head -n ${env.quick ? 1 << 17 : 1 << 20}`])
+    ).trim();
     await mustBerth(side, ['wait', id], 300000);
     logPath = (await mustBerth(side, ['inspect', '--format', '{{.LogPath}}', id])).trim();
   },
   async sample(side) {
     if (!logPath) throw new Error('no berth log to read (berth setup failed)');
-    const [cmd, args] = side.name === 'berth' ? [process.execPath, [BERTH_CLI, '--address', side.daemon.address, '-n', TASKS_NS, 'logs', 'cli-logs-100m']] : ['cat', [logPath]];
+    const [cmd, args] =
+      side.name === 'berth' ? [process.execPath, [BERTH_CLI, '--address', side.daemon.address, '-n', TASKS_NS, 'logs', 'cli-logs-100m']] : ['cat', [logPath]];
     return timeMs(async () => {
       const code = await toDevNull(cmd, args as string[]);
       if (code !== 0) throw new Error(`${cmd} exited ${code}`);

@@ -15,12 +15,14 @@ const ROOT = [
   'test/diff/(?!ctr-).*',
   'test/tasks/tasks-service',
   'test/services/diff',
+  'test/services/engine-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
+  'test/cli/.*',
   'test/rootfs/.*',
   'test/vm/.*',
 ];
-const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];
+const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)', 'test/services/transfer-registry'];
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const files = (res) => res.map((r) => `^${escapeRe(__dirname)}/${r}\\.test\\.ts$`);

@@ -7,3 +7,4 @@ export { service, serviceNames, serverMethods, isServiceName } from './descripto
 export type { DeepPartial, MessageCodec, MethodDescriptor, MethodName, RequestOf, ResponseOf, ServiceDescriptor, ServiceName } from './descriptors';
 export { codecOf, isMessageName, packAny, unpackAny } from './any';
 export type { AnyValue, MessageName, MessageOf } from './any';
+export { OCI_ARCHIVE_MEDIA_TYPE, DOCKER_ARCHIVE_MEDIA_TYPE } from './archive-media-types';

@@ -5,7 +5,7 @@ import type { CredentialsProvider } from './auth/types';
 import { responseError } from './errors';
 import { type HostsConfig, type RegistryHost, resolveHost } from './hosts';
 import { DEFAULT_TIMEOUTS, HttpClient, type HttpResponse, type Method, type Timeouts } from './http';
-import { parseReference, type Reference } from './reference';
+import { parseReference, type Reference } from '../core/reference';
 import { Repository } from './repository';
 import { backoffMs, DEFAULT_RETRY, isRetryable, isRetryableStatus, type RetryPolicy, sleep } from './retry';
 
@@ -17,6 +17,10 @@ export interface RegistryClientOptions {
   retry?: Partial<RetryPolicy>;
   log?: Logger;
   userAgent?: string;
+  /** Sent with every request (containerd's RegistryResolver.headers); berth's own headers win. */
+  headers?: Readonly<Record<string, string>>;
+  /** Every host over plain HTTP (containerd's default_scheme "http", ctr's --plain-http). */
+  plainHttp?: boolean;
 }
 
 /** One registry request, as the repository operations describe it. */
@@ -55,7 +59,8 @@ export class RegistryClient {
   }
 
   host(name: string): RegistryHost {
-    return resolveHost(name, this.opts.hosts);
+    const h = resolveHost(name, this.opts.hosts);
+    return this.opts.plainHttp && h.origin.startsWith('https:') ? { ...h, origin: `http:${h.origin.slice(6)}` } : h;
   }
 
   repository(ref: Reference | string): Repository {
@@ -83,7 +88,7 @@ export class RegistryClient {
 
   private async ping(host: RegistryHost, signal?: AbortSignal): Promise<void> {
     const what = `registry ${host.name} (${host.origin}/v2/)`;
-    const res = await this.withRetries(what, signal, true, () => this.http.request({ method: 'GET', url: new URL('/v2/', host.origin), signal, tls: host }));
+    const res = await this.withRetries(what, signal, true, () => this.http.request({ method: 'GET', url: new URL('/v2/', host.origin), headers: { ...this.opts.headers }, signal, tls: host }));
     if (res.status === 401) {
       const wa = res.header('www-authenticate');
       res.discard();
@@ -111,7 +116,7 @@ export class RegistryClient {
         this.http.request({
           method: req.method,
           url,
-          headers: { ...req.headers, ...(authz ? { authorization: authz } : {}) },
+          headers: { ...this.opts.headers, ...req.headers, ...(authz ? { authorization: authz } : {}) },
           body: req.body?.(),
           signal: req.signal,
           tls: host,

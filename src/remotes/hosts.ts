@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { DEFAULT_DOMAIN } from './reference';
+import { DEFAULT_DOMAIN } from '../core/reference';
 
 /**
  * Where and how a registry named in a reference is reached (containerd's hosts.toml, reduced to

@@ -1,7 +1,7 @@
 export { RegistryClient, type RegistryClientOptions, type RegistryRequest } from './client';
 export { Repository, MAX_MANIFEST_BYTES, type FetchOptions } from './repository';
 export type { MountResult, PushBlobOptions } from './pusher';
-export { parseReference, formatReference, familiarName, repositoryName, referenceObject, withObject, DEFAULT_DOMAIN, type Reference } from './reference';
+export { parseReference, formatReference, familiarName, repositoryName, referenceObject, withObject, DEFAULT_DOMAIN, type Reference } from '../core/reference';
 export { resolveHost, isLoopbackHost, type HostsConfig, type RegistryHost, type RegistryHostOptions } from './hosts';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './http';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry';

@@ -2,7 +2,7 @@ import { failedPrecondition, internal } from '../core/errors';
 import type { Descriptor } from '../core/types';
 import { responseError } from './errors';
 import type { HttpResponse } from './http';
-import { repositoryName } from './reference';
+import { repositoryName } from '../core/reference';
 import type { Repository } from './repository';
 import { backoffMs, isRetryable, sleep } from './retry';
 

@@ -8,7 +8,7 @@ import type { RegistryClient, RegistryRequest } from './client';
 import { responseError } from './errors';
 import type { RegistryHost } from './hosts';
 import type { HttpResponse } from './http';
-import { formatReference, type Reference, referenceObject, repositoryName } from './reference';
+import { formatReference, type Reference, referenceObject, repositoryName } from '../core/reference';
 import { mountBlob, pushBlob, pushManifest, type MountResult, type PushBlobOptions } from './pusher';
 import { backoffMs, isRetryable, sleep } from './retry';
 import { Verifier, verifyBuffer } from './verify';

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import type { ContentStore } from '../content/types';
 import type { Ctx } from '../core/context';
 import { isDigest } from '../core/digest';
-import { invalidArgument, isAlreadyExists, SupervisorError } from '../core/errors';
+import { invalidArgument, isAlreadyExists, notImplemented, SupervisorError } from '../core/errors';
 import { writeBlob } from './content-io';
 
 /**
@@ -142,5 +143,43 @@ async function ingest(ctx: Ctx, content: ContentStore, name: string, size: numbe
     await w.close().catch(() => undefined);
     await content.abort(ctx, ref).catch(() => undefined);
     throw e;
+  }
+}
+
+/**
+ * The archive's bytes with a compression layer taken off: gzip (`docker save | gzip`, a `.tar.gz`)
+ * is inflated as it streams, as containerd's import does when no media type is given; zstd is
+ * refused (Node 20's zlib has none); anything else passes as it is.
+ */
+export async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = input[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let have = 0;
+  let done = false;
+  while (have < 4) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    have += r.value.length;
+  }
+  const first = Buffer.concat(head);
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    if (first.length) yield first;
+    if (done) return;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+  };
+  if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) throw notImplemented('import: a zstd-compressed archive is not supported; decompress it first (zstd -d)');
+  if (!(first[0] === 0x1f && first[1] === 0x8b)) return yield* rest();
+  const gunzip = createGunzip();
+  const feeding = pipeline(Readable.from(rest()), gunzip);
+  feeding.catch(() => undefined);
+  try {
+    yield* gunzip as AsyncIterable<Buffer>;
+    await feeding;
+  } catch (e) {
+    throw invalidArgument(`import: the gzip-compressed archive does not inflate: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -4,7 +4,7 @@ import { isAlreadyExists, isNotFound, notFound } from '../core/errors';
 import { MAX_LABEL_BYTES } from '../core/labels';
 import type { Descriptor, Labels } from '../core/types';
 import { hostOnly } from '../remotes/hosts';
-import type { Reference } from '../remotes/reference';
+import type { Reference } from '../core/reference';
 
 /** Blob helpers over the namespaced content store, with containerd's labels. */
 

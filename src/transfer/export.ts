@@ -3,10 +3,11 @@ import { createGunzip } from 'node:zlib';
 import type { Ctx } from '../core/context';
 import { invalidArgument, notImplemented } from '../core/errors';
 import type { Descriptor, Platform } from '../core/types';
-import { MEDIA_TYPE } from '../images/media-types';
+import { isNonDistributable, MEDIA_TYPE } from '../images/media-types';
 import { normalizePlatform, hostPlatform } from '../images/platforms';
 import { familiarName, parseReference } from '../remotes';
 import { readBlob } from './content-io';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from './naming';
 import { planImage, type PlannedManifest } from './plan';
 import { TarWriter } from './tar-out';
 import type { ProgressFn, TransferStores } from './types';
@@ -23,11 +24,13 @@ export interface ExportRequest {
   /** Platforms of an index to include (default the host's); an index itself is kept whole. */
   platforms?: Platform[];
   allPlatforms?: boolean;
+  /** No Docker manifest.json in an OCI archive (containerd's skip_compatibility_manifest). */
+  skipCompatibilityManifest?: boolean;
+  /** Leave out non-distributable layers, such as Windows base layers (containerd's skip_non_distributable). */
+  skipNonDistributable?: boolean;
   onProgress?: ProgressFn;
 }
 
-const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
-const ANNOTATION_REF_NAME = 'org.opencontainers.image.ref.name';
 
 /** containerd's ociReferenceName: the OCI ref name is the tag (or digest) alone. */
 function ociRefName(name: string): string {
@@ -126,7 +129,7 @@ export async function exportImages(ctx: Ctx, stores: TransferStores, req: Export
       for (const { name, plan } of images) {
         for (const doc of plan.docs) await blob(doc.desc, doc.data);
         for (const m of plan.manifests) {
-          for (const b of [m.config, ...m.layers]) await blob(b);
+          for (const b of [m.config, ...m.layers]) if (!(req.skipNonDistributable && isNonDistributable(b.mediaType))) await blob(b);
           if (plan.root.digest === m.desc.digest || plan.manifests.length === 1) await manifestEntry(name, m, m.layers.map((l) => blobName(l.digest)), blobName(m.config.digest));
         }
       }
@@ -163,8 +166,10 @@ export async function exportImages(ctx: Ctx, stores: TransferStores, req: Export
       const repos = Buffer.from(JSON.stringify(repositories));
       await tar.add('repositories', repos.length, repos);
     }
-    const mj = Buffer.from(JSON.stringify(dockerManifest));
-    await tar.add('manifest.json', mj.length, mj);
+    if (format === 'docker' || !req.skipCompatibilityManifest) {
+      const mj = Buffer.from(JSON.stringify(dockerManifest));
+      await tar.add('manifest.json', mj.length, mj);
+    }
     await tar.finish();
   } catch (e) {
     tar.abort(e as Error);

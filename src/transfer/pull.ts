@@ -10,6 +10,7 @@ import { fetchToStore, ingestRef, type FetchContext } from './fetch';
 import { operationLease, type OperationLease } from './lease';
 import { childAbort, deferred, type Deferred, Limiter } from './limit';
 import { planImage, type ImagePlan, type PlannedManifest } from './plan';
+import { imageNames, type ImageReference } from './naming';
 import { saveImage } from './save';
 import type { ProgressFn, RegistryFactory, TransferStores } from './types';
 import { unpackImage } from './unpack';
@@ -28,19 +29,50 @@ export interface PullRequest {
   /** Default: the first of `platforms`, else the host's. */
   unpackPlatform?: Platform;
   snapshotter?: string;
+  /**
+   * Several unpacks (containerd's ImageStore.unpacks): each unpacks the first selected manifest
+   * matching its platform (default the host's) into its snapshotter (default the namespace's).
+   * When given, `unpack`, `unpackPlatform` and `snapshotter` are not used; an empty list unpacks nothing.
+   */
+  unpacks?: UnpackRequest[];
+  /** containerd's all_metadata: every manifest and config of an index, layers only of the platforms selected. */
+  allMetadata?: boolean;
+  /** At most this many manifests of an index (containerd's manifest_limit). */
+  manifestLimit?: number;
+  /** More names for the image (containerd's ImageStore extra_references; see naming.ts). */
+  extraReferences?: ImageReference[];
   labels?: Labels;
   /** Per-pull credentials (the Transfer client's auth stream), before the daemon's own. */
   credentials?: CredentialsProvider;
+  /** Extra registry request headers. */
+  headers?: Record<string, string>;
+  /** Plain HTTP to the registry even where HTTPS is the default (ctr's --plain-http). */
+  plainHttp?: boolean;
   onProgress?: ProgressFn;
   /** Concurrent blob downloads (default: the puller's, 3). */
   concurrency?: number;
 }
 
+export interface UnpackRequest {
+  platform?: Platform;
+  snapshotter?: string;
+}
+
+export interface Unpacked {
+  snapshotter: string;
+  chainId: string;
+  platform: Platform;
+}
+
 export interface PullResult {
   image: Image;
+  /** Every name stored (the image's first, then extra references). */
+  images: Image[];
   /** Blobs downloaded (not found in the content store). */
   fetched: number;
-  unpacked?: { snapshotter: string; chainId: string; platform: Platform };
+  /** The first unpack's result (there is one per entry of `unpacks`). */
+  unpacked?: Unpacked;
+  unpacks: Unpacked[];
 }
 
 export interface PullerOptions {
@@ -59,7 +91,7 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
   const ref = parseReference(req.ref);
   const name = req.name ?? formatReference(ref);
   const progress = req.onProgress;
-  const client = o.registry(req.credentials);
+  const client = o.registry({ credentials: req.credentials, headers: req.headers, plainHttp: req.plainHttp });
   const { controller, dispose } = childAbort(ctx.signal);
   const op: Ctx = { ...ctx, signal: controller.signal };
   let lease: OperationLease | undefined;
@@ -74,22 +106,38 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
 
     const explicit = !!req.platforms?.length;
     const platforms = explicit ? req.platforms!.map(normalizePlatform) : [hostPlatform()];
-    const plan = await planImage(root, (d) => document(lctx, f, d), { all: req.allPlatforms, platforms }, `pull ${formatReference(ref)}`);
+    const choice = { all: req.allPlatforms, platforms, allMetadata: req.allMetadata, limit: req.manifestLimit };
+    const plan = await planImage(root, (d) => document(lctx, f, d), choice, `pull ${formatReference(ref)}`);
+    const parents = parentsOf(plan, name);
+    f.onProgress = progress && ((p) => progress(p.desc && !p.parents ? { ...p, parents: parents.get(p.desc.digest) ?? [name] } : p));
     for (const doc of plan.docs) await storeDocument(lctx, f, doc.desc, doc.data, doc.gcLabels);
 
     const configs = new Map<string, ImageConfig>();
-    for (const m of plan.manifests) {
-      await fetchToStore(lctx, f, m.config);
-      configs.set(m.desc.digest, parseConfig(`image config ${m.config.digest}`, await readBlob(lctx, stores.content, m.config, 'image config')));
+    await Promise.all(
+      plan.manifests.map(async (m) => {
+        await fetchToStore(lctx, f, m.config);
+        configs.set(m.desc.digest, parseConfig(`image config ${m.config.digest}`, await readBlob(lctx, stores.content, m.config, 'image config')));
+      }),
+    );
+    const wanted: Array<Required<UnpackRequest>> = [];
+    if (req.unpacks) for (const u of req.unpacks) wanted.push({ platform: normalizePlatform(u.platform ?? platforms[0]!), snapshotter: u.snapshotter || (await stores.defaultSnapshotter(lctx)) });
+    else if (req.unpack !== false) wanted.push({ platform: normalizePlatform(req.unpackPlatform ?? platforms[0]!), snapshotter: req.snapshotter || (await stores.defaultSnapshotter(lctx)) });
+    const strict = explicit && !req.allPlatforms && plan.root.digest === plan.manifests[0]?.desc.digest;
+    const targets: UnpackTarget[] = [];
+    for (const u of wanted) {
+      const m = pickUnpackTarget(plan, configs, u.platform, strict);
+      if (m && !targets.some((t) => t.manifest.desc.digest === m.desc.digest && t.snapshotter === u.snapshotter)) targets.push({ manifest: m, ...u });
     }
-    const unpackPlatform = normalizePlatform(req.unpackPlatform ?? platforms[0]!);
-    const target = pickUnpackTarget(plan, configs, unpackPlatform, explicit && !req.allPlatforms && plan.root.digest === plan.manifests[0]?.desc.digest);
 
-    const fetched = await downloadAndUnpack(lctx, stores, f, plan, { req, o, configs, target, unpackPlatform, controller });
-    const image = await saveImage(lctx, stores, { name, target: { mediaType: root.mediaType, digest: root.digest, size: root.size }, labels: req.labels ?? {} });
-    progress?.({ event: 'saved', name, desc: root });
+    const fetched = await downloadAndUnpack(lctx, stores, f, plan, { req, o, configs, targets, controller });
+    const desc = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+    const saved: Image[] = [];
+    for (const n of imageNames({ name, labels: req.labels ?? {}, extraReferences: req.extraReferences }, desc, false)) {
+      saved.push(await saveImage(lctx, stores, { name: n.name, target: desc, labels: n.labels }));
+      progress?.({ event: 'saved', name: n.name, desc: root });
+    }
     await lease.release();
-    return { image, fetched: fetched.count, ...(fetched.unpacked ? { unpacked: fetched.unpacked } : {}) };
+    return { image: saved[0]!, images: saved, fetched: fetched.count, unpacks: fetched.unpacked, ...(fetched.unpacked[0] ? { unpacked: fetched.unpacked[0] } : {}) };
   } catch (e) {
     controller.abort();
     await lease?.keepForResume();
@@ -117,6 +165,13 @@ async function storeDocument(ctx: Ctx, f: FetchContext, desc: Descriptor, data: 
   f.onProgress?.({ event: 'complete', name: desc.digest, desc, progress: desc.size, total: desc.size });
 }
 
+/** Each blob's parents in the tree (digests), the root's being the image name: for progress. */
+function parentsOf(plan: ImagePlan, name: string): Map<string, string[]> {
+  const out = new Map<string, string[]>([[plan.root.digest, [name]]]);
+  for (const doc of plan.docs) for (const c of doc.children) out.set(c.digest, [...new Set([...(out.get(c.digest) ?? []), doc.desc.digest])]);
+  return out;
+}
+
 /**
  * The manifest to unpack: the first whose config matches the unpack platform (containerd unpacks
  * the first match). A single-manifest image for another platform than one asked for explicitly
@@ -124,7 +179,7 @@ async function storeDocument(ctx: Ctx, f: FetchContext, desc: Descriptor, data: 
  */
 function pickUnpackTarget(plan: ImagePlan, configs: Map<string, ImageConfig>, platform: Platform, strict: boolean): PlannedManifest | undefined {
   const m = onlyPlatform(platform);
-  const hit = plan.manifests.find((x) => m.match(normalizePlatform(configs.get(x.desc.digest)!.platform)));
+  const hit = plan.manifests.find((x) => !x.metadataOnly && m.match(normalizePlatform(configs.get(x.desc.digest)!.platform)));
   if (!hit && strict) {
     const got = configs.get(plan.manifests[0]!.desc.digest)!.platform;
     throw notFound(`no match for platform in manifest ${plan.root.digest}: the image is ${formatPlatform(normalizePlatform(got))}, wanted ${formatPlatform(platform)}`);
@@ -132,21 +187,27 @@ function pickUnpackTarget(plan: ImagePlan, configs: Map<string, ImageConfig>, pl
   return hit;
 }
 
+interface UnpackTarget {
+  manifest: PlannedManifest;
+  platform: Platform;
+  snapshotter: string;
+}
+
 interface DownloadPlan {
   req: PullRequest;
   o: PullerOptions;
   configs: Map<string, ImageConfig>;
-  target?: PlannedManifest;
-  unpackPlatform: Platform;
+  targets: UnpackTarget[];
   controller: AbortController;
 }
 
-/** All layers through a limiter, and the unpack of the target manifest alongside. */
-async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchContext, plan: ImagePlan, d: DownloadPlan): Promise<{ count: number; unpacked?: PullResult['unpacked'] }> {
+/** All layers through a limiter, and the unpack of each target manifest alongside. */
+async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchContext, plan: ImagePlan, d: DownloadPlan): Promise<{ count: number; unpacked: Unpacked[] }> {
   const limiter = new Limiter(d.req.concurrency ?? d.o.concurrency ?? 3);
   const ready = new Map<string, Deferred<void>>();
   const layers: Descriptor[] = [];
   for (const m of plan.manifests) {
+    if (m.metadataOnly) continue;
     for (const l of m.layers) {
       if (ready.has(l.digest)) continue;
       ready.set(l.digest, deferred<void>());
@@ -154,37 +215,33 @@ async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchConte
     }
   }
   let count = 0;
-  // The target's layers first, in order: unpacking waits for them one by one.
+  // The targets' layers first, in order: unpacking waits for them one by one.
   const seen = new Set<string>();
-  const order = [...(d.target?.layers ?? []), ...layers].filter((l) => !seen.has(l.digest) && !!seen.add(l.digest));
+  const order = [...d.targets.flatMap((t) => t.manifest.layers), ...layers].filter((l) => !seen.has(l.digest) && !!seen.add(l.digest));
   for (const l of order) f.onProgress?.({ event: 'waiting', name: l.digest, desc: l, progress: 0, total: l.size });
   const downloads = order.map((l) =>
-      limiter
-        .run(() => fetchToStore(ctx, f, l))
-        .then(
-          (r) => {
-            if (r === 'fetched') count++;
-            ready.get(l.digest)!.resolve();
-          },
-          (e) => {
-            ready.get(l.digest)!.reject(e);
-            d.controller.abort(); // one failure stops the rest
-            throw e;
-          },
-        ),
-    );
-  let unpacked: PullResult['unpacked'];
+    limiter
+      .run(() => fetchToStore(ctx, f, l))
+      .then(
+        (r) => {
+          if (r === 'fetched') count++;
+          ready.get(l.digest)!.resolve();
+        },
+        (e) => {
+          ready.get(l.digest)!.reject(e);
+          d.controller.abort(); // one failure stops the rest
+          throw e;
+        },
+      ),
+  );
+  const unpacked: Unpacked[] = [];
   const unpacking = (async () => {
-    if (d.req.unpack === false || !d.target) return;
-    const t = d.target;
-    const snapshotter = d.req.snapshotter ?? (await stores.defaultSnapshotter(ctx));
-    const chainId = await unpackImage(
-      ctx,
-      stores,
-      { config: t.config, image: d.configs.get(t.desc.digest)!, layers: t.layers, snapshotter, lease: ctx.lease, layerReady: (i) => ready.get(t.layers[i]!.digest)!.promise },
-      f.onProgress,
-    );
-    unpacked = { snapshotter, chainId, platform: d.unpackPlatform };
+    for (const t of d.targets) {
+      const m = t.manifest;
+      const job = { config: m.config, image: d.configs.get(m.desc.digest)!, layers: m.layers, snapshotter: t.snapshotter, lease: ctx.lease, layerReady: (i: number) => ready.get(m.layers[i]!.digest)!.promise };
+      const chainId = await unpackImage(ctx, stores, job, f.onProgress);
+      unpacked.push({ snapshotter: t.snapshotter, chainId, platform: t.platform });
+    }
   })();
   unpacking.catch(() => d.controller.abort());
   const results = await Promise.allSettled([...downloads, unpacking]);

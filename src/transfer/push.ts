@@ -16,6 +16,10 @@ export interface PushRequest {
   /** Only these platforms of an index (default: every one the index lists, which must all be here). */
   platforms?: Platform[];
   credentials?: CredentialsProvider;
+  /** Extra registry request headers. */
+  headers?: Record<string, string>;
+  /** Plain HTTP to the registry even where HTTPS is the default (ctr's --plain-http). */
+  plainHttp?: boolean;
   /** Upload blobs in PATCH chunks of this size (default: one monolithic PUT each). */
   chunkSize?: number;
   concurrency?: number;
@@ -64,7 +68,7 @@ export async function push(ctx: Ctx, stores: TransferStores, o: { registry: Regi
   const image = await stores.images.get(ctx, req.name);
   const target = parseReference(req.ref ?? req.name);
   const progress = req.onProgress;
-  const client = o.registry(req.credentials);
+  const client = o.registry({ credentials: req.credentials, headers: req.headers, plainHttp: req.plainHttp });
   const { controller, dispose } = childAbort(ctx.signal);
   const op: Ctx = { ...ctx, signal: controller.signal };
   const result: PushResult = { ref: formatReference(target), desc: image.target, uploaded: 0, mounted: 0, skipped: 0 };

@@ -1,10 +1,12 @@
 import type { Ctx } from '../core/context';
+import { invalidArgument } from '../core/errors';
 import type { Image } from '../images/types';
 import { pull, type PullRequest, type PullResult } from './pull';
 import type { Writable } from 'node:stream';
 import { exportImages, type ExportRequest } from './export';
 import { importImages, type ImportRequest } from './import';
 import { push, type PushRequest, type PushResult } from './push';
+import { imageNames, type ImageDestination } from './naming';
 import { saveImage } from './save';
 import type { RegistryFactory, TransferStores } from './types';
 
@@ -52,5 +54,18 @@ export class TransferService {
   async tag(ctx: Ctx, source: string, name: string, labels?: Record<string, string>): Promise<Image> {
     const src = await this.stores.images.get(ctx, source);
     return saveImage(ctx, this.stores, { name, target: src.target, labels: labels ?? src.labels });
+  }
+
+  /**
+   * The existing image `source` under the names a destination gives (containerd's ImageStore
+   * naming, naming.ts); labels are the destination's, else the source image's.
+   */
+  async tagAs(ctx: Ctx, source: string, dest: ImageDestination): Promise<Image[]> {
+    const src = await this.stores.images.get(ctx, source);
+    const names = imageNames({ ...dest, labels: dest.labels && Object.keys(dest.labels).length ? dest.labels : src.labels }, src.target, false);
+    if (!names.length) throw invalidArgument(`tag ${source}: the destination names no image`);
+    const out: Image[] = [];
+    for (const n of names) out.push(await saveImage(ctx, this.stores, { name: n.name, target: src.target, labels: n.labels }));
+    return out;
   }
 }

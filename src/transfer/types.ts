@@ -63,5 +63,15 @@ export interface Progress {
 
 export type ProgressFn = (p: Progress) => void;
 
-/** Makes the registry client for one operation (per-call credentials from the Transfer client's stream). */
-export type RegistryFactory = (credentials?: CredentialsProvider) => RegistryClient;
+/** Per-operation registry options (the Transfer client's RegistryResolver). */
+export interface RegistryOptions {
+  /** Asked before the daemon's own credentials (the Transfer client's auth stream). */
+  credentials?: CredentialsProvider;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+  /** Plain HTTP to every host of this operation. */
+  plainHttp?: boolean;
+}
+
+/** Makes the registry client for one operation. */
+export type RegistryFactory = (o?: RegistryOptions) => RegistryClient;

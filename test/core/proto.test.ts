@@ -74,9 +74,23 @@ function listProtoFiles(dir: string, rel = ''): string[] {
   return out.sort();
 }
 
+/**
+ * containerd 2.x's Transfer and Streaming API: Debian's package is containerd 1.6, which lacks
+ * them; test/core/proto-transfer.test.ts checks these against what upstream 2.x declares.
+ */
+const CONTAINERD_2X_FILES = [
+  'containerd/services/streaming/v1/streaming.proto',
+  'containerd/services/transfer/v1/transfer.proto',
+  'containerd/types/transfer/imagestore.proto',
+  'containerd/types/transfer/importexport.proto',
+  'containerd/types/transfer/progress.proto',
+  'containerd/types/transfer/registry.proto',
+  'containerd/types/transfer/streaming.proto',
+];
+
 /** Every file; berth's own API (proto/berth/) has no upstream to match, only to load cleanly. */
 const ALL_FILES = listProtoFiles(PROTO_ROOT);
-const OUR_FILES = ALL_FILES.filter((rel) => !rel.startsWith('berth/'));
+const OUR_FILES = ALL_FILES.filter((rel) => !rel.startsWith('berth/') && !CONTAINERD_2X_FILES.includes(rel));
 
 /** Expected streaming kinds: [requestStream, responseStream]. Everything else is unary. */
 const STREAMING: Record<string, [boolean, boolean]> = {
@@ -91,11 +105,13 @@ const STREAMING: Record<string, [boolean, boolean]> = {
   'berth.engine.v1.Engine.Exec': [true, true],
   'berth.engine.v1.Engine.Stats': [false, true],
   'berth.engine.v1.Engine.Events': [false, true],
+  'containerd.services.streaming.v1.Streaming.Stream': [true, true],
 };
 
 describe('proto/: berth definitions load cleanly', () => {
   it('has the expected file set', () => {
     expect(OUR_FILES).toEqual(Object.keys(UPSTREAM).sort());
+    for (const rel of CONTAINERD_2X_FILES) expect(ALL_FILES).toContain(rel);
   });
 
   it('uses proto3 and no gogoproto / fieldpath leftovers, and every import resolves', () => {
@@ -153,7 +169,9 @@ describe('proto/: berth definitions load cleanly', () => {
         'containerd.services.leases.v1.Leases',
         'containerd.services.namespaces.v1.Namespaces',
         'containerd.services.snapshots.v1.Snapshots',
+        'containerd.services.streaming.v1.Streaming',
         'containerd.services.tasks.v1.Tasks',
+        'containerd.services.transfer.v1.Transfer',
         'containerd.services.version.v1.Version',
       ].sort(),
     );
@@ -169,8 +187,8 @@ describe('proto/: berth definitions load cleanly', () => {
       }
     }
     // Version 1 + Introspection 2 + Namespaces 5 + Containers 6 + Content 9 + Diff 2 + Events 3 +
-    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17; berth's Engine 20.
-    expect(methods).toBe(86);
+    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17 + Transfer 1 + Streaming 1; berth's Engine 23.
+    expect(methods).toBe(91);
   });
 });
 

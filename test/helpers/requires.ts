@@ -44,6 +44,7 @@ const PACKAGE_OF: Record<string, string> = {
   debootstrap: 'debootstrap',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
+  jq: 'jq',
 };
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 

@@ -12,6 +12,7 @@ import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
 import { transferSlice } from './transfer';
+import { transferServiceSlice } from './transfer-service';
 import { volumesSlice } from './volumes';
 
 /**
@@ -33,4 +34,5 @@ export const SLICES: readonly Slice[] = [
   volumesSlice,
   engineSlice,
   transferSlice,
+  transferServiceSlice,
 ];

@@ -62,7 +62,8 @@ export const transferSlice: Slice = {
     ctx.provide(
       TRANSFER,
       new TransferService(stores, {
-        registry: (credentials) => new RegistryClient({ hosts, credentials: chainCredentials(credentials, fromDockerConfig), log, userAgent: 'berth/0.1 (containerd-compatible)' }),
+        registry: (o = {}) =>
+          new RegistryClient({ hosts, credentials: chainCredentials(o.credentials, fromDockerConfig), headers: o.headers, plainHttp: o.plainHttp, log, userAgent: 'berth/0.1 (containerd-compatible)' }),
         maxConcurrentDownloads: ctx.config.transfer.maxConcurrentDownloads,
         maxConcurrentUploads: ctx.config.transfer.maxConcurrentUploads,
         leaseExpiryMs: ctx.config.transfer.leaseExpiryHours * 3600_000,

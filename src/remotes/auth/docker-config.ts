@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { errnoCode, failedPrecondition, invalidArgument, permissionDenied, unavailable } from '../../core/errors';
-import { DEFAULT_DOMAIN } from '../reference';
+import { DEFAULT_DOMAIN } from '../../core/reference';
 import type { Credentials, CredentialsProvider } from './types';
 
 /**

@@ -1,4 +1,4 @@
-import { familiarName, formatReference, parseReference, referenceObject } from '../../src/remotes/reference';
+import { familiarName, formatReference, parseReference, referenceObject } from '../../src/core/reference';
 import { isLoopbackHost, resolveHost } from '../../src/remotes/hosts';
 
 describe('image references (distribution grammar, docker.io normalisation)', () => {

@@ -1,4 +1,4 @@
-import { invalidArgument } from '../core/errors';
+import { invalidArgument } from './errors';
 
 /**
  * Image references as Docker and containerd read them (distribution's `reference` grammar and

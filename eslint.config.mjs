@@ -25,6 +25,7 @@ export const LAYERS = [
   { dir: 'diff', layer: 'L3' }, //          layer apply and staging (berth-unpack)
   { dir: 'tasks', layer: 'L3' }, //         tasks, the native helper and its monitors
   { dir: 'remotes', layer: 'L3' }, //       registry client
+  { dir: 'net', layer: 'L3' }, //           host networking: CNI plugin runner, network namespaces, iptables, port holds, DNS server
   { dir: 'transfer', layer: 'L4' }, //      pull/push/import/export
   { dir: 'engine', layer: 'L5' }, //        Docker-like semantics in the daemon
   { dir: 'services', layer: 'L6' }, //      gRPC adapters
@@ -50,8 +51,8 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'snapshotter/native.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack, and the native snapshotter’s `cp -a --reflink`',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'snapshotter/native.ts', 'net/exec.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack, the native snapshotter’s `cp -a --reflink`, and networking’s CNI plugins, iptables, ip, unshare and umount (net/exec.ts runs them all, with deadlines)',
   },
   {
     name: '@grpc/*',

@@ -16,6 +16,7 @@ const ROOT = [
   'test/tasks/tasks-service',
   'test/services/diff',
   'test/fixtures/tree',
+  'test/net/cni-.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd'];
 

@@ -1,0 +1,137 @@
+/**
+ * For networking tests: names and subnets no one else on this machine uses, and what a test
+ * must find unchanged after it (veths on its bridges, host-local reservations, iptables rules).
+ * Traffic in these tests goes only to loopback and to the test's own namespaces.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requirement, requireRoot, requireTool, type Requirement } from './requires';
+
+/** What a test that runs the CNI plugins needs. */
+export function requireCni(): Requirement[] {
+  const missing = ['bridge', 'host-local', 'portmap', 'firewall', 'loopback'].filter((p) => !existsSync(join('/usr/lib/cni', p)));
+  return [
+    requireRoot(),
+    requireTool('ip', 'iptables', 'iptables-save', 'unshare', 'nsenter', 'umount'),
+    requirement('CNI plugins', missing.length ? `needs CNI plugins ${missing.join(', ')} in /usr/lib/cni: apt-get install containernetworking-plugins (scripts/install-deps.sh)` : undefined),
+  ];
+}
+
+let seq = 0;
+/** A name unique to this process: `<prefix><pid36><seq>` (at most 15 chars for links). */
+export function uniqueName(prefix: string, max = 15): string {
+  const s = `${prefix}${process.pid.toString(36)}${(seq++).toString(36)}`;
+  if (s.length > max) throw new Error(`name ${s} longer than ${max}`);
+  return s;
+}
+
+const ipNum = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
+
+function routes(): Array<{ base: number; len: number }> {
+  return execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => /^(?:\S+\s+)?(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?\s/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ base: ipNum(m[1]), len: Number(m[2] ?? 32) }));
+}
+
+const taken = new Set<string>();
+/**
+ * A `10.<second>.0.0/16` block that no route on this host touches, from 10.200–10.249 by pid, for
+ * a test's address pool (one per call).
+ */
+export function freePool(): string {
+  const rs = routes();
+  for (let i = 0; i < 50; i++) {
+    const second = 200 + ((process.pid + i + taken.size * 7) % 50);
+    const cidr = `10.${second}.0.0/16`;
+    if (taken.has(cidr)) continue;
+    const base = ipNum(`10.${second}.0.0`);
+    const overlaps = rs.some((r) => {
+      const l = Math.min(16, r.len);
+      const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
+      return ((base & mask) >>> 0) === ((r.base & mask) >>> 0);
+    });
+    if (!overlaps) {
+      taken.add(cidr);
+      return cidr;
+    }
+  }
+  throw new Error('no free 10.x.0.0/16 pool for the test');
+}
+
+/** iptables-save of the filter and nat tables without counters and comment lines, one rule a line. */
+export function iptablesRules(): string[] {
+  return execFileSync('iptables-save', [], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#') && l !== 'COMMIT')
+    .map((l) => l.replace(/\[\d+:\d+\]/g, '').trim());
+}
+
+/**
+ * Chains and rules the plugins create once and share with every CNI user on the host (the
+ * firewall plugin's CNI-FORWARD, portmap's CNI-HOSTPORT-*): never removed by anyone, so not a
+ * leak when they appear.
+ */
+const SHARED = [
+  /^:CNI-FORWARD /,
+  /^-A FORWARD .*-j CNI-FORWARD$/,
+  /^:CNI-HOSTPORT-(DNAT|MASQ|SETMARK) /,
+  /^-A (PREROUTING|OUTPUT) -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT$/,
+  /^-A POSTROUTING .*-j CNI-HOSTPORT-MASQ$/,
+  /^-A CNI-HOSTPORT-MASQ -m mark --mark 0x2000\/0x2000 -j MASQUERADE$/,
+  /^-A CNI-HOSTPORT-SETMARK .*-j MARK --set-xmark 0x2000\/0x2000$/,
+];
+
+/** Rules in `after` that were not in `before`, less the shared ones. */
+export function newRules(before: readonly string[], after: readonly string[]): string[] {
+  const had = new Set(before);
+  return after.filter((l) => !had.has(l) && !l.startsWith('*') && !SHARED.some((re) => re.test(l)));
+}
+
+/** Links enslaved to a bridge (its veths). */
+export function portsOf(bridge: string): string[] {
+  const dir = `/sys/class/net/${bridge}/brif`;
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Every veth on the host. */
+export function veths(): string[] {
+  return readdirSync('/sys/class/net').filter((n) => {
+    try {
+      return readFileSync(`/sys/class/net/${n}/uevent`, 'utf8').includes('DEVTYPE=veth') || existsSync(`/sys/class/net/${n}/peer`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** host-local's reservations in a data dir: one file per leased address. */
+export function leases(ipamDir: string): string[] {
+  if (!existsSync(ipamDir)) return [];
+  const out: string[] = [];
+  for (const net of readdirSync(ipamDir)) {
+    const d = join(ipamDir, net);
+    for (const f of readdirSync(d)) if (/^\d+\.\d+\.\d+\.\d+$/.test(f)) out.push(`${net}/${f}`);
+  }
+  return out;
+}
+
+/** Runs a command inside a pinned network namespace. */
+export function inNetns(path: string, cmd: string[], timeoutMs = 10_000): { code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync('nsenter', [`--net=${path}`, ...cmd], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    const x = e as { status?: number; stdout?: string; stderr?: string };
+    return { code: x.status ?? -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
+  }
+}
+
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
+/** The bridge plugin turns IPv4 forwarding on; a test puts back what it found. */
+export function saveIpForward(): () => void {
+  const before = readFileSync(IP_FORWARD, 'utf8').trim();
+  return () => writeFileSync(IP_FORWARD, before);
+}

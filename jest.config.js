@@ -16,7 +16,7 @@ const ROOT = [
   'test/tasks/tasks-service',
   'test/services/diff',
   'test/fixtures/tree',
-  'test/net/cni-.*',
+  'test/net/cni-runner',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd'];
 

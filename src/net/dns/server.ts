@@ -56,10 +56,9 @@ export class DnsServer {
     this.log = o.log ?? nullLogger;
   }
 
-  /** Serves on address:port (UDP and TCP). */
-  async listen(address: string, port = 53): Promise<void> {
-    const k = `${address}:${port}`;
-    if (this.listeners.has(k)) return;
+  /** Serves on address:port, UDP and TCP (port 0: any free port, the same for both); returns the port. */
+  async listen(address: string, port = 53): Promise<number> {
+    if (this.listeners.has(`${address}:${port}`)) return port;
     const udp = createSocket({ type: 'udp4', reuseAddr: false });
     const conns = new Set<Socket>();
     const tcp = createServer((c) => this.onTcp(c, conns, address));
@@ -68,19 +67,26 @@ export class DnsServer {
         udp.once('error', rej);
         udp.bind({ address, port, exclusive: true }, () => (udp.off('error', rej), res()));
       });
+      port = udp.address().port;
       await new Promise<void>((res, rej) => {
         tcp.once('error', rej);
         tcp.listen({ host: address, port, exclusive: true }, () => (tcp.off('error', rej), res()));
       });
     } catch (e) {
-      udp.close();
+      try {
+        udp.close();
+      } catch {
+        /* never bound */
+      }
       tcp.close();
-      throw fromErrno(e, `DNS on ${k}`);
+      throw fromErrno(e, `DNS on ${address}:${port}`);
     }
+    const k = `${address}:${port}`;
     udp.on('error', (e) => this.log.warn('dns: udp socket error', { address, err: e }));
     tcp.on('error', (e) => this.log.warn('dns: tcp server error', { address, err: e }));
     udp.on('message', (msg, rinfo) => void this.onUdp(udp, msg, rinfo.address, rinfo.port, address));
     this.listeners.set(k, { udp, tcp, conns });
+    return port;
   }
 
   listening(): string[] {

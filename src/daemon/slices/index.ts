@@ -7,6 +7,7 @@ import { gcSlice } from './gc';
 import { introspectionSlice } from './introspection';
 import { launcherSlice } from './launcher';
 import { metadataSlice } from './metadata';
+import { networkSlice } from './network';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
@@ -27,4 +28,5 @@ export const SLICES: readonly Slice[] = [
   snapshotsServiceSlice,
   diffSlice,
   tasksSlice,
+  networkSlice,
 ];

@@ -78,7 +78,7 @@ export class ResultCache {
   }
 
   /** Every entry (for reconciling after a restart); unreadable files are reported, not skipped silently. */
-  async list(): Promise<{ entries: CacheEntry[]; broken: Array<{ path: string; error: Error }> }> {
+  async list(containerId?: string): Promise<{ entries: CacheEntry[]; broken: Array<{ path: string; error: Error }> }> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -88,10 +88,12 @@ export class ResultCache {
     }
     const entries: CacheEntry[] = [];
     const broken: Array<{ path: string; error: Error }> = [];
-    for (const n of names.filter((f) => f.endsWith('.json')).sort()) {
+    const wanted = (f: string) => f.endsWith('.json') && (containerId === undefined || f.includes(`-${containerId}-`));
+    for (const n of names.filter(wanted).sort()) {
       const p = join(this.dir, n);
       try {
-        entries.push(decode(await readFile(p, 'utf8'), p));
+        const e = decode(await readFile(p, 'utf8'), p);
+        if (containerId === undefined || e.containerId === containerId) entries.push(e);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') broken.push({ path: p, error: e as Error });
       }

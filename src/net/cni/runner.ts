@@ -95,9 +95,9 @@ export class CniRunner {
     await this.delEntry(this.cache.begin(fallback, { ...rt }), rt.netns);
   }
 
-  /** Cached attachments (after a restart: what may need a DEL). */
-  async attachments(): Promise<CacheEntry[]> {
-    const { entries, broken } = await this.cache.list();
+  /** Cached attachments (after a restart: what may need a DEL); only one container's when given. */
+  async attachments(containerId?: string): Promise<CacheEntry[]> {
+    const { entries, broken } = await this.cache.list(containerId);
     for (const b of broken) this.log.error('cni: unreadable cache entry (left in place)', { path: b.path, err: b.error });
     return entries;
   }

@@ -17,6 +17,7 @@ const ROOT = [
   'test/services/diff',
   'test/fixtures/tree',
   'test/net/cni-runner',
+  'test/network/.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd'];
 

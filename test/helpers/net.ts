@@ -3,7 +3,7 @@
  * must find unchanged after it (veths on its bridges, host-local reservations, iptables rules).
  * Traffic in these tests goes only to loopback and to the test's own namespaces.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requirement, requireRoot, requireTool, type Requirement } from './requires';
@@ -118,15 +118,17 @@ export function leases(ipamDir: string): string[] {
   return out;
 }
 
-/** Runs a command inside a pinned network namespace. */
-export function inNetns(path: string, cmd: string[], timeoutMs = 10_000): { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync('nsenter', [`--net=${path}`, ...cmd], { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-    return { code: 0, stdout, stderr: '' };
-  } catch (e) {
-    const x = e as { status?: number; stdout?: string; stderr?: string };
-    return { code: x.status ?? -1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
-  }
+/**
+ * Runs a command inside a pinned network namespace. Asynchronous on purpose: the servers it talks
+ * to (berthd's resolver in a test's own process) must keep running meanwhile.
+ */
+export function inNetns(path: string, cmd: string[], timeoutMs = 10_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('nsenter', [`--net=${path}`, ...cmd], { encoding: 'utf8', timeout: timeoutMs }, (e, stdout, stderr) => {
+      const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? ((e as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';

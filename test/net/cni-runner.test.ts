@@ -65,8 +65,8 @@ describeWith(...requireCni())('CNI runner', () => {
     const [addr] = containerAddresses(result);
     expect(addr).toMatchObject({ family: 4, prefixLen: 24, gateway: `${prefix}1`, ifName: 'eth0', sandbox: ns });
     expect(addr!.ip.startsWith(prefix)).toBe(true);
-    expect(inNetns(ns, ['ip', '-4', '-o', 'addr', 'show', 'eth0']).stdout).toContain(`inet ${addr!.ip}/24`);
-    expect(inNetns(ns, ['ip', 'route']).stdout).toContain(`default via ${prefix}1 dev eth0`);
+    expect((await inNetns(ns, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).stdout).toContain(`inet ${addr!.ip}/24`);
+    expect((await inNetns(ns, ['ip', 'route'])).stdout).toContain(`default via ${prefix}1 dev eth0`);
     expect(portsOf(bridge)).toHaveLength(1);
     expect(leases(join(dir, 'ipam'))).toEqual([`${network}/${addr!.ip}`]);
     expect(iptablesRules().some((l) => l.includes('--dport 18999') && l.includes(`${addr!.ip}:80`))).toBe(true);
@@ -79,7 +79,7 @@ describeWith(...requireCni())('CNI runner', () => {
     // A new runner (berthd restarted) has only the cache: the DEL gets prevResult and the port mappings from it.
     await runner().del(network, { containerId: 'c1', ifName: 'eth0', netns: ns });
     expect(existsSync(r.cache.path(network, 'c1', 'eth0'))).toBe(false);
-    expect(inNetns(ns, ['ip', '-o', 'link', 'show']).stdout).not.toContain('eth0');
+    expect((await inNetns(ns, ['ip', '-o', 'link', 'show'])).stdout).not.toContain('eth0');
     expect(portsOf(bridge)).toEqual([]);
     expect(leases(join(dir, 'ipam'))).toEqual([]);
     expect(newRules(rulesBefore, iptablesRules()).filter((l) => !l.includes(iso.stage1) && !l.includes(iso.stage2))).toEqual([]);
@@ -109,7 +109,7 @@ describeWith(...requireCni())('CNI runner', () => {
     expect(leases(join(dir, 'ipam'))).toEqual([`${network}/${want}`]);
     // CHECK passes on a healthy attachment and fails once its interface is gone.
     await r.check(network, { containerId: 'ip1', netns: ns1, ifName: 'eth0' });
-    inNetns(ns1, ['ip', 'link', 'del', 'eth0']);
+    await inNetns(ns1, ['ip', 'link', 'del', 'eth0']);
     expect(errorKind(await r.check(network, { containerId: 'ip1', netns: ns1, ifName: 'eth0' }).catch((e) => e))).toBeDefined();
     // With eth0 gone the bridge plugin skips its masquerade teardown; the runner sweeps those rules.
     await r.del(network, { containerId: 'ip1', netns: ns1, ifName: 'eth0' });

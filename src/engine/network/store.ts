@@ -134,8 +134,10 @@ export class NetworkStore {
     });
   }
 
-  private async taken(): Promise<{ cidrs: Array<{ cidr: Cidr; what: string }>; bridges: Set<string> }> {
+  private async taken(forDefault = false): Promise<{ cidrs: Array<{ cidr: Cidr; what: string }>; bridges: Set<string> }> {
     const nets = this.all().map((n) => ({ cidr: parseCidr(n.subnet), what: `network ${n.name}` }));
+    // Kept for the default network until it exists (it is made on first use).
+    if (!forDefault && !this.defaultNetwork()) nets.push({ cidr: parseCidr(this.o.defaultSubnet, 'default subnet'), what: 'the default network' });
     const routes = (await this.o.hostRoutes()).map((cidr) => ({ cidr, what: 'a route on this host' }));
     return { cidrs: [...nets, ...routes], bridges: new Set(this.all().map((n) => n.bridge)) };
   }
@@ -154,7 +156,7 @@ export class NetworkStore {
     return this.serial(async () => {
       const again = this.defaultNetwork();
       if (again) return again;
-      const { cidrs } = await this.taken();
+      const { cidrs } = await this.taken(true);
       const wanted = parseCidr(this.o.defaultSubnet, 'default subnet');
       const free = !cidrs.some((t) => overlaps(t.cidr, wanted));
       return this.define({ name: DEFAULT_NETWORK, ...(free ? { subnet: this.o.defaultSubnet } : {}) }, { isDefault: true, bridge: this.o.defaultBridge });
@@ -162,7 +164,7 @@ export class NetworkStore {
   }
 
   private async define(opts: NetworkCreateOptions, extra: { isDefault?: boolean; bridge?: string } = {}): Promise<NetworkRecord> {
-    const { cidrs, bridges } = await this.taken();
+    const { cidrs, bridges } = await this.taken(extra.isDefault);
     const pool = parseCidr(this.o.pool, 'network pool');
     const rec = defineNetwork(
       opts,

@@ -51,8 +51,8 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'snapshotter/native.ts', 'net/exec.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack, the native snapshotter’s `cp -a --reflink`, and networking’s CNI plugins, iptables, ip, unshare and umount (net/exec.ts runs them all, with deadlines)',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'net/exec.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack and berth-diff, the native snapshotter’s `cp -a --reflink`, and networking’s CNI plugins, iptables, ip, unshare and umount (net/exec.ts runs them all, with deadlines)',
   },
   {
     name: '@grpc/*',

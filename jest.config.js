@@ -16,10 +16,11 @@ const ROOT = [
   'test/tasks/tasks-service',
   'test/services/diff',
   'test/fixtures/tree',
+  'test/engine/(?!commit).*',
   'test/net/cni-runner',
   'test/network/.*',
 ];
-const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd'];
+const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit'];
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const files = (res) => res.map((r) => `^${escapeRe(__dirname)}/${r}\\.test\\.ts$`);

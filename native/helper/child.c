@@ -63,10 +63,29 @@ setup_process (const struct plan *p, berth_error_t *err)
   return 0;
 }
 
+/* Creates a missing working directory inside the container, as runc and Docker do (root-owned,
+   0755; an overlay copies its parents up with their attributes). */
+static void
+make_cwd (const char *cwd)
+{
+  char path[4096];
+  snprintf (path, sizeof (path), "%s", cwd);
+  for (char *s = path + 1; *s; s++)
+    if (*s == '/')
+      {
+        *s = '\0';
+        (void) mkdir (path, 0755);
+        *s = '/';
+      }
+  (void) mkdir (path, 0755);
+}
+
 static int
 verify_cwd (const struct plan *p, berth_error_t *err)
 {
   char buf[4096];
+  if (chdir (p->cwd) < 0 && errno == ENOENT && p->mode == PLAN_MODE_CREATE)
+    make_cwd (p->cwd);
   if (chdir (p->cwd) < 0)
     return berth_error (err, errno, "chdir `%s`", p->cwd);
   /* CVE-2024-21626: a cwd reached through a leaked host fd is not below our root. */

@@ -18,10 +18,7 @@ control_reply (struct client *c, const char *json)
   size_t n = (size_t) snprintf (line, sizeof (line) - 1, "%s", json);
   line[n++] = '\n';
   if (send (c->fd, line, n, MSG_NOSIGNAL) != (ssize_t) n)
-    {
-      close (c->fd);
-      c->fd = -1;
-    }
+    client_close (c);
 }
 
 static void
@@ -61,6 +58,8 @@ control_handle (struct monitor *m, struct client *c, char *line)
   struct helper *h = m->h;
   berth_error_t err;
   char buf[1024], *save = NULL;
+  if (strncmp (line, "attach", 6) == 0 && (line[6] == ' ' || line[6] == '\0'))
+    return attach_start (m, c, line + 6);
   char *cmd = strtok_r (line, " ", &save), *a1 = strtok_r (NULL, " ", &save), *a2 = strtok_r (NULL, " ", &save);
   long v1, v2;
 
@@ -115,18 +114,8 @@ control_handle (struct monitor *m, struct client *c, char *line)
     }
   if (strcmp (cmd, "close-stdin") == 0)
     {
-      if (h->io.in.src >= 0)
-        close (h->io.in.src), h->io.in.src = -1;
-      if (h->io.in.dst >= 0 && h->io.in.dst != h->io.master)
-        close (h->io.in.dst), h->io.in.dst = -1;
-      else if (h->io.master >= 0)
-        {
-          /* On a terminal, EOF is the VEOF character at the start of a line. */
-          struct termios t;
-          char eof = tcgetattr (h->io.master, &t) == 0 ? (char) t.c_cc[VEOF] : 4;
-          if (write (h->io.master, &eof, 1) < 0)
-            return reply_error (c, errno, "close-stdin failed");
-        }
+      if (monitor_close_stdin (m) < 0)
+        return reply_error (c, errno, "close-stdin failed");
       return control_reply (c, "{\"ok\":true}");
     }
   if (strcmp (cmd, "pause") == 0 || strcmp (cmd, "resume") == 0)

@@ -25,6 +25,7 @@ struct stdio_state
   struct pump in; /* stdin FIFO -> pipe or pty master */
   struct pump out; /* pty master -> stdout (tty only) */
   int master;
+  int cap[2];      /* capture mode: the read ends the monitor logs and serves (stdout or the pty, stderr) */
 };
 
 struct helper
@@ -51,5 +52,7 @@ void __attribute__ ((noreturn)) child_main (struct helper *h);
 /* Becomes the monitor; never returns. */
 void __attribute__ ((noreturn)) monitor_run (struct helper *h, int listen_fd);
 int monitor_listen (struct helper *h, berth_error_t *err);
+/* Removes the control socket (a launch given up before the monitor ran). */
+void monitor_unlink (struct helper *h);
 
 #endif

@@ -2,6 +2,7 @@
  * container process, execs it on "start", then stays as its monitor. PROTOCOL.md. */
 #include "helper.h"
 #include "mount.h"
+#include "init.h"
 #include "launcher.h"
 #include "ns.h"
 #include "seccomp.h"
@@ -177,9 +178,18 @@ wait_ready (struct helper *h)
   if (fd >= 0)
     {
       h->io.master = fd;
-      h->io.out.src = fd;
-      if (h->io.in.src >= 0)
-        h->io.in.dst = fd;
+      if (h->plan->capture.on)
+        {
+          h->io.cap[0] = fd;
+          if (h->plan->capture.stdin_open)
+            h->io.in.dst = fd;
+        }
+      else
+        {
+          h->io.out.src = fd;
+          if (h->io.in.src >= 0)
+            h->io.in.dst = fd;
+        }
       (void) fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) | O_NONBLOCK);
     }
 }
@@ -198,6 +208,8 @@ main (int argc, char **argv)
 
   if (argc > 1 && strcmp (argv[1], "--version") == 0)
     return puts ("berth-helper 1 (plan " PLAN_MAGIC ")") < 0;
+  if (init_requested (argc, argv))
+    return init_main (argc, argv); /* --init: pid 1 of a container (init.c) */
   if (argc > 2 && strcmp (argv[1], "--launcher") == 0)
     launcher_main (argv[2]); /* returns in a forked child, as a helper with fds 3 and 4 */
   if (fcntl (3, F_GETFD) < 0 || fcntl (4, F_GETFD) < 0)
@@ -237,18 +249,24 @@ main (int argc, char **argv)
   spawn (&H);
   seccomp_release (&plan);
   wait_ready (&H);
+  /* Capture mode binds now, so attachers can connect before `start` and miss no output. */
+  lfd = -1;
+  if (plan.capture.on && (lfd = monitor_listen (&H, &err)) < 0)
+    fail (&H, &err, "monitor");
   if (sync_write_msg (H.sync_fd, "created", H.child, NULL) < 0)
-    abort_child (&H), _exit (1);
+    abort_child (&H), monitor_unlink (&H), _exit (1);
 
   n = sync_read_line (H.sync_fd, line, sizeof (line));
   if (n <= 0 || strcmp (line, "start") != 0)
     {
       /* EOF or "abort": the daemon gave up on this container. */
       abort_child (&H);
+      if (lfd >= 0)
+        monitor_unlink (&H);
       _exit (n <= 0 ? 0 : 1);
     }
   /* Bind before exec so nothing can run unmonitored. */
-  if ((lfd = monitor_listen (&H, &err)) < 0)
+  if (lfd < 0 && (lfd = monitor_listen (&H, &err)) < 0)
     fail (&H, &err, "monitor");
   if (isync_send (H.isync[0], ISYNC_START, NULL, -1) < 0)
     berth_error (&err, errno, "sync child"), fail (&H, &err, "exec");

@@ -105,6 +105,15 @@ close_fd (int *fd)
   *fd = -1;
 }
 
+void
+monitor_unlink (struct helper *h)
+{
+  struct sockaddr_un sa;
+  berth_error_t err;
+  if (sock_path (h, &sa, &err) == 0)
+    unlink (sa.sun_path);
+}
+
 static void on_client (struct monitor *m, struct client *c);
 static void on_accept (struct monitor *m);
 
@@ -117,6 +126,19 @@ finish (struct monitor *m)
   berth_error_t err;
   char body[512], fields[256];
 
+  if (h->has_cgroup && cgroup_oom_kills (&h->cg) > m->oom_base)
+    m->oom = 1;
+  control_exit_fields (m, fields, sizeof (fields));
+  /* Capture mode: what is left in the pipes goes to the log and the attachers, then each
+     attacher gets the exit, before any waiter is answered (a `run` then has all of its output). */
+  if (h->plan->capture.on)
+    {
+      on_accept (m);
+      for (int i = 0; i < MAX_CLIENTS; i++)
+        if (m->cl[i].fd >= 0 && !m->cl[i].attached)
+          on_client (m, &m->cl[i]);
+      capture_finish (m, fields);
+    }
   /* Drain what the process wrote to the terminal, then close every write end we hold. */
   if (io->out.src >= 0)
     {
@@ -132,9 +154,9 @@ finish (struct monitor *m)
   for (int i = 0; i < 3; i++)
     close_fd (&io->hold[i]);
   close_fd (&io->master);
-  if (h->has_cgroup && cgroup_oom_kills (&h->cg) > m->oom_base)
-    m->oom = 1;
-  control_exit_fields (m, fields, sizeof (fields));
+  for (int i = 0; i < 2; i++)
+    if (io->cap[i] >= 0)
+      close_fd (&io->cap[i]);
   snprintf (body, sizeof (body), "{\"ok\":true,%s}", fields);
   /* Take in what is already queued so no pending request sees a reset, and answer the waiters
      first: exit.json and the cgroup removal (0.5 ms and more on a busy disk) were on the path of
@@ -142,7 +164,7 @@ finish (struct monitor *m)
      exit.json, which is written before that; containerd's runc removes the cgroup at delete. */
   on_accept (m);
   for (int i = 0; i < MAX_CLIENTS; i++)
-    if (m->cl[i].fd >= 0)
+    if (m->cl[i].fd >= 0 && !m->cl[i].attached)
       on_client (m, &m->cl[i]);
   for (int i = 0; i < MAX_CLIENTS; i++)
     if (m->cl[i].fd >= 0 && m->cl[i].waiting)
@@ -182,12 +204,12 @@ on_client (struct monitor *m, struct client *c)
     return;
   if (n <= 0)
     {
-      close_fd (&c->fd);
+      client_close (c);
       return;
     }
   c->len += (size_t) n;
   c->buf[c->len] = '\0';
-  while (c->fd >= 0 && (nl = memchr (c->buf, '\n', c->len)) != NULL)
+  while (c->fd >= 0 && !c->attached && (nl = memchr (c->buf, '\n', c->len)) != NULL)
     {
       char line[CLIENT_BUF];
       size_t l = (size_t) (nl - c->buf);
@@ -197,8 +219,8 @@ on_client (struct monitor *m, struct client *c)
       c->len -= l + 1;
       control_handle (m, c, line);
     }
-  if (c->fd >= 0 && c->len == sizeof (c->buf) - 1)
-    close_fd (&c->fd); /* a line longer than any request */
+  if (c->fd >= 0 && !c->attached && c->len == sizeof (c->buf) - 1)
+    client_close (c); /* a line longer than any request */
 }
 
 static void
@@ -211,7 +233,7 @@ on_accept (struct monitor *m)
       for (int i = 0; i < MAX_CLIENTS && !placed; i++)
         if (m->cl[i].fd < 0)
           {
-            memset (&m->cl[i], 0, sizeof (m->cl[i]));
+            client_close (&m->cl[i]);
             m->cl[i].fd = fd;
             placed = 1;
           }
@@ -232,6 +254,9 @@ monitor_run (struct helper *h, int lfd)
   m.lfd = lfd;
   for (int i = 0; i < MAX_CLIENTS; i++)
     m.cl[i].fd = -1;
+  m.log.fd = -1;
+  if (h->plan->capture.on)
+    logfile_open (&m.log, &h->plan->capture);
   /* The sync connection stays open as a client that already asked `wait`: the exit reaches the
      daemon on the connection it has. A `wait` sent over a fresh control connection after
      `started` lost the race against a short-lived process (`true`) about every time, and was
@@ -255,13 +280,24 @@ monitor_run (struct helper *h, int lfd)
     }
   if (chdir ("/") < 0)
     (void) 0;
-  if (io->in.src >= 0 && io->in.dst >= 0)
+  if (io->in.dst >= 0)
     (void) fcntl (io->in.dst, F_SETFL, fcntl (io->in.dst, F_GETFL) | O_NONBLOCK);
+  /* Capture mode: attachers that connected before `start` are registered before any output is
+     read, so they see all of it. */
+  if (h->plan->capture.on)
+    {
+      on_accept (&m);
+      for (int i = 0; i < MAX_CLIENTS; i++)
+        if (m.cl[i].fd >= 0 && !m.cl[i].attached)
+          on_client (&m, &m.cl[i]);
+    }
 
   for (;;)
     {
-      struct pollfd pf[5 + MAX_CLIENTS];
-      int n = 0, ci[MAX_CLIENTS];
+      struct pollfd pf[7 + MAX_CLIENTS];
+      int n = 0, ci[MAX_CLIENTS], timeout = -1;
+      /* An attacher that reads but is behind pauses the reading of the output (attach.c). */
+      int stalled = attach_stalled (&m, &timeout);
       reap (&m);
       if (m.exited)
         finish (&m);
@@ -270,16 +306,19 @@ monitor_run (struct helper *h, int lfd)
       pf[n++] = (struct pollfd) { m.oomfd, (short) (m.oom_v2 ? POLLPRI : POLLIN), 0 };
       pf[n++] = (struct pollfd) { io->in.len ? io->in.dst : io->in.src, (short) (io->in.len ? POLLOUT : POLLIN), 0 };
       pf[n++] = (struct pollfd) { io->out.len ? io->out.dst : io->out.src, (short) (io->out.len ? POLLOUT : POLLIN), 0 };
+      pf[n++] = (struct pollfd) { stalled ? -1 : io->cap[0], POLLIN, 0 };
+      pf[n++] = (struct pollfd) { stalled ? -1 : io->cap[1], POLLIN, 0 };
       for (int i = 0; i < MAX_CLIENTS; i++)
         {
+          short ev = m.cl[i].attached ? attach_poll_events (&m, &m.cl[i]) : POLLIN;
           ci[i] = -1;
-          if (m.cl[i].fd >= 0)
+          if (m.cl[i].fd >= 0 && ev != 0)
             {
               ci[i] = n;
-              pf[n++] = (struct pollfd) { m.cl[i].fd, POLLIN, 0 };
+              pf[n++] = (struct pollfd) { m.cl[i].fd, ev, 0 };
             }
         }
-      if (poll (pf, (nfds_t) n, -1) < 0)
+      if (poll (pf, (nfds_t) n, timeout) < 0)
         continue;
       if (pf[1].revents)
         on_accept (&m);
@@ -301,13 +340,31 @@ monitor_run (struct helper *h, int lfd)
             close_fd (&io->in.dst);
           io->in.len = 0;
         }
+      if (m.in_close_pending && io->in.len == 0)
+        (void) monitor_close_stdin (&m);
       if (pf[4].revents && pf[4].fd >= 0 && pump_step (&io->out) != 0)
         {
           io->out.src = -1; /* master stays open for resize; stop reading it */
           io->out.len = 0;
         }
+      for (int i = 0; i < 2; i++)
+        if (pf[5 + i].revents && pf[5 + i].fd >= 0)
+          (void) capture_read (&m, i);
       for (int i = 0; i < MAX_CLIENTS; i++)
-        if (ci[i] >= 0 && pf[ci[i]].revents)
-          on_client (&m, &m.cl[i]);
+        {
+          struct client *c = &m.cl[i];
+          short rev = ci[i] >= 0 ? pf[ci[i]].revents : 0;
+          if (rev == 0 || c->fd < 0)
+            continue;
+          if (!c->attached)
+            on_client (&m, c);
+          else
+            {
+              if (rev & POLLOUT)
+                attach_on_writable (c);
+              if (c->fd >= 0 && (rev & (POLLIN | POLLHUP | POLLERR)))
+                attach_on_readable (&m, c);
+            }
+        }
     }
 }

@@ -35,7 +35,10 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     { "cpu_period", &p->cpu_period, 1000 }, { "pids_limit", &p->pids_limit, -1 },
   };
   void *slot;
+  int ret;
 
+  if ((ret = plan_parse_capture_key (r, p, err)) != 0)
+    return ret < 0 ? -1 : 0;
   for (int i = 0; i < CAP_SET_COUNT; i++)
     if (key_is (r, capkeys[i]))
       {
@@ -198,6 +201,8 @@ plan_parse (const uint8_t *buf, size_t len, struct plan *p, berth_error_t *err)
            berth_error_stage (err, "plan");
   if (p->mode == PLAN_MODE_CREATE && (p->rootfs == NULL || p->cgroup_path == NULL))
     return berth_error (err, EINVAL, "plan: create needs rootfs and cgroup_path"), berth_error_stage (err, "plan");
+  if (plan_check_capture (p, err) < 0)
+    return berth_error_stage (err, "plan");
   if (terminate (&p->args, p->n_args, err) < 0 || terminate (&p->env, p->n_env, err) < 0)
     return berth_error_stage (err, "plan");
   if (p->cwd == NULL && (p->cwd = strdup ("/")) == NULL)
@@ -312,5 +317,6 @@ plan_free (struct plan *p)
     free (p->dev_rules[i].access);
   free (p->dev_rules);
   free (p->seccomp_filter);
+  free (p->capture.log_path);
   memset (p, 0, sizeof (*p));
 }

@@ -21,6 +21,8 @@ struct plan_dev_rule { int allow; char type; int64_t major, minor; char *access;
 struct plan_kv { char *key, *value; };
 struct plan_rlimit { int type; uint64_t soft, hard; };
 struct plan_stdio { int kind; char *path; };
+/* The monitor holds the process's stdio itself (plan_capture.c): logs it and serves attachers. */
+struct plan_capture { int on, stdin_open; char *log_path; int64_t log_max_size; uint32_t log_max_files; };
 
 struct plan
 {
@@ -59,6 +61,7 @@ struct plan
   struct plan_dev_rule *dev_rules; size_t n_dev_rules;
   unsigned char *seccomp_filter; size_t seccomp_len; /* BPF program, NULL = no seccomp */
   uint32_t seccomp_flags;                            /* SECCOMP_FILTER_FLAG_* */
+  struct plan_capture capture;
 };
 
 /* Parses a complete plan buffer. On failure err is filled (stage "plan"). */
@@ -66,6 +69,10 @@ int plan_parse (const uint8_t *buf, size_t len, struct plan *out, berth_error_t 
 /* Reads fd until EOF (bounded by PLAN_MAX_SIZE) and parses it. */
 int plan_read_fd (int fd, struct plan *out, berth_error_t *err);
 void plan_free (struct plan *p);
+/* plan_capture.c: 1 when r is a capture key (parsed into p), 0 when not, -1 on error. */
+int plan_parse_capture_key (const void *rec, struct plan *p, berth_error_t *err);
+/* Checks the capture keys against the rest of the plan once it is parsed. */
+int plan_check_capture (const struct plan *p, berth_error_t *err);
 /* Returns the CLONE_NEW* flag for an OCI namespace type name, or 0. */
 int plan_ns_flag (const char *name);
 

@@ -36,6 +36,35 @@ open_out (const struct plan_stdio *s, int *child, int *hold, berth_error_t *err)
   return 0;
 }
 
+/* Capture mode: the process writes into pipes the monitor reads (attach.c); with a terminal the
+   pty master is read instead (wait_ready). stdin, when open, is a pipe the attachers feed. */
+static int
+capture_prepare (struct helper *h, berth_error_t *err)
+{
+  const struct plan *p = h->plan;
+  struct stdio_state *io = &h->io;
+  int pfd[2];
+  if (p->terminal)
+    return 0;
+  if (p->capture.stdin_open)
+    {
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        return berth_error (err, errno, "stdin pipe");
+      io->child[0] = pfd[0];
+      io->in.dst = pfd[1];
+      (void) fcntl (pfd[1], F_SETFL, O_NONBLOCK);
+    }
+  for (int i = 0; i < 2; i++)
+    {
+      if (pipe2 (pfd, O_CLOEXEC) < 0)
+        return berth_error (err, errno, "%s pipe", i ? "stderr" : "stdout");
+      io->cap[i] = pfd[0];
+      io->child[i + 1] = pfd[1];
+      (void) fcntl (pfd[0], F_SETFL, O_NONBLOCK);
+    }
+  return 0;
+}
+
 int
 stdio_prepare (struct helper *h, berth_error_t *err)
 {
@@ -44,6 +73,9 @@ stdio_prepare (struct helper *h, berth_error_t *err)
   for (int i = 0; i < 3; i++)
     io->child[i] = io->hold[i] = -1;
   io->in.src = io->in.dst = io->out.src = io->out.dst = io->master = -1;
+  io->cap[0] = io->cap[1] = -1;
+  if (p->capture.on)
+    return capture_prepare (h, err);
 
   if (p->stdio[0].kind == STDIO_FIFO)
     {

@@ -36,6 +36,7 @@ const CONTENTS: Array<[string, string]> = [
   ['lease', 'leases'],
   ['snapshot', 'snapshots'],
   ['ingest', 'ingests'],
+  ['engine-container', 'engine containers'],
 ];
 
 async function isEmptyUnder(tx: ReadTx, prefix: readonly string[]): Promise<boolean> {

@@ -12,7 +12,10 @@
  *          ├─ ingest ─ <ref>                             → IngestRecord {expected?, lease?}
  *          ├─ lease ─ <id>                               → LeaseRecord {labels, createdAt}
  *          ├─ leaseres ─ <lease> ─ <type> ─ <resource>   → '' (type: content | ingests | snapshots/<snapshotter>)
- *          └─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
+ *          ├─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
+ *          ├─ engine-container ─ <id>                    → berth's engine record (metadata/engine-containers.ts): Docker
+ *          │                                               config, host config and state of container <id>
+ *          └─ engine-name ─ <name>                       → id: the engine's unique container names
  *
  * A namespace exists when its `ns` record exists. It is created implicitly on the first write
  * inside it (containerd creates the bucket), and explicitly by Namespaces/Create.
@@ -50,6 +53,9 @@ export const keys = {
   leaseResource: (ns: string, lease: string, type: string, id: string): Key => ['v1', ns, 'leaseres', lease, type, id],
   snapshots: (ns: string, snapshotter: string): Key => ['v1', ns, 'snapshot', snapshotter],
   snapshot: (ns: string, snapshotter: string, key: string): Key => ['v1', ns, 'snapshot', snapshotter, key],
+  engineContainers: (ns: string): Key => ['v1', ns, 'engine-container'],
+  engineContainer: (ns: string, id: string): Key => ['v1', ns, 'engine-container', id],
+  engineName: (ns: string, name: string): Key => ['v1', ns, 'engine-name', name],
 };
 
 /** Lease resource types, as containerd names them in Leases/ListResources. */

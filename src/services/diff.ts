@@ -35,9 +35,30 @@ export const ApplyRequestSchema = z.object({
   payloads: z.record(z.string(), z.unknown()).nullish(),
 });
 
-/** containerd's diff service. Diff/Diff is not implemented yet (UNIMPLEMENTED via the registry). */
-export function diffService(applier: Applier, log: Logger): ServiceImpl {
+/** What Diff/Diff needs from the diff slice (src/diff LayerDiffer). */
+export interface Differ {
+  compare(ctx: Ctx, left: readonly Mount[], right: readonly Mount[], opts: { mediaType?: string; ref?: string; labels?: Record<string, string> }): Promise<{ desc: Descriptor }>;
+}
+
+export const DiffRequestSchema = z.object({
+  left: z.array(MountSchema).default([]),
+  right: z.array(MountSchema).default([]),
+  media_type: z.string().default(''),
+  ref: z.string().default(''),
+  labels: z.record(z.string(), z.string()).nullish(),
+});
+
+/** containerd's diff service: Apply (a layer onto mounts) and Diff (mounts to a layer). */
+export function diffService(applier: Applier, log: Logger, differ?: Differ): ServiceImpl {
   return {
+    ...(differ && {
+      Diff: unary(log, 'Diff/Diff', async (req, ctx) => {
+        const c = requireNamespace(ctx);
+        const r = parse(DiffRequestSchema, req);
+        const { desc } = await differ.compare(c, r.left.map(mountFromProto), r.right.map(mountFromProto), { mediaType: r.media_type, ref: r.ref, labels: r.labels ?? {} });
+        return { diff: descriptorToProto({ mediaType: desc.mediaType, digest: desc.digest, size: desc.size }) };
+      }),
+    }),
     Apply: unary(log, 'Diff/Apply', async (req, ctx) => {
       const c = requireNamespace(ctx);
       const { diff, mounts } = parse(ApplyRequestSchema, req);

@@ -13,7 +13,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import { writeFileAtomicSync } from '../core/node/files';
-import type { TaskIO } from './types';
+import type { TaskCapture, TaskIO } from './types';
 
 /** The helper's control socket path must fit in sun_path (see LaunchPlanSchema.stateDir). */
 const MAX_STATE_DIR = 100;
@@ -29,6 +29,8 @@ export interface TaskRecord {
   stateDir: string;
   cgroupPath?: string;
   namespaces: { type: string; path?: string }[];
+  /** Set when the monitor holds the stdio (log and attach). */
+  capture?: TaskCapture;
 }
 
 export interface ExecRecord {
@@ -37,6 +39,7 @@ export interface ExecRecord {
   pid: number;
   io: TaskIO;
   stateDir: string;
+  capture?: TaskCapture;
 }
 
 export class TaskPaths {

@@ -4,4 +4,5 @@ export type { TaskManagerOptions, ContainerSource, MountSource } from './task-ma
 export { restoreTasks } from './restore';
 export { stdioFor } from './stdio';
 export { timestampOf } from './events';
-export type { CreateTaskOptions, ExecOptions, Exit, PidInfo, ProcStatus, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
+export type { CreateTaskOptions, ExecOptions, Exit, PidInfo, ProcStatus, ProcessView, ResourceUpdate, TaskCapture, TaskIO, TaskMetric } from './types';
+export type { AttachEvent, AttachSession, AttachStream, PendingAttach } from './helper';

@@ -7,7 +7,7 @@
 import { failedPrecondition, isCanceled, notFound } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { MonitorClient, type CreatedProcess, type ExitStatus } from './helper';
-import type { Exit, ProcStatus, ProcessView, TaskIO } from './types';
+import type { Exit, ProcStatus, ProcessView, TaskCapture, TaskIO } from './types';
 
 export interface ProcHooks {
   onExit(proc: Proc, exit: Exit): void;
@@ -22,6 +22,8 @@ export class Proc {
   private readonly exited: Promise<Exit>;
   private release!: (e: Exit) => void;
   readonly monitor: MonitorClient;
+  /** Set when the monitor holds the stdio (log, attach). */
+  capture?: TaskCapture;
 
   constructor(
     readonly containerId: string,

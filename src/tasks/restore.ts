@@ -14,7 +14,7 @@ import { connectMonitor, type ProcessState } from './helper';
 import { Proc } from './process';
 import { Task } from './task';
 import type { TaskManager } from './task-manager';
-import type { Exit } from './types';
+import type { Exit, TaskCapture } from './types';
 
 const CONNECT_TIMEOUT_MS = 2000;
 
@@ -70,9 +70,10 @@ async function restoreOne(mgr: TaskManager, ns: string, id: string): Promise<'re
   }
   const r = rec!;
   const hooks = mgr.hooks(ns, bundle);
-  const revive = async (execId: string | undefined, stateDir: string, io: typeof r.io, pid: number, s: ProcessState | undefined) => {
+  const revive = async (execId: string | undefined, stateDir: string, io: typeof r.io, pid: number, s: ProcessState | undefined, capture: TaskCapture | undefined) => {
     const status = s?.status ?? 'stopped';
     const p = new Proc(id, execId, stateDir, io, s?.pid ?? pid, { status: status === 'stopped' ? 'running' : status }, hooks, mgr.log);
+    p.capture = capture;
     if (status !== 'stopped') p.watch(mgr.signal);
     else {
       const exit = s ? toExit(s, pid) : unknownExit(pid);
@@ -80,11 +81,11 @@ async function restoreOne(mgr: TaskManager, ns: string, id: string): Promise<'re
     }
     return p;
   };
-  const init = await revive(undefined, r.stateDir, r.io, r.pid, initState);
+  const init = await revive(undefined, r.stateDir, r.io, r.pid, initState, r.capture);
   const task = new Task(ns, bundle, r, init);
   await Promise.all(
     execRecs.map(async (e: ExecRecord, i) => {
-      task.execs.set(e.execId, await revive(e.execId, e.stateDir, e.io, e.pid, execStates[i]));
+      task.execs.set(e.execId, await revive(e.execId, e.stateDir, e.io, e.pid, execStates[i], e.capture));
     }),
   );
   mgr.register(task);

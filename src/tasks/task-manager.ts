@@ -17,7 +17,7 @@ import type { Container } from '../containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
 import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
 import { TaskEvents } from './events';
-import { createProcess, helperPath, removeStateDir } from './helper';
+import { createProcess, helperPath, openAttach, removeStateDir, type AttachStream, type Capture, type PendingAttach } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
 import { SeccompCompiler, type SeccompFilter } from './helper/seccomp-compiler';
 import { SeccompFilters } from './seccomp-filters';
@@ -27,7 +27,7 @@ import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spe
 import { stdioFor } from './stdio';
 import { Task } from './task';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
-import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskIO, TaskMetric } from './types';
+import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskCapture, TaskIO, TaskMetric } from './types';
 
 /** Runtime names berthd runs with berth-helper (containerd's runc shims, and berth's own). */
 export const SUPPORTED_RUNTIMES = ['io.containerd.runc.v2', 'io.containerd.runc.v1', 'io.berth.v1'] as const;
@@ -67,6 +67,13 @@ export function helperLauncher(opts: { state: string; log: Logger; helperPath?: 
   return new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
 }
 
+/** The plan's capture part; a captured process must not be given FIFOs or files as well. */
+function captureFor(c: TaskCapture | undefined, io: TaskIO, what: string): Capture | undefined {
+  if (!c) return undefined;
+  if (io.stdin || io.stdout || io.stderr) throw invalidArgument(`${what}: stdio is captured by the monitor: no FIFOs or log URIs may be given as well`);
+  return { stdinOpen: c.stdinOpen, log: c.log && { path: c.log.path, maxSize: c.log.maxSize, maxFiles: c.log.maxFiles } };
+}
+
 const ANY_SIGNAL_MAX = 64;
 const MARK_DELAY_MS = 250;
 export class TaskManager {
@@ -77,6 +84,12 @@ export class TaskManager {
   private readonly pending = new Set<string>();
   private readonly ac = new AbortController();
   private readonly pendingMarks = new Map<string, (sync: boolean) => void>();
+  /**
+   * Deleted tasks whose monitor may still be finishing (it removes the cgroup after answering the
+   * waiters): a new task of the same id waits for it, or that removal would hit the new one's
+   * cgroup (same path) and kill its processes.
+   */
+  private readonly finishing = new Map<string, Promise<void>>();
   /** Specs (and their launch plans) validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
   private readonly warmSpecs = new WarmSpecs();
   private readonly cgroupParent: string;
@@ -188,6 +201,11 @@ export class TaskManager {
     const key = this.key(ctx.ns, id);
     if (this.tasks.has(key) || this.pending.has(key)) throw alreadyExists(`task ${id}: already exists`);
     this.pending.add(key);
+    const prev = this.finishing.get(key);
+    if (prev) {
+      await prev;
+      this.finishing.delete(key);
+    }
     const bundle = this.paths.bundle(ctx.ns, id);
     const stateDir = this.paths.initStateDir(ctx.ns, id);
     let made = false;
@@ -221,7 +239,8 @@ export class TaskManager {
       if (existsSync(bundle)) await rm(bundle, { recursive: true, force: true }); // leftover of a failed create
       made = true;
       await createBundle(bundle, specJson);
-      const plan = warmPlan(warm, terminal, rootfs, stdio) ?? planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan;
+      const capture = captureFor(o.capture, io, `task ${id}`);
+      const plan = warmPlan(warm, terminal, rootfs, stdio, capture) ?? { ...planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan, capture };
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
@@ -236,6 +255,7 @@ export class TaskManager {
         stateDir,
         cgroupPath: typeof plan.cgroupPath === 'string' ? plan.cgroupPath : undefined,
         namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type })),
+        capture: o.capture,
       };
       try {
         await writeTaskRecord(bundle, record);
@@ -244,6 +264,7 @@ export class TaskManager {
         throw internal(`task ${id}: cannot write its record`, { cause: e });
       }
       const proc = new Proc(id, undefined, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, bundle), this.log);
+      proc.capture = o.capture;
       const task = new Task(ctx.ns, bundle, record, proc);
       task.seccomp = seccomp;
       this.tasks.set(key, task);
@@ -265,11 +286,19 @@ export class TaskManager {
       if (execId && t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot start exec ${execId} in a stopped task`);
       const pid = await p.start(this.signal);
       if (execId) {
-        await writeExecRecord(t.bundle, { execId, pid, io: p.io, stateDir: p.stateDir }).catch(() => undefined);
+        await writeExecRecord(t.bundle, { execId, pid, io: p.io, stateDir: p.stateDir, capture: p.capture }).catch(() => undefined);
         this.events.execStarted(ctx.ns, id, execId, pid);
       } else this.events.start(ctx.ns, id, pid);
       return { pid };
     });
+  }
+
+  /**
+   * Settles once the monitor of a deleted task has finished its last acts (removing the cgroup),
+   * at once when there is none.
+   */
+  async settled(ctx: Ctx, id: string): Promise<void> {
+    await this.finishing.get(this.key(ctx.ns, id));
   }
 
   /** Blocks until the process exits; fine before Start. */
@@ -301,6 +330,10 @@ export class TaskManager {
       if (p.status === 'running' || p.status === 'paused') throw failedPrecondition(`task ${id}: cannot delete a ${p.status} task: kill it first`);
       if (p.status === 'created') await p.abort(9);
       const exit = p.exit!;
+      const key = this.key(ctx.ns, id);
+      const gone = p.monitor.gone();
+      this.finishing.set(key, gone);
+      void gone.then(() => this.finishing.get(key) === gone && this.finishing.delete(key));
       for (const e of t.execs.values()) await this.settleExec(e);
       // The init is stopped: its monitor answered the wait and is exiting, so its state dir can go
       // without asking it first (removeStateDir's probe).
@@ -358,20 +391,34 @@ export class TaskManager {
         stdio: { stdin: stdioFor(io.stdin, `${what} stdin`), stdout: stdioFor(io.stdout, `${what} stdout`), stderr: stdioFor(io.stderr, `${what} stderr`) },
         seccomp,
       });
+      plan.capture = captureFor(o.capture, io, what);
       const created = await createProcess(plan, this.helperOptions).catch(async (e) => {
         await rm(stateDir, { recursive: true, force: true });
         throw e;
       });
       try {
-        await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir });
+        await writeExecRecord(t.bundle, { execId, pid: created.pid, io, stateDir, capture: o.capture });
       } catch (e) {
         await created.abort();
         await rm(stateDir, { recursive: true, force: true });
         throw internal(`${what}: cannot write its record`, { cause: e });
       }
-      t.execs.set(execId, new Proc(t.id, execId, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, t.bundle), this.log));
+      const exec = new Proc(t.id, execId, stateDir, io, created.pid, { status: 'created', created }, this.hooks(ctx.ns, t.bundle), this.log);
+      exec.capture = o.capture;
+      t.execs.set(execId, exec);
       this.events.execAdded(ctx.ns, t.id, execId);
     });
+  }
+
+  /**
+   * Attaches to a captured process's stdio through its monitor (created or running; for a created
+   * one, start it once `requested` settled and the attacher sees all of its output).
+   */
+  attach(ctx: Ctx, id: string, execId: string | undefined, streams: readonly AttachStream[]): PendingAttach {
+    const p = this.task(ctx, id).proc(execId);
+    if (!p.capture) throw failedPrecondition(`${p.what}: its stdio is not held by the monitor (started with FIFOs): attach through them`);
+    if (p.status === 'stopped') throw failedPrecondition(`${p.what}: process already finished`);
+    return openAttach(p.stateDir, streams, p.what);
   }
 
   /** Succeeds for a process that already exited (ctr resizes after a short command is gone). */

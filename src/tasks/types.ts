@@ -33,17 +33,30 @@ export interface ProcessView {
   exit?: Exit;
 }
 
+/**
+ * The monitor holds the process's stdio (berth's engine; no FIFOs): a json-file log of
+ * stdout/stderr, and attachers on its control socket (TaskManager.attach). `io` must then name
+ * no FIFOs or files.
+ */
+export interface TaskCapture {
+  /** The process gets a stdin that attachers feed. */
+  stdinOpen: boolean;
+  log?: { path: string; maxSize: number; maxFiles: number };
+}
+
 export interface CreateTaskOptions {
   containerId: string;
   /** The request's rootfs mounts; empty = the container's snapshot mounts. */
   rootfs: Mount[];
   io: TaskIO;
+  capture?: TaskCapture;
 }
 
 export interface ExecOptions {
   containerId: string;
   execId: string;
   io: TaskIO;
+  capture?: TaskCapture;
   /** The OCI `process` object (JSON of the Any). */
   process: unknown;
 }

@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../core/errors';
 import type { Mount } from '../core/types';
-import { validatePlan, withLaunchParts, type LaunchPlan } from './helper';
+import { validatePlan, withLaunchParts, type Capture, type LaunchPlan } from './helper';
 import { parseSpec, type OciSpec, type SpecToPlanOptions } from './spec';
 
 /** Containers created without a task: only the newest few are kept. */
@@ -70,10 +70,10 @@ export class WarmSpecs {
 }
 
 /** The warm plan with this call's rootfs mounts and stdio, or undefined to build it anew. */
-export function warmPlan(warm: WarmSpec | undefined, terminal: boolean, rootfs: Mount[], stdio: SpecToPlanOptions['stdio']): LaunchPlan | undefined {
+export function warmPlan(warm: WarmSpec | undefined, terminal: boolean, rootfs: Mount[], stdio: SpecToPlanOptions['stdio'], capture?: Capture): LaunchPlan | undefined {
   if (!warm?.plan || warm.plan.terminal !== terminal) return undefined;
   try {
-    return withLaunchParts(warm.plan, { rootfsMounts: rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), stdio });
+    return withLaunchParts(warm.plan, { rootfsMounts: rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), stdio, capture });
   } catch {
     return undefined; // the full path reports it
   }

@@ -78,7 +78,8 @@ describe('Diff service over the socket', () => {
     await expect(call(diff, 'Apply', { diff: { media_type: 'application/x-unknown', digest: hg, size: 1 }, mounts: bind(root) })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
     await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: [] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: bind(root) }, new grpc.Metadata())).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
-    // Diff/Diff is not implemented yet
-    await expect(call(diff, 'Diff', { left: [], right: [] })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+    // Diff/Diff: nothing to compare, and mounts it cannot read.
+    await expect(call(diff, 'Diff', { left: [], right: [] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(call(diff, 'Diff', { left: [], right: [{ type: 'nfs', source: 'x:/y', target: '', options: [] }] })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
   });
 });

@@ -1,9 +1,12 @@
 import { join } from 'node:path';
 import { blobPath } from '../../content/paths';
-import { LayerApplier, LayerStager, stagingObserver } from '../../diff';
+import { LayerApplier, LayerDiffer, LayerStager, stagingObserver } from '../../diff';
 import { DIFF_SERVICE, diffService } from '../../services/diff';
-import type { Slice } from '../slice';
+import { Part, type Slice } from '../slice';
 import { CONTENT, LOCAL_CONTENT } from './content';
+
+export const APPLIER = new Part<LayerApplier>('applier');
+export const DIFFER = new Part<LayerDiffer>('differ');
 
 /**
  * Diff.Apply through berth-unpack (native/unpack), which reads committed blobs straight from the
@@ -14,7 +17,7 @@ import { CONTENT, LOCAL_CONTENT } from './content';
 export const diffSlice: Slice = {
   name: 'diff',
   requires: [CONTENT, LOCAL_CONTENT],
-  provides: [],
+  provides: [APPLIER, DIFFER],
   plugins: () => [{ type: 'io.containerd.differ.v1', id: 'walking', requires: ['io.containerd.content.v1'] }],
   async wire(ctx) {
     const log = ctx.log.child({ component: 'diff' });
@@ -27,6 +30,9 @@ export const diffSlice: Slice = {
       await stager.close();
     });
     const applier = new LayerApplier(content, { tmpdir: join(ctx.config.state, 'diff'), blobFile: (digest) => blobPath(contentRoot, digest), stager });
-    ctx.services.add(DIFF_SERVICE, diffService(applier, log));
+    const differ = new LayerDiffer(content);
+    ctx.provide(APPLIER, applier);
+    ctx.provide(DIFFER, differ);
+    ctx.services.add(DIFF_SERVICE, diffService(applier, log, differ));
   },
 };

@@ -2,6 +2,7 @@ import type { Slice } from '../slice';
 import { contentSlice } from './content';
 import { contentServiceSlice } from './content-service';
 import { diffSlice } from './diff';
+import { engineSlice } from './engine';
 import { eventsSlice } from './events';
 import { gcSlice } from './gc';
 import { introspectionSlice } from './introspection';
@@ -29,4 +30,5 @@ export const SLICES: readonly Slice[] = [
   diffSlice,
   tasksSlice,
   networkSlice,
+  engineSlice,
 ];

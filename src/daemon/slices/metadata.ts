@@ -4,15 +4,19 @@ import { LevelNamespaceStore } from '../../metadata/namespaces';
 import { IMAGES_SERVICE, imagesService } from '../../services/images';
 import { LEASES_SERVICE, leasesService } from '../../services/leases';
 import { NAMESPACES_SERVICE, namespacesService } from '../../services/namespaces';
-import type { Slice } from '../slice';
+import { Part, type Slice } from '../slice';
 import { EVENTS } from './events';
 import { GC } from './gc';
+
+export const NAMESPACES = new Part<LevelNamespaceStore>('namespaces');
+export const IMAGES = new Part<LevelImageStore>('images');
+export const LEASES = new Part<LevelLeaseStore>('leases');
 
 /** Namespaces, images and leases: their LevelDB stores and services. */
 export const metadataSlice: Slice = {
   name: 'metadata',
   requires: [EVENTS, GC],
-  provides: [],
+  provides: [NAMESPACES, IMAGES, LEASES],
   plugins: () => [
     { type: 'io.containerd.grpc.v1', id: 'namespaces', requires: ['io.containerd.metadata.v1'] },
     { type: 'io.containerd.grpc.v1', id: 'images', requires: ['io.containerd.metadata.v1', 'io.containerd.gc.v1'] },
@@ -22,14 +26,20 @@ export const metadataSlice: Slice = {
     const log = ctx.log.child({ component: 'metadata' });
     const events = ctx.need(EVENTS);
     const gc = ctx.need(GC);
+    const namespaces = new LevelNamespaceStore(ctx.db);
+    const images = new LevelImageStore(ctx.db);
+    const leases = new LevelLeaseStore(ctx.db);
+    ctx.provide(NAMESPACES, namespaces);
+    ctx.provide(IMAGES, images);
+    ctx.provide(LEASES, leases);
     ctx.services.add(
       NAMESPACES_SERVICE,
-      namespacesService(new LevelNamespaceStore(ctx.db), log, () => events),
+      namespacesService(namespaces, log, () => events),
     );
     ctx.services.add(
       IMAGES_SERVICE,
       imagesService(
-        new LevelImageStore(ctx.db),
+        images,
         log,
         () => events,
         () => gc,
@@ -37,7 +47,7 @@ export const metadataSlice: Slice = {
     );
     ctx.services.add(
       LEASES_SERVICE,
-      leasesService(new LevelLeaseStore(ctx.db), log, () => gc),
+      leasesService(leases, log, () => gc),
     );
   },
 };

@@ -42,6 +42,7 @@ export function errnoToError(errno: number, what: string, msg: string, cause?: u
     case 'EAGAIN':
       return resourceExhausted(message, opts);
     case 'ENOTSUP':
+    case 'EOPNOTSUPP':
     case 'ENOSYS':
     case 'ENOTTY':
       return notImplemented(message, opts);

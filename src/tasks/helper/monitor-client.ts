@@ -152,6 +152,26 @@ export class MonitorClient {
     };
   }
 
+  /**
+   * Settles once the monitor process is gone (or after `timeoutMs`): the connection it accepts is
+   * closed when it exits, a socket it removed refuses. Its last acts after answering the waiters
+   * (removing the cgroup) are then done.
+   */
+  gone(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve) => {
+      const sock = createConnection(this.socketPath);
+      const done = () => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      sock.on('error', done);
+      sock.on('close', done);
+      sock.resume();
+    });
+  }
+
   /** Requests that make no sense once the monitor is gone: a finished process is NotFound. */
   private async simple(line: string, opts?: RequestOptions): Promise<Record<string, unknown>> {
     try {

@@ -34,6 +34,26 @@ export const StdioSchema = z.discriminatedUnion('kind', [
 export type Stdio = z.infer<typeof StdioSchema>;
 const NULL_STDIO: Stdio = { kind: 'null' };
 
+/**
+ * Capture mode (native/helper/PROTOCOL.md): the monitor holds the process's stdio itself, writes
+ * stdout/stderr to a json-file log (when `log` is given) and serves attachers on its control
+ * socket; the plan's stdio must then be null.
+ */
+export const CaptureSchema = z.strictObject({
+  /** The process gets a stdin pipe (or the pty) that attachers feed (Docker's OpenStdin). */
+  stdinOpen: z.boolean().default(false),
+  log: z
+    .strictObject({
+      path: absPath,
+      /** Bytes; 0 = never rotate (Docker's json-file default). */
+      maxSize: z.number().int().min(0).default(0),
+      /** Files kept, the current one included (Docker's max-file). */
+      maxFiles: z.number().int().min(1).max(1000).default(1),
+    })
+    .optional(),
+});
+export type Capture = z.infer<typeof CaptureSchema>;
+
 export const LaunchPlanSchema = z.strictObject({
   mode: z.enum(['create', 'exec']).default('create'),
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/, 'ids are alphanumerics plus ._- (at most 76)'),
@@ -104,6 +124,7 @@ export const LaunchPlanSchema = z.strictObject({
       flags: z.number().int().refine((f) => (f & ~6) === 0, 'only the LOG and SPEC_ALLOW flags'),
     })
     .optional(),
+  capture: CaptureSchema.optional(),
   resources: z
     .strictObject({
       memory: z.strictObject({ limit: z.number().int().positive().optional(), reservation: z.number().int().positive().optional(), swap: z.number().int().positive().optional() }).optional(),
@@ -152,10 +173,10 @@ export function validatePlan(input: LaunchPlanInput): LaunchPlan {
  * LaunchPlanSchema applies to it (no rule spans fields): TaskManager validates a container's plan
  * ahead of Tasks/Create, whose rootfs mounts and stdio only arrive with that call. Throws ZodError.
  */
-export function withLaunchParts(plan: LaunchPlan, parts: { rootfsMounts: unknown; stdio: unknown }): LaunchPlan {
+export function withLaunchParts(plan: LaunchPlan, parts: { rootfsMounts: unknown; stdio: unknown; capture?: unknown }): LaunchPlan {
   if (!validatedPlans.has(plan)) throw new TypeError('withLaunchParts: the plan was not validated');
   const shape = LaunchPlanSchema.shape;
-  const out = { ...plan, rootfsMounts: shape.rootfsMounts.parse(parts.rootfsMounts), stdio: shape.stdio.parse(parts.stdio) };
+  const out = { ...plan, rootfsMounts: shape.rootfsMounts.parse(parts.rootfsMounts), stdio: shape.stdio.parse(parts.stdio), capture: shape.capture.parse(parts.capture) };
   validatedPlans.add(out);
   return out;
 }
@@ -279,6 +300,11 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   }
   w.opt('cgroup_path', p.cgroupPath).put('cgroup_join', p.cgroupJoin);
   if (p.cgroupKeep > 0) w.put('cgroup_keep', p.cgroupKeep);
+  if (p.capture) {
+    w.put('capture', true).put('stdin_open', p.capture.stdinOpen);
+    const log = p.capture.log;
+    if (log) w.put('log_path', log.path).put('log_max_size', log.maxSize).put('log_max_files', log.maxFiles);
+  }
   const r = p.resources;
   w.opt('mem_limit', r.memory?.limit).opt('mem_reservation', r.memory?.reservation).opt('mem_swap', r.memory?.swap);
   w.opt('cpu_shares', r.cpu?.shares).opt('cpu_quota', r.cpu?.quota).opt('cpu_period', r.cpu?.period);

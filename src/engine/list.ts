@@ -1,0 +1,95 @@
+/** `ps`: the containers of a namespace, newest first, with Docker's filters and status text. */
+import { invalidArgument } from '../core/errors';
+import { familiarName, normalizeReference } from './image';
+import type { EngineRecord } from './record';
+import type { ContainerSummary, ListOptions } from './types';
+
+/** Docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+export function statusText(r: EngineRecord, now = Date.now()): string {
+  const st = r.state;
+  switch (st.status) {
+    case 'running':
+    case 'paused':
+      return `Up ${humanDuration(now - (st.startedAt?.getTime() ?? now))}${st.status === 'paused' ? ' (Paused)' : ''}`;
+    case 'exited':
+      return `Exited (${st.exitCode}) ${humanDuration(now - (st.finishedAt?.getTime() ?? now))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    case 'restarting':
+      return `Restarting (${st.exitCode}) ${humanDuration(now - (st.finishedAt?.getTime() ?? now))} ago`;
+    default:
+      return 'Created';
+  }
+}
+
+const FILTERS = ['id', 'name', 'status', 'label', 'ancestor', 'exited'];
+
+function matches(r: EngineRecord, f: Record<string, string[]>): boolean {
+  const any = (k: string, test: (v: string) => boolean) => !f[k]?.length || f[k]!.some(test);
+  const normalized = (v: string) => {
+    try {
+      return normalizeReference(v);
+    } catch {
+      return v;
+    }
+  };
+  const nameRe = (v: string) => {
+    try {
+      return new RegExp(v.replace(/^\//, '')).test(r.name);
+    } catch {
+      throw invalidArgument(`invalid filter 'name=${v}': not a regular expression`);
+    }
+  };
+  return (
+    any('id', (v) => r.id.startsWith(v)) &&
+    any('name', nameRe) &&
+    any('status', (v) => r.state.status === v) &&
+    any('exited', (v) => r.state.status === 'exited' && String(r.state.exitCode) === v) &&
+    any('ancestor', (v) => r.config.image === v || normalized(r.config.image) === normalized(v) || r.imageId.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, ''))) &&
+    any('label', (v) => {
+      const [k, val] = v.split(/=(.*)/s, 2) as [string, string | undefined];
+      return val === undefined ? k in r.config.labels : r.config.labels[k] === val;
+    })
+  );
+}
+
+export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}): ContainerSummary[] {
+  const f = o.filters ?? {};
+  for (const k of Object.keys(f)) if (!FILTERS.includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+  for (const v of f.status ?? []) if (!['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'].includes(v)) throw invalidArgument(`invalid filter 'status=${v}'`);
+  return records
+    .filter((r) => r.phase !== 'creating')
+    .filter((r) => o.all || r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting')
+    .filter((r) => matches(r, f))
+    .sort((a, b) => b.created.getTime() - a.created.getTime())
+    .map((r) => ({
+      id: r.id,
+      names: [`/${r.name}`],
+      image: r.config.image.startsWith('sha256:') ? r.config.image : familiarName(r.config.image),
+      imageId: r.imageId,
+      command: [r.path, ...r.args].join(' '),
+      created: r.created,
+      status: r.state.status,
+      statusText: statusText(r),
+      labels: { ...r.config.labels },
+    }));
+}

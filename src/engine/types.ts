@@ -1,0 +1,319 @@
+/**
+ * The engine's domain types and its interface: Docker's container semantics (names, the
+ * create/start/stop/kill/rm state machine, logs, attach, exec, commit) on top of containerd's
+ * containers and berth's tasks. berth's own gRPC API (proto/berth/engine/v1/engine.proto) serves
+ * this interface; the Docker Engine API and the CRI are to map onto it too, so fields follow
+ * Docker's names where Docker has one.
+ */
+import type { Ctx } from '../core/context';
+
+/** Docker's container states (`docker ps` STATUS, `State.Status` in inspect). */
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
+
+export type NetworkMode = 'none' | 'host';
+
+/** Docker's Config: what describes the process, merged from the image and the request. */
+export interface ContainerConfig {
+  hostname: string;
+  domainname: string;
+  user: string;
+  env: string[];
+  cmd: string[];
+  entrypoint: string[];
+  workingDir: string;
+  labels: Record<string, string>;
+  tty: boolean;
+  openStdin: boolean;
+  /** Close stdin when the attacher that had it detaches (`docker run -i`). */
+  stdinOnce: boolean;
+  /** `80/tcp`, recorded from the image and the request (publishing comes with networking). */
+  exposedPorts: string[];
+  /** Paths the image declares as volumes (recorded; volumes come with their own issue). */
+  volumes: string[];
+  stopSignal: string;
+  /** Seconds `stop` waits before SIGKILL when the caller gives none (Docker's default 10). */
+  stopTimeout?: number;
+  /** The image as the user named it. */
+  image: string;
+}
+
+export interface LogConfig {
+  /** json-file `max-size` in bytes; 0 = never rotate (Docker's default). */
+  maxSize: number;
+  /** json-file `max-file`: files kept, the current one included. */
+  maxFile: number;
+}
+
+/** Docker's HostConfig subset the engine implements. */
+export interface HostConfig {
+  init: boolean;
+  privileged: boolean;
+  readonlyRootfs: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  /** Bytes; 0 = no limit. */
+  memory: number;
+  /** CPUs × 1e9 (Docker's NanoCpus); 0 = no limit. */
+  nanoCpus: number;
+  /** 0 = no limit. */
+  pidsLimit: number;
+  networkMode: NetworkMode;
+  /** Bytes of /dev/shm (Docker's default 64 MiB). */
+  shmSize: number;
+  logConfig: LogConfig;
+  /** `--rm`: removed once it exits. */
+  autoRemove: boolean;
+  /** `--security-opt` values, kept for the seccomp/apparmor hooks (validated there). */
+  securityOpt: string[];
+}
+
+export interface ContainerState {
+  status: ContainerStatus;
+  /** Host pid of the init while it runs, else 0. */
+  pid: number;
+  exitCode: number;
+  /** Why it is dead or why start failed, Docker's State.Error. */
+  error: string;
+  oomKilled: boolean;
+  startedAt?: Date;
+  finishedAt?: Date;
+  restartCount: number;
+}
+
+export interface EngineContainer {
+  /** 64 hex digits. */
+  id: string;
+  /** Without Docker's leading slash. */
+  name: string;
+  created: Date;
+  /** Image id: the config digest (`sha256:…`). */
+  imageId: string;
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  state: ContainerState;
+  /** The process as it runs: Docker's Path and Args. */
+  path: string;
+  args: string[];
+  logPath: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  snapshotter: string;
+  snapshotKey: string;
+}
+
+/** One row of `ps`. */
+export interface ContainerSummary {
+  id: string;
+  names: string[];
+  image: string;
+  imageId: string;
+  command: string;
+  created: Date;
+  status: ContainerStatus;
+  /** Docker's human Status: `Up 3 minutes`, `Exited (0) 2 seconds ago`. */
+  statusText: string;
+  labels: Record<string, string>;
+}
+
+/** `docker create` / `run` options; sizes and CPUs may be Docker's strings (`64m`, `1.5`). */
+export interface CreateOptions {
+  name?: string;
+  image: string;
+  /** Replaces the image's Cmd (an empty array keeps it). */
+  cmd?: string[];
+  /** Replaces the image's Entrypoint; `['']` clears it (`--entrypoint ''`), and then the image's Cmd too. */
+  entrypoint?: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  hostname?: string;
+  domainname?: string;
+  labels?: Record<string, string>;
+  tty?: boolean;
+  openStdin?: boolean;
+  stdinOnce?: boolean;
+  exposedPorts?: string[];
+  stopSignal?: string;
+  stopTimeout?: number;
+  init?: boolean;
+  privileged?: boolean;
+  readonlyRootfs?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  memory?: number | string;
+  cpus?: number | string;
+  pidsLimit?: number;
+  network?: string;
+  shmSize?: number | string;
+  logOpts?: Record<string, string>;
+  autoRemove?: boolean;
+  securityOpt?: string[];
+}
+
+export interface StopOptions {
+  /** Seconds before SIGKILL; default the container's stopTimeout, else 10; -1 waits forever. */
+  timeout?: number;
+  /** Default the container's StopSignal. */
+  signal?: string;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface WaitResult {
+  exitCode: number;
+  error?: string;
+}
+
+export interface LogsOptions {
+  stdout?: boolean;
+  stderr?: boolean;
+  /** Only entries at or after this time. */
+  since?: Date;
+  /** Only entries before this time. */
+  until?: Date;
+  /** Last N entries (of those selected); undefined = all. */
+  tail?: number;
+  /** Keep following until the container stops (or the signal aborts). */
+  follow?: boolean;
+}
+
+export interface LogEntry {
+  stream: 'stdout' | 'stderr';
+  time: Date;
+  /** The time exactly as the log has it (RFC 3339, nanoseconds), for `--timestamps`. */
+  timestamp: string;
+  /** The bytes (the log's text in UTF-8; a partial piece has no newline). */
+  data: Buffer;
+}
+
+export interface AttachOptions {
+  stdin?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+  /** Docker's detach keys, e.g. `ctrl-p,ctrl-q` (the default); '' = none. */
+  detachKeys?: string;
+}
+
+export type StreamEvent =
+  | { kind: 'stdout' | 'stderr'; data: Buffer }
+  | { kind: 'dropped'; bytes: number }
+  | { kind: 'exit'; exitCode: number }
+  | { kind: 'detached' };
+
+/** A live attach (or exec) session: output until exit or detach, stdin, resize. */
+export interface StreamSession {
+  readonly tty: boolean;
+  readonly stdin: boolean;
+  events(): AsyncIterable<StreamEvent>;
+  /** stdin bytes; the detach key sequence in them ends the session. */
+  write(data: Buffer): Promise<void>;
+  /** End of the client's stdin: closes the process's stdin when it was asked to (stdinOnce, exec). */
+  closeStdin(): Promise<void>;
+  resize(width: number, height: number): Promise<void>;
+  close(): void;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  tty?: boolean;
+  stdin?: boolean;
+  privileged?: boolean;
+  detachKeys?: string;
+  /** Start without attaching (`exec -d`). */
+  detach?: boolean;
+}
+
+export interface ExecSession extends StreamSession {
+  readonly execId: string;
+  /** Resolves with the exit code. */
+  wait(): Promise<number>;
+}
+
+export interface TopResult {
+  titles: string[];
+  processes: string[][];
+}
+
+export interface StatsSample {
+  read: Date;
+  /** Cumulative CPU time of the container, nanoseconds. */
+  cpuUsageNs: number;
+  /** Cumulative CPU time of the host (all CPUs), nanoseconds, for the percentage. */
+  systemCpuNs: number;
+  onlineCpus: number;
+  /** Docker's CPU %: Δcontainer / Δsystem × CPUs × 100 against the previous sample (0 for the first). */
+  cpuPercent: number;
+  /** Usage minus inactive file cache, as `docker stats` shows it. */
+  memoryUsage: number;
+  /** The limit, or the host's memory when none. */
+  memoryLimit: number;
+  memoryPercent: number;
+  pids: number;
+  netRx: number;
+  netTx: number;
+  blkRead: number;
+  blkWrite: number;
+}
+
+export interface CommitOptions {
+  /** `repo[:tag]`; none = a dangling image known by id only. */
+  reference?: string;
+  comment?: string;
+  author?: string;
+  /** Pause the container while its changes are read (Docker's default true). */
+  pause?: boolean;
+}
+
+export interface CommitResult {
+  /** The new image's config digest. */
+  imageId: string;
+  /** The image record's name. */
+  name: string;
+}
+
+export type EngineAction = 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename' | 'pause' | 'unpause' | 'commit' | 'restart' | 'attach' | 'detach' | 'exec_create' | 'exec_start' | 'exec_die' | 'oom';
+
+export interface EngineEvent {
+  action: EngineAction;
+  id: string;
+  name: string;
+  image: string;
+  time: Date;
+  /** Docker's Actor.Attributes: name, image, exitCode, signal, oldName, … */
+  attributes: Record<string, string>;
+}
+
+export interface ListOptions {
+  /** Include stopped containers (`ps -a`). */
+  all?: boolean;
+  /** Docker-style filters: `name=`, `id=`, `status=`, `label=k[=v]`, `ancestor=`. */
+  filters?: Record<string, string[]>;
+}
+
+/** The engine as berthd serves it. Every `ref` is a full id, a unique id prefix, or a name. */
+export interface Engine {
+  create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer>;
+  start(ctx: Ctx, ref: string): Promise<void>;
+  stop(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void>;
+  restart(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void>;
+  kill(ctx: Ctx, ref: string, signal?: string | number): Promise<void>;
+  pause(ctx: Ctx, ref: string): Promise<void>;
+  unpause(ctx: Ctx, ref: string): Promise<void>;
+  remove(ctx: Ctx, ref: string, opts?: { force?: boolean }): Promise<void>;
+  rename(ctx: Ctx, ref: string, newName: string): Promise<void>;
+  wait(ctx: Ctx, ref: string, condition?: WaitCondition): Promise<WaitResult>;
+  inspect(ctx: Ctx, ref: string): Promise<EngineContainer>;
+  list(ctx: Ctx, opts?: ListOptions): Promise<ContainerSummary[]>;
+  logs(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogEntry>;
+  attach(ctx: Ctx, ref: string, opts?: AttachOptions): Promise<StreamSession>;
+  exec(ctx: Ctx, ref: string, opts: ExecOptions): Promise<ExecSession>;
+  resize(ctx: Ctx, ref: string, width: number, height: number, execId?: string): Promise<void>;
+  top(ctx: Ctx, ref: string): Promise<TopResult>;
+  stats(ctx: Ctx, ref: string, opts?: { stream?: boolean; intervalMs?: number }): AsyncIterable<StatsSample>;
+  commit(ctx: Ctx, ref: string, opts?: CommitOptions): Promise<CommitResult>;
+  events(ctx: Ctx, opts?: { filters?: Record<string, string[]> }): AsyncIterable<EngineEvent>;
+}

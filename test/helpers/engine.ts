@@ -1,0 +1,125 @@
+/**
+ * The engine against a real berthd stack in this process: images built in the test go straight
+ * into the content store (no registry, no ctr), each test file uses its own namespace, and the
+ * teardown checks that nothing is left (containers, processes, cgroups, mounts).
+ */
+import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { background, type Ctx } from '../../src/core/context';
+import type { LocalEngine } from '../../src/engine';
+import type { Part } from '../../src/daemon/slice';
+import { CONTENT } from '../../src/daemon/slices/content';
+import { ENGINE } from '../../src/daemon/slices/engine';
+import { IMAGES } from '../../src/daemon/slices/metadata';
+import { ownCgroupDirs } from './cleanup';
+import { startInProcess, testDirs, type TestDirs } from './daemon';
+import { busyboxImage } from './images';
+import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
+
+
+function mountLines(): Set<string> {
+  return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));
+}
+
+export class EngineFixture {
+  dirs!: TestDirs;
+  stop!: () => Promise<void>;
+  engine!: LocalEngine;
+  ctx!: Ctx;
+  work!: string;
+  readonly ns: string;
+  private mountsBefore = new Set<string>();
+  private daemon!: Awaited<ReturnType<typeof startInProcess>>['daemon'];
+
+  constructor(name: string) {
+    this.ns = `${name}-${process.pid}`;
+  }
+
+  async setup(dirs?: TestDirs): Promise<void> {
+    this.mountsBefore = mountLines();
+    this.dirs = dirs ?? (await testDirs('berth-engine-'));
+    this.work ??= await mkdtemp(join(tmpdir(), 'berth-engine-work-'));
+    const d = await startInProcess({}, this.dirs);
+    this.daemon = d.daemon;
+    this.stop = () => d.daemon.close();
+    this.engine = d.daemon.parts.get(ENGINE);
+    this.ctx = background(this.ns);
+  }
+
+  part<T>(p: Part<T>): T {
+    return this.daemon.parts.get(p);
+  }
+
+  /** Builds an image and puts its blobs and record into berthd (as a pull or import would). */
+  async addImage(spec: ImageSpec = busyboxImage()): Promise<BuiltImage> {
+    const img = await writeOciImage(join(this.work, 'layout'), spec);
+    const content = this.part(CONTENT);
+    // The manifest references its config and layers for garbage collection, as a pull labels it.
+    const refs: Record<string, string> = { 'containerd.io/gc.ref.content.config': img.config.digest };
+    img.layers.forEach((l, i) => (refs[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
+    const blobs: Array<[string, Record<string, string>]> = [[img.config.digest, {}], ...img.layers.map((l): [string, Record<string, string>] => [l.digest, {}]), [img.manifest.digest, refs]];
+    for (const [digest, labels] of blobs) {
+      const data = await readFile(blobPath(img.layoutDir, digest));
+      const w = await content.writer(this.ctx, { ref: `test-${digest}`, expected: digest });
+      try {
+        await w.write(data);
+        await w.commit(data.length, digest, labels);
+      } catch (e) {
+        await w.close();
+        if ((e as { kind?: string }).kind !== 'AlreadyExists') throw e;
+      }
+    }
+    const images = this.part(IMAGES);
+    const image = { name: spec.name, labels: {}, target: { mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.size } };
+    await images.create(this.ctx, image).catch(() => images.update(this.ctx, image));
+    return img;
+  }
+
+  /** Removes every container of the namespace, stops berthd, and fails on anything left. */
+  async teardown(opts: { keepDirs?: boolean } = {}): Promise<void> {
+    for (const c of await this.engine.list(this.ctx, { all: true }).catch(() => [])) await this.engine.remove(this.ctx, c.id, { force: true }).catch(() => undefined);
+    const leftovers = this.leaks();
+    await this.stop();
+    const parents = ownCgroupDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    for (const p of parents) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
+    if (!opts.keepDirs) {
+      await rm(this.dirs.dir, { recursive: true, force: true });
+      await rm(this.work, { recursive: true, force: true });
+    }
+    for (const d of parents) rmdirSync(d, { recursive: false } as never);
+    if (leftovers.length) throw new Error(`engine test left things behind: ${leftovers.join('; ')}`);
+  }
+
+  /** Processes in this namespace's cgroups and mounts under the test dir. */
+  leaks(): string[] {
+    const out: string[] = [];
+    for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      try {
+        if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${this.ns}/`)) out.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+      } catch {
+        /* gone */
+      }
+    }
+    for (const m of mountLines()) if (!this.mountsBefore.has(m) && m.includes(this.dirs.dir)) out.push(`mount ${m}`);
+    return out;
+  }
+}
+
+/** Collects a stream session's output until it ends. */
+export async function drain(events: AsyncIterable<{ kind: string; data?: Buffer; exitCode?: number }>): Promise<{ stdout: string; stderr: string; exitCode?: number; detached: boolean }> {
+  let stdout = '';
+  let stderr = '';
+  let exitCode: number | undefined;
+  let detached = false;
+  for await (const e of events) {
+    if (e.kind === 'stdout') stdout += e.data!.toString();
+    else if (e.kind === 'stderr') stderr += e.data!.toString();
+    else if (e.kind === 'exit') exitCode = e.exitCode;
+    else if (e.kind === 'detached') detached = true;
+  }
+  return { stdout, stderr, exitCode, detached };
+}
+
+export { until } from './until';

@@ -7,9 +7,12 @@
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
+#   network: containernetworking-plugins (bridge, host-local, portmap, firewall, loopback under
+#           /usr/lib/cni), iptables (the plugins' and berth's isolation rules), iproute2 (routes,
+#           bridges), util-linux and mount (unshare and umount pin network namespaces)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
-      golang-github-containerd-containerd-dev containernetworking-plugins)
+      golang-github-containerd-containerd-dev containernetworking-plugins iptables util-linux mount)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

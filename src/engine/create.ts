@@ -8,6 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
 import { buildConfig, processArgs } from './config';
+import { etcOfJoined, prepareNetwork, specNetns } from './container-network';
 import type { EngineDeps } from './deps';
 import { writeEtcFiles, type EtcFiles } from './etc-files';
 import { withLease } from './lease';
@@ -41,12 +42,14 @@ async function reserve(d: EngineDeps, ctx: Ctx, base: Omit<EngineRecord, 'name'>
   }
 }
 
-export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: Ctx, o: CreateOptions): Promise<EngineRecord> {
+export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: Ctx, o: CreateOptions): Promise<EngineRecord & { warnings: string[] }> {
   const wanted = o.name ? validateName(o.name) : undefined;
   const resolver = new ImageResolver(d.images, d.content);
   const img = await resolver.resolve(ctx, o.image);
   const id = newId();
-  const { config, hostConfig } = buildConfig(o, img.config, id);
+  const built = buildConfig(o, img.config, id);
+  const { config } = built;
+  const { network, hostConfig, warnings } = await prepareNetwork(d, ctx, id, o, config, built.hostConfig);
   const sn = d.snapshotters.get(d.snapshotter);
   if (!sn) throw notFound(`snapshotter ${d.snapshotter}: not found`);
   const args = processArgs(config);
@@ -71,6 +74,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
       resolvConfPath: '',
       snapshotter: d.snapshotter,
       snapshotKey: id,
+      network,
     },
     wanted,
   );
@@ -89,7 +93,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
     const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...made.etc }));
     d.tasks.warmSpec(ctx.ns, made.container);
     events.publish(ctx.ns, 'create', ready);
-    return ready;
+    return { ...ready, warnings };
   } catch (e) {
     if (container) await d.containers.delete(ctx, id).catch(() => undefined);
     if (snapshot) await sn.remove(ctx, id).catch(() => undefined);
@@ -105,8 +109,8 @@ async function finishCreate(d: EngineDeps, ctx: Ctx, rec: EngineRecord, imageNam
   const dir = d.records.dir(ctx.ns, id);
   const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const etc = await writeEtcFiles(dir, config.hostname, hostConfig.networkMode);
-  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath });
+  const etc = await etcOfJoined(d, ctx, rec, await writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
+  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, netns: await specNetns(d, ctx, rec) });
   const container = await d.containers.create(ctx, {
     id,
     labels: { ...config.labels, [NAME_LABEL]: rec.name },

@@ -9,6 +9,7 @@ import type { LeaseStore } from '../metadata/leases';
 import type { NamespacedSnapshotter } from '../metadata/snapshots';
 import type { TaskManager } from '../tasks';
 import type { LayerDiffer } from './commit';
+import type { NetworkManager } from './network';
 import type { Records } from './records';
 import type { LayerApplier } from './unpack';
 
@@ -38,6 +39,8 @@ export interface EngineDeps {
   /** Computes a layer from two mount sets (the Diff service's compute side); for commit. */
   differ?: LayerDiffer;
   events?: EventExchange;
+  /** Container networking (CNI bridge networks, ports, names). */
+  network: NetworkManager;
   /** The berth-helper binary: `--init` mounts it into the container. */
   helperPath: string;
   log: Logger;

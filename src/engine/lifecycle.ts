@@ -16,6 +16,7 @@ import { canceled, conflict, errorKind, internal, isNotFound, notFound } from '.
 import type { Exit } from '../tasks';
 import { DEFAULT_STOP_TIMEOUT_S } from './config';
 import { discardContainer } from './create';
+import { attachNetwork, detachNetwork } from './container-network';
 import type { EngineDeps } from './deps';
 import type { EngineEvents } from './events';
 import type { EngineRecord } from './record';
@@ -89,6 +90,8 @@ export class Lifecycle {
       const pending = l.pending.splice(0);
       try {
         const c = r.config;
+        // The network first: the task joins the namespace it pins (and its /etc files are written).
+        await attachNetwork(this.d, ctx, r);
         await this.d.tasks.create(ctx, {
           containerId: id,
           rootfs: [],
@@ -116,6 +119,7 @@ export class Lifecycle {
       } catch (e) {
         for (const p of pending) p.session.fail(e);
         await this.dropTask(ctx, id).catch(() => undefined);
+        await detachNetwork(this.d, ctx.ns, id);
         // Docker keeps a container whose start failed as created, with the reason and 127/126.
         const msg = (e as Error).message;
         const code = /not found|no such file/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
@@ -155,6 +159,8 @@ export class Lifecycle {
       if (!isNotFound(e)) throw e;
     }
     await this.dropTask(ctx, id).catch((e) => this.d.log.warn('engine: deleting an exited task failed', { ns, id, err: e as Error }));
+    // Docker releases a container's network when it stops: address, veth, ports, rules.
+    await detachNetwork(this.d, ns, id);
     const l = this.entry(ns, id);
     const result: WaitResult = { exitCode: exit.exitStatus, ...(error ? { error } : {}) };
     if (r) {
@@ -283,6 +289,7 @@ export class Lifecycle {
     const l = this.entry(ctx.ns, r.id);
     for (const p of l.pending.splice(0)) p.session.fail(notFound(`container ${r.id} was removed`));
     await this.dropTask(ctx, r.id);
+    await detachNetwork(this.d, ctx.ns, r.id);
     await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
     await discardContainer(this.d, ctx, r);
     this.events.publish(ctx.ns, 'destroy', r);

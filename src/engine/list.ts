@@ -2,7 +2,7 @@
 import { invalidArgument } from '../core/errors';
 import { familiarName, normalizeReference } from './image';
 import type { EngineRecord } from './record';
-import type { ContainerSummary, ListOptions } from './types';
+import type { ContainerSummary, ListOptions, NetworkSettings } from './types';
 
 /** Docker's units.HumanDuration. */
 export function humanDuration(ms: number): string {
@@ -72,7 +72,7 @@ function matches(r: EngineRecord, f: Record<string, string[]>): boolean {
   );
 }
 
-export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}): ContainerSummary[] {
+export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}, live: (id: string) => NetworkSettings | undefined = () => undefined): ContainerSummary[] {
   const f = o.filters ?? {};
   for (const k of Object.keys(f)) if (!FILTERS.includes(k)) throw invalidArgument(`invalid filter '${k}'`);
   for (const v of f.status ?? []) if (!['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'].includes(v)) throw invalidArgument(`invalid filter 'status=${v}'`);
@@ -91,5 +91,7 @@ export function listContainers(records: readonly EngineRecord[], o: ListOptions 
       status: r.state.status,
       statusText: statusText(r),
       labels: { ...r.config.labels },
+      ports: live(r.id)?.ports ?? [],
+      networks: r.network.mode === 'bridge' ? r.network.endpoints.map((e) => e.networkName) : [r.network.mode === 'container' ? `container:${r.network.joinContainer}` : r.network.mode],
     }));
 }

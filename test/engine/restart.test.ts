@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO, testDirs } from '../helpers/daemon';
+import { testNetworkConfig } from '../helpers/net';
 import { EngineFixture, until } from '../helpers/engine';
 import { itRoot } from './it-root';
 
@@ -19,8 +20,8 @@ const { ConfigSchema } = require(${JSON.stringify(join(REPO, 'dist/daemon/config
 const { nullLogger, } = require(${JSON.stringify(join(REPO, 'dist/core/logger.js'))});
 const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engine.js'))});
 (async () => {
-  const [root, state, address, ns] = process.argv.slice(2);
-  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error' }), nullLogger);
+  const [root, state, address, ns, network] = process.argv.slice(2);
+  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error', network: JSON.parse(network) }), nullLogger);
   const engine = d.parts.get(ENGINE);
   const ctx = { ns, log: nullLogger };
   const ids = [];
@@ -44,7 +45,7 @@ describe('engine: berthd crash and restart', () => {
     await f.stop(); // the child berthd takes over the same root and state
     const script = join(dirs.dir, 'child.js');
     await writeFile(script, CHILD);
-    const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns, JSON.stringify(testNetworkConfig(dirs.dir))], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [ticker, short] = await new Promise<string[]>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (b: Buffer) => {

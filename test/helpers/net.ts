@@ -29,7 +29,13 @@ export function uniqueName(prefix: string, max = 15): string {
 const ipNum = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
 
 function routes(): Array<{ base: number; len: number }> {
-  return execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' })
+  let text = '';
+  try {
+    text = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
+  } catch {
+    return []; // no iproute2 (a unit test's daemon never makes a network)
+  }
+  return text
     .split('\n')
     .map((l) => /^(?:\S+\s+)?(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?\s/.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -136,4 +142,51 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 export function saveIpForward(): () => void {
   const before = readFileSync(IP_FORWARD, 'utf8').trim();
   return () => writeFileSync(IP_FORWARD, before);
+}
+
+/**
+ * berthd's network config for a test daemon: a default bridge, address pool and isolation chains
+ * of its own, a resolv.conf in the test dir (a loopback server only: containers on the default
+ * network get Docker's public fallback, so tests must not look names up there), and no DNS
+ * upstreams (berthd's resolver forwards nothing).
+ */
+export function testNetworkConfig(dir: string): TestNetworkConfig {
+  const saved = join(dir, 'test-network.json');
+  if (existsSync(saved)) return JSON.parse(readFileSync(saved, 'utf8')) as TestNetworkConfig; // the same across restarts
+  const pool = freePool();
+  const [a, b] = pool.split('.');
+  const resolvConf = join(dir, 'host-resolv.conf');
+  writeFileSync(resolvConf, 'nameserver 127.0.0.1\n');
+  const cfg = { pool, defaultSubnet: `${a}.${b}.0.0/24`, defaultBridge: uniqueName('btd'), isolationChain: uniqueName('BTD', 20).toUpperCase(), dnsUpstreams: [] as string[], resolvConf };
+  writeFileSync(saved, JSON.stringify(cfg));
+  return cfg;
+}
+
+export interface TestNetworkConfig {
+  pool: string;
+  defaultSubnet: string;
+  defaultBridge: string;
+  isolationChain: string;
+  dnsUpstreams: string[];
+  resolvConf: string;
+}
+
+/** Takes back what a test daemon's networking left on the host: its default bridge and isolation chains (berthd keeps them by design). */
+export function removeTestNetworking(cfg: { defaultBridge: string; isolationChain: string }): void {
+  const ipt = (args: string[]) => {
+    try {
+      execFileSync('iptables', ['-w', ...args], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    execFileSync('ip', ['link', 'del', cfg.defaultBridge], { stdio: 'ignore' });
+  } catch {
+    /* never made */
+  }
+  const s1 = `${cfg.isolationChain}-1`;
+  while (ipt(['-D', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', s1]));
+  for (const c of [s1, `${cfg.isolationChain}-2`]) if (ipt(['-F', c])) ipt(['-X', c]);
 }

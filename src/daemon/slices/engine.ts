@@ -8,6 +8,7 @@ import { APPLIER, DIFFER } from './diff';
 import { EVENTS } from './events';
 import { IMAGES, LEASES, NAMESPACES } from './metadata';
 import { SNAPSHOTTERS } from './snapshotters';
+import { NETWORK } from './network';
 import { CONTAINERS, TASKS } from './tasks';
 
 export const ENGINE = new Part<LocalEngine>('engine');
@@ -19,7 +20,7 @@ export const ENGINE = new Part<LocalEngine>('engine');
  */
 export const engineSlice: Slice = {
   name: 'engine',
-  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS],
+  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS, NETWORK],
   provides: [ENGINE],
   plugins: () => [{ type: 'io.berth.engine.v1', id: 'engine', requires: ['io.containerd.runtime.v2', 'io.containerd.metadata.v1'] }],
   async wire(ctx) {
@@ -37,6 +38,7 @@ export const engineSlice: Slice = {
       applier: ctx.need(APPLIER),
       differ: ctx.need(DIFFER),
       events: ctx.need(EVENTS),
+      network: ctx.need(NETWORK),
       helperPath: helperPath(),
       log,
     });

@@ -1,11 +1,13 @@
 /**
- * /etc/hosts and /etc/resolv.conf of a container with networking, as Docker writes them. hosts:
+ * /etc/hosts and /etc/resolv.conf of a container, as Docker writes them. hosts:
  * the loopback lines, the container's own address and hostname, then `--add-host` entries
  * (`host-gateway` = its network's gateway). resolv.conf: on a user network berthd's resolver on
  * the gateway, with the host's search domains and options plus `ndots:0` (so a bare container
  * name is asked as it is first); elsewhere `--dns` or the host's name servers minus loopback
  * ones, which a container cannot reach.
  */
+import { existsSync, readFileSync } from 'node:fs';
+
 export const LOCAL_HOSTS = [
   '127.0.0.1\tlocalhost',
   '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -56,7 +58,35 @@ export function parseResolvConf(text: string): Parsed {
   return out;
 }
 
-const isLoopback = (a: string) => /^127\./.test(a) || a === '::1';
+const isLoopback = (a: string) => /^127\./.test(a) || a === '::1' || a === '0:0:0:0:0:0:0:1';
+
+/** A file's text, or `fallback` when it cannot be read. */
+export function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+/** The host's resolv.conf; systemd-resolved's stub (127.0.0.53) swapped for its upstream list. */
+export function hostResolvConf(path = '/etc/resolv.conf'): string {
+  const text = readOr(path, '');
+  const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
+  if (servers.length > 0 && servers.every((s) => s === '127.0.0.53') && existsSync('/run/systemd/resolve/resolv.conf')) return readOr('/run/systemd/resolve/resolv.conf', text);
+  return text;
+}
+
+/** The host's resolv.conf for a container with a network namespace of its own: loopback servers dropped, the rest as it is. */
+export function containerResolvConf(host: string): string {
+  const lines = host.split('\n').filter((l) => {
+    const m = /^\s*nameserver\s+(\S+)/.exec(l);
+    return !(m && isLoopback(m[1]!));
+  });
+  let out = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  if (!/^\s*nameserver\s/m.test(out)) out = [out, ...FALLBACK_NAMESERVERS.map((s) => `nameserver ${s}`)].filter(Boolean).join('\n');
+  return `${out}\n`;
+}
 
 export interface ResolvInput {
   /** The host's resolv.conf text. */
@@ -67,6 +97,7 @@ export interface ResolvInput {
 }
 
 export function resolvConf(i: ResolvInput): string {
+  if (!i.embedded && !i.dns.servers.length && !i.dns.search.length && !i.dns.options.length) return containerResolvConf(i.host);
   const h = parseResolvConf(i.host);
   const search = i.dns.search.length ? [...i.dns.search] : h.search;
   let options = i.dns.options.length ? [...i.dns.options] : h.options;

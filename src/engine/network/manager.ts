@@ -23,7 +23,7 @@ import { deleteLink, linkExists, routedSubnets } from '../../net/links';
 import { NetnsDir } from '../../net/netns';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
-import { hostsFile, resolvConf, upstreamServers } from './etc';
+import { hostResolvConf, hostsFile, resolvConf, upstreamServers } from './etc';
 import { ContainerNames } from './names';
 import { prepareNetworking, type PrepareContext } from './request';
 import { SandboxFiles } from './sandbox';
@@ -103,8 +103,8 @@ export class NetworkManager {
     });
   }
 
-  private hostResolv(): Promise<string> {
-    return readFile(this.o.resolvConf, 'utf8').catch(() => '');
+  private async hostResolv(): Promise<string> {
+    return hostResolvConf(this.o.resolvConf);
   }
 
   /** Stops serving (DNS, port holds); nothing is taken down: containers keep their networking. */

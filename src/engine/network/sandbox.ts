@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../core/node/files';
 import { CNI_ID } from '../../net/cni/types';
+import { PortSchema } from './schema';
 import type { EndpointSettings, PortBinding } from './types';
 
 export interface Sandbox {
@@ -31,7 +32,6 @@ export interface Sandbox {
   dnsServers: string[];
 }
 
-const PortSchema = z.object({ hostIp: z.string(), hostPort: z.number().int(), containerPort: z.number().int(), proto: z.enum(['tcp', 'udp']) });
 const EndpointSchema = z.object({
   networkId: z.string(),
   networkName: z.string(),

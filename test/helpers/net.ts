@@ -29,7 +29,7 @@ export function uniqueName(prefix: string, max = 15): string {
 const ipNum = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0) >>> 0;
 
 function routes(): Array<{ base: number; len: number }> {
-  let text = '';
+  let text: string;
   try {
     text = execFileSync('ip', ['-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' });
   } catch {

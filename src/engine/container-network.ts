@@ -18,7 +18,14 @@ export interface PreparedNetwork {
 }
 
 /** Checks the request (networks exist, --ip fits, -p parses, `container:` names a container) at create. */
-export async function prepareNetwork(d: EngineDeps, ctx: Ctx, id: string, o: CreateOptions, config: ContainerConfig, hostConfig: HostConfig): Promise<PreparedNetwork> {
+export async function prepareNetwork(
+  d: EngineDeps,
+  ctx: Ctx,
+  id: string,
+  o: CreateOptions,
+  config: ContainerConfig,
+  hostConfig: HostConfig,
+): Promise<PreparedNetwork> {
   const { config: network, warnings } = await d.network.prepare(
     {
       mode: hostConfig.networkMode,
@@ -66,5 +73,7 @@ export function attachNetwork(d: EngineDeps, ctx: Ctx, r: EngineRecord): Promise
 
 /** Once the task is gone (exit, crash, stop, rm): everything released. A failure is logged; the next start or berthd start tries again. */
 export async function detachNetwork(d: EngineDeps, ns: string, id: string): Promise<void> {
-  await d.network.detach(id).catch((e) => d.log.error('engine: releasing a container network failed (retried at its next start or berthd start)', { ns, id, err: e as Error }));
+  await d.network
+    .detach(id)
+    .catch((e) => d.log.error('engine: releasing a container network failed (retried at its next start or berthd start)', { ns, id, err: e as Error }));
 }

@@ -47,12 +47,12 @@ export function formatCidr(c: Cidr): string {
 }
 
 export function contains(c: Cidr, ip: number): boolean {
-  return ((ip & mask(c.len)) >>> 0) === c.base;
+  return (ip & mask(c.len)) >>> 0 === c.base;
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {
   const len = Math.min(a.len, b.len);
-  return ((a.base & mask(len)) >>> 0) === ((b.base & mask(len)) >>> 0);
+  return (a.base & mask(len)) >>> 0 === (b.base & mask(len)) >>> 0;
 }
 
 /** Last address of the subnet (its broadcast). */

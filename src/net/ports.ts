@@ -68,7 +68,8 @@ export class PortReservations {
       return got;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw alreadyExists(`Bind for ${p.ip}:${p.port}/${p.proto} failed: port is already allocated (in use on the host)`, { cause: e });
+      if (code === 'EADDRINUSE')
+        throw alreadyExists(`Bind for ${p.ip}:${p.port}/${p.proto} failed: port is already allocated (in use on the host)`, { cause: e });
       if (code === 'EADDRNOTAVAIL') throw invalidArgument(`host IP ${p.ip} is not an address of this host`, { cause: e });
       throw fromErrno(e, `host port ${p.ip}:${p.port}/${p.proto}`);
     }

@@ -64,61 +64,67 @@ const canBind = (port: number) =>
 afterAll(() => f.teardown(), 60_000);
 
 describe('engine: networking across a berthd crash', () => {
-  itNet('SIGKILL: running containers keep their network, the next berthd keeps it and serves names again; the dead one is taken down', async () => {
-    const rulesBefore = iptablesRules();
-    const vethsBefore = new Set(veths());
-    const dirs = await testDirs('berth-engine-');
-    await f.setup(dirs);
-    await f.addImage();
-    await f.stop();
-    const port = await new Promise<number>((r) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => r(p));
+  itNet(
+    'SIGKILL: running containers keep their network, the next berthd keeps it and serves names again; the dead one is taken down',
+    async () => {
+      const rulesBefore = iptablesRules();
+      const vethsBefore = new Set(veths());
+      const dirs = await testDirs('berth-engine-');
+      await f.setup(dirs);
+      await f.addImage();
+      await f.stop();
+      const port = await new Promise<number>((r) => {
+        const s = createServer().listen(0, '127.0.0.1', () => {
+          const p = (s.address() as { port: number }).port;
+          s.close(() => r(p));
+        });
       });
-    });
-    const script = join(dirs.dir, 'child.js');
-    await writeFile(script, CHILD);
-    const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns, JSON.stringify(testNetworkConfig(dirs.dir)), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const ips = await new Promise<Record<string, string>>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('\n')) resolve(JSON.parse(out));
+      const script = join(dirs.dir, 'child.js');
+      await writeFile(script, CHILD);
+      const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns, JSON.stringify(testNetworkConfig(dirs.dir)), String(port)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
-      child.once('exit', (code) => reject(new Error(`child berthd exited ${code}`)));
-    });
-    child.removeAllListeners('exit');
-    expect(await until('httpd', () => httpBody(port).catch(() => undefined))).toBe('up\n');
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await gone;
+      const ips = await new Promise<Record<string, string>>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('\n')) resolve(JSON.parse(out));
+        });
+        child.once('exit', (code) => reject(new Error(`child berthd exited ${code}`)));
+      });
+      child.removeAllListeners('exit');
+      expect(await until('httpd', () => httpBody(port).catch(() => undefined))).toBe('up\n');
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
 
-    // No berthd: the mapping still answers; `gone` exits meanwhile.
-    expect(await httpBody(port)).toBe('up\n');
-    await new Promise((r) => setTimeout(r, 1500));
+      // No berthd: the mapping still answers; `gone` exits meanwhile.
+      expect(await httpBody(port)).toBe('up\n');
+      await new Promise((r) => setTimeout(r, 1500));
 
-    await f.setup(dirs);
-    expect((await f.engine.inspect(f.ctx, 'gone')).state).toMatchObject({ status: 'exited', exitCode: 3 });
-    const srv = await f.engine.inspect(f.ctx, 'srv');
-    expect(srv.state.status).toBe('running');
-    expect(srv.networkSettings.networks[0]!.ipAddress).toBe(ips.srv);
-    expect(srv.networkSettings.ports[0]!.hostPort).toBe(port);
-    expect(await httpBody(port)).toBe('up\n');
-    expect(await canBind(port)).toBe(false); // held again by this berthd
-    const e = await f.engine.exec(f.ctx, 'cli', { cmd: ['sh', '-c', 'ping -c 1 -W 2 srv'] });
-    const r = await drain(e.events());
-    expect(r.stdout).toContain(`(${ips.srv})`);
-    expect(r.exitCode).toBe(0);
-    const ipam = join(dirs.state, 'network', 'ipam');
-    expect(leases(ipam).sort()).toEqual([`keep/${ips.cli}`, `keep/${ips.srv}`].sort());
+      await f.setup(dirs);
+      expect((await f.engine.inspect(f.ctx, 'gone')).state).toMatchObject({ status: 'exited', exitCode: 3 });
+      const srv = await f.engine.inspect(f.ctx, 'srv');
+      expect(srv.state.status).toBe('running');
+      expect(srv.networkSettings.networks[0]!.ipAddress).toBe(ips.srv);
+      expect(srv.networkSettings.ports[0]!.hostPort).toBe(port);
+      expect(await httpBody(port)).toBe('up\n');
+      expect(await canBind(port)).toBe(false); // held again by this berthd
+      const e = await f.engine.exec(f.ctx, 'cli', { cmd: ['sh', '-c', 'ping -c 1 -W 2 srv'] });
+      const r = await drain(e.events());
+      expect(r.stdout).toContain(`(${ips.srv})`);
+      expect(r.exitCode).toBe(0);
+      const ipam = join(dirs.state, 'network', 'ipam');
+      expect(leases(ipam).sort()).toEqual([`keep/${ips.cli}`, `keep/${ips.srv}`].sort());
 
-    // Later: all of it goes.
-    for (const n of ['srv', 'cli', 'gone']) await f.engine.remove(f.ctx, n, { force: true });
-    await f.engine.removeNetwork(f.ctx, 'keep');
-    await expect(httpBody(port)).rejects.toThrow();
-    expect(leases(ipam)).toEqual([]);
-    expect(veths().filter((v) => !vethsBefore.has(v))).toEqual([]);
-    expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/BTD/.test(l))).toEqual([]);
-  }, 120_000);
+      // Later: all of it goes.
+      for (const n of ['srv', 'cli', 'gone']) await f.engine.remove(f.ctx, n, { force: true });
+      await f.engine.removeNetwork(f.ctx, 'keep');
+      await expect(httpBody(port)).rejects.toThrow();
+      expect(leases(ipam)).toEqual([]);
+      expect(veths().filter((v) => !vethsBefore.has(v))).toEqual([]);
+      expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/BTD/.test(l))).toEqual([]);
+    },
+    120_000,
+  );
 });

@@ -97,7 +97,11 @@ describe('engine: networking', () => {
 
   itNet('-p 127.0.0.1:PORT:80 reaches busybox httpd in the container from the host; inspect and ps show the binding', async () => {
     const port = await freePort();
-    const c = await runD({ name: 'httpd', publish: [`127.0.0.1:${port}:80`] }, ['sh', '-c', 'echo hello-from-httpd > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    const c = await runD({ name: 'httpd', publish: [`127.0.0.1:${port}:80`] }, [
+      'sh',
+      '-c',
+      'echo hello-from-httpd > /tmp/index.html; exec httpd -f -p 80 -h /tmp',
+    ]);
     expect(c.networkSettings.ports).toEqual([{ hostIp: '127.0.0.1', hostPort: port, containerPort: 80, proto: 'tcp' }]);
     expect(c.hostConfig.portBindings).toEqual([{ hostIp: '127.0.0.1', hostPort: port, containerPort: 80, proto: 'tcp' }]);
     expect(c.networkSettings.networks[0]).toMatchObject({ networkName: 'bridge', ifName: 'eth0', ipPrefixLen: 24 });
@@ -150,7 +154,10 @@ describe('engine: networking', () => {
     const b = await runD({ name: 'peer', network: 'office' });
     await f.engine.connect(f.ctx, 'office', 'roam', { aliases: ['wanderer'] });
     const live = (await f.engine.inspect(f.ctx, 'roam')).networkSettings.networks;
-    expect(live.map((n) => [n.networkName, n.ifName])).toEqual([['shop', 'eth0'], ['office', 'eth1']]);
+    expect(live.map((n) => [n.networkName, n.ifName])).toEqual([
+      ['shop', 'eth0'],
+      ['office', 'eth1'],
+    ]);
     expect((await sh(b.id, 'ping -c 1 -W 2 wanderer')).code).toBe(0);
     expect((await f.engine.inspectNetwork(f.ctx, 'office')).containers[a.id]).toMatchObject({ name: 'roam' });
     await expect(f.engine.removeNetwork(f.ctx, 'office')).rejects.toMatchObject({ kind: 'FailedPrecondition' });
@@ -189,14 +196,18 @@ describe('engine: networking', () => {
     await f.engine.remove(f.ctx, again.id, { force: true });
   });
 
-  itNet('30 containers run and removed in parallel leave no veth, no lease and no rule', async () => {
-    const cs = await Promise.all(Array.from({ length: 30 }, (_, i) => runD({ name: `par${i}`, network: 'shop', publish: ['127.0.0.1::80'] })));
-    expect(new Set(cs.map((c) => c.networkSettings.networks[0]!.ipAddress)).size).toBe(30);
-    expect(leases(ipam()).filter((l) => l.startsWith('shop/'))).toHaveLength(30);
-    await Promise.all(cs.map((c) => f.engine.remove(f.ctx, c.id, { force: true })));
-    expect(await f.engine.pruneNetworks(f.ctx)).toEqual(expect.arrayContaining(['shop', 'office', 'pair', 'tiny']));
-    expect(leftovers()).toEqual({ leases: [], veths: [], rules: [] });
-  }, 300_000);
+  itNet(
+    '30 containers run and removed in parallel leave no veth, no lease and no rule',
+    async () => {
+      const cs = await Promise.all(Array.from({ length: 30 }, (_, i) => runD({ name: `par${i}`, network: 'shop', publish: ['127.0.0.1::80'] })));
+      expect(new Set(cs.map((c) => c.networkSettings.networks[0]!.ipAddress)).size).toBe(30);
+      expect(leases(ipam()).filter((l) => l.startsWith('shop/'))).toHaveLength(30);
+      await Promise.all(cs.map((c) => f.engine.remove(f.ctx, c.id, { force: true })));
+      expect(await f.engine.pruneNetworks(f.ctx)).toEqual(expect.arrayContaining(['shop', 'office', 'pair', 'tiny']));
+      expect(leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+    },
+    300_000,
+  );
 });
 
 /** A /29 (five addresses) in this daemon's pool. */

@@ -5,6 +5,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { requirement, requireRoot, requireTool, type Requirement } from './requires';
 
@@ -14,14 +15,21 @@ export function requireCni(): Requirement[] {
   return [
     requireRoot(),
     requireTool('ip', 'iptables', 'iptables-save', 'unshare', 'nsenter', 'umount'),
-    requirement('CNI plugins', missing.length ? `needs CNI plugins ${missing.join(', ')} in /usr/lib/cni: apt-get install containernetworking-plugins (scripts/install-deps.sh)` : undefined),
+    requirement(
+      'CNI plugins',
+      missing.length
+        ? `needs CNI plugins ${missing.join(', ')} in /usr/lib/cni: apt-get install containernetworking-plugins (scripts/install-deps.sh)`
+        : undefined,
+    ),
   ];
 }
 
 let seq = 0;
-/** A name unique to this process: `<prefix><pid36><seq>` (at most 15 chars for links). */
+/** Tests run in pid namespaces of their own (tools/isolate), so pids repeat across runs: a random part too. */
+const RUN = randomBytes(4).readUInt32BE(0).toString(36).slice(0, 4);
+/** A name unique to this run: `<prefix><random><seq>` (at most 15 chars for links). */
 export function uniqueName(prefix: string, max = 15): string {
-  const s = `${prefix}${process.pid.toString(36)}${(seq++).toString(36)}`;
+  const s = `${prefix}${RUN}${(seq++).toString(36)}`;
   if (s.length > max) throw new Error(`name ${s} longer than ${max}`);
   return s;
 }
@@ -43,6 +51,7 @@ function routes(): Array<{ base: number; len: number }> {
 }
 
 const taken = new Set<string>();
+const OFFSET = randomBytes(1)[0]!;
 /**
  * A `10.<second>.0.0/16` block that no route on this host touches, from 10.200–10.249 by pid, for
  * a test's address pool (one per call).
@@ -50,14 +59,14 @@ const taken = new Set<string>();
 export function freePool(): string {
   const rs = routes();
   for (let i = 0; i < 50; i++) {
-    const second = 200 + ((process.pid + i + taken.size * 7) % 50);
+    const second = 200 + ((OFFSET + i + taken.size * 7) % 50);
     const cidr = `10.${second}.0.0/16`;
     if (taken.has(cidr)) continue;
     const base = ipNum(`10.${second}.0.0`);
     const overlaps = rs.some((r) => {
       const l = Math.min(16, r.len);
       const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
-      return ((base & mask) >>> 0) === ((r.base & mask) >>> 0);
+      return (base & mask) >>> 0 === (r.base & mask) >>> 0;
     });
     if (!overlaps) {
       taken.add(cidr);
@@ -131,7 +140,7 @@ export function leases(ipamDir: string): string[] {
 export function inNetns(path: string, cmd: string[], timeoutMs = 10_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('nsenter', [`--net=${path}`, ...cmd], { encoding: 'utf8', timeout: timeoutMs }, (e, stdout, stderr) => {
-      const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? ((e as { code: number }).code) : -1) : 0;
+      const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
@@ -157,7 +166,14 @@ export function testNetworkConfig(dir: string): TestNetworkConfig {
   const [a, b] = pool.split('.');
   const resolvConf = join(dir, 'host-resolv.conf');
   writeFileSync(resolvConf, 'nameserver 127.0.0.1\n');
-  const cfg = { pool, defaultSubnet: `${a}.${b}.0.0/24`, defaultBridge: uniqueName('btd'), isolationChain: uniqueName('BTD', 20).toUpperCase(), dnsUpstreams: [] as string[], resolvConf };
+  const cfg = {
+    pool,
+    defaultSubnet: `${a}.${b}.0.0/24`,
+    defaultBridge: uniqueName('btd'),
+    isolationChain: uniqueName('BTD', 20).toUpperCase(),
+    dnsUpstreams: [] as string[],
+    resolvConf,
+  };
   writeFileSync(saved, JSON.stringify(cfg));
   return cfg;
 }

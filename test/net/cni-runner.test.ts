@@ -32,7 +32,15 @@ describeWith(...requireCni())('CNI runner', () => {
     cniVersion: '1.0.0',
     name: network,
     plugins: [
-      { type: 'bridge', bridge, isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: pool, gateway: `${prefix}1` }]], ...ipam } },
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        isDefaultGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: pool, gateway: `${prefix}1` }]], ...ipam },
+      },
       { type: 'portmap', capabilities: { portMappings: true } },
       { type: 'firewall', backend: 'iptables', iptablesAdminChainName: iso.stage1 },
     ],
@@ -55,12 +63,18 @@ describeWith(...requireCni())('CNI runner', () => {
     restoreForward();
   });
 
-  const runner = (extra: Partial<ConstructorParameters<typeof CniRunner>[0]> = {}) => new CniRunner({ pluginDirs: DEFAULT_PLUGIN_DIRS, cacheDir: join(dir, 'cache'), ...extra });
+  const runner = (extra: Partial<ConstructorParameters<typeof CniRunner>[0]> = {}) =>
+    new CniRunner({ pluginDirs: DEFAULT_PLUGIN_DIRS, cacheDir: join(dir, 'cache'), ...extra });
 
   it('ADD gives eth0 an address and a default route; CHECK passes; DEL from a new runner undoes all of it', async () => {
     const ns = await netns.create('c1');
     const r = runner();
-    const rt = { containerId: 'c1', netns: ns, ifName: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 18999, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] } };
+    const rt = {
+      containerId: 'c1',
+      netns: ns,
+      ifName: 'eth0',
+      capabilityArgs: { portMappings: [{ hostPort: 18999, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] },
+    };
     const result = await r.add(list(), rt);
     const [addr] = containerAddresses(result);
     expect(addr).toMatchObject({ family: 4, prefixLen: 24, gateway: `${prefix}1`, ifName: 'eth0', sandbox: ns });
@@ -94,13 +108,41 @@ describeWith(...requireCni())('CNI runner', () => {
     const r = runner();
     const want = `${prefix}77`;
     const l = list();
-    const res = await r.add(l, { containerId: 'ip1', netns: ns1, ifName: 'eth0', args: [['IgnoreUnknown', '1'], ['IP', want]] });
+    const res = await r.add(l, {
+      containerId: 'ip1',
+      netns: ns1,
+      ifName: 'eth0',
+      args: [
+        ['IgnoreUnknown', '1'],
+        ['IP', want],
+      ],
+    });
     expect(containerAddresses(res)[0]!.ip).toBe(want);
-    const taken = await r.add(l, { containerId: 'ip2', netns: ns2, ifName: 'eth0', args: [['IgnoreUnknown', '1'], ['IP', want]] }).catch((e) => e);
+    const taken = await r
+      .add(l, {
+        containerId: 'ip2',
+        netns: ns2,
+        ifName: 'eth0',
+        args: [
+          ['IgnoreUnknown', '1'],
+          ['IP', want],
+        ],
+      })
+      .catch((e) => e);
     expect(errorKind(taken)).toBe('AlreadyExists');
     expect(taken.message).toContain(`network ${network}: CNI plugin bridge ADD failed`);
     expect(taken.message).toContain(want);
-    const outside = await r.add(l, { containerId: 'ip2', netns: ns2, ifName: 'eth0', args: [['IgnoreUnknown', '1'], ['IP', '192.0.2.200']] }).catch((e) => e);
+    const outside = await r
+      .add(l, {
+        containerId: 'ip2',
+        netns: ns2,
+        ifName: 'eth0',
+        args: [
+          ['IgnoreUnknown', '1'],
+          ['IP', '192.0.2.200'],
+        ],
+      })
+      .catch((e) => e);
     expect(outside.message).toContain('192.0.2.200');
     expect(errorKind(outside)).toBe('InvalidArgument');
     // The failed ADDs were undone: no veth, no cache entry, only ip1's lease.
@@ -149,10 +191,14 @@ describeWith(...requireCni())('CNI runner', () => {
     chmodSync(join(fake, 'slow'), 0o755);
     const r = runner({ pluginDirs: [fake], timeoutMs: 300 });
     const t0 = Date.now();
-    const slow = await r.add({ cniVersion: '1.0.0', name: network, plugins: [{ type: 'slow' }] }, { containerId: 'slow', netns: '', ifName: 'eth0' }).catch((x) => x);
+    const slow = await r
+      .add({ cniVersion: '1.0.0', name: network, plugins: [{ type: 'slow' }] }, { containerId: 'slow', netns: '', ifName: 'eth0' })
+      .catch((x) => x);
     expect(errorKind(slow)).toBe('DeadlineExceeded');
     expect(Date.now() - t0).toBeLessThan(5000);
-    const missing = await r.add({ cniVersion: '1.0.0', name: network, plugins: [{ type: 'nosuchplugin' }] }, { containerId: 'm', netns: '', ifName: 'eth0' }).catch((x) => x);
+    const missing = await r
+      .add({ cniVersion: '1.0.0', name: network, plugins: [{ type: 'nosuchplugin' }] }, { containerId: 'm', netns: '', ifName: 'eth0' })
+      .catch((x) => x);
     expect(errorKind(missing)).toBe('FailedPrecondition');
     expect(missing.message).toContain('CNI plugin nosuchplugin not found');
   });

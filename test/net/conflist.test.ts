@@ -8,7 +8,14 @@ import { splitRule } from '../../src/net/iptables';
 import { contains, formatCidr, formatIp, lastAddress, overlaps, parseCidr, parseIp } from '../../src/net/ipv4';
 
 describe('conflists', () => {
-  const ok = { cniVersion: '1.0.0', name: 'net1', plugins: [{ type: 'bridge', bridge: 'b0' }, { type: 'portmap', capabilities: { portMappings: true } }] };
+  const ok = {
+    cniVersion: '1.0.0',
+    name: 'net1',
+    plugins: [
+      { type: 'bridge', bridge: 'b0' },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
 
   it('accepts a list and keeps every plugin field', () => {
     expect(parseConfList(ok, 'x').plugins[0]).toEqual({ type: 'bridge', bridge: 'b0' });
@@ -49,7 +56,16 @@ describe('plugin errors', () => {
     expect(parsePluginError('{"cniVersion":"1.0.0","code":7,"msg":"bad","details":"why"}')).toEqual({ code: 7, msg: 'bad', details: 'why' });
     const e = pluginFailure('n', 'bridge', 'ADD', run('{"code":11,"msg":"busy"}'));
     expect([errorKind(e), e.message]).toEqual(['Unavailable', 'network n: CNI plugin bridge ADD failed: busy']);
-    expect(errorKind(pluginFailure('n', 'bridge', 'ADD', run('{"code":999,"msg":"failed to allocate for range 0: no IP addresses available in range set: 10.0.0.1-10.0.0.6"}')))).toBe('ResourceExhausted');
+    expect(
+      errorKind(
+        pluginFailure(
+          'n',
+          'bridge',
+          'ADD',
+          run('{"code":999,"msg":"failed to allocate for range 0: no IP addresses available in range set: 10.0.0.1-10.0.0.6"}'),
+        ),
+      ),
+    ).toBe('ResourceExhausted');
   });
   it('falls back to the exit status and stderr when there is no error object', () => {
     const e = pluginFailure('n', 'x', 'DEL', run('garbage', 2));
@@ -61,18 +77,33 @@ describe('results', () => {
   it('flattens 0.4.0 and 1.0.0 results and keeps the container side', () => {
     const r = {
       cniVersion: '0.4.0',
-      interfaces: [{ name: 'br0', mac: 'aa' }, { name: 'veth1', mac: 'bb' }, { name: 'eth0', mac: 'cc', sandbox: '/ns' }],
+      interfaces: [
+        { name: 'br0', mac: 'aa' },
+        { name: 'veth1', mac: 'bb' },
+        { name: 'eth0', mac: 'cc', sandbox: '/ns' },
+      ],
       ips: [{ version: '4', interface: 2, address: '10.0.0.5/24', gateway: '10.0.0.1' }, { address: 'junk' }],
     };
     expect(resultAddresses(r)).toEqual([{ ip: '10.0.0.5', prefixLen: 24, gateway: '10.0.0.1', family: 4, ifName: 'eth0', mac: 'cc', sandbox: '/ns' }]);
-    expect(containerAddresses({ ips: [{ address: '10.0.0.6/16' }] })).toEqual([{ ip: '10.0.0.6', prefixLen: 16, gateway: undefined, family: 4, ifName: undefined, mac: undefined, sandbox: undefined }]);
+    expect(containerAddresses({ ips: [{ address: '10.0.0.6/16' }] })).toEqual([
+      { ip: '10.0.0.6', prefixLen: 16, gateway: undefined, family: 4, ifName: undefined, mac: undefined, sandbox: undefined },
+    ]);
   });
 });
 
 describe('iptables -S lines', () => {
   it('splits quoted comments with escaped quotes', () => {
     expect(splitRule('-A POSTROUTING -s 10.0.0.2/32 -m comment --comment "name: \\"n1\\" id: \\"c 1\\"" -j CNI-abc')).toEqual([
-      '-A', 'POSTROUTING', '-s', '10.0.0.2/32', '-m', 'comment', '--comment', 'name: "n1" id: "c 1"', '-j', 'CNI-abc',
+      '-A',
+      'POSTROUTING',
+      '-s',
+      '10.0.0.2/32',
+      '-m',
+      'comment',
+      '--comment',
+      'name: "n1" id: "c 1"',
+      '-j',
+      'CNI-abc',
     ]);
     expect(splitRule('-A X --comment ""')).toEqual(['-A', 'X', '--comment', '']);
   });

@@ -229,7 +229,7 @@ describe('DNS server', () => {
 
   it('survives fuzzing (random bytes and mutated queries over UDP, garbage over TCP) and keeps answering', async () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const sock = createSocket('udp4');
     const base = [query('web'), query('many'), query('x.example', TYPE_AAAA), query('2.0.9.10.in-addr.arpa', TYPE_PTR)];
     for (let i = 0; i < 3000; i++) {

@@ -8,11 +8,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
 import { DEFAULT_NETWORK } from '../../src/engine/network';
-import { iptablesRules, requireCni } from '../helpers/net';
+import { iptablesRules, requireCni, uniqueName } from '../helpers/net';
 import { describeWith } from '../helpers/requires';
 import { NetFixture } from './fixture';
 
-const kindOf = async (p: Promise<unknown>) => errorKind(await p.then(() => undefined, (e) => e));
+const kindOf = async (p: Promise<unknown>) =>
+  errorKind(
+    await p.then(
+      () => undefined,
+      (e) => e,
+    ),
+  );
 
 describeWith(...requireCni())('networks', () => {
   const f = new NetFixture();
@@ -23,14 +29,29 @@ describeWith(...requireCni())('networks', () => {
     const n = await f.m.createNetwork({ name: 'front', labels: { tier: 'web' } });
     const [a, b] = f.pool.split('.');
     // 10.x.0.0/24 is kept for the default network.
-    expect(n).toMatchObject({ name: 'front', driver: 'bridge', subnet: `${a}.${b}.1.0/24`, gateway: `${a}.${b}.1.1`, ipMasquerade: true, internal: false, isDefault: false, scope: 'local', containers: {} });
+    expect(n).toMatchObject({
+      name: 'front',
+      driver: 'bridge',
+      subnet: `${a}.${b}.1.0/24`,
+      gateway: `${a}.${b}.1.1`,
+      ipMasquerade: true,
+      internal: false,
+      isDefault: false,
+      scope: 'local',
+      containers: {},
+    });
     expect(n.id).toMatch(/^[0-9a-f]{64}$/);
     expect(n.bridge).toBe(`berth${n.id.slice(0, 10)}`);
     expect(n.configPath).toBe(join(f.dir, 'root', 'network', 'conflist', 'front.conflist'));
     const list = JSON.parse(readFileSync(n.configPath, 'utf8'));
     expect(list.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge', 'portmap', 'firewall']);
     expect(list.plugins[2].iptablesAdminChainName).toBe(`${f.chain}-1`);
-    expect(iptablesRules()).toEqual(expect.arrayContaining([`-A ${f.chain}-1 -i ${n.bridge} ! -o ${n.bridge} -m comment --comment "berth network front" -j ${f.chain}-2`, `-A ${f.chain}-2 -o ${n.bridge} -m comment --comment "berth network front" -j DROP`]));
+    expect(iptablesRules()).toEqual(
+      expect.arrayContaining([
+        `-A ${f.chain}-1 -i ${n.bridge} ! -o ${n.bridge} -m comment --comment "berth network front" -j ${f.chain}-2`,
+        `-A ${f.chain}-2 -o ${n.bridge} -m comment --comment "berth network front" -j DROP`,
+      ]),
+    );
     // The next one takes the next /24.
     expect((await f.m.createNetwork({ name: 'back', internal: true })).subnet).toBe(`${a}.${b}.2.0/24`);
   });
@@ -53,7 +74,7 @@ describeWith(...requireCni())('networks', () => {
 
   it('a given subnet, gateway, ip range and bridge name; masquerade off by option', async () => {
     const [a, b] = f.pool.split('.');
-    const br = `bx${process.pid.toString(36)}`;
+    const br = uniqueName('bx');
     const n = await f.m.createNetwork({
       name: 'custom',
       subnet: `${a}.${b}.20.0/24`,
@@ -63,7 +84,11 @@ describeWith(...requireCni())('networks', () => {
     });
     expect(n).toMatchObject({ bridge: br, gateway: `${a}.${b}.20.254`, ipRange: `${a}.${b}.20.128/26`, ipMasquerade: false, mtu: 1400 });
     const bridge = JSON.parse(readFileSync(n.configPath, 'utf8')).plugins[0];
-    expect(bridge).toMatchObject({ ipMasq: false, mtu: 1400, ipam: { ranges: [[{ subnet: `${a}.${b}.20.0/24`, gateway: `${a}.${b}.20.254`, rangeStart: `${a}.${b}.20.128`, rangeEnd: `${a}.${b}.20.191` }]] } });
+    expect(bridge).toMatchObject({
+      ipMasq: false,
+      mtu: 1400,
+      ipam: { ranges: [[{ subnet: `${a}.${b}.20.0/24`, gateway: `${a}.${b}.20.254`, rangeStart: `${a}.${b}.20.128`, rangeEnd: `${a}.${b}.20.191` }]] },
+    });
     expect(await kindOf(f.m.createNetwork({ name: 'custom2', options: { 'com.docker.network.bridge.name': br } }))).toBe('Conflict');
   });
 

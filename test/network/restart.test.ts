@@ -12,7 +12,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { NetworkSettings } from '../../src/engine/network';
-import { leases, portsOf, requireCni } from '../helpers/net';
+import { leases, portsOf, requireCni, uniqueName } from '../helpers/net';
 import { describeWith, requireTool } from '../helpers/requires';
 import { NetFixture } from './fixture';
 
@@ -59,7 +59,7 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
     const www = join(f.dir, 'www');
     mkdirSync(www);
     writeFileSync(join(www, 'index.html'), 'still here\n');
-    const base = `k${process.pid}`;
+    const base = uniqueName('k', 40);
     const containers = [
       { id: `${base}a`, name: 'srv', config: await f.prepare({ mode: 'crash', publish: ['127.0.0.1::80'] }) },
       { id: `${base}b`, name: 'cli', config: await f.prepare({ mode: 'crash' }) },
@@ -67,7 +67,9 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
     ];
     // The manager in this process steps aside (as berthd would not run twice).
     await f.m.close();
-    const child = spawn(process.execPath, [CHILD, JSON.stringify({ ...f.options(), log: undefined }), JSON.stringify(containers)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, JSON.stringify({ ...f.options(), log: undefined }), JSON.stringify(containers)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -107,7 +109,9 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
     expect((await f.run(cli.sandboxKey, ['busybox', 'nslookup', 'dies', gw])).stdout).not.toContain('Address: 1');
     const bridge = m2.inspectNetwork('crash').bridge;
     expect(portsOf(bridge)).toHaveLength(2);
-    expect(leases(join(f.dir, 'state', 'network', 'ipam')).sort()).toEqual([`crash/${srv.networks[0]!.ipAddress}`, `crash/${cli.networks[0]!.ipAddress}`].sort());
+    expect(leases(join(f.dir, 'state', 'network', 'ipam')).sort()).toEqual(
+      [`crash/${srv.networks[0]!.ipAddress}`, `crash/${cli.networks[0]!.ipAddress}`].sort(),
+    );
     expect(await m2.netns.list()).toEqual(expect.arrayContaining([`${base}a`, `${base}b`]));
     expect(await m2.netns.list()).not.toContain(`${base}c`);
 
@@ -122,7 +126,8 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
   it('30 containers attached and detached in parallel leave no veth, no lease and no rule', async () => {
     await f.m.createNetwork({ name: 'burst' });
     const cfg = await f.prepare({ mode: 'burst', publish: ['127.0.0.1::8080'] });
-    const ids = Array.from({ length: 30 }, (_, i) => `b${process.pid}x${i}`);
+    const base30 = uniqueName('b', 40);
+    const ids = Array.from({ length: 30 }, (_, i) => `${base30}x${i}`);
     const t0 = Date.now();
     const all = await Promise.all(ids.map((id, i) => f.m.attach({ id, ns: 'default', name: `burst${i}`, hostname: `burst${i}` }, cfg)));
     const attachMs = Date.now() - t0;

@@ -12,12 +12,11 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
 import type { ContainerNetConfig, NetworkSettings } from '../../src/engine/network';
-import { requireCni } from '../helpers/net';
+import { requireCni, uniqueName } from '../helpers/net';
 import { describeWith, requireTool } from '../helpers/requires';
 import { NetFixture } from './fixture';
 
-let seq = 0;
-const cid = () => `t${process.pid}c${seq++}`;
+const cid = () => uniqueName('t', 40);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -81,7 +80,13 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     web = await attach('web', await f.prepare({ mode: 'app', aliases: ['www', 'frontend'] }), true);
     db = await attach('db', await f.prepare({ mode: 'app' }), true);
     const [w, d] = [web.networks[0]!, db.networks[0]!];
-    expect(w).toMatchObject({ networkName: 'app', ifName: 'eth0', ipPrefixLen: 24, aliases: ['www', 'frontend'], dnsNames: ['web', 'www', 'frontend', web.id.slice(0, 12)] });
+    expect(w).toMatchObject({
+      networkName: 'app',
+      ifName: 'eth0',
+      ipPrefixLen: 24,
+      aliases: ['www', 'frontend'],
+      dnsNames: ['web', 'www', 'frontend', web.id.slice(0, 12)],
+    });
     expect(await ping(db, w.ipAddress)).toBe(true);
     expect(await ping(web, d.ipAddress)).toBe(true);
     for (const name of ['web', 'www', 'FrontEnd', web.id.slice(0, 12), 'web.app']) {
@@ -99,7 +104,11 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     const hosts = readFileSync(join(f.dir, `${web.id}.hosts`), 'utf8');
     expect(hosts).toContain(`${web.networks[0]!.ipAddress}\tweb\n`);
     expect(readFileSync(join(f.dir, `${web.id}.resolv`), 'utf8')).toBe(`nameserver ${web.networks[0]!.gateway}\nsearch test.invalid\noptions ndots:0\n`);
-    const e = await attach('extra', await f.prepare({ extraHosts: ['svc:192.0.2.9', 'hostbox:host-gateway'], dns: ['192.0.2.53'], dnsSearch: ['example.test'] }), true);
+    const e = await attach(
+      'extra',
+      await f.prepare({ extraHosts: ['svc:192.0.2.9', 'hostbox:host-gateway'], dns: ['192.0.2.53'], dnsSearch: ['example.test'] }),
+      true,
+    );
     try {
       const h = readFileSync(join(f.dir, `${e.id}.hosts`), 'utf8');
       expect(h).toContain('192.0.2.9\tsvc\n');
@@ -167,7 +176,9 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     // Directly to the container's address too.
     expect((await httpGet(80, s.networks[0]!.ipAddress)).body).toBe('hello from the sandbox\n');
     // Published on 127.0.0.1 only (berth's default): not on the host's other addresses.
-    const clash = await f.m.attach({ id: cid(), ns: 'default', name: 'clash', hostname: 'clash' }, await f.prepare({ mode: 'app', publish: [`127.0.0.1:${port}:80`] })).catch((e) => e);
+    const clash = await f.m
+      .attach({ id: cid(), ns: 'default', name: 'clash', hostname: 'clash' }, await f.prepare({ mode: 'app', publish: [`127.0.0.1:${port}:80`] }))
+      .catch((e) => e);
     expect(errorKind(clash)).toBe('AlreadyExists');
     expect(clash.message).toContain('port is already allocated');
     await f.m.detach(s.id);

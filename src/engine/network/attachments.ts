@@ -83,7 +83,19 @@ export class Attachments {
     if (this.live.has(c.id) || (await this.d.netns.exists(c.id))) await this.detach(c.id);
     const nets = config.endpoints.map((e) => this.d.store.find(e.networkId) ?? missing(e));
     return this.using(nets, async () => {
-      const s: Sandbox = { version: 1, id: c.id, ns: c.ns, name: c.name, hostname: c.hostname, mode: config.mode as 'bridge' | 'none', netns: this.d.netns.path(c.id), state: 'attaching', endpoints: [], ports: [], dnsServers: [...config.dns.servers] };
+      const s: Sandbox = {
+        version: 1,
+        id: c.id,
+        ns: c.ns,
+        name: c.name,
+        hostname: c.hostname,
+        mode: config.mode as 'bridge' | 'none',
+        netns: this.d.netns.path(c.id),
+        state: 'attaching',
+        endpoints: [],
+        ports: [],
+        dnsServers: [...config.dns.servers],
+      };
       try {
         await this.d.files.write(s);
         this.live.set(c.id, s);
@@ -131,8 +143,21 @@ export class Attachments {
       containerId: s.id,
       netns: s.netns,
       ifName,
-      ...(e.ip ? { args: [['IgnoreUnknown', '1'], ['IP', e.ip]] as Array<[string, string]> } : {}),
-      ...(ports ? { capabilityArgs: { portMappings: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.proto, hostIP: p.hostIp })) } } : {}),
+      ...(e.ip
+        ? {
+            args: [
+              ['IgnoreUnknown', '1'],
+              ['IP', e.ip],
+            ] as Array<[string, string]>,
+          }
+        : {}),
+      ...(ports
+        ? {
+            capabilityArgs: {
+              portMappings: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.proto, hostIP: p.hostIp })),
+            },
+          }
+        : {}),
     });
     const a = containerAddresses(result).find((x) => x.family === 4);
     return {
@@ -242,7 +267,9 @@ export class Attachments {
         this.live.set(s.id, s);
         this.d.names.set(s);
         for (const p of s.ports)
-          await this.ports.reserve({ ip: p.hostIp, port: p.hostPort, proto: p.proto }).catch((e) => this.d.log.warn('network: cannot hold a published port again', { id: s.id, port: p, err: e as Error }));
+          await this.ports
+            .reserve({ ip: p.hostIp, port: p.hostPort, proto: p.proto })
+            .catch((e) => this.d.log.warn('network: cannot hold a published port again', { id: s.id, port: p, err: e as Error }));
         for (const e of s.endpoints) {
           const n = this.d.store.find(e.networkId);
           if (n) await this.d.dns.ensure(n);
@@ -260,7 +287,9 @@ export class Attachments {
     for (const a of await this.d.runner.attachments()) {
       if (keep(a.containerId)) continue;
       const netns = (await this.d.netns.exists(a.containerId)) ? this.d.netns.path(a.containerId) : '';
-      await this.d.runner.del(a.networkName, { containerId: a.containerId, ifName: a.ifName, netns }).catch((e) => this.d.log.error('network: DEL of a stale attachment failed', { id: a.containerId, err: e as Error }));
+      await this.d.runner
+        .del(a.networkName, { containerId: a.containerId, ifName: a.ifName, netns })
+        .catch((e) => this.d.log.error('network: DEL of a stale attachment failed', { id: a.containerId, err: e as Error }));
     }
     for (const id of await this.d.netns.list()) if (!keep(id)) await this.d.netns.remove(id);
     return out;

@@ -45,7 +45,11 @@ export function networkConfList(n: NetworkRecord, c: ConfListContext): NetConfLi
   return {
     cniVersion: '1.0.0',
     name: n.name,
-    plugins: [bridge, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain }],
+    plugins: [
+      bridge,
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain },
+    ],
   };
 }
 

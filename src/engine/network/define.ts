@@ -42,7 +42,8 @@ export function newNetworkId(): string {
 /** The record for a new network (not yet stored). `isDefault` makes berth's default network. */
 export function defineNetwork(o: NetworkCreateOptions, ctx: DefineContext, extra: { id?: string; isDefault?: boolean; bridge?: string } = {}): NetworkRecord {
   const name = o.name;
-  if (!NETWORK_NAME.test(name)) throw invalidArgument(`invalid network name ${JSON.stringify(name)}: letters, digits, _ . - (at most 64, starting with a letter or digit)`);
+  if (!NETWORK_NAME.test(name))
+    throw invalidArgument(`invalid network name ${JSON.stringify(name)}: letters, digits, _ . - (at most 64, starting with a letter or digit)`);
   if (!extra.isDefault && RESERVED_NAMES.has(name)) throw conflict(`network name ${name} is reserved (a pre-defined network or mode)`);
   const driver = o.driver || 'bridge';
   if (driver !== 'bridge') throw notImplemented(`network driver ${JSON.stringify(driver)}: berth has only the bridge driver`);
@@ -64,7 +65,8 @@ export function defineNetwork(o: NetworkCreateOptions, ctx: DefineContext, extra
   const firstHost = subnet.base + 1;
   const broadcast = lastAddress(subnet);
   const gw = o.gateway ? mustIp(o.gateway, 'gateway') : firstHost;
-  if (!contains(subnet, gw) || gw === subnet.base || gw === broadcast) throw invalidArgument(`gateway ${formatIp(gw)} is not a host address of subnet ${formatCidr(subnet)}`);
+  if (!contains(subnet, gw) || gw === subnet.base || gw === broadcast)
+    throw invalidArgument(`gateway ${formatIp(gw)} is not a host address of subnet ${formatCidr(subnet)}`);
   let ipRange: string | undefined;
   if (o.ipRange) {
     const r = parseCidr(o.ipRange, 'ip-range');

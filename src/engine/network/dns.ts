@@ -37,7 +37,11 @@ export class NetworkDns {
       await this.server.listen(n.gateway, this.o.port);
       this.served.set(n.id, n.gateway);
     } catch (e) {
-      this.o.log.warn('network: cannot serve DNS on the gateway (names will not resolve on this network)', { network: n.name, gateway: n.gateway, err: e as Error });
+      this.o.log.warn('network: cannot serve DNS on the gateway (names will not resolve on this network)', {
+        network: n.name,
+        gateway: n.gateway,
+        err: e as Error,
+      });
     }
   }
 

@@ -50,7 +50,10 @@ interface Parsed {
 export function parseResolvConf(text: string): Parsed {
   const out: Parsed = { nameservers: [], search: [], options: [] };
   for (const raw of text.split('\n')) {
-    const f = raw.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const f = raw
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (f[0] === 'nameserver' && f[1]) out.nameservers.push(f[1]);
     else if ((f[0] === 'search' || f[0] === 'domain') && f.length > 1) out.search = f.slice(1);
     else if (f[0] === 'options') out.options.push(...f.slice(1));
@@ -73,7 +76,8 @@ export function readOr(path: string, fallback: string): string {
 export function hostResolvConf(path = '/etc/resolv.conf'): string {
   const text = readOr(path, '');
   const servers = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]!);
-  if (servers.length > 0 && servers.every((s) => s === '127.0.0.53') && existsSync('/run/systemd/resolve/resolv.conf')) return readOr('/run/systemd/resolve/resolv.conf', text);
+  if (servers.length > 0 && servers.every((s) => s === '127.0.0.53') && existsSync('/run/systemd/resolve/resolv.conf'))
+    return readOr('/run/systemd/resolve/resolv.conf', text);
   return text;
 }
 
@@ -83,7 +87,10 @@ export function containerResolvConf(host: string): string {
     const m = /^\s*nameserver\s+(\S+)/.exec(l);
     return !(m && isLoopback(m[1]!));
   });
-  let out = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  let out = lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   if (!/^\s*nameserver\s/m.test(out)) out = [out, ...FALLBACK_NAMESERVERS.map((s) => `nameserver ${s}`)].filter(Boolean).join('\n');
   return `${out}\n`;
 }

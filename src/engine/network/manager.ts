@@ -28,7 +28,16 @@ import { ContainerNames } from './names';
 import { prepareNetworking, type PrepareContext } from './request';
 import { SandboxFiles } from './sandbox';
 import { NetworkStore } from './store';
-import type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkRecord, NetworkRequest, NetworkSettings, SpecNetns } from './types';
+import type {
+  ContainerNetConfig,
+  NetworkCreateOptions,
+  NetworkInspect,
+  NetworkListOptions,
+  NetworkRecord,
+  NetworkRequest,
+  NetworkSettings,
+  SpecNetns,
+} from './types';
 
 export type { ContainerRef } from './attachments';
 
@@ -89,7 +98,15 @@ export class NetworkManager {
     });
     const names = new ContainerNames();
     this.dns = new NetworkDns({ port: o.dnsPort, names, network: (id) => this.store.find(id), upstreams: () => this.upstreams, log: o.log });
-    this.attachments = new Attachments({ store: this.store, runner: this.runner, netns: this.netns, files: new SandboxFiles(join(dir, 'sandboxes')), names, dns: this.dns, log: o.log });
+    this.attachments = new Attachments({
+      store: this.store,
+      runner: this.runner,
+      netns: this.netns,
+      files: new SandboxFiles(join(dir, 'sandboxes')),
+      names,
+      dns: this.dns,
+      log: o.log,
+    });
   }
 
   /** Loads the networks (re-adding their isolation rules) and the upstreams; restore() comes next. */
@@ -153,7 +170,8 @@ export class NetworkManager {
     const { version: _v, ...rest } = n;
     const containers: NetworkInspect['containers'] = {};
     for (const s of this.attachments.all())
-      for (const e of s.endpoints) if (e.networkId === n.id) containers[s.id] = { name: s.name, ipv4Address: `${e.ipAddress}/${e.ipPrefixLen}`, macAddress: e.macAddress };
+      for (const e of s.endpoints)
+        if (e.networkId === n.id) containers[s.id] = { name: s.name, ipv4Address: `${e.ipAddress}/${e.ipPrefixLen}`, macAddress: e.macAddress };
     return { ...rest, scope: 'local', enableIPv6: false, configPath: this.store.confListPath(n), containers };
   }
 
@@ -190,7 +208,8 @@ export class NetworkManager {
    */
   async attach(c: ContainerRef, config: ContainerNetConfig, etc?: EtcPaths): Promise<NetworkSettings> {
     if (config.mode === 'container') {
-      if (!(await this.netns.exists(config.joinContainer!))) throw failedPrecondition(`cannot join the network of a non-running container: ${config.joinContainer}`);
+      if (!(await this.netns.exists(config.joinContainer!)))
+        throw failedPrecondition(`cannot join the network of a non-running container: ${config.joinContainer}`);
       return { mode: 'container', sandboxKey: this.netns.path(config.joinContainer!), networks: [], ports: [] };
     }
     if (config.mode === 'host') {
@@ -236,7 +255,8 @@ export class NetworkManager {
       config.mode === 'host'
         ? hostsFile({ base: (await readFile('/etc/hosts', 'utf8').catch(() => '')).trimEnd().split('\n'), hostname: c.hostname, extraHosts: config.extraHosts })
         : hostsFile({ hostname: c.hostname, domainname: c.domainname, ip: first?.ipAddress, extraHosts: config.extraHosts, hostGateway: first?.gateway });
-    const resolv = config.mode === 'host' && !config.dns.servers.length ? hostResolv : resolvConf({ host: hostResolv, embedded: embedded?.gateway, dns: config.dns });
+    const resolv =
+      config.mode === 'host' && !config.dns.servers.length ? hostResolv : resolvConf({ host: hostResolv, embedded: embedded?.gateway, dns: config.dns });
     await writeFileAtomic(etc.hostsPath, hosts, { mode: 0o644 });
     await writeFileAtomic(etc.resolvConfPath, resolv, { mode: 0o644 });
   }

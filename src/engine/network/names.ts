@@ -58,13 +58,19 @@ export class ContainerNames {
    * The resolver for the DNS server. `network` finds the user network whose gateway `local` is;
    * `upstreams` are berthd's defaults.
    */
-  resolver(network: (gateway: string) => NetworkRecord | undefined, networkById: (id: string) => NetworkRecord | undefined, upstreams: () => readonly Upstream[]): Resolver {
+  resolver(
+    network: (gateway: string) => NetworkRecord | undefined,
+    networkById: (id: string) => NetworkRecord | undefined,
+    upstreams: () => readonly Upstream[],
+  ): Resolver {
     return (q, client, local): Resolution => {
       const via = network(local);
       if (!via) return { rcode: 'REFUSED' };
       const asker = this.net(via.id)?.ips.get(client);
       const sb = asker ? this.sandboxes.get(asker.id) : undefined;
-      const nets = [via, ...(sb?.endpoints.filter((e) => e.networkId !== via.id).map((e) => networkById(e.networkId)) ?? [])].filter((n): n is NetworkRecord => !!n && !n.isDefault);
+      const nets = [via, ...(sb?.endpoints.filter((e) => e.networkId !== via.id).map((e) => networkById(e.networkId)) ?? [])].filter(
+        (n): n is NetworkRecord => !!n && !n.isDefault,
+      );
 
       if (q.qtype === TYPE_PTR) {
         const ip = ipOfPtrName(q.name);

@@ -47,7 +47,8 @@ function extraHosts(list: readonly string[]): Array<{ name: string; ip: string }
     const i = e.search(/[:=]/);
     const name = i > 0 ? e.slice(0, i) : '';
     const ip = i > 0 ? e.slice(i + 1) : '';
-    if (!HOST_NAME.test(name) || (ip !== 'host-gateway' && parseIp(ip) === undefined)) throw invalidArgument(`invalid --add-host ${JSON.stringify(e)}: want name:IPv4 or name:host-gateway`);
+    if (!HOST_NAME.test(name) || (ip !== 'host-gateway' && parseIp(ip) === undefined))
+      throw invalidArgument(`invalid --add-host ${JSON.stringify(e)}: want name:IPv4 or name:host-gateway`);
     return { name, ip };
   });
 }
@@ -72,7 +73,8 @@ export async function prepareNetworking(req: NetworkRequest, c: PrepareContext):
   if (mode.startsWith('container:')) {
     onlyWith('container');
     if (hasPorts) throw invalidArgument('conflicting options: port publishing and the container network mode');
-    if (base.dns.servers.length || base.dns.search.length || base.dns.options.length) throw invalidArgument('conflicting options: dns and the container network mode');
+    if (base.dns.servers.length || base.dns.search.length || base.dns.options.length)
+      throw invalidArgument('conflicting options: dns and the container network mode');
     if (base.extraHosts.length) throw invalidArgument('conflicting options: custom host-to-IP mapping and the container network mode');
     const ref = mode.slice('container:'.length);
     if (!ref) throw invalidArgument('--network container: needs a container name or id');
@@ -90,7 +92,8 @@ export async function prepareNetworking(req: NetworkRequest, c: PrepareContext):
   const first = mode === '' || mode === 'default' ? await c.store.ensureDefault() : mode === 'bridge' ? await c.store.ensureDefault() : c.store.get(mode);
   const endpoints = [endpoint(first, { ip: req.ip, aliases: req.aliases })];
   for (const m of more) {
-    if (['none', 'host'].includes(m.network) || m.network.startsWith('container:')) throw invalidArgument(`--network ${m.network} cannot be combined with other networks`);
+    if (['none', 'host'].includes(m.network) || m.network.startsWith('container:'))
+      throw invalidArgument(`--network ${m.network} cannot be combined with other networks`);
     const n = ['bridge', 'default'].includes(m.network) ? await c.store.ensureDefault() : c.store.get(m.network);
     if (endpoints.some((e) => e.networkId === n.id)) throw invalidArgument(`network ${n.name} is given twice`);
     endpoints.push(endpoint(n, m));

@@ -173,7 +173,11 @@ export class NetworkStore {
         bridges,
         linkExists: this.o.linkExists,
         allocate: () => {
-          const c = allocateSubnet(pool, Math.max(24, pool.len), cidrs.map((t) => t.cidr));
+          const c = allocateSubnet(
+            pool,
+            Math.max(24, pool.len),
+            cidrs.map((t) => t.cidr),
+          );
           if (!c) throw failedPrecondition(`no free subnet left in the pool ${this.o.pool}: remove unused networks (network prune) or give --subnet`);
           return c;
         },

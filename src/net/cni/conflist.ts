@@ -12,7 +12,8 @@ export function parseConfList(value: unknown, source: string): NetConfList {
   if (!isObject(value)) throw bad('not a JSON object');
   const { name, cniVersion, plugins, disableCheck } = value;
   if (typeof name !== 'string' || !CNI_ID.test(name)) throw bad(`invalid network name ${JSON.stringify(name)}`);
-  if (typeof cniVersion !== 'string' || !CNI_VERSIONS.includes(cniVersion)) throw bad(`cniVersion ${JSON.stringify(cniVersion)} is not one of ${CNI_VERSIONS.join(', ')}`);
+  if (typeof cniVersion !== 'string' || !CNI_VERSIONS.includes(cniVersion))
+    throw bad(`cniVersion ${JSON.stringify(cniVersion)} is not one of ${CNI_VERSIONS.join(', ')}`);
   if (disableCheck !== undefined && typeof disableCheck !== 'boolean') throw bad('disableCheck must be a boolean');
   if (!Array.isArray(plugins) || plugins.length === 0) throw bad('no plugins');
   const list: PluginConf[] = plugins.map((p, i) => {

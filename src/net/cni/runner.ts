@@ -63,7 +63,9 @@ export class CniRunner {
     } catch (e) {
       entry.result = result;
       await this.cache.write(entry).catch(() => undefined);
-      await this.delEntry(entry, rt.netns).catch((d) => this.log.warn('cni: undoing a failed ADD failed too', { network: list.name, container: rt.containerId, err: d as Error }));
+      await this.delEntry(entry, rt.netns).catch((d) =>
+        this.log.warn('cni: undoing a failed ADD failed too', { network: list.name, container: rt.containerId, err: d as Error }),
+      );
       throw e;
     }
     entry.state = 'added';

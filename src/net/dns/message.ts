@@ -114,10 +114,7 @@ export function encodeName(name: string): Buffer {
 export type Answer = { type: 'A'; address: string; ttl: number } | { type: 'PTR'; name: string; ttl: number };
 
 function encodeAnswer(a: Answer): Buffer {
-  const rdata =
-    a.type === 'A'
-      ? Buffer.from(a.address.split('.').map(Number))
-      : encodeName(a.name);
+  const rdata = a.type === 'A' ? Buffer.from(a.address.split('.').map(Number)) : encodeName(a.name);
   const rr = Buffer.alloc(12);
   rr.writeUInt16BE(0xc000 | HEADER, 0); // the question's name
   rr.writeUInt16BE(a.type === 'A' ? TYPE_A : TYPE_PTR, 2);

@@ -19,8 +19,10 @@ const ROOT = [
   'test/engine/(?!commit).*',
   'test/net/cni-runner',
   'test/network/.*',
+  'test/rootfs/.*',
+  'test/vm/.*',
 ];
-const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit'];
+const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const files = (res) => res.map((r) => `^${escapeRe(__dirname)}/${r}\\.test\\.ts$`);

@@ -9,9 +9,7 @@ import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeSync }
 import { join } from 'node:path';
 import { ingest } from '../src/client/content-ingest';
 import { run } from '../test/helpers/ctr';
-import { H2Channel } from '../src/transport/grpc/client-channel';
-import type { ServerCall } from '../src/transport/grpc/call';
-import { GrpcServer } from '../src/transport/grpc/server';
+import { GrpcServer, H2Channel, type ServerCall } from '../src/transport';
 import { serverMethods } from '../src/api/proto';
 
 const MiB = 1 << 20;

@@ -8,13 +8,13 @@
  * The standalone bench/ingest.ts prints the same two numbers with daemon CPU seconds and a tmpfs
  * variant.
  */
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, openSync, closeSync, writeSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { ingest } from '../src/client/content-ingest';
-import { H2Channel } from '../src/transport/grpc/client-channel';
+import { H2Channel } from '../src/transport';
 import { run } from '../test/helpers/ctr';
 import { implemented } from './lib/grpc';
+import { randomFile } from './lib/payload';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Launched, Side, Workload } from './lib/workload';
 
@@ -35,20 +35,7 @@ function payload(env: BenchEnv): Promise<Data> {
   if (!p) {
     p = (async () => {
       const mib = env.quick ? 128 : 1024;
-      const file = join(env.workDir, `ingest-${mib}.bin`);
-      const h = createHash('sha256');
-      const fd = openSync(file, 'w');
-      const buf = Buffer.alloc(8 * MiB);
-      try {
-        for (let i = 0; i < mib; i += 8) {
-          randomFillSync(buf);
-          h.update(buf);
-          writeSync(fd, buf);
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return { file, size: mib * MiB, digest: `sha256:${h.digest('hex')}` };
+      return randomFile(join(env.workDir, `ingest-${mib}.bin`), mib);
     })();
     data.set(env, p);
   }

@@ -9,7 +9,8 @@
  * core/node above pure core) and 'C<n>' (the client stack: it imports lower C layers and the
  * server layers up to `clientBase`, nothing of the daemon). Every import form counts: import and
  * export ... from (types too: a type import couples the folders just the same), import(),
- * require(), `import x = require()` and `typeof import()` in types.
+ * require(), `import x = require()` and `typeof import()` in types. Folders named in `entries`
+ * are entered from outside only through their index (their public surface).
  */
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
@@ -59,6 +60,7 @@ const rule = {
       outside: '{{file}} imports {{target}}, outside src/: src/ never imports test/, bench/ or other files of the checkout.',
       pure: '{{file}} is in pure {{fromDir}}/ ({{fromLayer}}): {{pkg}} does I/O; such helpers live in {{io}}.',
       pkg: '{{file}} imports {{pkg}}, allowed only in {{only}} ({{why}}).',
+      entry: '{{file}} imports {{target}}: other folders enter {{dir}}/ only through {{dir}}/index ({{why}}).',
     },
   },
   create(context) {
@@ -70,6 +72,7 @@ const rule = {
     /** @type {Allowance[]} */ const allow = opts.allow ?? [];
     /** @type {PackageRule[]} */ const packages = opts.packages ?? [];
     /** @type {Record<string, {io: string, builtins: string[]}>} */ const pure = opts.pure ?? {};
+    /** @type {Array<{dir: string, why: string}>} */ const entries = opts.entries ?? [];
     const clientBase = opts.clientBase ?? 1;
     const clientBaseDirs = layers
       .filter((l) => l.stack === 'L' && l.rank <= clientBase)
@@ -112,6 +115,10 @@ const rule = {
       data.target = `${srcDir}/${target}`;
       if (!to) return context.report({ node, messageId: 'noLayer', data: { file: data.target } });
       if (to === from) return;
+      const entry = entries.find((e) => under(target, `${e.dir}/`) && !under(file, `${e.dir}/`));
+      if (entry && target !== `${entry.dir}/index` && target !== `${entry.dir}/index.ts`) {
+        return context.report({ node, messageId: 'entry', data: { ...data, dir: entry.dir, why: entry.why } });
+      }
       if (allow.some((a) => under(file, a.from) && under(target, a.to) && (typeOnly || !a.typeOnly))) return;
       const layerData = { ...data, fromLayer: from.layer, fromDir: from.dir, toLayer: to.layer, toDir: to.dir, clientBase: clientBaseDirs };
       if (from.stack === 'C') {

@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 echo "== starting berthd (root /var/lib/berth, state /run/berth, socket $SOCK)"
 # The node flag: see src/daemon/node-flags.ts.
-node --initial-old-space-size=64 dist/daemon/bin.js --log-level warn 2>"$WORK/berthd.log" &
+node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --log-level warn 2>"$WORK/berthd.log" &
 BERTHD_PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || { cat "$WORK/berthd.log"; exit 1; }

@@ -5,14 +5,19 @@
 #           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   run:    libseccomp2 (berth-seccomp dlopens libseccomp.so.2 for containers with a seccomp profile)
 #   tests:  containerd (the real ctr, and a containerd to compare against), runc, crun,
-#           docker-registry, skopeo, umoci, busybox-static, attr, iproute2,
-#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against)
+#           docker-registry, skopeo, umoci, busybox-static, attr, iproute2, apache2-utils (htpasswd -B
+#           for the registry auth tests), openssl (the token auth fixture signs with a key it makes),
+#           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
+#           zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1),
+#           linux-image-amd64 and qemu-system-x86 (test/vm boots a cgroup-v2-only guest: Debian's kernel
+#           and its modules, under qemu's software emulation; busybox-static is its initramfs)
 #   network: containernetworking-plugins (bridge, host-local, portmap, firewall, loopback under
 #           /usr/lib/cni), iptables (the plugins' and berth's isolation rules), iproute2 (routes,
 #           bridges), util-linux and mount (unshare and umount pin network namespaces)
 set -euo pipefail
-PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2
-      golang-github-containerd-containerd-dev containernetworking-plugins iptables util-linux mount)
+PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
+      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd
+      iptables util-linux mount)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

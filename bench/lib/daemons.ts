@@ -42,13 +42,14 @@ async function removeTasks(address: string): Promise<void> {
   }
 }
 
-export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string; under?: string } = {}): Promise<Launched> {
+export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string; under?: string; env?: Record<string, string> } = {}): Promise<Launched> {
   if (!existsSync(BERTHD_BIN)) throw new Error(`${BERTHD_BIN} missing: run npm run build`);
   const dir = await mkdtemp(join(opts.under ?? tmpdir(), 'berth-bench-berthd-'));
   const address = join(dir, 'berthd.sock');
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
     // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
     // exited on it could no longer remove its tasks in stop() (their monitors outlive the daemon).
     detached: true,

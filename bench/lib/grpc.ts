@@ -1,6 +1,6 @@
-/** gRPC clients for benchmarks, built from berth's own proto loading (src/api/proto.ts). */
+/** gRPC clients for benchmarks, built by proto-loader from proto/ (src/api/reflect.ts). */
 import * as grpc from '@grpc/grpc-js';
-import { serviceClient } from '../../src/api/proto';
+import { serviceClient } from '../../src/api/reflect';
 
 /** A client of one service by full name, on its own channel (distinct channels = distinct connections). */
 export function client(address: string, service: string): grpc.Client {

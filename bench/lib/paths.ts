@@ -14,4 +14,5 @@ function findRepo(start: string): string {
 }
 
 export const REPO = findRepo(__dirname);
-export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');
+/** BERTH_BENCH_BERTHD: another build's bin.js (e.g. main's, for an A/B of a change). */
+export const BERTHD_BIN = process.env.BERTH_BENCH_BERTHD ?? join(REPO, 'dist', 'daemon', 'bin.js');

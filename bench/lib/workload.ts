@@ -28,6 +28,8 @@ export interface Launched {
 export interface LaunchOptions {
   /** Parent of the daemon's private dir (root, state, socket). */
   under?: string;
+  /** Extra environment for berthd (e.g. BERTH_GRPC_SERVER); containerd ignores it. */
+  env?: Record<string, string>;
 }
 
 export interface Side {

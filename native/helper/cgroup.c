@@ -76,9 +76,13 @@ discover (struct cgroup *cg, berth_error_t *err)
     return berth_error (err, errno, "cgroup: read /proc/self/cgroup");
   if (stat ("/sys/fs/cgroup/cgroup.controllers", &st) == 0)
     {
+      char *last;
       cg->v2 = 1;
       if (own_path (table, "", own, sizeof (own)) < 0)
         return berth_error (err, ENOENT, "cgroup: no v2 entry in /proc/self/cgroup");
+      last = strrchr (own, '/');
+      if (last != NULL && strcmp (last + 1, DAEMON_LEAF) == 0)
+        *last = '\0'; /* the daemon's leaf: its parent is the base */
       return add_ctrl (cg, "unified", "/sys/fs/cgroup", own, err);
     }
   for (size_t i = 0; i < sizeof (v1_ctrls) / sizeof (v1_ctrls[0]); i++)
@@ -145,6 +149,35 @@ cpuset_inherit (const char *dir, const char *parent, const char *file, berth_err
   return 0;
 }
 
+/* v2: hands the controllers berth uses, where `dir` has them, to its children. Written at once,
+   then one by one if that failed (one refused controller must not cost the others, as in runc). */
+static void
+enable_controllers (const char *dir)
+{
+  static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids" };
+  char path[4096], have[512], want[128] = "";
+  snprintf (path, sizeof (path), "%s/cgroup.controllers", dir);
+  if (read_small_file (path, have, sizeof (have)) < 0)
+    return;
+  for (size_t i = 0; i < sizeof (wanted) / sizeof (wanted[0]); i++)
+    {
+      size_t len = strlen (wanted[i]);
+      for (const char *p = have; (p = strstr (p, wanted[i])) != NULL; p += len)
+        if ((p == have || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\n' || p[len] == '\0'))
+          {
+            snprintf (want + strlen (want), sizeof (want) - strlen (want), "%s+%s", want[0] ? " " : "", wanted[i]);
+            break;
+          }
+    }
+  if (want[0] == '\0')
+    return;
+  snprintf (path, sizeof (path), "%s/cgroup.subtree_control", dir);
+  if (write_file (path, want) == 0)
+    return;
+  for (char *tok = strtok (want, " "); tok != NULL; tok = strtok (NULL, " "))
+    (void) write_file (path, tok);
+}
+
 static int
 mkdir_below (const char *base, const char *leaf, int is_cpuset, int is_v2, berth_error_t *err)
 {
@@ -182,11 +215,7 @@ mkdir_below (const char *base, const char *leaf, int is_cpuset, int is_v2, berth
             }
         }
       if (is_v2 && saved != '\0')
-        {
-          char ctl[4096];
-          snprintf (ctl, sizeof (ctl), "%s/cgroup.subtree_control", path);
-          (void) write_file (ctl, "+cpu +cpuset +memory +pids +io");
-        }
+        enable_controllers (path);
       *p = saved;
       if (saved == '\0')
         break;
@@ -200,11 +229,7 @@ cgroup_create (struct cgroup *cg, berth_error_t *err)
   for (size_t i = 0; i < cg->n; i++)
     {
       if (cg->v2)
-        {
-          char ctl[4096];
-          snprintf (ctl, sizeof (ctl), "%s/cgroup.subtree_control", cg->base[i]);
-          (void) write_file (ctl, "+cpu +cpuset +memory +pids +io"); /* may fail: no internal processes */
-        }
+        enable_controllers (cg->base[i]); /* fails while the base holds processes: berthd moved out */
       if (mkdir_below (cg->base[i], cg->leaf[i], strcmp (cg->names[i], "cpuset") == 0, cg->v2, err) < 0)
         return -1;
     }
@@ -244,33 +269,46 @@ cgroup_attach_self (struct cgroup *cg, berth_error_t *err)
   return 0;
 }
 
-static const char *
-procs_dir (struct cgroup *cg)
-{
-  const char *d = cgroup_dir (cg, "pids");
-  if (d == NULL)
-    d = cgroup_dir (cg, "freezer");
-  return d != NULL ? d : (cg->n > 0 ? cg->leaf[0] : NULL);
-}
-
-/* Signals every pid listed in cgroup.procs; returns how many were signalled. */
+/* Signals every pid in dir's cgroup.procs and in the sub-cgroups below it (a container that owns
+   its cgroup may have made some); returns how many were signalled. */
 static int
-signal_procs (struct cgroup *cg, int sig)
+signal_tree (const char *dir, int sig, int depth)
 {
   char path[4096];
-  const char *d = procs_dir (cg);
   int count = 0;
   FILE *f;
   long pid;
-  if (d == NULL)
-    return 0;
-  snprintf (path, sizeof (path), "%s/cgroup.procs", d);
-  if ((f = fopen (path, "re")) == NULL)
-    return 0;
-  while (fscanf (f, "%ld", &pid) == 1)
-    if (pid > 0 && kill ((pid_t) pid, sig) == 0)
-      count++;
-  fclose (f);
+  DIR *d;
+  struct dirent *e;
+  snprintf (path, sizeof (path), "%s/cgroup.procs", dir);
+  if ((f = fopen (path, "re")) != NULL)
+    {
+      while (fscanf (f, "%ld", &pid) == 1)
+        if (pid > 0 && kill ((pid_t) pid, sig) == 0)
+          count++;
+      fclose (f);
+    }
+  if (depth >= 32 || (d = opendir (dir)) == NULL)
+    return count;
+  while ((e = readdir (d)) != NULL)
+    if (e->d_type == DT_DIR && e->d_name[0] != '.')
+      {
+        snprintf (path, sizeof (path), "%s/%s", dir, e->d_name);
+        count += signal_tree (path, sig, depth + 1);
+      }
+  closedir (d);
+  return count;
+}
+
+/* Every hierarchy: on v1 a process moved into a sub-cgroup of one controller stays in the leaf of
+   the others, so no single hierarchy lists them all. */
+static int
+signal_procs (struct cgroup *cg, int sig)
+{
+  int count = 0;
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->leaf[i] != NULL)
+      count += signal_tree (cg->leaf[i], sig, 0);
   return count;
 }
 
@@ -306,7 +344,7 @@ cgroup_destroy (struct cgroup *cg, unsigned keep)
           cgroup_nap_ms (10);
         }
       for (size_t i = 0; i < cg->n; i++)
-        if (rmdir (cg->leaf[i]) < 0 && errno != ENOENT)
+        if (cgroup_rmdir_tree (cg->leaf[i], 0) < 0)
           left++;
       if (left == 0)
         break;

@@ -109,6 +109,8 @@ child_main (struct helper *h)
   close (h->isync[0]);
   if (isync_recv (sock, &m, &passfd) <= 0 || m.type != ISYNC_GO)
     _exit (1);
+  if (passfd >= 0)
+    h->rootfs_mnt = passfd; /* an idmapped rootfs, made once our user namespace was mapped */
   /* Still in the host's namespaces (but the mount one, a copy), before anything runs. */
   if (h->self_attach && cgroup_attach_self (&h->cg, &err) < 0)
     FAIL ("cgroup");

@@ -111,7 +111,8 @@ prepare_userns_rootfs (struct helper *h)
   h->rootfs_mnt = -1;
   if (!(h->new_ns_flags & CLONE_NEWUSER))
     return -1;
-  if ((h->rootfs_mnt = mount_detached_rootfs (h->plan, &err)) < 0)
+  /* An idmapped rootfs needs the child's user namespace: it is made after clone (spawn). */
+  if (!h->plan->rootfs_idmap && (h->rootfs_mnt = mount_detached_rootfs (h->plan, &err)) < 0)
     fail (h, &err, "mount");
   if ((cwd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || chdir (h->plan->rootfs) < 0)
     berth_error (&err, errno, "chdir rootfs `%s`", h->plan->rootfs), fail (h, &err, "mount");
@@ -123,11 +124,13 @@ spawn (struct helper *h)
 {
   berth_error_t err = { 0 };
   char buf[32];
-  int cwd;
+  int cwd, rootfs = -1;
   h->new_ns_flags = h->plan->mode == PLAN_MODE_CREATE ? ns_new_flags (h->plan) : 0;
   /* A new user namespace must own the others: those are cloned with it, never premade. */
   if (ns_settle_premade (&h->premade, h->new_ns_flags & CLONE_NEWUSER ? 0 : h->new_ns_flags, &err) < 0)
     fail (h, &err, "ns");
+  if (h->plan->rootfs_idmap && !(h->new_ns_flags & CLONE_NEWUSER))
+    berth_error (&err, EINVAL, "rootfs_idmap needs a new user namespace"), fail (h, &err, "plan");
   cwd = prepare_userns_rootfs (h);
   /* A child in a new user namespace has no say over the host's cgroupfs: the parent moves it. */
   h->self_attach = h->has_cgroup && !h->cg.v2 && !(h->new_ns_flags & CLONE_NEWUSER);
@@ -148,6 +151,18 @@ spawn (struct helper *h)
   (void) write_file ("/proc/self/oom_score_adj", "-1000");
   if ((h->new_ns_flags & CLONE_NEWUSER) && ns_write_idmaps (h->plan, h->child, &err) < 0)
     fail (h, &err, "ns");
+  if ((h->new_ns_flags & CLONE_NEWUSER) && h->plan->rootfs_idmap)
+    {
+      cleanup_close int userns = -1;
+      snprintf (buf, sizeof (buf), "/proc/%d/ns/user", (int) h->child);
+      if ((userns = open (buf, O_RDONLY | O_CLOEXEC)) < 0)
+        berth_error (&err, errno, "open %s", buf), fail (h, &err, "mount");
+      if ((rootfs = mount_idmapped_rootfs (h->plan, userns, &err)) < 0)
+        fail (h, &err, "mount");
+    }
+  /* The container's root owns its cgroup (and may make sub-cgroups in it), as runc and crun do. */
+  if (h->owns_cgroup && (h->new_ns_flags & CLONE_NEWUSER) && cgroup_delegate (&h->cg, h->plan, &err) < 0)
+    fail (h, &err, "cgroup");
   if (h->has_cgroup && !h->self_attach && cgroup_attach (&h->cg, h->child, &err) < 0)
     fail (h, &err, "cgroup");
   /* When the container's init exits, the kernel tears its mount namespace down (every mount,
@@ -159,8 +174,10 @@ spawn (struct helper *h)
       snprintf (buf, sizeof (buf), "/proc/%d/ns/mnt", (int) h->child);
       h->mnt_ns = open (buf, O_RDONLY | O_CLOEXEC);
     }
-  if (isync_send (h->isync[0], ISYNC_GO, NULL, -1) < 0)
+  if (isync_send (h->isync[0], ISYNC_GO, NULL, rootfs) < 0)
     berth_error (&err, errno, "sync child"), fail (h, &err, "ns");
+  if (rootfs >= 0)
+    close (rootfs);
 }
 
 static void

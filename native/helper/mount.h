@@ -18,6 +18,8 @@ int mount_rootfs (const struct plan *p, int *rootfd, berth_error_t *err);
  * dir) inside its own mount namespace and gets *rootfd. */
 int mount_detached_rootfs (const struct plan *p, berth_error_t *err);
 int mount_attach_rootfs (const struct plan *p, int mnt, int *rootfd, berth_error_t *err);
+/* The same rootfs with its files shown through the container's id mapping (mount_idmap.c). */
+int mount_idmapped_rootfs (const struct plan *p, int userns_fd, berth_error_t *err);
 int mount_spec (const struct plan *p, int rootfd, const struct cgroup *cg, int new_cgroupns, berth_error_t *err);
 int mount_devices (const struct plan *p, int rootfd, berth_error_t *err); /* mount_dev.c */
 /* Allocates the pty inside the container's devpts; returns master, *slave set. */
@@ -29,6 +31,9 @@ int mount_finish_rootfs (const struct plan *p, berth_error_t *err);
 /* Mount options: MS_* flags, propagation, and the rest as a data string (for mount(2)). */
 struct mopts { unsigned long flags, prop; char data[1024]; };
 void mount_parse_options (char **options, size_t n, struct mopts *o);
+/* Detached mounts (mount_detached.c): a new filesystem, or a clone of a tree. */
+int detached_fs (const struct plan_mount *m, const struct mopts *o, berth_error_t *err);
+int detached_bind (const char *source, int recursive, unsigned long flags, berth_error_t *err);
 /* Mount flags parsing shared with mount_dev.c. */
 unsigned long mount_locked_flags (const char *path);
 

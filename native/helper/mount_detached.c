@@ -42,7 +42,7 @@ attr_flags (unsigned long ms)
 }
 
 /* A new filesystem (overlay, tmpfs, ...): every data option goes through fsconfig. */
-static int
+int
 detached_fs (const struct plan_mount *m, const struct mopts *o, berth_error_t *err)
 {
   char data[sizeof (o->data)], *save = NULL;
@@ -72,7 +72,7 @@ detached_fs (const struct plan_mount *m, const struct mopts *o, berth_error_t *e
 }
 
 /* A copy of an existing tree (bind/rbind, or the rootfs dir itself), with its flags applied. */
-static int
+int
 detached_bind (const char *source, int recursive, unsigned long flags, berth_error_t *err)
 {
   struct mount_attr attr = { 0 };

@@ -77,6 +77,15 @@ ns_write_idmaps (const struct plan *p, pid_t pid, berth_error_t *err)
   return write_map (pid, "gid_map", p->gid_maps, p->n_gid_maps, err);
 }
 
+long
+ns_host_root (const struct plan_idmap *maps, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (maps[i].container == 0)
+      return (long) maps[i].host;
+  return -1;
+}
+
 int
 ns_set_names (const struct plan *p, berth_error_t *err)
 {

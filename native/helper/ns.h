@@ -31,6 +31,8 @@ int ns_join_pid (const struct plan *p, berth_error_t *err);
 /* In the child: join every other namespace given by path (user first, mount last). */
 int ns_join (const struct plan *p, berth_error_t *err);
 int ns_write_idmaps (const struct plan *p, pid_t pid, berth_error_t *err);
+/* The host id a container id 0 maps to in these maps, or -1 (no root inside). */
+long ns_host_root (const struct plan_idmap *maps, size_t n);
 int ns_set_names (const struct plan *p, berth_error_t *err);
 
 #endif

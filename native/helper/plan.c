@@ -33,6 +33,7 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     { "mem_limit", &p->mem_limit, -1 }, { "mem_reservation", &p->mem_reservation, -1 },
     { "mem_swap", &p->mem_swap, -1 }, { "cpu_shares", &p->cpu_shares, 2 }, { "cpu_quota", &p->cpu_quota, -1 },
     { "cpu_period", &p->cpu_period, 1000 }, { "pids_limit", &p->pids_limit, -1 },
+    { "io_weight", &p->io_weight, 1 },
   };
   void *slot;
   int ret;
@@ -70,6 +71,8 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
     return path_dup (r, &p->rootfs, err);
   if (key_is (r, "rootfs_readonly"))
     return parse_bool (r, &p->rootfs_readonly, err);
+  if (key_is (r, "rootfs_idmap"))
+    return parse_bool (r, &p->rootfs_idmap, err);
   if (key_is (r, "rootfs_propagation"))
     return str_dup (r, &p->rootfs_propagation, err);
   if (key_is (r, "rootfs_mount"))
@@ -89,6 +92,9 @@ parse_top (const struct rec *r, struct plan *p, berth_error_t *err)
   if (key_is (r, "device"))
     return (slot = grow (&p->devices, &p->n_devices, sizeof (struct plan_device), err)) == NULL
                ? -1 : parse_device (r, slot, err);
+  if (key_is (r, "io_device"))
+    return (slot = grow (&p->io_devices, &p->n_io_devices, sizeof (struct plan_io_device), err)) == NULL
+               ? -1 : parse_io_device (r, slot, err);
   if (key_is (r, "dev_rule"))
     return (slot = grow (&p->dev_rules, &p->n_dev_rules, sizeof (struct plan_dev_rule), err)) == NULL
                ? -1 : parse_dev_rule (r, slot, err);
@@ -178,7 +184,7 @@ plan_parse (const uint8_t *buf, size_t len, struct plan *p, berth_error_t *err)
 
   memset (p, 0, sizeof (*p));
   p->mem_limit = p->mem_reservation = p->mem_swap = p->cpu_shares = p->cpu_quota = p->cpu_period
-      = p->pids_limit = -1;
+      = p->pids_limit = p->io_weight = -1;
   if (len < 8 || memcmp (buf, PLAN_MAGIC, 8) != 0)
     return berth_error (err, EINVAL, "plan: bad magic"), berth_error_stage (err, "plan");
   it.p = buf + 8;
@@ -318,5 +324,6 @@ plan_free (struct plan *p)
   free (p->dev_rules);
   free (p->seccomp_filter);
   free (p->capture.log_path);
+  free (p->io_devices);
   memset (p, 0, sizeof (*p));
 }

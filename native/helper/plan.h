@@ -18,6 +18,8 @@ struct plan_idmap { uint32_t container, host, size; };
 struct plan_mount { char *destination, *type, *source; char **options; size_t n_options; };
 struct plan_device { char *path; char type; uint32_t major, minor, mode, uid, gid; };
 struct plan_dev_rule { int allow; char type; int64_t major, minor; char *access; };
+/* One block device's io settings; -1 = unset. */
+struct plan_io_device { uint32_t major, minor; int64_t weight, rbps, wbps, riops, wiops; };
 struct plan_kv { char *key, *value; };
 struct plan_rlimit { int type; uint64_t soft, hard; };
 struct plan_stdio { int kind; char *path; };
@@ -29,6 +31,7 @@ struct plan
   int mode;
   char *id, *state_dir, *rootfs, *rootfs_propagation;
   int rootfs_readonly;
+  int rootfs_idmap; /* show the rootfs through the container's id mapping (mount_idmap.c) */
   struct plan_mount *rootfs_mounts; size_t n_rootfs_mounts;
   struct plan_ns *ns; size_t n_ns;
   struct plan_idmap *uid_maps; size_t n_uid_maps;
@@ -62,6 +65,8 @@ struct plan
   unsigned char *seccomp_filter; size_t seccomp_len; /* BPF program, NULL = no seccomp */
   uint32_t seccomp_flags;                            /* SECCOMP_FILTER_FLAG_* */
   struct plan_capture capture;
+  int64_t io_weight; /* -1 = unset */
+  struct plan_io_device *io_devices; size_t n_io_devices;
 };
 
 /* Parses a complete plan buffer. On failure err is filled (stage "plan"). */

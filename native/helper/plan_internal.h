@@ -21,9 +21,16 @@ int parse_ns (const struct rec *outer, struct plan_ns *ns, berth_error_t *err);
 int parse_idmap (const struct rec *outer, struct plan_idmap *m, berth_error_t *err);
 int parse_device (const struct rec *outer, struct plan_device *d, berth_error_t *err);
 int parse_dev_rule (const struct rec *outer, struct plan_dev_rule *d, berth_error_t *err);
+int parse_io_device (const struct rec *outer, struct plan_io_device *d, berth_error_t *err); /* plan_resources.c */
 int parse_kv (const struct rec *outer, struct plan_kv *kv, berth_error_t *err);
 int parse_rlimit (const struct rec *outer, struct plan_rlimit *rl, berth_error_t *err);
 int parse_stdio (const struct rec *outer, struct plan_stdio *s, berth_error_t *err);
 int parse_cgroup_path (const struct rec *r, char **out, berth_error_t *err);
+#define FOR_NESTED(outer, r)                                                  \
+  struct iter it_ = { (outer)->val, (outer)->val + (outer)->vlen };          \
+  struct rec r;                                                               \
+  int rc_;                                                                    \
+  while ((rc_ = iter_next (&it_, &r, err)) > 0)
+#define NESTED_END() if (rc_ < 0) return -1
 #define UNKNOWN(r) berth_error (err, EINVAL, "plan: unknown key `%.*s`", (int) (r).klen, (r).key)
 #endif

@@ -146,13 +146,6 @@ push_str (char ***arr, size_t *n, const struct rec *r, berth_error_t *err)
   return slot == NULL ? -1 : str_dup (r, slot, err);
 }
 
-#define FOR_NESTED(outer, r)                                                  \
-  struct iter it_ = { (outer)->val, (outer)->val + (outer)->vlen };          \
-  struct rec r;                                                               \
-  int rc_;                                                                    \
-  while ((rc_ = iter_next (&it_, &r, err)) > 0)
-#define NESTED_END() if (rc_ < 0) return -1
-
 int
 parse_mount (const struct rec *outer, struct plan_mount *m, int need_dest, berth_error_t *err)
 {

@@ -3,8 +3,8 @@
  * COMMIT; replies are read as they come. Requests are encoded by hand so a chunk's bytes go to
  * the socket as they are (protobufjs would copy each chunk into a new message buffer).
  */
-import { protoRoot } from '../api/proto';
-import type { H2Channel } from '../transport/grpc/client-channel';
+import { WriteContentResponse } from '../api/gen/containerd/services/content/v1/content';
+import type { H2Channel } from '../transport';
 
 const WRITE_PATH = '/containerd.services.content.v1.Content/Write';
 const enum Action {
@@ -62,12 +62,11 @@ export interface IngestOptions {
 
 /** Ingests `chunks` under `ref` and commits them as `expected`; resolves with the committed digest. */
 export async function ingest(ch: H2Channel, o: IngestOptions, chunks: AsyncIterable<Buffer>): Promise<string> {
-  const Response = protoRoot().lookupType('containerd.services.content.v1.WriteContentResponse');
   const s = await ch.call(WRITE_PATH, { 'containerd-namespace': o.namespace });
   let committed = '';
   s.onMessage = (body) => {
-    const m = Response.toObject(Response.decode(body), { enums: String }) as { action?: string; digest?: string };
-    if (m.action === 'COMMIT') committed = m.digest ?? '';
+    const m = WriteContentResponse.decode(body);
+    if (m.action === 'COMMIT') committed = m.digest;
   };
   const failed = s.status.then((st) => {
     if (st.code !== 0) throw Object.assign(new Error(`Content/Write: ${st.details}`), { grpcCode: st.code });

@@ -7,6 +7,7 @@ import { alreadyExists, failedPrecondition, fromErrno, invalidArgument } from '.
 import type { Logger } from '../core/logger';
 import { blobPath, blobsDir } from './paths';
 import { fsyncDir } from '../core/node/files';
+import type { SpaceGuard } from '../core/node/space';
 
 /** What a local writer reports: the ingest's state (namespace-unaware ref). */
 export interface LocalStatus {
@@ -32,6 +33,8 @@ export interface LocalWriterInit {
   fileId: string;
   log: Logger;
   release: () => void;
+  /** Refuses bytes that would fill the disk (ResourceExhausted): see core/node/space.ts. */
+  space?: SpaceGuard;
 }
 
 let sessions = 0;
@@ -97,6 +100,7 @@ export class LocalWriter {
   private hash: Hash;
   private updatedAt = new Date();
   private done = false;
+  private released = false;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   private readonly pending: PendingWrite[] = [];
@@ -160,6 +164,7 @@ export class LocalWriter {
     try {
       this.check();
       if (this.failure) throw this.failure;
+      this.takeSpace(data.length);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -177,6 +182,16 @@ export class LocalWriter {
     return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, resolve: () => resolve(digest), reject }));
   }
 
+  /** Fails the writer (ResourceExhausted) when `n` more bytes would leave the disk too full. */
+  private takeSpace(n: number): void {
+    try {
+      this.s.space?.take(n, `ingest ref ${this.ref}`);
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    }
+  }
+
   /** Bytes accepted so far (hashed; queued or in the file). */
   get accepted(): number {
     return this.offset;
@@ -191,6 +206,7 @@ export class LocalWriter {
     this.check();
     if (this.failure) throw this.failure;
     if (piece.length === 0) return;
+    this.takeSpace(piece.length);
     if (this.chunkEnded) {
       // The next chunk starting in the event-loop iteration where the last ended means the
       // client pipelines: the thread pool then writes while we read (faster than writing here);
@@ -359,11 +375,11 @@ export class LocalWriter {
       if (expected && expected !== actual) throw failedPrecondition(`${what}: unexpected commit digest ${actual}, expected ${expected}: failed precondition`);
       const target = blobPath(this.s.root, actual);
       if (await exists(target)) {
-        await this.finish();
+        await this.finish(false);
         await rm(this.s.dir, { recursive: true, force: true }).catch((e) => this.s.log.warn('remove ingest failed', { ref: this.ref, err: e as Error }));
         throw alreadyExists(`content ${actual}: already exists`);
       }
-      await this.finish();
+      await this.finish(false);
       try {
         await rename(join(this.s.dir, 'data'), target);
       } catch (e) {
@@ -391,19 +407,27 @@ export class LocalWriter {
     if (this.done) throw failedPrecondition(`ingest ref ${this.ref}: writer is closed`);
   }
 
-  private async finish() {
-    if (this.done) return;
-    this.done = true;
-    if (this.hashing) clearImmediate(this.hashing);
-    this.hashing = undefined;
-    // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
-    await this.drain().catch(() => undefined);
-    try {
-      await this.s.fh.close();
-    } catch {
-      /* already closed */
+  /**
+   * Closes the file; `release` also gives up the ingest's lock. Commit keeps the lock until the
+   * ingest dir is gone: a writer that took the ref meanwhile would resume into a dir being removed.
+   */
+  private async finish(release = true) {
+    if (!this.done) {
+      this.done = true;
+      if (this.hashing) clearImmediate(this.hashing);
+      this.hashing = undefined;
+      // Queued chunks go to the file before the handle closes (close must not lose acknowledged data).
+      await this.drain().catch(() => undefined);
+      try {
+        await this.s.fh.close();
+      } catch {
+        /* already closed */
+      }
     }
-    this.s.release();
+    if (release && !this.released) {
+      this.released = true;
+      this.s.release();
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { RESERVED_FREE_BYTES } from '../core/node/space';
 
 /** Daemon configuration: defaults, then the JSON config file, then command-line flags. */
 export const ConfigSchema = z
@@ -12,6 +13,10 @@ export const ConfigSchema = z
     defaultSnapshotter: z.string().default('overlayfs'),
     /** Cgroup parent for tasks; empty = nest under berthd's own cgroup. */
     cgroupParent: z.string().default(''),
+    /** Docker's userns-remap: `USER[:GROUP]`; containers run as the user's subordinate ids (src/tasks/userns-remap.ts). */
+    usernsRemap: z.string().min(1).optional(),
+    /** Where the subordinate id ranges of usernsRemap are read. */
+    subidFiles: z.object({ subuid: z.string().min(1).default('/etc/subuid'), subgid: z.string().min(1).default('/etc/subgid') }).strict().prefault({}),
     gc: z
       .object({
         /** Delay after a mutation before a background collection runs. */
@@ -45,6 +50,35 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Bytes kept free on the root's filesystem: content writes and layer extraction that would
+     * leave less fail with ResourceExhausted, so the metadata DB can still commit the deletions
+     * that give space back (core/node/space.ts).
+     */
+    reservedFreeBytes: z.number().int().min(0).default(RESERVED_FREE_BYTES),
+    /** How berthd reaches registries (containerd's hosts.toml, reduced). Loopback hosts are plain HTTP. */
+    registry: z
+      .object({
+        /** `host[:port]` names served over plain HTTP (Docker's insecure-registries). */
+        insecure: z.array(z.string().min(1)).default([]),
+        /** Per `host[:port]`: a PEM CA bundle file to trust, skip verification, or plain HTTP. */
+        hosts: z.record(z.string().min(1), z.object({ ca: z.string().min(1).optional(), skipVerify: z.boolean().optional(), plainHttp: z.boolean().optional() }).strict()).default({}),
+        /** Directory of the docker config.json to read credentials from (default $DOCKER_CONFIG, else ~/.docker). */
+        dockerConfig: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    transfer: z
+      .object({
+        /** Concurrent blob downloads per pull (containerd's max_concurrent_downloads). */
+        maxConcurrentDownloads: z.number().int().min(1).max(64).default(3),
+        /** Concurrent blob uploads per push. */
+        maxConcurrentUploads: z.number().int().min(1).max(64).default(3),
+        /** How long a failed pull's lease keeps what it committed, for a retry to resume. */
+        leaseExpiryHours: z.number().positive().default(24),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -57,6 +91,7 @@ export interface Flags {
   config?: string;
   /** Checked by ConfigSchema, like the file's fields. */
   logLevel?: string;
+  usernsRemap?: string;
 }
 
 export function loadConfig(flags: Flags): Config {
@@ -70,7 +105,7 @@ export function loadConfig(flags: Flags): Config {
     if (!isRecord(file)) throw new Error(`config ${flags.config}: must be a JSON object`);
   }
   const merged: Record<string, unknown> = isRecord(file) ? { ...file } : {};
-  for (const k of ['root', 'state', 'address', 'logLevel'] as const) if (flags[k] !== undefined) merged[k] = flags[k];
+  for (const k of ['root', 'state', 'address', 'logLevel', 'usernsRemap'] as const) if (flags[k] !== undefined) merged[k] = flags[k];
   const r = ConfigSchema.safeParse(merged);
   if (!r.success) throw new Error(`config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger';
 import { stderrLogger } from '../core/node/stderr-logger';
 import { MetadataDB } from '../metadata/db';
 import { ServiceRegistry } from '../services/grpc/registry';
-import { GrpcServer } from '../transport/grpc/server';
+import { GrpcServer } from '../transport';
 import { emptyWired, wireSlices } from './compose';
 import type { Config } from './config';
 import type { Parts, PluginInfo, Slice } from './slice';

@@ -1,11 +1,23 @@
 /**
  * Node/V8 flags berthd runs with. They must be on node's command line (V8 sizes its heap before
  * any script runs; v8.setFlagsFromString is too late), so every launcher passes them: bin.ts's
- * shebang (keep the two in step), scripts/demo.sh, the test and bench launchers.
+ * shebang (keep the two in step), scripts/demo.sh, the test and bench launchers. The build makes
+ * the bundle's code cache under these flags (V8 refuses a cache made under others).
  *
  * --initial-old-space-size=64: no full GC while the old generation (which counts ArrayBuffer
  * backing stores, i.e. every 64 KiB socket read) is below 64 MiB. Without it, once berthd has
  * idled a few seconds V8 sizes its limit from the ~12 MiB live heap and a 1 GiB ingest ran ~75
- * mark-compacts (every ~14 MiB received): +1.3 CPU-s and ~25 % less throughput through ctr.
+ * mark-compacts (every ~14 MiB received): +1.3 CPU-s and ~25 % less throughput through ctr. Its
+ * cost is memory under churn: garbage piles up to 64 MiB before a collection (~140 MiB RSS after
+ * 1,000 `ctr run --rm`); idle-gc.ts collects once a burst of work is over (needs --expose-gc).
+ * Measured, 512 MiB ctr ingests into a daemon idle 12 s first, 3 rounds: with the flag 0 full
+ * GCs and 1.04–1.29 CPU-s; without it (1 or 2 MiB semi-spaces) 1–43 full GCs and 1.10–1.92 CPU-s.
+ *
+ * --max-semi-space-size=2: under churn V8 grew the young generation to 2 × 16 MiB, all of it
+ * resident; 2 MiB semi-spaces cut ~12 MiB off the churn peak and changed nothing in the ingest
+ * (0–2 full GCs, 1.05–1.21 CPU-s in the same runs).
+ *
+ * --expose-gc --compact-on-every-full-gc: for idle-gc.ts (a full GC that compacts, so the pages
+ * it empties go back to the OS). V8's own full GCs compact too; with the flag above they are rare.
  */
-export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64'];
+export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=2', '--expose-gc', '--compact-on-every-full-gc'];

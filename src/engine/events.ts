@@ -4,7 +4,7 @@
  * the container's labels, exitCode on die, signal on kill, oldName on rename). containerd's
  * Events/Subscribe (ctr events) sees them beside the /tasks and /containers events.
  */
-import { protoRoot } from '../api/proto';
+import { unpackAny } from '../api/proto';
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
 import type { EventExchange } from '../events/exchange';
@@ -41,13 +41,11 @@ export class EngineEvents {
   async *subscribe(ctx: Ctx, filters: Record<string, string[]> = {}): AsyncIterable<EngineEvent> {
     if (!this.exchange) return;
     for (const k of Object.keys(filters)) if (!['container', 'event', 'image', 'label', 'type'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
-    const type = protoRoot().lookupType(ENGINE_EVENT_TYPE);
     const sub = this.exchange.subscribe([`namespace==${ctx.ns},topic~="^${ENGINE_TOPIC_PREFIX}"`], ctx.signal);
     try {
       for await (const env of sub) {
-        // decode, not toObject: protobufjs' toObject leaves map fields out under these options.
-        const m = type.decode(env.event.value) as unknown as { action: string; id: string; name: string; image: string; attributes?: Record<string, string>; time?: { seconds?: number | { toNumber(): number }; nanos?: number } };
-        const secs = m.time?.seconds === undefined ? 0 : typeof m.time.seconds === 'number' ? m.time.seconds : m.time.seconds.toNumber();
+        const m = unpackAny<{ action: string; id: string; name: string; image: string; attributes?: Record<string, string>; time?: { seconds?: string | number; nanos?: number } }>(env.event);
+        const secs = Number(m.time?.seconds ?? 0);
         const ev: EngineEvent = { action: m.action as EngineAction, id: m.id, name: m.name, image: m.image, time: new Date(secs * 1000 + (m.time?.nanos ?? 0) / 1e6), attributes: { ...(m.attributes ?? {}) } };
         if (matches(ev, filters)) yield ev;
       }

@@ -8,6 +8,27 @@ import { ContainerNetConfigSchema, legacyNetConfig, PortSchema } from './network
 import type { EngineContainer, NetworkSettings } from './types';
 
 const date = z.string().transform((s) => new Date(s));
+
+/** A mount point (mounts/types.ts MountSpec). Records made before mounts existed have none. */
+const MountSpecSchema = z.object({
+  type: z.enum(['volume', 'bind', 'tmpfs']),
+  source: z.string(),
+  target: z.string(),
+  readOnly: z.boolean(),
+  propagation: z.enum(['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']).optional(),
+  nonRecursive: z.boolean().optional(),
+  copyData: z.boolean(),
+  volumeDriver: z.string().optional(),
+  volumeLabels: z.record(z.string(), z.string()).optional(),
+  volumeOptions: z.record(z.string(), z.string()).optional(),
+  subpath: z.string().optional(),
+  tmpfsSize: z.string().optional(),
+  tmpfsMode: z.number().int().optional(),
+  tmpfsOptions: z.array(z.string()).optional(),
+  origin: z.enum(['bind-flag', 'mount-flag', 'tmpfs-flag', 'volumes-from', 'image']),
+  mode: z.string().optional(),
+});
+const strings = z.array(z.string()).default([]);
 const optDate = date.optional();
 
 export const EngineRecordSchema = z.object({
@@ -56,6 +77,13 @@ export const EngineRecordSchema = z.object({
     logConfig: z.object({ maxSize: z.number(), maxFile: z.number() }),
     autoRemove: z.boolean(),
     securityOpt: z.array(z.string()),
+    restartPolicy: z
+      .object({ name: z.enum(['no', 'always', 'unless-stopped', 'on-failure']), maximumRetryCount: z.number().int() })
+      .default({ name: 'no', maximumRetryCount: 0 }),
+    binds: strings,
+    mounts: strings,
+    tmpfs: strings,
+    volumesFrom: strings,
   }),
   state: z.object({
     status: z.enum(['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing']),
@@ -66,6 +94,7 @@ export const EngineRecordSchema = z.object({
     startedAt: optDate,
     finishedAt: optDate,
     restartCount: z.number().int(),
+    manuallyStopped: z.boolean().default(false),
   }),
   path: z.string(),
   args: z.array(z.string()),
@@ -76,6 +105,7 @@ export const EngineRecordSchema = z.object({
   snapshotter: z.string(),
   snapshotKey: z.string(),
   network: ContainerNetConfigSchema.optional(),
+  mounts: z.array(MountSpecSchema).default([]),
 });
 
 export type Phase = 'creating' | 'ready' | 'removing';
@@ -110,5 +140,6 @@ export function fromStored(s: unknown): EngineRecord {
 export function toContainer(r: EngineRecord, live?: NetworkSettings): EngineContainer {
   const { version: _v, phase: _p, namespace: _n, ...c } = r;
   const networkSettings = live ?? { mode: r.network.mode, sandboxKey: '', networks: [], ports: [] };
-  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state }, networkSettings };
+  const mounts = c.mounts.map((m) => ({ ...m }));
+  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state }, mounts, networkSettings };
 }

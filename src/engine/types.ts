@@ -6,7 +6,13 @@
  * Docker's names where Docker has one.
  */
 import type { Ctx } from '../core/context';
+import type { Volumes } from '../volumes';
+import type { EngineFiles } from './files/types';
+import type { MountSpec } from './mounts/types';
 import type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
+import type { PruneOptions, PruneReport, SystemPruneOptions, SystemPruneReport } from './prune';
+import type { RestartPolicy } from './restart/policy';
+import type { UpdateOptions } from './update';
 
 export type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
 
@@ -78,6 +84,13 @@ export interface HostConfig {
   autoRemove: boolean;
   /** `--security-opt` values, kept for the seccomp/apparmor hooks (validated there). */
   securityOpt: string[];
+  /** `--restart`. */
+  restartPolicy: RestartPolicy;
+  /** `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (the mounts they made are EngineContainer.mounts). */
+  binds: string[];
+  mounts: string[];
+  tmpfs: string[];
+  volumesFrom: string[];
 }
 
 export interface ContainerState {
@@ -91,6 +104,8 @@ export interface ContainerState {
   startedAt?: Date;
   finishedAt?: Date;
   restartCount: number;
+  /** Stopped on purpose (stop, or a kill) since its last start: `unless-stopped` then stays down (Docker's HasBeenManuallyStopped). */
+  manuallyStopped: boolean;
 }
 
 export interface EngineContainer {
@@ -117,6 +132,8 @@ export interface EngineContainer {
   network: ContainerNetConfig;
   /** Addresses and published ports while it runs (Docker's NetworkSettings); only the mode when it does not. */
   networkSettings: NetworkSettings;
+  /** Its mount points (volumes by name, binds, tmpfs), in Docker's order: `inspect`'s Mounts. */
+  mounts: MountSpec[];
 }
 
 /** One row of `ps`. */
@@ -186,6 +203,16 @@ export interface CreateOptions {
   logOpts?: Record<string, string>;
   autoRemove?: boolean;
   securityOpt?: string[];
+  /** `--restart no|on-failure[:N]|always|unless-stopped`. */
+  restart?: string;
+  /** `-v [SOURCE:]TARGET[:MODE]`. */
+  volumes?: string[];
+  /** `--mount type=…,…` (the docker CLI's CSV form). */
+  mounts?: string[];
+  /** `--tmpfs /path[:opts]`. */
+  tmpfs?: string[];
+  /** `--volumes-from CONTAINER[:ro|:rw]`. */
+  volumesFrom?: string[];
 }
 
 export interface StopOptions {
@@ -233,10 +260,7 @@ export interface AttachOptions {
 }
 
 export type StreamEvent =
-  | { kind: 'stdout' | 'stderr'; data: Buffer }
-  | { kind: 'dropped'; bytes: number }
-  | { kind: 'exit'; exitCode: number }
-  | { kind: 'detached' };
+  { kind: 'stdout' | 'stderr'; data: Buffer } | { kind: 'dropped'; bytes: number } | { kind: 'exit'; exitCode: number } | { kind: 'detached' };
 
 /** A live attach (or exec) session: output until exit or detach, stdin, resize. */
 export interface StreamSession {
@@ -312,7 +336,24 @@ export interface CommitResult {
   name: string;
 }
 
-export type EngineAction = 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename' | 'pause' | 'unpause' | 'commit' | 'restart' | 'attach' | 'detach' | 'exec_create' | 'exec_start' | 'exec_die' | 'oom';
+export type EngineAction =
+  | 'create'
+  | 'start'
+  | 'die'
+  | 'stop'
+  | 'kill'
+  | 'destroy'
+  | 'rename'
+  | 'pause'
+  | 'unpause'
+  | 'commit'
+  | 'restart'
+  | 'attach'
+  | 'detach'
+  | 'exec_create'
+  | 'exec_start'
+  | 'exec_die'
+  | 'oom';
 
 export interface EngineEvent {
   action: EngineAction;
@@ -332,7 +373,7 @@ export interface ListOptions {
 }
 
 /** The engine as berthd serves it. Every `ref` is a full id, a unique id prefix, or a name. */
-export interface Engine {
+export interface Engine extends EngineFiles {
   /** With Docker's warnings (e.g. published ports discarded in host mode). */
   create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer & { warnings: string[] }>;
   start(ctx: Ctx, ref: string): Promise<void>;
@@ -341,7 +382,8 @@ export interface Engine {
   kill(ctx: Ctx, ref: string, signal?: string | number): Promise<void>;
   pause(ctx: Ctx, ref: string): Promise<void>;
   unpause(ctx: Ctx, ref: string): Promise<void>;
-  remove(ctx: Ctx, ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** `volumes` (`rm -v`): its anonymous volumes go too. */
+  remove(ctx: Ctx, ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(ctx: Ctx, ref: string, newName: string): Promise<void>;
   wait(ctx: Ctx, ref: string, condition?: WaitCondition): Promise<WaitResult>;
   inspect(ctx: Ctx, ref: string): Promise<EngineContainer>;
@@ -363,4 +405,14 @@ export interface Engine {
   /** `network connect`: at once on a running container, from its next start otherwise. */
   connect(ctx: Ctx, network: string, container: string, opts?: { ip?: string; aliases?: string[] }): Promise<void>;
   disconnect(ctx: Ctx, network: string, container: string): Promise<void>;
+  /** `update`: resources of a running container change at once; `--restart` too. Returns Docker's warnings. */
+  update(ctx: Ctx, ref: string, opts: UpdateOptions): Promise<{ warnings: string[] }>;
+  /** `container prune`: every container that is not running. */
+  prune(ctx: Ctx, opts?: PruneOptions): Promise<PruneReport>;
+  /** `image prune`: dangling images (names that are only a digest), or with `all` every image no container uses. */
+  pruneImages(ctx: Ctx, opts?: PruneOptions & { all?: boolean }): Promise<PruneReport>;
+  /** `system prune`: containers, then images, then (with `volumes`) volumes; no networks of its own, no build cache. */
+  systemPrune(ctx: Ctx, opts?: SystemPruneOptions): Promise<SystemPruneReport>;
+  /** `volume create/ls/inspect/rm/prune`. */
+  readonly volumes: Volumes;
 }

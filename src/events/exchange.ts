@@ -203,9 +203,8 @@ export class EventExchange implements EventPublisher {
   }
 
   /** Publishes an already-encoded envelope (Events/Publish and Forward). Throws InvalidArgument. */
-  forward(env: Envelope): void {
-    validateEnvelope(env);
-    this.dispatch(env);
+  forward(env: Partial<Envelope>): void {
+    this.dispatch(validateEnvelope(env));
   }
 
   /**

@@ -3,7 +3,7 @@ import { Mirror } from './mirror';
 import type { Key } from './schema';
 import { SCHEMA_VERSION, SEP, decodeKey, encodeKey, keys } from './schema';
 import { runMigrations } from './migrations';
-import { internal, unavailable } from '../core/errors';
+import { internal, resourceExhausted, unavailable } from '../core/errors';
 
 /**
  * LevelDB has no read-write transactions (bolt had), so the DB has one async write lock:
@@ -38,7 +38,10 @@ export class MetadataDB {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(path: string): Promise<MetadataDB> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+    // LevelDB's defaults (an 8 MiB block cache, 4 MiB memtables) are sized for large stores;
+    // these hold small records, read mostly through in-memory state, and under container churn
+    // the defaults were resident memory for nothing. (The same in snapshotter/storage.ts.)
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', cacheSize: 1 << 20, writeBufferSize: 1 << 20 });
     try {
       await db.open();
     } catch (e) {
@@ -106,7 +109,13 @@ export class MetadataDB {
       result = await fn(tx);
       if (pending.size > 0) {
         const ops = [...pending.values()];
-        await this.db.batch(ops);
+        try {
+          await this.db.batch(ops);
+        } catch (e) {
+          // LevelDB says "IO error: <file>: No space left on device": the host's limit, not a bug.
+          if (/No space left on device|Disk quota exceeded/.test((e as Error).message)) throw resourceExhausted(`metadata: ${(e as Error).message}`, { cause: e });
+          throw e;
+        }
         this.mirror.apply(ops);
       }
     } finally {

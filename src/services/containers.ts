@@ -1,15 +1,17 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import { invalidArgument } from '../core/errors';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../containers';
 import type { ContainerStore } from '../metadata/containers';
-import { containerFromProto, containerToProto, type ContainerProto } from './convert/containers';
-import type { FieldMask } from './convert/common';
+import { containerFromProto, containerToProto } from './convert/containers';
+import { required } from './convert/common';
 import { requireNamespace } from './grpc/context';
 import { serverStream, unary, writeMessage } from './grpc/handlers';
+import type { Api } from './grpc/api-types';
 
-export const CONTAINERS_SERVICE = 'containerd.services.containers.v1.Containers';
+export const CONTAINERS_SERVICE = 'containerd.services.containers.v1.Containers' as const;
+
+type T = Api<typeof CONTAINERS_SERVICE>;
 
 /**
  * Thin adapter over ContainerStore; publishes /containers/* events. `onCreated` runs after each
@@ -21,34 +23,30 @@ export function containersService(
   log: Logger,
   onCreated?: (ns: string, c: Container) => void,
 ): ServiceImpl {
-  const need = (c: ContainerProto | null | undefined): ContainerProto => {
-    if (!c) throw invalidArgument('container: must be set');
-    return c;
-  };
   return {
-    Get: unary(log, 'Containers/Get', async (req: { id: string }, ctx) => ({ container: containerToProto(await store.get(requireNamespace(ctx), req.id)) })),
-    List: unary(log, 'Containers/List', async (req: { filters: string[] }, ctx) => ({
+    Get: unary(log, 'Containers/Get', async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => ({ container: containerToProto(await store.get(requireNamespace(ctx), req.id)) })),
+    List: unary(log, 'Containers/List', async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({
       containers: (await store.list(requireNamespace(ctx), req.filters)).map(containerToProto),
     })),
-    ListStream: serverStream(log, 'Containers/ListStream', async (req: { filters: string[] }, ctx, call) => {
+    ListStream: serverStream(log, 'Containers/ListStream', async (req: T['ListStream']['req'], ctx, call) => {
       for (const c of await store.list(requireNamespace(ctx), req.filters)) await writeMessage(call, { container: containerToProto(c) });
     }),
-    Create: unary(log, 'Containers/Create', async (req: { container: ContainerProto }, ctx) => {
-      const c = await store.create(requireNamespace(ctx), containerFromProto(need(req.container)));
+    Create: unary(log, 'Containers/Create', async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
+      const c = await store.create(requireNamespace(ctx), containerFromProto(required(req.container, 'container: must be set')));
       events?.publish(ctx.ns, '/containers/create', 'containerd.events.ContainerCreate', {
         id: c.id,
         image: c.image,
-        runtime: { name: c.runtime.name, options: containerToProto(c).runtime?.options ?? undefined },
+        runtime: { name: c.runtime.name, options: containerToProto(c).runtime?.options },
       });
       onCreated?.(ctx.ns, c);
       return { container: containerToProto(c) };
     }),
-    Update: unary(log, 'Containers/Update', async (req: { container: ContainerProto; update_mask: FieldMask | null }, ctx) => {
-      const c = await store.update(requireNamespace(ctx), containerFromProto(need(req.container)), req.update_mask?.paths ?? []);
+    Update: unary(log, 'Containers/Update', async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
+      const c = await store.update(requireNamespace(ctx), containerFromProto(required(req.container, 'container: must be set')), req.update_mask ?? []);
       events?.publish(ctx.ns, '/containers/update', 'containerd.events.ContainerUpdate', { id: c.id, image: c.image, labels: c.labels, snapshot_key: c.snapshotKey });
       return { container: containerToProto(c) };
     }),
-    Delete: unary(log, 'Containers/Delete', async (req: { id: string }, ctx) => {
+    Delete: unary(log, 'Containers/Delete', async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {
       await store.delete(requireNamespace(ctx), req.id);
       events?.publish(ctx.ns, '/containers/delete', 'containerd.events.ContainerDelete', { id: req.id });
       return {};

@@ -1,9 +1,10 @@
 /**
  * The Content/Write fast path: streaming WRITE data while its frames arrive (WriteTap), through
- * the server's replaceable message decoder. Kept apart from the service; content.ts's plain path
- * handles every message the tap does not stream.
+ * the call's raw-pieces capability (ServerCall.takeRequestBytes). Kept apart from the service;
+ * content.ts's plain path handles every message the tap does not stream.
  */
 import type { StreamTarget } from '../content/types';
+import type { RequestFramer, ServerCall } from '../transport';
 
 /** What the tap did with one WRITE's data, by message index within the stream. */
 interface TapRecord {
@@ -16,6 +17,8 @@ interface TapRecord {
   done?: Promise<void>;
   /** Something went wrong after data was appended: the stream must fail. */
   broken?: string;
+  /** The writer's own error when appending the data failed (e.g. ResourceExhausted: disk full). */
+  writerError?: unknown;
 }
 
 /** Smallest WRITE data the tap streams (smaller ones go through the ordinary path). */
@@ -29,7 +32,7 @@ export const TAP_MIN_DATA = 64 << 10;
  * message into one new Buffer: 1 GiB of copying and, worse, 1 GiB of external memory per GiB
  * ingested, which made V8 run ~50 full mark-compacts per GiB.
  *
- * The tap therefore replaces the call's decoder: it follows the gRPC framing and the
+ * The tap therefore takes the call's raw request bytes: it follows the gRPC framing and the
  * protobuf fields of WriteContentRequest as bytes arrive, and once a message has shown (before
  * its data field) action WRITE, no ref change, no expected, and an offset equal to the writer's
  * current one while every earlier message is fully handled, appends the data pieces to the writer
@@ -40,7 +43,7 @@ export const TAP_MIN_DATA = 64 << 10;
  * message above the receive limit is refused as the decoder refuses it (the same error, before
  * any of it is read), so nothing of it reaches the ingest. Exported for tests.
  */
-export class WriteTap {
+export class WriteTap implements RequestFramer {
   private readonly records = new Map<number, TapRecord>();
   /** Messages whose framing the tap has started (= index of the current one + 1). */
   private started = 0;
@@ -85,15 +88,12 @@ export class WriteTap {
   }
 
   /**
-   * Takes over the call's message decoder (ServerCall.decoder). Only from a message boundary
-   * with nothing decoded yet, so message indexes line up with the handler's.
+   * Takes the call's raw request bytes. The call allows it only at a message boundary with
+   * nothing decoded yet, so message indexes line up with the handler's.
    */
-  static install(call: { decoder: { write(b: Buffer): Buffer[]; readState?: number; maxReadMessageLength?: number }; readQueue: unknown[] }): WriteTap | undefined {
-    const dec = call.decoder;
-    if ((dec.readState ?? 0) !== 0 || call.readQueue.length) return undefined;
-    const tap = new WriteTap(dec.maxReadMessageLength ?? -1);
-    call.decoder = { write: (data: Buffer) => tap.feed(data) };
-    return tap;
+  static install(call: Pick<ServerCall, 'takeRequestBytes'>): WriteTap | undefined {
+    let tap: WriteTap | undefined;
+    return call.takeRequestBytes((max) => (tap = new WriteTap(max))) ? tap : undefined;
   }
 
   /** The record of message `index` (0-based within the stream), if its data was streamed. */
@@ -103,8 +103,8 @@ export class WriteTap {
     return r;
   }
 
-  /** MessageDecoder.write's contract: the framed messages (5-byte prefix + body) completed by `data`. */
-  private feed(data: Buffer): Buffer[] {
+  /** RequestFramer's contract: the framed messages (5-byte prefix + body) completed by `data`. */
+  push(data: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let i = 0;
     while (i < data.length) {
@@ -241,6 +241,7 @@ export class WriteTap {
       this.dead = true;
       this.sink = false;
       this.msg.rec!.broken = `streaming WRITE data failed: ${(e as Error).message}`;
+      this.msg.rec!.writerError = e;
     }
   }
 

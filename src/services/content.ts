@@ -1,41 +1,28 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import type { ServerCall } from '../transport/grpc/call';
+import type { ServerCall, ServiceImpl } from '../transport';
 import type { ContentStore, Writer } from '../content/types';
 import { validateRef } from '../content/paths';
 import type { Ctx } from '../core/context';
 import { type Digest, validateDigest } from '../core/digest';
-import { alreadyExists, invalidArgument, outOfRange } from '../core/errors';
+import { SupervisorError, alreadyExists, invalidArgument, outOfRange } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
-import { toTimestamp } from './convert/common';
-import { type InfoProto, infoToProto, int64, statusToProto } from './convert/content';
+import { nonNegative, required, toTimestamp } from './convert/common';
+import { type InfoProto, infoToProto, statusToProto } from './convert/content';
+import type { WriteContentRequest, WriteContentResponse } from '../api/gen/containerd/services/content/v1/content';
+import type { Api } from './grpc/api-types';
 import { requireNamespace } from './grpc/context';
 import { bidi, serverStream, unary, writeMessage } from './grpc/handlers';
 import { WriteTap } from './content-write-tap';
 
-export const CONTENT_SERVICE = 'containerd.services.content.v1.Content';
+export const CONTENT_SERVICE = 'containerd.services.content.v1.Content' as const;
 const LIST_BATCH = 100;
 
-type WriteAction = 'STAT' | 'WRITE' | 'COMMIT';
-interface WriteRequest {
-  action: WriteAction;
-  ref: string;
-  total: string;
-  expected: string;
-  offset: string;
-  data: Buffer;
-  labels: Record<string, string>;
-}
+type T = Api<typeof CONTENT_SERVICE>;
+type WriteRequest = WriteContentRequest;
 
-function digestArg(d: string | undefined): string {
+function digestArg(d: string): string {
   if (!d) throw invalidArgument('digest: required');
   return validateDigest(d);
-}
-
-function nonNegative(name: string, v: string | number | undefined): number {
-  const n = int64(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${name}: must be a non-negative integer`);
-  return n;
 }
 
 /** containerd's contentserver: a thin adapter over the namespaced ContentStore. */
@@ -43,15 +30,15 @@ function nonNegative(name: string, v: string | number | undefined): number {
 export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined, onDeleted?: () => void): ServiceImpl {
   const svc = (m: string) => `Content/${m}`;
   return {
-    Info: unary(log, svc('Info'), async (req: { digest: string }, ctx) => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
+    Info: unary(log, svc('Info'), async (req: T['Info']['req'], ctx): Promise<T['Info']['res']> => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
 
-    Update: unary(log, svc('Update'), async (req: { info: InfoProto | null; update_mask: { paths: string[] } | null }, ctx) => {
-      if (!req.info) throw invalidArgument('info: required');
-      const info = await store.update(requireNamespace(ctx), { digest: digestArg(req.info.digest), labels: req.info.labels ?? {} }, req.update_mask?.paths);
+    Update: unary(log, svc('Update'), async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
+      const { digest, labels } = required(req.info, 'info: required');
+      const info = await store.update(requireNamespace(ctx), { digest: digestArg(digest), labels }, req.update_mask);
       return { info: infoToProto(info) };
     }),
 
-    List: serverStream(log, svc('List'), async (req: { filters: string[] }, ctx, call) => {
+    List: serverStream(log, svc('List'), async (req: T['List']['req'], ctx, call) => {
       let batch: InfoProto[] = [];
       for await (const i of store.walk(requireNamespace(ctx), req.filters)) {
         batch.push(infoToProto(i));
@@ -63,7 +50,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       if (batch.length) await writeMessage(call, { info: batch });
     }),
 
-    Delete: unary(log, svc('Delete'), async (req: { digest: string }, ctx) => {
+    Delete: unary(log, svc('Delete'), async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {
       const c = requireNamespace(ctx);
       const digest = digestArg(req.digest);
       await store.delete(c, digest);
@@ -72,7 +59,7 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       return {};
     }),
 
-    Read: serverStream(log, svc('Read'), async (req: { digest: string; offset: string; size: string }, ctx, call) => {
+    Read: serverStream(log, svc('Read'), async (req: T['Read']['req'], ctx, call) => {
       const c = requireNamespace(ctx);
       const digest = digestArg(req.digest);
       let offset = nonNegative('offset', req.offset);
@@ -84,18 +71,18 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       }
     }),
 
-    Status: unary(log, svc('Status'), async (req: { ref: string }, ctx) => ({ status: statusToProto(await store.status(requireNamespace(ctx), validateRef(req.ref))) })),
+    Status: unary(log, svc('Status'), async (req: T['Status']['req'], ctx): Promise<T['Status']['res']> => ({ status: statusToProto(await store.status(requireNamespace(ctx), validateRef(req.ref))) })),
 
-    ListStatuses: unary(log, svc('ListStatuses'), async (req: { filters: string[] }, ctx) => ({
+    ListStatuses: unary(log, svc('ListStatuses'), async (req: T['ListStatuses']['req'], ctx): Promise<T['ListStatuses']['res']> => ({
       statuses: (await store.listStatuses(requireNamespace(ctx), req.filters)).map(statusToProto),
     })),
 
-    Abort: unary(log, svc('Abort'), async (req: { ref: string }, ctx) => {
+    Abort: unary(log, svc('Abort'), async (req: T['Abort']['req'], ctx): Promise<T['Abort']['res']> => {
       await store.abort(requireNamespace(ctx), validateRef(req.ref));
       return {};
     }),
 
-    Write: bidi(log, svc('Write'), async (ctx, call: ServerCall<WriteRequest, unknown>) => {
+    Write: bidi(log, svc('Write'), async (ctx, call: ServerCall<WriteRequest, WriteContentResponse>) => {
       await writeSession(store, requireNamespace(ctx), call);
     }),
   };
@@ -115,9 +102,9 @@ export const WRITE_PIPELINE_BYTES = 32 << 20;
  * is sent once the data is in the file. At most WRITE_PIPELINE_BYTES are in flight. STAT, COMMIT,
  * a restart at offset 0 and errors first wait for every earlier reply.
  */
-async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<WriteRequest, unknown>): Promise<void> {
+async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<WriteRequest, WriteContentResponse>): Promise<void> {
   const tapped = WriteTap.install(call);
-  const it = requests<WriteRequest>(call);
+  const it = requests(call);
   const first = await it.next();
   if (first.done) return;
   let req = first.value;
@@ -131,6 +118,11 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
   const inflight: Array<{ bytes: number; done: Promise<void> }> = [];
   let inflightBytes = 0;
   let failure: unknown;
+  // Rejects when a pipelined write fails: a client waiting for that write's reply sends nothing
+  // more, so the wait for its next request must end with the error too.
+  let onFailure!: (e: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (onFailure = reject));
+  failed.catch(() => undefined);
   let tail: Promise<void> = Promise.resolve();
   const settle = async () => {
     await tail;
@@ -141,7 +133,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
    * WRITE's reply has none (its hash may still be pending; the field is optional, "if present", in
    * containerd's API and ctr ignores it); STAT and COMMIT always carry the digest.
    */
-  const pipeline = (written: Promise<Digest | void>, bytes: number, reply: Record<string, unknown>, withDigest: boolean) => {
+  const pipeline = (written: Promise<Digest | void>, bytes: number, reply: WriteContentResponse, withDigest: boolean) => {
     const prev = tail;
     const done = (async () => {
       const d = await written;
@@ -150,6 +142,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       if (!failure) await writeMessage(call, reply);
     })().catch((e) => {
       failure ??= e;
+      onFailure(failure);
     });
     inflight.push({ bytes, done });
     inflightBytes += bytes;
@@ -179,13 +172,15 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       }
       const reqTotal = nonNegative('total', req.total);
       if (reqTotal > 0) total = reqTotal;
-      const reply: Record<string, unknown> = { action: req.action, offset: String(offset), total: String(total || st.total) };
+      const reply: WriteContentResponse = { action: req.action, started_at: undefined, updated_at: undefined, offset: String(offset), total: String(total || st.total), digest: '' };
       const data = req.data;
       let queued = false;
       const rec = tap?.take(index);
       if (rec) {
         // The data went to the writer as it arrived (the decoded request has none): check the
         // request is what the tap saw.
+        // A failing writer's error is the answer (e.g. ResourceExhausted); a malformed message is InvalidArgument.
+        if (rec.writerError instanceof SupervisorError) throw rec.writerError;
         if (rec.broken) throw invalidArgument(`ingest ref ${ref}: ${rec.broken}`);
         if (req.action !== 'WRITE' || !rec.done || req.expected || (req.ref && req.ref !== ref) || (data?.length ?? 0) !== 0 || nonNegative('offset', req.offset) !== rec.offset) {
           throw invalidArgument(`ingest ref ${ref}: streamed WRITE does not match its request`);
@@ -228,7 +223,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
           }
           reply.offset = String(offset);
           if (req.action === 'COMMIT') {
-            const labels = req.labels && Object.keys(req.labels).length ? req.labels : undefined;
+            const labels = Object.keys(req.labels).length ? req.labels : undefined;
             reply.digest = await w.commit(total, expected || undefined, labels);
             const after = total || offset;
             reply.offset = String(after);
@@ -246,7 +241,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
         tap.target = w.streamTarget?.();
       }
       while (inflightBytes > WRITE_PIPELINE_BYTES && inflight.length) await inflight[0]!.done;
-      const next = await it.next();
+      const next = await Promise.race([it.next(), failed]);
       if (next.done) {
         await settle();
         return;
@@ -269,7 +264,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
  * The server's call is Readable-like but no Readable (h2/call.ts), so this listens to 'data',
  * 'end', 'error' and 'cancelled' itself. A cancelled call ends the iteration.
  */
-export function requests<T>(call: ServerCall<T, unknown>): { next(): Promise<IteratorResult<T>> } {
+export function requests<T, R>(call: ServerCall<T, R>): { next(): Promise<IteratorResult<T>> } {
   const queue: T[] = [];
   let ended = false;
   let failure: unknown;

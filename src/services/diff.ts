@@ -1,5 +1,4 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import { z } from 'zod';
+import type { ServiceImpl } from '../transport';
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
@@ -7,61 +6,37 @@ import type { Descriptor, Mount } from '../core/types';
 import { descriptorToProto, mountFromProto } from './convert/common';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
-import { parseRequest as parse } from './grpc/parse';
+import type { Api } from './grpc/api-types';
 
-export const DIFF_SERVICE = 'containerd.services.diff.v1.Diff';
+export const DIFF_SERVICE = 'containerd.services.diff.v1.Diff' as const;
 
 /** What the service needs from the diff slice (src/diff LayerApplier). */
 export interface Applier {
   apply(ctx: Ctx, desc: Descriptor, mounts: readonly Mount[]): Promise<Descriptor>;
 }
 
-const DescriptorSchema = z.object({
-  media_type: z.string().default(''),
-  digest: z.string().default(''),
-  size: z.union([z.string(), z.number()]).default('0'),
-  annotations: z.record(z.string(), z.string()).nullish(),
-});
-const MountSchema = z.object({
-  type: z.string().default(''),
-  source: z.string().default(''),
-  target: z.string().default(''),
-  options: z.array(z.string()).default([]),
-});
-export const ApplyRequestSchema = z.object({
-  diff: DescriptorSchema.nullish(),
-  mounts: z.array(MountSchema).default([]),
-  // Payloads carry processor options (e.g. stream processors); berth has none to honour.
-  payloads: z.record(z.string(), z.unknown()).nullish(),
-});
+type T = Api<typeof DIFF_SERVICE>;
 
 /** What Diff/Diff needs from the diff slice (src/diff LayerDiffer). */
 export interface Differ {
   compare(ctx: Ctx, left: readonly Mount[], right: readonly Mount[], opts: { mediaType?: string; ref?: string; labels?: Record<string, string> }): Promise<{ desc: Descriptor }>;
 }
 
-export const DiffRequestSchema = z.object({
-  left: z.array(MountSchema).default([]),
-  right: z.array(MountSchema).default([]),
-  media_type: z.string().default(''),
-  ref: z.string().default(''),
-  labels: z.record(z.string(), z.string()).nullish(),
-});
-
 /** containerd's diff service: Apply (a layer onto mounts) and Diff (mounts to a layer). */
 export function diffService(applier: Applier, log: Logger, differ?: Differ): ServiceImpl {
   return {
     ...(differ && {
-      Diff: unary(log, 'Diff/Diff', async (req, ctx) => {
+      Diff: unary(log, 'Diff/Diff', async (req: T['Diff']['req'], ctx): Promise<T['Diff']['res']> => {
         const c = requireNamespace(ctx);
-        const r = parse(DiffRequestSchema, req);
-        const { desc } = await differ.compare(c, r.left.map(mountFromProto), r.right.map(mountFromProto), { mediaType: r.media_type, ref: r.ref, labels: r.labels ?? {} });
+        const opts = { mediaType: req.media_type, ref: req.ref, labels: req.labels ?? {} };
+        const { desc } = await differ.compare(c, req.left.map(mountFromProto), req.right.map(mountFromProto), opts);
         return { diff: descriptorToProto({ mediaType: desc.mediaType, digest: desc.digest, size: desc.size }) };
       }),
     }),
-    Apply: unary(log, 'Diff/Apply', async (req, ctx) => {
+    // Payloads carry processor options (e.g. stream processors); berth has none to honour.
+    Apply: unary(log, 'Diff/Apply', async (req: T['Apply']['req'], ctx): Promise<T['Apply']['res']> => {
       const c = requireNamespace(ctx);
-      const { diff, mounts } = parse(ApplyRequestSchema, req);
+      const { diff, mounts } = req;
       if (!diff || !diff.digest) throw invalidArgument('diff apply: descriptor required');
       const size = Number(diff.size);
       if (!Number.isSafeInteger(size) || size < 0) throw invalidArgument(`diff apply: invalid size ${diff.size}`);

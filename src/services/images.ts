@@ -1,78 +1,54 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import { z } from 'zod';
-import { invalidArgument } from '../core/errors';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
 import type { ImageStore } from '../images/types';
+import { required } from './convert/common';
 import { imageFromProto, imageToProto } from './convert/images';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
-import { parseRequest as parse } from './grpc/parse';
+import type { Api } from './grpc/api-types';
 
-export const IMAGES_SERVICE = 'containerd.services.images.v1.Images';
+export const IMAGES_SERVICE = 'containerd.services.images.v1.Images' as const;
 
 /** What the images and leases services need from GC (Wiring part 'gc'). */
 export interface GcTrigger {
   collect(): Promise<unknown>;
   schedule(): void;
+  /** Collect at this time (a lease's expiry). */
+  wakeAt?(at: Date): void;
 }
 
-const LabelsSchema = z.record(z.string(), z.string()).nullish().transform((l) => l ?? {});
-const TimestampSchema = z.object({ seconds: z.union([z.string(), z.number()]), nanos: z.number() }).nullish();
-const DescriptorSchema = z.object({
-  media_type: z.string().default(''),
-  digest: z.string().default(''),
-  size: z.union([z.string(), z.number()]).default('0'),
-  annotations: LabelsSchema,
-});
-const ImageSchema = z.object({
-  name: z.string().default(''),
-  labels: LabelsSchema,
-  target: DescriptorSchema.nullish().transform((t) => t ?? null),
-  created_at: TimestampSchema.transform((t) => t ?? null),
-  updated_at: TimestampSchema.transform((t) => t ?? null),
-});
-export const GetImageRequestSchema = z.object({ name: z.string().default('') });
-export const ListImagesRequestSchema = z.object({ filters: z.array(z.string()).default([]) });
-export const CreateImageRequestSchema = z.object({ image: ImageSchema.nullish() });
-export const UpdateImageRequestSchema = z.object({ image: ImageSchema.nullish(), update_mask: z.object({ paths: z.array(z.string()).default([]) }).nullish() });
-export const DeleteImageRequestSchema = z.object({ name: z.string().default(''), sync: z.boolean().default(false) });
+type T = Api<typeof IMAGES_SERVICE>;
 
 /** containerd's images service: validation in the store, events here, GC after deletes. */
 export function imagesService(store: ImageStore, log: Logger, events?: () => EventPublisher | undefined, gc?: () => GcTrigger | undefined): ServiceImpl {
   const m = (name: string) => `Images/${name}`;
   return {
-    Get: unary(log, m('Get'), async (req, ctx) => {
-      const { name } = parse(GetImageRequestSchema, req);
-      return { image: imageToProto(await store.get(requireNamespace(ctx), name)) };
+    Get: unary(log, m('Get'), async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => {
+      return { image: imageToProto(await store.get(requireNamespace(ctx), req.name)) };
     }),
 
-    List: unary(log, m('List'), async (req, ctx) => {
-      const { filters } = parse(ListImagesRequestSchema, req);
-      return { images: (await store.list(requireNamespace(ctx), filters)).map(imageToProto) };
+    List: unary(log, m('List'), async (req: T['List']['req'], ctx): Promise<T['List']['res']> => {
+      return { images: (await store.list(requireNamespace(ctx), req.filters)).map(imageToProto) };
     }),
 
-    Create: unary(log, m('Create'), async (req, ctx) => {
+    Create: unary(log, m('Create'), async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
       const c = requireNamespace(ctx);
-      const { image } = parse(CreateImageRequestSchema, req);
-      if (!image) throw invalidArgument('image: required');
-      const created = await store.create(c, imageFromProto(image));
+      const created = await store.create(c, imageFromProto(required(req.image, 'image: required')));
       events?.()?.publish(c.ns, '/images/create', 'containerd.services.images.v1.ImageCreate', { name: created.name, labels: created.labels });
       return { image: imageToProto(created) };
     }),
 
-    Update: unary(log, m('Update'), async (req, ctx) => {
+    Update: unary(log, m('Update'), async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
       const c = requireNamespace(ctx);
-      const { image, update_mask } = parse(UpdateImageRequestSchema, req);
-      if (!image) throw invalidArgument('image: required');
-      const updated = await store.update(c, imageFromProto(image), update_mask?.paths);
+      const updated = await store.update(c, imageFromProto(required(req.image, 'image: required')), req.update_mask);
       events?.()?.publish(c.ns, '/images/update', 'containerd.services.images.v1.ImageUpdate', { name: updated.name, labels: updated.labels });
       return { image: imageToProto(updated) };
     }),
 
-    Delete: unary(log, m('Delete'), async (req, ctx) => {
+    Delete: unary(log, m('Delete'), async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {
       const c = requireNamespace(ctx);
-      const { name, sync } = parse(DeleteImageRequestSchema, req);
+      const { name, sync } = req;
       await store.delete(c, name);
       events?.()?.publish(c.ns, '/images/delete', 'containerd.services.images.v1.ImageDelete', { name });
       const g = gc?.();

@@ -1,11 +1,12 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import { z } from 'zod';
+import type { ServiceImpl } from '../transport';
 import { parseFilters, type Adaptor } from '../core/filters';
 import type { Logger } from '../core/logger';
 import { unary } from './grpc/handlers';
-import { parseRequest } from './grpc/parse';
+import type { Api } from './grpc/api-types';
 
-export const INTROSPECTION_SERVICE = 'containerd.services.introspection.v1.Introspection';
+export const INTROSPECTION_SERVICE = 'containerd.services.introspection.v1.Introspection' as const;
+
+type T = Api<typeof INTROSPECTION_SERVICE>;
 
 /** Structurally the daemon's PluginInfo (services never import daemon/). */
 export interface PluginEntry {
@@ -15,8 +16,6 @@ export interface PluginEntry {
   exports?: Record<string, string>;
   capabilities?: string[];
 }
-
-const PluginsRequestSchema = z.object({ filters: z.array(z.string()).default([]) });
 
 /**
  * Adaptors over one plugin: `type`, `id` (as containerd) and `capabilities` (containerd leaves it a
@@ -44,8 +43,8 @@ function pluginAdaptors(p: PluginEntry): Adaptor[] {
  */
 export function introspectionService(log: Logger, deps: { plugins: () => readonly PluginEntry[]; uuid: string }): ServiceImpl {
   return {
-    Plugins: unary(log, 'Introspection/Plugins', async (req) => {
-      const filter = parseFilters(parseRequest(PluginsRequestSchema, req, 'plugins').filters);
+    Plugins: unary(log, 'Introspection/Plugins', async (req: T['Plugins']['req']): Promise<T['Plugins']['res']> => {
+      const filter = parseFilters(req.filters);
       const plugins = deps.plugins()
         .filter((p) => pluginAdaptors(p).some((a) => filter(a)))
         .map((p) => ({
@@ -55,10 +54,10 @@ export function introspectionService(log: Logger, deps: { plugins: () => readonl
           platforms: [],
           exports: p.exports ?? {},
           capabilities: p.capabilities ?? [],
-          init_err: null,
+          init_err: undefined,
         }));
       return { plugins };
     }),
-    Server: unary(log, 'Introspection/Server', async () => ({ uuid: deps.uuid })),
+    Server: unary(log, 'Introspection/Server', async (): Promise<T['Server']['res']> => ({ uuid: deps.uuid })),
   };
 }

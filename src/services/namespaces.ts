@@ -1,23 +1,15 @@
-import type { ServiceImpl } from '../transport/grpc/server';
-import { z } from 'zod';
-import { invalidArgument } from '../core/errors';
+import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
 import type { NamespaceStore } from '../metadata/namespaces';
+import { required } from './convert/common';
 import { namespaceFromProto, namespaceToProto } from './convert/namespaces';
 import { unary } from './grpc/handlers';
-import { parseRequest as parse } from './grpc/parse';
+import type { Api } from './grpc/api-types';
 
-export const NAMESPACES_SERVICE = 'containerd.services.namespaces.v1.Namespaces';
+export const NAMESPACES_SERVICE = 'containerd.services.namespaces.v1.Namespaces' as const;
 
-const LabelsSchema = z.record(z.string(), z.string()).nullish().transform((l) => l ?? {});
-const NamespaceSchema = z.object({ name: z.string().default(''), labels: LabelsSchema });
-const MaskSchema = z.object({ paths: z.array(z.string()).default([]) }).nullish();
-export const GetNamespaceRequestSchema = z.object({ name: z.string().default('') });
-export const ListNamespacesRequestSchema = z.object({ filter: z.string().default('') });
-export const CreateNamespaceRequestSchema = z.object({ namespace: NamespaceSchema.nullish() });
-export const UpdateNamespaceRequestSchema = z.object({ namespace: NamespaceSchema.nullish(), update_mask: MaskSchema });
-export const DeleteNamespaceRequestSchema = z.object({ name: z.string().default('') });
+type T = Api<typeof NAMESPACES_SERVICE>;
 
 /**
  * containerd's namespaces service. No namespace header is needed (ctr sends one anyway);
@@ -26,32 +18,26 @@ export const DeleteNamespaceRequestSchema = z.object({ name: z.string().default(
 export function namespacesService(store: NamespaceStore, log: Logger, events?: () => EventPublisher | undefined): ServiceImpl {
   const m = (name: string) => `Namespaces/${name}`;
   return {
-    Get: unary(log, m('Get'), async (req, ctx) => ({ namespace: namespaceToProto(await store.get(ctx, parse(GetNamespaceRequestSchema, req).name)) })),
+    Get: unary(log, m('Get'), async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => ({ namespace: namespaceToProto(await store.get(ctx, req.name)) })),
 
-    List: unary(log, m('List'), async (req, ctx) => ({ namespaces: (await store.list(ctx, parse(ListNamespacesRequestSchema, req).filter)).map(namespaceToProto) })),
+    List: unary(log, m('List'), async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({ namespaces: (await store.list(ctx, req.filter)).map(namespaceToProto) })),
 
-    Create: unary(log, m('Create'), async (req, ctx) => {
-      const { namespace } = parse(CreateNamespaceRequestSchema, req);
-      if (!namespace) throw invalidArgument('namespace: required');
-      const created = await store.create(ctx, namespaceFromProto(namespace));
+    Create: unary(log, m('Create'), async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
+      const created = await store.create(ctx, namespaceFromProto(required(req.namespace, 'namespace: required')));
       events?.()?.publish(ctx.ns || created.name, '/namespaces/create', 'containerd.events.NamespaceCreate', { name: created.name, labels: created.labels });
       return { namespace: namespaceToProto(created) };
     }),
 
-    Update: unary(log, m('Update'), async (req, ctx) => {
-      const { namespace, update_mask } = parse(UpdateNamespaceRequestSchema, req);
-      if (!namespace) throw invalidArgument('namespace: required');
-      const updated = await store.update(ctx, namespaceFromProto(namespace), update_mask?.paths);
+    Update: unary(log, m('Update'), async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
+      const updated = await store.update(ctx, namespaceFromProto(required(req.namespace, 'namespace: required')), req.update_mask);
       events?.()?.publish(ctx.ns || updated.name, '/namespaces/update', 'containerd.events.NamespaceUpdate', { name: updated.name, labels: updated.labels });
       return { namespace: namespaceToProto(updated) };
     }),
 
-    Delete: unary(log, m('Delete'), async (req, ctx) => {
-      const { name } = parse(DeleteNamespaceRequestSchema, req);
-      await store.delete(ctx, name);
-      events?.()?.publish(name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name });
+    Delete: unary(log, m('Delete'), async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {
+      await store.delete(ctx, req.name);
+      events?.()?.publish(req.name, '/namespaces/delete', 'containerd.events.NamespaceDelete', { name: req.name });
       return {};
     }),
   };
 }
-

@@ -40,7 +40,10 @@ export class MetaStore {
   private constructor(private readonly db: Level<string, string>) {}
 
   static async open(path: string): Promise<MetaStore> {
-    const db = new Level<string, string>(path, { valueEncoding: 'utf8' });
+    // LevelDB's defaults (an 8 MiB block cache, 4 MiB memtables) are sized for large stores;
+    // these hold small records, read mostly through in-memory state, and under container churn
+    // the defaults were resident memory for nothing. (The same in metadata/db.ts.)
+    const db = new Level<string, string>(path, { valueEncoding: 'utf8', cacheSize: 1 << 20, writeBufferSize: 1 << 20 });
     await db.open();
     const m = new MetaStore(db);
     const seq = await db.get(SEQ_KEY);

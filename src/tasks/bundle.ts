@@ -170,8 +170,16 @@ let trashSeq = 0;
  * sees the task from then on), then deletes it in the background: the recursive delete is a dozen
  * threadpool round trips that Tasks/Delete no longer waits for.
  */
+/**
+ * A stopped task's state dir: its monitor may still be writing its exit record there while it
+ * exits (after it answered the wait), so a removal can meet ENOTEMPTY once; fs.rm retries that.
+ */
+const removeStateDirs = async (bundle: string, stateDirs: string[]) => {
+  for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 10 });
+};
+
 export async function discardBundle(paths: TaskPaths, bundle: string, stateDirs: string[], offload?: (dir: string) => boolean): Promise<void> {
-  for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
+  await removeStateDirs(bundle, stateDirs);
   const dest = join(paths.trash, `${basename(bundle)}-${process.pid}.${++trashSeq}`);
   try {
     // Synchronous, as the records (see above): one rename, where the threadpool cost a round trip.
@@ -195,6 +203,6 @@ export async function emptyTrash(paths: TaskPaths): Promise<void> {
 }
 
 export async function removeBundle(bundle: string, stateDirs: string[]): Promise<void> {
-  for (const d of stateDirs) if (!d.startsWith(bundle + '/') && d !== bundle) await rm(d, { recursive: true, force: true });
+  await removeStateDirs(bundle, stateDirs);
   await rm(bundle, { recursive: true, force: true });
 }

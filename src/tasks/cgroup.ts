@@ -2,14 +2,14 @@
  * Host-side cgroup access for a running task: its dirs are found from /proc/<init pid>/cgroup
  * (the same from a restarted daemon), then pids, stats and limits are plain file reads/writes.
  */
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode, internal, notFound } from '../core/errors';
+import { errnoCode, internal, invalidArgument, notFound } from '../core/errors';
+import { CGROUP_ROOT, cgroupBaseMap, isCgroupV2, parseProcCgroup } from './cgroup-base';
 import type { ResourceUpdate } from './types';
 
-export const CGROUP_ROOT = '/sys/fs/cgroup';
-export const isCgroupV2 = (): boolean => existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
+export { cgroupBaseDirs, prepareCgroupBase, removeEmptyCgroupParents } from './cgroup-base';
 
 /** controller → dir (v1); on v2 the single unified dir under the key ''. */
 export type CgroupDirs = Map<string, string>;
@@ -22,18 +22,24 @@ export async function cgroupDirsOf(pid: number, what: string): Promise<CgroupDir
     if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ESRCH') throw notFound(`${what}: process ${pid} is gone`, { cause: e });
     throw internal(`${what}: cannot read /proc/${pid}/cgroup`, { cause: e });
   }
-  const v2 = isCgroupV2();
+  const { unified, v1 } = parseProcCgroup(text);
   const out: CgroupDirs = new Map();
-  for (const line of text.split('\n')) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, ctrls, path] = m;
-    if (v2) {
-      if (ctrls === '') out.set('', join(CGROUP_ROOT, path!));
-      continue;
-    }
-    for (const c of ctrls!.split(',')) if (c && !c.startsWith('name=') && existsSync(join(CGROUP_ROOT, c))) out.set(c, join(CGROUP_ROOT, c, path!));
+  if (isCgroupV2()) {
+    if (unified !== undefined) out.set('', join(CGROUP_ROOT, unified));
+    return out;
   }
+  for (const [c, path] of v1) if (existsSync(join(CGROUP_ROOT, c))) out.set(c, join(CGROUP_ROOT, c, path));
+  return out;
+}
+
+/**
+ * A task's cgroup dirs from the path its plan gave (relative to the base, as the helper made it):
+ * not from /proc/<pid>/cgroup, which names a sub-cgroup once a container that owns its cgroup
+ * moved its init there.
+ */
+export function cgroupDirsAt(rel: string): CgroupDirs {
+  const out: CgroupDirs = new Map();
+  for (const [c, base] of cgroupBaseMap()) out.set(c, join(base, rel));
   return out;
 }
 
@@ -48,15 +54,21 @@ export async function readText(file: string | undefined): Promise<string | undef
   }
 }
 
-/** Every process in the task's cgroup. */
+/** Every process in the task's cgroup and in the sub-cgroups a container that owns it made. */
 export async function cgroupPids(dirs: CgroupDirs): Promise<number[]> {
   const dir = dirFor(dirs, 'pids') ?? dirFor(dirs, 'memory') ?? dirFor(dirs, 'freezer') ?? [...dirs.values()][0];
-  const text = await readText(dir && join(dir, 'cgroup.procs'));
-  return (text ?? '')
-    .split('\n')
-    .filter(Boolean)
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n > 0);
+  const out: number[] = [];
+  const walk = async (d: string, depth: number): Promise<void> => {
+    for (const line of ((await readText(join(d, 'cgroup.procs'))) ?? '').split('\n')) {
+      const n = Number(line);
+      if (line && Number.isInteger(n) && n > 0) out.push(n);
+    }
+    if (depth >= 32) return;
+    const subs = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of subs) if (e.isDirectory()) await walk(join(d, e.name), depth + 1);
+  };
+  if (dir) await walk(dir, 0);
+  return out;
 }
 
 async function write(dir: string | undefined, file: string, value: string | number, what: string): Promise<void> {
@@ -68,18 +80,46 @@ async function write(dir: string | undefined, file: string, value: string | numb
   }
 }
 
+/**
+ * OCI memory.swap (memory+swap) → cgroup v2 memory.swap.max (swap alone), as runc and crun convert
+ * it: -1 is unlimited, and a swap limit needs a memory limit no larger than it.
+ */
+export function swapMaxV2(swap: number, memory: number | undefined): number | 'max' {
+  if (swap === -1) return 'max';
+  if (memory === undefined || memory <= 0) throw invalidArgument(`memory.swap ${swap}: a swap limit needs a memory limit`);
+  if (swap < memory) throw invalidArgument(`memory.swap ${swap} is below memory.limit ${memory} (swap is memory+swap)`);
+  return swap - memory;
+}
+
+/** cpu.shares [2, 262144] → cpu.weight [1, 10000], the conversion runc and crun use. */
+export const cpuWeight = (shares: number): number => Math.max(1, Math.min(10000, 1 + Math.floor(((shares - 2) * 9999) / 262142)));
+
+async function updateV2(d: string, r: ResourceUpdate, what: string): Promise<void> {
+  const m = r.memory;
+  if (m?.limit !== undefined) await write(d, 'memory.max', m.limit > 0 ? m.limit : 'max', what);
+  if (m?.reservation !== undefined) await write(d, 'memory.low', m.reservation > 0 ? m.reservation : 0, what);
+  if (m?.swap !== undefined && m.swap !== 0) {
+    const current = await readText(join(d, 'memory.max'));
+    const limit = m.limit ?? (current === undefined || current === 'max' ? undefined : Number(current));
+    await write(d, 'memory.swap.max', swapMaxV2(m.swap, limit), what);
+  }
+  const c = r.cpu;
+  if (c?.shares !== undefined) await write(d, 'cpu.weight', cpuWeight(c.shares), what);
+  if (c?.quota !== undefined || c?.period !== undefined) {
+    // cpu.max holds both: keep the half the update does not name.
+    const [curQuota, curPeriod] = ((await readText(join(d, 'cpu.max'))) ?? 'max 100000').split(' ');
+    const quota = c.quota !== undefined ? (c.quota > 0 ? String(c.quota) : 'max') : curQuota;
+    await write(d, 'cpu.max', `${quota} ${c.period ?? curPeriod ?? 100000}`, what);
+  }
+  if (c?.cpus) await write(d, 'cpuset.cpus', c.cpus, what);
+  if (c?.mems) await write(d, 'cpuset.mems', c.mems, what);
+  if (r.pids?.limit !== undefined) await write(d, 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', what);
+}
+
 /** Applies OCI LinuxResources to a running task's cgroup (Tasks/Update). */
 export async function updateResources(dirs: CgroupDirs, r: ResourceUpdate, what: string): Promise<void> {
-  if (dirs.has('')) {
-    const d = dirs.get('');
-    if (r.memory?.limit !== undefined) await write(d, 'memory.max', r.memory.limit > 0 ? r.memory.limit : 'max', what);
-    if (r.cpu?.shares !== undefined) await write(d, 'cpu.weight', Math.max(1, Math.min(10000, 1 + Math.round(((r.cpu.shares - 2) * 9999) / 262142))), what);
-    if (r.cpu?.quota !== undefined || r.cpu?.period !== undefined)
-      await write(d, 'cpu.max', `${r.cpu.quota !== undefined && r.cpu.quota > 0 ? r.cpu.quota : 'max'} ${r.cpu.period ?? 100000}`, what);
-    if (r.cpu?.cpus) await write(d, 'cpuset.cpus', r.cpu.cpus, what);
-    if (r.pids?.limit !== undefined) await write(d, 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', what);
-    return;
-  }
+  const unified = dirs.get('');
+  if (unified !== undefined) return updateV2(unified, r, what);
   const mem = dirs.get('memory');
   if (r.memory?.limit !== undefined) {
     const limit = r.memory.limit > 0 ? r.memory.limit : -1;
@@ -97,53 +137,4 @@ export async function updateResources(dirs: CgroupDirs, r: ResourceUpdate, what:
   if (r.cpu?.cpus) await write(dirs.get('cpuset'), 'cpuset.cpus', r.cpu.cpus, what);
   if (r.cpu?.mems) await write(dirs.get('cpuset'), 'cpuset.mems', r.cpu.mems, what);
   if (r.pids?.limit !== undefined) await write(dirs.get('pids'), 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', what);
-}
-
-/** Our own cgroup dir in every mounted hierarchy (v1 controllers, or the v2 unified dir). */
-function ownCgroupDirs(): string[] {
-  const v2 = isCgroupV2();
-  const out = new Set<string>();
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
-    const m = /^\d+:([^:]*):(.*)$/.exec(line);
-    if (!m) continue;
-    const [, ctrls, path] = m;
-    if (v2) {
-      if (ctrls === '') out.add(join(CGROUP_ROOT, path!));
-      continue;
-    }
-    for (const c of ctrls!.split(',')) if (c && !c.startsWith('name=') && existsSync(join(CGROUP_ROOT, c))) out.add(join(CGROUP_ROOT, c, path!));
-  }
-  return [...out];
-}
-
-/**
- * Removes the empty per-namespace dirs (`<parent>/<ns>`) and `<parent>` itself below our own
- * cgroup in every hierarchy. The helper leaves them when a container's cgroup goes (plan
- * cgroupKeep) so the next container need not re-create them; berthd calls this at start and at
- * shutdown. rmdir only ever removes an empty cgroup (no tasks, no children), so a running
- * container's dirs stay; the helper re-creates a parent removed under it (cgroup.c mkdir_below).
- */
-export function removeEmptyCgroupParents(parent: string): void {
-  const rel = parent.split('/').filter(Boolean);
-  if (rel.length === 0) return;
-  for (const own of ownCgroupDirs()) {
-    const top = join(own, ...rel);
-    let entries: string[];
-    try {
-      entries = readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-    } catch {
-      continue; // not there: nothing to remove
-    }
-    for (const e of entries) tryRmdir(join(top, e));
-    for (let i = rel.length; i > 0 && tryRmdir(join(own, ...rel.slice(0, i))); i--);
-  }
-}
-
-function tryRmdir(dir: string): boolean {
-  try {
-    rmdirSync(dir);
-    return true;
-  } catch {
-    return false; // not empty (EBUSY), or already gone
-  }
 }

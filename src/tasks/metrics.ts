@@ -60,19 +60,50 @@ async function v1(dirs: CgroupDirs): Promise<Record<string, unknown>> {
   };
 }
 
+/** MemoryStat fields that memory.stat reports under the same name. */
+const V2_MEMORY_FIELDS = [
+  'anon', 'file', 'kernel_stack', 'slab', 'sock', 'shmem', 'file_mapped', 'file_dirty', 'file_writeback', 'anon_thp', 'inactive_anon', 'active_anon',
+  'inactive_file', 'active_file', 'unevictable', 'slab_reclaimable', 'slab_unreclaimable', 'pgfault', 'pgmajfault', 'workingset_refault', 'workingset_activate',
+  'workingset_nodereclaim', 'pgrefill', 'pgscan', 'pgsteal', 'pgactivate', 'pgdeactivate', 'pglazyfree', 'pglazyfreed', 'thp_fault_alloc', 'thp_collapse_alloc',
+];
+
+/** memory.stat value; Linux 5.9 split workingset_* into _anon and _file, which add up to the old key. */
+function memStat(mem: Map<string, string>, key: string): string {
+  if (mem.has(key) || !mem.has(`${key}_anon`)) return num(mem.get(key));
+  return String(BigInt(num(mem.get(`${key}_anon`))) + BigInt(num(mem.get(`${key}_file`))));
+}
+
+/** io.stat: `MAJ:MIN rbytes=… wbytes=… rios=… wios=… dbytes=… dios=…` per device. */
+function ioUsage(text: string | undefined): Record<string, string>[] {
+  const out: Record<string, string>[] = [];
+  for (const line of (text ?? '').split('\n')) {
+    const [dev, ...kv] = line.trim().split(/\s+/);
+    const m = /^(\d+):(\d+)$/.exec(dev ?? '');
+    if (!m) continue;
+    const f = new Map(kv.map((p) => p.split('=') as [string, string]));
+    out.push({ major: m[1]!, minor: m[2]!, rbytes: num(f.get('rbytes')), wbytes: num(f.get('wbytes')), rios: num(f.get('rios')), wios: num(f.get('wios')) });
+  }
+  return out;
+}
+
 async function v2(dir: string): Promise<Record<string, unknown>> {
   const f = (file: string) => readText(join(dir, file));
-  const [pidsCur, pidsMax, cpuStat, memCur, memMax, memStat, swapCur, swapMax] = await Promise.all([
+  const [pidsCur, pidsMax, cpuStat, memCur, memMax, memStatText, swapCur, swapMax, memEvents, ioStat] = await Promise.all([
     f('pids.current'), f('pids.max'), f('cpu.stat'), f('memory.current'), f('memory.max'), f('memory.stat'), f('memory.swap.current'), f('memory.swap.max'),
+    f('memory.events'), f('io.stat'),
   ]);
   const cpu = kv(cpuStat);
-  const mem = kv(memStat);
+  const mem = kv(memStatText);
+  const events = kv(memEvents);
+  const memory: Record<string, string> = {};
+  for (const k of V2_MEMORY_FIELDS) memory[k] = memStat(mem, k);
+  Object.assign(memory, { usage: num(memCur), usage_limit: limit(memMax), swap_usage: num(swapCur), swap_limit: limit(swapMax) });
   return {
     pids: { current: num(pidsCur), limit: limit(pidsMax) },
     cpu: { usage_usec: num(cpu.get('usage_usec')), user_usec: num(cpu.get('user_usec')), system_usec: num(cpu.get('system_usec')), nr_periods: num(cpu.get('nr_periods')), nr_throttled: num(cpu.get('nr_throttled')), throttled_usec: num(cpu.get('throttled_usec')) },
-    memory: {
-      anon: num(mem.get('anon')), file: num(mem.get('file')), usage: num(memCur), usage_limit: limit(memMax), swap_usage: num(swapCur), swap_limit: limit(swapMax),
-    },
+    memory,
+    memory_events: { low: num(events.get('low')), high: num(events.get('high')), max: num(events.get('max')), oom: num(events.get('oom')), oom_kill: num(events.get('oom_kill')) },
+    io: { usage: ioUsage(ioStat) },
   };
 }
 

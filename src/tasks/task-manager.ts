@@ -16,7 +16,7 @@ import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../containers';
 import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
-import { cgroupDirsOf, cgroupPids, removeEmptyCgroupParents, updateResources } from './cgroup';
+import { cgroupDirsAt, cgroupDirsOf, cgroupPids, prepareCgroupBase, removeEmptyCgroupParents, updateResources, type CgroupDirs } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, openAttach, removeStateDir, type AttachStream, type Capture, type PendingAttach } from './helper';
 import { discardLaunched, Launcher, MAX_LAUNCHER_SOCKET, type LaunchedHelper } from './helper/launcher';
@@ -27,6 +27,7 @@ import { Proc, type ProcHooks } from './process';
 import { execPlan, parseSpec, planFromSpec, type SpecToPlanOptions } from './spec';
 import { stdioFor } from './stdio';
 import { Task } from './task';
+import { resolveUsernsRemap, type SubidFiles, type UsernsRemap } from './userns-remap';
 import { parseSpecJson, warmPlan, WarmSpecs } from './warm-specs';
 import type { CreateTaskOptions, Exit, ExecOptions, PidInfo, ProcessView, ResourceUpdate, TaskCapture, TaskIO, TaskMetric } from './types';
 
@@ -56,6 +57,21 @@ export interface TaskManagerOptions {
   launcher?: Launcher | null;
   /** native/build/berth-seccomp unless given. */
   seccompCompilerPath?: string;
+  /** Docker's userns-remap: `USER[:GROUP]`, resolved against the subordinate id files (userns-remap.ts). */
+  usernsRemap?: string;
+  subidFiles?: SubidFiles;
+}
+
+/**
+ * v2: berthd moves into its leaf (before it forks the launcher, whose children would stay in the
+ * cgroup) so that its cgroup can hand controllers to the containers'. Idempotent.
+ */
+function prepareCgroups(log: Logger): void {
+  try {
+    prepareCgroupBase();
+  } catch (e) {
+    log.warn('cgroup v2: cannot make our cgroup a parent with controllers; containers run without resource limits', { error: (e as Error).message });
+  }
 }
 
 /**
@@ -65,6 +81,7 @@ export interface TaskManagerOptions {
 export function helperLauncher(opts: { state: string; log: Logger; helperPath?: string }): Launcher | undefined {
   const sock = new TaskPaths(opts.state).launcherSocket;
   if (sock.length > MAX_LAUNCHER_SOCKET) return undefined;
+  prepareCgroups(opts.log);
   return new Launcher(sock, opts.helperPath ?? helperPath(), opts.log, { spare: true });
 }
 
@@ -98,6 +115,7 @@ export class TaskManager {
   /** Specs (and their launch plans) validated ahead by warmSpec, by ns/id, with the stored spec value they came from. */
   private readonly warmSpecs = new WarmSpecs();
   private readonly cgroupParent: string;
+  private readonly usernsRemap?: UsernsRemap;
   /** Forks the helpers (launcher.ts); undefined where its socket path would not fit. */
   private readonly launcher?: Launcher;
   private readonly ownsLauncher: boolean;
@@ -109,6 +127,8 @@ export class TaskManager {
     this.events = new TaskEvents(opts.events);
     this.log = opts.log;
     this.cgroupParent = opts.cgroupParent.split('/').filter(Boolean).join('/') || 'berth';
+    if (opts.usernsRemap) this.usernsRemap = resolveUsernsRemap(opts.usernsRemap, opts.subidFiles);
+    prepareCgroups(this.log);
     this.ownsLauncher = opts.launcher === undefined;
     this.launcher = opts.launcher === undefined ? helperLauncher(opts) : (opts.launcher ?? undefined);
     this.seccomp = new SeccompFilters(new SeccompCompiler(opts.seccompCompilerPath));
@@ -133,6 +153,11 @@ export class TaskManager {
     this.ac.abort();
     if (this.ownsLauncher) this.launcher?.close();
     removeEmptyCgroupParents(this.cgroupParent);
+  }
+
+  /** The task's cgroup: where its plan put it (see cgroupDirsAt), else where its init is. */
+  private async cgroupDirs(t: Task): Promise<CgroupDirs> {
+    return t.record.cgroupPath ? cgroupDirsAt(t.record.cgroupPath) : cgroupDirsOf(t.init.pid, `task ${t.id}`);
   }
 
   private key(ns: string, id: string): string {
@@ -198,7 +223,7 @@ export class TaskManager {
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
   private planOptions(ns: string, id: string, rootfsMounts: Mount[], seccomp: SeccompFilter | null, stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
-    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp };
+    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp, usernsRemap: this.usernsRemap };
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -249,7 +274,6 @@ export class TaskManager {
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });
-      const linux = spec.linux ?? {};
       const record: TaskRecord = {
         version: 1,
         namespace: ctx.ns,
@@ -259,7 +283,8 @@ export class TaskManager {
         io,
         stateDir,
         cgroupPath: typeof plan.cgroupPath === 'string' ? plan.cgroupPath : undefined,
-        namespaces: (linux.namespaces ?? []).map((n) => ({ type: n.type })),
+        // The plan's: userns-remap adds a user namespace the spec does not name, which execs must join.
+        namespaces: (plan.namespaces ?? []).map((n) => ({ type: n.type })),
         capture: o.capture,
       };
       try {
@@ -470,7 +495,7 @@ export class TaskManager {
   async listPids(ctx: Ctx, id: string): Promise<PidInfo[]> {
     const t = this.task(ctx, id);
     if (t.init.status === 'stopped' || t.init.status === 'created') return t.init.status === 'created' ? [{ pid: t.init.pid }] : [];
-    const pids = await cgroupPids(await cgroupDirsOf(t.init.pid, `task ${id}`));
+    const pids = await cgroupPids(await this.cgroupDirs(t));
     const byPid = new Map<number, string>();
     for (const e of t.execs.values()) if (e.status !== 'stopped') byPid.set(e.pid, e.execId!);
     return pids.map((pid) => ({ pid, execId: byPid.get(pid) }));
@@ -484,7 +509,7 @@ export class TaskManager {
       if (!match(adapt({ id: t.id, namespace: t.namespace, runtime: t.record.runtime }))) continue;
       if (t.init.status === 'stopped') continue;
       try {
-        out.push(await cgroupMetrics(t.id, await cgroupDirsOf(t.init.pid, `task ${t.id}`)));
+        out.push(await cgroupMetrics(t.id, await this.cgroupDirs(t)));
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -496,7 +521,7 @@ export class TaskManager {
     const t = this.task(ctx, id);
     await t.serial(async () => {
       if (t.init.status === 'stopped') throw failedPrecondition(`task ${id}: cannot update a stopped task`);
-      await updateResources(await cgroupDirsOf(t.init.pid, `task ${id}`), resources, `task ${id}`);
+      await updateResources(await this.cgroupDirs(t), resources, `task ${id}`);
     });
   }
 

@@ -63,6 +63,30 @@ describe('LocalContentStore', () => {
     await w2.close();
   });
 
+  it('keeps the ref locked through commit until its ingest dir is gone: a writer taking the ref meanwhile starts a fresh, intact ingest', async () => {
+    for (let round = 0; round < 5; round++) {
+      const data = Buffer.alloc(4 << 20, round + 1);
+      const ref = `race-${round}`;
+      const w = await s.writer({ ref });
+      await w.write(data);
+      const commit = w.commit(data.length);
+      let next: Awaited<ReturnType<typeof s.writer>> | undefined;
+      while (!next) {
+        try {
+          next = await s.writer({ ref });
+        } catch (e) {
+          expect(errorKind(e)).toBe('Unavailable'); // never NotFound: the dir is not removed under a new writer
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      expect(await commit).toBe(sha256Of(data));
+      expect((await next.status()).offset).toBe(0);
+      const other = Buffer.from(`after ${round}`);
+      await next.write(other);
+      expect(await next.commit(other.length, sha256Of(other))).toBe(sha256Of(other));
+    }
+  });
+
   it('refuses a wrong size or digest (FailedPrecondition) and an existing blob (AlreadyExists)', async () => {
     const data = Buffer.from('abc');
     let w = await s.writer({ ref: 'x' });

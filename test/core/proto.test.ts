@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as protoLoader from '@grpc/proto-loader';
 import * as protobuf from 'protobufjs';
 import { describeWith, met, requireFile } from '../helpers/requires';
+import { LOADER_OPTIONS } from '../../src/api/reflect';
 
 const PROTO_ROOT = path.resolve(__dirname, '../../proto');
 const GOCODE = '/usr/share/gocode/src/github.com';
@@ -62,14 +63,6 @@ const BUILTIN = new Set([
   'google/protobuf/descriptor.proto',
 ]);
 
-const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-  includeDirs: [PROTO_ROOT],
-};
 
 function listProtoFiles(dir: string, rel = ''): string[] {
   const out: string[] = [];

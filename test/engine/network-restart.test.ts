@@ -4,44 +4,18 @@
  * running ones' networking (names resolve again, the port is held again), takes down the one
  * that died (its lease, veth and rules), and later tears the rest down exactly.
  */
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { REPO, testDirs } from '../helpers/daemon';
+import { runAndKillBerthd } from '../helpers/child-berthd';
+import { testDirs } from '../helpers/daemon';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { iptablesRules, leases, newRules, requireCni, testNetworkConfig, veths } from '../helpers/net';
+import { iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnetcrash');
 const itNet = itWith(...requireCni());
 
-const CHILD = `
-const { startDaemon } = require(${JSON.stringify(join(REPO, 'dist/daemon/main.js'))});
-const { ConfigSchema } = require(${JSON.stringify(join(REPO, 'dist/daemon/config.js'))});
-const { nullLogger } = require(${JSON.stringify(join(REPO, 'dist/core/logger.js'))});
-const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engine.js'))});
-(async () => {
-  const [root, state, address, ns, network, port] = process.argv.slice(2);
-  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error', network: JSON.parse(network) }), nullLogger);
-  const engine = d.parts.get(ENGINE);
-  const ctx = { ns, log: nullLogger };
-  await engine.createNetwork(ctx, { name: 'keep' });
-  const ids = {};
-  for (const [name, cmd, extra] of [
-    ['srv', 'echo up > /tmp/index.html; exec httpd -f -p 80 -h /tmp', { publish: ['127.0.0.1:' + port + ':80'] }],
-    ['cli', 'exec sleep 1000', {}],
-    ['gone', 'sleep 1; exit 3', {}],
-  ]) {
-    const c = await engine.create(ctx, { image: 'busybox', name, network: 'keep', cmd: ['sh', '-c', cmd], ...extra });
-    await engine.start(ctx, c.id);
-    ids[name] = (await engine.inspect(ctx, c.id)).networkSettings.networks[0].ipAddress;
-  }
-  process.stdout.write(JSON.stringify(ids) + '\\n');
-  setInterval(() => {}, 1000);
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
 
 const httpBody = (port: number) =>
   new Promise<string>((res, rej) => {
@@ -79,27 +53,25 @@ describe('engine: networking across a berthd crash', () => {
           s.close(() => r(p));
         });
       });
-      const script = join(dirs.dir, 'child.js');
-      await writeFile(script, CHILD);
-      const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns, JSON.stringify(testNetworkConfig(dirs.dir)), String(port)], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const ips = await new Promise<Record<string, string>>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (b: Buffer) => {
-          out += b.toString();
-          if (out.includes('\n')) resolve(JSON.parse(out));
-        });
-        child.once('exit', (code) => reject(new Error(`child berthd exited ${code}`)));
-      });
-      child.removeAllListeners('exit');
-      expect(await until('httpd', () => httpBody(port).catch(() => undefined))).toBe('up\n');
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
+      const ips = await runAndKillBerthd<Record<string, string>>(
+        dirs,
+        f.ns,
+        `await engine.createNetwork(ctx, { name: 'keep' });
+        const ids = {};
+        for (const [name, cmd, extra] of [
+          ['srv', 'echo up > /tmp/index.html; exec httpd -f -p 80 -h /tmp', { publish: ['127.0.0.1:${port}:80'] }],
+          ['cli', 'exec sleep 1000', {}],
+          ['gone', 'sleep 1; exit 3', {}],
+        ]) {
+          const c = await engine.create(ctx, { image: 'busybox', name, network: 'keep', cmd: ['sh', '-c', cmd], ...extra });
+          await engine.start(ctx, c.id);
+          ids[name] = (await engine.inspect(ctx, c.id)).networkSettings.networks[0].ipAddress;
+        }
+        return ids;`,
+      );
 
       // No berthd: the mapping still answers; `gone` exits meanwhile.
-      expect(await httpBody(port)).toBe('up\n');
+      expect(await until('httpd', () => httpBody(port).catch(() => undefined))).toBe('up\n');
       await new Promise((r) => setTimeout(r, 1500));
 
       await f.setup(dirs);

@@ -1,10 +1,14 @@
 /**
  * Snapshot-before / compare-after checks that a native test left nothing behind: mounts in
- * this mount namespace, cgroup dirs below our own cgroups, and berth processes (helpers and
+ * this mount namespace, cgroup dirs below the cgroup base (our own cgroups; cgroup-base.ts), and berth processes (helpers and
  * anything in a berth cgroup or descending from this process).
  */
-import { readFileSync, readdirSync, readlinkSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { cgroupBaseDirs, isCgroupV2 } from '../../src/tasks/cgroup-base';
+import { slow } from './slow';
+
+export { cgroupBaseDirs };
 
 export interface SystemSnapshot {
   mounts: Set<string>;
@@ -24,30 +28,12 @@ function mounts(): Set<string> {
   );
 }
 
-/** Our own cgroup dir per mounted hierarchy (v1 controllers, or the v2 unified dir). */
-export function ownCgroupDirs(): string[] {
-  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
-  const dirs: string[] = [];
-  for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter(Boolean)) {
-    const [, ctrls, path] = line.split(':');
-    if (v2) {
-      if (ctrls === '') dirs.push(join('/sys/fs/cgroup', path));
-      continue;
-    }
-    for (const c of ctrls.split(',')) {
-      const d = join('/sys/fs/cgroup', c, path);
-      if (c && !c.startsWith('name=') && existsSync(d)) dirs.push(d);
-    }
-  }
-  return dirs;
-}
-
-/** The cgroup dir of a controller for a path relative to our own cgroup. */
+/** The cgroup dir of a controller for a path relative to the base below which berth nests its cgroups. */
 export function cgroupDir(controller: string, rel: string): string {
-  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
-  const own = ownCgroupDirs().find((d) => v2 || d.startsWith(`/sys/fs/cgroup/${controller}/`) || d === `/sys/fs/cgroup/${controller}`);
-  if (!own) throw new Error(`no cgroup for ${controller}`);
-  return join(own, rel);
+  const v2 = isCgroupV2();
+  const base = cgroupBaseDirs().find((d) => v2 || d.startsWith(`/sys/fs/cgroup/${controller}/`) || d === `/sys/fs/cgroup/${controller}`);
+  if (!base) throw new Error(`no cgroup for ${controller}`);
+  return join(base, rel);
 }
 
 function cgroups(): Set<string> {
@@ -72,7 +58,7 @@ function cgroups(): Set<string> {
       }
     }
   };
-  for (const d of ownCgroupDirs()) walk(d, 0);
+  for (const d of cgroupBaseDirs()) walk(d, 0);
   return out;
 }
 
@@ -93,7 +79,7 @@ function berthPids(): Set<number> {
     if (pid === self) continue;
     let berth = false;
     try {
-      berth = readlinkSync(`/proc/${pid}/exe`).endsWith('berth-helper') || /:\/.*berth[^/]*\//.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+      berth = readlinkSync(`/proc/${pid}/exe`).endsWith('berth-helper') || /:\/(.*\/)?berth\//.test(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
     } catch {
       /* kernel thread or gone */
     }
@@ -111,7 +97,7 @@ const diff = <T>(now: Set<T>, before: Set<T>) => [...now].filter((x) => !before.
 
 /** Polls (bounded) until nothing new remains, then throws a description of what leaked. */
 export async function expectClean(before: SystemSnapshot, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + slow(timeoutMs);
   for (;;) {
     const now = snapshot();
     const leaks = {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { slow } from './slow';
 
 export interface RunResult {
   code: number | null;
@@ -21,7 +22,7 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
+    const t = setTimeout(() => child.kill('SIGKILL'), slow(opts.timeoutMs ?? 30000));
     child.on('error', (e) => {
       clearTimeout(t);
       reject(e);
@@ -41,4 +42,16 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
 export function ctr(address: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; namespace?: string } = {}): Promise<RunResult> {
   const ns = opts.namespace ? ['--namespace', opts.namespace] : [];
   return run('ctr', ['--address', address, ...ns, ...args], opts);
+}
+
+/**
+ * ctr's stderr of a pull without ctr's own race: its progress loop calls Content/Info and
+ * Content/ListStatuses with a context it cancels as soon as the pull is done, and a call in flight
+ * at that moment logs one of these lines (nothing to do with the daemon). Any other line is kept.
+ */
+export function ctrPullNoise(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l && !/level=error msg="(failed to get content info|active check failed)" error="context canceled"/.test(l))
+    .join('\n');
 }

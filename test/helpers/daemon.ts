@@ -3,13 +3,22 @@ import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { startDaemon, type Daemon } from '../../src/daemon/main';
-import { ConfigSchema, type Config } from '../../src/daemon/config';
+import type * as grpcTypes from '@grpc/grpc-js';
+import type { Daemon } from '../../src/daemon/main';
+import type { Config } from '../../src/daemon/config';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
-import { serviceClient } from '../../src/api/proto';
 import { testNetworkConfig } from './net';
+import { slow } from './slow';
+
+/*
+ * The daemon, grpc-js and the protos load on first use: tests that only spawn berthd (the ctr
+ * fixtures) skip them, which matters most in test/vm's emulated guest (seconds per test file).
+ */
+const grpc = (): typeof import('@grpc/grpc-js') => require('@grpc/grpc-js');
+const daemonMain = (): typeof import('../../src/daemon/main') => require('../../src/daemon/main');
+const daemonConfig = (): typeof import('../../src/daemon/config') => require('../../src/daemon/config');
+const protos = (): typeof import('../../src/api/reflect') => require('../../src/api/reflect');
 
 export const REPO = resolve(__dirname, '..', '..');
 export const BERTHD_BIN = join(REPO, 'dist', 'daemon', 'bin.js');
@@ -29,8 +38,8 @@ export async function testDirs(prefix = 'berth-test-'): Promise<TestDirs> {
 /** berthd in this process (fast; for service tests). */
 export async function startInProcess(overrides: Partial<Config> = {}, dirs?: TestDirs): Promise<{ daemon: Daemon; dirs: TestDirs; stop(): Promise<void> }> {
   const d = dirs ?? (await testDirs());
-  const config = ConfigSchema.parse({ root: d.root, state: d.state, address: d.address, logLevel: 'error', network: testNetworkConfig(d.dir), ...overrides });
-  const daemon = await startDaemon(config, nullLogger);
+  const config = daemonConfig().ConfigSchema.parse({ root: d.root, state: d.state, address: d.address, logLevel: 'error', network: testNetworkConfig(d.dir), ...overrides });
+  const daemon = await daemonMain().startDaemon(config, nullLogger);
   return {
     daemon,
     dirs: d,
@@ -57,7 +66,7 @@ export class DaemonProcess {
     });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + slow(timeoutMs);
     while (!this.stderr.includes('berthd serving')) {
       if (child.exitCode !== null) throw new Error(`berthd exited ${child.exitCode}: ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`berthd did not start: ${this.stderr}`);
@@ -104,30 +113,30 @@ export async function startProcess(dirs?: TestDirs, extraArgs: string[] = []): P
 }
 
 /** A raw grpc-js client for one service (full name), with the namespace header set. */
-export function rawClient(address: string, service: string): grpc.Client {
-  const Ctor = serviceClient(service);
-  return new Ctor(`unix://${address}`, grpc.credentials.createInsecure(), {
+export function rawClient(address: string, service: string): grpcTypes.Client {
+  const Ctor = protos().serviceClient(service);
+  return new Ctor(`unix://${address}`, grpc().credentials.createInsecure(), {
     'grpc.max_receive_message_length': 16 << 20,
     'grpc.max_send_message_length': 16 << 20,
   });
 }
 
-export function nsMetadata(ns = 'default', lease?: string): grpc.Metadata {
-  const md = new grpc.Metadata();
+export function nsMetadata(ns = 'default', lease?: string): grpcTypes.Metadata {
+  const md = new (grpc().Metadata)();
   if (ns) md.set('containerd-namespace', ns);
   if (lease) md.set('containerd-lease', lease);
   return md;
 }
 
 /** Promisified unary call: `await call(client, 'Get', req, md)`. */
-export function call<Res = any>(client: grpc.Client, method: string, req: unknown, md = nsMetadata()): Promise<Res> {
+export function call<Res = any>(client: grpcTypes.Client, method: string, req: unknown, md = nsMetadata()): Promise<Res> {
   return new Promise((resolve, reject) => {
-    (client as any)[method](req, md, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
+    (client as any)[method](req, md, (err: grpcTypes.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
   });
 }
 
 /** Collects a server stream into an array. */
-export function collect<Res = any>(client: grpc.Client, method: string, req: unknown, md = nsMetadata()): Promise<Res[]> {
+export function collect<Res = any>(client: grpcTypes.Client, method: string, req: unknown, md = nsMetadata()): Promise<Res[]> {
   return new Promise((resolve, reject) => {
     const out: Res[] = [];
     const s = (client as any)[method](req, md);

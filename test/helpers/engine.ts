@@ -13,7 +13,7 @@ import type { Part } from '../../src/daemon/slice';
 import { CONTENT } from '../../src/daemon/slices/content';
 import { ENGINE } from '../../src/daemon/slices/engine';
 import { IMAGES } from '../../src/daemon/slices/metadata';
-import { ownCgroupDirs } from './cleanup';
+import { cgroupBaseDirs } from './cleanup';
 import { startInProcess, testDirs, type TestDirs } from './daemon';
 import { removeTestNetworking, testNetworkConfig } from './net';
 import { busyboxImage } from './images';
@@ -85,7 +85,7 @@ export class EngineFixture {
     const leftovers = this.leaks();
     await this.stop();
     removeTestNetworking(testNetworkConfig(this.dirs.dir));
-    const parents = ownCgroupDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     for (const p of parents) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
     if (!opts.keepDirs) {
       await rm(this.dirs.dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { run } from './ctr';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
@@ -35,7 +36,7 @@ export function freePort(): Promise<number> {
 
 function httpStatus(url: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: 1000 }, (res) => {
+    const req = (url.startsWith('https:') ? httpsRequest : request)(url, { timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -45,7 +46,28 @@ function httpStatus(url: string): Promise<number> {
   });
 }
 
-export async function startRegistry(opts: { timeoutMs?: number } = {}): Promise<Registry> {
+/** Registry authentication: htpasswd (bcrypt entries) or a token server (see ./token-server). */
+export type RegistryAuth =
+  | { htpasswd: string }
+  | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+
+function authConfig(auth: RegistryAuth | undefined): string {
+  if (!auth) return '';
+  if ('htpasswd' in auth) return `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${auth.htpasswd}\n`;
+  const t = auth.token;
+  return `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
+}
+
+/** A key and self-signed certificate for 127.0.0.1 (SAN IP), made with the openssl CLI. */
+export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'tls-cert.pem');
+  const key = join(dir, 'tls-key.pem');
+  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
+  return { cert, key };
+}
+
+export async function startRegistry(opts: { timeoutMs?: number; auth?: RegistryAuth; tls?: { cert: string; key: string } } = {}): Promise<Registry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-registry-'));
   const port = await freePort();
   const config = `version: 0.1
@@ -60,7 +82,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:${port}
-`;
+${opts.tls ? `  tls:\n    certificate: ${opts.tls.cert}\n    key: ${opts.tls.key}\n` : ''}${authConfig(opts.auth)}`;
   await writeFile(join(dir, 'config.yml'), config);
   const child: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -76,7 +98,8 @@ http:
     await rm(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 15000);
-  while ((await httpStatus(`http://127.0.0.1:${port}/v2/`)) !== 200) {
+  // With auth, /v2/ answers 401 once the registry is up.
+  for (let st = 0; st !== 200 && st !== 401; st = await httpStatus(`${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`docker-registry did not answer on :${port}: ${stderr}`);
@@ -86,9 +109,20 @@ http:
   return { dir, port, host: `127.0.0.1:${port}`, log: () => stderr, stop };
 }
 
+/** bcrypt htpasswd lines (distribution accepts only bcrypt), written with `htpasswd -nbB`. */
+export async function writeHtpasswd(path: string, users: Record<string, string>): Promise<void> {
+  const lines: string[] = [];
+  for (const [user, pass] of Object.entries(users)) {
+    const r = await run('htpasswd', ['-nbB', user, pass]);
+    if (r.code !== 0) throw new Error(`htpasswd exited ${r.code}: ${r.stderr}`);
+    lines.push(r.stdout.trim());
+  }
+  await writeFile(path, lines.join('\n') + '\n');
+}
+
 /** Runs fn with a fresh registry and always stops it. */
-export async function withRegistry<T>(fn: (r: Registry) => Promise<T>): Promise<T> {
-  const r = await startRegistry();
+export async function withRegistry<T>(fn: (r: Registry) => Promise<T>, opts: { auth?: RegistryAuth } = {}): Promise<T> {
+  const r = await startRegistry(opts);
   try {
     return await fn(r);
   } finally {

@@ -40,6 +40,10 @@ const PACKAGE_OF: Record<string, string> = {
   getfattr: 'attr',
   ip: 'iproute2',
   busybox: 'busybox-static',
+  zstd: 'zstd',
+  debootstrap: 'debootstrap',
+  htpasswd: 'apache2-utils',
+  openssl: 'openssl',
 };
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 

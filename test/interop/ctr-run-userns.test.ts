@@ -7,10 +7,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { CTR_ROOT, CtrFixture, IMG, NO_LEAKS } from '../tasks/ctr-fixture';
 import { itWith, requireHostUserns } from '../helpers/requires';
+import { slow } from '../helpers/slow';
 
 const f = new CtrFixture('userns');
-beforeAll(() => f.setup(), 120_000);
-afterAll(() => f.teardown(), 60_000);
+beforeAll(() => f.setup(), slow(120_000));
+afterAll(() => f.teardown(), slow(60_000));
 
 const MAPS = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];
 const itUserns = itWith(...CTR_ROOT, requireHostUserns());

@@ -1,12 +1,14 @@
 /** `ctr run -d` and the `ctr task` / `ctr containers` commands against berthd. */
+import { existsSync } from 'node:fs';
 import { CtrFixture, IMG, itCtrRoot, NO_LEAKS } from '../tasks/ctr-fixture';
+import { slow } from '../helpers/slow';
 
 const f = new CtrFixture('task');
-beforeAll(() => f.setup(), 120_000);
-afterAll(() => f.teardown(), 60_000);
+beforeAll(() => f.setup(), slow(120_000));
+afterAll(() => f.teardown(), slow(60_000));
 
 async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
+  for (const deadline = Date.now() + slow(20_000); Date.now() < deadline; ) {
     if (await fn()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -67,11 +69,22 @@ describe('ctr run -d and ctr task … against berthd', () => {
     // metrics (table and json)
     r = await f.ctr(['task', 'metrics', id]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/memory\.usage_in_bytes\s+\d+/);
     expect(r.stdout).toMatch(/pids\.current\s+1\b/);
-    expect(r.stdout).toMatch(/cpuacct\.usage_percpu\s+\[\d+/);
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    if (v2) {
+      // ctr prints cgroups v2 metrics (io.containerd.cgroups.v2.Metrics) with their own names.
+      expect(r.stdout).toMatch(/memory\.usage\s+[1-9]\d*/);
+      expect(r.stdout).toMatch(/cpu\.usage_usec\s+\d+/);
+    } else {
+      expect(r.stdout).toMatch(/memory\.usage_in_bytes\s+\d+/);
+      expect(r.stdout).toMatch(/cpuacct\.usage_percpu\s+\[\d+/);
+    }
     r = await f.ctr(['task', 'metrics', '--format', 'json', id]);
-    expect(JSON.parse(r.stdout)).toMatchObject({ pids: { current: 1 }, memory: { usage: { usage: expect.any(Number) } } });
+    expect(JSON.parse(r.stdout)).toMatchObject(
+      v2
+        ? { pids: { current: 1 }, memory: { usage: expect.any(Number), anon: expect.any(Number) }, memory_events: expect.any(Object), cpu: { usage_usec: expect.any(Number) } }
+        : { pids: { current: 1 }, memory: { usage: { usage: expect.any(Number) } } },
+    );
 
     // rm of a running task fails client-side; kill (SIGTERM is ignored by sleep as pid 1), then SIGKILL
     expect((await f.ctr(['task', 'rm', id])).code).not.toBe(0);

@@ -20,7 +20,7 @@ const CASES: Record<string, string> = {
   'src/client/uses-services.ts': "import { contentService } from '../services/content';\nexport const x = contentService;\n",
   'src/cli/uses-metadata.ts': "const { MetadataDB } = require('../metadata/db');\nexport const x = MetadataDB;\n",
   'src/client/uses-transport.ts':
-    "import type { H2Channel } from '../transport/grpc/client-channel';\nimport { protoRoot } from '../api/proto';\nexport type X = H2Channel;\nexport const y = protoRoot;\n",
+    "import type { H2Channel } from '../transport';\nimport { service } from '../api';\nexport type X = H2Channel;\nexport const y = service;\n",
   'src/cli/uses-client.ts': "import { ContentIngest } from '../client/content-ingest';\nexport const x = ContentIngest;\n",
   // The back-references, as they were at 15e9d74.
   'src/events/types.ts': "import type { AnyValue } from '../services/grpc/proto';\nexport type X = AnyValue;\n",
@@ -40,9 +40,11 @@ const CASES: Record<string, string> = {
   'src/content/uses-events.ts': "export * from '../events/types';\n",
   'src/core/uses-api.ts': "export type X = typeof import('../api/proto');\n",
   'src/core/uses-core-node.ts': "import { fsyncDir } from './node/files';\nexport const x = fsyncDir;\n",
-  // The one allowance is for types only.
-  'src/api/type-from-transport.ts': "import type { MethodDef } from '../transport/grpc/call';\nexport type X = MethodDef;\n",
-  'src/api/value-from-transport.ts': "import { ServerCall } from '../transport/grpc/call';\nexport const x = ServerCall;\n",
+  // One layer, two folders: not even a type crosses.
+  'src/api/type-from-transport.ts': "import type { MethodDef } from '../transport';\nexport type X = MethodDef;\n",
+  // transport/ is entered through its index only.
+  'src/services/uses-transport-internals.ts': "import type { ServerCall } from '../transport/grpc/call';\nexport type X = ServerCall;\n",
+  'src/services/uses-transport.ts': "import type { ServerCall } from '../transport';\nexport type X = ServerCall;\n",
   // Restricted packages.
   'src/services/uses-level.ts': "import { Level } from 'level';\nexport const x = Level;\n",
   'src/metadata/uses-level.ts': "import { Level } from 'level';\nexport const x = Level;\n",
@@ -107,9 +109,15 @@ describe('the layer rule', () => {
     expect(layering('src/core/uses-core-node.ts')).toEqual([expect.stringMatching(/\(L0 core\/\) imports src\/core\/node\/files \(L0\+ core\/node\/\)/)]);
   });
 
-  it('applies the api/ → transport/ allowance to type imports only', () => {
-    expect(layering('src/api/type-from-transport.ts')).toEqual([]);
-    expect(layering('src/api/value-from-transport.ts')).toEqual([expect.stringMatching(/\(L1 api\/\) imports src\/transport\/grpc\/call \(L1 transport\/\)/)]);
+  it('keeps the folders of one layer apart, types included', () => {
+    expect(layering('src/api/type-from-transport.ts')).toEqual([expect.stringMatching(/\(L1 api\/\) imports src\/transport \(L1 transport\/\): folders of one layer/)]);
+  });
+
+  it('lets other folders into transport/ only through its index', () => {
+    expect(layering('src/services/uses-transport-internals.ts')).toEqual([
+      expect.stringMatching(/imports src\/transport\/grpc\/call: other folders enter transport\/ only through transport\/index/),
+    ]);
+    expect(layering('src/services/uses-transport.ts')).toEqual([]);
   });
 
   it('keeps level, child_process and grpc-js to their places', () => {

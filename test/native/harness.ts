@@ -7,6 +7,8 @@ import { defaultSpec, specToPlan, type OciSpec } from '../../src/tasks/spec';
 import { makeBusyboxRootfs, type BusyboxRootfs } from '../helpers/busybox-rootfs';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
 import { itWith, requireRoot } from '../helpers/requires';
+import { prepareCgroupBase } from '../../src/tasks/cgroup-base';
+import { slow } from '../helpers/slow';
 
 export const itRoot = itWith(requireRoot());
 
@@ -17,6 +19,7 @@ export class Harness {
   readonly prefix = `t${process.pid}`;
 
   async setup(): Promise<void> {
+    prepareCgroupBase(); // what berthd does at start (cgroup v2: leave our cgroup to the containers)
     this.rootfs = await makeBusyboxRootfs();
     this.stateRoot = await mkdtemp(join(tmpdir(), 'berth-state-'));
   }
@@ -27,7 +30,7 @@ export class Harness {
     // Safety net for failed tests: never leave a container running on the machine.
     for (const r of this.live) {
       await r.monitor.kill('SIGKILL', { all: true }).catch(() => undefined);
-      await r.monitor.wait({ timeoutMs: 10_000 }).catch(() => undefined);
+      await r.monitor.wait({ timeoutMs: slow(10_000) }).catch(() => undefined);
     }
     await this.rootfs?.remove();
     if (this.stateRoot) {

@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
 import { ServiceRegistry } from '../../src/services/grpc/registry';
-import { protos, serviceClient } from '../../src/api/proto';
+import { protos, serviceClient } from '../../src/api/reflect';
 import { startProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
 
 const S = grpc.status;

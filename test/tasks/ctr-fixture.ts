@@ -9,10 +9,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ctr, run, type RunResult } from '../helpers/ctr';
+import { slow } from '../helpers/slow';
 import { DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
-import { ownCgroupDirs } from '../helpers/cleanup';
+import { cgroupBaseDirs } from '../helpers/cleanup';
 import { busyboxImage } from '../helpers/images';
-import { writeOciArchive, writeOciImage } from '../helpers/oci';
+import { writeOciArchive, writeOciImage, type ImageSpec } from '../helpers/oci';
 import { itWith, requireRoot, requireTool } from '../helpers/requires';
 
 /** What every `ctr run` family test needs. */
@@ -31,7 +32,10 @@ export class CtrFixture {
   readonly ns: string;
   private mountsBefore = new Set<string>();
 
-  constructor(name: string) {
+  constructor(
+    name: string,
+    private readonly opts: { daemonArgs?: string[]; image?: ImageSpec } = {},
+  ) {
     this.ns = `${name}-${process.pid}`;
   }
 
@@ -43,9 +47,9 @@ export class CtrFixture {
     this.mountsBefore = mountLines();
     this.dirs = await testDirs('berth-run-');
     this.work = await mkdtemp(join(tmpdir(), 'berth-run-work-'));
-    this.proc = new DaemonProcess(this.dirs);
+    this.proc = new DaemonProcess(this.dirs, this.opts.daemonArgs);
     await this.proc.start();
-    const img = await writeOciImage(join(this.work, 'layout'), busyboxImage(IMG));
+    const img = await writeOciImage(join(this.work, 'layout'), this.opts.image ?? busyboxImage(IMG));
     await writeOciArchive(img.layoutDir, join(this.work, 'busybox.tar'));
     const r = await this.ctr(['images', 'import', join(this.work, 'busybox.tar')], { timeoutMs: 60_000 });
     if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
@@ -61,9 +65,9 @@ export class CtrFixture {
     for (const id of (await this.ctr(['containers', 'ls', '-q']).catch(() => undefined))?.stdout.split('\n').filter(Boolean) ?? []) await this.ctr(['containers', 'rm', id]);
     // Monitors remove their container's cgroup as they exit; berthd removes the `berth/<ns>`
     // parents they leave when it stops: wait for the monitors, stop, then nothing may be left.
-    for (const deadline = Date.now() + 10_000; this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + slow(10_000); this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     await this.proc?.stop();
-    const parents = ownCgroupDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     await rm(this.dirs.dir, { recursive: true, force: true });
     await rm(this.work, { recursive: true, force: true });
     if (parents.length) {
@@ -121,7 +125,7 @@ export class CtrFixture {
     const check = async () => {
       const mounts = [...mountLines()].filter((m) => !this.mountsBefore.has(m) && !m.includes('berth-test') && m.includes(this.dirs.dir));
       const cgroups: string[] = [];
-      for (const d of ownCgroupDirs()) {
+      for (const d of cgroupBaseDirs()) {
         const p = join(d, 'berth', this.ns);
         // A monitor removes its cgroup as it exits: a dir gone between readdir and stat is released, not leaked.
         if (existsSync(p)) for (const c of readdirSync(p)) if (statSync(join(p, c), { throwIfNoEntry: false })?.isDirectory()) cgroups.push(join(p, c));
@@ -139,7 +143,7 @@ export class CtrFixture {
       const stateDirs = (await readdir(join(this.dirs.state, 'tasks', this.ns)).catch(() => [] as string[])).map((d) => join(this.ns, d));
       return { mounts, cgroups, processes: this.ourPids(), fds, stateDirs };
     };
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + slow(10_000);
     for (;;) {
       const l = await check();
       if (Object.values(l).every((v) => v.length === 0) || Date.now() > deadline) return l;

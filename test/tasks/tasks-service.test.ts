@@ -1,5 +1,5 @@
 /** Tasks service over raw gRPC: state machine edges ctr relies on, and error shapes. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,11 +108,17 @@ describe('Tasks service', () => {
     expect(metrics).toHaveLength(1);
     expect(metrics[0].data.type_url).toMatch(/^io\.containerd\.cgroups\.v[12]\.Metrics$/);
     const m = unpackAny<any>(metrics[0].data);
-    if (metrics[0].data.type_url.endsWith('v1.Metrics')) {
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      expect(metrics[0].data.type_url).toBe('io.containerd.cgroups.v2.Metrics');
+      expect(m.memory).toMatchObject({ usage_limit: '50331648', usage: expect.stringMatching(/^[1-9]\d*$/), anon: expect.stringMatching(/^\d+$/) });
+      expect(m.memory_events).toMatchObject({ oom: expect.stringMatching(/^\d+$/), oom_kill: '0' });
+      expect(m.cpu.usage_usec).toMatch(/^\d+$/);
+    } else {
+      expect(metrics[0].data.type_url).toBe('io.containerd.cgroups.v1.Metrics');
       expect(m.memory.usage.limit).toBe('50331648');
       expect(m.cpu.usage).toBeTruthy();
-      expect(m.pids).toMatchObject({ current: '1', limit: '42' });
     }
+    expect(m.pids).toMatchObject({ current: '1', limit: '42' });
 
     const proc = defaultSpec({ id: 'x', args: ['sleep', '1000'] }).process;
     await call(tasks, 'Exec', { container_id: 'busy', exec_id: 'ex1', spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(proc)) } }, md());

@@ -1,5 +1,6 @@
 import { CODES, huffmanDecode } from '../../src/transport/h2/huffman';
-import { encodeHeaders, HpackDecoder, HpackError } from '../../src/transport/h2/hpack';
+import { encodeHeaders, HeaderListTooLarge, HpackDecoder, HpackError } from '../../src/transport/h2/hpack';
+import { literal } from '../helpers/h2-peer';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -82,5 +83,38 @@ describe('HPACK (RFC 7541)', () => {
       ['grpc-message', 'x'.repeat(300)],
     ];
     expect(new HpackDecoder().decode(encodeHeaders(list))).toEqual(list);
+  });
+
+  describe('header list limit (RFC 7541 §4.1 sizes; RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE)', () => {
+    it('refuses a list above the limit after processing the whole block, keeping the table in step', () => {
+      const d = new HpackDecoder(4096, 100);
+      // An indexed-later entry (incremental indexing) goes into the table even though the list is too long.
+      const block = Buffer.concat([literal('x-a', 'y'.repeat(200)), Buffer.from([0x40, 3]), Buffer.from('x-b'), Buffer.from([3]), Buffer.from('zzz')]);
+      expect(() => d.decode(block)).toThrow(HeaderListTooLarge);
+      expect(d.decode(hex('be'))).toEqual([['x-b', 'zzz']]);
+    });
+
+    it('does not decode a string that cannot fit, whatever its Huffman coding', () => {
+      const d = new HpackDecoder(4096, 64 << 10);
+      // 100,000 'a's Huffman-coded (62,500 bytes): decoding stops once it passes the limit.
+      const chars = jest.spyOn(String, 'fromCharCode');
+      expect(() => d.decode(literal('x-big', 'a'.repeat(100_000), true))).toThrow(HeaderListTooLarge);
+      expect(chars.mock.calls.length).toBeLessThan(66_000);
+      chars.mockRestore();
+      const spy = jest.spyOn(Buffer.prototype, 'toString');
+      expect(() => d.decode(Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.from('x'), Buffer.from([0x7f, 0xa1, 0x8c, 0x06]), Buffer.alloc(100_000, 0x61)]))).toThrow(HeaderListTooLarge);
+      // Neither 100,000-byte value was turned into a string.
+      expect(spy.mock.calls.filter((c) => c[0] === 'latin1' && (c[2] as number) - (c[1] as number) > 1000)).toEqual([]);
+      spy.mockRestore();
+      // Still in step: the next block decodes.
+      expect(d.decode(literal('x', 'y'))).toEqual([['x', 'y']]);
+    });
+
+    it('counts indexed fields toward the limit (no HPACK bomb)', () => {
+      const d = new HpackDecoder(4096, 64 << 10);
+      d.decode(Buffer.concat([Buffer.from([0x40, 1]), Buffer.from('x'), Buffer.from([0x7f, 0xa1, 0x1e]), Buffer.alloc(4000, 0x61)]));
+      // 100 references to one 4 KB entry: 400 KB of list from a 100-byte block.
+      expect(() => d.decode(Buffer.alloc(100, 0xbe))).toThrow(HeaderListTooLarge);
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { createHash, randomFillSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { H2Channel } from '../../src/transport/grpc/client-channel';
+import { H2Channel } from '../../src/transport';
 import { ingest } from '../../src/client/content-ingest';
-import { serviceClient } from '../../src/api/proto';
+import { serviceClient } from '../../src/api/reflect';
 import { startInProcess } from '../helpers/daemon';
 
 /** berth's own HTTP/2 client against a real berthd: bulk Content/Write and its error paths. */

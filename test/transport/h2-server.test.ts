@@ -4,8 +4,7 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerCall } from '../../src/transport/grpc/call';
-import { GrpcServer } from '../../src/transport/grpc/server';
+import { GrpcServer, type ServerCall } from '../../src/transport';
 import { rawMethod } from '../helpers/h2';
 
 /** Buffer-in, buffer-out methods, so the tests see the transport only. */
@@ -24,10 +23,10 @@ let server: GrpcServer;
 let client: grpc.Client;
 const events: string[] = [];
 
-beforeAll(async () => {
+const start = (backend: 'own' | 'node') => async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-h2-'));
   sock = join(dir, 's.sock');
-  server = new GrpcServer({ maxReceiveMessageLength: 4 << 20 });
+  server = new GrpcServer({ maxReceiveMessageLength: 4 << 20, backend });
   server.addService(DEF, {
     Echo: (call: ServerCall<Buffer, Buffer>, cb: (e: unknown, v?: Buffer) => void) => {
       const ns = call.metadata.get('containerd-namespace')[0];
@@ -64,13 +63,13 @@ beforeAll(async () => {
   await server.listen(sock);
   const C = grpc.makeGenericClientConstructor(DEF as unknown as grpc.ServiceDefinition, 'T');
   client = new C(`unix://${sock}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
-});
+};
 
-afterAll(async () => {
+const stop = async () => {
   client.close();
   await server.close(1000);
   rmSync(dir, { recursive: true, force: true });
-});
+};
 
 function unary(method: string, req: Buffer, md = new grpc.Metadata(), deadline?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -79,7 +78,11 @@ function unary(method: string, req: Buffer, md = new grpc.Metadata(), deadline?:
   });
 }
 
-describe('berth gRPC server (own HTTP/2)', () => {
+// Both backends serve the same calls the same way (the own one is berthd's; see README, "Transport").
+describe.each(['own', 'node'] as const)('berth gRPC server (%s HTTP/2 backend)', (backend) => {
+  beforeAll(start(backend));
+  afterAll(stop);
+
   it('serves unary calls with metadata, including -bin values, many in parallel', async () => {
     const md = new grpc.Metadata();
     md.set('containerd-namespace', 'ns1');

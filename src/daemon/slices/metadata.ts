@@ -8,6 +8,7 @@ import { Part, type Slice } from '../slice';
 import { EVENTS } from './events';
 import { GC } from './gc';
 
+/** The metadata stores, for slices that work on them (engine, transfer). */
 export const NAMESPACES = new Part<LevelNamespaceStore>('namespaces');
 export const IMAGES = new Part<LevelImageStore>('images');
 export const LEASES = new Part<LevelLeaseStore>('leases');

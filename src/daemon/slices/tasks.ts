@@ -32,6 +32,8 @@ export const tasksSlice: Slice = {
     const tasks = new TaskManager({
       state: config.state,
       cgroupParent: config.cgroupParent,
+      usernsRemap: config.usernsRemap,
+      subidFiles: config.subidFiles,
       containers,
       snapshotters: ctx.need(SNAPSHOTTERS),
       events,

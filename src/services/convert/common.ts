@@ -1,10 +1,10 @@
-import type { Descriptor, Labels, Mount } from '../../core/types';
+import type { Descriptor, Mount } from '../../core/types';
+import { invalidArgument } from '../../core/errors';
+import type { Timestamp } from '../../api/gen/google/protobuf/timestamp';
+import type { Descriptor as DescriptorProto } from '../../api/gen/containerd/types/descriptor';
+import type { Mount as MountProto } from '../../api/gen/containerd/types/mount';
 
-/** google.protobuf.Timestamp as proto-loader gives it with `longs: String`. */
-export interface Timestamp {
-  seconds: string | number;
-  nanos: number;
-}
+export type { Timestamp, DescriptorProto, MountProto };
 
 /** containerd encodes a zero time as 0001-01-01T00:00:00Z. */
 const ZERO_SECONDS = -62135596800;
@@ -17,41 +17,40 @@ export function toTimestamp(d: Date | undefined): Timestamp {
 }
 
 /** Undefined for absent or zero (year 0001) timestamps: ctr sends those meaning "unset". */
-export function fromTimestamp(t: Timestamp | null | undefined): Date | undefined {
+export function fromTimestamp(t: Timestamp | undefined): Date | undefined {
   if (!t) return undefined;
   const s = Number(t.seconds);
   if (!Number.isFinite(s) || s <= ZERO_SECONDS) return undefined;
-  return new Date(s * 1000 + Math.floor((t.nanos ?? 0) / 1e6));
+  return new Date(s * 1000 + Math.floor(t.nanos / 1e6));
 }
 
-export interface FieldMask {
-  paths: string[];
+/**
+ * Edge validation of decoded requests. The generated decoder already guarantees every field's
+ * type and fills defaults, so what is left is meaning: a message field that must be present, a
+ * 64-bit value that must fit a JS number.
+ */
+export function required<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw invalidArgument(what);
+  return v;
 }
 
-export interface DescriptorProto {
-  media_type: string;
-  digest: string;
-  size: string | number;
-  annotations: Labels;
+/** An int64 (a decimal string on the wire types) as a non-negative safe integer. */
+export function nonNegative(name: string, v: string): number {
+  const n = v === '' ? 0 : Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${name}: must be a non-negative integer`);
+  return n;
 }
 
 export function descriptorToProto(d: Descriptor): DescriptorProto {
   return { media_type: d.mediaType, digest: d.digest, size: String(d.size), annotations: d.annotations ?? {} };
 }
 
-export function descriptorFromProto(d: DescriptorProto | null | undefined): Descriptor | undefined {
+export function descriptorFromProto(d: DescriptorProto | undefined): Descriptor | undefined {
   if (!d) return undefined;
   const size = Number(d.size);
   const out: Descriptor = { mediaType: d.media_type, digest: d.digest, size };
-  if (d.annotations && Object.keys(d.annotations).length) out.annotations = { ...d.annotations };
+  if (Object.keys(d.annotations).length) out.annotations = { ...d.annotations };
   return out;
-}
-
-export interface MountProto {
-  type: string;
-  source: string;
-  target: string;
-  options: string[];
 }
 
 export function mountToProto(m: Mount): MountProto {
@@ -59,5 +58,5 @@ export function mountToProto(m: Mount): MountProto {
 }
 
 export function mountFromProto(m: MountProto): Mount {
-  return { type: m.type, source: m.source, target: m.target || undefined, options: [...(m.options ?? [])] };
+  return { type: m.type, source: m.source, target: m.target || undefined, options: [...m.options] };
 }

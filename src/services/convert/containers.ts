@@ -1,27 +1,17 @@
 import type { Container, StoredAny } from '../../containers';
-import type { AnyValue } from '../../api/proto';
-import { type Timestamp, toTimestamp } from './common';
+import type { AnyValue } from '../../api';
+import type { Container as ContainerProto } from '../../api/gen/containerd/services/containers/v1/containers';
+import { toTimestamp } from './common';
 
-export interface ContainerProto {
-  id: string;
-  labels: Record<string, string>;
-  image: string;
-  runtime: { name: string; options: AnyValue | null } | null;
-  spec: AnyValue | null;
-  snapshotter: string;
-  snapshot_key: string;
-  created_at: Timestamp | null;
-  updated_at: Timestamp | null;
-  extensions: Record<string, AnyValue>;
+export type { ContainerProto };
+
+export function anyToStored(a: AnyValue | undefined): StoredAny | undefined {
+  if (!a || (!a.type_url && a.value.length === 0)) return undefined;
+  return { typeUrl: a.type_url, value: Buffer.from(a.value).toString('base64') };
 }
 
-export function anyToStored(a: AnyValue | null | undefined): StoredAny | undefined {
-  if (!a || (!a.type_url && (!a.value || a.value.length === 0))) return undefined;
-  return { typeUrl: a.type_url, value: Buffer.from(a.value ?? []).toString('base64') };
-}
-
-export function storedToAny(s: StoredAny | undefined): AnyValue | null {
-  return s ? { type_url: s.typeUrl, value: Buffer.from(s.value, 'base64') } : null;
+export function storedToAny(s: StoredAny | undefined): AnyValue | undefined {
+  return s ? { type_url: s.typeUrl, value: Buffer.from(s.value, 'base64') } : undefined;
 }
 
 export function containerToProto(c: Container): ContainerProto {
@@ -41,19 +31,19 @@ export function containerToProto(c: Container): ContainerProto {
 
 export function containerFromProto(p: ContainerProto): Omit<Container, 'createdAt' | 'updatedAt'> {
   const extensions: Record<string, StoredAny> = {};
-  for (const [k, v] of Object.entries(p.extensions ?? {})) {
+  for (const [k, v] of Object.entries(p.extensions)) {
     const s = anyToStored(v);
     if (s) extensions[k] = s;
   }
   const options = anyToStored(p.runtime?.options);
   return {
-    id: p.id ?? '',
-    labels: { ...(p.labels ?? {}) },
-    image: p.image ?? '',
+    id: p.id,
+    labels: { ...p.labels },
+    image: p.image,
     runtime: options ? { name: p.runtime?.name ?? '', options } : { name: p.runtime?.name ?? '' },
     spec: anyToStored(p.spec),
-    snapshotter: p.snapshotter ?? '',
-    snapshotKey: p.snapshot_key ?? '',
+    snapshotter: p.snapshotter,
+    snapshotKey: p.snapshot_key,
     extensions,
   };
 }

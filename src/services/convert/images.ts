@@ -1,15 +1,9 @@
 import { invalidArgument } from '../../core/errors';
-import type { Labels } from '../../core/types';
 import type { Image, ImageInput } from '../../images/types';
-import { type DescriptorProto, type Timestamp, descriptorFromProto, descriptorToProto, toTimestamp } from './common';
+import type { Image as ImageProto } from '../../api/gen/containerd/services/images/v1/images';
+import { descriptorFromProto, descriptorToProto, toTimestamp } from './common';
 
-export interface ImageProto {
-  name: string;
-  labels: Labels;
-  target: DescriptorProto | null;
-  created_at: Timestamp | null;
-  updated_at: Timestamp | null;
-}
+export type { ImageProto };
 
 export function imageToProto(i: Image): ImageProto {
   return { name: i.name, labels: { ...i.labels }, target: descriptorToProto(i.target), created_at: toTimestamp(i.createdAt), updated_at: toTimestamp(i.updatedAt) };
@@ -19,5 +13,5 @@ export function imageToProto(i: Image): ImageProto {
 export function imageFromProto(i: ImageProto): ImageInput {
   const target = descriptorFromProto(i.target) ?? { mediaType: '', digest: '', size: 0 };
   if (!Number.isFinite(target.size)) throw invalidArgument(`image ${i.name}: target size is not a number`);
-  return { name: i.name, labels: { ...(i.labels ?? {}) }, target };
+  return { name: i.name, labels: { ...i.labels }, target };
 }

@@ -1,10 +1,7 @@
-import type { Labels } from '../../core/types';
 import type { Namespace } from '../../metadata/namespaces';
+import type { Namespace as NamespaceProto } from '../../api/gen/containerd/services/namespaces/v1/namespace';
 
-export interface NamespaceProto {
-  name: string;
-  labels: Labels;
-}
+export type { NamespaceProto };
 
 export const namespaceToProto = (n: Namespace): NamespaceProto => ({ name: n.name, labels: { ...n.labels } });
-export const namespaceFromProto = (n: NamespaceProto): Namespace => ({ name: n.name, labels: { ...(n.labels ?? {}) } });
+export const namespaceFromProto = (n: NamespaceProto): Namespace => ({ name: n.name, labels: { ...n.labels } });

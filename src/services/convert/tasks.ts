@@ -1,14 +1,23 @@
 import type { Exit, ProcessView, PidInfo, TaskMetric } from '../../tasks';
 import { timestampOf } from '../../tasks';
-import { protoRoot, type AnyValue } from '../../api/proto';
+import { packAny } from '../../api';
+import type { Timestamp } from '../../api/gen/google/protobuf/timestamp';
+import type { Process, ProcessInfo } from '../../api/gen/containerd/types/task/task';
+import type { Metric } from '../../api/gen/containerd/types/metrics';
+import type { DeleteResponse, WaitResponse } from '../../api/gen/containerd/services/tasks/v1/tasks';
 
 const STATUS = { created: 'CREATED', running: 'RUNNING', paused: 'PAUSED', stopped: 'STOPPED' } as const;
+
+function exitedAt(e: Exit | undefined): Timestamp {
+  const t = timestampOf(e);
+  return { seconds: String(t.seconds), nanos: t.nanos };
+}
 
 /**
  * containerd.v1.types.Process. containerd fills `id` with the container id (or the exec id) and
  * leaves container_id empty in Get and List; ctr prints `id`.
  */
-export function processToProto(p: ProcessView) {
+export function processToProto(p: ProcessView): Process {
   return {
     container_id: '',
     id: p.id,
@@ -19,31 +28,23 @@ export function processToProto(p: ProcessView) {
     stderr: p.io.stderr,
     terminal: p.io.terminal,
     exit_status: p.exit?.exitStatus ?? 0,
-    exited_at: timestampOf(p.exit),
+    exited_at: exitedAt(p.exit),
   };
 }
 
-export function exitToProto(e: Exit) {
-  return { exit_status: e.exitStatus, exited_at: timestampOf(e) };
+export function exitToProto(e: Exit): WaitResponse {
+  return { exit_status: e.exitStatus, exited_at: exitedAt(e) };
 }
 
-export function deleteResponse(e: Exit, id = '') {
-  return { id, pid: e.pid, exit_status: e.exitStatus, exited_at: timestampOf(e) };
+export function deleteResponse(e: Exit, id = ''): DeleteResponse {
+  return { id, pid: e.pid, exit_status: e.exitStatus, exited_at: exitedAt(e) };
 }
 
-/**
- * Packs a plain object as an Any with a bare type URL. Unlike packAny this goes through
- * fromObject without verify, so uint64 fields may be decimal strings (cgroup limits exceed 2^53).
- */
-export function packObject(fullName: string, obj: Record<string, unknown>): AnyValue {
-  const type = protoRoot().lookupType(fullName);
-  return { type_url: fullName, value: Buffer.from(type.encode(type.fromObject(obj)).finish()) };
+export function pidInfoToProto(p: PidInfo): ProcessInfo {
+  return { pid: p.pid, info: p.execId ? packAny('containerd.runc.v1.ProcessDetails', { exec_id: p.execId }) : undefined };
 }
 
-export function pidInfoToProto(p: PidInfo) {
-  return { pid: p.pid, info: p.execId ? packObject('containerd.runc.v1.ProcessDetails', { exec_id: p.execId }) : null };
-}
-
-export function metricToProto(m: TaskMetric) {
-  return { timestamp: timestampOf({ pid: 0, exitStatus: 0, exitedAt: m.timestamp, oomKilled: false }), id: m.id, data: packObject(m.typeName, m.data) };
+/** uint64 counters stay decimal strings (cgroup limits exceed 2^53). */
+export function metricToProto(m: TaskMetric): Metric {
+  return { timestamp: exitedAt({ pid: 0, exitStatus: 0, exitedAt: m.timestamp, oomKilled: false }), id: m.id, data: packAny(m.typeName, m.data) };
 }

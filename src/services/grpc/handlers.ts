@@ -1,6 +1,4 @@
-import { Status } from '../../transport/grpc/codes';
-import type { ServerCall } from '../../transport/grpc/call';
-import type { StreamHandler, UnaryHandler } from '../../transport/grpc/server';
+import { type ServerCall, Status, type StreamHandler, type UnaryCallback, type UnaryHandler } from '../../transport';
 import type { Ctx } from '../../core/context';
 import type { Logger } from '../../core/logger';
 import { ctxFromMetadata } from './context';
@@ -19,9 +17,9 @@ function traced(log: Logger, method: string): () => void {
 }
 
 /**
- * The server never awaits a handler's promise (grpc-js did not either): a rejection would be an
- * unhandled rejection and a hung call. Every handler is registered through these wrappers, which
- * await and map errors.
+ * Every handler is registered through these wrappers, which await it and map its errors to a
+ * status (the server only learns from the returned promise when the handler is done: it keeps
+ * the call's handler slot until then, even after a client reset).
  */
 
 /**
@@ -63,7 +61,7 @@ export type ServerStreamFn<Req, Res> = (req: Req, ctx: Ctx, call: ServerCall<Req
 export type BidiFn<Req, Res> = (ctx: Ctx, call: ServerCall<Req, Res>) => Promise<void>;
 
 export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Res>): UnaryHandler {
-  return (call: ServerCall<Req, Res>, callback) => {
+  return (call: ServerCall<Req, Res>, callback: UnaryCallback) => {
     const done = TRACE ? traced(log, method) : undefined;
     const c = cancellation(call);
     let ctx: Ctx;
@@ -74,7 +72,7 @@ export function unary<Req, Res>(log: Logger, method: string, fn: UnaryFn<Req, Re
       callback(report(log, method, e));
       return;
     }
-    fn(call.request, ctx, call).then(
+    return fn(call.request, ctx, call).then(
       (res) => {
         c.finish();
         done?.();
@@ -100,7 +98,7 @@ export function serverStream<Req, Res>(log: Logger, method: string, fn: ServerSt
       failStream(call, report(log, method, e));
       return;
     }
-    fn(call.request, ctx, call).then(
+    return fn(call.request, ctx, call).then(
       () => {
         c.finish(); // ctr resets every finished stream: that is no cancellation
         done?.();
@@ -124,7 +122,7 @@ export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>
       failStream(call, report(log, method, e));
       return;
     }
-    fn(ctx, call).then(
+    return fn(ctx, call).then(
       () => {
         c.finish();
         call.end();

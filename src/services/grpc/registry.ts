@@ -1,6 +1,4 @@
-import { Status } from '../../transport/grpc/codes';
-import type { MethodDef, ServerCall } from '../../transport/grpc/call';
-import type { GrpcServer, Handler, ServiceImpl } from '../../transport/grpc/server';
+import { type GrpcServer, type Handler, type MethodDef, type ServerCall, type ServiceImpl, Status } from '../../transport';
 import { serverMethods, serviceNames } from '../../api/proto';
 
 /**

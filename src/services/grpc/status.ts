@@ -1,5 +1,5 @@
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { Status, type StatusCode } from '../../transport/grpc/codes';
+import { Status, type StatusCode } from '../../transport';
 import { BugError, type ErrorKind, SupervisorError } from '../../core/errors';
 
 /** The one table from the error taxonomy to gRPC status codes (containerd's errgrpc). */

@@ -60,6 +60,8 @@ export const LaunchPlanSchema = z.strictObject({
   stateDir: absPath.max(100, 'the control socket path must fit in sun_path'),
   rootfs: absPath.optional(),
   rootfsReadonly: z.boolean().default(false),
+  /** With a new user namespace: show the rootfs through its id mapping (idmapped mounts; berthd's userns-remap). */
+  rootfsIdmap: z.boolean().default(false),
   rootfsPropagation: z.enum(PROPAGATIONS).optional(),
   rootfsMounts: z.array(RootfsMountSchema).default([]),
   namespaces: z.array(z.strictObject({ type: z.enum(NAMESPACE_TYPES), path: absPath.optional() })).default([]),
@@ -138,6 +140,25 @@ export const LaunchPlanSchema = z.strictObject({
         })
         .optional(),
       pids: z.strictObject({ limit: z.number().int().positive() }).optional(),
+      /** OCI blockIO: weights 10-1000 (blkio's range; v2 converts), throttles per device. */
+      io: z
+        .strictObject({
+          weight: z.number().int().min(10).max(1000).optional(),
+          devices: z
+            .array(
+              z.strictObject({
+                major: u32,
+                minor: u32,
+                weight: z.number().int().min(10).max(1000).optional(),
+                rbps: z.number().int().min(0).optional(),
+                wbps: z.number().int().min(0).optional(),
+                riops: z.number().int().min(0).optional(),
+                wiops: z.number().int().min(0).optional(),
+              }),
+            )
+            .default([]),
+        })
+        .optional(),
       devices: z
         .array(
           z.strictObject({
@@ -259,6 +280,7 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   const w = new RecordWriter().magic(PLAN_MAGIC);
   w.put('mode', p.mode).put('id', p.id).put('state_dir', p.stateDir);
   w.opt('rootfs', p.rootfs).put('rootfs_readonly', p.rootfsReadonly).opt('rootfs_propagation', p.rootfsPropagation);
+  if (p.rootfsIdmap) w.put('rootfs_idmap', true);
   for (const m of p.rootfsMounts)
     w.nested('rootfs_mount', (n) => {
       n.put('type', m.type).put('source', m.source);
@@ -309,6 +331,9 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   w.opt('mem_limit', r.memory?.limit).opt('mem_reservation', r.memory?.reservation).opt('mem_swap', r.memory?.swap);
   w.opt('cpu_shares', r.cpu?.shares).opt('cpu_quota', r.cpu?.quota).opt('cpu_period', r.cpu?.period);
   w.opt('cpuset_cpus', r.cpu?.cpus).opt('cpuset_mems', r.cpu?.mems).opt('pids_limit', r.pids?.limit);
+  w.opt('io_weight', r.io?.weight);
+  for (const d of r.io?.devices ?? [])
+    w.nested('io_device', (n) => n.put('major', d.major).put('minor', d.minor).opt('weight', d.weight).opt('rbps', d.rbps).opt('wbps', d.wbps).opt('riops', d.riops).opt('wiops', d.wiops));
   for (const d of r.devices)
     w.nested('dev_rule', (n) => n.put('allow', d.allow).put('type', d.type).put('major', d.major).put('minor', d.minor).put('access', d.access));
   if (p.seccomp) {

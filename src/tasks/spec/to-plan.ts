@@ -3,7 +3,6 @@
  * not implement are collected in `unsupported` and, unless the caller opts in, rejected with
  * NotImplemented. Nothing is dropped silently.
  */
-import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { BugError, invalidArgument, notImplemented } from '../../core/errors';
 import type { Mount } from '../../core/types';
@@ -12,6 +11,7 @@ import { NAMESPACE_TYPES } from '../helper/plan';
 import type { SeccompFilter } from '../helper/seccomp-compiler';
 import { capabilityNumber, RLIMITS } from './caps';
 import { OciSpecSchema, type OciProcess, type OciSpec } from './types';
+import { wantsRemap, type UsernsRemap } from '../userns-remap';
 
 export interface SpecToPlanOptions {
   id: string;
@@ -36,6 +36,8 @@ export interface SpecToPlanOptions {
    * for no filter. Required when the spec has `linux.seccomp`.
    */
   seccomp?: SeccompFilter | null;
+  /** berthd's userns-remap: containers without a mapping of their own get this one (userns-remap.ts). */
+  usernsRemap?: UsernsRemap;
 }
 
 export interface SpecToPlanResult {
@@ -70,7 +72,9 @@ function collectUnsupported(spec: OciSpec): string[] {
     for (const k of ['mountLabel', 'intelRdt', 'personality', 'timeOffsets', 'memoryPolicy'] as const) check(`linux.${k}`, l[k]);
     const r = l.resources;
     if (r) {
-      for (const k of ['blockIO', 'hugepageLimits', 'network', 'rdma', 'unified'] as const) check(`linux.resources.${k}`, r[k]);
+      for (const k of ['hugepageLimits', 'network', 'rdma', 'unified'] as const) check(`linux.resources.${k}`, r[k]);
+      check('linux.resources.blockIO.leafWeight', r.blockIO?.leafWeight);
+      (r.blockIO?.weightDevice ?? []).forEach((d, i) => check(`linux.resources.blockIO.weightDevice[${i}].leafWeight`, d.leafWeight));
       if (r.memory) for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'] as const) check(`linux.resources.memory.${k}`, r.memory[k]);
       if (r.cpu) for (const k of ['realtimeRuntime', 'realtimePeriod', 'idle', 'burst'] as const) check(`linux.resources.cpu.${k}`, r.cpu[k]);
     }
@@ -142,6 +146,24 @@ function withRuncDefaultDevices(devices: SpecDevice[]): SpecDevice[] {
   return [...devices, ...RUNC_DEFAULT_DEVICES.filter((d) => !have.has(d.path)).map((d): SpecDevice => ({ ...d, type: 'c', fileMode: 0o666, uid: 0, gid: 0 }))];
 }
 
+type BlockIO = NonNullable<NonNullable<NonNullable<OciSpec['linux']>['resources']>['blockIO']>;
+type PlanIo = NonNullable<NonNullable<LaunchPlanInput['resources']>['io']>;
+type PlanIoDevice = NonNullable<PlanIo['devices']>[number];
+
+/** OCI blockIO → one entry per device with its weight and throttles (io.max takes them on one line). */
+function blockIOToPlan(b: BlockIO): PlanIo {
+  const devices = new Map<string, PlanIoDevice>();
+  const dev = (major: number, minor: number) => {
+    const key = `${major}:${minor}`;
+    if (!devices.has(key)) devices.set(key, { major, minor });
+    return devices.get(key)!;
+  };
+  for (const d of b.weightDevice ?? []) if (d.weight !== undefined) dev(d.major, d.minor).weight = d.weight;
+  const throttles = [['rbps', b.throttleReadBpsDevice], ['wbps', b.throttleWriteBpsDevice], ['riops', b.throttleReadIOPSDevice], ['wiops', b.throttleWriteIOPSDevice]] as const;
+  for (const [kind, list] of throttles) for (const d of list ?? []) dev(d.major, d.minor)[kind] = d.rate;
+  return { weight: b.weight || undefined, devices: [...devices.values()] };
+}
+
 /** Validates an OCI spec (specToPlan's first step; TaskManager also runs it ahead of Tasks/Create). */
 export function parseSpec(input: unknown, id: string): OciSpec {
   const parsed = OciSpecSchema.safeParse(input);
@@ -166,7 +188,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
   const parent = opts.cgroupParent ?? 'berth';
   const parentDepth = parent.split('/').filter((c) => c !== '').length;
   const cgroupPath = cgroupPathFor(spec, opts.id, parent);
-  if (r.devices?.length && existsSync('/sys/fs/cgroup/cgroup.controllers')) warnings.push('linux.resources.devices: not enforced on cgroup v2 (needs eBPF)');
+  const remap = opts.usernsRemap && wantsRemap(spec) ? opts.usernsRemap : undefined;
   const limit = (v: number | undefined) => (v === undefined || v <= 0 ? undefined : v);
   if (l.seccomp !== undefined && opts.seccomp === undefined) throw new BugError(`spec for ${opts.id}: linux.seccomp must be compiled first (SeccompFilters)`);
 
@@ -178,9 +200,10 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
     rootfsReadonly: spec.root?.readonly ?? false,
     rootfsPropagation: l.rootfsPropagation as LaunchPlanInput['rootfsPropagation'],
     rootfsMounts: (opts.rootfsMounts ?? []).map((m) => ({ type: m.type, source: m.source, options: m.options })),
-    namespaces: (l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })),
-    uidMappings: l.uidMappings ?? [],
-    gidMappings: l.gidMappings ?? [],
+    namespaces: [...(l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })), ...(remap ? [{ type: 'user' as const }] : [])],
+    uidMappings: remap?.uidMappings ?? l.uidMappings ?? [],
+    gidMappings: remap?.gidMappings ?? l.gidMappings ?? [],
+    rootfsIdmap: remap !== undefined,
     mounts: (spec.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type ?? (m.options?.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : 'none'), source: m.source ?? 'none', options: m.options ?? [] })),
     maskedPaths: l.maskedPaths ?? [],
     readonlyPaths: l.readonlyPaths ?? [],
@@ -198,6 +221,7 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
       memory: r.memory && { limit: limit(r.memory.limit), reservation: limit(r.memory.reservation), swap: limit(r.memory.swap) },
       cpu: r.cpu && { shares: limit(r.cpu.shares), quota: r.cpu.quota, period: limit(r.cpu.period), cpus: r.cpu.cpus || undefined, mems: r.cpu.mems || undefined },
       pids: r.pids && r.pids.limit > 0 ? { limit: r.pids.limit } : undefined,
+      io: r.blockIO && blockIOToPlan(r.blockIO),
       devices: (r.devices ?? []).map((d) => ({ allow: d.allow, type: d.type ?? 'a', major: d.major ?? -1, minor: d.minor ?? -1, access: d.access ?? 'rwm' })),
     },
   };

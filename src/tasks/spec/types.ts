@@ -64,6 +64,8 @@ const DeviceRuleSchema = z.strictObject({
   access: z.string().optional(),
 });
 
+const ThrottleDeviceSchema = z.strictObject({ major: z.number().int(), minor: z.number().int(), rate: z.number().int().min(0) });
+
 export const OciResourcesSchema = z.strictObject({
   devices: z.array(DeviceRuleSchema).optional(),
   memory: z
@@ -93,7 +95,17 @@ export const OciResourcesSchema = z.strictObject({
     })
     .optional(),
   pids: z.strictObject({ limit: z.number().int() }).optional(),
-  blockIO: later,
+  blockIO: z
+    .strictObject({
+      weight: z.number().int().optional(),
+      leafWeight: later,
+      weightDevice: z.array(z.strictObject({ major: z.number().int(), minor: z.number().int(), weight: z.number().int().optional(), leafWeight: later })).optional(),
+      throttleReadBpsDevice: z.array(ThrottleDeviceSchema).optional(),
+      throttleWriteBpsDevice: z.array(ThrottleDeviceSchema).optional(),
+      throttleReadIOPSDevice: z.array(ThrottleDeviceSchema).optional(),
+      throttleWriteIOPSDevice: z.array(ThrottleDeviceSchema).optional(),
+    })
+    .optional(),
   hugepageLimits: later,
   network: later,
   rdma: later,

@@ -1,68 +1,85 @@
 /**
- * One gRPC call on the server, for all four method kinds. It offers handlers the part of
- * grpc-js's call API berth uses (request, metadata, cancelled, write/end, 'data'/'end'/
- * 'cancelled'/'close'/'drain', pause/resume), so services did not change with the transport.
+ * One gRPC call on the server, for all four method kinds and both HTTP/2 backends: it implements
+ * the ServerCall interface (call-interface.ts) over a CallPort, the few things a backend's stream
+ * does. It offers handlers the part of grpc-js's call API berth uses (request, metadata,
+ * cancelled, write/end, 'data'/'end'/'cancelled'/'close'/'drain', pause/resume), plus raw
+ * request pieces (takeRequestBytes).
  */
 import { EventEmitter } from 'node:events';
 import { Status } from './codes';
-import type { StreamEvents, H2Stream } from '../h2/stream';
-import { type CallMetadata, frameMessage, MessageDecoder, RESPONSE_HEADERS, statusBlock } from './messages';
+import type { MethodDef, MetadataReader, RequestFramer, ServerCall, StatusLike } from './call-interface';
+import { Deadline } from './deadline';
+import { frameMessage, type MessageBudget, MessageDecoder } from './messages';
 
-export interface MethodDef {
-  path: string;
-  requestStream: boolean;
-  responseStream: boolean;
-  requestDeserialize(b: Buffer): unknown;
-  responseSerialize(v: unknown): Buffer;
-}
+export type { MethodDef, StatusLike } from './call-interface';
 
-export interface StatusLike {
-  code: number;
-  details: string;
+/** What a backend's stream does for a call. */
+export interface CallPort {
+  /** Response headers (:status 200, content-type). */
+  sendHeaders(): void;
+  /** One framed message, in pieces. */
+  sendMessage(pieces: Buffer[]): void;
+  /** Written bytes wait above the high-water mark: the call's writer should wait for drain(). */
+  congested(highWater: number): boolean;
+  /** Trailers (a trailers-only response when no headers went out) and the end of the stream. */
+  sendStatus(code: number, details: string, headersSent: boolean): void;
+  /** The call took `n` request bytes: the client may send that many more. */
+  consumed(n: number): void;
+  /** Stop or restart delivering request bytes (flow control then stops the client). */
+  setReading(on: boolean): void;
 }
 
 const { INTERNAL, UNIMPLEMENTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, UNKNOWN } = Status;
 
-/** write() reports backpressure above this many bytes waiting for the client's window. */
+/** write() reports backpressure above this many bytes waiting for the client's window or the socket. */
 const HIGH_WATER = 1 << 20;
 
-export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
+export class ServerCallImpl<Req = unknown, Res = unknown> extends EventEmitter implements ServerCall<Req, Res> {
   request = undefined as Req;
   cancelled = false;
-  /** Replaceable (Content/Write's tap): framed messages out of the stream's bytes. */
-  decoder: { write(b: Buffer): Buffer[] };
   /** Decoded messages not yet handed to the handler. */
-  readonly readQueue: Req[] = [];
-  /** Bytes received while the reader was paused, not yet decoded (nor credited to the window). */
+  private readonly readQueue: Req[] = [];
+  private decoder: MessageDecoder;
+  private framer: RequestFramer | undefined;
+  /** Bytes received but not fed to the decoder (paused, or waiting for message budget). */
   private backlog: Buffer[] = [];
+  private waitingBudget = false;
   private flowing: boolean | null = null;
   private remoteEnded = false;
   private endEmitted = false;
-  private finished = false;
+  finished = false;
   private headersSent = false;
   private needDrain = false;
-  private deadline: NodeJS.Timeout | undefined;
+  private deadline: Deadline | undefined;
   /** Unary and server-streaming: called once the single request is in. */
   onRequest: (() => void) | undefined;
+  /** The call finished (status sent, or reset): the server's slot bookkeeping. */
+  onFinish: (() => void) | undefined;
 
   constructor(
-    private readonly stream: H2Stream,
+    private readonly port: CallPort,
     private readonly method: MethodDef,
-    readonly metadata: CallMetadata,
-    maxReceive: number,
+    readonly metadata: MetadataReader,
+    private readonly maxReceive: number,
+    private readonly budget?: MessageBudget,
   ) {
     super();
-    this.decoder = new MessageDecoder(maxReceive);
+    this.decoder = new MessageDecoder(maxReceive, budget);
   }
 
   setDeadline(ms: number): void {
-    this.deadline = setTimeout(() => {
+    this.deadline = new Deadline(ms, () => {
       if (this.finished) return;
       this.sendStatus({ code: DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
       this.cancelled = true;
       this.emit('cancelled', 'deadline');
-    }, ms);
-    this.deadline.unref();
+    });
+  }
+
+  takeRequestBytes(make: (maxMessageBytes: number) => RequestFramer): boolean {
+    if (this.framer || !this.decoder.atBoundary || this.readQueue.length || this.waitingBudget) return false;
+    this.framer = make(this.maxReceive);
+    return true;
   }
 
   // --- the reading side (Readable-like: flows once a 'data' listener is added, unless paused)
@@ -74,12 +91,14 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
   }
 
   pause(): this {
+    if (this.flowing !== false) this.port.setReading(false);
     this.flowing = false;
     return this;
   }
 
   resume(): this {
     if (this.flowing) return this;
+    if (this.flowing === false) this.port.setReading(true);
     this.flowing = true;
     process.nextTick(() => this.flow());
     return this;
@@ -89,9 +108,10 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     return this.flowing === false;
   }
 
+  /** Request bytes from the backend. */
   data(chunk: Buffer): void {
     if (this.finished) return;
-    if (this.backlog.length || (this.method.requestStream && !this.flowing) || this.readQueue.length) {
+    if (this.backlog.length || this.waitingBudget || (this.method.requestStream && !this.flowing) || this.readQueue.length) {
       this.backlog.push(chunk);
       if (this.method.requestStream && this.flowing) this.flow();
       return;
@@ -110,10 +130,10 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     this.remoteEnded = true;
     if (this.finished) return;
     if (!this.method.requestStream) {
-      while (this.backlog.length) this.feed(this.backlog.shift()!);
-      if (this.finished) return;
+      this.feedBacklog();
+      if (this.finished || this.waitingBudget) return;
       if (this.readQueue.length !== 1) {
-        this.sendStatus({ code: this.readQueue.length ? UNIMPLEMENTED : INTERNAL, details: this.readQueue.length ? 'received more than one request message for a unary method' : 'no request message received' });
+        this.fail(this.readQueue.length ? UNIMPLEMENTED : INTERNAL, this.readQueue.length ? 'received more than one request message for a unary method' : 'no request message received');
         return;
       }
       this.request = this.readQueue.shift()!;
@@ -123,16 +143,23 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     this.flow();
   }
 
+  private feedBacklog(): void {
+    while (this.backlog.length && !this.finished && !this.waitingBudget) this.feed(this.backlog.shift()!);
+  }
+
+  /** Decodes `chunk` (or hands it to the handler's framer); stops early when the message budget is spent. */
   private feed(chunk: Buffer): void {
     let msgs: Buffer[];
     try {
-      msgs = this.decoder.write(chunk);
+      msgs = (this.framer ?? this.decoder).push(chunk);
     } catch (e) {
       const msg = (e as Error).message;
       this.fail(/larger than max/.test(msg) ? RESOURCE_EXHAUSTED : INTERNAL, msg);
       return;
     }
-    this.stream.credit(chunk.length);
+    const rest = this.framer ? undefined : this.decoder.rest;
+    this.port.consumed(rest ? chunk.length - rest.length : chunk.length);
+    if (rest) this.waitForBudget(rest);
     for (const m of msgs) {
       if (m[0] !== 0) {
         this.fail(UNIMPLEMENTED, 'berth: compressed gRPC messages are not supported');
@@ -147,10 +174,25 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     }
   }
 
+  /** The connection's message budget is spent: stop reading until it has room for this message. */
+  private waitForBudget(rest: Buffer): void {
+    this.backlog.unshift(rest);
+    this.waitingBudget = true;
+    this.port.setReading(false);
+    this.budget!.wait(() => {
+      this.waitingBudget = false;
+      if (this.finished) return;
+      if (this.flowing !== false) this.port.setReading(true);
+      this.feedBacklog();
+      if (this.method.requestStream) this.flow();
+      else if (this.remoteEnded && !this.waitingBudget) this.remoteEnd();
+    });
+  }
+
   private flow(): void {
     while (this.flowing && !this.finished) {
       if (this.readQueue.length) this.emit('data', this.readQueue.shift());
-      else if (this.backlog.length) this.feed(this.backlog.shift()!);
+      else if (this.backlog.length && !this.waitingBudget) this.feed(this.backlog.shift()!);
       else break;
     }
     // As a Readable: 'end' only while flowing, after the last message was taken.
@@ -181,10 +223,10 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     }
     if (!this.headersSent) {
       this.headersSent = true;
-      this.stream.headers(RESPONSE_HEADERS, false);
+      this.port.sendHeaders();
     }
-    for (const b of frameMessage(body)) this.stream.data(b);
-    if (this.stream.queued > HIGH_WATER) {
+    this.port.sendMessage(frameMessage(body));
+    if (this.port.congested(HIGH_WATER)) {
       this.needDrain = true;
       return false;
     }
@@ -193,17 +235,13 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
 
   sendStatus(st: StatusLike): void {
     if (this.finished) return;
-    this.finished = true;
-    if (this.deadline) clearTimeout(this.deadline);
-    const block = statusBlock(st.code, st.details, this.headersSent);
-    if (this.headersSent) this.stream.end(block);
-    else this.stream.headers(block, true);
-    this.backlog = [];
+    this.finish();
+    this.port.sendStatus(st.code, st.details, this.headersSent);
     process.nextTick(() => this.emit('close'));
   }
 
   /** For unary handlers: grpc-js's callback(err, value). */
-  readonly callback = (err: unknown, value?: Res): void => {
+  readonly callback = (err: unknown, value?: unknown): void => {
     if (err) this.sendStatus(statusOf(err));
     else {
       this.write(value as Res);
@@ -211,10 +249,10 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
     }
   };
 
-  // --- StreamEvents from the connection
+  // --- from the backend's stream
 
   drain(): void {
-    if (this.needDrain && this.stream.queued <= HIGH_WATER / 2) {
+    if (this.needDrain && !this.port.congested(HIGH_WATER / 2)) {
       this.needDrain = false;
       this.emit('drain');
     }
@@ -222,23 +260,19 @@ export class ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
 
   reset(): void {
     if (this.finished) return;
-    this.finished = true;
+    this.finish();
     this.cancelled = true;
-    if (this.deadline) clearTimeout(this.deadline);
-    this.backlog = [];
     this.emit('cancelled', 'reset');
     process.nextTick(() => this.emit('close'));
   }
-}
 
-/** The StreamEvents `end` of a call is the client's half-close; `ServerCall.end()` is ours. */
-export function streamEvents(call: ServerCall): StreamEvents {
-  return {
-    data: (c) => call.data(c),
-    end: () => call.remoteEnd(),
-    reset: () => call.reset(),
-    drain: () => call.drain(),
-  };
+  private finish(): void {
+    this.finished = true;
+    this.deadline?.clear();
+    this.backlog = [];
+    this.decoder.drop();
+    this.onFinish?.();
+  }
 }
 
 export function statusOf(err: unknown): StatusLike {

@@ -55,7 +55,7 @@ export class ClientStream {
   }
 
   receive(chunk: Buffer): void {
-    for (const m of this.decoder.write(chunk)) this.onMessage(m.subarray(5));
+    for (const m of this.decoder.push(chunk)) this.onMessage(m.subarray(5));
     this.credit(chunk.length);
   }
 
@@ -78,7 +78,7 @@ export class ClientStream {
 export class H2Channel {
   private readonly socket: Socket;
   private readonly streams = new Map<number, ClientStream>();
-  private readonly hpack = new HpackDecoder();
+  private readonly hpack = new HpackDecoder(4096, 1 << 20);
   private nextId = 1;
   private peerMaxFrame = 16384;
   private peerWindow = DEFAULT_WINDOW;
@@ -120,7 +120,8 @@ export class H2Channel {
         headers: (id, endStream, block) => this.headers(id, endStream, block),
         control: (type, flags, id, payload) => this.control(type, flags, id, payload),
       },
-      16384,
+      // A client is lenient about what servers send back (containerd echoes 45 KB error texts).
+      { maxFrame: 16384, maxBlock: 1 << 20, maxBlockFrames: 1024 },
       false,
       () => this.failure !== undefined,
     );

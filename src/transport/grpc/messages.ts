@@ -1,21 +1,68 @@
 /** gRPC's length-prefixed message framing and the small pieces of its HTTP/2 mapping. */
-import { encodeHeaders, type HeaderList } from '../h2/hpack';
+import type { MetadataReader, RequestFramer } from './call-interface';
+
+/**
+ * Request bytes of one connection held in messages still being assembled (across frames or
+ * socket reads): a message must reserve its size here before its body is kept, and waits (its
+ * stream stops being read, so flow control stops its sender) while the budget is spent. A
+ * message larger than the whole budget is admitted when nothing else is held.
+ */
+export const MESSAGE_BUDGET = 16 << 20;
+
+export class MessageBudget {
+  private used = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly limit = MESSAGE_BUDGET) {}
+
+  reserve(n: number): boolean {
+    if (this.used > 0 && this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+
+  release(n: number): void {
+    this.used -= n;
+    if (!this.waiters.length) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Calls `retry` once some budget was released. */
+  wait(retry: () => void): void {
+    this.waiters.push(retry);
+  }
+}
 
 /**
  * Splits a stream's bytes into framed messages (5-byte prefix + body), as grpc-js's
- * StreamDecoder does (the Content/Write tap replaces `write` with the same contract). A message
- * that arrived whole in one piece is returned as a slice of it, without a copy.
+ * StreamDecoder does. A message that arrived whole in one piece is returned as a slice of it,
+ * without a copy; one assembled from pieces first reserves its size from the budget, and
+ * push() stops before it (leaving the bytes in `rest`) when the budget is spent.
  */
-export class MessageDecoder {
-  /** 0 at a message boundary, 1 inside a prefix, 2 inside a body. */
-  readState = 0;
+export class MessageDecoder implements RequestFramer {
   private readonly hdr = Buffer.alloc(5);
   private hdrLen = 0;
+  /** Body bytes still to come of the message being assembled; -1: none (at a boundary or in a prefix). */
+  private need = -1;
+  private started = false;
   private body: Buffer[] = [];
   private bodyLen = 0;
-  private need = 0;
+  /** Reserved from the budget for the message being assembled (released when it is whole, or by drop()). */
+  private reserved = 0;
+  /** What push() left unread when the budget was spent. */
+  rest: Buffer | undefined;
 
-  constructor(readonly maxReadMessageLength: number) {}
+  constructor(
+    readonly maxReadMessageLength: number,
+    private readonly budget?: MessageBudget,
+  ) {}
+
+  /** Nothing of a message is pending: the next byte starts one. */
+  get atBoundary(): boolean {
+    return this.need < 0 && this.hdrLen === 0;
+  }
 
   private check(len: number): void {
     if (this.maxReadMessageLength !== -1 && len > this.maxReadMessageLength) {
@@ -23,16 +70,17 @@ export class MessageDecoder {
     }
   }
 
-  write(data: Buffer): Buffer[] {
+  push(data: Buffer): Buffer[] {
+    this.rest = undefined;
     const out: Buffer[] = [];
     let i = 0;
-    while (i < data.length) {
-      if (this.readState !== 2) {
+    while (i < data.length || this.need === 0) {
+      if (this.need < 0) {
         if (this.hdrLen === 0 && data.length - i >= 5) {
           const len = data.readUInt32BE(i + 1);
           this.check(len);
           if (data.length - i >= 5 + len) {
-            out.push(data.subarray(i, i + 5 + len));
+            out.push(i === 0 && len + 5 === data.length ? data : data.subarray(i, i + 5 + len));
             i += 5 + len;
             continue;
           }
@@ -41,28 +89,44 @@ export class MessageDecoder {
         data.copy(this.hdr, this.hdrLen, i, i + n);
         this.hdrLen += n;
         i += n;
-        this.readState = 1;
         if (this.hdrLen < 5) break;
-        this.hdrLen = 0;
         this.need = this.hdr.readUInt32BE(1);
         this.check(this.need);
+        this.started = false;
+      }
+      if (!this.started) {
+        if (this.budget && !this.budget.reserve(5 + this.need)) {
+          this.rest = data.subarray(i);
+          return out;
+        }
+        this.reserved = 5 + this.need;
         this.body = [Buffer.from(this.hdr)];
         this.bodyLen = 5;
-        this.readState = 2;
-        if (this.need > 0) continue;
-      } else {
-        const n = Math.min(this.need, data.length - i);
+        this.started = true;
+      }
+      const n = Math.min(this.need, data.length - i);
+      if (n > 0) {
         this.body.push(data.subarray(i, i + n));
         this.bodyLen += n;
         this.need -= n;
         i += n;
-        if (this.need > 0) continue;
       }
+      if (this.need > 0) break;
       out.push(this.body.length === 1 ? this.body[0] : Buffer.concat(this.body, this.bodyLen));
-      this.body = [];
-      this.readState = 0;
+      this.drop();
     }
     return out;
+  }
+
+  /** Forgets a partly assembled message and returns its reservation. */
+  drop(): void {
+    if (this.reserved) this.budget?.release(this.reserved);
+    this.reserved = 0;
+    this.body = [];
+    this.bodyLen = 0;
+    this.need = -1;
+    this.hdrLen = 0;
+    this.started = false;
   }
 }
 
@@ -81,38 +145,27 @@ export function frameMessage(body: Buffer): Buffer[] {
   return [out];
 }
 
-export const RESPONSE_HEADERS = encodeHeaders([
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-]);
-const OK_TRAILERS = encodeHeaders([['grpc-status', '0']]);
-const OK_TRAILERS_ONLY = encodeHeaders([
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-  ['grpc-status', '0'],
-]);
+/** Most bytes of grpc-message we send, after percent-encoding (containerd echoes client input into errors). */
+export const MAX_GRPC_MESSAGE = 4096;
+const ELLIPSIS = '%E2%80%A6';
 
-/** grpc-message is percent-encoded (gRPC over HTTP/2 spec); kept short enough for one frame. */
-export function encodeGrpcMessage(details: string): string {
-  const s = details.length > 4096 ? details.slice(0, 4096) + '…' : details;
-  if (/^[\x20-\x24\x26-\x7e]*$/.test(s)) return s;
+/**
+ * grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2). Long text is cut at a character
+ * boundary so that the encoded value, an ellipsis included, stays within `max` bytes.
+ */
+export function encodeGrpcMessage(details: string, max = MAX_GRPC_MESSAGE): string {
+  if (details.length <= max && /^[\x20-\x24\x26-\x7e]*$/.test(details)) return details;
   let out = '';
-  for (const b of Buffer.from(s, 'utf8')) out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  /** Where to cut (a character boundary leaving room for the ellipsis), once known. */
+  let cut = -1;
+  for (const ch of details) {
+    const cp = ch.codePointAt(0)!;
+    const enc = cp >= 0x20 && cp <= 0x7e && cp !== 0x25 ? ch : [...Buffer.from(ch, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('');
+    if (cut < 0 && out.length + enc.length > max - ELLIPSIS.length) cut = out.length;
+    out += enc;
+    if (out.length > max) return out.slice(0, cut) + ELLIPSIS;
+  }
   return out;
-}
-
-/** The trailer block (or a trailers-only response when no headers went out yet). */
-export function statusBlock(code: number, details: string, headersSent: boolean): Buffer {
-  if (code === 0 && !details) return headersSent ? OK_TRAILERS : OK_TRAILERS_ONLY;
-  const list: HeaderList = headersSent
-    ? []
-    : [
-        [':status', '200'],
-        ['content-type', 'application/grpc'],
-      ];
-  list.push(['grpc-status', String(code)]);
-  if (details) list.push(['grpc-message', encodeGrpcMessage(details)]);
-  return encodeHeaders(list);
 }
 
 /** grpc-timeout ("100m", "5S", ...) in milliseconds; undefined when absent or malformed. */
@@ -125,7 +178,7 @@ export function parseTimeout(v: string): number | undefined {
 }
 
 /** Call metadata as handlers read it (grpc-js's Metadata.get contract). */
-export class CallMetadata {
+export class CallMetadata implements MetadataReader {
   private readonly map = new Map<string, Array<string | Buffer>>();
 
   add(key: string, value: string | Buffer): void {

@@ -1,93 +1,153 @@
 /**
  * The server side of one HTTP/2 connection (RFC 9113), only as much as gRPC over h2c needs:
- * frames, HPACK, both directions of flow control, PING, SETTINGS, RST_STREAM and GOAWAY.
- *
- * Why not node:http2: every stream there is a Duplex with its own headers objects and event
- * plumbing; a unary gRPC call cost ~190 µs of server CPU on it (~270-295 through grpc-js, ~115
- * here), more than the handler itself for most containerd calls. Here a call is a few frames
- * split from the socket's chunks (reader.ts, which hands DATA on as slices while a frame is still
- * arriving) and written back in one write (outbox.ts).
+ * frames, HPACK, both directions of flow control, PING, SETTINGS, RST_STREAM and GOAWAY, with
+ * bounds on everything a peer can make the server hold (limits.ts). Frames are split from the
+ * socket's chunks (reader.ts hands DATA on as slices while a frame is still arriving) and the
+ * frames of one tick go out in one write (outbox.ts); inbound.ts judges each frame.
  */
 import type { Socket } from 'node:net';
+import { Calm } from './calm';
 import { Outbox } from './outbox';
 import { ConnectionError, FrameReader } from './reader';
 import { H2Stream } from './stream';
 import { type HeaderList, HpackDecoder, HpackError } from './hpack';
-import { ACK, CONN_WINDOW, DEFAULT_WINDOW, Frame, type FrameType, H2Error, LOCAL_MAX_FRAME, STREAM_WINDOW } from './frames';
+import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Frame, type FrameType, H2Error, MAX_WINDOW, Setting, settingsPayload } from './frames';
+import {
+  CONN_WINDOW,
+  CONTROL_REPLY_BOUND,
+  INITIAL_STREAM_WINDOW,
+  KEEPALIVE_MS,
+  KEEPALIVE_TIMEOUT_MS,
+  LOCAL_MAX_FRAME,
+  MAX_BLOCK_FRAMES,
+  MAX_HEADER_BLOCK,
+  MAX_HEADER_LIST,
+  MAX_STREAMS,
+  RESET_MEMORY,
+  STREAMS_PER_TURN,
+  WINDOW_GROWTH_BUDGET,
+  WRITE_BOUND,
+} from './limits';
+import { Inbound } from './inbound';
 
-/** Streams one connection may have open at once (advertised; more are refused). */
-const MAX_STREAMS = 1000;
-
-export type OnStream = (stream: H2Stream, headers: HeaderList) => void;
+export interface ConnectionHooks {
+  /** A new stream with a well-formed request header list. */
+  onStream(stream: H2Stream, headers: HeaderList): void;
+  onClose(): void;
+}
 
 export class H2Connection {
   readonly streams = new Map<number, H2Stream>();
   /** Peer's settings and our send windows. */
-  peerMaxFrame = 16384;
-  private peerInitialWindow = DEFAULT_WINDOW;
-  private connSendWindow = DEFAULT_WINDOW;
-  /** Streams with DATA waiting for window. */
+  peerMaxFrame = DEFAULT_MAX_FRAME;
+  peerMaxHeaderList = Infinity;
+  peerInitialWindow = DEFAULT_WINDOW;
+  connSendWindow = DEFAULT_WINDOW;
+  /** Streams with DATA waiting for window, and streams waiting for the socket to drain. */
   private readonly blocked = new Set<H2Stream>();
+  private readonly drainWaiters = new Set<H2Stream>();
   /** Received bytes not yet credited back on the connection, and what the client may still send. */
   private connUncredited = 0;
-  private connRecvWindow = CONN_WINDOW;
-  private lastStreamId = 0;
-  private readonly hpack = new HpackDecoder();
+  connRecvWindow = CONN_WINDOW;
+  /** Window growth granted to streams (limits.ts WINDOW_GROWTH_BUDGET). */
+  private growthUsed = 0;
+  lastStreamId = 0;
+  /** Recently closed streams: true if we reset them (their late frames are ignored, RFC 9113 §5.1). */
+  readonly recentlyClosed = new Map<number, boolean>();
+  readonly hpack = new HpackDecoder(4096, MAX_HEADER_LIST);
+  readonly calm = new Calm();
   private readonly reader: FrameReader;
-  /** The stream of the DATA frame now arriving (undefined: one we forgot, or none). */
-  private dataStream: H2Stream | undefined;
-  private readonly outbox: Outbox;
-  private goingAway = false;
+  readonly outbox: Outbox;
+  goingAway = false;
   closed = false;
+  /** Reading stopped (socket paused) while held; `held`: the application asked (handler slots). */
+  private paused = false;
+  private held = false;
+  private resumeQueued = false;
+  /** Streams started in this turn of the event loop (limits.ts STREAMS_PER_TURN). */
+  private turnStreams = 0;
+  private lastRead = Date.now();
+  private keepalive: NodeJS.Timeout | undefined;
+  private pingSentAt = 0;
 
   constructor(
     readonly socket: Socket,
-    private readonly onStream: OnStream,
-    private readonly onClose: () => void,
+    readonly hooks: ConnectionHooks,
   ) {
-    this.outbox = new Outbox(socket);
-    this.reader = new FrameReader(
-      {
-        dataStart: (id, frameLen, dataLen) => this.startData(id, frameLen, dataLen),
-        data: (chunk) => {
-          const st = this.dataStream;
-          if (st && !st.remoteClosed) st.receive(chunk);
-        },
-        dataEnd: (end) => {
-          const st = this.dataStream;
-          this.dataStream = undefined;
-          if (end && st && !st.remoteClosed) st.remoteEnd();
-        },
-        headers: (id, endStream, block) => this.headers(id, endStream, block),
-        control: (type, flags, id, payload) => this.control(type, flags, id, payload),
-      },
-      LOCAL_MAX_FRAME,
-      true,
-      () => this.closed,
-    );
-    const settings = Buffer.alloc(18);
-    settings.writeUInt16BE(0x4, 0); // INITIAL_WINDOW_SIZE
-    settings.writeUInt32BE(STREAM_WINDOW, 2);
-    settings.writeUInt16BE(0x5, 6); // MAX_FRAME_SIZE
-    settings.writeUInt32BE(LOCAL_MAX_FRAME, 8);
-    settings.writeUInt16BE(0x3, 12); // MAX_CONCURRENT_STREAMS: bounds what one client can hold open
-    settings.writeUInt32BE(MAX_STREAMS, 14);
+    this.outbox = new Outbox(socket, () => this.maybeResume());
+    const inbound = new Inbound(this);
+    this.reader = new FrameReader(inbound, { maxFrame: LOCAL_MAX_FRAME, maxBlock: MAX_HEADER_BLOCK, maxBlockFrames: MAX_BLOCK_FRAMES }, true, this.mustHold);
+    const settings = settingsPayload([
+      [Setting.MAX_CONCURRENT_STREAMS, MAX_STREAMS],
+      [Setting.INITIAL_WINDOW_SIZE, INITIAL_STREAM_WINDOW],
+      [Setting.MAX_FRAME_SIZE, LOCAL_MAX_FRAME],
+      [Setting.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
+    ]);
     this.frame(Frame.SETTINGS, 0, 0, settings);
     this.windowUpdate(0, CONN_WINDOW - DEFAULT_WINDOW);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => this.drained());
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
+    this.armKeepalive(KEEPALIVE_MS);
   }
 
   /** Queues one frame; everything queued in this tick goes out in one write. */
-  frame(type: FrameType, flags: number, id: number, payload?: Buffer): void {
-    this.outbox.frame(type, flags, id, payload);
+  frame(type: FrameType, flags: number, id: number, payload?: Buffer, reply = false): void {
+    if (type === Frame.DATA) this.calm.sentSincePing = true;
+    this.outbox.frame(type, flags, id, payload, reply);
+  }
+
+  /** A header block, split into CONTINUATION frames as the peer's SETTINGS_MAX_FRAME_SIZE requires. */
+  headers(id: number, block: Buffer, flags: number): void {
+    this.calm.sentSincePing = true;
+    this.outbox.headers(id, block, flags, this.peerMaxFrame);
   }
 
   windowUpdate(id: number, inc: number): void {
     const b = Buffer.allocUnsafe(4);
     b.writeUInt32BE(inc, 0);
     this.frame(Frame.WINDOW_UPDATE, 0, id, b);
+  }
+
+  /** RST_STREAM from us; `reply`: it answers a peer's error (counted among control replies). */
+  resetStream(id: number, code: number, reply = false): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(code, 0);
+    this.frame(Frame.RST_STREAM, 0, id, b, reply);
+    this.closedStream(id, true);
+  }
+
+  /** Remembers how a stream closed, for the frames that may still arrive on it. */
+  closedStream(id: number, resetByUs: boolean): void {
+    if (this.recentlyClosed.size >= RESET_MEMORY) this.recentlyClosed.delete(this.recentlyClosed.keys().next().value!);
+    this.recentlyClosed.set(id, resetByUs || this.recentlyClosed.get(id) === true);
+  }
+
+  /** A new stream started: after STREAMS_PER_TURN in one turn, reading waits for the next. */
+  streamStarted(): void {
+    if (this.turnStreams++ === 0)
+      setImmediate(() => {
+        this.turnStreams = 0;
+        this.maybeResume();
+      });
+  }
+
+  /** Grants up to `want` more window to a stream, from the connection's growth budget. */
+  growWindow(want: number): number {
+    const n = Math.max(0, Math.min(want, WINDOW_GROWTH_BUDGET - this.growthUsed));
+    this.growthUsed += n;
+    return n;
+  }
+
+  /** The stream's DATA queue or the socket is too full for more writes now. */
+  congested(s: H2Stream, highWater: number): boolean {
+    if (s.queued > highWater || this.outbox.pendingBytes > WRITE_BOUND) {
+      s.wantDrain = true;
+      this.drainWaiters.add(s);
+      return true;
+    }
+    return false;
   }
 
   /** Sends what the windows allow of a stream's queued DATA (and its trailers once the queue is empty). */
@@ -109,20 +169,49 @@ export class H2Connection {
     }
     this.blocked.delete(s);
     s.queueDrained();
+    this.notifyDrain(s);
   }
 
-  private pumpBlocked(): void {
+  pumpBlocked(): void {
     for (const s of this.blocked) {
       if (this.connSendWindow <= 0) return;
       this.pump(s);
     }
   }
 
+  private notifyDrain(s: H2Stream): void {
+    if (!s.wantDrain || this.outbox.pendingBytes > WRITE_BOUND) return;
+    s.wantDrain = false;
+    this.drainWaiters.delete(s);
+    s.events?.drain();
+  }
+
+  private drained(): void {
+    this.outbox.flush();
+    for (const s of [...this.drainWaiters]) if (!s.queue.length) this.notifyDrain(s);
+    this.maybeResume();
+  }
+
   /** A stream is done on our side: forget it (later frames for it only count against the connection window). */
   forget(s: H2Stream): void {
-    this.streams.delete(s.id);
+    if (!this.streams.delete(s.id)) return;
     this.blocked.delete(s);
-    if (this.goingAway && this.streams.size === 0) this.socket.end();
+    this.drainWaiters.delete(s);
+    this.growthUsed -= s.growth;
+    this.closedStream(s.id, false);
+    if (this.goingAway && this.streams.size === 0) this.finish();
+  }
+
+  /** Sends what is queued, then ends the socket (graceful close). */
+  private finish(): void {
+    this.outbox.close();
+    this.socket.end();
+  }
+
+  /** The application holds reading (e.g. no handler slot is free); released with hold(false). */
+  hold(on: boolean): void {
+    this.held = on;
+    if (!on) this.maybeResume();
   }
 
   /** Graceful shutdown: no new streams; the socket ends once the open ones are done. */
@@ -130,61 +219,48 @@ export class H2Connection {
     if (this.closed || this.goingAway) return;
     this.goingAway = true;
     this.sendGoAway(H2Error.NO_ERROR);
-    if (this.streams.size === 0) process.nextTick(() => this.socket.end());
+    if (this.streams.size === 0) this.finish();
   }
 
-  private sendGoAway(code: number): void {
-    const b = Buffer.allocUnsafe(8);
+  sendGoAway(code: number, debug = ''): void {
+    const d = Buffer.from(debug);
+    const b = Buffer.allocUnsafe(8 + d.length);
     b.writeUInt32BE(this.lastStreamId, 0);
     b.writeUInt32BE(code, 4);
+    d.copy(b, 8);
     this.frame(Frame.GOAWAY, 0, 0, b);
+  }
+
+  /** GOAWAY(ENHANCE_YOUR_CALM) and close: the peer floods. */
+  calmDown(why: string): void {
+    this.fail(new ConnectionError(H2Error.ENHANCE_YOUR_CALM, why));
   }
 
   destroy(): void {
     if (this.closed) return;
     this.outbox.close();
     this.closed = true;
+    clearTimeout(this.keepalive);
     this.socket.destroy();
     const streams = [...this.streams.values()];
     this.streams.clear();
     this.blocked.clear();
+    this.drainWaiters.clear();
     for (const s of streams) s.peerReset(H2Error.CANCEL);
-    this.onClose();
+    this.hooks.onClose();
   }
 
-  private fail(e: unknown): void {
+  /** A connection error: GOAWAY with its code (written before the socket closes), then close. */
+  fail(e: unknown): void {
+    if (this.closed) return;
     const code = e instanceof ConnectionError ? e.h2code : e instanceof HpackError ? H2Error.COMPRESSION_ERROR : H2Error.INTERNAL_ERROR;
-    this.sendGoAway(code);
+    this.sendGoAway(code, code === H2Error.ENHANCE_YOUR_CALM && e instanceof Error ? e.message : '');
+    this.finish();
     this.destroy();
   }
 
-  private receive(chunk: Buffer): void {
-    try {
-      this.reader.push(chunk);
-    } catch (e) {
-      this.fail(e);
-    }
-  }
-
-  private startData(id: number, len: number, dataLen: number): void {
-    if (id === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'DATA on stream 0');
-    const s = this.streams.get(id);
-    // A client that ignores our windows could make a paused stream buffer without bound.
-    this.connRecvWindow -= len;
-    if (this.connRecvWindow < 0) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'DATA beyond the connection window');
-    this.credit(len);
-    if (s) {
-      if (s.remoteClosed) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `DATA after END_STREAM on stream ${id}`);
-      s.recvWindow -= len;
-      if (s.recvWindow < 0) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `DATA beyond the window of stream ${id}`);
-      // Padding is never seen by the stream: credit it back at once.
-      if (len > dataLen) s.credit(len - dataLen);
-    }
-    this.dataStream = s;
-  }
-
   /** Connection-level credit is given back as soon as bytes arrive: streams bound what is buffered. */
-  private credit(n: number): void {
+  creditConnection(n: number): void {
     this.connUncredited += n;
     if (this.connUncredited >= CONN_WINDOW / 4) {
       this.windowUpdate(0, this.connUncredited);
@@ -193,92 +269,103 @@ export class H2Connection {
     }
   }
 
-  private control(type: number, flags: number, id: number, p: Buffer): void {
-    switch (type) {
-      case Frame.SETTINGS:
-        if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'SETTINGS on a stream');
-        if (flags & ACK) return;
-        if (p.length % 6) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'SETTINGS length');
-        for (let j = 0; j < p.length; j += 6) this.setting(p.readUInt16BE(j), p.readUInt32BE(j + 2));
-        this.frame(Frame.SETTINGS, ACK, 0);
-        this.pumpBlocked();
+  /** Applies the peer's SETTINGS (RFC 9113 §6.5.2). */
+  applySetting(key: number, value: number): void {
+    switch (key) {
+      case Setting.ENABLE_PUSH:
+        if (value > 1) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'ENABLE_PUSH other than 0 or 1');
         return;
-      case Frame.PING:
-        if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING length');
-        if (!(flags & ACK)) this.outbox.ack(Buffer.from(p));
-        return;
-      case Frame.WINDOW_UPDATE: {
-        if (p.length !== 4) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'WINDOW_UPDATE length');
-        const inc = p.readUInt32BE(0) & 0x7fffffff;
-        if (inc === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'WINDOW_UPDATE of 0');
-        if (id === 0) {
-          this.connSendWindow += inc;
-          if (this.connSendWindow > 0x7fffffff) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'connection window above 2^31-1');
-          this.pumpBlocked();
-        } else {
-          const s = this.streams.get(id);
-          if (s && !s.widen(inc)) {
-            s.reset(H2Error.FLOW_CONTROL_ERROR);
-            s.peerReset(H2Error.FLOW_CONTROL_ERROR);
-          } else if (s) this.pump(s);
-        }
+      case Setting.INITIAL_WINDOW_SIZE: {
+        if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE above 2^31-1');
+        const delta = value - this.peerInitialWindow;
+        this.peerInitialWindow = value;
+        for (const s of this.streams.values()) if (!s.widen(delta)) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE overflows stream ${s.id}'s window`);
         return;
       }
-      case Frame.RST_STREAM: {
-        const s = this.streams.get(id);
-        if (s) {
-          this.forget(s);
-          s.peerReset(p.length >= 4 ? p.readUInt32BE(0) : H2Error.CANCEL);
-        }
+      case Setting.MAX_FRAME_SIZE:
+        if (value < 16384 || value > 16777215) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'MAX_FRAME_SIZE out of range');
+        this.peerMaxFrame = value;
         return;
-      }
-      case Frame.GOAWAY:
-        this.goAway();
+      case Setting.MAX_HEADER_LIST_SIZE:
+        this.peerMaxHeaderList = value;
         return;
-      case Frame.PUSH_PROMISE:
-        throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PUSH_PROMISE from a client');
       default:
-        return; // PRIORITY and unknown frame types are ignored (RFC 9113 §5.5)
+      // HEADER_TABLE_SIZE does not matter (the encoder never indexes); MAX_CONCURRENT_STREAMS
+      // limits streams we would open (none); unknown settings are ignored (§6.5.2).
     }
   }
 
-  private setting(key: number, value: number): void {
-    if (key === 0x4) {
-      if (value > 0x7fffffff) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE too large');
-      const delta = value - this.peerInitialWindow;
-      this.peerInitialWindow = value;
-      for (const s of this.streams.values()) s.sendWindow += delta;
-    } else if (key === 0x5) {
-      if (value < 16384 || value > 16777215) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'bad MAX_FRAME_SIZE');
-      this.peerMaxFrame = value;
-    }
-    // HEADER_TABLE_SIZE does not matter (the encoder never indexes); the rest are advisory.
+  pong(): void {
+    this.pingSentAt = 0;
   }
 
-  private headers(id: number, endStream: boolean, block: Buffer): void {
-    // Always decode: the HPACK table must stay in step even for streams that are refused.
-    const headers = this.hpack.decode(block);
-    const existing = this.streams.get(id);
-    if (existing) {
-      // Trailers from the client: gRPC sends none, but END_STREAM still ends the stream.
-      if (endStream) existing.remoteEnd();
+  /** Reading stops at a frame boundary while this holds (the reader checks it before each frame). */
+  private readonly mustHold = (): boolean =>
+    this.closed ||
+    this.held ||
+    this.turnStreams >= STREAMS_PER_TURN ||
+    this.outbox.pendingReplies > CONTROL_REPLY_BOUND ||
+    this.outbox.pendingBytes > WRITE_BOUND;
+
+  private receive(chunk: Buffer): void {
+    this.lastRead = Date.now();
+    let stopped: boolean;
+    try {
+      stopped = this.reader.push(chunk);
+    } catch (e) {
+      this.fail(e);
       return;
     }
-    if (id % 2 === 0 || id <= this.lastStreamId) {
-      // A stream we already forgot (finished, then the client sent more): ignore it.
-      if (id % 2 === 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, `even stream id ${id}`);
-      return;
+    if (stopped && !this.closed) {
+      // Held before the chunk was used up: no more socket reads until what holds it clears.
+      this.paused = true;
+      this.socket.pause();
+      this.maybeResume();
     }
-    this.lastStreamId = id;
-    if (this.goingAway || this.streams.size >= MAX_STREAMS) {
-      const b = Buffer.allocUnsafe(4);
-      b.writeUInt32BE(H2Error.REFUSED_STREAM, 0);
-      this.frame(Frame.RST_STREAM, 0, id, b);
-      return;
-    }
-    const s = new H2Stream(this, id, this.peerInitialWindow);
-    this.streams.set(id, s);
-    this.onStream(s, headers);
-    if (endStream) s.remoteEnd();
+  }
+
+  /** Goes on reading once nothing holds it any more (deferred: this may run inside a handler). */
+  private maybeResume(): void {
+    if (!this.paused || this.resumeQueued) return;
+    this.resumeQueued = true;
+    setImmediate(() => {
+      this.resumeQueued = false;
+      if (!this.paused || this.mustHold()) return;
+      let stopped: boolean;
+      try {
+        stopped = this.reader.resume();
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      if (this.closed) return;
+      if (stopped) this.maybeResume();
+      else {
+        this.paused = false;
+        this.socket.resume();
+      }
+    });
+  }
+
+  /** grpc-go's server keepalive: PING a peer silent for KEEPALIVE_MS, close if it stays silent. */
+  private armKeepalive(ms: number): void {
+    this.keepalive = setTimeout(() => {
+      if (this.closed) return;
+      const now = Date.now();
+      if (this.pingSentAt && this.lastRead < this.pingSentAt) {
+        this.destroy();
+        return;
+      }
+      const idle = now - this.lastRead;
+      if (idle >= KEEPALIVE_MS) {
+        this.pingSentAt = now;
+        this.frame(Frame.PING, 0, 0, Buffer.alloc(8));
+        this.armKeepalive(KEEPALIVE_TIMEOUT_MS);
+      } else {
+        this.pingSentAt = 0;
+        this.armKeepalive(KEEPALIVE_MS - idle);
+      }
+    }, ms);
+    this.keepalive.unref();
   }
 }

@@ -1,4 +1,4 @@
-/** HTTP/2 wire constants (RFC 9113 §6, §7) and what berth advertises. */
+/** HTTP/2 wire constants (RFC 9113 §6, §7, §11). */
 export const Frame = {
   DATA: 0,
   HEADERS: 1,
@@ -24,19 +24,29 @@ export const H2Error = {
   PROTOCOL_ERROR: 1,
   INTERNAL_ERROR: 2,
   FLOW_CONTROL_ERROR: 3,
+  SETTINGS_TIMEOUT: 4,
+  STREAM_CLOSED: 5,
   FRAME_SIZE_ERROR: 6,
   REFUSED_STREAM: 7,
   CANCEL: 8,
   COMPRESSION_ERROR: 9,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
+
+export const Setting = {
+  HEADER_TABLE_SIZE: 1,
+  ENABLE_PUSH: 2,
+  MAX_CONCURRENT_STREAMS: 3,
+  INITIAL_WINDOW_SIZE: 4,
+  MAX_FRAME_SIZE: 5,
+  MAX_HEADER_LIST_SIZE: 6,
 } as const;
 
 export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-/** What we advertise: frames up to 1 MiB, 16 MiB per stream and 64 MiB per connection in flight. */
-export const LOCAL_MAX_FRAME = 1 << 20;
-export const STREAM_WINDOW = 16 << 20;
-export const CONN_WINDOW = 64 << 20;
 export const DEFAULT_WINDOW = 65535;
+export const DEFAULT_MAX_FRAME = 16384;
+export const MAX_WINDOW = 0x7fffffff;
 
 /** The 9-byte header of a frame with a `len`-byte payload. */
 export function frameHeader(len: number, type: number, flags: number, id: number): Buffer {
@@ -48,4 +58,14 @@ export function frameHeader(len: number, type: number, flags: number, id: number
   h[4] = flags;
   h.writeUInt32BE(id, 5);
   return h;
+}
+
+/** A SETTINGS payload from (identifier, value) pairs. */
+export function settingsPayload(pairs: ReadonlyArray<readonly [number, number]>): Buffer {
+  const b = Buffer.allocUnsafe(6 * pairs.length);
+  pairs.forEach(([k, v], i) => {
+    b.writeUInt16BE(k, 6 * i);
+    b.writeUInt32BE(v, 6 * i + 2);
+  });
+  return b;
 }

@@ -25,7 +25,18 @@ export type HeaderList = Array<[string, string]>;
 
 export class HpackError extends Error {}
 
-/** One decoder per connection: the dynamic table lives as long as the connection. */
+/**
+ * The block decoded fine but its header list passed the limit (SETTINGS_MAX_HEADER_LIST_SIZE):
+ * the decoder's state is intact (the whole block was processed), so only the stream fails.
+ */
+export class HeaderListTooLarge extends Error {}
+
+/**
+ * One decoder per connection: the dynamic table lives as long as the connection. A string is
+ * decoded only if it can still fit in the list limit (its shortest possible decoding is checked
+ * before any work), or if it enters the dynamic table; once the limit is passed the rest of the
+ * block is only parsed, to keep the table in step with the peer's.
+ */
 export class HpackDecoder {
   /** Newest first. */
   private table: Array<[string, string]> = [];
@@ -47,15 +58,20 @@ export class HpackDecoder {
     this.buf = block;
     this.pos = 0;
     const out: HeaderList = [];
-    let listBytes = 0;
+    let room = this.maxListBytes;
+    let over = false;
     let first = true;
     while (this.pos < block.length) {
       const b = block[this.pos];
-      let name: string;
-      let value: string;
       if (b & 0x80) {
-        [name, value] = this.entry(this.int(7));
-      } else if ((b & 0xe0) === 0x20) {
+        const [name, value] = this.entry(this.int(7));
+        first = false;
+        room -= name.length + value.length + 32;
+        if (room < 0) over = true;
+        else if (!over) out.push([name, value]);
+        continue;
+      }
+      if ((b & 0xe0) === 0x20) {
         // Dynamic table size update: only at the start of a block (RFC 7541 §4.2).
         if (!first) throw new HpackError('table size update after a header');
         const n = this.int(5);
@@ -63,18 +79,26 @@ export class HpackDecoder {
         this.limit = n;
         this.evict(0);
         continue;
-      } else {
-        const incremental = (b & 0xc0) === 0x40;
-        const index = this.int(incremental ? 6 : 4);
-        name = index === 0 ? this.str() : this.entry(index)[0];
-        value = this.str();
-        if (incremental) this.add(name, value);
       }
       first = false;
-      listBytes += name.length + value.length + 32;
-      if (listBytes > this.maxListBytes) throw new HpackError('header list too large');
-      out.push([name, value]);
+      const incremental = (b & 0xc0) === 0x40;
+      const index = this.int(incremental ? 6 : 4);
+      const name = index === 0 ? this.str(over ? -1 : room - 32, incremental) : this.entry(index)[0];
+      const value = this.str(over || name === undefined ? -1 : room - 32 - name.length, incremental);
+      if (incremental) {
+        // A string too long to decode is longer than the table: adding it empties the table (§4.4).
+        if (name === undefined || value === undefined) this.evict(Infinity);
+        else this.add(name, value);
+      }
+      if (name === undefined || value === undefined) {
+        over = true;
+        continue;
+      }
+      room -= name.length + value.length + 32;
+      if (room < 0) over = true;
+      else if (!over) out.push([name, value]);
     }
+    if (over) throw new HeaderListTooLarge(`header list above ${this.maxListBytes} bytes`);
     return out;
   }
 
@@ -104,6 +128,7 @@ export class HpackDecoder {
 
   private int(prefix: number): number {
     const buf = this.buf;
+    if (this.pos >= buf.length) throw new HpackError('truncated integer');
     const max = (1 << prefix) - 1;
     let v = buf[this.pos++] & max;
     if (v < max) return v;
@@ -118,24 +143,36 @@ export class HpackDecoder {
     }
   }
 
-  private str(): string {
+  /**
+   * A string literal, or undefined (skipped) when it cannot fit in `room` bytes: a plain string
+   * is measured before it is read, a Huffman-coded one (5 to 30 bits a character) is decoded only
+   * until it passes `room`. With `forTable`, a string that could fit in the dynamic table is read
+   * whole all the same (the table must stay in step with the peer's).
+   */
+  private str(room: number, forTable: boolean): string | undefined {
     if (this.pos >= this.buf.length) throw new HpackError('truncated string');
     const huffman = (this.buf[this.pos] & 0x80) !== 0;
     const len = this.int(7);
     const end = this.pos + len;
     if (end > this.buf.length) throw new HpackError('truncated string');
-    let s: string;
-    try {
-      s = huffman ? huffmanDecode(this.buf, this.pos, end) : this.buf.toString('latin1', this.pos, end);
-    } catch (e) {
-      throw new HpackError((e as Error).message);
+    const limit = forTable ? Math.max(room, this.limit) : room;
+    let s: string | undefined;
+    if (!huffman) s = len > limit ? undefined : this.buf.toString('latin1', this.pos, end);
+    else if (Math.ceil((len * 8) / 30) > limit) s = undefined;
+    else {
+      try {
+        s = huffmanDecode(this.buf, this.pos, end, Math.max(limit, 0));
+      } catch (e) {
+        throw new HpackError((e as Error).message);
+      }
     }
     this.pos = end;
     return s;
   }
 }
 
-function int(out: number[], first: number, prefix: number, v: number): void {
+/** An HPACK integer (RFC 7541 §5.1) with an N-bit prefix, appended to `out`. */
+export function encodeInt(out: number[], first: number, prefix: number, v: number): void {
   const max = (1 << prefix) - 1;
   if (v < max) {
     out.push(first | v);
@@ -152,7 +189,7 @@ function int(out: number[], first: number, prefix: number, v: number): void {
 
 function str(out: number[], s: string): void {
   const b = Buffer.from(s, 'latin1');
-  int(out, 0, 7, b.length);
+  encodeInt(out, 0, 7, b.length);
   for (const x of b) out.push(x);
 }
 
@@ -168,7 +205,7 @@ export function encodeHeaders(headers: HeaderList): Buffer {
       continue;
     }
     const idx = STATIC.findIndex(([n]) => n === name);
-    if (idx >= 0) int(out, 0x00, 4, idx + 1);
+    if (idx >= 0) encodeInt(out, 0x00, 4, idx + 1);
     else {
       out.push(0x00);
       str(out, name);

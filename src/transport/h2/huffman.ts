@@ -41,8 +41,11 @@ export const CODES: Array<{ code: number; len: number }> = [];
   }
 })();
 
-/** Decodes a Huffman-coded string (as latin1: header values are octets). Throws on bad padding or EOS. */
-export function huffmanDecode(buf: Buffer, start: number, end: number): string {
+/**
+ * Decodes a Huffman-coded string (as latin1: header values are octets); undefined as soon as it
+ * passes `maxLen` characters. Throws on bad padding or EOS.
+ */
+export function huffmanDecode(buf: Buffer, start: number, end: number, maxLen = Infinity): string | undefined {
   let out = '';
   let code = 0;
   let len = 0;
@@ -61,6 +64,7 @@ export function huffmanDecode(buf: Buffer, start: number, end: number): string {
         const s = symbols[symbolStart[len] + k];
         if (s === EOS) throw new Error('hpack: EOS in a Huffman string');
         out += String.fromCharCode(s);
+        if (out.length > maxLen) return undefined;
         code = 0;
         len = 0;
         pad = 0;

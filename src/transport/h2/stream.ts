@@ -1,8 +1,7 @@
 /** One HTTP/2 stream as the gRPC layer sees it: bytes in, headers/data/trailers out. */
 import type { H2Connection } from './connection';
-import { END_HEADERS, END_STREAM, Frame, H2Error, STREAM_WINDOW } from './frames';
-
-const MAX_WINDOW = 0x7fffffff;
+import { END_STREAM, H2Error, MAX_WINDOW } from './frames';
+import { INITIAL_STREAM_WINDOW, MAX_STREAM_WINDOW } from './limits';
 
 export interface StreamEvents {
   /** DATA payload bytes, in order, possibly a piece of a frame. */
@@ -11,7 +10,7 @@ export interface StreamEvents {
   end(): void;
   /** The client reset the stream or the connection went away. */
   reset(code: number): void;
-  /** Every queued DATA byte has been handed to the socket. */
+  /** The stream's queued DATA and the connection's socket have room again. */
   drain(): void;
 }
 
@@ -22,9 +21,15 @@ export class H2Stream {
   queued = 0;
   remoteClosed = false;
   localClosed = false;
+  /** A write found the stream or the connection congested: tell the call when it clears. */
+  wantDrain = false;
   private uncredited = 0;
+  /** The window we keep open for the client; it grows while the handler keeps up (see credit()). */
+  private target = INITIAL_STREAM_WINDOW;
   /** What the client may still send before our next WINDOW_UPDATE (it must never go below 0). */
-  recvWindow = STREAM_WINDOW;
+  private recvWindow = INITIAL_STREAM_WINDOW;
+  /** Bytes handed to the call that it has not taken yet (it is paused, or waits for budget). */
+  private unconsumed = 0;
   private trailers: Buffer | undefined;
 
   constructor(
@@ -35,7 +40,14 @@ export class H2Stream {
 
   // --- from the connection
 
+  /** A DATA frame of `len` bytes arrives; false if it overran the window (RFC 9113 §6.9.1). */
+  received(len: number): boolean {
+    this.recvWindow -= len;
+    return this.recvWindow >= 0;
+  }
+
   receive(chunk: Buffer): void {
+    this.unconsumed += chunk.length;
     this.events?.data(chunk);
   }
 
@@ -60,27 +72,48 @@ export class H2Stream {
     if (this.trailers) {
       const t = this.trailers;
       this.trailers = undefined;
-      this.conn.frame(Frame.HEADERS, END_HEADERS | END_STREAM, this.id, t);
+      this.conn.headers(this.id, t, END_STREAM);
       this.closeLocal();
     }
-    this.events?.drain();
+  }
+
+  /** Window growth this stream holds beyond the initial window (returned when it closes). */
+  get growth(): number {
+    return this.target - INITIAL_STREAM_WINDOW;
   }
 
   // --- from the gRPC layer
 
-  /** `n` received bytes were consumed: give them back to the client's window (in batches). */
+  /** `n` received bytes were taken by the handler: the client may send as many more. */
   credit(n: number): void {
+    this.unconsumed -= n;
+    this.giveBack(n);
+  }
+
+  /**
+   * Gives bytes back to the client's window, in batches of a quarter window. While the handler
+   * keeps up (takes what arrives at once), the window grows fourfold per batch up to
+   * MAX_STREAM_WINDOW, as far as the connection's growth budget allows: a stream that is read
+   * quickly gets a window that does not limit its sender, one whose handler lags holds at most
+   * what it was given. Padding (never seen by the handler) comes back through here directly.
+   */
+  giveBack(n: number): void {
     this.uncredited += n;
-    if (this.uncredited >= STREAM_WINDOW / 4 && !this.remoteClosed && !this.localClosed) {
-      this.conn.windowUpdate(this.id, this.uncredited);
-      this.recvWindow += this.uncredited;
-      this.uncredited = 0;
+    if (this.uncredited < this.target / 4 || this.remoteClosed || this.localClosed) return;
+    let inc = this.uncredited;
+    if (this.unconsumed < this.target / 4 && this.target < MAX_STREAM_WINDOW) {
+      const more = this.conn.growWindow(Math.min(3 * this.target, MAX_STREAM_WINDOW - this.target));
+      this.target += more;
+      inc += more;
     }
+    this.conn.windowUpdate(this.id, inc);
+    this.recvWindow += inc;
+    this.uncredited = 0;
   }
 
   headers(block: Buffer, end: boolean): void {
     if (this.localClosed) return;
-    this.conn.frame(Frame.HEADERS, END_HEADERS | (end ? END_STREAM : 0), this.id, block);
+    this.conn.headers(this.id, block, end ? END_STREAM : 0);
     if (end) this.closeLocal();
   }
 
@@ -96,28 +129,23 @@ export class H2Stream {
     if (this.localClosed || this.trailers) return;
     if (this.queue.length) this.trailers = trailers;
     else {
-      this.conn.frame(Frame.HEADERS, END_HEADERS | END_STREAM, this.id, trailers);
+      this.conn.headers(this.id, trailers, END_STREAM);
       this.closeLocal();
     }
   }
 
   reset(code: number): void {
     if (this.localClosed) return;
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(code, 0);
-    this.conn.frame(Frame.RST_STREAM, 0, this.id, b);
     this.localClosed = true;
+    this.conn.resetStream(this.id, code);
     this.conn.forget(this);
   }
 
   private closeLocal(): void {
     this.localClosed = true;
     // As grpc-go does: a client still sending after the response ended is told to stop.
-    if (!this.remoteClosed) {
-      const b = Buffer.allocUnsafe(4);
-      b.writeUInt32BE(H2Error.NO_ERROR, 0);
-      this.conn.frame(Frame.RST_STREAM, 0, this.id, b);
-    }
+    if (!this.remoteClosed) this.conn.resetStream(this.id, H2Error.NO_ERROR);
     this.conn.forget(this);
   }
 }
+

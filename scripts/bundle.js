@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/**
+ * Bundles berthd (src/daemon/berthd.ts) into one file, dist/daemon/berthd.bundle.js, which
+ * dist/daemon/bin.js runs, and makes its V8 code cache (src/daemon/code-cache.ts). Loading ~250
+ * small modules cost
+ * berthd more start-up time than anything it does: each is a resolve, a stat, a read and a
+ * compile, and zod's CommonJS entry alone pulls in ~40 locale files. esbuild resolves the ES
+ * modules instead (zod, @bufbuild/protobuf, level), drops what is never imported and leaves one
+ * file to compile.
+ *
+ * External: classic-level (a native addon that finds its prebuilt binary from its own path) and
+ * the grpc-js client stack, which berthd never loads.
+ */
+'use strict';
+const { build } = require('esbuild');
+const { execFileSync } = require('node:child_process');
+const { rmSync } = require('node:fs');
+const { join } = require('node:path');
+
+const ROOT = join(__dirname, '..');
+
+/**
+ * zod's `z` namespace re-exports its ~40 message locales (360 KB, half of zod in the bundle);
+ * berthd only ever uses the English one zod configures itself, so the locale index resolves to
+ * just that.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]/.test(args.importer) ? { path: args.importer, namespace: 'zod-locales' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(args.path, '..', '..', 'locales', 'en.js'))};`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+const ENTRIES = [{ in: 'src/daemon/berthd.ts', out: 'dist/daemon/berthd.bundle.js' }];
+
+async function main() {
+  for (const e of ENTRIES) {
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: [e.in],
+      outfile: e.out,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      // ES module builds where a package has both: tree shaking works on those.
+      mainFields: ['module', 'main'],
+      external: ['classic-level', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'],
+      // The file is the module wrapper's function itself (code-cache.ts compiles it as it is: no
+      // second copy of the source to wrap), and ASCII without comments: V8 then keeps the
+      // source, which it needs for lazy compilation, as a one-byte string (half the memory).
+      banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
+      footer: { js: '})' },
+      minifyWhitespace: true,
+      charset: 'ascii',
+      sourcemap: 'linked',
+      sourcesContent: false,
+      legalComments: 'none',
+      plugins: [zodEnglishOnly],
+      logLevel: 'warning',
+    });
+  }
+  codeCache(join(ROOT, 'dist/daemon/berthd.bundle.js'));
+}
+
+/**
+ * Runs the bundle's module code (not berthd's main) with berthd's node flags, as bin.js will, and
+ * saves V8's bytecode: V8 accepts a cache only under the flags it was made with.
+ */
+function codeCache(bundle) {
+  const cache = `${bundle}.cache`;
+  rmSync(cache, { force: true });
+  const { BERTHD_NODE_FLAGS } = require(join(ROOT, 'dist/daemon/node-flags.js'));
+  const script = `require(${JSON.stringify(join(ROOT, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}).saveCache()`;
+  execFileSync(process.execPath, [...BERTHD_NODE_FLAGS, '-e', script], { stdio: 'inherit' });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bundle: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,11 @@
+export { RegistryClient, type RegistryClientOptions, type RegistryRequest } from './client';
+export { Repository, MAX_MANIFEST_BYTES, type FetchOptions } from './repository';
+export type { MountResult, PushBlobOptions } from './pusher';
+export { parseReference, formatReference, familiarName, repositoryName, referenceObject, withObject, DEFAULT_DOMAIN, type Reference } from './reference';
+export { resolveHost, isLoopbackHost, type HostsConfig, type RegistryHost, type RegistryHostOptions } from './hosts';
+export { DEFAULT_TIMEOUTS, type Timeouts } from './http';
+export { DEFAULT_RETRY, type RetryPolicy } from './retry';
+export { chainCredentials, staticCredentials, type AuthChallenge, type Credentials, type CredentialsProvider } from './auth/types';
+export { dockerConfigCredentials, type DockerConfigOptions } from './auth/docker-config';
+export { parseRegistryErrors } from './errors';
+export { Verifier, verifyBuffer } from './verify';

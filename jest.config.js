@@ -15,6 +15,7 @@ const ROOT = [
   'test/diff/(?!ctr-).*',
   'test/tasks/tasks-service',
   'test/services/diff',
+  'test/services/engine-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
   'test/net/cni-runner',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Bundles berthd (src/daemon/berthd.ts) into one file, dist/daemon/berthd.bundle.js, which
- * dist/daemon/bin.js runs, and makes its V8 code cache (src/daemon/code-cache.ts). Loading ~250
+ * dist/daemon/bin.js runs, and makes its V8 code cache (src/core/node/code-cache.ts). Loading ~250
  * small modules cost
  * berthd more start-up time than anything it does: each is a resolve, a stat, a read and a
  * compile, and zod's CommonJS entry alone pulls in ~40 locale files. esbuild resolves the ES
@@ -76,7 +76,7 @@ function codeCache(bundle) {
   const cache = `${bundle}.cache`;
   rmSync(cache, { force: true });
   const { BERTHD_NODE_FLAGS } = require(join(ROOT, 'dist/daemon/node-flags.js'));
-  const script = `require(${JSON.stringify(join(ROOT, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}).saveCache()`;
+  const script = `require(${JSON.stringify(join(ROOT, 'dist/core/node/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}).saveCache()`;
   execFileSync(process.execPath, [...BERTHD_NODE_FLAGS, '-e', script], { stdio: 'inherit' });
 }
 

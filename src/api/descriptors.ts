@@ -42,6 +42,8 @@ export interface MethodDescriptor<Req, Res> {
   readonly requestStream: boolean;
   readonly responseStream: boolean;
   encodeRequest(req: Req): Buffer;
+  /** A complete request from the fields given (the rest take their proto defaults). */
+  fromPartialRequest(req: DeepPartial<Req>): Req;
   decodeRequest(body: Uint8Array): Req;
   encodeResponse(res: Res): Buffer;
   decodeResponse(body: Uint8Array): Res;
@@ -74,6 +76,7 @@ function describe(fullName: string, m: AnyGenMethod): MethodDescriptor<unknown, 
     requestStream: m.requestStream,
     responseStream: m.responseStream,
     encodeRequest: (v) => asBuffer(req.encode(v).finish()),
+    fromPartialRequest: (v) => req.fromPartial(v),
     decodeRequest: (b) => req.decode(b),
     encodeResponse: (v) => asBuffer(res.encode(v).finish()),
     decodeResponse: (b) => res.decode(b),

@@ -2,7 +2,7 @@
 // The flags: see node-flags.ts (the shebang cannot import them).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadWithCodeCache } from './code-cache';
+import { loadWithCodeCache } from '../core/node/code-cache';
 
 /**
  * berthd's launcher: runs the bundle (berthd.bundle.js, with its code cache; scripts/bundle.js)

@@ -10,6 +10,7 @@ import type { EngineDeps } from './deps';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys';
 import { EngineEvents } from './events';
 import { execIn } from './exec';
+import { EngineImages } from './images';
 import { Lifecycle } from './lifecycle';
 import { listContainers } from './list';
 import { readLogBatches } from './logs/reader';
@@ -36,9 +37,13 @@ import type {
   Engine,
   EngineContainer,
   EngineEvent,
+  EventsOptions,
+  ImageDetail,
+  ImageSummary,
   ExecOptions,
   ExecSession,
   ListOptions,
+  RemoveImageResult,
   LogEntry,
   LogsOptions,
   NetworkCreateOptions,
@@ -57,10 +62,12 @@ const running = (r: EngineRecord) => r.state.status === 'running' || r.state.sta
 export class LocalEngine implements Engine {
   private readonly publisher: EngineEvents;
   private readonly life: Lifecycle;
+  private readonly images: EngineImages;
 
   constructor(private readonly d: EngineDeps) {
     this.publisher = new EngineEvents(d.events);
     this.life = new Lifecycle(d, this.publisher);
+    this.images = new EngineImages(d);
   }
 
   /** Matches the records with the tasks berthd found again, then starts what restart policies want (call once, at start-up). */
@@ -221,8 +228,20 @@ export class LocalEngine implements Engine {
     return commitContainer(this.d, this.publisher, ctx, await this.resolve(ctx, ref), opts);
   }
 
-  events(ctx: Ctx, opts: { filters?: Record<string, string[]> } = {}): AsyncIterable<EngineEvent> {
-    return this.publisher.subscribe(ctx, opts.filters);
+  events(ctx: Ctx, opts: EventsOptions = {}): AsyncIterable<EngineEvent> {
+    return this.publisher.subscribe(ctx, opts);
+  }
+
+  listImages(ctx: Ctx, filters?: Record<string, string[]>): Promise<ImageSummary[]> {
+    return this.images.list(ctx, filters);
+  }
+
+  inspectImage(ctx: Ctx, ref: string): Promise<ImageDetail> {
+    return this.images.inspect(ctx, ref);
+  }
+
+  removeImage(ctx: Ctx, ref: string, opts: { force?: boolean } = {}): Promise<RemoveImageResult> {
+    return this.images.remove(ctx, ref, opts.force ?? false);
   }
 
   // Networks are berthd's, not a namespace's (as Docker's are the daemon's).

@@ -2,13 +2,13 @@
  * An engine container's OCI spec: containerd's default spec turned into Docker's (capabilities,
  * masked and read-only paths, no /run tmpfs, /dev/shm of --shm-size, no rlimits or
  * no_new_privileges unless asked), the image config merged with the request, and the per-
- * container /etc files. Hooks for what later issues bring: security options (seccomp),
+ * container /etc files, Docker's default seccomp profile. Hooks for what later issues bring:
  * networking (CNI), volumes.
  */
 import { readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, notImplemented } from '../core/errors';
-import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, defaultSpec, type OciSpec } from '../tasks/spec';
+import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, defaultSeccompProfile, defaultSpec, parseSeccompProfile, type OciSpec } from '../tasks/spec';
 import { containerCapabilities } from './caps';
 import { mergeEnv, processArgs } from './config';
 import type { EtcFiles } from './etc-files';
@@ -45,21 +45,30 @@ export function processEnv(c: ContainerConfig, home: string): string[] {
 }
 
 /**
- * `--security-opt`. The hook for the seccomp issue: Docker's default profile goes on every
- * container that is neither privileged nor `seccomp=unconfined` (tasks/spec/seccomp, branch
- * `seccomp`); until it lands no filter is loaded, and a custom profile is refused.
+ * `--security-opt`, and Docker's default seccomp profile on every container that is neither
+ * privileged nor `seccomp=unconfined`, resolved for its bounding capabilities as dockerd does.
+ * `seccomp=<profile JSON>` is a custom profile (the CLI reads the file and sends its text, as
+ * Docker's does); apparmor has only `unconfined` here (berth loads no AppArmor profiles).
  */
 export function applySecurityOpts(spec: OciSpec, h: HostConfig): void {
+  let seccomp: string | undefined;
   for (const raw of h.securityOpt) {
     const [k, v = ''] = raw.includes('=') ? (raw.split(/=(.*)/s, 2) as [string, string]) : (raw.split(/:(.*)/s, 2) as [string, string]);
     if (k === 'no-new-privileges') {
       if (v !== '' && v !== 'true' && v !== 'false') throw invalidArgument(`invalid --security-opt ${raw}: no-new-privileges takes true or false`);
       spec.process!.noNewPrivileges = v !== 'false';
-    } else if (k === 'seccomp' || k === 'apparmor') {
-      if (v !== 'unconfined') throw notImplemented(`--security-opt ${raw}: ${k} profiles are not supported yet (only ${k}=unconfined)`);
+    } else if (k === 'seccomp') {
+      if (v !== 'unconfined' && !v.trimStart().startsWith('{')) throw invalidArgument(`invalid --security-opt seccomp=${v.slice(0, 80)}: give unconfined or the profile's JSON`);
+      seccomp = v;
+    } else if (k === 'apparmor') {
+      if (v !== 'unconfined') throw notImplemented(`--security-opt ${raw}: apparmor profiles are not supported (only apparmor=unconfined)`);
     } else if (k === 'label') throw notImplemented(`--security-opt ${raw}: SELinux labels are not supported`);
-    else throw invalidArgument(`invalid --security-opt: ${JSON.stringify(raw)}`);
+    else throw invalidArgument(`invalid --security-opt: ${JSON.stringify(raw.slice(0, 200))}`);
   }
+  if (h.privileged || seccomp === 'unconfined') return;
+  const bounding = spec.process!.capabilities?.bounding ?? [];
+  const profile = seccomp === undefined ? defaultSeccompProfile(bounding) : parseSeccompProfile(seccomp, bounding);
+  if (profile) spec.linux!.seccomp = profile;
 }
 
 /** The network namespace: the host's, or one berthd pinned for the container (or for the one it joins). */

@@ -372,6 +372,39 @@ export interface ListOptions {
   filters?: Record<string, string[]>;
 }
 
+export interface EventsOptions {
+  /** Docker's filters: container, event, image, label, type. */
+  filters?: Record<string, string[]>;
+  /** Replay the events berthd remembers from this time, then follow. */
+  since?: Date;
+  /** End at this time. */
+  until?: Date;
+}
+
+/** `docker images`: one image per id (the config digest), with its names. */
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  /** From the config's `created`; undefined when it has none. */
+  created?: Date;
+  size: number;
+  labels: Record<string, string>;
+  containers: number;
+}
+
+export interface ImageDetail {
+  summary: ImageSummary;
+  configJson: Buffer;
+  manifestDigest: string;
+  mediaType: string;
+}
+
+export interface RemoveImageResult {
+  untagged: string[];
+  deleted: string[];
+}
+
 /** The engine as berthd serves it. Every `ref` is a full id, a unique id prefix, or a name. */
 export interface Engine extends EngineFiles {
   /** With Docker's warnings (e.g. published ports discarded in host mode). */
@@ -389,13 +422,18 @@ export interface Engine extends EngineFiles {
   inspect(ctx: Ctx, ref: string): Promise<EngineContainer>;
   list(ctx: Ctx, opts?: ListOptions): Promise<ContainerSummary[]>;
   logs(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogEntry>;
+  /** `logs` in batches, for a stream that sends many entries at a time. */
+  logBatches(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogEntry[]>;
   attach(ctx: Ctx, ref: string, opts?: AttachOptions): Promise<StreamSession>;
   exec(ctx: Ctx, ref: string, opts: ExecOptions): Promise<ExecSession>;
   resize(ctx: Ctx, ref: string, width: number, height: number, execId?: string): Promise<void>;
   top(ctx: Ctx, ref: string): Promise<TopResult>;
   stats(ctx: Ctx, ref: string, opts?: { stream?: boolean; intervalMs?: number }): AsyncIterable<StatsSample>;
   commit(ctx: Ctx, ref: string, opts?: CommitOptions): Promise<CommitResult>;
-  events(ctx: Ctx, opts?: { filters?: Record<string, string[]> }): AsyncIterable<EngineEvent>;
+  events(ctx: Ctx, opts?: EventsOptions): AsyncIterable<EngineEvent>;
+  listImages(ctx: Ctx, filters?: Record<string, string[]>): Promise<ImageSummary[]>;
+  inspectImage(ctx: Ctx, ref: string): Promise<ImageDetail>;
+  removeImage(ctx: Ctx, ref: string, opts?: { force?: boolean }): Promise<RemoveImageResult>;
   createNetwork(ctx: Ctx, opts: NetworkCreateOptions): Promise<NetworkInspect>;
   inspectNetwork(ctx: Ctx, ref: string): Promise<NetworkInspect>;
   listNetworks(ctx: Ctx, opts?: NetworkListOptions): Promise<NetworkInspect[]>;

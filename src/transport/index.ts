@@ -17,5 +17,6 @@ export type {
   UnaryHandler,
 } from './grpc/call-interface';
 export { Status, type StatusCode } from './grpc/codes';
+export { KIND_TO_STATUS, kindOfStatus } from './grpc/error-kinds';
 export { GrpcServer } from './grpc/server';
 export { H2Channel, ClientStream, type CallStatus } from './grpc/client-channel';

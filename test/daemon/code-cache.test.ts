@@ -1,5 +1,5 @@
 /**
- * berthd starts from one bundle with a V8 code cache (scripts/bundle.js, src/daemon/code-cache.ts).
+ * berthd starts from one bundle with a V8 code cache (scripts/bundle.js, src/core/node/code-cache.ts).
  * A cache V8 refuses costs start-up time silently, so check the build's cache is accepted under
  * berthd's node flags, and that another flag set is refused (the launcher then compiles).
  */
@@ -11,7 +11,7 @@ import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 const BUNDLE = join(REPO, 'dist', 'daemon', 'berthd.bundle.js');
 const probe = (flags: string[]) =>
   JSON.parse(
-    execFileSync(process.execPath, [...flags, '-e', `const l = require(${JSON.stringify(join(REPO, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(BUNDLE)}); console.log(JSON.stringify({ rejected: l.rejected, main: typeof l.exports.main }))`], { encoding: 'utf8' }),
+    execFileSync(process.execPath, [...flags, '-e', `const l = require(${JSON.stringify(join(REPO, 'dist/core/node/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(BUNDLE)}); console.log(JSON.stringify({ rejected: l.rejected, main: typeof l.exports.main }))`], { encoding: 'utf8' }),
   ) as { rejected: boolean; main: string };
 
 describe("berthd's code cache", () => {

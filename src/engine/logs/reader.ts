@@ -10,7 +10,8 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { errnoCode } from '../../core/errors';
 import type { LogEntry, LogsOptions } from '../types';
-import { decodeLine, logFiles, tailLines, timeNs } from './files';
+import { timeNs } from '../../core/time';
+import { decodeLine, logFiles, tailLines } from './files';
 
 const READ_CHUNK = 1 << 20;
 /** inotify can miss nothing we need, but a poll bounds any surprise (e.g. a file system without it). */

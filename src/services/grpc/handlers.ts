@@ -138,8 +138,13 @@ export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>
 /** Writes with backpressure: waits for 'drain' when the transport buffer is full. */
 export async function writeMessage<T>(call: ServerCall<any, T>, msg: T): Promise<void> {
   if (call.write(msg)) return;
-  // Wait for whichever comes first, then drop both listeners (a long stream must not leak them).
-  await new Promise<void>((resolve) => {
+  await drained(call);
+}
+
+/** Resolves once a call whose write() returned false may be written again (or has ended). */
+export function drained(call: ServerCall<any, any>): Promise<void> {
+  // Wait for whichever comes first, then drop every listener (a long stream must not leak them).
+  return new Promise<void>((resolve) => {
     const done = () => {
       call.off('drain', done);
       call.off('cancelled', done);

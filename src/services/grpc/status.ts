@@ -1,30 +1,6 @@
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { Status, type StatusCode } from '../../transport';
-import { BugError, type ErrorKind, SupervisorError } from '../../core/errors';
-
-/** The one table from the error taxonomy to gRPC status codes (containerd's errgrpc). */
-const KIND_TO_STATUS: Record<ErrorKind, StatusCode> = {
-  NotFound: Status.NOT_FOUND,
-  AlreadyExists: Status.ALREADY_EXISTS,
-  InvalidArgument: Status.INVALID_ARGUMENT,
-  FailedPrecondition: Status.FAILED_PRECONDITION,
-  Conflict: Status.FAILED_PRECONDITION,
-  Unavailable: Status.UNAVAILABLE,
-  PermissionDenied: Status.PERMISSION_DENIED,
-  ResourceExhausted: Status.RESOURCE_EXHAUSTED,
-  OutOfRange: Status.OUT_OF_RANGE,
-  NotImplemented: Status.UNIMPLEMENTED,
-  Canceled: Status.CANCELLED,
-  DeadlineExceeded: Status.DEADLINE_EXCEEDED,
-  DataLoss: Status.DATA_LOSS,
-  Internal: Status.INTERNAL,
-};
-
-const STATUS_TO_KIND = new Map<number, ErrorKind>(
-  (Object.entries(KIND_TO_STATUS) as Array<[ErrorKind, StatusCode]>)
-    .filter(([k]) => k !== 'Conflict')
-    .map(([k, s]) => [s, k]),
-);
+import { KIND_TO_STATUS, kindOfStatus, Status } from '../../transport';
+import { BugError, SupervisorError } from '../../core/errors';
 
 export interface StatusObject {
   code: number;
@@ -47,6 +23,5 @@ export function toStatus(e: unknown): StatusObject {
 
 /** gRPC error → taxonomy (for the client library, CLI and tests). */
 export function fromStatus(e: ServiceError): SupervisorError {
-  const kind = STATUS_TO_KIND.get(e.code) ?? 'Internal';
-  return new SupervisorError(kind, e.details || e.message, { cause: e });
+  return new SupervisorError(kindOfStatus(e.code), e.details || e.message, { cause: e });
 }

@@ -7,7 +7,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { Status } from './codes';
-import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, frameHeader, PREFACE } from '../h2/frames';
+import { ACK, DEFAULT_WINDOW, END_HEADERS, END_STREAM, Frame, frameHeader, H2Error, PREFACE } from '../h2/frames';
 import { FrameReader } from '../h2/reader';
 import { encodeHeaders, HpackDecoder } from '../h2/hpack';
 import { MessageDecoder } from './messages';
@@ -29,6 +29,12 @@ export class ClientStream {
   private uncredited = 0;
   closed = false;
   onMessage: (body: Buffer) => void = () => undefined;
+  /**
+   * Off (the default): received bytes go back to the server's window as they arrive. On: only
+   * when the consumer calls consumed() for each message it has taken (5 + its length), so a
+   * reader slower than the server holds at most one stream window (16 MiB) unread.
+   */
+  manualCredit = false;
 
   constructor(
     private readonly ch: H2Channel,
@@ -56,7 +62,19 @@ export class ClientStream {
 
   receive(chunk: Buffer): void {
     for (const m of this.decoder.push(chunk)) this.onMessage(m.subarray(5));
-    this.credit(chunk.length);
+    if (!this.manualCredit) this.credit(chunk.length);
+  }
+
+  /** With manualCredit: the consumer has taken a message of `bodyLength` bytes. */
+  consumed(bodyLength: number): void {
+    if (!this.closed) this.credit(bodyLength + 5);
+  }
+
+  /** Resets the stream (RST_STREAM CANCEL): the server sees the call cancelled. */
+  cancel(details = 'cancelled by the client'): void {
+    if (this.closed) return;
+    this.ch.reset(this.id);
+    this.finish({ code: Status.CANCELLED, details });
   }
 
   /** Gives `n` received bytes back to the server's window (in batches). */
@@ -156,6 +174,19 @@ export class H2Channel {
     for (const [k, v] of Object.entries(metadata)) list.push([k, v]);
     this.frame(Frame.HEADERS, END_HEADERS, id, encodeHeaders(list));
     return s;
+  }
+
+  /** The connection failed or was closed: no new call can start on it. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** Sends RST_STREAM(CANCEL) for a stream of ours and forgets it. */
+  reset(id: number): void {
+    if (!this.streams.delete(id) || this.failure) return;
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32BE(H2Error.CANCEL, 0);
+    this.frame(Frame.RST_STREAM, 0, id, b);
   }
 
   close(): void {

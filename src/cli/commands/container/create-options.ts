@@ -1,0 +1,169 @@
+/**
+ * The flags `run` and `create` share, and the Engine/Create request they make. What the client
+ * must do itself is done here, as Docker's CLI does it: `--env-file` and a seccomp profile file
+ * are read on this side, `-e NAME` takes NAME's value from this environment. Flags whose feature
+ * has not landed yet (-v, -p, --restart, a network other than none/host) are refused with a clear
+ * line before anything is created.
+ */
+import { readFileSync } from 'node:fs';
+import type { DeepPartial, engine } from '../../../client';
+import type { Flags, FlagSpecs } from '../../args';
+import { CliError } from '../../command';
+
+export const CREATE_FLAGS = {
+  attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
+  capAdd: { type: 'strings', desc: 'Add Linux capabilities', placeholder: 'list' },
+  capDrop: { type: 'strings', desc: 'Drop Linux capabilities', placeholder: 'list' },
+  cpus: { type: 'string', desc: 'Number of CPUs', placeholder: 'decimal' },
+  domainname: { type: 'string', desc: 'Container NIS domain name', placeholder: 'string' },
+  entrypoint: { type: 'string', desc: 'Overwrite the default ENTRYPOINT of the image', placeholder: 'string' },
+  env: { type: 'strings', short: 'e', desc: 'Set environment variables', placeholder: 'list' },
+  envFile: { type: 'strings', desc: 'Read in a file of environment variables', placeholder: 'list' },
+  expose: { type: 'strings', desc: 'Expose a port or a range of ports', placeholder: 'list' },
+  hostname: { type: 'string', short: 'h', desc: 'Container host name', placeholder: 'string' },
+  init: { type: 'bool', desc: 'Run an init inside the container that forwards signals and reaps processes' },
+  interactive: { type: 'bool', short: 'i', desc: 'Keep STDIN open even if not attached' },
+  label: { type: 'strings', short: 'l', desc: 'Set meta data on a container', placeholder: 'list' },
+  logOpt: { type: 'strings', desc: 'Log driver options (json-file: max-size, max-file)', placeholder: 'list' },
+  memory: { type: 'string', short: 'm', desc: 'Memory limit', placeholder: 'bytes' },
+  name: { type: 'string', desc: 'Assign a name to the container', placeholder: 'string' },
+  network: { type: 'string', desc: 'Connect a container to a network (none or host until networking lands)', placeholder: 'network', defaultText: 'none' },
+  net: { type: 'string', desc: 'Connect a container to a network', hidden: true },
+  pidsLimit: { type: 'int', desc: 'Tune container pids limit (set -1 for unlimited)', placeholder: 'int' },
+  privileged: { type: 'bool', desc: 'Give extended privileges to this container' },
+  publish: { type: 'strings', short: 'p', desc: "Publish a container's port(s) to the host (not supported yet)", placeholder: 'list' },
+  pull: { type: 'string', desc: 'Pull image before running ("missing", "never")', placeholder: 'string', defaultText: '"missing"' },
+  readOnly: { type: 'bool', desc: "Mount the container's root filesystem as read only" },
+  restart: { type: 'string', desc: 'Restart policy to apply when a container exits (not supported yet)', placeholder: 'string', defaultText: '"no"' },
+  rm: { type: 'bool', desc: 'Automatically remove the container and its associated anonymous volumes when it exits' },
+  securityOpt: { type: 'strings', desc: 'Security Options (seccomp=unconfined|PROFILE.json, no-new-privileges)', placeholder: 'list' },
+  shmSize: { type: 'string', desc: 'Size of /dev/shm', placeholder: 'bytes' },
+  stopSignal: { type: 'string', desc: 'Signal to stop the container', placeholder: 'string' },
+  stopTimeout: { type: 'int', desc: 'Timeout (in seconds) to stop a container', placeholder: 'int' },
+  tty: { type: 'bool', short: 't', desc: 'Allocate a pseudo-TTY' },
+  user: { type: 'string', short: 'u', desc: 'Username or UID (format: <name|uid>[:<group|gid>])', placeholder: 'string' },
+  volume: { type: 'strings', short: 'v', desc: 'Bind mount a volume (not supported yet)', placeholder: 'list' },
+  workdir: { type: 'string', short: 'w', desc: 'Working directory inside the container', placeholder: 'string' },
+} as const satisfies FlagSpecs;
+
+export type CreateFlags = Flags<typeof CREATE_FLAGS>;
+
+const notYet = (what: string, issue: string) => new CliError(`${what} is not supported yet (${issue})`, 125);
+
+/** `-e NAME=value`, or `-e NAME`: NAME's value here, left out when NAME is unset. */
+export function envEntry(e: string): string | undefined {
+  if (e.includes('=')) return e;
+  const v = process.env[e];
+  return v === undefined ? undefined : `${e}=${v}`;
+}
+
+/** Docker's env file: KEY=VALUE lines (taken as they are), bare KEYs from this environment, # comments. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError(`open ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 125);
+  }
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) return;
+    const key = line.split('=', 1)[0]!;
+    if (!key || /\s/.test(key)) throw new CliError(`${path}:${i + 1}: variable '${key}' contains whitespaces`, 125);
+    const e = envEntry(line);
+    if (e !== undefined) out.push(e);
+  });
+  return out;
+}
+
+/** `--security-opt seccomp=FILE` becomes the file's JSON, as Docker's CLI sends it. */
+function securityOpts(opts: readonly string[]): string[] {
+  return opts.map((o) => {
+    const m = /^seccomp[=:](.*)$/s.exec(o);
+    if (!m || m[1] === 'unconfined' || m[1]!.trimStart().startsWith('{')) return o;
+    try {
+      return `seccomp=${readFileSync(m[1]!, 'utf8')}`;
+    } catch (e) {
+      throw new CliError(`opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`, 125);
+    }
+  });
+}
+
+function keyValues(list: readonly string[], what: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of list) {
+    const i = l.indexOf('=');
+    if (what === 'log-opt' && i <= 0) throw new CliError(`invalid --log-opt ${JSON.stringify(l)}: expected key=value`, 125);
+    out[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
+  }
+  return out;
+}
+
+export interface CreateIntent {
+  /** The streams `-a` names (lower case), or those run attaches by default. */
+  attach: Set<'stdin' | 'stdout' | 'stderr'>;
+  request: DeepPartial<engine.CreateRequest>;
+}
+
+/** `--env-file`s then `-e`s, as the process will see them. */
+export function envList(files: readonly string[], env: readonly string[]): string[] {
+  return [...files.flatMap(readEnvFile), ...env.map(envEntry).filter((e): e is string => e !== undefined)];
+}
+
+/** The Engine/Create request for `image [cmd...]` with these flags. `detached`: run -d or create. */
+export function createRequest(f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): CreateIntent {
+  if (f.volume.length) throw notYet('-v/--volume', 'volumes come with their own issue');
+  if (f.publish.length) throw notYet('-p/--publish', 'port publishing comes with networking');
+  if (f.restart !== undefined && f.restart !== 'no') throw notYet(`--restart ${f.restart}`, 'restart policies come with their own issue');
+  const network = f.network ?? f.net;
+  if (network !== undefined && network !== 'none' && network !== 'host') throw notYet(`--network ${network}`, 'berth has the none and host networks until CNI networking lands');
+  const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
+  for (const a of f.attach) {
+    const s = a.toLowerCase();
+    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr') throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
+    attach.add(s);
+  }
+  if (mode.detached && attach.size) throw new CliError('conflicting options: cannot specify both --attach and --detach', 125);
+  if (!mode.detached && mode.run && !attach.size) {
+    attach.add('stdout').add('stderr');
+    if (f.interactive) attach.add('stdin');
+  }
+  const env = envList(f.envFile, f.env);
+  const request: DeepPartial<engine.CreateRequest> = {
+    name: f.name ?? '',
+    image,
+    cmd,
+    entrypoint: f.entrypoint === undefined || f.entrypoint === '' ? [] : [f.entrypoint],
+    entrypoint_set: f.entrypoint !== undefined,
+    env,
+    user: f.user ?? '',
+    working_dir: f.workdir ?? '',
+    hostname: f.hostname ?? '',
+    domainname: f.domainname ?? '',
+    labels: keyValues(f.label, 'label'),
+    tty: f.tty,
+    open_stdin: f.interactive,
+    // Docker closes stdin when the attached client's input ends (run -i, create -a stdin).
+    stdin_once: f.interactive && attach.has('stdin'),
+    exposed_ports: f.expose,
+    stop_signal: f.stopSignal ?? '',
+    stop_timeout: f.stopTimeout,
+    host_config: {
+      init: f.init,
+      privileged: f.privileged,
+      readonly_rootfs: f.readOnly,
+      cap_add: f.capAdd,
+      cap_drop: f.capDrop,
+      memory: f.memory ?? '',
+      cpus: f.cpus ?? '',
+      pids_limit: String(f.pidsLimit ?? 0),
+      network: network ?? '',
+      shm_size: f.shmSize ?? '',
+      log_opts: keyValues(f.logOpt, 'log-opt'),
+      auto_remove: f.rm,
+      security_opt: securityOpts(f.securityOpt),
+    },
+  };
+  return { attach, request };
+}

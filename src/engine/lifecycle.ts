@@ -358,6 +358,8 @@ export class Lifecycle {
       this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
     } else if (isRunning(r)) {
       if (!force) throw conflict(`cannot remove container "${r.name}": container is running: stop the container before removing or force remove`);
+      // As kill -9 does: no restart after this exit (one could start before the removal runs).
+      this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
       const run = this.entry(ctx.ns, r.id).run;
       await this.signal(ctx, r, SIGKILL);
       if (r.state.status === 'paused') await this.d.tasks.resume(ctx, r.id).catch(() => undefined);

@@ -35,6 +35,7 @@ export interface CommandEntry {
   summary: string;
   /** Where `berth --help` lists it. */
   section: 'common' | 'management' | 'commands' | 'low-level';
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own flags
   load(): { command: Command<any> };
 }
 

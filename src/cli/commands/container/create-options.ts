@@ -2,13 +2,14 @@
  * The flags `run` and `create` share, and the Engine/Create request they make. What the client
  * must do itself is done here, as Docker's CLI does it: `--env-file` and a seccomp profile file
  * are read on this side, `-e NAME` takes NAME's value from this environment. Flags whose feature
- * has not landed yet (-v, -p, --restart, a network other than none/host) are refused with a clear
+ * has not landed yet (-v, --restart) are refused with a clear
  * line before anything is created.
  */
 import { readFileSync } from 'node:fs';
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
 import { CliError } from '../../command';
+import { NETWORK_CREATE_FLAGS, networkHostConfig } from '../network/run-options';
 
 export const CREATE_FLAGS = {
   attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
@@ -27,11 +28,8 @@ export const CREATE_FLAGS = {
   logOpt: { type: 'strings', desc: 'Log driver options (json-file: max-size, max-file)', placeholder: 'list' },
   memory: { type: 'string', short: 'm', desc: 'Memory limit', placeholder: 'bytes' },
   name: { type: 'string', desc: 'Assign a name to the container', placeholder: 'string' },
-  network: { type: 'string', desc: 'Connect a container to a network (none or host until networking lands)', placeholder: 'network', defaultText: 'none' },
-  net: { type: 'string', desc: 'Connect a container to a network', hidden: true },
   pidsLimit: { type: 'int', desc: 'Tune container pids limit (set -1 for unlimited)', placeholder: 'int' },
   privileged: { type: 'bool', desc: 'Give extended privileges to this container' },
-  publish: { type: 'strings', short: 'p', desc: "Publish a container's port(s) to the host (not supported yet)", placeholder: 'list' },
   pull: { type: 'string', desc: 'Pull image before running ("missing", "never")', placeholder: 'string', defaultText: '"missing"' },
   readOnly: { type: 'bool', desc: "Mount the container's root filesystem as read only" },
   restart: { type: 'string', desc: 'Restart policy to apply when a container exits (not supported yet)', placeholder: 'string', defaultText: '"no"' },
@@ -44,6 +42,7 @@ export const CREATE_FLAGS = {
   user: { type: 'string', short: 'u', desc: 'Username or UID (format: <name|uid>[:<group|gid>])', placeholder: 'string' },
   volume: { type: 'strings', short: 'v', desc: 'Bind mount a volume (not supported yet)', placeholder: 'list' },
   workdir: { type: 'string', short: 'w', desc: 'Working directory inside the container', placeholder: 'string' },
+  ...NETWORK_CREATE_FLAGS,
 } as const satisfies FlagSpecs;
 
 export type CreateFlags = Flags<typeof CREATE_FLAGS>;
@@ -114,14 +113,12 @@ export function envList(files: readonly string[], env: readonly string[]): strin
 /** The Engine/Create request for `image [cmd...]` with these flags. `detached`: run -d or create. */
 export function createRequest(f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): CreateIntent {
   if (f.volume.length) throw notYet('-v/--volume', 'volumes come with their own issue');
-  if (f.publish.length) throw notYet('-p/--publish', 'port publishing comes with networking');
   if (f.restart !== undefined && f.restart !== 'no') throw notYet(`--restart ${f.restart}`, 'restart policies come with their own issue');
-  const network = f.network ?? f.net;
-  if (network !== undefined && network !== 'none' && network !== 'host') throw notYet(`--network ${network}`, 'berth has the none and host networks until CNI networking lands');
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
   for (const a of f.attach) {
     const s = a.toLowerCase();
-    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr') throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
+    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr')
+      throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
     attach.add(s);
   }
   if (mode.detached && attach.size) throw new CliError('conflicting options: cannot specify both --attach and --detach', 125);
@@ -158,11 +155,11 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
       memory: f.memory ?? '',
       cpus: f.cpus ?? '',
       pids_limit: String(f.pidsLimit ?? 0),
-      network: network ?? '',
       shm_size: f.shmSize ?? '',
       log_opts: keyValues(f.logOpt, 'log-opt'),
       auto_remove: f.rm,
       security_opt: securityOpts(f.securityOpt),
+      ...networkHostConfig(f),
     },
   };
   return { attach, request };

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
 import { CliError } from '../../command';
-import { NETWORK_CREATE_FLAGS, networkHostConfig } from '../network/run-options';
+import { NETWORK_OPTIONS } from '../network/run-options';
 
 export const CREATE_FLAGS = {
   attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
@@ -42,7 +42,7 @@ export const CREATE_FLAGS = {
   user: { type: 'string', short: 'u', desc: 'Username or UID (format: <name|uid>[:<group|gid>])', placeholder: 'string' },
   volume: { type: 'strings', short: 'v', desc: 'Bind mount a volume (not supported yet)', placeholder: 'list' },
   workdir: { type: 'string', short: 'w', desc: 'Working directory inside the container', placeholder: 'string' },
-  ...NETWORK_CREATE_FLAGS,
+  ...NETWORK_OPTIONS.flags,
 } as const satisfies FlagSpecs;
 
 export type CreateFlags = Flags<typeof CREATE_FLAGS>;
@@ -117,8 +117,7 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
   for (const a of f.attach) {
     const s = a.toLowerCase();
-    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr')
-      throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
+    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr') throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
     attach.add(s);
   }
   if (mode.detached && attach.size) throw new CliError('conflicting options: cannot specify both --attach and --detach', 125);
@@ -127,7 +126,7 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
     if (f.interactive) attach.add('stdin');
   }
   const env = envList(f.envFile, f.env);
-  const request: DeepPartial<engine.CreateRequest> = {
+  const request: DeepPartial<engine.CreateRequest> & { host_config: DeepPartial<engine.HostConfig> } = {
     name: f.name ?? '',
     image,
     cmd,
@@ -159,8 +158,8 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
       log_opts: keyValues(f.logOpt, 'log-opt'),
       auto_remove: f.rm,
       security_opt: securityOpts(f.securityOpt),
-      ...networkHostConfig(f),
     },
   };
+  NETWORK_OPTIONS.apply(f, request);
   return { attach, request };
 }

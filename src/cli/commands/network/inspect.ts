@@ -22,8 +22,8 @@ export const command = defineCommand({
         errors.push(messageOf(e));
       }
     }
-    // Docker prints what it found, then the errors.
-    if (found.length || !errors.length) await cli.out(formatObjects(found.map(networkView), f.format));
+    // Docker prints what it found (`[]` when nothing), then the errors.
+    if (found.length || !f.format) await cli.out(formatObjects(found.map(networkView), f.format));
     if (errors.length) await cli.err(errors.map((l) => `${l}\n`).join(''));
     return errors.length ? 1 : 0;
   },

@@ -1,7 +1,8 @@
 /**
- * `run`/`create`'s networking flags (Docker's names) and the host_config fields they make;
- * container/create-options.ts spreads both into its own. berthd checks the values (addresses,
- * port specs, networks that exist); the CLI only refuses what it cannot send.
+ * `run`/`create`'s networking flags (Docker's names) and the host_config fields they make, as an
+ * option group of container/create-options.ts (its flags join run's and create's, apply() fills
+ * the request). berthd checks the values (addresses, port specs, networks that exist); the CLI
+ * only refuses what it cannot send.
  */
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
@@ -35,7 +36,7 @@ export const NETWORK_CREATE_FLAGS = {
 export type NetworkCreateFlags = Flags<typeof NETWORK_CREATE_FLAGS>;
 
 /** The fields of CreateRequest.host_config these flags set. */
-export function networkHostConfig(f: NetworkCreateFlags): DeepPartial<engine.HostConfig> {
+function networkHostConfig(f: NetworkCreateFlags): DeepPartial<engine.HostConfig> {
   if (f.ip6 !== undefined) throw new CliError('--ip6: IPv6 networks are not supported', 125);
   const [first, ...more] = [...f.network, ...f.net];
   const aliases = [...f.networkAlias, ...f.netAlias];
@@ -52,3 +53,11 @@ export function networkHostConfig(f: NetworkCreateFlags): DeepPartial<engine.Hos
     extra_hosts: f.addHost,
   };
 }
+
+/** The option group: `{ flags, apply }`. */
+export const NETWORK_OPTIONS = {
+  flags: NETWORK_CREATE_FLAGS,
+  apply(f: NetworkCreateFlags, request: DeepPartial<engine.CreateRequest> & { host_config: DeepPartial<engine.HostConfig> }): void {
+    Object.assign(request.host_config, networkHostConfig(f));
+  },
+};

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Client } from '../../src/client';
 import { REPO } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
 import { iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
@@ -185,6 +186,22 @@ describe('berth CLI: networking', () => {
     const table = await ok(['ps']);
     expect(table.split('\n')[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     expect(table).toMatch(new RegExp(`\\s127\\.0\\.0\\.1:${port}->80/tcp\\s+pub$`, 'm'));
+
+    // The engine API beside it (the client library): inspect's NetworkSettings and port bindings.
+    const client = new Client({ address: f.dirs.address, namespace: f.ns });
+    try {
+      const c = await client.engine.inspect({ container: 'pub' });
+      expect(c.host_config?.port_bindings).toEqual([{ host_ip: '127.0.0.1', host_port: port, container_port: 80, proto: 'tcp' }]);
+      expect(c.network_settings).toMatchObject({ mode: 'bridge', ports: [{ host_ip: '127.0.0.1', host_port: port, container_port: 80, proto: 'tcp' }] });
+      expect(c.network_settings!.networks[0]).toMatchObject({
+        network_name: 'bridge',
+        if_name: 'eth0',
+        ip_address: expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/),
+      });
+      expect(c.network_settings!.sandbox_key).not.toBe('');
+    } finally {
+      client.close();
+    }
 
     await ok(['run', '-d', '--name', 'pall', '--expose', '80', '-P', 'busybox', ...HTTPD('all-published')]);
     const ports = await ok(['ps', '-f', 'name=pall', '--format', '{{.Ports}}']);

@@ -4,36 +4,15 @@
  * running ones' networking (names resolve again, the port is held again), takes down the one
  * that died (its lease, veth and rules), and later tears the rest down exactly.
  */
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runAndKillBerthd } from '../helpers/child-berthd';
 import { testDirs } from '../helpers/daemon';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { canBind, freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnetcrash');
 const itNet = itWith(...requireCni());
-
-
-const httpBody = (port: number) =>
-  new Promise<string>((res, rej) => {
-    const r = get({ host: '127.0.0.1', port, path: '/', timeout: 3000 }, (x) => {
-      let b = '';
-      x.on('data', (d) => (b += d));
-      x.on('end', () => res(b));
-    });
-    r.on('timeout', () => r.destroy(new Error('timeout')));
-    r.on('error', rej);
-  });
-
-const canBind = (port: number) =>
-  new Promise<boolean>((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
 
 afterAll(() => f.teardown(), 60_000);
 
@@ -47,12 +26,7 @@ describe('engine: networking across a berthd crash', () => {
       await f.setup(dirs);
       await f.addImage();
       await f.stop();
-      const port = await new Promise<number>((r) => {
-        const s = createServer().listen(0, '127.0.0.1', () => {
-          const p = (s.address() as { port: number }).port;
-          s.close(() => r(p));
-        });
-      });
+      const port = await freePort();
       const ips = await runAndKillBerthd<Record<string, string>>(
         dirs,
         f.ns,

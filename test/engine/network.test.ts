@@ -8,14 +8,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CreateOptions } from '../../src/engine';
 import { formatPorts } from '../../src/engine/network';
 import { TASKS } from '../../src/daemon/slices/tasks';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnet');
@@ -49,27 +47,6 @@ async function sh(id: string, script: string): Promise<{ code: number; out: stri
   const r = await drain(e.events());
   return { code: r.exitCode ?? -1, out: r.stdout + r.stderr };
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-const httpBody = (port: number) =>
-  new Promise<string>((res, rej) => {
-    const r = get({ host: '127.0.0.1', port, path: '/', timeout: 3000 }, (x) => {
-      let b = '';
-      x.on('data', (d) => (b += d));
-      x.on('end', () => res(b));
-    });
-    r.on('timeout', () => r.destroy(new Error('timeout')));
-    r.on('error', rej);
-  });
 
 describe('engine: networking', () => {
   itNet('two containers on a user network reach each other by name and alias; a third on another network cannot', async () => {

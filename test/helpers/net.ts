@@ -6,6 +6,8 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { requirement, requireRoot, requireTool, type Requirement } from './requires';
 
@@ -205,4 +207,42 @@ export function removeTestNetworking(cfg: { defaultBridge: string; isolationChai
   const s1 = `${cfg.isolationChain}-1`;
   while (ipt(['-D', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', s1]));
   for (const c of [s1, `${cfg.isolationChain}-2`]) if (ipt(['-F', c])) ipt(['-X', c]);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** Whether this process can listen on 127.0.0.1:port now (false while berthd holds it for a mapping). */
+export function canBind(port: number): Promise<boolean> {
+  return new Promise<boolean>((res) => {
+    const s = createServer();
+    s.once('error', () => res(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+}
+
+/** A real HTTP GET (node:http) of http://host:port/path: status and body. */
+export function httpGet(port: number, o: { host?: string; path?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: o.host ?? '127.0.0.1', port, path: o.path ?? '/', timeout: o.timeoutMs ?? 3000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** The body of GET http://127.0.0.1:port/path. */
+export async function httpBody(port: number, path = '/'): Promise<string> {
+  return (await httpGet(port, { path })).body;
 }

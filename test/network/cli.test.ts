@@ -8,13 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '../../src/client';
 import { REPO } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
-import { iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('clinet');
@@ -75,27 +73,6 @@ async function eventually(args: string[], timeoutMs = 15_000): Promise<Result> {
 }
 
 const HTTPD = (text: string) => ['sh', '-c', `echo ${text} > /tmp/index.html; exec httpd -f -p 80 -h /tmp`];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-const httpBody = (port: number) =>
-  new Promise<string>((res, rej) => {
-    const r = get({ host: '127.0.0.1', port, path: '/', timeout: 3000 }, (x) => {
-      let b = '';
-      x.on('data', (d) => (b += d));
-      x.on('end', () => res(b));
-    });
-    r.on('timeout', () => r.destroy(new Error('timeout')));
-    r.on('error', rej);
-  });
 
 describe('berth CLI: networking', () => {
   itNet('network create; two containers reach each other by name and alias, another network cannot; connect/disconnect a running one', async () => {

@@ -8,46 +8,14 @@
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { NetworkSettings } from '../../src/engine/network';
-import { leases, portsOf, requireCni, uniqueName } from '../helpers/net';
+import { canBind, httpBody, leases, portsOf, requireCni, uniqueName } from '../helpers/net';
+import { until } from '../helpers/until';
 import { describeWith, requireTool } from '../helpers/requires';
 import { NetFixture } from './fixture';
 
 const CHILD = resolve(__dirname, 'fixtures', 'attach-and-wait.js');
-
-function httpBody(port: number): Promise<string> {
-  return new Promise((res, rej) => {
-    const r = get({ host: '127.0.0.1', port, path: '/index.html', timeout: 3000 }, (x) => {
-      let b = '';
-      x.on('data', (d) => (b += d));
-      x.on('end', () => res(b));
-    });
-    r.on('timeout', () => r.destroy(new Error('timeout')));
-    r.on('error', rej);
-  });
-}
-
-async function until<T>(fn: () => Promise<T>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-const canBind = (port: number) =>
-  new Promise<boolean>((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
 
 describeWith(...requireCni(), requireTool('busybox'))('network restart and bursts', () => {
   const f = new NetFixture();
@@ -74,23 +42,27 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    await until(async () => {
-      if (child.exitCode !== null) throw new Error(`child exited: ${err}`);
-      if (!out.includes('\n')) throw new Error('not yet');
-    }, 60_000);
+    await until(
+      'the child attached',
+      () => {
+        if (child.exitCode !== null) throw new Error(`child exited: ${err}`);
+        return out.includes('\n');
+      },
+      60_000,
+    );
     const settings = JSON.parse(out) as Record<string, NetworkSettings>;
     const srv = settings[`${base}a`]!;
     const cli = settings[`${base}b`]!;
     const port = srv.ports[0]!.hostPort;
     f.spawnIn(srv.sandboxKey, ['busybox', 'httpd', '-f', '-p', '80', '-h', www]);
-    expect(await until(() => httpBody(port))).toBe('still here\n');
+    expect(await until('httpd', () => httpBody(port, '/index.html').catch(() => undefined))).toBe('still here\n');
     const gw = cli.networks[0]!.gateway;
     expect((await f.run(cli.sandboxKey, ['busybox', 'nslookup', 'srv', gw])).stdout).toContain(`Address: ${srv.networks[0]!.ipAddress}`);
 
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     // berthd is down: the mapping and the address stay (they are the kernel's); only names wait.
-    expect(await httpBody(port)).toBe('still here\n');
+    expect(await httpBody(port, '/index.html')).toBe('still here\n');
     expect(await canBind(port)).toBe(true); // the hold died with the process
 
     const m2 = await (async () => {
@@ -118,7 +90,7 @@ describeWith(...requireCni(), requireTool('busybox'))('network restart and burst
     // Later the containers stop: everything goes.
     await m2.detach(`${base}a`);
     await m2.detach(`${base}b`);
-    await expect(httpBody(port)).rejects.toThrow();
+    await expect(httpBody(port, '/index.html')).rejects.toThrow();
     expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
     f.m = m2;
   }, 120_000);

@@ -7,50 +7,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
 import type { ContainerNetConfig, NetworkSettings } from '../../src/engine/network';
-import { requireCni, uniqueName } from '../helpers/net';
+import { freePort, httpGet, requireCni, uniqueName } from '../helpers/net';
+import { until } from '../helpers/until';
 import { describeWith, requireTool } from '../helpers/requires';
 import { NetFixture } from './fixture';
 
 const cid = () => uniqueName('t', 40);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function httpGet(port: number, host = '127.0.0.1', timeoutMs = 3000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host, port, path: '/index.html', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-async function until<T>(fn: () => Promise<T>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 describeWith(...requireCni(), requireTool('busybox'))('container networking', () => {
   const f = new NetFixture();
@@ -171,10 +137,16 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     expect(auto).not.toBe(0);
     f.spawnIn(s.sandboxKey, ['busybox', 'httpd', '-f', '-p', '80', '-h', www()]);
     f.spawnIn(s.sandboxKey, ['busybox', 'httpd', '-f', '-p', '8080', '-h', www()]);
-    expect(await until(() => httpGet(port))).toEqual({ status: 200, body: 'hello from the sandbox\n' });
-    expect(await until(() => httpGet(auto))).toEqual({ status: 200, body: 'hello from the sandbox\n' });
+    expect(await until('the published port', () => httpGet(port, { path: '/index.html' }).catch(() => undefined))).toEqual({
+      status: 200,
+      body: 'hello from the sandbox\n',
+    });
+    expect(await until('the -P port', () => httpGet(auto, { path: '/index.html' }).catch(() => undefined))).toEqual({
+      status: 200,
+      body: 'hello from the sandbox\n',
+    });
     // Directly to the container's address too.
-    expect((await httpGet(80, s.networks[0]!.ipAddress)).body).toBe('hello from the sandbox\n');
+    expect((await httpGet(80, { host: s.networks[0]!.ipAddress, path: '/index.html' })).body).toBe('hello from the sandbox\n');
     // Published on 127.0.0.1 only (berth's default): not on the host's other addresses.
     const clash = await f.m
       .attach({ id: cid(), ns: 'default', name: 'clash', hostname: 'clash' }, await f.prepare({ mode: 'app', publish: [`127.0.0.1:${port}:80`] }))
@@ -182,7 +154,7 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     expect(errorKind(clash)).toBe('AlreadyExists');
     expect(clash.message).toContain('port is already allocated');
     await f.m.detach(s.id);
-    await expect(httpGet(port, '127.0.0.1', 1000)).rejects.toThrow();
+    await expect(httpGet(port, { path: '/index.html', timeoutMs: 1000 })).rejects.toThrow();
     await new Promise<void>((resolve, reject) => {
       const srv = createServer().once('error', reject);
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));

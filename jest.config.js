@@ -19,6 +19,8 @@ const ROOT = [
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
   'test/cli/.*',
+  'test/net/cni-runner',
+  'test/network/.*',
   'test/rootfs/.*',
   'test/vm/.*',
 ];

@@ -11,9 +11,13 @@
 #           jq (the CLI tests parse --format json with it), zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1),
 #           linux-image-amd64 and qemu-system-x86 (test/vm boots a cgroup-v2-only guest: Debian's kernel
 #           and its modules, under qemu's software emulation; busybox-static is its initramfs)
+#   network: containernetworking-plugins (bridge, host-local, portmap, firewall, loopback under
+#           /usr/lib/cni), iptables (the plugins' and berth's isolation rules), iproute2 (routes,
+#           bridges), util-linux and mount (unshare and umount pin network namespaces)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
-      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd jq)
+      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd jq
+      iptables util-linux mount)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

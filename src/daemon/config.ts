@@ -25,6 +25,31 @@ export const ConfigSchema = z
       .prefault({}),
     /** Ingests untouched for this long are removed at start-up and by GC. */
     ingestExpiryHours: z.number().positive().default(24 * 7),
+    /** Container networking (CNI bridge networks; src/engine/network). */
+    network: z
+      .object({
+        /** Where the CNI plugins are: Debian's containernetworking-plugins, then upstream's default. */
+        pluginDirs: z.array(z.string().min(1)).min(1).default(['/usr/lib/cni', '/opt/cni/bin']),
+        /** New networks' subnets are /24s of this (10.213/16: apart from Docker's 172.17-31/16 and 192.168/16, nerdctl's 10.4/16, Podman's 10.88-89/16). */
+        pool: z.string().default('10.213.0.0/16'),
+        /** The default network ("bridge"): its subnet (another from the pool if the host routes it) and bridge (Docker's is docker0, nerdctl's nerdctl0). */
+        defaultSubnet: z.string().default('10.213.0.0/24'),
+        defaultBridge: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/).default('berth0'),
+        /** berth's isolation chains are <this>-1 and <this>-2 (filter table). */
+        isolationChain: z.string().regex(/^[A-Z0-9][A-Z0-9_-]{0,25}$/).default('BERTH-ISOLATION'),
+        /** Where `-p` publishes when it names no address: this host only (Docker: 0.0.0.0). */
+        defaultPublishAddress: z.string().default('127.0.0.1'),
+        /** The resolver on each user network's gateway. */
+        dnsPort: z.number().int().min(1).max(65535).default(53),
+        /** Where it forwards names that are not containers' (`ip` or `ip:port`); default the host's resolv.conf name servers. */
+        dnsUpstreams: z.array(z.string()).optional(),
+        /** The host's resolv.conf: containers' resolv.conf derive from it. */
+        resolvConf: z.string().default('/etc/resolv.conf'),
+        /** Deadline of one CNI plugin run. */
+        cniTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .prefault({}),
     /**
      * Bytes kept free on the root's filesystem: content writes and layer extraction that would
      * leave less fail with ResourceExhausted, so the metadata DB can still commit the deletions

@@ -15,11 +15,8 @@ export const DEFAULT_STOP_TIMEOUT_S = 10;
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 /** Docker's json-file default: one file, never rotated. */
 export const DEFAULT_LOG_CONFIG: LogConfig = { maxSize: 0, maxFile: 1 };
-/**
- * Without CNI (a later issue brings Docker's bridge), a container gets a network namespace of
- * its own with nothing in it: Docker's `--network none`. `host` shares berthd's.
- */
-export const DEFAULT_NETWORK: NetworkMode = 'none';
+/** Docker's default: the default bridge network (berth's bridge and subnet: berthd's config). */
+export const DEFAULT_NETWORK: NetworkMode = 'bridge';
 
 const envKey = (e: string) => (e.includes('=') ? e.slice(0, e.indexOf('=')) : e);
 
@@ -50,11 +47,11 @@ function portKey(p: string): string {
   return `${m[1]}${m[2] ? `-${m[2]}` : ''}/${m[3] ?? 'tcp'}`;
 }
 
+/** The mode as given, `default` and nothing meaning the default network; whether it exists is create's to check (network/request.ts). */
 function networkMode(v: string | undefined): NetworkMode {
   if (v === undefined || v === '' || v === 'default') return DEFAULT_NETWORK;
-  if (v === 'none' || v === 'host') return v;
-  if (v === 'bridge') throw invalidArgument('network "bridge": not available yet (needs the CNI networking issue); use --network none or --network host');
-  throw invalidArgument(`network ${JSON.stringify(v)} not found (berth has "none" and "host" for now)`);
+  if (/\s/.test(v)) throw invalidArgument(`invalid network ${JSON.stringify(v)}`);
+  return v;
 }
 
 export function buildConfig(o: CreateOptions, image: ImageConfigJson, id: string): { config: ContainerConfig; hostConfig: HostConfig } {
@@ -108,6 +105,12 @@ export function buildConfig(o: CreateOptions, image: ImageConfigJson, id: string
     nanoCpus: parseCpus(o.cpus),
     pidsLimit: pidsLimit > 0 ? pidsLimit : 0,
     networkMode: networkMode(o.network),
+    portBindings: [],
+    publishAllPorts: o.publishAll ?? false,
+    dns: [...(o.dns ?? [])],
+    dnsSearch: [...(o.dnsSearch ?? [])],
+    dnsOptions: [...(o.dnsOptions ?? [])],
+    extraHosts: [...(o.extraHosts ?? [])],
     shmSize: o.shmSize === undefined || o.shmSize === '' ? DEFAULT_SHM_SIZE : parseSize(o.shmSize, 'shm-size'),
     logConfig: parseLogOpts(o.logOpts, DEFAULT_LOG_CONFIG),
     autoRemove: o.autoRemove ?? false,

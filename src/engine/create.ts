@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
 import { buildConfig, processArgs } from './config';
+import { etcOfJoined, prepareNetwork, specNetns } from './container-network';
 import type { EngineDeps } from './deps';
 import { writeEtcFiles, type EtcFiles } from './etc-files';
 import { withLease } from './lease';
@@ -47,12 +48,14 @@ async function reserve(d: EngineDeps, ctx: Ctx, base: Omit<EngineRecord, 'name'>
   }
 }
 
-export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: Ctx, o: CreateOptions): Promise<EngineRecord> {
+export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: Ctx, o: CreateOptions): Promise<EngineRecord & { warnings: string[] }> {
   const wanted = o.name ? validateName(o.name) : undefined;
   const resolver = new ImageResolver(d.images, d.content);
   const img = await resolver.resolve(ctx, o.image);
   const id = newId();
-  const { config, hostConfig } = buildConfig(o, img.config, id);
+  const built = buildConfig(o, img.config, id);
+  const { config } = built;
+  const { network, hostConfig, warnings } = await prepareNetwork(d, ctx, id, o, config, built.hostConfig);
   const sn = d.snapshotters.get(d.snapshotter);
   if (!sn) throw notFound(`snapshotter ${d.snapshotter}: not found`);
   const args = processArgs(config);
@@ -77,6 +80,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
       resolvConfPath: '',
       snapshotter: d.snapshotter,
       snapshotKey: id,
+      network,
       mounts: [],
     },
     wanted,
@@ -96,7 +100,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
     const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...made.etc, mounts: made.mounts }));
     d.tasks.warmSpec(ctx.ns, made.container);
     events.publish(ctx.ns, 'create', ready);
-    return ready;
+    return { ...ready, warnings };
   } catch (e) {
     await d.volumes.release(ctx, id, { removeAnonymous: true }).catch(() => undefined);
     if (container) await d.containers.delete(ctx, id).catch(() => undefined);
@@ -140,8 +144,9 @@ async function finishCreate(
   const taken = await takeMounts(d, ctx, rec, mounts);
   const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const etc = await writeEtcFiles(dir, config.hostname, hostConfig.networkMode);
-  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, mounts: taken.oci });
+  const etc = await etcOfJoined(d, ctx, rec, await writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
+  const netns = await specNetns(d, ctx, rec);
+  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, netns, mounts: taken.oci });
   const container = await d.containers.create(ctx, {
     id,
     labels: { ...config.labels, [NAME_LABEL]: rec.name },

@@ -12,6 +12,7 @@ import type { RootfsOps } from '../rootfs';
 import type { TaskManager } from '../tasks';
 import type { Volumes } from '../volumes';
 import type { LayerDiffer } from './commit';
+import type { NetworkManager } from './network';
 import type { Records } from './records';
 import type { LayerApplier } from './unpack';
 
@@ -41,6 +42,8 @@ export interface EngineDeps {
   /** Computes a layer from two mount sets (the Diff service's compute side); for commit. */
   differ?: LayerDiffer;
   events?: EventExchange;
+  /** Container networking (CNI bridge networks, ports, names). */
+  network: NetworkManager;
   /** The berth-helper binary: `--init` mounts it into the container. */
   helperPath: string;
   /** Named and anonymous volumes. */

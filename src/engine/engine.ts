@@ -46,6 +46,9 @@ import type {
   RemoveImageResult,
   LogEntry,
   LogsOptions,
+  NetworkCreateOptions,
+  NetworkInspect,
+  NetworkListOptions,
   StatsSample,
   StopOptions,
   StreamSession,
@@ -85,8 +88,9 @@ export class LocalEngine implements Engine {
     return this.d.records.resolve(ctx, ref);
   }
 
-  async create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer> {
-    return toContainer(await createContainer(this.d, this.publisher, ctx, opts));
+  async create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer & { warnings: string[] }> {
+    const { warnings, ...r } = await createContainer(this.d, this.publisher, ctx, opts);
+    return { ...toContainer(r), warnings };
   }
 
   async start(ctx: Ctx, ref: string): Promise<void> {
@@ -126,6 +130,7 @@ export class LocalEngine implements Engine {
     if (r.name === name) throw invalidArgument(`renaming a container with the same name as its current name`);
     await this.life.serial(ctx.ns, r.id, async () => {
       await this.d.records.update(ctx, r.id, (x) => ({ ...x, name }));
+      await this.d.network.rename(r.id, name);
       const c = await this.d.containers.get(ctx, r.id);
       await this.d.containers.update(ctx, { ...c, labels: { ...c.labels, [NAME_LABEL]: name } }, [`labels.${NAME_LABEL}`]);
     });
@@ -137,11 +142,12 @@ export class LocalEngine implements Engine {
   }
 
   async inspect(ctx: Ctx, ref: string): Promise<EngineContainer> {
-    return toContainer(await this.resolve(ctx, ref));
+    const r = await this.resolve(ctx, ref);
+    return toContainer(r, running(r) ? this.d.network.settings(r.id) : undefined);
   }
 
   async list(ctx: Ctx, opts?: ListOptions): Promise<ContainerSummary[]> {
-    return listContainers(await this.d.records.list(ctx), opts);
+    return listContainers(await this.d.records.list(ctx), opts, (id) => this.d.network.settings(id));
   }
 
   async *logs(ctx: Ctx, ref: string, opts: LogsOptions = {}): AsyncIterable<LogEntry> {
@@ -236,6 +242,50 @@ export class LocalEngine implements Engine {
 
   removeImage(ctx: Ctx, ref: string, opts: { force?: boolean } = {}): Promise<RemoveImageResult> {
     return this.images.remove(ctx, ref, opts.force ?? false);
+  }
+
+  // Networks are berthd's, not a namespace's (as Docker's are the daemon's).
+
+  async createNetwork(_ctx: Ctx, opts: NetworkCreateOptions): Promise<NetworkInspect> {
+    return this.d.network.createNetwork(opts);
+  }
+
+  async inspectNetwork(_ctx: Ctx, ref: string): Promise<NetworkInspect> {
+    return this.d.network.inspectNetwork(ref);
+  }
+
+  async listNetworks(_ctx: Ctx, opts?: NetworkListOptions): Promise<NetworkInspect[]> {
+    return this.d.network.listNetworks(opts);
+  }
+
+  async removeNetwork(_ctx: Ctx, ref: string): Promise<void> {
+    await this.d.network.removeNetwork(ref);
+  }
+
+  async pruneNetworks(_ctx: Ctx, filters?: Record<string, string[]>): Promise<string[]> {
+    return this.d.network.pruneNetworks(filters);
+  }
+
+  async connect(ctx: Ctx, network: string, ref: string, opts: { ip?: string; aliases?: string[] } = {}): Promise<void> {
+    const r = await this.resolve(ctx, ref);
+    await this.life.serial(ctx.ns, r.id, async () => {
+      const cur = (await this.d.records.get(ctx, r.id)) ?? r;
+      const next = await this.d.network.connect(this.netRef(ctx, cur), cur.network, network, opts);
+      await this.d.records.update(ctx, r.id, (x) => ({ ...x, network: next }));
+    });
+  }
+
+  async disconnect(ctx: Ctx, network: string, ref: string): Promise<void> {
+    const r = await this.resolve(ctx, ref);
+    await this.life.serial(ctx.ns, r.id, async () => {
+      const cur = (await this.d.records.get(ctx, r.id)) ?? r;
+      const next = await this.d.network.disconnect(this.netRef(ctx, cur), cur.network, network);
+      await this.d.records.update(ctx, r.id, (x) => ({ ...x, network: next }));
+    });
+  }
+
+  private netRef(ctx: Ctx, r: EngineRecord) {
+    return { id: r.id, ns: ctx.ns, name: r.name, hostname: r.config.hostname };
   }
 
   async update(ctx: Ctx, ref: string, opts: UpdateOptions): Promise<{ warnings: string[] }> {

@@ -22,6 +22,7 @@ import { canceled, conflict, errorKind, internal, isNotFound, notFound } from '.
 import type { Exit } from '../tasks';
 import { DEFAULT_STOP_TIMEOUT_S } from './config';
 import { discardContainer } from './create';
+import { attachNetwork, detachNetwork } from './container-network';
 import type { EngineDeps } from './deps';
 import type { EngineEvents } from './events';
 import type { EngineRecord } from './record';
@@ -123,6 +124,8 @@ export class Lifecycle {
       try {
         const c = r.config;
         await mountVolumes(ctx, this.d.volumes, id, r.mounts, (v) => parseSize(v, 'tmpfs-size'));
+        // The network before the task: the task joins the namespace it pins (and its /etc files are written).
+        await attachNetwork(this.d, ctx, r);
         await this.d.tasks.create(ctx, {
           containerId: id,
           rootfs: [],
@@ -150,6 +153,7 @@ export class Lifecycle {
       } catch (e) {
         for (const p of pending) p.session.fail(e);
         await this.dropTask(ctx, id).catch(() => undefined);
+        await detachNetwork(this.d, ctx.ns, id);
         await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch(() => undefined);
         // Docker keeps a container whose start failed as created, with the reason and 127/126.
         const msg = (e as Error).message;
@@ -209,6 +213,8 @@ export class Lifecycle {
       if (!isNotFound(e)) throw e;
     }
     await this.dropTask(ctx, id).catch((e) => this.d.log.warn('engine: deleting an exited task failed', { ns, id, err: e as Error }));
+    // Docker releases a container's network when it stops: address, veth, ports, rules.
+    await detachNetwork(this.d, ns, id);
     if (r)
       await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch((e) => this.d.log.warn('engine: unmounting volumes failed', { ns, id, err: e as Error }));
     const l = this.entry(ns, id);
@@ -352,6 +358,8 @@ export class Lifecycle {
       this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
     } else if (isRunning(r)) {
       if (!force) throw conflict(`cannot remove container "${r.name}": container is running: stop the container before removing or force remove`);
+      // As kill -9 does: no restart after this exit (one could start before the removal runs).
+      this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
       const run = this.entry(ctx.ns, r.id).run;
       await this.signal(ctx, r, SIGKILL);
       if (r.state.status === 'paused') await this.d.tasks.resume(ctx, r.id).catch(() => undefined);
@@ -371,6 +379,7 @@ export class Lifecycle {
     const l = this.entry(ctx.ns, r.id);
     for (const p of l.pending.splice(0)) p.session.fail(notFound(`container ${r.id} was removed`));
     await this.dropTask(ctx, r.id);
+    await detachNetwork(this.d, ctx.ns, r.id);
     await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
     // Before the record goes (a crash in between repeats it): `rm -v` and `--rm` take the anonymous volumes.
     await this.d.volumes.release(ctx, r.id, { removeAnonymous: volumes || r.hostConfig.autoRemove });

@@ -3,7 +3,7 @@ import { invalidArgument } from '../core/errors';
 import { humanDuration } from '../core/human';
 import { familiarName, normalizeReference } from './image';
 import type { EngineRecord } from './record';
-import type { ContainerSummary, ListOptions } from './types';
+import type { ContainerSummary, ListOptions, NetworkSettings } from './types';
 
 export function statusText(r: EngineRecord, now = Date.now()): string {
   const st = r.state;
@@ -55,7 +55,7 @@ function matches(r: EngineRecord, f: Record<string, string[]>): boolean {
   );
 }
 
-export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}): ContainerSummary[] {
+export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}, live: (id: string) => NetworkSettings | undefined = () => undefined): ContainerSummary[] {
   const f = o.filters ?? {};
   for (const k of Object.keys(f)) if (!FILTERS.includes(k)) throw invalidArgument(`invalid filter '${k}'`);
   for (const v of f.status ?? []) if (!['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'].includes(v)) throw invalidArgument(`invalid filter 'status=${v}'`);
@@ -74,5 +74,7 @@ export function listContainers(records: readonly EngineRecord[], o: ListOptions 
       status: r.state.status,
       statusText: statusText(r),
       labels: { ...r.config.labels },
+      ports: live(r.id)?.ports ?? [],
+      networks: r.network.mode === 'bridge' ? r.network.endpoints.map((e) => e.networkName) : [r.network.mode === 'container' ? `container:${r.network.joinContainer}` : r.network.mode],
     }));
 }

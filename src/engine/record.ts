@@ -4,7 +4,8 @@
  * so by a crash is cleaned up at start-up), `removing` once removal began.
  */
 import { z } from 'zod';
-import type { EngineContainer } from './types';
+import { ContainerNetConfigSchema, legacyNetConfig, PortSchema } from './network/schema';
+import type { EngineContainer, NetworkSettings } from './types';
 
 const date = z.string().transform((s) => new Date(s));
 
@@ -65,7 +66,13 @@ export const EngineRecordSchema = z.object({
     memory: z.number(),
     nanoCpus: z.number(),
     pidsLimit: z.number(),
-    networkMode: z.enum(['none', 'host']),
+    networkMode: z.string(),
+    portBindings: z.array(PortSchema).default([]),
+    publishAllPorts: z.boolean().default(false),
+    dns: z.array(z.string()).default([]),
+    dnsSearch: z.array(z.string()).default([]),
+    dnsOptions: z.array(z.string()).default([]),
+    extraHosts: z.array(z.string()).default([]),
     shmSize: z.number(),
     logConfig: z.object({ maxSize: z.number(), maxFile: z.number() }),
     autoRemove: z.boolean(),
@@ -97,13 +104,14 @@ export const EngineRecordSchema = z.object({
   resolvConfPath: z.string(),
   snapshotter: z.string(),
   snapshotKey: z.string(),
+  network: ContainerNetConfigSchema.optional(),
   mounts: z.array(MountSpecSchema).default([]),
 });
 
 export type Phase = 'creating' | 'ready' | 'removing';
 
-/** The record as the engine uses it: the container plus its bookkeeping. */
-export interface EngineRecord extends EngineContainer {
+/** The record as the engine uses it: the container plus its bookkeeping (the live network settings are not kept). */
+export interface EngineRecord extends Omit<EngineContainer, 'networkSettings'> {
   version: 1;
   phase: Phase;
   namespace: string;
@@ -124,11 +132,14 @@ export function toStored(r: EngineRecord): StoredRecord {
 }
 
 export function fromStored(s: unknown): EngineRecord {
-  return EngineRecordSchema.parse(s) as EngineRecord;
+  const r = EngineRecordSchema.parse(s);
+  return { ...r, network: r.network ?? legacyNetConfig(r.hostConfig.networkMode) } as EngineRecord;
 }
 
-/** The public view (no bookkeeping). */
-export function toContainer(r: EngineRecord): EngineContainer {
+/** The public view (no bookkeeping), with the live network settings when it runs. */
+export function toContainer(r: EngineRecord, live?: NetworkSettings): EngineContainer {
   const { version: _v, phase: _p, namespace: _n, ...c } = r;
-  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state }, mounts: c.mounts.map((m) => ({ ...m })) };
+  const networkSettings = live ?? { mode: r.network.mode, sandboxKey: '', networks: [], ports: [] };
+  const mounts = c.mounts.map((m) => ({ ...m }));
+  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state }, mounts, networkSettings };
 }

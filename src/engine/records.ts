@@ -56,6 +56,7 @@ export class Records {
    */
   async resolve(ctx: Ctx, ref: string): Promise<EngineRecord> {
     if (!ref) throw invalidArgument('container name or id is required');
+    if (ref.includes('\0')) throw notFound(`No such container: ${JSON.stringify(ref.slice(0, 80))}`);
     if (isFullId(ref)) {
       const r = await this.get(ctx, ref);
       if (r && r.phase !== 'creating') return r;

@@ -14,6 +14,7 @@ import { mergeEnv, processArgs } from './config';
 import type { EtcFiles } from './etc-files';
 import type { OciMount } from './mounts/plan';
 import type { ExecUser } from './user';
+import type { SpecNetns } from './network/types';
 import type { ContainerConfig, HostConfig } from './types';
 
 /** Where `--init` puts berth's init (the helper binary, bind-mounted read-only), as Docker's /sbin/docker-init. */
@@ -30,6 +31,7 @@ export interface SpecInput {
   etc: EtcFiles;
   /** The berth-helper binary, mounted as the init for `--init`. */
   initBinary: string;
+  netns: SpecNetns;
   /** Volumes, binds and tmpfs (mounts/plan.ts), parents first. */
   mounts?: readonly OciMount[];
 }
@@ -69,9 +71,11 @@ export function applySecurityOpts(spec: OciSpec, h: HostConfig): void {
   if (profile) spec.linux!.seccomp = profile;
 }
 
-/** The hook for networking (CNI, a later issue): today `none` (a namespace of its own) or `host`. */
-export function applyNetwork(spec: OciSpec, h: HostConfig): void {
-  if (h.networkMode === 'host') spec.linux!.namespaces = spec.linux!.namespaces!.filter((n) => n.type !== 'network');
+/** The network namespace: the host's, or one berthd pinned for the container (or for the one it joins). */
+export function applyNetwork(spec: OciSpec, netns: SpecNetns): void {
+  const l = spec.linux!;
+  if (netns.kind === 'host') l.namespaces = l.namespaces!.filter((n) => n.type !== 'network');
+  else l.namespaces = [...l.namespaces!.filter((n) => n.type !== 'network'), { type: 'network', path: netns.path }];
 }
 
 /** Docker's privileged mode adds every host device (as it walks /dev). */
@@ -149,7 +153,7 @@ export function buildSpec(i: SpecInput): OciSpec {
     l.devices = hostDevices();
     r.devices = [{ allow: true, access: 'rwm' }];
   }
-  applyNetwork(spec, h);
+  applyNetwork(spec, i.netns);
   applySecurityOpts(spec, h);
   return spec;
 }

@@ -9,14 +9,18 @@ import type { Ctx } from '../core/context';
 import type { Volumes } from '../volumes';
 import type { EngineFiles } from './files/types';
 import type { MountSpec } from './mounts/types';
+import type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
 import type { PruneOptions, PruneReport, SystemPruneOptions, SystemPruneReport } from './prune';
 import type { RestartPolicy } from './restart/policy';
 import type { UpdateOptions } from './update';
 
+export type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
+
 /** Docker's container states (`docker ps` STATUS, `State.Status` in inspect). */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
 
-export type NetworkMode = 'none' | 'host';
+/** Docker's NetworkMode: `bridge` (the default network), `none`, `host`, `container:<id>`, or a network's name. */
+export type NetworkMode = string;
 
 /** Docker's Config: what describes the process, merged from the image and the request. */
 export interface ContainerConfig {
@@ -64,6 +68,15 @@ export interface HostConfig {
   /** 0 = no limit. */
   pidsLimit: number;
   networkMode: NetworkMode;
+  /** `-p`, as asked (host port 0 = chosen at start). */
+  portBindings: PortBinding[];
+  /** `-P`. */
+  publishAllPorts: boolean;
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  /** `--add-host` as given (`name:ip`). */
+  extraHosts: string[];
   /** Bytes of /dev/shm (Docker's default 64 MiB). */
   shmSize: number;
   logConfig: LogConfig;
@@ -115,6 +128,10 @@ export interface EngineContainer {
   resolvConfPath: string;
   snapshotter: string;
   snapshotKey: string;
+  /** The networks it is on (the checked request; network connect/disconnect change it). */
+  network: ContainerNetConfig;
+  /** Addresses and published ports while it runs (Docker's NetworkSettings); only the mode when it does not. */
+  networkSettings: NetworkSettings;
   /** Its mount points (volumes by name, binds, tmpfs), in Docker's order: `inspect`'s Mounts. */
   mounts: MountSpec[];
 }
@@ -131,6 +148,10 @@ export interface ContainerSummary {
   /** Docker's human Status: `Up 3 minutes`, `Exited (0) 2 seconds ago`. */
   statusText: string;
   labels: Record<string, string>;
+  /** Published ports while it runs (`ps` PORTS: formatPorts). */
+  ports: PortBinding[];
+  /** Names of the networks it is on. */
+  networks: string[];
 }
 
 /** `docker create` / `run` options; sizes and CPUs may be Docker's strings (`64m`, `1.5`). */
@@ -161,7 +182,23 @@ export interface CreateOptions {
   memory?: number | string;
   cpus?: number | string;
   pidsLimit?: number;
+  /** `--network`: bridge (default), none, host, container:<name|id>, or a network's name or id. */
   network?: string;
+  /** Further networks (`--network a --network b`), each with its own --ip and aliases. */
+  moreNetworks?: Array<{ network: string; ip?: string; aliases?: string[] }>;
+  /** `--ip` on the first network. */
+  ip?: string;
+  /** `--network-alias` on the first network. */
+  networkAliases?: string[];
+  /** `-p [ip:][hostPort:]containerPort[/proto]`; the host address defaults to berthd's defaultPublishAddress (127.0.0.1). */
+  publish?: string[];
+  /** `-P`: every exposed port on a free host port. */
+  publishAll?: boolean;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** `--add-host name:ip` (ip may be host-gateway). */
+  extraHosts?: string[];
   shmSize?: number | string;
   logOpts?: Record<string, string>;
   autoRemove?: boolean;
@@ -370,7 +407,8 @@ export interface RemoveImageResult {
 
 /** The engine as berthd serves it. Every `ref` is a full id, a unique id prefix, or a name. */
 export interface Engine extends EngineFiles {
-  create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer>;
+  /** With Docker's warnings (e.g. published ports discarded in host mode). */
+  create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer & { warnings: string[] }>;
   start(ctx: Ctx, ref: string): Promise<void>;
   stop(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void>;
   restart(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void>;
@@ -396,6 +434,15 @@ export interface Engine extends EngineFiles {
   listImages(ctx: Ctx, filters?: Record<string, string[]>): Promise<ImageSummary[]>;
   inspectImage(ctx: Ctx, ref: string): Promise<ImageDetail>;
   removeImage(ctx: Ctx, ref: string, opts?: { force?: boolean }): Promise<RemoveImageResult>;
+  createNetwork(ctx: Ctx, opts: NetworkCreateOptions): Promise<NetworkInspect>;
+  inspectNetwork(ctx: Ctx, ref: string): Promise<NetworkInspect>;
+  listNetworks(ctx: Ctx, opts?: NetworkListOptions): Promise<NetworkInspect[]>;
+  removeNetwork(ctx: Ctx, ref: string): Promise<void>;
+  /** Removes user networks no container is on; returns their names. */
+  pruneNetworks(ctx: Ctx, filters?: Record<string, string[]>): Promise<string[]>;
+  /** `network connect`: at once on a running container, from its next start otherwise. */
+  connect(ctx: Ctx, network: string, container: string, opts?: { ip?: string; aliases?: string[] }): Promise<void>;
+  disconnect(ctx: Ctx, network: string, container: string): Promise<void>;
   /** `update`: resources of a running container change at once; `--restart` too. Returns Docker's warnings. */
   update(ctx: Ctx, ref: string, opts: UpdateOptions): Promise<{ warnings: string[] }>;
   /** `container prune`: every container that is not running. */

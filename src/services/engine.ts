@@ -22,6 +22,7 @@ import {
   summaryToProto,
   waitCondition,
 } from './convert/engine';
+import { engineNetworkMethods } from './engine-network';
 import { serveSession } from './engine-streams';
 import type { Api } from './grpc/api-types';
 import { requireNamespace } from './grpc/context';
@@ -44,7 +45,7 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
     Create: unary(log, 'Engine/Create', async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
       if (!req.image) throw invalidArgument('Engine/Create: image must be set');
       const c = await engine.create(ns(ctx), createFromProto(req));
-      return { id: c.id, name: c.name, warnings: [] };
+      return { id: c.id, name: c.name, warnings: c.warnings };
     }),
     Start: unary(log, 'Engine/Start', async (req: T['Start']['req'], ctx): Promise<T['Start']['res']> => {
       await engine.start(ns(ctx), ref(req.container, 'Engine/Start'));
@@ -137,11 +138,20 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
       }
     }),
     Commit: unary(log, 'Engine/Commit', async (req: T['Commit']['req'], ctx): Promise<T['Commit']['res']> => {
-      const r = await engine.commit(ns(ctx), ref(req.container, 'Engine/Commit'), { reference: req.reference || undefined, comment: req.comment || undefined, author: req.author || undefined, pause: req.pause });
+      const r = await engine.commit(ns(ctx), ref(req.container, 'Engine/Commit'), {
+        reference: req.reference || undefined,
+        comment: req.comment || undefined,
+        author: req.author || undefined,
+        pause: req.pause,
+      });
       return { image_id: r.imageId, name: r.name };
     }),
     Events: serverStream(log, 'Engine/Events', async (req: T['Events']['req'], ctx, call: ServerCall<T['Events']['req'], T['Events']['res']>) => {
-      for await (const e of engine.events(ns(ctx), { filters: filtersFromProto(req.filters), since: fromTimestamp(req.since), until: fromTimestamp(req.until) })) {
+      for await (const e of engine.events(ns(ctx), {
+        filters: filtersFromProto(req.filters),
+        since: fromTimestamp(req.since),
+        until: fromTimestamp(req.until),
+      })) {
         await writeMessage(call, eventToProto(e));
         if (call.cancelled) return;
       }
@@ -157,5 +167,6 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
       if (!req.image) throw invalidArgument('Engine/RemoveImage: image must be set');
       return engine.removeImage(ns(ctx), req.image, { force: req.force });
     }),
+    ...engineNetworkMethods(engine, log),
   };
 }

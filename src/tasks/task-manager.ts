@@ -4,6 +4,7 @@
  * their exits, and answers every Tasks RPC by namespace and container id. The helper's monitors
  * outlive berthd; `restore()` (restore.ts) finds them again after a restart.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
@@ -99,7 +100,11 @@ export class TaskManager {
   readonly log: Logger;
   private readonly tasks = new Map<string, Task>();
   private readonly pending = new Set<string>();
-  private readonly ac = new AbortController();
+  private readonly ac = (() => {
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal); // every waiter on a task listens to it: many containers are not a leak
+    return ac;
+  })();
   private readonly pendingMarks = new Map<string, (sync: boolean) => void>();
   /**
    * Deleted tasks whose monitor may still be finishing (it removes the cgroup after answering the

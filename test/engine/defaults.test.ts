@@ -96,12 +96,14 @@ describe('engine: Docker defaults inside the container', () => {
     expect(kcore).toBe('1'); // not masked
   });
 
-  itRoot('--network none (the default): only lo; --network host: the host interfaces', async () => {
-    expect((await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "')).out).toBe('lo\n');
+  itRoot('the default network (bridge): lo and eth0 with a default route; --network none: only lo, up; --network host: the host interfaces', async () => {
+    const def = (await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort; ip route | grep -c ^default')).out;
+    expect(def).toBe('eth0\nlo\n1\n');
+    expect((await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; ping -c 1 -W 1 127.0.0.1 >/dev/null && echo lo-up', { network: 'none' })).out).toBe('lo\nlo-up\n');
     const host = (await sh('cat /proc/net/dev | wc -l', { network: 'host' })).out.trim();
     const { readFileSync } = await import('node:fs');
     expect(Number(host)).toBe(readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length);
-    await expect(f.engine.create(f.ctx, { image: 'busybox', network: 'bridge' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    await expect(f.engine.create(f.ctx, { image: 'busybox', network: 'nosuchnet' })).rejects.toMatchObject({ kind: 'NotFound' });
     expect((await sh('hostname; cat /etc/hostname; echo $HOSTNAME', { hostname: 'db-1' })).out).toBe('db-1\ndb-1\ndb-1\n');
     await expect(f.engine.create(f.ctx, { image: 'busybox', hostname: 'bad_host!' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO, type TestDirs } from './daemon';
+import { testNetworkConfig } from './net';
 
 /**
  * `body` is the async body of a function of (engine, ctx) whose value is printed; it runs in the
@@ -21,15 +22,15 @@ const { ConfigSchema } = require(${JSON.stringify(join(REPO, 'dist/daemon/config
 const { nullLogger } = require(${JSON.stringify(join(REPO, 'dist/core/logger.js'))});
 const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engine.js'))});
 (async () => {
-  const [root, state, address, ns] = process.argv.slice(2);
-  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error' }), nullLogger);
+  const [root, state, address, ns, network] = process.argv.slice(2);
+  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error', network: JSON.parse(network) }), nullLogger);
   const result = await (async (engine, ctx) => { ${body} })(d.parts.get(ENGINE), { ns, log: nullLogger });
   process.stdout.write(JSON.stringify(result) + '\\n');
   setInterval(() => {}, 1000);
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
   );
-  const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, ns, JSON.stringify(testNetworkConfig(dirs.dir))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const result = await new Promise<T>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {

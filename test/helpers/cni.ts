@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 export const CNI_BIN = '/opt/cni/bin';
 export const CNI_CONF = '/etc/cni/net.d';
@@ -38,15 +39,18 @@ function freeSubnet(): string {
       return ((base & mask) >>> 0) === ((r.base & mask) >>> 0);
     });
   for (let y = 0; y < 250; y++) {
-    const third = (process.pid + y) % 250;
+    const third = (process.pid + randomBytes(1)[0]! + y) % 250;
     if (!overlaps(ipNum(`10.231.${third}.0`), 24)) return `10.231.${third}.0/24`;
   }
   throw new Error('no free 10.231.x.0/24 subnet');
 }
 
+/** Unique across the isolated test runs on this machine (each has its own pid namespace, so pids repeat). */
+const UNIQUE = `${process.pid.toString(36)}${randomBytes(3).toString('hex')}`;
+
 export class CniBridge {
-  readonly name = `berth-test-${process.pid}`;
-  readonly bridge = `brt${process.pid}`.slice(0, 15);
+  readonly name = `berth-test-${UNIQUE}`;
+  readonly bridge = `brt${UNIQUE}`.slice(0, 15);
   readonly subnet = freeSubnet();
   readonly gateway = this.subnet.replace(/0\/24$/, '1');
   private readonly conflist = join(CNI_CONF, `00-${this.name}.conflist`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import type { Daemon } from '../../src/daemon/main';
 import type { Config } from '../../src/daemon/config';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
+import { testNetworkConfig } from './net';
 import { slow } from './slow';
 
 /*
@@ -36,7 +38,7 @@ export async function testDirs(prefix = 'berth-test-'): Promise<TestDirs> {
 /** berthd in this process (fast; for service tests). */
 export async function startInProcess(overrides: Partial<Config> = {}, dirs?: TestDirs): Promise<{ daemon: Daemon; dirs: TestDirs; stop(): Promise<void> }> {
   const d = dirs ?? (await testDirs());
-  const config = daemonConfig().ConfigSchema.parse({ root: d.root, state: d.state, address: d.address, logLevel: 'error', ...overrides });
+  const config = daemonConfig().ConfigSchema.parse({ root: d.root, state: d.state, address: d.address, logLevel: 'error', network: testNetworkConfig(d.dir), ...overrides });
   const daemon = await daemonMain().startDaemon(config, nullLogger);
   return {
     daemon,
@@ -57,7 +59,9 @@ export class DaemonProcess {
   async start(timeoutMs = 15000): Promise<void> {
     const { root, state, address } = this.dirs;
     this.stderr = '';
-    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...this.extraArgs], {
+    // Networking of its own (bridge, pool, chains), unless the test brings a config.
+    const config = this.extraArgs.includes('--config') ? [] : ['--config', this.networkConfigFile()];
+    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     this.child = child;
@@ -68,6 +72,12 @@ export class DaemonProcess {
       if (Date.now() > deadline) throw new Error(`berthd did not start: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  private networkConfigFile(): string {
+    const p = join(this.dirs.dir, 'berthd-test-config.json');
+    writeFileSync(p, JSON.stringify({ network: testNetworkConfig(this.dirs.dir) }));
+    return p;
   }
 
   /** SIGKILL: no shutdown code runs (a crash). */

@@ -15,6 +15,7 @@ import { ENGINE } from '../../src/daemon/slices/engine';
 import { IMAGES } from '../../src/daemon/slices/metadata';
 import { cgroupBaseDirs } from './cleanup';
 import { startInProcess, testDirs, type TestDirs } from './daemon';
+import { removeTestNetworking, testNetworkConfig } from './net';
 import { busyboxImage } from './images';
 import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
 
@@ -80,8 +81,10 @@ export class EngineFixture {
   /** Removes every container of the namespace, stops berthd, and fails on anything left. */
   async teardown(opts: { keepDirs?: boolean } = {}): Promise<void> {
     for (const c of await this.engine.list(this.ctx, { all: true }).catch(() => [])) await this.engine.remove(this.ctx, c.id, { force: true }).catch(() => undefined);
+    await this.engine.pruneNetworks(this.ctx).catch(() => undefined);
     const leftovers = this.leaks();
     await this.stop();
+    removeTestNetworking(testNetworkConfig(this.dirs.dir));
     const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     for (const p of parents) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
     if (!opts.keepDirs) {

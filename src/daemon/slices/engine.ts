@@ -10,6 +10,7 @@ import { APPLIER, DIFFER } from './diff';
 import { EVENTS } from './events';
 import { IMAGES, LEASES, NAMESPACES } from './metadata';
 import { SNAPSHOTTERS } from './snapshotters';
+import { NETWORK } from './network';
 import { CONTAINERS, TASKS } from './tasks';
 import { ROOTFS, VOLUMES } from './volumes';
 
@@ -22,7 +23,7 @@ export const ENGINE = new Part<LocalEngine>('engine');
  */
 export const engineSlice: Slice = {
   name: 'engine',
-  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS, VOLUMES, ROOTFS],
+  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS, VOLUMES, ROOTFS, NETWORK],
   provides: [ENGINE],
   plugins: () => [{ type: 'io.berth.engine.v1', id: 'engine', requires: ['io.containerd.runtime.v2', 'io.containerd.metadata.v1'] }],
   async wire(ctx) {
@@ -40,6 +41,7 @@ export const engineSlice: Slice = {
       applier: ctx.need(APPLIER),
       differ: ctx.need(DIFFER),
       events: ctx.need(EVENTS),
+      network: ctx.need(NETWORK),
       helperPath: helperPath(),
       volumes: ctx.need(VOLUMES),
       rootfs: ctx.need(ROOTFS),

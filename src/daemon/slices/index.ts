@@ -8,6 +8,7 @@ import { gcSlice } from './gc';
 import { introspectionSlice } from './introspection';
 import { launcherSlice } from './launcher';
 import { metadataSlice } from './metadata';
+import { networkSlice } from './network';
 import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
@@ -32,6 +33,7 @@ export const SLICES: readonly Slice[] = [
   diffSlice,
   tasksSlice,
   volumesSlice,
+  networkSlice,
   engineSlice,
   transferSlice,
   transferServiceSlice,

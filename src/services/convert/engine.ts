@@ -15,6 +15,7 @@ import type {
 } from '../../engine';
 import type * as pb from '../../api/gen/berth/engine/v1/engine';
 import { fromTimestamp, toTimestamp } from './common';
+import { createNetworkFromProto, hostConfigNetworkToProto, networkSettingsToProto, summaryNetworkToProto } from './engine-network';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -69,12 +70,14 @@ export function createFromProto(r: pb.CreateRequest): CreateOptions {
     mounts: h?.mounts,
     tmpfs: h?.tmpfs,
     volumesFrom: h?.volumes_from,
+    ...createNetworkFromProto(h),
   };
 }
 
 export function waitCondition(c: string): WaitCondition | undefined {
   if (!c) return undefined;
-  if (!(WAIT_CONDITIONS as readonly string[]).includes(c)) throw invalidArgument(`invalid condition: ${JSON.stringify(c.slice(0, 40))} (one of ${WAIT_CONDITIONS.join(', ')})`);
+  if (!(WAIT_CONDITIONS as readonly string[]).includes(c))
+    throw invalidArgument(`invalid condition: ${JSON.stringify(c.slice(0, 40))} (one of ${WAIT_CONDITIONS.join(', ')})`);
   return c as WaitCondition;
 }
 
@@ -120,6 +123,7 @@ export function containerToProto(c: EngineContainer): pb.Container {
       log_max_file: h.logConfig.maxFile,
       auto_remove: h.autoRemove,
       security_opt: h.securityOpt,
+      ...hostConfigNetworkToProto(h),
     },
     state: {
       status: s.status,
@@ -139,6 +143,7 @@ export function containerToProto(c: EngineContainer): pb.Container {
     resolv_conf_path: c.resolvConfPath,
     snapshotter: c.snapshotter,
     snapshot_key: c.snapshotKey,
+    network_settings: networkSettingsToProto(c.networkSettings),
   };
 }
 
@@ -153,6 +158,7 @@ export function summaryToProto(s: ContainerSummary): pb.ContainerSummary {
     status: s.status,
     status_text: s.statusText,
     labels: s.labels,
+    ...summaryNetworkToProto(s),
   };
 }
 
@@ -207,7 +213,15 @@ export function eventToProto(e: EngineEvent): pb.ContainerEvent {
 }
 
 export function imageSummaryToProto(s: ImageSummary): pb.ImageSummary {
-  return { id: s.id, repo_tags: s.repoTags, repo_digests: s.repoDigests, created: ts(s.created), size: String(s.size), labels: s.labels, containers: s.containers };
+  return {
+    id: s.id,
+    repo_tags: s.repoTags,
+    repo_digests: s.repoDigests,
+    created: ts(s.created),
+    size: String(s.size),
+    labels: s.labels,
+    containers: s.containers,
+  };
 }
 
 export function imageDetailToProto(d: ImageDetail): pb.ImageDetail {

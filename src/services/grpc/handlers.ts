@@ -122,7 +122,8 @@ export function bidi<Req, Res>(log: Logger, method: string, fn: BidiFn<Req, Res>
       failStream(call, report(log, method, e));
       return;
     }
-    return fn(ctx, call).then(
+    // A handler that throws before its first await fails the call as one that rejects does.
+    return new Promise<void>((resolve) => resolve(fn(ctx, call))).then(
       () => {
         c.finish();
         call.end();

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
 import { CliError } from '../../command';
+import { NETWORK_OPTIONS } from '../network/run-options';
 
 export interface OptionGroup<F extends FlagSpecs = FlagSpecs> {
   flags: F;
@@ -23,7 +24,7 @@ export function defineOptionGroup<F extends FlagSpecs>(g: OptionGroup<F>): Optio
 }
 
 /** Extra option groups (one line each). */
-const OPTION_GROUPS: readonly OptionGroup[] = [];
+const OPTION_GROUPS: readonly OptionGroup[] = [NETWORK_OPTIONS];
 
 const CORE_FLAGS = {
   attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
@@ -42,9 +43,6 @@ const CORE_FLAGS = {
   logOpt: { type: 'strings', desc: 'Log driver options (json-file: max-size, max-file)', placeholder: 'list' },
   memory: { type: 'string', short: 'm', desc: 'Memory limit', placeholder: 'bytes' },
   name: { type: 'string', desc: 'Assign a name to the container', placeholder: 'string' },
-  // Networking's option group takes these over when it lands.
-  network: { type: 'string', desc: 'Connect a container to a network', placeholder: 'network' },
-  net: { type: 'string', desc: 'Connect a container to a network', hidden: true },
   mount: { type: 'strings', desc: 'Attach a filesystem mount to the container', placeholder: 'mount' },
   tmpfs: { type: 'strings', desc: 'Mount a tmpfs directory', placeholder: 'list' },
   volumesFrom: { type: 'strings', desc: 'Mount volumes from the specified container(s)', placeholder: 'list' },
@@ -131,7 +129,6 @@ export function envList(files: readonly string[], env: readonly string[]): strin
 
 /** The Engine/Create request for `image [cmd...]` with these flags. `detached`: run -d or create. */
 export function createRequest(f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): CreateIntent {
-  const network = f.network ?? f.net;
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
   for (const a of f.attach) {
     const s = a.toLowerCase();
@@ -153,7 +150,6 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
     memory: f.memory ?? '',
     cpus: f.cpus ?? '',
     pids_limit: String(f.pidsLimit ?? 0),
-    network: network ?? '',
     shm_size: f.shmSize ?? '',
     log_opts: keyValues(f.logOpt, 'log-opt'),
     auto_remove: f.rm,

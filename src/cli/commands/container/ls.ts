@@ -5,6 +5,7 @@ import { defineCommand } from '../../command';
 import { formatList } from '../../output/format';
 import { ago, goTime } from '../../output/units';
 import { filterMap, shortId } from '../common';
+import { portsColumn } from '../network/ports';
 
 const HEADERS = { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Status: 'STATUS', Ports: 'PORTS', Names: 'NAMES', State: 'STATE', Labels: 'LABELS', Size: 'SIZE', Networks: 'NETWORKS', Mounts: 'MOUNTS' };
 const TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
@@ -24,14 +25,14 @@ export function psRow(c: engine.ContainerSummary, noTrunc: boolean) {
     Command: commandColumn(c.command, noTrunc),
     CreatedAt: goTime(created),
     RunningFor: ago(created),
-    Ports: '',
+    Ports: portsColumn(c.ports),
     State: c.status,
     Status: c.status_text,
     Size: '',
     Names: c.names.map((n) => n.replace(/^\//, '')).join(','),
     Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: '',
-    Networks: '',
+    Networks: c.networks.join(','),
     Label(key: string) {
       return c.labels[key] ?? '';
     },

@@ -1,0 +1,68 @@
+/**
+ * A network's CNI config list, as berthd writes it (under its own root, not /etc/cni/net.d: no
+ * other runtime should pick berth's networks up, and berth should not run theirs):
+ *
+ *   bridge + host-local   the bridge, a veth into the namespace, an address; masquerade out
+ *   portmap               published ports (DNAT), only in an ADD that has port mappings
+ *   firewall              FORWARD accepts for the container, through berth's isolation chain first
+ *
+ * The file is the network's CNI truth: berthd reads it at each ADD (so an admin may add a plugin,
+ * say bandwidth), then adjusts it per attachment (attachList).
+ */
+import { formatIp, lastAddress, parseCidr } from '../../net/ipv4';
+import type { NetConfList, PluginConf } from '../../net/cni/types';
+import type { NetworkRecord } from './types';
+
+export interface ConfListContext {
+  /** host-local's data dir (berthd: <state>/network/ipam). */
+  ipamDir: string;
+  /** The isolation chain the firewall plugin jumps to first. */
+  adminChain: string;
+}
+
+function range(n: NetworkRecord): Record<string, string> {
+  const r: Record<string, string> = { subnet: n.subnet, gateway: n.gateway };
+  if (n.ipRange) {
+    const s = parseCidr(n.subnet);
+    const ir = parseCidr(n.ipRange);
+    r.rangeStart = formatIp(Math.max(ir.base, s.base + 1));
+    r.rangeEnd = formatIp(Math.min(lastAddress(ir), lastAddress(s) - 1));
+  }
+  return r;
+}
+
+export function networkConfList(n: NetworkRecord, c: ConfListContext): NetConfList {
+  const bridge: PluginConf = {
+    type: 'bridge',
+    bridge: n.bridge,
+    isGateway: true, // the gateway address on the bridge: the host side, and where berth's DNS listens
+    isDefaultGateway: !n.internal,
+    ipMasq: n.ipMasquerade,
+    hairpinMode: true, // a container reaches its own published ports
+    ...(n.mtu ? { mtu: n.mtu } : {}),
+    ipam: { type: 'host-local', dataDir: c.ipamDir, ranges: [[range(n)]] },
+  };
+  return {
+    cniVersion: '1.0.0',
+    name: n.name,
+    plugins: [
+      bridge,
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain },
+    ],
+  };
+}
+
+/**
+ * The list for one attachment: only the container's first routable network gives it a default
+ * route (a second would fail with "file exists"), and portmap runs only when there are ports.
+ */
+export function attachList(list: NetConfList, o: { defaultRoute: boolean; ports: boolean }): NetConfList {
+  const plugins = list.plugins
+    .filter((p) => o.ports || p.type !== 'portmap')
+    .map((p) => (p.type === 'bridge' && !o.defaultRoute ? { ...p, isDefaultGateway: false } : p));
+  return { ...list, plugins };
+}
+
+/** The list that brings `lo` up in a new namespace. */
+export const LOOPBACK_LIST: NetConfList = { cniVersion: '1.0.0', name: 'berth-loopback', plugins: [{ type: 'loopback' }] };

@@ -1,0 +1,176 @@
+/**
+ * berth's own iptables rules: isolation between its bridge networks (Docker's two-stage
+ * DOCKER-ISOLATION chains, which no standard CNI plugin provides). Stage 1 is the firewall
+ * plugin's admin chain (`iptablesAdminChainName`): the plugin jumps to it from CNI-FORWARD before
+ * its per-container ACCEPT rules, so the drops here come first whatever else is in FORWARD.
+ *
+ *   stage 1   -i B ! -o B -j <stage 2>      traffic leaving bridge B for elsewhere
+ *             -i I ! -o I -j DROP           an internal network: nothing out …
+ *             -o I ! -i I -j DROP           … and nothing in
+ *   stage 2   -o B -j DROP                  … that elsewhere being another berth bridge
+ *
+ * Each rule carries a comment naming its network, and is added or deleted only by itself: a
+ * chain that another berthd shares (the same prefix) is never flushed while in use.
+ */
+import { internal, invalidArgument } from '../core/errors';
+import { describeFailure, runTool, type ToolRun } from './exec';
+
+/** iptables-nft or legacy, whichever `iptables` is (the plugins use the same). */
+export class Iptables {
+  constructor(private readonly bin = 'iptables') {}
+
+  /** `iptables -w -t table args`. */
+  run(table: string, args: readonly string[]): Promise<ToolRun> {
+    return runTool(this.bin, ['-w', '-t', table, ...args], { timeoutMs: 30_000 });
+  }
+
+  private async must(table: string, args: readonly string[]): Promise<void> {
+    const r = await this.run(table, args);
+    if (r.code !== 0) throw internal(`iptables -t ${table} ${args.join(' ')}: ${describeFailure(r)}`);
+  }
+
+  async chainExists(table: string, chain: string): Promise<boolean> {
+    return (await this.run(table, ['-n', '-L', chain])).code === 0;
+  }
+
+  async ensureChain(table: string, chain: string): Promise<void> {
+    if (await this.chainExists(table, chain)) return;
+    const r = await this.run(table, ['-N', chain]);
+    if (r.code !== 0 && !(await this.chainExists(table, chain))) throw internal(`iptables -t ${table} -N ${chain}: ${describeFailure(r)}`);
+  }
+
+  async has(table: string, chain: string, rule: readonly string[]): Promise<boolean> {
+    return (await this.run(table, ['-C', chain, ...rule])).code === 0;
+  }
+
+  /** Appends the rule unless it is there. */
+  async ensure(table: string, chain: string, rule: readonly string[]): Promise<void> {
+    if (!(await this.has(table, chain, rule))) await this.must(table, ['-A', chain, ...rule]);
+  }
+
+  /** Deletes every copy of the rule. */
+  async remove(table: string, chain: string, rule: readonly string[]): Promise<void> {
+    while (await this.has(table, chain, rule)) await this.must(table, ['-D', chain, ...rule]);
+  }
+
+  /** Flushes and deletes a chain nothing jumps to any more. */
+  async removeChain(table: string, chain: string): Promise<void> {
+    if (!(await this.chainExists(table, chain))) return;
+    await this.must(table, ['-F', chain]);
+    await this.must(table, ['-X', chain]);
+  }
+}
+
+export interface IsolatedBridge {
+  /** The bridge device. */
+  bridge: string;
+  internal: boolean;
+  /** Names the network in the rules' comments. */
+  label: string;
+}
+
+const PREFIX = /^[A-Z0-9][A-Z0-9_-]{0,25}$/;
+/** The firewall plugin's chain that jumps to the admin chain. */
+export const CNI_FORWARD_CHAIN = 'CNI-FORWARD';
+const FILTER = 'filter';
+
+export class NetworkIsolation {
+  readonly stage1: string;
+  readonly stage2: string;
+
+  constructor(
+    readonly ipt: Iptables,
+    prefix = 'BERTH-ISOLATION',
+  ) {
+    if (!PREFIX.test(prefix)) throw invalidArgument(`iptables chain prefix ${JSON.stringify(prefix)}: A-Z, 0-9, _ and -, at most 26`);
+    this.stage1 = `${prefix}-1`;
+    this.stage2 = `${prefix}-2`;
+  }
+
+  private rules(b: IsolatedBridge): Array<{ chain: string; rule: string[] }> {
+    const c = ['-m', 'comment', '--comment', `berth network ${b.label}`];
+    if (b.internal)
+      return [
+        { chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', 'DROP'] },
+        { chain: this.stage1, rule: ['-o', b.bridge, '!', '-i', b.bridge, ...c, '-j', 'DROP'] },
+      ];
+    return [
+      { chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', this.stage2] },
+      { chain: this.stage2, rule: ['-o', b.bridge, ...c, '-j', 'DROP'] },
+    ];
+  }
+
+  /** Adds a network's rules (idempotent; at network create and at every berthd start). */
+  async add(b: IsolatedBridge): Promise<void> {
+    await this.ipt.ensureChain(FILTER, this.stage2);
+    await this.ipt.ensureChain(FILTER, this.stage1);
+    for (const r of this.rules(b)) await this.ipt.ensure(FILTER, r.chain, r.rule);
+  }
+
+  async remove(b: IsolatedBridge): Promise<void> {
+    for (const r of this.rules(b)) if (await this.ipt.chainExists(FILTER, r.chain)) await this.ipt.remove(FILTER, r.chain, r.rule);
+  }
+
+  /**
+   * Removes both chains and the firewall plugin's jump to stage 1 (for tests and for a host
+   * that drops berth; berthd itself never does this while it runs).
+   */
+  async uninstall(): Promise<void> {
+    if (await this.ipt.chainExists(FILTER, CNI_FORWARD_CHAIN))
+      await this.ipt.remove(FILTER, CNI_FORWARD_CHAIN, ['-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', this.stage1]);
+    await this.ipt.removeChain(FILTER, this.stage1);
+    await this.ipt.removeChain(FILTER, this.stage2);
+  }
+}
+
+/** Splits a rule as `iptables -S` prints it (double quotes, backslash escapes) into arguments. */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '\\' && i + 1 < line.length) cur += line[++i];
+      else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') {
+      quoted = inWord = true;
+    } else if (ch === ' ') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/**
+ * Removes the bridge plugin's masquerade rules of one attachment if its DEL left them: the
+ * plugin (1.1.1 and upstream alike) tears them down only when it finds the interface in the
+ * namespace, so an interface deleted from inside the container leaves its POSTROUTING jump and
+ * chain behind. They are found by the comment the plugin gives them.
+ */
+export async function sweepMasquerade(ipt: Iptables, network: string, containerId: string): Promise<number> {
+  const r = await ipt.run('nat', ['-S', 'POSTROUTING']);
+  if (r.code !== 0) return 0;
+  const comment = `name: "${network}" id: "${containerId}"`;
+  let removed = 0;
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('-A POSTROUTING ')) continue;
+    const args = splitRule(line);
+    const c = args.indexOf('--comment');
+    if (c < 0 || args[c + 1] !== comment) continue;
+    const j = args.indexOf('-j');
+    const chain = j >= 0 ? args[j + 1] : undefined;
+    await ipt.remove('nat', 'POSTROUTING', args.slice(2));
+    if (chain?.startsWith('CNI-')) await ipt.removeChain('nat', chain);
+    removed++;
+  }
+  return removed;
+}

@@ -1,0 +1,75 @@
+/**
+ * Network namespaces that outlive their processes: a file in berthd's state dir with the
+ * namespace bind-mounted on it (what `ip netns add` does under /run/netns; CRI runtimes and
+ * Docker keep theirs the same way). The container joins it by path. Keeping it apart from the
+ * container's process matters for teardown: the bridge plugin removes its masquerade rules only
+ * when it finds the interface in the namespace at DEL time, so a namespace that died with its
+ * process would leave them behind. Node cannot mount, so util-linux does it (`unshare
+ * --net=FILE`, `umount`).
+ */
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { alreadyExists, internal, invalidArgument } from '../core/errors';
+import { describeFailure, runTool } from './exec';
+import { CNI_ID } from './cni/types';
+
+/** Mount points in this mount namespace (mountinfo's field 5, octal escapes decoded). */
+export async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 4) out.add(f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+export class NetnsDir {
+  constructor(readonly dir: string) {}
+
+  path(name: string): string {
+    if (!CNI_ID.test(name)) throw invalidArgument(`network namespace name ${JSON.stringify(name)} is not valid`);
+    return join(this.dir, name);
+  }
+
+  /** A new namespace (with only a down `lo`), pinned at path(name). */
+  async create(name: string): Promise<string> {
+    const p = this.path(name);
+    if ((await mountPoints()).has(p)) throw alreadyExists(`network namespace ${p}: already exists`);
+    await mkdir(this.dir, { recursive: true, mode: 0o711 });
+    await writeFile(p, '', { mode: 0o444 }); // the mount point (a stale, unmounted one is reused)
+    const r = await runTool('unshare', [`--net=${p}`, 'true'], { timeoutMs: 10_000 });
+    if (r.code !== 0) {
+      await rm(p, { force: true });
+      throw internal(`network namespace ${p}: unshare failed: ${describeFailure(r)}`);
+    }
+    return p;
+  }
+
+  /** Unmounts and removes it; nothing there is fine (idempotent). */
+  async remove(name: string): Promise<void> {
+    const p = this.path(name);
+    if ((await mountPoints()).has(p)) {
+      const r = await runTool('umount', [p], { timeoutMs: 10_000 });
+      if (r.code !== 0 && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: umount failed: ${describeFailure(r)}`);
+    }
+    await rm(p, { force: true });
+  }
+
+  async exists(name: string): Promise<boolean> {
+    return (await mountPoints()).has(this.path(name));
+  }
+
+  /** Names of the namespaces pinned here. */
+  async list(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const mounted = await mountPoints();
+    return names.filter((n) => CNI_ID.test(n) && mounted.has(join(this.dir, n)));
+  }
+}

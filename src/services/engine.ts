@@ -34,6 +34,7 @@ type T = Api<typeof ENGINE_SERVICE>;
 /** Every container-addressed request names one. */
 function ref(container: string, method: string): string {
   if (!container) throw invalidArgument(`${method}: container must be set (a name, an id or an id prefix)`);
+  if (container.includes('\0')) throw invalidArgument(`${method}: container must not contain a NUL byte`);
   return container;
 }
 
@@ -97,14 +98,15 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
         if (call.cancelled) return;
       }
     }),
-    Attach: bidi(log, 'Engine/Attach', (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
+    // async: a missing namespace (ns() throws) must reject the call's promise, not throw past the wrapper.
+    Attach: bidi(log, 'Engine/Attach', async (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
       serveSession(ns(ctx), call, 'Engine/Attach', async (m) => {
         const a = m.attach;
         if (!a) throw invalidArgument('Engine/Attach: the first message must be an AttachInit');
         return engine.attach(ctx, ref(a.container, 'Engine/Attach'), { stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, detachKeys: a.detach_keys });
       }),
     ),
-    Exec: bidi(log, 'Engine/Exec', (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
+    Exec: bidi(log, 'Engine/Exec', async (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
       serveSession(ns(ctx), call, 'Engine/Exec', async (m) => {
         const x = m.exec;
         if (!x) throw invalidArgument('Engine/Exec: the first message must be an ExecInit');

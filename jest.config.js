@@ -18,6 +18,7 @@ const ROOT = [
   'test/services/engine-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
+  'test/rootfs/.*',
   'test/vm/.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];

@@ -15,6 +15,7 @@ import type {
 } from '../../engine';
 import type * as pb from '../../api/gen/berth/engine/v1/engine';
 import { fromTimestamp, toTimestamp } from './common';
+import { mountPointToProto, restartPolicyToProto } from './engine-parity';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -64,7 +65,13 @@ export function createFromProto(r: pb.CreateRequest): CreateOptions {
     logOpts: h?.log_opts,
     autoRemove: h?.auto_remove,
     securityOpt: h?.security_opt,
+    ...mountsFromProto(h),
   };
+}
+
+/** Restart policy and mounts (`--restart`, `-v`, `--mount`, `--tmpfs`, `--volumes-from`). */
+function mountsFromProto(h: pb.HostConfig | undefined): Pick<CreateOptions, 'restart' | 'volumes' | 'mounts' | 'tmpfs' | 'volumesFrom'> {
+  return { restart: h?.restart || undefined, volumes: h?.binds, mounts: h?.mounts, tmpfs: h?.tmpfs, volumesFrom: h?.volumes_from };
 }
 
 export function waitCondition(c: string): WaitCondition | undefined {
@@ -75,7 +82,8 @@ export function waitCondition(c: string): WaitCondition | undefined {
 
 const ts = (d: Date | undefined) => (d ? toTimestamp(d) : undefined);
 
-export function containerToProto(c: EngineContainer): pb.Container {
+/** `dataDir`: a volume's directory, inspect's Mounts[].Source. */
+export function containerToProto(c: EngineContainer, dataDir: (volume: string) => string = () => ''): pb.Container {
   const { config: k, hostConfig: h, state: s } = c;
   return {
     id: c.id,
@@ -115,6 +123,11 @@ export function containerToProto(c: EngineContainer): pb.Container {
       log_max_file: h.logConfig.maxFile,
       auto_remove: h.autoRemove,
       security_opt: h.securityOpt,
+      restart_policy: restartPolicyToProto(h.restartPolicy),
+      binds: h.binds,
+      mounts: h.mounts,
+      tmpfs: h.tmpfs,
+      volumes_from: h.volumesFrom,
     },
     state: {
       status: s.status,
@@ -134,6 +147,7 @@ export function containerToProto(c: EngineContainer): pb.Container {
     resolv_conf_path: c.resolvConfPath,
     snapshotter: c.snapshotter,
     snapshot_key: c.snapshotKey,
+    mounts: c.mounts.map((m) => mountPointToProto(m, dataDir)),
   };
 }
 

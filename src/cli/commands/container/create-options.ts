@@ -2,13 +2,14 @@
  * The flags `run` and `create` share, and the Engine/Create request they make. What the client
  * must do itself is done here, as Docker's CLI does it: `--env-file` and a seccomp profile file
  * are read on this side, `-e NAME` takes NAME's value from this environment. Flags whose feature
- * has not landed yet (-v, -p, --restart, a network other than none/host) are refused with a clear
+ * has not landed yet (-p, a network other than none/host) are refused with a clear
  * line before anything is created.
  */
 import { readFileSync } from 'node:fs';
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
 import { CliError } from '../../command';
+import { MOUNT_FLAGS, mountsHostConfig } from './create-mounts';
 
 export const CREATE_FLAGS = {
   attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
@@ -34,7 +35,6 @@ export const CREATE_FLAGS = {
   publish: { type: 'strings', short: 'p', desc: "Publish a container's port(s) to the host (not supported yet)", placeholder: 'list' },
   pull: { type: 'string', desc: 'Pull image before running ("missing", "never")', placeholder: 'string', defaultText: '"missing"' },
   readOnly: { type: 'bool', desc: "Mount the container's root filesystem as read only" },
-  restart: { type: 'string', desc: 'Restart policy to apply when a container exits (not supported yet)', placeholder: 'string', defaultText: '"no"' },
   rm: { type: 'bool', desc: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   securityOpt: { type: 'strings', desc: 'Security Options (seccomp=unconfined|PROFILE.json, no-new-privileges)', placeholder: 'list' },
   shmSize: { type: 'string', desc: 'Size of /dev/shm', placeholder: 'bytes' },
@@ -42,8 +42,8 @@ export const CREATE_FLAGS = {
   stopTimeout: { type: 'int', desc: 'Timeout (in seconds) to stop a container', placeholder: 'int' },
   tty: { type: 'bool', short: 't', desc: 'Allocate a pseudo-TTY' },
   user: { type: 'string', short: 'u', desc: 'Username or UID (format: <name|uid>[:<group|gid>])', placeholder: 'string' },
-  volume: { type: 'strings', short: 'v', desc: 'Bind mount a volume (not supported yet)', placeholder: 'list' },
   workdir: { type: 'string', short: 'w', desc: 'Working directory inside the container', placeholder: 'string' },
+  ...MOUNT_FLAGS,
 } as const satisfies FlagSpecs;
 
 export type CreateFlags = Flags<typeof CREATE_FLAGS>;
@@ -113,9 +113,7 @@ export function envList(files: readonly string[], env: readonly string[]): strin
 
 /** The Engine/Create request for `image [cmd...]` with these flags. `detached`: run -d or create. */
 export function createRequest(f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): CreateIntent {
-  if (f.volume.length) throw notYet('-v/--volume', 'volumes come with their own issue');
   if (f.publish.length) throw notYet('-p/--publish', 'port publishing comes with networking');
-  if (f.restart !== undefined && f.restart !== 'no') throw notYet(`--restart ${f.restart}`, 'restart policies come with their own issue');
   const network = f.network ?? f.net;
   if (network !== undefined && network !== 'none' && network !== 'host') throw notYet(`--network ${network}`, 'berth has the none and host networks until CNI networking lands');
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
@@ -163,6 +161,7 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
       log_opts: keyValues(f.logOpt, 'log-opt'),
       auto_remove: f.rm,
       security_opt: securityOpts(f.securityOpt),
+      ...mountsHostConfig(f),
     },
   };
   return { attach, request };

@@ -9,7 +9,7 @@ export const command = defineCommand({
   complete: 'containers',
   flags: {
     force: { type: 'bool', short: 'f', desc: 'Force the removal of a running container (uses SIGKILL)' },
-    volumes: { type: 'bool', short: 'v', desc: 'Remove anonymous volumes associated with the container (berth has none yet)' },
+    volumes: { type: 'bool', short: 'v', desc: 'Remove anonymous volumes associated with the container' },
   },
-  run: (cli, f, args) => forEachArg(cli, args, (c) => cli.client.engine.remove({ container: c, force: f.force }).then(() => undefined)),
+  run: (cli, f, args) => forEachArg(cli, args, (c) => cli.client.engine.remove({ container: c, force: f.force, volumes: f.volumes }).then(() => undefined)),
 });

@@ -20,6 +20,7 @@ const ROOT = [
   'test/engine/(?!commit).*',
   'test/rootfs/.*',
   'test/vm/.*',
+  'test/cli/parity-.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];
 

@@ -18,9 +18,9 @@ const ROOT = [
   'test/services/engine-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
+  'test/cli/.*',
   'test/rootfs/.*',
   'test/vm/.*',
-  'test/cli/parity-.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];
 

@@ -1,47 +1,64 @@
 #!/usr/bin/env bash
-# The main job: build berth, start berthd with its embedded defaults, build a busybox image
-# locally (never downloaded), import it with the real ctr, and run a container from it.
+# The main job, with berth's own tools only: build berth, start berthd with its embedded defaults
+# (root /var/lib/berth, state /run/berth, socket /run/berth/berthd.sock), put a busybox image into
+# it without the internet (made from the host's busybox-static, written through berth's client
+# library), and run containers from it with `berth`. It waits for berthd to answer (a Version call),
+# not for its socket file, so a socket left by a crashed berthd does not fool it; a berthd that
+# already answers on the socket is used as it is. It never stops or changes a system containerd
+# or Docker: berthd has its own socket, root and state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-[ -d node_modules ] || npm ci
-npm run build --silent
+# DEMO_NO_SETUP=1 skips the installs and the build (test/cli/demo.test.ts, after its own build).
+if [ -z "${DEMO_NO_SETUP:-}" ]; then
+  bash scripts/install-deps.sh
+  [ -d node_modules ] || npm ci
+  npm run build --silent
+fi
 
-SOCK=/run/berth/berthd.sock
+# BERTH_ROOT/BERTH_STATE/BERTH_ADDRESS move berthd elsewhere (the test runs it in a temp dir).
+export BERTH_ADDRESS=${BERTH_ADDRESS:-/run/berth/berthd.sock}
+ROOT=${BERTH_ROOT:-/var/lib/berth}
+STATE=${BERTH_STATE:-/run/berth}
 WORK=$(mktemp -d /tmp/berth-demo.XXXXXX)
+BERTHD_PID=
 cleanup() {
-  [ -n "${BERTHD_PID:-}" ] && kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true
+  if [ -n "$BERTHD_PID" ]; then kill "$BERTHD_PID" 2>/dev/null && wait "$BERTHD_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+berth() { node dist/cli/bin.js "$@"; }
+answers() { berth version >/dev/null 2>&1; }
 
-echo "== starting berthd (root /var/lib/berth, state /run/berth, socket $SOCK)"
-# The node flag: see src/daemon/node-flags.ts.
-node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --log-level warn 2>"$WORK/berthd.log" &
-BERTHD_PID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-[ -S "$SOCK" ] || { cat "$WORK/berthd.log"; exit 1; }
-CTR=(ctr --address "$SOCK")
+if answers; then
+  echo "== berthd already answers on $BERTH_ADDRESS: using it"
+else
+  echo "== starting berthd (root $ROOT, state $STATE, socket $BERTH_ADDRESS)"
+  # berthd's node flags (src/daemon/node-flags.ts) go on node's command line.
+  node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --root "$ROOT" --state "$STATE" --address "$BERTH_ADDRESS" --log-level warn 2>"$WORK/berthd.log" &
+  BERTHD_PID=$!
+  for _ in $(seq 150); do
+    answers && break
+    kill -0 "$BERTHD_PID" 2>/dev/null || { echo "berthd exited:"; cat "$WORK/berthd.log"; exit 1; }
+    sleep 0.1
+  done
+  answers || { echo "berthd did not answer in 15 s:"; cat "$WORK/berthd.log"; exit 1; }
+fi
+berth version
 
-"${CTR[@]}" version
+echo "== a busybox image from the host's busybox-static, through berth's client library"
+IMG=busybox:demo
+node scripts/demo-image.js "docker.io/library/$IMG"
+berth image inspect --format '{{.Id}} {{.RepoTags}} {{.Os}}/{{.Architecture}}' "$IMG"
 
-echo "== building a busybox image from the host's busybox-static with umoci"
-umoci init --layout "$WORK/oci" >/dev/null
-umoci new --image "$WORK/oci:demo" >/dev/null
-umoci unpack --rootless --image "$WORK/oci:demo" "$WORK/bundle" >/dev/null 2>&1 || umoci unpack --image "$WORK/oci:demo" "$WORK/bundle" >/dev/null
-mkdir -p "$WORK/bundle/rootfs/bin" "$WORK/bundle/rootfs/etc"
-cp /bin/busybox "$WORK/bundle/rootfs/bin/busybox"
-for a in sh echo cat ls uname id sleep true; do ln -sf busybox "$WORK/bundle/rootfs/bin/$a"; done
-echo 'root:x:0:0:root:/root:/bin/sh' >"$WORK/bundle/rootfs/etc/passwd"
-echo 'root:x:0:' >"$WORK/bundle/rootfs/etc/group"
-umoci repack --image "$WORK/oci:demo" "$WORK/bundle" >/dev/null
-umoci config --image "$WORK/oci:demo" --config.cmd /bin/sh --config.env PATH=/bin >/dev/null
-(cd "$WORK/oci" && tar -cf "$WORK/busybox.tar" .)
-
-# umoci tags the layout "demo"; --base-name turns that into a full image name.
-IMG=docker.io/library/busybox:demo
-"${CTR[@]}" images import --base-name docker.io/library/busybox "$WORK/busybox.tar"
-"${CTR[@]}" images ls
-echo "== running a container"
-"${CTR[@]}" run --rm "$IMG" demo-1 sh -c 'echo "hello from a berth container: $(uname -s), uid $(id -u), pid $$"'
-"${CTR[@]}" images rm --sync "$IMG" >/dev/null
+echo "== berth run"
+berth run --rm "$IMG" sh -c 'echo "hello from a berth container: $(uname -s), uid $(id -u), pid $$"'
+berth run -d --name berth-demo-$$ "$IMG" sh -c 'echo detached; sleep 30' >/dev/null
+berth ps
+berth logs berth-demo-$$
+berth rm -f berth-demo-$$ >/dev/null
+set +e
+berth run --rm "$IMG" sh -c 'exit 3'
+code=$?
+set -e
+echo "== berth run exits with the container's code: $code"
+[ "$code" = 3 ]

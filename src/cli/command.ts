@@ -35,7 +35,7 @@ export interface CommandEntry {
   summary: string;
   /** Where `berth --help` lists it. */
   section: 'common' | 'management' | 'commands' | 'low-level';
-  load(): { command: Command<any> };
+  load(): { command: Command };
 }
 
 /** A failure of the CLI's own (not berthd's): one line, and the exit code Docker gives it. */

@@ -40,11 +40,12 @@ const SECTIONS: Array<[CommandEntry['section'], string]> = [
 
 export function rootHelp(table: readonly CommandEntry[]): string {
   const out = ['', 'Usage:  berth [OPTIONS] COMMAND', '', "berth: Docker's commands on berthd, a container supervisor in the mould of containerd", ''];
+  const w = Math.max(12, ...table.map((e) => e.names[0]!.length)) + 2;
   for (const [section, title] of SECTIONS) {
     const entries = table.filter((e) => e.section === section);
     if (!entries.length) continue;
     out.push(`${title}:`);
-    for (const e of entries) out.push(`  ${e.names[0]!.padEnd(14)}${e.summary}`);
+    for (const e of entries) out.push(`  ${e.names[0]!.padEnd(w)}${e.summary}`);
     out.push('');
   }
   out.push('Global Options:', flagLines(GLOBAL_FLAGS), '', "Run 'berth COMMAND --help' for more information on a command.", '');
@@ -54,5 +55,6 @@ export function rootHelp(table: readonly CommandEntry[]): string {
 /** `berth container` (a group without a verb): its commands. */
 export function groupHelp(group: string, table: readonly CommandEntry[]): string {
   const subs = table.flatMap((e) => e.names.filter((n) => n.startsWith(`${group} `)).slice(0, 1).map((n) => [n.slice(group.length + 1), e.summary] as const));
-  return `\nUsage:  berth ${group} COMMAND\n\nCommands:\n${subs.map(([n, s]) => `  ${n.padEnd(12)}${s}`).join('\n')}\n\nRun 'berth ${group} COMMAND --help' for more information on a command.\n`;
+  const w = Math.max(10, ...subs.map(([n]) => n.length)) + 2;
+  return `\nUsage:  berth ${group} COMMAND\n\nCommands:\n${subs.map(([n, s]) => `  ${n.padEnd(w)}${s}`).join('\n')}\n\nRun 'berth ${group} COMMAND --help' for more information on a command.\n`;
 }

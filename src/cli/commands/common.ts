@@ -42,3 +42,13 @@ export async function forEachArg(cli: Cli, args: readonly string[], fn: (arg: st
   }
   return failed ? 1 : 0;
 }
+
+/** `key=value` arguments as labels (a bare key is an empty value). */
+export function keyValueArgs(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of list) {
+    const i = a.indexOf('=');
+    out[i < 0 ? a : a.slice(0, i)] = i < 0 ? '' : a.slice(i + 1);
+  }
+  return out;
+}

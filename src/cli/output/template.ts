@@ -74,8 +74,13 @@ function words(cmd: string): string[] {
   const out: string[] = [];
   const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|[^\s"`]+)/gy;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(cmd))) out.push(m[1]!);
-  if (cmd.slice(re.lastIndex).trim()) throw new TemplateError(`template: cannot read ${JSON.stringify(cmd)}`);
+  let end = 0;
+  while ((m = re.exec(cmd))) {
+    out.push(m[1]!);
+    end = re.lastIndex;
+  }
+  // A failed exec resets lastIndex: what is left is after the last match.
+  if (cmd.slice(end).trim()) throw new TemplateError(`template: cannot read ${JSON.stringify(cmd)}`);
   return out;
 }
 

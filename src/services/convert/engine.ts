@@ -65,14 +65,14 @@ export function createFromProto(r: pb.CreateRequest): CreateOptions {
     logOpts: h?.log_opts,
     autoRemove: h?.auto_remove,
     securityOpt: h?.security_opt,
-    ...mountsFromProto(h),
+    restart: h?.restart || undefined,
+    volumes: h?.volumes,
+    mounts: h?.mounts,
+    tmpfs: h?.tmpfs,
+    volumesFrom: h?.volumes_from,
   };
 }
 
-/** Restart policy and mounts (`--restart`, `-v`, `--mount`, `--tmpfs`, `--volumes-from`). */
-function mountsFromProto(h: pb.HostConfig | undefined): Pick<CreateOptions, 'restart' | 'volumes' | 'mounts' | 'tmpfs' | 'volumesFrom'> {
-  return { restart: h?.restart || undefined, volumes: h?.binds, mounts: h?.mounts, tmpfs: h?.tmpfs, volumesFrom: h?.volumes_from };
-}
 
 export function waitCondition(c: string): WaitCondition | undefined {
   if (!c) return undefined;

@@ -1,17 +1,31 @@
 /**
  * The flags `run` and `create` share, and the Engine/Create request they make. What the client
  * must do itself is done here, as Docker's CLI does it: `--env-file` and a seccomp profile file
- * are read on this side, `-e NAME` takes NAME's value from this environment. Flags whose feature
- * has not landed yet (-p, a network other than none/host) are refused with a clear
- * line before anything is created.
+ * are read on this side, `-e NAME` takes NAME's value from this environment. berthd checks the
+ * rest (sizes, networks, mounts, restart policies) before anything is created.
+ *
+ * Features with flags of their own (networking's -p/--dns/...) add an option group: a file
+ * exporting `defineOptionGroup({ flags, apply })` and its line in OPTION_GROUPS below; its
+ * flags join run's and create's, and apply() fills its part of the request.
  */
 import { readFileSync } from 'node:fs';
 import type { DeepPartial, engine } from '../../../client';
 import type { Flags, FlagSpecs } from '../../args';
 import { CliError } from '../../command';
-import { MOUNT_FLAGS, mountsHostConfig } from './create-mounts';
 
-export const CREATE_FLAGS = {
+export interface OptionGroup<F extends FlagSpecs = FlagSpecs> {
+  flags: F;
+  apply(flags: Flags<F>, request: DeepPartial<engine.CreateRequest> & { host_config: DeepPartial<engine.HostConfig> }): void;
+}
+
+export function defineOptionGroup<F extends FlagSpecs>(g: OptionGroup<F>): OptionGroup<F> {
+  return g;
+}
+
+/** Extra option groups (one line each). */
+const OPTION_GROUPS: readonly OptionGroup[] = [];
+
+const CORE_FLAGS = {
   attach: { type: 'strings', short: 'a', desc: 'Attach to STDIN, STDOUT or STDERR', placeholder: 'list' },
   capAdd: { type: 'strings', desc: 'Add Linux capabilities', placeholder: 'list' },
   capDrop: { type: 'strings', desc: 'Drop Linux capabilities', placeholder: 'list' },
@@ -28,13 +42,17 @@ export const CREATE_FLAGS = {
   logOpt: { type: 'strings', desc: 'Log driver options (json-file: max-size, max-file)', placeholder: 'list' },
   memory: { type: 'string', short: 'm', desc: 'Memory limit', placeholder: 'bytes' },
   name: { type: 'string', desc: 'Assign a name to the container', placeholder: 'string' },
-  network: { type: 'string', desc: 'Connect a container to a network (none or host until networking lands)', placeholder: 'network', defaultText: 'none' },
+  // Networking's option group takes these over when it lands.
+  network: { type: 'string', desc: 'Connect a container to a network', placeholder: 'network' },
   net: { type: 'string', desc: 'Connect a container to a network', hidden: true },
+  mount: { type: 'strings', desc: 'Attach a filesystem mount to the container', placeholder: 'mount' },
+  tmpfs: { type: 'strings', desc: 'Mount a tmpfs directory', placeholder: 'list' },
+  volumesFrom: { type: 'strings', desc: 'Mount volumes from the specified container(s)', placeholder: 'list' },
   pidsLimit: { type: 'int', desc: 'Tune container pids limit (set -1 for unlimited)', placeholder: 'int' },
   privileged: { type: 'bool', desc: 'Give extended privileges to this container' },
-  publish: { type: 'strings', short: 'p', desc: "Publish a container's port(s) to the host (not supported yet)", placeholder: 'list' },
   pull: { type: 'string', desc: 'Pull image before running ("missing", "never")', placeholder: 'string', defaultText: '"missing"' },
   readOnly: { type: 'bool', desc: "Mount the container's root filesystem as read only" },
+  restart: { type: 'string', desc: 'Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)', placeholder: 'string', defaultText: '"no"' },
   rm: { type: 'bool', desc: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   securityOpt: { type: 'strings', desc: 'Security Options (seccomp=unconfined|PROFILE.json, no-new-privileges)', placeholder: 'list' },
   shmSize: { type: 'string', desc: 'Size of /dev/shm', placeholder: 'bytes' },
@@ -42,13 +60,13 @@ export const CREATE_FLAGS = {
   stopTimeout: { type: 'int', desc: 'Timeout (in seconds) to stop a container', placeholder: 'int' },
   tty: { type: 'bool', short: 't', desc: 'Allocate a pseudo-TTY' },
   user: { type: 'string', short: 'u', desc: 'Username or UID (format: <name|uid>[:<group|gid>])', placeholder: 'string' },
+  volume: { type: 'strings', short: 'v', desc: 'Bind mount a volume', placeholder: 'list' },
   workdir: { type: 'string', short: 'w', desc: 'Working directory inside the container', placeholder: 'string' },
-  ...MOUNT_FLAGS,
 } as const satisfies FlagSpecs;
 
-export type CreateFlags = Flags<typeof CREATE_FLAGS>;
+export const CREATE_FLAGS: typeof CORE_FLAGS = Object.assign({}, CORE_FLAGS, ...OPTION_GROUPS.map((g) => g.flags));
 
-const notYet = (what: string, issue: string) => new CliError(`${what} is not supported yet (${issue})`, 125);
+export type CreateFlags = Flags<typeof CORE_FLAGS>;
 
 /** `-e NAME=value`, or `-e NAME`: NAME's value here, left out when NAME is unset. */
 export function envEntry(e: string): string | undefined {
@@ -113,9 +131,7 @@ export function envList(files: readonly string[], env: readonly string[]): strin
 
 /** The Engine/Create request for `image [cmd...]` with these flags. `detached`: run -d or create. */
 export function createRequest(f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): CreateIntent {
-  if (f.publish.length) throw notYet('-p/--publish', 'port publishing comes with networking');
   const network = f.network ?? f.net;
-  if (network !== undefined && network !== 'none' && network !== 'host') throw notYet(`--network ${network}`, 'berth has the none and host networks until CNI networking lands');
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
   for (const a of f.attach) {
     const s = a.toLowerCase();
@@ -128,7 +144,27 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
     if (f.interactive) attach.add('stdin');
   }
   const env = envList(f.envFile, f.env);
-  const request: DeepPartial<engine.CreateRequest> = {
+  const host_config = {
+    init: f.init,
+    privileged: f.privileged,
+    readonly_rootfs: f.readOnly,
+    cap_add: f.capAdd,
+    cap_drop: f.capDrop,
+    memory: f.memory ?? '',
+    cpus: f.cpus ?? '',
+    pids_limit: String(f.pidsLimit ?? 0),
+    network: network ?? '',
+    shm_size: f.shmSize ?? '',
+    log_opts: keyValues(f.logOpt, 'log-opt'),
+    auto_remove: f.rm,
+    security_opt: securityOpts(f.securityOpt),
+    restart: f.restart ?? '',
+    volumes: f.volume,
+    mounts: f.mount,
+    tmpfs: f.tmpfs,
+    volumes_from: f.volumesFrom,
+  };
+  const request = {
     name: f.name ?? '',
     image,
     cmd,
@@ -147,22 +183,8 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
     exposed_ports: f.expose,
     stop_signal: f.stopSignal ?? '',
     stop_timeout: f.stopTimeout,
-    host_config: {
-      init: f.init,
-      privileged: f.privileged,
-      readonly_rootfs: f.readOnly,
-      cap_add: f.capAdd,
-      cap_drop: f.capDrop,
-      memory: f.memory ?? '',
-      cpus: f.cpus ?? '',
-      pids_limit: String(f.pidsLimit ?? 0),
-      network: network ?? '',
-      shm_size: f.shmSize ?? '',
-      log_opts: keyValues(f.logOpt, 'log-opt'),
-      auto_remove: f.rm,
-      security_opt: securityOpts(f.securityOpt),
-      ...mountsHostConfig(f),
-    },
+    host_config,
   };
+  for (const g of OPTION_GROUPS) g.apply(f as Flags<FlagSpecs>, request);
   return { attach, request };
 }

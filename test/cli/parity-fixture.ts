@@ -82,11 +82,13 @@ export class CliParityFixture {
     return r.stdout;
   }
 
-  /** Writes a tar of busybox plus `extra` entries, then `berth import`s it as `name`. */
+  private imports = 0;
+
+  /** Writes a tar of busybox plus `extra` entries, then `berth import`s it as `name` ('' = unnamed); returns the image id. */
   async importImage(name: string, extra: FsEntry[] = [], changes: string[] = ['CMD ["sh"]']): Promise<string> {
-    const file = join(this.work, `${name.replace(/[/:]/g, '_')}.tar`);
+    const file = join(this.work, `${name.replace(/[/:]/g, '_') || `unnamed-${++this.imports}`}.tar`);
     await pipeline(layerTarStream({ entries: [...busyboxEntries(), ...extra] }), createWriteStream(file));
-    return (await this.ok(['import', ...changes.flatMap((c) => ['--change', c]), file, name])).trim();
+    return (await this.ok(['import', ...changes.flatMap((c) => ['--change', c]), file, ...(name ? [name] : [])])).trim();
   }
 
   async inspect(ref: string) {

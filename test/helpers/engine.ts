@@ -14,6 +14,7 @@ import { CONTENT } from '../../src/daemon/slices/content';
 import { ENGINE } from '../../src/daemon/slices/engine';
 import { IMAGES } from '../../src/daemon/slices/metadata';
 import { cgroupBaseDirs } from './cleanup';
+import type { Config } from '../../src/daemon/config';
 import { startInProcess, testDirs, type TestDirs } from './daemon';
 import { busyboxImage } from './images';
 import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
@@ -37,11 +38,12 @@ export class EngineFixture {
     this.ns = `${name}-${process.pid}`;
   }
 
-  async setup(dirs?: TestDirs): Promise<void> {
+  /** `overrides`: berthd's config (e.g. usernsRemap). */
+  async setup(dirs?: TestDirs, overrides: Partial<Config> = {}): Promise<void> {
     this.mountsBefore = mountLines();
     this.dirs = dirs ?? (await testDirs('berth-engine-'));
     this.work ??= await mkdtemp(join(tmpdir(), 'berth-engine-work-'));
-    const d = await startInProcess({}, this.dirs);
+    const d = await startInProcess(overrides, this.dirs);
     this.daemon = d.daemon;
     this.stop = () => d.daemon.close();
     this.engine = d.daemon.parts.get(ENGINE);

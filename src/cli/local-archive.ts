@@ -24,7 +24,9 @@ const nameOf = (top: string, rel: string) => (top ? (rel ? `${top}/${rel}` : top
 export function packLocal(path: string, top: string, owner: { uid: number; gid: number }): AsyncIterable<Buffer> {
   const pack = tar.pack();
   const add = (h: Partial<tar.Header> & { name: string }, body?: Buffer) =>
-    new Promise<void>((resolve, reject) => (body ? pack.entry(h, body, (e) => (e ? reject(e) : resolve())) : pack.entry(h, (e) => (e ? reject(e) : resolve()))));
+    new Promise<void>((resolve, reject) =>
+      body ? pack.entry(h, body, (e) => (e ? reject(e) : resolve())) : pack.entry(h, (e) => (e ? reject(e) : resolve())),
+    );
   const walk = async (abs: string, rel: string): Promise<void> => {
     const st = await lstat(abs);
     const name = nameOf(top, rel);
@@ -51,7 +53,8 @@ export function packLocal(path: string, top: string, owner: { uid: number; gid: 
 /** `a/b/../c` and `/x` are refused; `./a/b/` is `a/b`. */
 function cleanName(name: string): string {
   const n = posix.normalize(name).replace(/\/+$/, '');
-  if (n.startsWith('/') || n === '..' || n.startsWith('../')) throw new CliError(`invalid archive entry ${JSON.stringify(name)}: it leads outside the destination`, 1);
+  if (n.startsWith('/') || n === '..' || n.startsWith('../'))
+    throw new CliError(`invalid archive entry ${JSON.stringify(name)}: it leads outside the destination`, 1);
   return n === '.' ? '' : n.replace(/^\.\//, '');
 }
 

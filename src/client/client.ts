@@ -12,7 +12,16 @@
  * ctr imported are the ones `berth run` finds.
  */
 import type { DeepPartial, ServiceName } from '../api/descriptors';
-import type { AttachInit, ContainerRequest, CopyToInit, ExecInit, ImportImageResponse, ImportInit, PathRequest, PathStat } from '../api/gen/berth/engine/v1/engine';
+import type {
+  AttachInit,
+  ContainerRequest,
+  CopyToInit,
+  ExecInit,
+  ImportImageResponse,
+  ImportInit,
+  PathRequest,
+  PathStat,
+} from '../api/gen/berth/engine/v1/engine';
 import { archiveBytes, statAndArchive, upload } from './engine-transfers';
 import { H2Channel } from '../transport';
 import type { CallOptions, Transport } from './rpc';
@@ -106,9 +115,11 @@ export class Client {
         attachSession: (init: DeepPartial<AttachInit>, opts?: CallOptions) => Session.open(raw.attach(opts), { attach: init }),
         execSession: (init: DeepPartial<ExecInit>, opts?: CallOptions) => Session.open(raw.exec(opts), { exec: init }),
         copyFromArchive: (req: DeepPartial<PathRequest>, opts?: CallOptions) => statAndArchive(raw.copyFrom(req, opts)),
-        copyToArchive: (init: DeepPartial<CopyToInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) => upload(raw.copyTo(opts), init, tar).then(() => undefined),
+        copyToArchive: (init: DeepPartial<CopyToInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) =>
+          upload(raw.copyTo(opts), init, tar).then(() => undefined),
         exportArchive: (req: DeepPartial<ContainerRequest>, opts?: CallOptions) => archiveBytes(raw.export(req, opts)),
-        importArchive: (init: DeepPartial<ImportInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) => upload(raw.importImage(opts), init, tar),
+        importArchive: (init: DeepPartial<ImportInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) =>
+          upload(raw.importImage(opts), init, tar),
       });
       this.made.set('engine', e);
     }

@@ -29,7 +29,11 @@ export async function statAndArchive(stream: ResponseStream<ArchiveChunk>): Prom
 }
 
 /** Sends the init, then `data` in chunks, half-closes and returns the one response. */
-export async function upload<I, R>(call: DuplexCall<{ init?: I; data?: Buffer }, R>, init: DeepPartial<I>, data: AsyncIterable<Buffer | Uint8Array | string>): Promise<R> {
+export async function upload<I, R>(
+  call: DuplexCall<{ init?: I; data?: Buffer }, R>,
+  init: DeepPartial<I>,
+  data: AsyncIterable<Buffer | Uint8Array | string>,
+): Promise<R> {
   const res = call[Symbol.asyncIterator]().next();
   res.catch(() => undefined);
   try {

@@ -44,7 +44,9 @@ export function engineParityService(engine: Engine, log: Logger): ServiceImpl {
   const ns = requireNamespace;
   return {
     CreateVolume: unary(log, 'Engine/CreateVolume', async (req: T['CreateVolume']['req'], ctx): Promise<T['CreateVolume']['res']> =>
-      volumeToProto(await engine.volumes.create(ns(ctx), { name: req.name || undefined, driver: req.driver || undefined, labels: req.labels, options: req.options })),
+      volumeToProto(
+        await engine.volumes.create(ns(ctx), { name: req.name || undefined, driver: req.driver || undefined, labels: req.labels, options: req.options }),
+      ),
     ),
     ListVolumes: unary(log, 'Engine/ListVolumes', async (req: T['ListVolumes']['req'], ctx): Promise<T['ListVolumes']['res']> => ({
       volumes: (await engine.volumes.list(ns(ctx), filtersFromProto(req.filters))).map(volumeToProto),
@@ -72,14 +74,19 @@ export function engineParityService(engine: Engine, log: Logger): ServiceImpl {
       pathStatToProto(await engine.statPath(ns(ctx), need(req.container, 'container', 'Engine/StatPath'), need(req.path, 'path', 'Engine/StatPath'))),
     ),
     CopyFrom: serverStream(log, 'Engine/CopyFrom', async (req: T['CopyFrom']['req'], ctx, call: ServerCall<T['CopyFrom']['req'], ArchiveChunk>) => {
-      const { stat, archive } = await engine.copyFrom(ns(ctx), need(req.container, 'container', 'Engine/CopyFrom'), need(req.path, 'path', 'Engine/CopyFrom'), { signal: ctx.signal });
+      const { stat, archive } = await engine.copyFrom(ns(ctx), need(req.container, 'container', 'Engine/CopyFrom'), need(req.path, 'path', 'Engine/CopyFrom'), {
+        signal: ctx.signal,
+      });
       await writeMessage(call, { stat: pathStatToProto(stat) });
       await sendArchive(call, archive.stream, archive.done);
     }),
     CopyTo: unary(log, 'Engine/CopyTo', async (_req: unknown, ctx, call): Promise<T['CopyTo']['res']> => {
       const { init, data } = receiveChunks<CopyToInit, CopyToChunk>(call as ServerCall<CopyToChunk, unknown>, 'Engine/CopyTo');
       const i = await init;
-      await engine.copyTo(ns(ctx), need(i.container, 'container', 'Engine/CopyTo'), need(i.path, 'path', 'Engine/CopyTo'), data, { copyUIDGID: i.copy_uid_gid, signal: ctx.signal });
+      await engine.copyTo(ns(ctx), need(i.container, 'container', 'Engine/CopyTo'), need(i.path, 'path', 'Engine/CopyTo'), data, {
+        copyUIDGID: i.copy_uid_gid,
+        signal: ctx.signal,
+      });
       return EMPTY;
     }),
     Export: serverStream(log, 'Engine/Export', async (req: T['Export']['req'], ctx, call: ServerCall<T['Export']['req'], ArchiveChunk>) => {
@@ -95,7 +102,12 @@ export function engineParityService(engine: Engine, log: Logger): ServiceImpl {
     ImportImage: unary(log, 'Engine/ImportImage', async (_req: unknown, ctx, call): Promise<T['ImportImage']['res']> => {
       const { init, data } = receiveChunks<ImportInit, ImportChunk>(call as ServerCall<ImportChunk, unknown>, 'Engine/ImportImage');
       const i = await init;
-      const r = await engine.importImage(ns(ctx), data, { reference: i.reference || undefined, changes: i.changes, message: i.message || undefined, platform: i.platform || undefined });
+      const r = await engine.importImage(ns(ctx), data, {
+        reference: i.reference || undefined,
+        changes: i.changes,
+        message: i.message || undefined,
+        platform: i.platform || undefined,
+      });
       return { image_id: r.imageId, name: r.name };
     }),
     Prune: unary(log, 'Engine/Prune', async (req: T['Prune']['req'], ctx): Promise<T['Prune']['res']> =>

@@ -22,7 +22,8 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 type E = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; body?: string; linkname?: string };
 async function* tarOf(entries: E[]): AsyncGenerator<Buffer> {
   const pack = tar.pack();
-  for (const e of entries) pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644 }, e.body ?? '');
+  for (const e of entries)
+    pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644 }, e.body ?? '');
   pack.finalize();
   for await (const b of pack as AsyncIterable<Buffer>) yield b;
 }
@@ -31,15 +32,31 @@ const none = { from: '', to: '' };
 
 describe('cp: extracting a tar locally', () => {
   it('renames the top entry and writes files, dirs, links', async () => {
-    const n = await extractLocal(tarOf([{ name: 'etc', type: 'directory' }, { name: 'etc/a', body: 'a\n' }, { name: 'etc/l', type: 'symlink', linkname: '/etc/passwd' }, { name: 'etc/h', type: 'link', linkname: 'etc/a' }]), join(dir, 'dest'), { from: 'etc', to: 'copy' });
+    const n = await extractLocal(
+      tarOf([
+        { name: 'etc', type: 'directory' },
+        { name: 'etc/a', body: 'a\n' },
+        { name: 'etc/l', type: 'symlink', linkname: '/etc/passwd' },
+        { name: 'etc/h', type: 'link', linkname: 'etc/a' },
+      ]),
+      join(dir, 'dest'),
+      { from: 'etc', to: 'copy' },
+    );
     expect(n).toBe(2);
     expect(readFileSync(join(dir, 'dest', 'copy', 'a'), 'utf8')).toBe('a\n');
     expect(readlinkSync(join(dir, 'dest', 'copy', 'l'))).toBe('/etc/passwd');
     expect(lstatSync(join(dir, 'dest', 'copy', 'h')).ino).toBe(lstatSync(join(dir, 'dest', 'copy', 'a')).ino);
   });
 
-  it('a directory\'s contents (`dir/.`) go into a new directory', async () => {
-    await extractLocal(tarOf([{ name: '.', type: 'directory' }, { name: './x', body: 'x' }]), join(dir, 'dest'), { from: '', to: 'new' });
+  it("a directory's contents (`dir/.`) go into a new directory", async () => {
+    await extractLocal(
+      tarOf([
+        { name: '.', type: 'directory' },
+        { name: './x', body: 'x' },
+      ]),
+      join(dir, 'dest'),
+      { from: '', to: 'new' },
+    );
     expect(readFileSync(join(dir, 'dest', 'new', 'x'), 'utf8')).toBe('x');
   });
 
@@ -77,7 +94,7 @@ describe('cp: packing a local tree', () => {
     const seen: string[] = [];
     const feeding = (async () => {
       for await (const b of packLocal(join(dir, 'src'), 'top', { uid: 0, gid: 0 })) ex.write(b);
-      ex.end();
+      ex.end(() => undefined);
     })();
     for await (const e of ex) {
       seen.push(`${e.header.type} ${e.header.name} ${e.header.uid}`);

@@ -48,7 +48,11 @@ describe('berth cp out of a container', () => {
   itRoot('paths through symlinks to host paths resolve inside the container', async () => {
     const inContainer = await f.ok(['exec', 'box', 'cat', '/etc/passwd']);
     expect(inContainer).not.toBe(readFileSync('/etc/passwd', 'utf8'));
-    for (const [src, name] of [['box:/up/etc/passwd', 'p-up'], ['box:/rt/etc/passwd', 'p-rt'], ['box:/updir/passwd', 'p-updir']] as const) {
+    for (const [src, name] of [
+      ['box:/up/etc/passwd', 'p-up'],
+      ['box:/rt/etc/passwd', 'p-rt'],
+      ['box:/updir/passwd', 'p-updir'],
+    ] as const) {
       const r = await f.berth(['cp', src, join(f.work, name)]);
       expect(r).toMatchObject({ code: 0, stderr: expect.stringMatching(/^Successfully copied \S+ to /) });
       expect(readFileSync(join(f.work, name), 'utf8')).toBe(inContainer);
@@ -76,7 +80,7 @@ describe('berth cp out of a container', () => {
 });
 
 describe('berth cp into a container', () => {
-  itRoot('writes through the container\'s own links stay in the container', async () => {
+  itRoot("writes through the container's own links stay in the container", async () => {
     writeFileSync(join(f.work, MARK), 'payload\n');
     await f.ok(['cp', join(f.work, MARK), 'box:/updir/']);
     expect(await f.ok(['exec', 'box', 'cat', `/etc/${MARK}`])).toBe('payload\n');
@@ -95,7 +99,7 @@ describe('berth cp into a container', () => {
     expect(existsSync(`/etc/${MARK}`)).toBe(false);
   });
 
-  itRoot('-a gives the files the container user\'s owner; a directory onto a file is refused', async () => {
+  itRoot("-a gives the files the container user's owner; a directory onto a file is refused", async () => {
     execFileSync('mkdir', ['-p', join(f.work, 'tree', 'sub')]);
     writeFileSync(join(f.work, 'tree', 'sub', 'f'), 'f\n');
     await f.ok(['cp', join(f.work, 'tree'), 'box:/copied']);
@@ -104,7 +108,13 @@ describe('berth cp into a container', () => {
     await f.ok(['create', '--name', 'owned', '-u', '1:1', IMG, 'true']);
     await f.ok(['cp', '-a', join(f.work, 'tree'), 'owned:/tmp/t']);
     await f.ok(['cp', join(f.work, 'tree'), 'owned:/tmp/plain']);
-    const listing = (path: string) => execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: execFileSync(process.execPath, [BERTH_BIN, '--address', f.dirs.address, 'cp', `owned:${path}`, '-'], { env: { ...process.env, BERTH_NAMESPACE: f.ns } }), encoding: 'utf8' });
+    const listing = (path: string) =>
+      execFileSync('tar', ['-tvf', '-', '--numeric-owner'], {
+        input: execFileSync(process.execPath, [BERTH_BIN, '--address', f.dirs.address, 'cp', `owned:${path}`, '-'], {
+          env: { ...process.env, BERTH_NAMESPACE: f.ns },
+        }),
+        encoding: 'utf8',
+      });
     expect(listing('/tmp/t/sub/f')).toMatch(/^-\S+ 1\/1 /);
     expect(listing('/tmp/plain/sub/f')).toMatch(/^-\S+ 0\/0 /);
     await f.ok(['rm', 'owned']);

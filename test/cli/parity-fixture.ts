@@ -5,13 +5,14 @@
  * (processes in the namespace's cgroups, mounts under the test dir).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Client } from '../../src/client';
 import { cgroupBaseDirs } from '../helpers/cleanup';
+import { mountLines, namespaceLeaks } from '../helpers/engine';
 import { DaemonProcess, REPO, testDirs, type TestDirs } from '../helpers/daemon';
 import { busyboxEntries } from '../helpers/images';
 import { layerTarStream, type FsEntry } from '../helpers/oci-layer';
@@ -26,10 +27,6 @@ export interface CliResult {
   raw: Buffer;
 }
 
-function mountLines(): Set<string> {
-  return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));
-}
-
 export class CliParityFixture {
   dirs!: TestDirs;
   daemon!: DaemonProcess;
@@ -38,7 +35,10 @@ export class CliParityFixture {
   readonly ns: string;
   private mountsBefore = new Set<string>();
 
-  constructor(name: string, readonly daemonArgs: string[] = []) {
+  constructor(
+    name: string,
+    readonly daemonArgs: string[] = [],
+  ) {
     this.ns = `${name}-${process.pid}`;
   }
 
@@ -107,20 +107,16 @@ export class CliParityFixture {
     const leftovers: string[] = [];
     try {
       const { containers } = await this.client.engine.list({ all: true });
-      for (const c of containers) await this.client.engine.remove({ container: c.id, force: true, volumes: true }).catch((e) => leftovers.push(`rm ${c.id}: ${e}`));
+      for (const c of containers)
+        await this.client.engine.remove({ container: c.id, force: true, volumes: true }).catch((e) => leftovers.push(`rm ${c.id}: ${e}`));
     } finally {
       this.client.close();
       await this.daemon.stop();
     }
-    for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-      try {
-        if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${this.ns}/`)) leftovers.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
-      } catch {
-        /* gone */
-      }
-    }
-    for (const m of mountLines()) if (!this.mountsBefore.has(m) && m.includes(this.dirs.dir)) leftovers.push(`mount ${m}`);
-    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    leftovers.push(...namespaceLeaks(this.ns, this.dirs.dir, this.mountsBefore));
+    const parents = cgroupBaseDirs()
+      .map((d) => join(d, 'berth', this.ns))
+      .filter((p) => existsSync(p));
     for (const p of parents) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
     for (const p of parents) rmdirSync(p);
     if (existsSync(this.dirs.dir)) await rm(this.dirs.dir, { recursive: true, force: true });

@@ -4,8 +4,8 @@
  * remove exactly what is unused. And Export's flow control: a client that stops reading holds
  * berthd at its stream window, not a whole export in memory.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cgroupValue } from '../helpers/engine';
 import { itRoot } from '../engine/it-root';
 import { slow } from '../helpers/slow';
 import { CliParityFixture } from './parity-fixture';
@@ -19,15 +19,6 @@ beforeAll(async () => {
 }, slow(120_000));
 afterAll(() => f.teardown(), slow(60_000));
 
-/** A cgroup file of a process: v2's unified file, or v1's controller file. */
-function cgroupValue(pid: number, v2: string, v1: [string, string]): string {
-  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-  const unified = lines.find((l) => l.startsWith('0::'));
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers') && unified) return readFileSync(join('/sys/fs/cgroup', unified.slice(3), v2), 'utf8').trim();
-  const line = lines.find((l) => l.split(':')[1]!.split(',').includes(v1[0]))!;
-  return readFileSync(join('/sys/fs/cgroup', v1[0], line.split(':')[2]!, v1[1]), 'utf8').trim();
-}
-
 const idOf = async (ref: string) => (await f.inspect(ref)).id;
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
@@ -39,7 +30,9 @@ describe('berth update', () => {
     expect(await f.ok(['update', '--memory', '64m', '--pids-limit', '50', '--restart', 'always', 'upd'])).toBe('upd\n');
     expect(cgroupValue(pid, 'memory.max', ['memory', 'memory.limit_in_bytes'])).toBe(String(64 * 1024 * 1024));
     expect(cgroupValue(pid, 'pids.max', ['pids', 'pids.max'])).toBe('50');
-    expect(await f.ok(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}', 'upd'])).toBe('67108864 50 always\n');
+    expect(await f.ok(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.RestartPolicy.Name}}', 'upd'])).toBe(
+      '67108864 50 always\n',
+    );
     const none = await f.berth(['update', '--memory', '64m', 'no-such-container']);
     expect(none).toMatchObject({ code: 1, stderr: expect.stringMatching(/^Error response from daemon: .*no-such-container/) });
     const nothing = await f.berth(['update', 'upd']);

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineFixture, until } from '../helpers/engine';
-import { busyboxImage } from '../helpers/images';
+import { busyboxEntries, busyboxImage } from '../helpers/images';
 import { slow } from '../helpers/slow';
 import { itRoot } from './it-root';
 
@@ -23,9 +23,10 @@ beforeAll(async () => {
   await writeFile(join(dir, 'subuid'), `${USER}:300000:65536\n`);
   await writeFile(join(dir, 'subgid'), `${USER}:310000:65536\n`);
   await f.setup(undefined, { usernsRemap: USER, subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') } });
-  const img = busyboxImage('busybox');
-  img.layers[0]!.entries!.push({ path: 'data', type: 'dir' }, { path: 'data/seed', type: 'file', content: 'from the image\n' });
-  await f.addImage(img);
+  await f.addImage({
+    ...busyboxImage('busybox'),
+    layers: [{ entries: [...busyboxEntries(), { path: 'data', type: 'dir' }, { path: 'data/seed', type: 'file', content: 'from the image\n' }] }],
+  });
   await mkdir(join(dir, 'bind'), { mode: 0o755 });
   await writeFile(join(dir, 'bind', 'seed'), 'from the host\n', { mode: 0o644 });
 }, slow(60_000));
@@ -40,11 +41,26 @@ async function logs(id: string): Promise<string> {
   return s;
 }
 
-const status = (pid: number, field: string) => readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!.split(/\s+/).slice(1);
+const status = (pid: number, field: string) =>
+  readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`))!
+    .split(/\s+/)
+    .slice(1);
 
 describe('engine under berthd --userns-remap', () => {
   itRoot('a container starts as the subordinate ids and reads the hostname, hosts and resolv.conf berthd wrote for it', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', name: 'remapped', hostname: 'remapped-host', cmd: ['sh', '-c', 'id -u; cat /etc/hostname; grep -c localhost /etc/hosts; test -r /etc/resolv.conf && echo resolv-ok; cat /data/seed; cat /ro/seed; touch /ro/x 2>&1 | grep -c Read-only; sleep 1000'], volumes: ['remapvol:/data', `${dir}/bind:/ro:ro`] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      name: 'remapped',
+      hostname: 'remapped-host',
+      cmd: [
+        'sh',
+        '-c',
+        'id -u; cat /etc/hostname; grep -c localhost /etc/hosts; test -r /etc/resolv.conf && echo resolv-ok; cat /data/seed; cat /ro/seed; touch /ro/x 2>&1 | grep -c Read-only; sleep 1000',
+      ],
+      volumes: ['remapvol:/data', `${dir}/bind:/ro:ro`],
+    });
     await f.engine.start(f.ctx, c.id);
     const { pid } = (await f.engine.inspect(f.ctx, c.id)).state;
     expect(status(pid, 'Uid')).toEqual(['300000', '300000', '300000', '300000']);

@@ -22,7 +22,11 @@ afterAll(async () => {
   await f.teardown();
 }, 60_000);
 
-const kindOf = (p: Promise<unknown>) => p.then(() => 'ok', (e) => errorKind(e));
+const kindOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e) => errorKind(e),
+  );
 
 /** berth-rootfs helpers this process started that are still alive. */
 function rootfsHelpers(): string[] {

@@ -1,4 +1,5 @@
 /** What the prune commands share: Docker's confirmation prompt and its report. */
+import type { FlagSpecs } from '../args';
 import type { Cli } from '../cli';
 import { humanSize } from '../output/units';
 
@@ -40,3 +41,9 @@ export function deletedSection(title: string, lines: readonly string[]): string 
 }
 
 export const reclaimed = (bytes: number | string) => `Total reclaimed space: ${humanSize(Number(bytes))}\n`;
+
+/** The flags every prune takes. */
+export const PRUNE_FLAGS = {
+  filter: { type: 'strings', desc: "Provide filter values (e.g. 'until=<timestamp>', 'label=<key>=<value>')", placeholder: 'filter' },
+  force: { type: 'bool', short: 'f', desc: 'Do not prompt for confirmation' },
+} as const satisfies FlagSpecs;

@@ -129,7 +129,7 @@ export const command = defineCommand({
   usage: '[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tberth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH',
   summary: 'Copy files/folders between a container and the local filesystem',
   description:
-    'Use \'-\' as the source to read a tar archive from stdin and extract it to a directory destination in a container.\nUse \'-\' as the destination to stream a tar archive of a container source to stdout.',
+    "Use '-' as the source to read a tar archive from stdin and extract it to a directory destination in a container.\nUse '-' as the destination to stream a tar archive of a container source to stdout.",
   minArgs: 2,
   maxArgs: 2,
   flags: {

@@ -34,7 +34,8 @@ export const command = defineCommand({
     output: { type: 'string', short: 'o', desc: 'Write to a file, instead of STDOUT', placeholder: 'string' },
   },
   async run(cli, f, [container]) {
-    if ((f.output === undefined || f.output === '-') && cli.stdoutIsTTY) throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+    if ((f.output === undefined || f.output === '-') && cli.stdoutIsTTY)
+      throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
     await writeOutput(cli, cli.client.engine.exportArchive({ container }), f.output, 'export container');
   },
 });

@@ -1,16 +1,13 @@
 /** `berth container prune`: every container that is not running. */
 import { defineCommand } from '../../command';
 import { filterMap } from '../common';
-import { confirm, deletedSection, reclaimed } from '../prune-common';
+import { confirm, deletedSection, PRUNE_FLAGS, reclaimed } from '../prune-common';
 
 export const command = defineCommand({
   usage: '[OPTIONS]',
   summary: 'Remove all stopped containers',
   maxArgs: 0,
-  flags: {
-    filter: { type: 'strings', desc: "Provide filter values (e.g. 'until=<timestamp>')", placeholder: 'filter' },
-    force: { type: 'bool', short: 'f', desc: 'Do not prompt for confirmation' },
-  },
+  flags: PRUNE_FLAGS,
   async run(cli, f) {
     if (!(await confirm(cli, 'WARNING! This will remove all stopped containers.', f.force))) return 0;
     const r = await cli.client.engine.prune({ filters: filterMap(f.filter) });

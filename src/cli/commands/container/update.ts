@@ -16,7 +16,13 @@ export const command = defineCommand({
   async run(cli, f, args) {
     const warnings: string[] = [];
     const code = await forEachArg(cli, args, async (container) => {
-      const r = await cli.client.engine.update({ container, memory: f.memory, cpus: f.cpus, pids_limit: f.pidsLimit === undefined ? undefined : String(f.pidsLimit), restart: f.restart });
+      const r = await cli.client.engine.update({
+        container,
+        memory: f.memory,
+        cpus: f.cpus,
+        pids_limit: f.pidsLimit === undefined ? undefined : String(f.pidsLimit),
+        restart: f.restart,
+      });
       warnings.push(...r.warnings);
     });
     if (warnings.length) await cli.err(warnings.map((w) => `${w}\n`).join(''));

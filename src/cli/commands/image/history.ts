@@ -46,6 +46,12 @@ export const command = defineCommand({
       await cli.out(rows.map((r) => `${r.id.startsWith('sha256:') && !f.noTrunc ? shortId(r.id) : r.id}\n`).join(''));
       return;
     }
-    await cli.out(formatList(rows.map((r) => row(r, f)), f.format, { table: TABLE, headers: HEADERS }));
+    await cli.out(
+      formatList(
+        rows.map((r) => row(r, f)),
+        f.format,
+        { table: TABLE, headers: HEADERS },
+      ),
+    );
   },
 });

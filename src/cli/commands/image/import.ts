@@ -20,11 +20,16 @@ export const command = defineCommand({
       const s = createReadStream(source!);
       await new Promise<void>((resolve, reject) => {
         s.once('open', () => resolve());
-        s.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${source}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
+        s.once('error', (e: NodeJS.ErrnoException) =>
+          reject(new CliError(`open ${source}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)),
+        );
       });
       tar = s;
     }
-    const r = await cli.client.engine.importArchive({ reference: reference ?? '', changes: f.change, message: f.message ?? '', platform: f.platform ?? '' }, tar);
+    const r = await cli.client.engine.importArchive(
+      { reference: reference ?? '', changes: f.change, message: f.message ?? '', platform: f.platform ?? '' },
+      tar,
+    );
     await cli.out(`${r.image_id}\n`);
   },
 });

@@ -23,8 +23,14 @@ export const command = defineCommand({
     opt: { type: 'strings', short: 'o', desc: 'Set driver specific options (type, device, o)', placeholder: 'map' },
   },
   async run(cli, f, args) {
-    if (f.name !== undefined && args[0] !== undefined && f.name !== args[0]) throw new CliError(`conflicting options: either specify --name or provide positional arg, not both`, 1);
-    const v = await cli.client.engine.createVolume({ name: args[0] ?? f.name ?? '', driver: f.driver ?? '', labels: keyValueMap(f.label, 'label'), options: keyValueMap(f.opt, 'opt') });
+    if (f.name !== undefined && args[0] !== undefined && f.name !== args[0])
+      throw new CliError(`conflicting options: either specify --name or provide positional arg, not both`, 1);
+    const v = await cli.client.engine.createVolume({
+      name: args[0] ?? f.name ?? '',
+      driver: f.driver ?? '',
+      labels: keyValueMap(f.label, 'label'),
+      options: keyValueMap(f.opt, 'opt'),
+    });
     await cli.out(`${v.name}\n`);
   },
 });

@@ -9,7 +9,10 @@ import { messageOf } from '../common';
 export function volumeJson(v: engine.Volume) {
   const orNull = (m: Record<string, string>) => (Object.keys(m).length ? m : null);
   return {
-    CreatedAt: fromTimestamp(v.created_at)?.toISOString().replace(/\.\d+Z$/, 'Z') ?? '',
+    CreatedAt:
+      fromTimestamp(v.created_at)
+        ?.toISOString()
+        .replace(/\.\d+Z$/, 'Z') ?? '',
     Driver: v.driver,
     Labels: orNull(v.labels),
     Mountpoint: v.mountpoint,

@@ -25,7 +25,9 @@ export const command = defineCommand({
     }
     const rows = volumes.map((v) => ({
       ...volumeJson(v),
-      Labels: Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(','),
+      Labels: Object.entries(v.labels)
+        .map(([k, x]) => `${k}=${x}`)
+        .join(','),
       Links: String(v.users.length),
       Size: 'N/A',
     }));

@@ -34,11 +34,14 @@ function layer() {
     chmodSync(join(dir, 'tmp'), 0o1777);
     copyFileSync(BUSYBOX, join(dir, 'bin/busybox'));
     chmodSync(join(dir, 'bin/busybox'), 0o755);
-    for (const a of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n')) if (/^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox') symlinkSync('busybox', join(dir, 'bin', a));
+    for (const a of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n'))
+      if (/^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox') symlinkSync('busybox', join(dir, 'bin', a));
     writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
     writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
     // Fixed owners and times: the same host busybox gives the same digests every run.
-    const tar = execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '--sort=name', '-C', dir, '-cf', '-', '.'], { maxBuffer: 64 << 20 });
+    const tar = execFileSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '--mtime=@0', '--sort=name', '-C', dir, '-cf', '-', '.'], {
+      maxBuffer: 64 << 20,
+    });
     return { tar, gz: gzipSync(tar, { level: 6 }) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -46,7 +49,13 @@ function layer() {
 }
 
 async function writeBlob(client, d, data, labels = {}) {
-  if (await client.content.info({ digest: d }).then(() => true, () => false)) return;
+  if (
+    await client.content.info({ digest: d }).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const call = client.content.write();
   const replies = call[Symbol.asyncIterator]();
   const ref = `demo-${d}`;
@@ -82,7 +91,10 @@ async function writeBlob(client, d, data, labels = {}) {
   try {
     await writeBlob(client, digest(config), config);
     await writeBlob(client, digest(gz), gz, { 'containerd.io/uncompressed': digest(tar) });
-    await writeBlob(client, digest(manifest), manifest, { 'containerd.io/gc.ref.content.config': digest(config), 'containerd.io/gc.ref.content.l.0': digest(gz) });
+    await writeBlob(client, digest(manifest), manifest, {
+      'containerd.io/gc.ref.content.config': digest(config),
+      'containerd.io/gc.ref.content.l.0': digest(gz),
+    });
     const image = { name, target: { media_type: 'application/vnd.oci.image.manifest.v1+json', digest: digest(manifest), size: String(manifest.length) } };
     await client.images.create({ image }).catch(() => client.images.update({ image }));
     console.log(`${name} ${digest(manifest)}`);

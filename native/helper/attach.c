@@ -405,6 +405,51 @@ wait_for_attachers (struct monitor *m)
     }
 }
 
+/* Ends every attach connection after the exit event without losing it: a close while the
+   attacher is still writing (stdin, close-stdin, a resize racing the exit) would make its next
+   write fail with EPIPE (or its read with ECONNRESET when our side had unread input), and a
+   client library then drops the frames it had not read yet, the exit among them. So: shut our
+   writing side (the attacher reads the exit, then EOF), read and drop what it still sends until
+   it closes, and close; LINGER_MS bounds the wait for an attacher that never closes. */
+#define LINGER_MS 500
+
+static void
+linger_close (struct monitor *m)
+{
+  struct timespec t0;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (m->cl[i].fd >= 0 && m->cl[i].attached)
+      (void) shutdown (m->cl[i].fd, SHUT_WR);
+  for (;;)
+    {
+      struct pollfd p[MAX_CLIENTS];
+      int n = 0, idx[MAX_CLIENTS];
+      for (int i = 0; i < MAX_CLIENTS; i++)
+        if (m->cl[i].fd >= 0 && m->cl[i].attached)
+          idx[n] = i, p[n++] = (struct pollfd) { m->cl[i].fd, POLLIN, 0 };
+      if (n == 0)
+        return;
+      struct timespec now;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long left = LINGER_MS - ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+      if (left <= 0 || (poll (p, (nfds_t) n, (int) left) < 0 && errno != EINTR))
+        break;
+      for (int j = 0; j < n; j++)
+        {
+          if (!p[j].revents)
+            continue;
+          char scratch[4096];
+          ssize_t r = read (p[j].fd, scratch, sizeof (scratch));
+          if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            client_close (&m->cl[idx[j]]);
+        }
+    }
+  for (int i = 0; i < MAX_CLIENTS; i++)
+    if (m->cl[i].attached)
+      client_close (&m->cl[i]);
+}
+
 void
 capture_finish (struct monitor *m, const char *exit_fields)
 {
@@ -438,7 +483,7 @@ capture_finish (struct monitor *m, const char *exit_fields)
           (void) send_frame (c, FRAME_CONTROL, ev, (size_t) n);
           flush_pending (c, 100);
         }
-      client_close (c);
     }
+  linger_close (m);
   logfile_close (&m->log);
 }

@@ -4,24 +4,13 @@
  * output and logs, waits for its exit and removes it, and ends a follow with an AbortSignal;
  * grpc-js and the .proto parsers are never loaded, by it or by the `berth` CLI.
  */
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BERTH_BIN, CliFixture, importImage, run } from '../helpers/cli';
+import { BERTH_BIN, CliFixture, run } from '../helpers/cli';
 import { REPO } from '../helpers/daemon';
 import { itRoot } from '../engine/it-root';
 
-const f = new CliFixture('cliembed');
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'berth-embed-'));
-  await f.setup();
-  await importImage(f.client, work);
-}, 120_000);
-afterAll(async () => {
-  await f.teardown();
-  await rm(work, { recursive: true, force: true });
-}, 60_000);
+const f = CliFixture.use('cliembed');
 
 // grpc-js, and the .proto parsers (protobufjs, proto-loader); @bufbuild/protobuf is only the wire codec.
 const HEAVY = /node_modules\/(@grpc|protobufjs)/;
@@ -59,7 +48,7 @@ const { Client } = require(${JSON.stringify(REPO)});
 
 describe('embedding berth through its client library', () => {
   itRoot('a program that requires the package runs a container, reads its streams and logs, and cancels a follow', async () => {
-    const script = join(work, 'embed.js');
+    const script = join(f.work, 'embed.js');
     await writeFile(script, PROGRAM);
     const r = await run(process.execPath, [script], { env: f.env });
     expect(r.stderr).toBe('');
@@ -74,12 +63,12 @@ describe('embedding berth through its client library', () => {
   });
 
   it('the berth CLI loads neither grpc-js nor a .proto parser', async () => {
-    const hook = join(work, 'modules.js');
+    const hook = join(f.work, 'modules.js');
     await writeFile(hook, `process.on('exit', () => require('fs').writeSync(2, JSON.stringify(Object.keys(require.cache)) + '\\n'));`);
     const r = await run(process.execPath, ['-r', hook, BERTH_BIN, 'ps', '-a'], { env: f.env });
     expect(r.code).toBe(0);
     const loaded = JSON.parse(r.stderr.trim().split('\n').pop()!) as string[];
-    expect(loaded.length).toBeGreaterThan(3);
+    expect(loaded).toContain(BERTH_BIN);
     expect(loaded.filter((p) => HEAVY.test(p))).toEqual([]);
   });
 });

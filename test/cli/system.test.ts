@@ -3,27 +3,14 @@
  * groups (content, snapshots, namespaces, leases), --address/BERTH_ADDRESS and -n/BERTH_NAMESPACE,
  * `--help` for every command, and bash completion.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMANDS } from '../../src/cli/bin';
-import { CliFixture, importImage, run } from '../helpers/cli';
-import type { BuiltImage } from '../helpers/oci';
+import { CliFixture, run } from '../helpers/cli';
 import { itRoot } from '../engine/it-root';
 
-const f = new CliFixture('clisys');
-let work: string;
-let img: BuiltImage;
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'berth-cli-work-'));
-  await f.setup();
-  img = await importImage(f.client, work);
-}, 120_000);
-afterAll(async () => {
-  await f.teardown();
-  await rm(work, { recursive: true, force: true });
-}, 60_000);
+const f = CliFixture.use('clisys');
 
 const jq = async (filter: string, input: string) => (await run('jq', ['-r', filter], {}, input)).stdout;
 
@@ -43,9 +30,9 @@ describe('berth CLI: system and low-level commands', () => {
 
   itRoot('content ls/get/ingest/rm, snapshots ls/info/usage, namespaces, leases', async () => {
     const digests = (await f.ok(['content', 'ls', '-q'])).split('\n').filter(Boolean);
-    expect(digests).toEqual(expect.arrayContaining([img.manifest.digest, img.config.digest]));
-    const config = await run(process.execPath, [join(__dirname, '../../dist/cli/bin.js'), 'content', 'get', img.config.digest], { env: f.env });
-    expect(`sha256:${createHash('sha256').update(config.stdout).digest('hex')}`).toBe(img.config.digest);
+    expect(digests).toEqual(expect.arrayContaining([f.image.manifest.digest, f.image.config.digest]));
+    const config = await run(process.execPath, [join(__dirname, '../../dist/cli/bin.js'), 'content', 'get', f.image.config.digest], { env: f.env });
+    expect(`sha256:${createHash('sha256').update(config.stdout).digest('hex')}`).toBe(f.image.config.digest);
     const data = Buffer.alloc(3 << 20, 7);
     const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
     expect(await f.ok(['content', 'ingest', '--label', 'test=yes', 'my-ref'], { input: data })).toBe(`${digest}\n`);
@@ -81,7 +68,7 @@ describe('berth CLI: system and low-level commands', () => {
 
   itRoot('--address and BERTH_ADDRESS, -n and BERTH_NAMESPACE', async () => {
     await f.ok(['create', '--name', 'here', 'busybox']);
-    const env = { ...process.env, BERTH_ADDRESS: join(work, 'nowhere.sock'), BERTH_NAMESPACE: f.ns };
+    const env = { ...process.env, BERTH_ADDRESS: join(f.work, 'nowhere.sock'), BERTH_NAMESPACE: f.ns };
     const down = await f.berth(['ps'], { env });
     expect(down.code).toBe(1);
     expect(down.stderr.trim().split('\n')).toHaveLength(1);
@@ -106,7 +93,7 @@ describe('berth CLI: system and low-level commands', () => {
   }, 120_000);
 
   it('completion bash: a script bash reads that completes commands, subcommands and flags', async () => {
-    const script = join(work, 'berth.bash');
+    const script = join(f.work, 'berth.bash');
     await writeFile(script, await f.ok(['completion', 'bash']));
     const complete = async (...words: string[]) => {
       const body = `source ${script}; COMP_WORDS=(berth ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; _berth; echo "\${COMPREPLY[*]}"`;

@@ -6,7 +6,8 @@
  */
 import { spawn, type SpawnOptions } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../../src/client';
 import { cgroupBaseDirs } from './cleanup';
@@ -25,7 +26,13 @@ export interface Ran {
 
 /** Writes one blob through the client library (Content/Write: the data, then a commit that checks the digest). */
 export async function writeBlob(client: Client, digest: string, data: Buffer, labels: Record<string, string> = {}): Promise<void> {
-  if (await client.content.info({ digest }).then(() => true, () => false)) return;
+  if (
+    await client.content.info({ digest }).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   const call = client.content.write();
   const replies = call[Symbol.asyncIterator]();
   const ref = `test-${digest}`;
@@ -53,7 +60,26 @@ export class CliFixture {
   dirs!: TestDirs;
   daemon!: DaemonProcess;
   client!: Client;
+  /** A scratch dir of the test file's own (removed at the end). */
+  work!: string;
+  /** The busybox image `use()` put in. */
+  image!: BuiltImage;
   readonly ns: string;
+
+  /** A fixture for a whole test file: berthd and the busybox image before its tests, the checks and cleanup after. */
+  static use(name: string): CliFixture {
+    const f = new CliFixture(name);
+    beforeAll(async () => {
+      f.work = await mkdtemp(join(tmpdir(), 'berth-cli-work-'));
+      await f.setup();
+      f.image = await importImage(f.client, f.work);
+    }, 120_000);
+    afterAll(async () => {
+      await f.teardown();
+      if (f.work) await rm(f.work, { recursive: true, force: true });
+    }, 60_000);
+    return f;
+  }
 
   constructor(name: string) {
     this.ns = `${name}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`;
@@ -85,7 +111,8 @@ export class CliFixture {
   async teardown(): Promise<void> {
     const leftovers: string[] = [];
     if (this.client) {
-      for (const c of (await this.client.engine.list({ all: true }).catch(() => ({ containers: [] }))).containers) await this.client.engine.remove({ container: c.id, force: true }).catch(() => undefined);
+      for (const c of (await this.client.engine.list({ all: true }).catch(() => ({ containers: [] }))).containers)
+        await this.client.engine.remove({ container: c.id, force: true }).catch(() => undefined);
       this.client.close();
     }
     for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
@@ -96,7 +123,9 @@ export class CliFixture {
       }
     }
     await this.daemon?.stop();
-    for (const p of cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p))) {
+    for (const p of cgroupBaseDirs()
+      .map((d) => join(d, 'berth', this.ns))
+      .filter((p) => existsSync(p))) {
       for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
       rmdirSync(p);
     }

@@ -1,9 +1,9 @@
 /** Workloads owned by the harness itself; colleagues' workloads live in bench/<name>.workload.ts. */
 import type { Workload } from '../workload';
-import { cliContainersLsWorkload, cliImagesLsWorkload, cliTasksLsWorkload, cliVersionWorkload } from './cli';
+import { cliImagesWorkload, cliLogsWorkload, cliPsWorkload, cliRunRmWorkload, cliVersionWorkload } from './cli';
 import { ctrVersionWorkload } from './ctr-version';
 import { idleRssWorkload } from './idle-rss';
 import { containersListLatencyWorkload, imagesListLatencyWorkload, versionLatencyWorkload } from './rpc-latency';
 import { startupWorkload } from './startup';
 
-export const BUILTIN_WORKLOADS: Workload[] = [startupWorkload, idleRssWorkload, versionLatencyWorkload, imagesListLatencyWorkload, containersListLatencyWorkload, ctrVersionWorkload, cliVersionWorkload, cliImagesLsWorkload, cliContainersLsWorkload, cliTasksLsWorkload];
+export const BUILTIN_WORKLOADS: Workload[] = [startupWorkload, idleRssWorkload, versionLatencyWorkload, imagesListLatencyWorkload, containersListLatencyWorkload, ctrVersionWorkload, cliVersionWorkload, cliPsWorkload, cliImagesWorkload, cliRunRmWorkload, cliLogsWorkload];

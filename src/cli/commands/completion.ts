@@ -16,7 +16,8 @@ function words(table: readonly CommandEntry[]) {
       .filter(([, s]) => !s.hidden)
       .flatMap(([k, s]) => [`--${flagName(k)}`, ...(s.short ? [`-${s.short}`] : [])]);
     flags.push('--help');
-    const args = command.complete === 'running' ? 'running' : command.complete === 'containers' ? 'containers' : command.complete === 'images' ? 'images' : 'none';
+    const args =
+      command.complete === 'running' ? 'running' : command.complete === 'containers' ? 'containers' : command.complete === 'images' ? 'images' : 'none';
     for (const n of e.names) {
       const [a, b] = n.split(' ');
       top.add(a!);
@@ -67,7 +68,8 @@ complete -F _berth berth
 export const command = defineCommand({
   usage: 'bash|zsh',
   summary: 'Print a shell completion script (bash or zsh)',
-  description: 'bash: source <(berth completion bash), or save it as /etc/bash_completion.d/berth.\nzsh: autoload -U bashcompinit && bashcompinit && source <(berth completion zsh).',
+  description:
+    'bash: source <(berth completion bash), or save it as /etc/bash_completion.d/berth.\nzsh: autoload -U bashcompinit && bashcompinit && source <(berth completion zsh).',
   minArgs: 1,
   maxArgs: 1,
   complete: 'none',

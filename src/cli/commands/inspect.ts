@@ -44,7 +44,12 @@ export async function inspectAll(cli: Cli, refs: readonly string[], type: Inspec
   return errors.length ? 1 : 0;
 }
 
-export const FORMAT_FLAG = { type: 'string', short: 'f', desc: "Format output using a custom template: 'json' or a Go-like template", placeholder: 'string' } as const;
+export const FORMAT_FLAG = {
+  type: 'string',
+  short: 'f',
+  desc: "Format output using a custom template: 'json' or a Go-like template",
+  placeholder: 'string',
+} as const;
 
 export const command = defineCommand({
   usage: '[OPTIONS] NAME|ID [NAME|ID...]',
@@ -57,7 +62,8 @@ export const command = defineCommand({
     type: { type: 'string', desc: 'Return JSON for specified type (container or image)', placeholder: 'string' },
   },
   run(cli, f, args) {
-    if (f.type !== undefined && f.type !== 'container' && f.type !== 'image') throw new CliError(`"${f.type}" is not a valid value for --type (container or image)`, 125);
+    if (f.type !== undefined && f.type !== 'container' && f.type !== 'image')
+      throw new CliError(`"${f.type}" is not a valid value for --type (container or image)`, 125);
     return inspectAll(cli, args, f.type, f.format);
   },
 });

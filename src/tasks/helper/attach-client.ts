@@ -134,7 +134,9 @@ class Session implements AttachSession {
   }
 
   private async send(b: Buffer): Promise<void> {
-    if (this.ended || this.sock.destroyed) throw failedPrecondition(`${this.what}: attach session ended`);
+    // Input after the end (the process exited, the monitor closed) goes nowhere, as it would
+    // with Docker: it must not fail a call that still has output and the exit to deliver.
+    if (this.ended || this.sock.destroyed) return;
     if (!this.sock.write(b)) await Promise.race([once(this.sock, 'drain'), once(this.sock, 'close')]);
   }
 
@@ -171,7 +173,13 @@ export function openAttach(stateDir: string, streams: readonly AttachStream[], w
       sock.destroy();
     };
     sock.on('connect', () => sock.write(`attach ${streams.join(' ')}\n`, (e) => (e ? fail(e) : requested.resolve())));
-    sock.on('error', (e) => fail(unavailable(`${what}: attach: ${e.message}`, { cause: e })));
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      // The monitor closes an attach once the process has exited; a write racing that (stdin,
+      // close-stdin, a resize) gets EPIPE. That ends the session's input, not its output: what
+      // the monitor sent is still read out and the session ends as the close would end it.
+      if (s && (e.code === 'EPIPE' || e.code === 'ECONNRESET')) return s.end();
+      fail(unavailable(`${what}: attach: ${e.message}`, { cause: e }));
+    });
     sock.on('close', () => (s ? s.end() : fail(unavailable(`${what}: the monitor closed the attach connection`))));
     sock.on('data', (chunk: Buffer) => {
       if (s) return s.feed(chunk);

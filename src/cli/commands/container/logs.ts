@@ -29,7 +29,11 @@ export const command = defineCommand({
     since: { type: 'string', desc: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)', placeholder: 'string' },
     tail: { type: 'string', short: 'n', desc: 'Number of lines to show from the end of the logs', placeholder: 'string', defaultText: '"all"' },
     timestamps: { type: 'bool', short: 't', desc: 'Show timestamps' },
-    until: { type: 'string', desc: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)', placeholder: 'string' },
+    until: {
+      type: 'string',
+      desc: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+      placeholder: 'string',
+    },
   },
   async run(cli, f, [container]) {
     let tail: number | undefined;
@@ -40,18 +44,28 @@ export const command = defineCommand({
     let since = f.since === undefined ? undefined : parseTimeArg(f.since, '--since');
     const until = f.until === undefined ? undefined : parseTimeArg(f.until, '--until');
     let lastNs = -1n;
+    const out = new LineBatcher(cli);
     for (;;) {
       try {
-        const stream = cli.client.engine.logs({ container, stdout: true, stderr: true, follow: f.follow, since: since && toTimestamp(since), until: until && toTimestamp(until), tail: tail === undefined ? undefined : String(tail) });
+        const stream = cli.client.engine.logs({
+          container,
+          stdout: true,
+          stderr: true,
+          follow: f.follow,
+          since: since && toTimestamp(since),
+          until: until && toTimestamp(until),
+          tail: tail === undefined ? undefined : String(tail),
+        });
         for await (const e of stream) {
           const ns = timeNs(e.timestamp);
           if (ns <= lastNs) continue;
           lastNs = ns;
-          const line = f.timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data;
-          await (e.stream === 'stderr' ? cli.err(line) : cli.out(line));
+          await out.add(e.stream === 'stderr', f.timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data);
         }
+        await out.flush();
         return 0;
       } catch (e) {
+        await out.flush();
         if (!f.follow || !isUnavailable(e)) throw e;
       }
       await waitForBerthd(cli);
@@ -63,6 +77,38 @@ export const command = defineCommand({
     }
   },
 });
+
+/**
+ * Lines to stdout/stderr in batches: one write per 64 KiB or per turn of the event loop, not per
+ * line (a 100 MiB log is a million lines), so `logs -f` still shows each line as it comes.
+ */
+class LineBatcher {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private toStderr = false;
+  private timer?: NodeJS.Immediate;
+
+  constructor(private readonly cli: Cli) {}
+
+  async add(stderr: boolean, line: Buffer): Promise<void> {
+    if (this.size && stderr !== this.toStderr) await this.flush();
+    this.toStderr = stderr;
+    this.parts.push(line);
+    this.size += line.length;
+    if (this.size >= 64 << 10) await this.flush();
+    else this.timer ??= setImmediate(() => void this.flush());
+  }
+
+  async flush(): Promise<void> {
+    if (this.timer) clearImmediate(this.timer);
+    this.timer = undefined;
+    if (!this.size) return;
+    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
+    this.parts = [];
+    this.size = 0;
+    await (this.toStderr ? this.cli.err(data) : this.cli.out(data));
+  }
+}
 
 /** Waits until berthd answers a Version call again. */
 async function waitForBerthd(cli: Cli): Promise<void> {

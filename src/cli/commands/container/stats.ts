@@ -9,7 +9,17 @@ import { formatList } from '../../output/format';
 import { bytesSize, humanSize } from '../../output/units';
 import { shortId } from '../common';
 
-const HEADERS = { Container: 'CONTAINER ID', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' };
+const HEADERS = {
+  Container: 'CONTAINER ID',
+  ID: 'CONTAINER ID',
+  Name: 'NAME',
+  CPUPerc: 'CPU %',
+  MemUsage: 'MEM USAGE / LIMIT',
+  MemPerc: 'MEM %',
+  NetIO: 'NET I/O',
+  BlockIO: 'BLOCK I/O',
+  PIDs: 'PIDS',
+};
 const TABLE = 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}';
 
 const pct = (v: number) => `${v.toFixed(2)}%`;
@@ -42,10 +52,16 @@ export const command = defineCommand({
   async run(cli, f, args) {
     const engine = cli.client.engine;
     let targets: Array<{ id: string; name: string }>;
-    if (args.length) targets = await Promise.all(args.map(async (a) => engine.inspect({ container: a }).then((c) => ({ id: c.id, name: c.name.replace(/^\//, '') }))));
+    if (args.length)
+      targets = await Promise.all(args.map(async (a) => engine.inspect({ container: a }).then((c) => ({ id: c.id, name: c.name.replace(/^\//, '') }))));
     else targets = (await engine.list({ all: f.all })).containers.map((c) => ({ id: c.id, name: (c.names[0] ?? '').replace(/^\//, '') }));
     const latest = new Map<string, engine.StatsSample>();
-    const render = () => formatList(targets.map((t) => statsRow(t.id, t.name, latest.get(t.id))), f.format, { table: TABLE, headers: HEADERS });
+    const render = () =>
+      formatList(
+        targets.map((t) => statsRow(t.id, t.name, latest.get(t.id))),
+        f.format,
+        { table: TABLE, headers: HEADERS },
+      );
     if (f.noStream) {
       await Promise.all(
         targets.map(async (t) => {

@@ -15,11 +15,19 @@ export const command = defineCommand({
     const rows = [];
     for await (const r of cli.client.content.list({ filters })) {
       for (const i of r.info) {
-        const labels = Object.entries(i.labels).map(([k, v]) => `${k}=${v}`).sort().join(',');
+        const labels = Object.entries(i.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .sort()
+          .join(',');
         rows.push({ Digest: i.digest, Size: humanSize(Number(i.size)), Bytes: Number(i.size), Age: ago(fromTimestamp(i.created_at)), Labels: labels });
       }
     }
     if (f.quiet) return void (await cli.out(rows.map((r) => `${r.Digest}\n`).join('')));
-    await cli.out(formatList(rows, f.format, { table: 'table {{.Digest}}\t{{.Size}}\t{{.Age}}\t{{.Labels}}', headers: { Digest: 'DIGEST', Size: 'SIZE', Age: 'AGE', Labels: 'LABELS' } }));
+    await cli.out(
+      formatList(rows, f.format, {
+        table: 'table {{.Digest}}\t{{.Size}}\t{{.Age}}\t{{.Labels}}',
+        headers: { Digest: 'DIGEST', Size: 'SIZE', Age: 'AGE', Labels: 'LABELS' },
+      }),
+    );
   },
 });

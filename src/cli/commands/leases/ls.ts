@@ -14,7 +14,16 @@ export const command = defineCommand({
   async run(cli, f, filters) {
     const { leases } = await cli.client.leases.list({ filters });
     if (f.quiet) return void (await cli.out(leases.map((l) => `${l.id}\n`).join('')));
-    const rows = leases.map((l) => ({ ID: l.id, CreatedAt: goTime(fromTimestamp(l.created_at)), Labels: Object.entries(l.labels).map(([k, v]) => `${k}=${v}`).sort().join(',') }));
-    await cli.out(formatList(rows, f.format, { table: 'table {{.ID}}\t{{.CreatedAt}}\t{{.Labels}}', headers: { ID: 'ID', CreatedAt: 'CREATED AT', Labels: 'LABELS' } }));
+    const rows = leases.map((l) => ({
+      ID: l.id,
+      CreatedAt: goTime(fromTimestamp(l.created_at)),
+      Labels: Object.entries(l.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort()
+        .join(','),
+    }));
+    await cli.out(
+      formatList(rows, f.format, { table: 'table {{.ID}}\t{{.CreatedAt}}\t{{.Labels}}', headers: { ID: 'ID', CreatedAt: 'CREATED AT', Labels: 'LABELS' } }),
+    );
   },
 });

@@ -13,7 +13,13 @@ export const command = defineCommand({
   async run(cli, f) {
     const { namespaces } = await cli.client.namespaces.list({});
     if (f.quiet) return void (await cli.out(namespaces.map((n) => `${n.name}\n`).join('')));
-    const rows = namespaces.map((n) => ({ Name: n.name, Labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).sort().join(',') }));
+    const rows = namespaces.map((n) => ({
+      Name: n.name,
+      Labels: Object.entries(n.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort()
+        .join(','),
+    }));
     await cli.out(formatList(rows, f.format, { table: 'table {{.Name}}\t{{.Labels}}', headers: { Name: 'NAME', Labels: 'LABELS' } }));
   },
 });

@@ -15,7 +15,14 @@ export const command = defineCommand({
   },
   async run(cli, f, [key]) {
     const { info: i } = await cli.client.snapshots.stat({ snapshotter: snapshotterOf(f), key });
-    const view = { Kind: kindName(i?.kind ?? 'UNKNOWN'), Name: i?.name, Parent: i?.parent, Labels: i?.labels, Created: fromTimestamp(i?.created_at)?.toISOString(), Updated: fromTimestamp(i?.updated_at)?.toISOString() };
+    const view = {
+      Kind: kindName(i?.kind ?? 'UNKNOWN'),
+      Name: i?.name,
+      Parent: i?.parent,
+      Labels: i?.labels,
+      Created: fromTimestamp(i?.created_at)?.toISOString(),
+      Updated: fromTimestamp(i?.updated_at)?.toISOString(),
+    };
     await cli.out(f.format ? formatObjects([view], f.format) : `${JSON.stringify(view, null, 4)}\n`);
   },
 });

@@ -37,8 +37,23 @@ export const command = defineCommand({
     const stoppedSize = sizes.filter((_, i) => list.containers[i]!.status !== 'running' && list.containers[i]!.status !== 'paused').reduce((n, s) => n + s, 0);
     const running = list.containers.filter((x) => x.status === 'running' || x.status === 'paused').length;
     const rows = [
-      { Type: 'Images', TotalCount: String(images.images.length), Active: String(images.images.length - unused.length), Size: humanSize(imgSize), Reclaimable: reclaimable(unused.reduce((n, i) => n + Number(i.size), 0), imgSize) },
-      { Type: 'Containers', TotalCount: String(list.containers.length), Active: String(running), Size: humanSize(ctrSize), Reclaimable: reclaimable(stoppedSize, ctrSize) },
+      {
+        Type: 'Images',
+        TotalCount: String(images.images.length),
+        Active: String(images.images.length - unused.length),
+        Size: humanSize(imgSize),
+        Reclaimable: reclaimable(
+          unused.reduce((n, i) => n + Number(i.size), 0),
+          imgSize,
+        ),
+      },
+      {
+        Type: 'Containers',
+        TotalCount: String(list.containers.length),
+        Active: String(running),
+        Size: humanSize(ctrSize),
+        Reclaimable: reclaimable(stoppedSize, ctrSize),
+      },
     ];
     await cli.out(formatList(rows, f.format, { table: TABLE, headers: HEADERS }));
   },

@@ -37,7 +37,17 @@ export const command = defineCommand({
       for await (const e of stream) {
         const time = fromTimestamp(e.time);
         const attributes = { ...e.attributes, image: e.image, name: e.name };
-        const row = { Type: 'container', Action: e.action, Status: e.action, ID: e.id, id: e.id, From: e.image, Actor: { ID: e.id, Attributes: attributes }, time: time ? Math.floor(time.getTime() / 1000) : 0, timeNano: time ? time.getTime() * 1e6 : 0 };
+        const row = {
+          Type: 'container',
+          Action: e.action,
+          Status: e.action,
+          ID: e.id,
+          id: e.id,
+          From: e.image,
+          Actor: { ID: e.id, Attributes: attributes },
+          time: time ? Math.floor(time.getTime() / 1000) : 0,
+          timeNano: time ? time.getTime() * 1e6 : 0,
+        };
         await cli.out(f.format ? formatList([row], f.format, { table: '', headers: {} }) : line({ action: e.action, id: e.id, time, attributes }));
       }
     } catch (e) {

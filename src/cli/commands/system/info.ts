@@ -13,7 +13,12 @@ export const command = defineCommand({
   },
   async run(cli, f) {
     const c = cli.client;
-    const [version, list, images, plugins] = await Promise.all([c.version.version({}), c.engine.list({ all: true }), c.engine.listImages({}), c.introspection.plugins({})]);
+    const [version, list, images, plugins] = await Promise.all([
+      c.version.version({}),
+      c.engine.list({ all: true }),
+      c.engine.listImages({}),
+      c.introspection.plugins({}),
+    ]);
     const count = (s: string) => list.containers.filter((x) => x.status === s).length;
     const snapshotters = plugins.plugins.filter((p) => p.type === 'io.containerd.snapshotter.v1' && !p.init_err).map((p) => p.id);
     const info = {

@@ -24,7 +24,8 @@ export const command = defineCommand({
     if (f.format) await cli.out(formatObjects([view], f.format === 'json' ? '{{json .}}' : f.format));
     else {
       const lines = ['Client:', ` Version:       ${client.Version}`, ` Node version:  ${client.NodeVersion}`, ` OS/Arch:       ${client.Os}/${client.Arch}`];
-      if (server) lines.push('', 'Server: berthd', ` Version:       ${server.Version}`, ` Revision:      ${server.Revision}`, ` Address:       ${server.Address}`);
+      if (server)
+        lines.push('', 'Server: berthd', ` Version:       ${server.Version}`, ` Revision:      ${server.Revision}`, ` Address:       ${server.Address}`);
       await cli.out(`${lines.join('\n')}\n`);
     }
     if (failure) throw failure;

@@ -56,6 +56,8 @@ export class Records {
    */
   async resolve(ctx: Ctx, ref: string): Promise<EngineRecord> {
     if (!ref) throw invalidArgument('container name or id is required');
+    // No name or id holds a NUL; the store's keys cannot either.
+    if (ref.includes('\0')) throw notFound(`No such container: ${JSON.stringify(ref)}`);
     if (isFullId(ref)) {
       const r = await this.get(ctx, ref);
       if (r && r.phase !== 'creating') return r;

@@ -96,14 +96,14 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
         if (call.cancelled) return;
       }
     }),
-    Attach: bidi(log, 'Engine/Attach', (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
+    Attach: bidi(log, 'Engine/Attach', async (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
       serveSession(ns(ctx), call, 'Engine/Attach', async (m) => {
         const a = m.attach;
         if (!a) throw invalidArgument('Engine/Attach: the first message must be an AttachInit');
         return engine.attach(ctx, ref(a.container, 'Engine/Attach'), { stdin: a.stdin, stdout: a.stdout, stderr: a.stderr, detachKeys: a.detach_keys });
       }),
     ),
-    Exec: bidi(log, 'Engine/Exec', (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
+    Exec: bidi(log, 'Engine/Exec', async (ctx: Ctx, call: ServerCall<StreamInput, StreamOutput>) =>
       serveSession(ns(ctx), call, 'Engine/Exec', async (m) => {
         const x = m.exec;
         if (!x) throw invalidArgument('Engine/Exec: the first message must be an ExecInit');

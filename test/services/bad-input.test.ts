@@ -15,7 +15,8 @@ import { startProcess, rawClient, call, nsMetadata } from '../helpers/daemon';
 const S = grpc.status;
 const ACCEPTABLE = new Set([S.OK, S.INVALID_ARGUMENT, S.NOT_FOUND, S.FAILED_PRECONDITION, S.ALREADY_EXISTS, S.UNIMPLEMENTED, S.RESOURCE_EXHAUSTED]);
 /** Server streams that legitimately stay open on a valid request: a deadline is their success. */
-const NEVER_ENDING = new Set(['containerd.services.events.v1.Events/Subscribe']);
+// Streams that follow live events until cancelled.
+const NEVER_ENDING = new Set(['containerd.services.events.v1.Events/Subscribe', 'berth.engine.v1.Engine/Events']);
 const CALL_DEADLINE_MS = 15000;
 const OPEN_STREAM_DEADLINE_MS = 300;
 

@@ -16,6 +16,7 @@ const ROOT = [
   'test/tasks/tasks-service',
   'test/services/diff',
   'test/services/engine-service',
+  'test/services/engine-parity-service',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
   'test/cli/.*',

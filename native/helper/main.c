@@ -132,6 +132,8 @@ spawn (struct helper *h)
   if (h->plan->rootfs_idmap && !(h->new_ns_flags & CLONE_NEWUSER))
     berth_error (&err, EINVAL, "rootfs_idmap needs a new user namespace"), fail (h, &err, "plan");
   cwd = prepare_userns_rootfs (h);
+  if (mount_detach_binds (h->plan, (h->new_ns_flags & CLONE_NEWUSER) != 0, &err) < 0)
+    fail (h, &err, "mount");
   /* A child in a new user namespace has no say over the host's cgroupfs: the parent moves it. */
   h->self_attach = h->has_cgroup && !h->cg.v2 && !(h->new_ns_flags & CLONE_NEWUSER);
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, h->isync) < 0)
@@ -145,6 +147,7 @@ spawn (struct helper *h)
   h->child = (pid_t) pid;
   if (cwd >= 0)
     (void) fchdir (cwd), close (cwd), close (h->rootfs_mnt), h->rootfs_mnt = -1;
+  mount_close_detached_binds (h->plan);
   close (h->isync[1]);
   stdio_close_child_ends (h);
   /* The monitor must outlive an OOM in its container (conmon sets the same). */

@@ -234,14 +234,20 @@ mount_one (const struct plan_mount *m, int rootfd, const struct cgroup *cg, int 
   is_bind = (o.flags & MS_BIND) != 0;
   if (strcmp (m->type, "cgroup") == 0 || strcmp (m->type, "cgroup2") == 0)
     return mount_cgroupfs (m, rootfd, &o, cg, new_cgroupns, err);
-  if (is_bind && stat (m->source, &st) < 0)
+  if (is_bind && (m->detached >= 0 ? fstat (m->detached, &st) : stat (m->source, &st)) < 0)
     return berth_error (err, errno, "bind source `%s`", m->source);
   cleanup_close int fd
       = open_in_root (rootfd, m->destination, is_bind && !S_ISDIR (st.st_mode) ? IN_ROOT_FILE : IN_ROOT_DIR, 0, err);
   if (fd < 0)
     return -1;
   FDPATH (fdp, fd);
-  if (mount (m->source, fdp, is_bind ? NULL : m->type, is_bind ? (o.flags & (MS_BIND | MS_REC)) : o.flags,
+  if (is_bind && m->detached >= 0)
+    {
+      /* Cloned before clone() with its flags set (mount_detach_binds): attach it. */
+      if (move_mount (m->detached, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return berth_error (err, errno, "attach bind `%s` on `%s`", m->source, m->destination);
+    }
+  else if (mount (m->source, fdp, is_bind ? NULL : m->type, is_bind ? (o.flags & (MS_BIND | MS_REC)) : o.flags,
              is_bind || !o.data[0] ? NULL : o.data)
       < 0)
     {
@@ -251,7 +257,7 @@ mount_one (const struct plan_mount *m, int rootfd, const struct cgroup *cg, int 
         return berth_error (err, errno, "mount %s `%s` on `%s`", m->type, m->source, m->destination);
       is_bind = 1;
     }
-  if (is_bind && (o.flags & ~(MS_BIND | MS_REC)) && remount_bind (rootfd, m->destination, o.flags, err) < 0)
+  if (is_bind && m->detached < 0 && (o.flags & ~(MS_BIND | MS_REC)) && remount_bind (rootfd, m->destination, o.flags, err) < 0)
     return -1;
   if (o.prop)
     {

@@ -17,6 +17,9 @@ int mount_rootfs (const struct plan *p, int *rootfd, berth_error_t *err);
  * with the host's credentials (returns its fd); the child attaches it onto its cwd (the rootfs
  * dir) inside its own mount namespace and gets *rootfd. */
 int mount_detached_rootfs (const struct plan *p, berth_error_t *err);
+/* Binds' sources, cloned with the host's credentials when `userns` (else marked none). */
+int mount_detach_binds (struct plan *p, int userns, berth_error_t *err);
+void mount_close_detached_binds (struct plan *p);
 int mount_attach_rootfs (const struct plan *p, int mnt, int *rootfd, berth_error_t *err);
 /* The same rootfs with its files shown through the container's id mapping (mount_idmap.c). */
 int mount_idmapped_rootfs (const struct plan *p, int userns_fd, berth_error_t *err);

@@ -129,3 +129,39 @@ mount_attach_rootfs (const struct plan *p, int mnt, int *rootfd, berth_error_t *
     return berth_error (err, errno, "open rootfs `%s`", p->rootfs);
   return 0;
 }
+
+/* A new user namespace's root cannot look up bind sources below the daemon's root-only dirs
+   (the engine's per-container /etc files, volumes): each bind's source is cloned here, with the
+   host's credentials and its flags applied, and the child attaches the clone (mount.c). */
+int
+mount_detach_binds (struct plan *p, int userns, berth_error_t *err)
+{
+  for (size_t i = 0; i < p->n_mounts; i++)
+    p->mounts[i].detached = -1;
+  if (!userns)
+    return 0;
+  for (size_t i = 0; i < p->n_mounts; i++)
+    {
+      struct plan_mount *m = &p->mounts[i];
+      struct mopts o;
+      int rbind = strcmp (m->type, "rbind") == 0;
+      mount_parse_options (m->options, m->n_options, &o);
+      if (!(rbind || strcmp (m->type, "bind") == 0 || (o.flags & MS_BIND)))
+        continue;
+      m->detached = detached_bind (m->source, rbind || (o.flags & MS_REC), o.flags & ~(MS_BIND | MS_REC), err);
+      if (m->detached < 0)
+        {
+          m->detached = -1;
+          return berth_error_wrap (err, "bind source");
+        }
+    }
+  return 0;
+}
+
+void
+mount_close_detached_binds (struct plan *p)
+{
+  for (size_t i = 0; i < p->n_mounts; i++)
+    if (p->mounts[i].detached >= 0)
+      close (p->mounts[i].detached), p->mounts[i].detached = -1;
+}

@@ -15,7 +15,9 @@ enum { CAP_SET_BOUNDING, CAP_SET_EFFECTIVE, CAP_SET_PERMITTED, CAP_SET_INHERITAB
 
 struct plan_ns { int flag; char *path; };            /* flag: CLONE_NEW*; path NULL = new */
 struct plan_idmap { uint32_t container, host, size; };
-struct plan_mount { char *destination, *type, *source; char **options; size_t n_options; };
+/* `detached`: under a new user namespace, a bind's source cloned with the host's credentials
+   before clone() (mount_detach_binds), for the child to attach; -1 otherwise. */
+struct plan_mount { char *destination, *type, *source; char **options; size_t n_options; int detached; };
 struct plan_device { char *path; char type; uint32_t major, minor, mode, uid, gid; };
 struct plan_dev_rule { int allow; char type; int64_t major, minor; char *access; };
 /* One block device's io settings; -1 = unset. */

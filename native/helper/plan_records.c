@@ -149,6 +149,7 @@ push_str (char ***arr, size_t *n, const struct rec *r, berth_error_t *err)
 int
 parse_mount (const struct rec *outer, struct plan_mount *m, int need_dest, berth_error_t *err)
 {
+  m->detached = -1;
   FOR_NESTED (outer, r)
   {
     int ret;

@@ -12,7 +12,17 @@
  * ctr imported are the ones `berth run` finds.
  */
 import type { DeepPartial, ServiceName } from '../api/descriptors';
-import type { AttachInit, ExecInit } from '../api/gen/berth/engine/v1/engine';
+import type {
+  AttachInit,
+  ContainerRequest,
+  CopyToInit,
+  ExecInit,
+  ImportImageResponse,
+  ImportInit,
+  PathRequest,
+  PathStat,
+} from '../api/gen/berth/engine/v1/engine';
+import { archiveBytes, statAndArchive, upload } from './engine-transfers';
 import { H2Channel } from '../transport';
 import type { CallOptions, Transport } from './rpc';
 import { type ServiceClient, serviceClient } from './service';
@@ -34,7 +44,19 @@ export type EngineClient = ServiceClient<'berth.engine.v1.Engine'> & {
   attachSession(init: DeepPartial<AttachInit>, opts?: CallOptions): Promise<Session>;
   /** Runs a process in a running container (Engine/Exec) and waits until it has started. */
   execSession(init: DeepPartial<ExecInit>, opts?: CallOptions): Promise<Session>;
-};
+} & EngineTransfers;
+
+/** The engine's tar streams (engine-transfers.ts). */
+export interface EngineTransfers {
+  /** `cp CONTAINER:PATH -`: the path's stat, then its tar. */
+  copyFromArchive(req: DeepPartial<PathRequest>, opts?: CallOptions): Promise<{ stat: PathStat; data: AsyncIterable<Buffer> }>;
+  /** `cp - CONTAINER:PATH`: a tar (plain or gzip) extracted below the directory PATH. */
+  copyToArchive(init: DeepPartial<CopyToInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions): Promise<void>;
+  /** `export`: the container's filesystem as a tar. */
+  exportArchive(req: DeepPartial<ContainerRequest>, opts?: CallOptions): AsyncIterable<Buffer>;
+  /** `import`: a filesystem tarball becomes an image. */
+  importArchive(init: DeepPartial<ImportInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions): Promise<ImportImageResponse>;
+}
 
 /**
  * The connection, shared by a client and the clients withNamespace() makes from it. A call after
@@ -93,6 +115,12 @@ export class Client {
         ...raw,
         attachSession: (init: DeepPartial<AttachInit>, opts?: CallOptions) => Session.open(raw.attach(opts), { attach: init }),
         execSession: (init: DeepPartial<ExecInit>, opts?: CallOptions) => Session.open(raw.exec(opts), { exec: init }),
+        copyFromArchive: (req: DeepPartial<PathRequest>, opts?: CallOptions) => statAndArchive(raw.copyFrom(req, opts)),
+        copyToArchive: (init: DeepPartial<CopyToInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) =>
+          upload(raw.copyTo(opts), init, tar).then(() => undefined),
+        exportArchive: (req: DeepPartial<ContainerRequest>, opts?: CallOptions) => archiveBytes(raw.export(req, opts)),
+        importArchive: (init: DeepPartial<ImportInit>, tar: AsyncIterable<Buffer | Uint8Array | string>, opts?: CallOptions) =>
+          upload(raw.importImage(opts), init, tar),
       });
       this.made.set('engine', e);
     }

@@ -73,7 +73,7 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
       return EMPTY;
     }),
     Remove: unary(log, 'Engine/Remove', async (req: T['Remove']['req'], ctx): Promise<T['Remove']['res']> => {
-      await engine.remove(ns(ctx), ref(req.container, 'Engine/Remove'), { force: req.force });
+      await engine.remove(ns(ctx), ref(req.container, 'Engine/Remove'), { force: req.force, volumes: req.volumes });
       return EMPTY;
     }),
     Rename: unary(log, 'Engine/Rename', async (req: T['Rename']['req'], ctx): Promise<T['Rename']['res']> => {
@@ -86,7 +86,7 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
       return { exit_code: r.exitCode, error: r.error ?? '' };
     }),
     Inspect: unary(log, 'Engine/Inspect', async (req: T['Inspect']['req'], ctx): Promise<T['Inspect']['res']> => {
-      return containerToProto(await engine.inspect(ns(ctx), ref(req.container, 'Engine/Inspect')));
+      return containerToProto(await engine.inspect(ns(ctx), ref(req.container, 'Engine/Inspect')), (v) => engine.volumes.dataDir(ctx.ns, v));
     }),
     List: unary(log, 'Engine/List', async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({
       containers: (await engine.list(ns(ctx), { all: req.all, filters: filtersFromProto(req.filters) })).map(summaryToProto),

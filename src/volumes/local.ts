@@ -101,6 +101,8 @@ export class LocalVolumes implements Volumes {
   }
 
   async inspect(ctx: Ctx, name: string): Promise<Volume> {
+    // No volume name holds a NUL (validateVolumeName); the store's keys cannot either.
+    if (name.includes('\0')) throw notFound(`get ${JSON.stringify(name)}: no such volume`);
     const v = await this.records.get(ctx, name);
     if (!v || v.record.state !== 'ready') throw notFound(`get ${name}: no such volume`);
     return this.toVolume(ctx.ns, v);
@@ -121,6 +123,7 @@ export class LocalVolumes implements Volumes {
 
   async remove(ctx: Ctx, name: string, o: { force?: boolean } = {}): Promise<void> {
     try {
+      if (name.includes('\0')) throw notFound(`get ${JSON.stringify(name)}: no such volume`);
       await this.removeIf(ctx, name);
     } catch (e) {
       if (!(o.force && isNotFound(e))) throw e;

@@ -106,6 +106,10 @@ const STREAMING: Record<string, [boolean, boolean]> = {
   'berth.engine.v1.Engine.Stats': [false, true],
   'berth.engine.v1.Engine.Events': [false, true],
   'containerd.services.streaming.v1.Streaming.Stream': [true, true],
+  'berth.engine.v1.Engine.CopyFrom': [false, true],
+  'berth.engine.v1.Engine.CopyTo': [true, false],
+  'berth.engine.v1.Engine.Export': [false, true],
+  'berth.engine.v1.Engine.ImportImage': [true, false],
 };
 
 describe('proto/: berth definitions load cleanly', () => {
@@ -187,8 +191,8 @@ describe('proto/: berth definitions load cleanly', () => {
       }
     }
     // Version 1 + Introspection 2 + Namespaces 5 + Containers 6 + Content 9 + Diff 2 + Events 3 +
-    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17 + Transfer 1 + Streaming 1; berth's Engine 30 (23 + 7 network).
-    expect(methods).toBe(98);
+    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17 + Transfer 1 + Streaming 1; berth's Engine 46 (23 + 7 network + 16 volumes, files, update, prunes).
+    expect(methods).toBe(114);
   });
 });
 

@@ -3,12 +3,10 @@
  * stopped one's at its next start) and the prunes (containers not running, dangling images or
  * all unused ones, volumes on request), on a real berthd stack.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { busyboxEntries } from '../helpers/images';
 import { layerTarStream } from '../helpers/oci-layer';
-import { EngineFixture, until } from '../helpers/engine';
+import { cgroupValue, EngineFixture, until } from '../helpers/engine';
 import { failure } from '../helpers/errors';
 import { itRoot } from './it-root';
 
@@ -20,15 +18,6 @@ beforeAll(async () => {
 afterAll(() => f.teardown(), 60_000);
 
 const IMG = 'busybox';
-
-/** A cgroup file of a process: v2's unified file, or v1's controller file (`v1` names it there). */
-function cgroupValue(pid: number, v2: string, v1: [string, string]): string {
-  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
-  const unified = lines.find((l) => l.startsWith('0::'));
-  if (existsSync('/sys/fs/cgroup/cgroup.controllers') && unified) return readFileSync(join('/sys/fs/cgroup', unified.slice(3), v2), 'utf8').trim();
-  const line = lines.find((l) => l.split(':')[1]!.split(',').includes(v1[0]))!;
-  return readFileSync(join('/sys/fs/cgroup', v1[0], line.split(':')[2]!, v1[1]), 'utf8').trim();
-}
 
 const memory = (pid: number) => cgroupValue(pid, 'memory.max', ['memory', 'memory.limit_in_bytes']);
 const pids = (pid: number) => cgroupValue(pid, 'pids.max', ['pids', 'pids.max']);

@@ -14,13 +14,14 @@ import { CONTENT } from '../../src/daemon/slices/content';
 import { ENGINE } from '../../src/daemon/slices/engine';
 import { IMAGES } from '../../src/daemon/slices/metadata';
 import { cgroupBaseDirs } from './cleanup';
+import type { Config } from '../../src/daemon/config';
 import { startInProcess, testDirs, type TestDirs } from './daemon';
 import { removeTestNetworking, testNetworkConfig } from './net';
 import { busyboxImage } from './images';
 import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
 
 
-function mountLines(): Set<string> {
+export function mountLines(): Set<string> {
   return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));
 }
 
@@ -38,11 +39,12 @@ export class EngineFixture {
     this.ns = `${name}-${process.pid}`;
   }
 
-  async setup(dirs?: TestDirs): Promise<void> {
+  /** `overrides`: berthd's config (e.g. usernsRemap). */
+  async setup(dirs?: TestDirs, overrides: Partial<Config> = {}): Promise<void> {
     this.mountsBefore = mountLines();
     this.dirs = dirs ?? (await testDirs('berth-engine-'));
     this.work ??= await mkdtemp(join(tmpdir(), 'berth-engine-work-'));
-    const d = await startInProcess({}, this.dirs);
+    const d = await startInProcess(overrides, this.dirs);
     this.daemon = d.daemon;
     this.stop = () => d.daemon.close();
     this.engine = d.daemon.parts.get(ENGINE);
@@ -97,17 +99,31 @@ export class EngineFixture {
 
   /** Processes in this namespace's cgroups and mounts under the test dir. */
   leaks(): string[] {
-    const out: string[] = [];
-    for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-      try {
-        if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${this.ns}/`)) out.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
-      } catch {
-        /* gone */
-      }
-    }
-    for (const m of mountLines()) if (!this.mountsBefore.has(m) && m.includes(this.dirs.dir)) out.push(`mount ${m}`);
-    return out;
+    return namespaceLeaks(this.ns, this.dirs.dir, this.mountsBefore);
   }
+}
+
+/** Processes in namespace `ns`'s cgroups, and mounts under `dir` that were not in `mountsBefore`. */
+export function namespaceLeaks(ns: string, dir: string, mountsBefore: Set<string>): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${ns}/`)) out.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    } catch {
+      /* gone */
+    }
+  }
+  for (const m of mountLines()) if (!mountsBefore.has(m) && m.includes(dir)) out.push(`mount ${m}`);
+  return out;
+}
+
+/** A cgroup file of a process: v2's unified file, or v1's controller file (`v1` names it there). */
+export function cgroupValue(pid: number, v2: string, v1: [string, string]): string {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().split('\n');
+  const unified = lines.find((l) => l.startsWith('0::'));
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers') && unified) return readFileSync(join('/sys/fs/cgroup', unified.slice(3), v2), 'utf8').trim();
+  const line = lines.find((l) => l.split(':')[1]!.split(',').includes(v1[0]))!;
+  return readFileSync(join('/sys/fs/cgroup', v1[0], line.split(':')[2]!, v1[1]), 'utf8').trim();
 }
 
 /** Collects a stream session's output until it ends. */

@@ -51,7 +51,9 @@ export function containerView(c: engine.Container) {
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(h?.log_max_size ?? 0), 'max-file': String(h?.log_max_file ?? 0) } },
       AutoRemove: h?.auto_remove ?? false,
       SecurityOpt: h?.security_opt ?? [],
+      ...mountsHostConfigView(h),
     },
+    Mounts: (c.mounts ?? []).map(mountView),
     Config: {
       Hostname: k?.hostname ?? '',
       Domainname: k?.domainname ?? '',
@@ -70,6 +72,31 @@ export function containerView(c: engine.Container) {
       StopSignal: k?.stop_signal ?? '',
       StopTimeout: k?.stop_timeout,
     },
+  };
+}
+
+/** HostConfig's RestartPolicy, Binds, Mounts, Tmpfs and VolumesFrom (as given at create). */
+function mountsHostConfigView(h: engine.HostConfigView | undefined) {
+  return {
+    RestartPolicy: { Name: h?.restart_policy?.name || 'no', MaximumRetryCount: h?.restart_policy?.maximum_retry_count ?? 0 },
+    Binds: h?.binds.length ? h.binds : null,
+    Mounts: h?.mounts.length ? h.mounts : null,
+    Tmpfs: h?.tmpfs.length ? Object.fromEntries(h.tmpfs.map((t) => [t.split(':')[0], t.slice(t.split(':')[0]!.length + 1)])) : null,
+    VolumesFrom: h?.volumes_from.length ? h.volumes_from : null,
+  };
+}
+
+/** Docker's MountPoint. */
+function mountView(m: engine.MountPoint) {
+  return {
+    Type: m.type,
+    ...(m.name ? { Name: m.name } : {}),
+    Source: m.source,
+    Destination: m.destination,
+    ...(m.driver ? { Driver: m.driver } : {}),
+    Mode: m.mode,
+    RW: m.rw,
+    Propagation: m.propagation,
   };
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LocalEngine, Records, type StoredRecord } from '../../engine';
 import { EngineContainerStore } from '../../metadata/engine-containers';
 import { ENGINE_SERVICE, engineService } from '../../services/engine';
+import { engineParityService } from '../../services/engine-parity';
 import { helperPath } from '../../tasks/helper';
 import { Part, type Slice } from '../slice';
 import { CONTENT } from './content';
@@ -54,5 +55,6 @@ export const engineSlice: Slice = {
     ctx.onShutdown(() => engine.close());
     ctx.provide(ENGINE, engine);
     ctx.services.add(ENGINE_SERVICE, engineService(engine, ctx.log.child({ service: 'engine' })));
+    ctx.services.add(ENGINE_SERVICE, engineParityService(engine, ctx.log.child({ service: 'engine' })));
   },
 };

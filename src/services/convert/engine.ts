@@ -16,6 +16,7 @@ import type {
 import type * as pb from '../../api/gen/berth/engine/v1/engine';
 import { fromTimestamp, toTimestamp } from './common';
 import { createNetworkFromProto, hostConfigNetworkToProto, networkSettingsToProto, summaryNetworkToProto } from './engine-network';
+import { mountPointToProto, restartPolicyToProto } from './engine-parity';
 
 const WAIT_CONDITIONS: readonly WaitCondition[] = ['not-running', 'next-exit', 'removed'];
 
@@ -83,7 +84,8 @@ export function waitCondition(c: string): WaitCondition | undefined {
 
 const ts = (d: Date | undefined) => (d ? toTimestamp(d) : undefined);
 
-export function containerToProto(c: EngineContainer): pb.Container {
+/** `dataDir`: a volume's directory, inspect's Mounts[].Source. */
+export function containerToProto(c: EngineContainer, dataDir: (volume: string) => string = () => ''): pb.Container {
   const { config: k, hostConfig: h, state: s } = c;
   return {
     id: c.id,
@@ -124,6 +126,11 @@ export function containerToProto(c: EngineContainer): pb.Container {
       auto_remove: h.autoRemove,
       security_opt: h.securityOpt,
       ...hostConfigNetworkToProto(h),
+      restart_policy: restartPolicyToProto(h.restartPolicy),
+      binds: h.binds,
+      mounts: h.mounts,
+      tmpfs: h.tmpfs,
+      volumes_from: h.volumesFrom,
     },
     state: {
       status: s.status,
@@ -144,6 +151,7 @@ export function containerToProto(c: EngineContainer): pb.Container {
     snapshotter: c.snapshotter,
     snapshot_key: c.snapshotKey,
     network_settings: networkSettingsToProto(c.networkSettings),
+    mounts: c.mounts.map((m) => mountPointToProto(m, dataDir)),
   };
 }
 

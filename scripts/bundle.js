@@ -76,7 +76,8 @@ function codeCache(bundle) {
   const cache = `${bundle}.cache`;
   rmSync(cache, { force: true });
   const { BERTHD_NODE_FLAGS } = require(join(ROOT, 'dist/daemon/node-flags.js'));
-  const script = `require(${JSON.stringify(join(ROOT, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}).saveCache()`;
+  // preload(): the modules berthd initializes only after binding its socket (src/daemon/berthd.ts).
+  const script = `const l = require(${JSON.stringify(join(ROOT, 'dist/daemon/code-cache.js'))}).loadWithCodeCache(${JSON.stringify(bundle)}); l.exports.preload().then(() => l.saveCache())`;
   execFileSync(process.execPath, [...BERTHD_NODE_FLAGS, '-e', script], { stdio: 'inherit' });
 }
 

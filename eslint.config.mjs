@@ -25,7 +25,9 @@ export const LAYERS = [
   { dir: 'diff', layer: 'L3' }, //          layer apply and staging (berth-unpack)
   { dir: 'tasks', layer: 'L3' }, //         tasks, the native helper and its monitors
   { dir: 'remotes', layer: 'L3' }, //       registry client
+  { dir: 'rootfs', layer: 'L3' }, //        a container's filesystem through berth-rootfs: copy-up, stat, cp in and out
   { dir: 'transfer', layer: 'L4' }, //      pull/push/import/export
+  { dir: 'volumes', layer: 'L4' }, //       the engine's volumes: local driver, records and users, copy-up
   { dir: 'engine', layer: 'L5' }, //        Docker-like semantics in the daemon
   { dir: 'services', layer: 'L6' }, //      gRPC adapters
   { dir: 'docker', layer: 'L6' }, //        (later) Docker Engine API
@@ -49,8 +51,8 @@ export const PACKAGES = [
   { name: 'level', only: ['metadata/', 'snapshotter/storage.ts'], why: 'LevelDB stays behind the metadata stores and the snapshotters’ own index' },
   {
     name: 'node:child_process',
-    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'remotes/auth/docker-config.ts'],
-    why: 'processes are the native helper and its launcher, berth-unpack and berth-diff, the native snapshotter’s `cp -a --reflink` and docker’s `docker-credential-*` helpers',
+    only: ['tasks/helper/', 'diff/unpack.ts', 'diff/compute.ts', 'snapshotter/native.ts', 'rootfs/process.ts', 'remotes/auth/docker-config.ts'],
+    why: 'processes are the native helper and its launcher, berth-unpack, berth-diff and berth-rootfs, the native snapshotter’s `cp -a --reflink` and docker’s `docker-credential-*` helpers',
   },
   {
     name: '@grpc/*',

@@ -17,6 +17,7 @@ const ROOT = [
   'test/services/diff',
   'test/fixtures/tree',
   'test/engine/(?!commit).*',
+  'test/rootfs/.*',
   'test/vm/.*',
 ];
 const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)'];

@@ -6,6 +6,10 @@
  * wall time from the daemon log. CPU-seconds stay meaningful on a loaded machine.
  *
  *   npx tsc -p tsconfig.bench.json && sudo node dist-bench/bench/pull-trace.js [--rounds 3] [--mib 176]
+ *     [--image large|debian|debian-flat] [--under DIR] [--containerd]
+ *   (--image: pull-large's generated image (default) or the Debian ones of bench/lib/debian-image.ts;
+ *   --under: where the daemon's dirs go, e.g. /dev/shm; --containerd: trace a private containerd
+ *   instead, for CPU-seconds side by side, which stay meaningful on a loaded machine)
  *   (--threads prints CPU-seconds per process/thread: berthd's main thread and pool threads, each
  *   berth-unpack thread role, ctr, docker-registry; RPC_TIMING=1 prints per-method totals when handlers log `rpc-timing` lines; BERTHD_NODE_ARGS
  *   passes node flags to berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
@@ -21,6 +25,8 @@ import { writeOciImage } from '../test/helpers/oci';
 import { pushImage, startRegistry } from '../test/helpers/registry';
 import { ThreadSampler } from './lib/thread-cpu';
 import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { debianImages } from './lib/debian-image';
+import { launchContainerd } from './lib/daemons';
 
 const NS = 'trace';
 const arg = (name: string, def: string) => {
@@ -36,8 +42,16 @@ function cpu(pid: number): { self: number; children: number } {
   return { self: (v[11]! + v[12]!) / hz, children: (v[13]! + v[14]!) / hz };
 }
 
+interface Traced {
+  pid: number;
+  address: string;
+  /** The debug log so far ('' for containerd). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
 /** berthd from dist/ (this file runs from dist-bench/bench/), debug log kept in memory. */
-async function startBerthd(dir: string) {
+async function startBerthd(dir: string): Promise<Traced> {
   const address = join(dir, 'berthd.sock');
   const bin = join(__dirname, '..', '..', 'dist', 'daemon', 'bin.js');
   // BERTHD_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
@@ -51,23 +65,44 @@ async function startBerthd(dir: string) {
     if (child.exitCode !== null) throw new Error(`berthd exited: ${d.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  return d;
+  return {
+    pid: child.pid!,
+    address,
+    log: () => d.stderr,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function main() {
   const rounds = Number(arg('rounds', '3'));
-  const dir = await mkdtemp(join(tmpdir(), 'berth-pull-trace-'));
+  const dir = await mkdtemp(join(arg('under', tmpdir()), 'berth-pull-trace-'));
   let registry: Awaited<ReturnType<typeof startRegistry>> | undefined;
-  let daemon: Awaited<ReturnType<typeof startBerthd>> | undefined;
+  let daemon: Traced | undefined;
   try {
     registry = await startRegistry();
-    daemon = await startBerthd(dir);
-    const layout = join(dir, 'layout');
-    const spec = largeImage({ name: 'docker.io/library/large:bench', totalMiB: Number(arg('mib', '176')), dataLayers: 4, filesPerLayer: 200 });
-    const img = await writeOciImage(layout, spec);
-    const ref = await pushImage(registry, layout, img.refName, 'library/large:bench', { timeoutMs: 300000 });
-    await rm(layout, { recursive: true, force: true });
-    const pid = daemon.child.pid!;
+    if (process.argv.includes('--containerd')) {
+      const c = await launchContainerd({ under: dir });
+      daemon = { pid: c.pid, address: c.address, log: () => '', stop: c.stop };
+    } else daemon = await startBerthd(dir);
+    const which = arg('image', 'large');
+    let ref: string;
+    if (which === 'debian' || which === 'debian-flat') {
+      const imgs = await debianImages((m) => console.log(m));
+      const img = which === 'debian' ? imgs.layered : imgs.flat;
+      ref = await pushImage(registry, imgs.layoutDir, img.refName, `library/${which}:bench`, { timeoutMs: 300000 });
+    } else {
+      const layout = join(dir, 'layout');
+      const spec = largeImage({ name: 'docker.io/library/large:bench', totalMiB: Number(arg('mib', '176')), dataLayers: 4, filesPerLayer: 200 });
+      const img = await writeOciImage(layout, spec);
+      ref = await pushImage(registry, layout, img.refName, 'library/large:bench', { timeoutMs: 300000 });
+      await rm(layout, { recursive: true, force: true });
+    }
+    const pid = daemon.pid;
     // PERF_OUT=file: a system-wide `perf record -g` over the pulls only (berthd's pid is printed).
     const perf = process.env.PERF_OUT ? spawn('perf', ['record', '-a', '-g', '-F', '999', '-o', process.env.PERF_OUT], { stdio: 'ignore' }) : undefined;
     if (perf) {
@@ -75,8 +110,8 @@ async function main() {
       await new Promise((r) => setTimeout(r, 500));
     }
     for (let i = 0; i < rounds; i++) {
-      const logFrom = daemon.stderr.length;
-      const sampler = process.argv.includes('--threads') ? new ThreadSampler(new Map([[pid, 'berthd'], [process.pid, 'trace']])) : undefined;
+      const logFrom = daemon.log().length;
+      const sampler = process.argv.includes('--threads') ? new ThreadSampler(new Map([[pid, process.argv.includes('--containerd') ? 'containerd' : 'berthd'], [process.pid, 'trace']])) : undefined;
       sampler?.start();
       const c0 = cpu(pid);
       const t0 = process.hrtime.bigint();
@@ -89,7 +124,8 @@ async function main() {
       const plain = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
       const fetched = [...plain.matchAll(/elapsed: ([0-9.]+ ?m?s)/g)].pop()?.[1];
       const unpacked = plain.match(/done: ([0-9.]+(?:ms|s|µs))/)?.[1];
-      const applies = daemon.stderr
+      const applies = daemon
+        .log()
         .slice(logFrom)
         .split('\n')
         .filter((l) => l.includes('layer applied'))
@@ -98,7 +134,7 @@ async function main() {
           return m ? `${m[2]}ms/${(Number(m[3]) / 1e6).toFixed(0)}MB/${m[1]}` : "?";
         });
       if (process.env.RPC_TIMING) {
-        const lines = daemon.stderr.slice(logFrom).split('\n').filter((l) => l.includes('rpc-timing'));
+        const lines = daemon.log().slice(logFrom).split('\n').filter((l) => l.includes('rpc-timing'));
         const agg = new Map<string, [number, number]>();
         for (const l of lines) {
           const m = l.match(/"method":"([^"]+)","ms":([0-9.]+)/);
@@ -109,13 +145,13 @@ async function main() {
         console.log([...agg].map(([k, [n, t]]) => `${k} ×${n} ${t.toFixed(0)}ms`).join(', '));
       }
       console.log(
-        `pull ${i + 1}: ${Math.round(ms)} ms (ctr: fetch ${fetched}, unpack ${unpacked}); berthd CPU ${(c1.self - c0.self).toFixed(2)} s + berth-unpack ${(c1.children - c0.children).toFixed(2)} s; ` +
+        `pull ${i + 1}: ${Math.round(ms)} ms (ctr: fetch ${fetched}, unpack ${unpacked}); daemon CPU ${(c1.self - c0.self).toFixed(2)} s + children ${(c1.children - c0.children).toFixed(2)} s; ` +
           `applies ${applies.join(' ')}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
       if (process.argv.includes('--timeline')) {
         // Staging events and applies of this pull, ms from its start (log times are wall clock).
         const start = Date.now() - ms;
-        for (const l of daemon.stderr.slice(logFrom).split('\n')) {
+        for (const l of daemon.log().slice(logFrom).split('\n')) {
           if (!l.includes('layer staging') && !l.includes('layer applied')) continue;
           const rec = JSON.parse(l) as { time: string; msg: string; digest?: string; ms?: number; size?: number };
           console.log(`  ${String(Date.parse(rec.time) - start).padStart(6)} ms ${rec.digest?.slice(7, 15)} ${rec.msg}${rec.ms !== undefined ? ` (${rec.ms} ms)` : ''}${rec.size !== undefined ? ` ${(rec.size / 1e6).toFixed(1)} MB` : ''}`);
@@ -136,12 +172,7 @@ async function main() {
       await exited;
     }
   } finally {
-    const child = daemon?.child;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await daemon?.stop();
     await registry?.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -8,11 +8,12 @@
 #           docker-registry, skopeo, umoci, busybox-static, attr, iproute2, apache2-utils (htpasswd -B
 #           for the registry auth tests), openssl (the token auth fixture signs with a key it makes),
 #           golang-github-containerd-containerd-dev (the upstream API protos the proto test checks against),
+#           zstd (the CLI compresses the zstd layers the tests build; berth-unpack itself dlopens libzstd.so.1),
 #           linux-image-amd64 and qemu-system-x86 (test/vm boots a cgroup-v2-only guest: Debian's kernel
 #           and its modules, under qemu's software emulation; busybox-static is its initramfs)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
-      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86)
+      golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,8 @@ export const REQUIRED: Record<string, string> = {
   '/usr/bin/skopeo': 'skopeo',
   '/usr/bin/umoci': 'umoci',
   '/bin/busybox': 'busybox-static',
+  '/usr/sbin/debootstrap': 'debootstrap',
+  '/usr/bin/getfattr': 'attr',
 };
 
 export function missingPackages(): string[] {

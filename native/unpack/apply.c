@@ -1,16 +1,45 @@
 #include "apply.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "resolve.h"
+
+/* create_entry: the name is taken (nothing was created). */
+#define EXISTS 1
+
+/* 1 when the directory (an O_PATH fd) has no entries. */
+static int
+dir_is_empty (int pathfd)
+{
+  DIR *d;
+  struct dirent *de;
+  int fd = openat (pathfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), empty = 1;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return 0;
+    }
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      {
+        empty = 0;
+        break;
+      }
+  closedir (d);
+  return empty;
+}
 
 int
 applier_init (struct applier *a, const char *root, int overlay, bu_error_t *err)
@@ -26,8 +55,66 @@ applier_init (struct applier *a, const char *root, int overlay, bu_error_t *err)
       return -1;
     }
   a->overlay = overlay;
-  a->root_user = geteuid () == 0;
+  a->euid = geteuid ();
+  a->egid = getegid ();
+  a->root_user = a->euid == 0;
+  a->pcache_fd = -1;
+  /* A default ACL on the root itself would mask the modes of what is created in it. */
+  a->fresh = dir_is_empty (a->rootfd) && getxattr (root, "system.posix_acl_default", NULL, 0) < 0 && errno == ENODATA;
   return 0;
+}
+
+void
+applier_forget_parent (struct applier *a)
+{
+  if (a->pcache_fd >= 0)
+    close (a->pcache_fd);
+  a->pcache_fd = -1;
+  free (a->pcache_path);
+  a->pcache_path = NULL;
+}
+
+/* The entry's parent directory, resolved in-root (and created if missing) once per run of
+ * entries sharing it. The cache holds only while nothing is removed: creating entries cannot
+ * change what an existing path resolves to, removing or replacing one can. Borrowed: not to be
+ * closed by the caller. */
+static int
+parent_fd (struct applier *a, const char *parent, bu_error_t *err)
+{
+  struct stat st;
+  int fd;
+
+  if (a->pcache_fd >= 0 && strcmp (a->pcache_path, parent) == 0)
+    return a->pcache_fd;
+  applier_forget_parent (a);
+  fd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
+  if (fd < 0)
+    return -1;
+  a->pcache_path = strdup (parent);
+  if (a->pcache_path == NULL || fstat (fd, &st) < 0)
+    {
+      int e = a->pcache_path ? errno : ENOMEM;
+      close (fd);
+      free (a->pcache_path);
+      a->pcache_path = NULL;
+      return bu_sys (err, e, "directory `%s`", parent);
+    }
+  a->pcache_fd = fd;
+  a->pcache_gid = st.st_gid;
+  a->pcache_setgid = (st.st_mode & S_ISGID) != 0;
+  return fd;
+}
+
+/* Whether an inode just created in pfd has the entry's owner already: a new inode belongs to our
+ * euid and egid, or the group of a setgid parent (known for the cached parent only). */
+static int
+owner_is_set (const struct applier *a, int pfd, const struct tar_entry *e)
+{
+  if (!a->root_user)
+    return 1; /* not chowned at all */
+  if (pfd != a->pcache_fd || pfd < 0)
+    return 0;
+  return (uid_t) e->uid == a->euid && (gid_t) e->gid == (a->pcache_setgid ? a->pcache_gid : a->egid);
 }
 
 void
@@ -35,98 +122,13 @@ applier_free (struct applier *a)
 {
   size_t i;
 
+  applier_forget_parent (a);
   if (a->rootfd >= 0)
     close (a->rootfd);
   for (i = 0; i < a->ndirs; i++)
     free (a->dirs[i].path);
   free (a->dirs);
   pathset_free (&a->written);
-}
-
-static void
-entry_times (const struct tar_entry *e, struct timespec ts[2])
-{
-  ts[1] = e->mtime;
-  ts[0] = e->mtime;
-  if (e->has_atime && (e->atime.tv_sec > e->mtime.tv_sec
-                       || (e->atime.tv_sec == e->mtime.tv_sec && e->atime.tv_nsec > e->mtime.tv_nsec)))
-    ts[0] = e->atime;
-}
-
-/* Layer xattrs that would steer overlayfs itself are never taken from the archive. */
-static int
-skip_xattr (const char *name)
-{
-  return strncmp (name, "trusted.overlay.", 16) == 0;
-}
-
-static int
-xattr_failed (int e, const char *name, const char *path, bu_error_t *err)
-{
-  if (e == ENOTSUP || e == EOPNOTSUPP || e == EPERM)
-    {
-      emit_warning ("xattr %s on `%s` not supported here, skipped", name, path);
-      return 0;
-    }
-  return bu_sys (err, e, "set xattr %s on `%s`", name, path);
-}
-
-/* Owner, xattrs, mode (after chown: chown clears setuid bits), then times, all on the open
- * inode: no path is looked up again. */
-static int
-meta_fd (struct applier *a, int fd, const struct tar_entry *e, const char *path, int times, bu_error_t *err)
-{
-  size_t i;
-
-  if (a->root_user && fchown (fd, (uid_t) e->uid, (gid_t) e->gid) < 0)
-    return bu_sys (err, errno, "chown `%s`", path);
-  for (i = 0; i < e->nxattrs; i++)
-    {
-      if (skip_xattr (e->xattrs[i].name))
-        continue;
-      if (fsetxattr (fd, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].len, 0) < 0
-          && xattr_failed (errno, e->xattrs[i].name, path, err) < 0)
-        return -1;
-    }
-  if (fchmod (fd, e->mode) < 0)
-    return bu_sys (err, errno, "chmod `%s`", path);
-  if (times)
-    {
-      struct timespec ts[2];
-      entry_times (e, ts);
-      if (futimens (fd, ts) < 0)
-        return bu_sys (err, errno, "set times of `%s`", path);
-    }
-  return 0;
-}
-
-/* The same for symlinks, devices and fifos, which cannot be opened safely: (pfd, base) with
- * the final component never followed. */
-static int
-meta_at (struct applier *a, int pfd, const char *base, const struct tar_entry *e, const char *path, bu_error_t *err)
-{
-  struct timespec ts[2];
-  size_t i;
-
-  if (a->root_user && fchownat (pfd, base, (uid_t) e->uid, (gid_t) e->gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return bu_sys (err, errno, "chown `%s`", path);
-  for (i = 0; i < e->nxattrs; i++)
-    {
-      char proc[64 + 4096];
-      if (skip_xattr (e->xattrs[i].name))
-        continue;
-      /* The magic link names the in-root parent; the base is not followed (lsetxattr). */
-      snprintf (proc, sizeof (proc), "/proc/self/fd/%d/%s", pfd, base);
-      if (lsetxattr (proc, e->xattrs[i].name, e->xattrs[i].value, e->xattrs[i].len, 0) < 0
-          && xattr_failed (errno, e->xattrs[i].name, path, err) < 0)
-        return -1;
-    }
-  if (e->type != '2' && fchmodat (pfd, base, e->mode, AT_SYMLINK_NOFOLLOW) < 0)
-    return bu_sys (err, errno, "chmod `%s`", path);
-  entry_times (e, ts);
-  if (utimensat (pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
-    return bu_sys (err, errno, "set times of `%s`", path);
-  return 0;
 }
 
 static int
@@ -157,7 +159,7 @@ apply_dir_meta (struct applier *a, int pfd, const char *base, const char *path, 
   fd = openat (pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return bu_sys (err, errno, "open directory `%s`", path);
-  if (meta_fd (a, fd, e, path, 0, err) < 0)
+  if (meta_fd (a, fd, e, path, META_CHOWN | META_CHMOD, err) < 0)
     return -1;
   return defer_dir_times (a, path, e, err);
 }
@@ -166,13 +168,20 @@ static int
 create_file (struct applier *a, int pfd, const char *base, const char *path, struct tar_entry *e, struct reader *r, bu_error_t *err)
 {
   cleanup_close int fd = -1;
+  /* Created with its final permission bits where nothing can alter them (no default ACL in a
+   * fresh tree; no setuid/setgid bits, which chown would clear; no xattrs, which may be ACLs):
+   * fchmod is then left out, and fchown where the new inode has the entry's owner already. */
+  int exact_mode = a->fresh && !a->acl_default_seen && e->nxattrs == 0 && (e->mode & 07000) == 0;
+  unsigned what = META_TIMES | (exact_mode ? 0 : META_CHMOD) | (owner_is_set (a, pfd, e) ? 0 : META_CHOWN);
 
-  fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = openat (pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, exact_mode ? (mode_t) (e->mode & 0777) : 0600);
+  if (fd < 0 && errno == EEXIST)
+    return EXISTS;
   if (fd < 0)
     return bu_sys (err, errno, "create `%s`", path);
   if (rd_copy (r, fd, e->size, err) < 0)
     return bu_wrap (err, "`%s`", path);
-  return meta_fd (a, fd, e, path, 1, err);
+  return meta_fd (a, fd, e, path, what, err);
 }
 
 static int
@@ -202,7 +211,70 @@ create_hardlink (struct applier *a, int pfd, const char *base, const char *path,
   if (tpfd < 0)
     return bu_invalid (err, errno, "hardlink `%s`: target `%.200s`", path, e->linkpath);
   if (linkat (tpfd, tbase, pfd, base, 0) < 0)
-    return bu_sys (err, errno, "hardlink `%s` to `%.200s`", path, e->linkpath);
+    return errno == EEXIST ? EXISTS : bu_sys (err, errno, "hardlink `%s` to `%.200s`", path, e->linkpath);
+  return 0;
+}
+
+/* Creates the entry at (pfd, base); EXISTS when the name is taken (nothing was done then, and
+ * no data was read). `existing_dir`: a directory entry over a directory already there only
+ * takes the new metadata (containerd's createTarFile). */
+static int
+create_entry (struct applier *a, int pfd, const char *base, const char *path, struct tar_entry *e, struct reader *r,
+              int existing_dir, bu_error_t *err)
+{
+  switch (e->type)
+    {
+    case '0':
+      return create_file (a, pfd, base, path, e, r, err);
+    case '5':
+      if (!existing_dir && mkdirat (pfd, base, 0700) < 0)
+        return errno == EEXIST ? EXISTS : bu_sys (err, errno, "mkdir `%s`", path);
+      return apply_dir_meta (a, pfd, base, path, e, err);
+    case '2':
+      if (symlinkat (e->linkpath, pfd, base) < 0)
+        return errno == EEXIST ? EXISTS : bu_sys (err, errno, "symlink `%s`", path);
+      return meta_at (a, pfd, base, e, path, !owner_is_set (a, pfd, e), err);
+    case '1':
+      return create_hardlink (a, pfd, base, path, e, err);
+    case '3':
+    case '4':
+    case '6':
+      {
+        mode_t kind = e->type == '3' ? S_IFCHR : e->type == '4' ? S_IFBLK : S_IFIFO;
+        if (mknodat (pfd, base, kind | (e->mode & 0777), makedev (e->devmajor, e->devminor)) < 0)
+          return errno == EEXIST ? EXISTS : bu_sys (err, errno, "mknod `%s`", path);
+        return meta_at (a, pfd, base, e, path, !owner_is_set (a, pfd, e), err);
+      }
+    default:
+      return bu_invalid (err, 0, "entry `%s`: unsupported type", path);
+    }
+}
+
+/* With --min-free: ENOSPC before the entry would leave less than min_free bytes free, so the
+ * daemon's metadata can still commit (src/core/node/space.ts). Each entry counts its data plus a
+ * block for its inode and directory entry; statfs is asked again once half the margin it last
+ * allowed is used up. */
+static int
+check_space (struct applier *a, const struct tar_entry *e, const char *path, bu_error_t *err)
+{
+  uint64_t need = (e->type == '0' ? (uint64_t) e->size : 0) + 4096;
+  struct statfs st;
+  uint64_t free_bytes;
+
+  if (a->min_free == 0)
+    return 0;
+  if (need <= a->budget)
+    {
+      a->budget -= need;
+      return 0;
+    }
+  if (fstatfs (a->rootfd, &st) < 0)
+    return 0; /* cannot tell: the write itself fails if it must */
+  free_bytes = (uint64_t) st.f_bavail * (uint64_t) st.f_bsize;
+  if (free_bytes < a->min_free + need)
+    return bu_sys (err, ENOSPC, "`%s`: %.1f MiB free, and %.1f MiB are kept free for the daemon's metadata", path,
+                   (double) free_bytes / 1048576, (double) a->min_free / 1048576);
+  a->budget = (free_bytes - a->min_free - need) / 2;
   return 0;
 }
 
@@ -212,10 +284,9 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
   size_t n = strlen (e->path);
   cleanup_free char *path = malloc (n + 1);
   cleanup_free char *parent = malloc (n + 1);
-  cleanup_close int pfd = -1;
+  int pfd, rc;
   const char *base;
   struct stat st;
-  int exists;
 
   if (path == NULL || parent == NULL)
     return bu_sys (err, ENOMEM, "entry");
@@ -224,19 +295,10 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
 
   if (path[0] == 0)
     {
-      /* The root itself ("./"): only a directory entry means something (its metadata). */
-      if (e->type == '5')
-        {
-          a->root_entry = 1;
-          cleanup_close int fd = openat2_in_root (a->rootfd, "", O_RDONLY | O_DIRECTORY);
-          if (fd < 0)
-            return bu_sys (err, errno, "open root");
-          if (meta_fd (a, fd, e, "/", 0, err) < 0)
-            return -1;
-          if (defer_dir_times (a, "", e, err) < 0)
-            return -1;
-        }
-      else
+      /* The root itself ("./"): ignored, as containerd's applier ignores an entry that resolves to
+       * the root. The root is the snapshot's own directory: its mode, owner and times stay the
+       * snapshotter's. */
+      if (e->type != '5')
         emit_warning ("entry `%.200s` names the root, skipped", e->path);
       if (rd_copy (r, -1, e->size, err) < 0)
         return -1;
@@ -254,58 +316,43 @@ apply_entry (struct applier *a, struct tar_entry *e, struct reader *r, bu_error_
       return tar_skip_padding (r, e, err);
     }
 
-  pfd = open_dir_in_root (a->rootfd, parent, 1, &a->parents, err);
+  if (check_space (a, e, path, err) < 0)
+    return -1;
+  pfd = parent_fd (a, parent, err);
   if (pfd < 0)
     return bu_wrap (err, "entry `%.200s`", e->path);
 
-  exists = fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0;
-  if (!exists && errno != ENOENT)
-    return bu_sys (err, errno, "stat `%s`", path);
-  /* Replace whatever is there (recursively for a directory), except dir over dir, which
-   * keeps the contents and only takes the new metadata (containerd's createTarFile). */
-  if (exists && !(S_ISDIR (st.st_mode) && e->type == '5'))
+  /* Created straight away: in a fresh tree nothing is in the way, and a create that finds the
+   * name taken has changed nothing. Then whatever is there is replaced (recursively for a
+   * directory), except dir over dir, which keeps the contents. */
+  rc = create_entry (a, pfd, base, path, e, r, 0, err);
+  if (rc == EXISTS)
     {
-      if (remove_all_at (pfd, base, err) < 0)
-        return bu_wrap (err, "replace `%s`", path);
-      exists = 0;
+      int dir_over_dir;
+      if (fstatat (pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return bu_sys (err, errno, "stat `%s`", path);
+      dir_over_dir = S_ISDIR (st.st_mode) && e->type == '5';
+      if (!dir_over_dir)
+        {
+          /* pfd is ours now: the cache is dropped before anything is removed. */
+          int own = dup (pfd);
+          applier_forget_parent (a);
+          if (own < 0)
+            return bu_sys (err, errno, "dup");
+          rc = remove_all_at (own, base, err);
+          if (rc < 0)
+            bu_wrap (err, "replace `%s`", path);
+          else
+            rc = create_entry (a, own, base, path, e, r, 0, err);
+          close (own);
+          if (rc == EXISTS)
+            return bu_invalid (err, EEXIST, "entry `%s`: created concurrently", path);
+        }
+      else
+        rc = create_entry (a, pfd, base, path, e, r, 1, err);
     }
-
-  switch (e->type)
-    {
-    case '0':
-      if (create_file (a, pfd, base, path, e, r, err) < 0)
-        return -1;
-      break;
-    case '5':
-      if (!exists && mkdirat (pfd, base, 0700) < 0)
-        return bu_sys (err, errno, "mkdir `%s`", path);
-      if (apply_dir_meta (a, pfd, base, path, e, err) < 0)
-        return -1;
-      break;
-    case '2':
-      if (symlinkat (e->linkpath, pfd, base) < 0)
-        return bu_sys (err, errno, "symlink `%s`", path);
-      if (meta_at (a, pfd, base, e, path, err) < 0)
-        return -1;
-      break;
-    case '1':
-      if (create_hardlink (a, pfd, base, path, e, err) < 0)
-        return -1;
-      break;
-    case '3':
-    case '4':
-    case '6':
-      {
-        mode_t kind = e->type == '3' ? S_IFCHR : e->type == '4' ? S_IFBLK : S_IFIFO;
-        if (mknodat (pfd, base, kind | (e->mode & 0777), makedev (e->devmajor, e->devminor)) < 0)
-          return bu_sys (err, errno, "mknod `%s`", path);
-        if (meta_at (a, pfd, base, e, path, err) < 0)
-          return -1;
-        break;
-      }
-    default:
-      return bu_invalid (err, 0, "entry `%s`: unsupported type", path);
-    }
+  if (rc < 0)
+    return -1;
   if (mark_written (a, path, err) < 0)
     return -1;
   if (e->type != '0' && rd_copy (r, -1, e->size, err) < 0)

@@ -1,4 +1,4 @@
-/* The two codecs the decoder needs, behind one small interface so berth-unpack builds with only
+/* The two codecs the decoder needs (plus zstd.c, shared by both), behind one small interface so berth-unpack builds with only
  * gcc + libc (the `npm ci` requirement) and is still fast where the -dev packages are installed:
  *   codec_fast.c      ISA-L inflate + OpenSSL SHA-256 (libisal-dev, libssl-dev at build time)
  *   codec_portable.c  SHA-256 written here (sha256.c) + zlib's inflate, dlopen'ed from libz.so.1
@@ -45,5 +45,17 @@ const char *bu_inflate_error (const struct bu_inflate *z);
 /* Ready for another member: its gzip header is checked like the first one's. 0 or -1. */
 int bu_inflate_reset (struct bu_inflate *z);
 void bu_inflate_free (struct bu_inflate *z); /* NULL is fine */
+
+/* zstd (zstd.c, linked in both codecs: libzstd is dlopen'ed from libzstd.so.1 on the first zstd
+ * layer). Same contract as bu_inflate_*; BU_INFLATE_MEMBER_END comes at the end of each frame, and
+ * the next step starts the next frame (no reset). */
+struct bu_zstd;
+
+/* 0, or -1 with *why a static message (out of memory, or libzstd could not be loaded). */
+int bu_zstd_new (struct bu_zstd **out, const char **why);
+int bu_zstd_step (struct bu_zstd *z, unsigned char **next_in, size_t *avail_in, unsigned char **next_out,
+                  size_t *avail_out);
+const char *bu_zstd_error (const struct bu_zstd *z);
+void bu_zstd_free (struct bu_zstd *z); /* NULL is fine */
 
 #endif

@@ -46,6 +46,7 @@ struct decoder
   size_t avail_in;
   int in_eof;
   struct bu_inflate *z;
+  struct bu_zstd *zs;
   unsigned char in[IN_SIZE];
 };
 
@@ -169,19 +170,33 @@ run_plain (struct decoder *d)
     }
 }
 
-/* gzip, one or more members back to back (as Go's gzip.Reader reads them). 1: stopped. */
+/* One step of the stream's decompressor (gzip or zstd), with codec.h's return values. */
 static int
-inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
+codec_step (struct decoder *d, unsigned char **next_in, size_t *avail_in, unsigned char **next_out, size_t *avail_out)
+{
+  if (d->zs)
+    return bu_zstd_step (d->zs, next_in, avail_in, next_out, avail_out);
+  return bu_inflate_step (d->z, next_in, avail_in, next_out, avail_out);
+}
+
+/* gzip members or zstd frames, one or more back to back (as Go's readers and `zstd -d` read
+ * them). 1: stopped. */
+static int
+decompress_members (struct decoder *d, unsigned char **outp, size_t *usedp)
 {
   const char *why;
   int ret;
 
-  if (bu_inflate_new (&d->z, &why) < 0)
+  if (d->zs == NULL && d->z == NULL)
     {
-      /* Out of memory, or no libz.so.1 (portable codec): the host's fault, not the layer's. */
-      bu_sys (&d->ferr, 0, "gzip: %s", why);
-      d->ferr.invalid = 0;
-      return -1;
+      int zstd = strcmp (d->format, "zstd") == 0;
+      if ((zstd ? bu_zstd_new (&d->zs, &why) : bu_inflate_new (&d->z, &why)) < 0)
+        {
+          /* Out of memory, or no libz.so.1 / libzstd.so.1: the host's fault, not the layer's. */
+          bu_sys (&d->ferr, 0, "%s: %s", d->format, why);
+          d->ferr.invalid = 0;
+          return -1;
+        }
     }
   for (;;)
     {
@@ -198,10 +213,11 @@ inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
         return -1;
       next_out = *outp + *usedp;
       avail_out = SLOT_SIZE - *usedp;
-      ret = bu_inflate_step (d->z, &d->next_in, &d->avail_in, &next_out, &avail_out);
+      ret = codec_step (d, &d->next_in, &d->avail_in, &next_out, &avail_out);
       *usedp = (size_t) (next_out - *outp);
       if (ret < 0)
-        return bu_invalid (&d->ferr, 0, "gzip: %s at input offset %llu", bu_inflate_error (d->z),
+        return bu_invalid (&d->ferr, 0, "%s: %s at input offset %llu", d->format,
+                           d->zs ? bu_zstd_error (d->zs) : bu_inflate_error (d->z),
                            (unsigned long long) (d->isize - d->avail_in));
       if (*usedp == SLOT_SIZE)
         {
@@ -215,25 +231,25 @@ inflate_members (struct decoder *d, unsigned char **outp, size_t *usedp)
             return -1;
           if (d->avail_in == 0 && d->in_eof)
             return 0;
-          /* Another member follows: its header is checked like the first. */
-          if (bu_inflate_reset (d->z) < 0)
+          /* Another member follows: its header is checked like the first (zstd goes on by itself). */
+          if (d->z && bu_inflate_reset (d->z) < 0)
             return bu_sys (&d->ferr, ENOMEM, "gzip: inflate reset");
           continue;
         }
       if (d->avail_in == 0 && d->in_eof && *outp != NULL)
-        return bu_invalid (&d->ferr, 0, "gzip: unexpected end of data after %llu bytes",
+        return bu_invalid (&d->ferr, 0, "%s: unexpected end of data after %llu bytes", d->format,
                            (unsigned long long) d->isize);
     }
 }
 
 static int
-run_gzip (struct decoder *d)
+run_compressed (struct decoder *d)
 {
   unsigned char *out = NULL;
   size_t used = 0;
-  int rc = inflate_members (d, &out, &used);
+  int rc = decompress_members (d, &out, &used);
 
-  /* What was inflated before a failure is delivered first, so errors come in stream order. */
+  /* What was decompressed before a failure is delivered first, so errors come in stream order. */
   if (rc != 1 && out != NULL && out_put (d, used) < 0)
     return -1;
   return rc;
@@ -287,12 +303,9 @@ producer (void *arg)
     {
       const unsigned char *p = d->next_in;
       if (d->avail_in >= 2 && p[0] == 0x1f && p[1] == 0x8b)
-        d->format = "gzip", rc = run_gzip (d);
+        d->format = "gzip", rc = run_compressed (d);
       else if (d->avail_in >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)
-        {
-          rc = bu_invalid (&d->ferr, 0, "zstd layers are not supported");
-          d->ferr.invalid = 2;
-        }
+        d->format = "zstd", rc = run_compressed (d);
       else
         d->passthrough = d->hash_input, rc = run_plain (d);
     }
@@ -411,6 +424,7 @@ decoder_finish (struct decoder *d, struct decode_result *res, int had_error, bu_
   bu_sha256_free (d->ih);
   bu_sha256_free (d->oh);
   bu_inflate_free (d->z);
+  bu_zstd_free (d->zs);
   for (i = 0; i < NSLOTS; i++)
     free (d->slot[i]);
   pthread_mutex_destroy (&d->mu);

@@ -1,5 +1,5 @@
-/* The decoder thread: reads the layer blob from an fd, sniffs its compression (gzip or a plain
- * tar), inflates gzip, and SHA-256s both the input (the blob's digest) and the output (the
+/* The decoder thread: reads the layer blob from an fd, sniffs its compression (gzip, zstd or a
+ * plain tar), decompresses, and SHA-256s both the input (the blob's digest) and the output (the
  * diff_id), handing the tar bytes to the extraction thread through a small ring of buffers.
  * Inflate + hashing then overlap with file creation instead of taking turns. The codecs are
  * codec.h's: ISA-L + OpenSSL (fast), or zlib + sha256.c (portable). */
@@ -14,7 +14,7 @@ struct decoder;
 
 struct decode_result
 {
-  const char *format;      /* "gzip" or "tar" */
+  const char *format;      /* "gzip", "zstd" or "tar" */
   char input_digest[72];   /* sha256:<hex> of every byte read from the fd ("" if unknown) */
   uint64_t input_size;
   char digest[72];         /* sha256:<hex> of the uncompressed stream */
@@ -26,7 +26,7 @@ struct decode_result
  * still being written (a content ingest) that will hold `follow` bytes; reads wait for it. */
 int decoder_start (struct decoder **out, int fd, int hash_input, uint64_t follow, bu_error_t *err);
 /* The next chunk of tar bytes (valid until the next call); *len 0 at the end of the stream.
- * A decode failure (corrupt or truncated gzip, zstd) is returned here, in stream order. */
+ * A decode failure (corrupt or truncated gzip or zstd) is returned here, in stream order. */
 int decoder_next (struct decoder *d, unsigned char **buf, size_t *len, bu_error_t *err);
 /* Stops decompressing but keeps reading and hashing the input to EOF (so the caller still learns
  * the blob's digest after a failure), joins the thread, fills *res and frees d. Returns the

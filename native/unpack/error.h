@@ -13,7 +13,7 @@
 typedef struct
 {
   int status;  /* errno, 0 if none */
-  int invalid; /* 1: the layer's fault; 2: a layer format berth does not support (zstd) */
+  int invalid; /* 1: the layer's fault */
   char msg[BU_MSG_MAX];
 } bu_error_t;
 

@@ -1,7 +1,7 @@
-/* berth-unpack: applies one layer (gzip or plain tar) read from stdin. See PROTOCOL.md.
+/* berth-unpack: applies one layer (gzip, zstd or plain tar) read from stdin. See PROTOCOL.md.
  *
- *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--overlay [--parent LOWERDIR]...] ROOT
- *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--min-free BYTES] [--overlay [--parent LOWERDIR]...] ROOT
+ *   berth-unpack [--input FILE [--no-input-digest] [--follow SIZE]] [--min-free BYTES] --mount TYPE SOURCE [--option OPT]... --tmpdir DIR
  *   berth-unpack --topdir DIR
  */
 #include <errno.h>
@@ -45,8 +45,8 @@ emit (const char *type, const char *kind, int status, const char *msg, unsigned 
     o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"kind\":\"%s\",\"errno\":%d", kind, status);
   if (strcmp (type, "done") == 0)
     {
-      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"root_entry\":%d,\"implicit_dirs\":%llu",
-                              entries, (unsigned long long) A.whiteouts, A.root_entry, (unsigned long long) bu_implicit_dirs);
+      o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"entries\":%llu,\"whiteouts\":%llu,\"implicit_dirs\":%llu",
+                              entries, (unsigned long long) A.whiteouts, (unsigned long long) bu_implicit_dirs);
       if (input_file[0])
         o += (size_t) snprintf (line + o, sizeof (line) - o, ",\"input_file\":\"%s\"", input_file);
     }
@@ -98,7 +98,7 @@ emit_warning (const char *fmt, ...)
 static int
 fail_with (bu_error_t *err, const struct decode_result *res)
 {
-  emit ("error", err->invalid == 2 ? "unsupported" : err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
+  emit ("error", err->invalid ? "invalid" : "internal", err->status, err->msg, 0, res);
   return err->invalid ? EXIT_INVALID : EXIT_INTERNAL;
 }
 
@@ -119,7 +119,7 @@ usage (const char *msg)
  * thread inflates and hashes while this thread creates the files. */
 static int
 run (const char *root, int overlay, const struct parents *parents, int input, int hash_input, uint64_t follow,
-     bu_error_t *err)
+     uint64_t min_free, bu_error_t *err)
 {
   struct applier *a = &A;
   struct tar_entry e;
@@ -130,6 +130,7 @@ run (const char *root, int overlay, const struct parents *parents, int input, in
     return fail (err);
   if (parents)
     a->parents = *parents;
+  a->min_free = min_free;
   R.fd = input;
   if (decoder_start (&R.dec, input, hash_input, follow, err) < 0)
     {
@@ -196,7 +197,7 @@ main (int argc, char **argv)
 {
   const char *mtype = NULL, *msource = NULL, *tmpdir = NULL, *root = NULL, *input_path = NULL;
   int input = 0, hash_input = 1;
-  uint64_t follow = 0;
+  uint64_t follow = 0, min_free = 0;
   char *options[MAX_OPTIONS];
   int parentfds[MAX_OPTIONS];
   struct parents parents = { parentfds, 0 };
@@ -239,6 +240,8 @@ main (int argc, char **argv)
         hash_input = 0;
       else if (strcmp (argv[i], "--follow") == 0 && i + 1 < argc)
         follow = strtoull (argv[++i], NULL, 10);
+      else if (strcmp (argv[i], "--min-free") == 0 && i + 1 < argc)
+        min_free = strtoull (argv[++i], NULL, 10);
       else if (strcmp (argv[i], "--tmpdir") == 0 && i + 1 < argc)
         tmpdir = argv[++i];
       else if (argv[i][0] != '-' && root == NULL)
@@ -270,11 +273,11 @@ main (int argc, char **argv)
         return usage ("--mount needs --tmpdir and no ROOT");
       if (mount_private (mtype, msource, options, noptions, tmpdir, mnt, sizeof (mnt), &err) < 0)
         return fail (&err);
-      rc = run (mnt, 0, NULL, input, hash_input, follow, &err);
+      rc = run (mnt, 0, NULL, input, hash_input, follow, min_free, &err);
       unmount_private (mnt);
       return rc;
     }
   if (root == NULL)
     return usage ("missing ROOT");
-  return run (root, overlay, &parents, input, hash_input, follow, &err);
+  return run (root, overlay, &parents, input, hash_input, follow, min_free, &err);
 }

@@ -138,6 +138,7 @@ apply_whiteout (struct applier *a, const char *parent, const char *base, const s
 {
   const char *name = base + 4;
 
+  applier_forget_parent (a); /* whiteouts remove things */
   if (strcmp (base, ".wh..wh..opq") == 0)
     {
       cleanup_close int fd = -1;

@@ -10,6 +10,7 @@ import { RefLocks } from './locks';
 import { blobPath, blobsDir, ingestDir, ingestRoot, validateRef } from './paths';
 import { LocalWriter, type LocalStatus } from './writer';
 import { writeFileAtomic } from '../core/node/files';
+import { SpaceGuard } from '../core/node/space';
 
 export const READ_CHUNK = 1 << 20;
 
@@ -32,13 +33,18 @@ export class LocalContentStore {
   private constructor(
     readonly root: string,
     private readonly log: Logger,
+    private readonly space: SpaceGuard | undefined,
   ) {}
 
-  /** Creates the layout and removes ingests untouched for `ingestExpiryMs` (if given). */
-  static async open(root: string, opts: { log?: Logger; ingestExpiryMs?: number } = {}): Promise<LocalContentStore> {
+  /**
+   * Creates the layout and removes ingests untouched for `ingestExpiryMs` (if given). With
+   * `minFreeBytes`, ingest writes that would leave less free on the filesystem fail with
+   * ResourceExhausted (core/node/space.ts).
+   */
+  static async open(root: string, opts: { log?: Logger; ingestExpiryMs?: number; minFreeBytes?: number } = {}): Promise<LocalContentStore> {
     await mkdir(blobsDir(root), { recursive: true, mode: 0o700 });
     await mkdir(ingestRoot(root), { recursive: true, mode: 0o700 });
-    const s = new LocalContentStore(root, opts.log ?? nullLogger);
+    const s = new LocalContentStore(root, opts.log ?? nullLogger, opts.minFreeBytes !== undefined ? new SpaceGuard(root, opts.minFreeBytes) : undefined);
     if (opts.ingestExpiryMs !== undefined) await s.removeStaleIngests(opts.ingestExpiryMs);
     return s;
   }
@@ -147,7 +153,7 @@ export class LocalContentStore {
         if (this.open.get(ref) === w) this.open.delete(ref);
         this.locks.release(ref);
       };
-      const w: LocalWriter = new LocalWriter({ root: this.root, ref, dir, fh, offset, hash, total, expected, startedAt, fileId, log: this.log, release });
+      const w: LocalWriter = new LocalWriter({ root: this.root, ref, dir, fh, offset, hash, total, expected, startedAt, fileId, log: this.log, release, space: this.space });
       this.open.set(ref, w);
       return w;
     } catch (e) {
@@ -197,6 +203,14 @@ export class LocalContentStore {
 
   isLocked(ref: string): boolean {
     return this.locks.isLocked(ref);
+  }
+
+  /** Every ingest on disk by ref, and whether a writer holds it now. */
+  async *listIngests(): AsyncGenerator<{ ref: string; open: boolean }> {
+    for (const name of await readdir(ingestRoot(this.root)).catch(() => [] as string[])) {
+      const ref = await readFile(join(ingestRoot(this.root), name, 'ref'), 'utf8').catch(() => undefined);
+      if (ref !== undefined) yield { ref, open: this.locks.isLocked(ref) };
+    }
   }
 
   /** Start-up sweep: ingests whose data (or dir) has not changed for `maxAgeMs` are removed. */

@@ -121,9 +121,14 @@ export interface OpenedIngest {
 
 /**
  * Observers of the content store (see observe). Called synchronously; they must not block or
- * throw. The diff slice uses them to extract a `layer-` blob while ctr is still writing it.
+ * throw. The diff slice uses them to extract a `layer-` blob while ctr is still writing it, and
+ * to drop what it extracted once the data is gone.
  */
 export interface ContentObserver {
   ingestOpened?(i: OpenedIngest): void;
   committed?(c: CommittedBlob): void;
+  /** The ingest `backendRef` was removed from disk (aborted, or its lease went away). */
+  ingestRemoved?(backendRef: string): void;
+  /** The blob's file was removed from disk (garbage collected). */
+  blobRemoved?(digest: Digest): void;
 }

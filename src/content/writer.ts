@@ -7,6 +7,7 @@ import { alreadyExists, failedPrecondition, fromErrno, invalidArgument } from '.
 import type { Logger } from '../core/logger';
 import { blobPath, blobsDir } from './paths';
 import { fsyncDir } from '../core/node/files';
+import type { SpaceGuard } from '../core/node/space';
 
 /** What a local writer reports: the ingest's state (namespace-unaware ref). */
 export interface LocalStatus {
@@ -32,6 +33,8 @@ export interface LocalWriterInit {
   fileId: string;
   log: Logger;
   release: () => void;
+  /** Refuses bytes that would fill the disk (ResourceExhausted): see core/node/space.ts. */
+  space?: SpaceGuard;
 }
 
 let sessions = 0;
@@ -161,6 +164,7 @@ export class LocalWriter {
     try {
       this.check();
       if (this.failure) throw this.failure;
+      this.takeSpace(data.length);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -178,6 +182,16 @@ export class LocalWriter {
     return new Promise<Digest>((resolve, reject) => this.pending.push({ end: this.offset, resolve: () => resolve(digest), reject }));
   }
 
+  /** Fails the writer (ResourceExhausted) when `n` more bytes would leave the disk too full. */
+  private takeSpace(n: number): void {
+    try {
+      this.s.space?.take(n, `ingest ref ${this.ref}`);
+    } catch (e) {
+      this.fail(e);
+      throw e;
+    }
+  }
+
   /** Bytes accepted so far (hashed; queued or in the file). */
   get accepted(): number {
     return this.offset;
@@ -192,6 +206,7 @@ export class LocalWriter {
     this.check();
     if (this.failure) throw this.failure;
     if (piece.length === 0) return;
+    this.takeSpace(piece.length);
     if (this.chunkEnded) {
       // The next chunk starting in the event-loop iteration where the last ended means the
       // client pipelines: the thread pool then writes while we read (faster than writing here);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { RESERVED_FREE_BYTES } from '../core/node/space';
 
 /** Daemon configuration: defaults, then the JSON config file, then command-line flags. */
 export const ConfigSchema = z
@@ -24,6 +25,12 @@ export const ConfigSchema = z
       .prefault({}),
     /** Ingests untouched for this long are removed at start-up and by GC. */
     ingestExpiryHours: z.number().positive().default(24 * 7),
+    /**
+     * Bytes kept free on the root's filesystem: content writes and layer extraction that would
+     * leave less fail with ResourceExhausted, so the metadata DB can still commit the deletions
+     * that give space back (core/node/space.ts).
+     */
+    reservedFreeBytes: z.number().int().min(0).default(RESERVED_FREE_BYTES),
     /** How berthd reaches registries (containerd's hosts.toml, reduced). Loopback hosts are plain HTTP. */
     registry: z
       .object({

@@ -25,7 +25,7 @@ const LAYER_MEDIA_TYPES = new Set([
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
 ]);
 
-export interface ApplierOptions extends Pick<UnpackOptions, 'bin'> {
+export interface ApplierOptions extends Pick<UnpackOptions, 'bin' | 'minFree'> {
   /** Where berth-unpack creates temporary mount points (mount mode). */
   tmpdir: string;
   /**
@@ -92,7 +92,7 @@ export class LayerApplier {
       await this.content.info(ctx, desc.digest); // the blob must be visible in this namespace
       const staged = await this.opts.stager?.adopt(ctx, desc.digest, target);
       how = staged ? 'staged' : 'file';
-      r = staged ?? (await unpackTar({ file }, target, { bin: this.opts.bin, signal: ctx.signal, expect: { digest: desc.digest, size: desc.size }, verifiedInput: true }));
+      r = staged ?? (await unpackTar({ file }, target, { bin: this.opts.bin, minFree: this.opts.minFree, signal: ctx.signal, expect: { digest: desc.digest, size: desc.size }, verifiedInput: true }));
     } else {
       r = await this.applyStream(ctx, desc, target, sha256);
     }
@@ -103,12 +103,13 @@ export class LayerApplier {
 
   /**
    * The blob through Node from the Provider (no local file, or a non-sha256 digest). berth-unpack
-   * sniffs the compression itself (zstd: NotImplemented).
+   * sniffs the compression itself.
    */
   private async applyStream(ctx: Ctx, desc: Descriptor, target: UnpackTarget, sha256: boolean): Promise<UnpackResult> {
     // berth-unpack hashes with sha256 only; another algorithm is verified on the way in Node.
     return unpackTar(this.content.read(ctx, desc.digest), target, {
       bin: this.opts.bin,
+      minFree: this.opts.minFree,
       signal: ctx.signal,
       stages: sha256 ? [] : [digestVerifier(desc)],
       ...(sha256 ? { expect: { digest: desc.digest, size: desc.size } } : {}),

@@ -30,17 +30,20 @@ import { markTopdir, unpackTar, type UnpackResult, type UnpackTarget } from './u
  *  - the target is an overlay upper dir, or a plain root (the first layer's bind mount) for a
  *    layer without whiteouts (a plain root turns them into deletions, not 0:0 devices);
  *  - the target is empty (a fresh Prepare), so moving entries in is the same as creating them;
- *  - the layer did not set the root's own metadata (`./`), which belongs to the target dir;
  *  - with lower dirs, no parent directory was created implicitly (an applier with lowers copies
  *    their attributes; the staged one used 0755 root).
  *
  * Anything else, a staging failure, or a job not started yet falls back to a normal Apply. The
  * staged extraction is the same confined berth-unpack run and checks the same digests (blob and
  * diff_id; ctr compares the latter with the config). Unclaimed staged trees are removed after
- * `ttlMs` (a `ctr content fetch` never applies), and the whole staging dir at daemon start.
+ * `ttlMs` (a `ctr content fetch` never applies), at once when the ingest or blob they come from
+ * is removed (an abort, a lease removed: `ingestRemoved`, `blobRemoved`), and the whole staging
+ * dir at daemon start.
  */
 export interface StagerOptions {
   bin?: string;
+  /** Bytes an extraction leaves free on the filesystem (UnpackOptions.minFree). */
+  minFree?: number;
   log: Logger;
   /**
    * Extractions running at once (each is two threads). One following a growing ingest is paced
@@ -138,6 +141,19 @@ export class LayerStager {
     if (total > 0) this.add(digest, file, total, true, source);
   }
 
+  /**
+   * The ingest whose data file is `file` was removed (aborted, or its lease went away): a job
+   * still reading it is stopped and its staged tree removed now, not after `ttlMs`.
+   */
+  ingestRemoved(file: string): void {
+    for (const job of [...this.jobs.values()]) if (job.growing && !job.committed && job.file === file) void this.drop(job);
+  }
+
+  /** The committed blob `file` was removed from disk (GC): what was staged from it goes too. */
+  blobRemoved(file: string): void {
+    for (const job of [...this.jobs.values()]) if ((!job.growing && job.file === file) || job.committed?.file === file) void this.drop(job);
+  }
+
   private add(digest: Digest, file: string, size: number, growing: boolean, source?: IngestSource): void {
     if (this.closed || this.jobs.has(digest) || this.jobs.size >= (this.opts.maxJobs ?? 64)) return;
     const dir = join(this.dir, `${digest.replace(/[^a-z0-9]/gi, '-').slice(0, 80)}-${randomBytes(4).toString('hex')}`);
@@ -170,6 +186,7 @@ export class LayerStager {
       await mkdir(root, { recursive: true, mode: 0o755 });
       const r = await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
         bin: this.opts.bin,
+        minFree: this.opts.minFree,
         signal: job.abort.signal,
         expect: { digest: job.digest, size: job.size },
         // A committed blob was verified by the content store; an ingest's bytes are hashed here
@@ -193,11 +210,12 @@ export class LayerStager {
     }
   }
 
-  private drop(job: Job): void {
+  /** Forgets the job, stops its extraction and removes its dir (the promise: once removed). */
+  private drop(job: Job): Promise<void> {
     if (this.jobs.get(job.digest) === job) this.jobs.delete(job.digest);
     clearTimeout(job.timer);
     job.abort.abort();
-    void (job.result ?? Promise.resolve()).then(() => rm(job.dir, { recursive: true, force: true })).catch(() => undefined);
+    return (job.result ?? Promise.resolve()).then(() => rm(job.dir, { recursive: true, force: true })).catch(() => undefined);
   }
 
   /**
@@ -210,18 +228,19 @@ export class LayerStager {
     this.jobs.delete(digest); // one Apply claims it; a concurrent one applies normally
     clearTimeout(job.timer);
     if (!job.started || !job.result) {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
-    // The blob is committed by now, so an ingest job has all its bytes; one that still waits was
-    // following an ingest that was abandoned (another writer committed the blob): bounded wait.
-    const r = await waitOrCancel(job.result, ctx.signal, job.growing ? 2000 + job.size / 20_000 : undefined);
+    // The blob is committed by now. A job following the very writer that committed it has all its
+    // bytes and finishes (however loaded the machine: giving up would extract the layer a second
+    // time); one following another writer's ingest may wait on an abandoned file: bounded wait.
+    const r = await waitOrCancel(job.result, ctx.signal, job.growing && !job.confirmed ? 2000 + job.size / 20_000 : undefined);
     if (r === 'canceled') {
-      this.drop(job);
+      void this.drop(job);
       throw canceled('layer apply: canceled');
     }
     if (r === 'timeout') {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
     const root = target.kind === 'overlay' ? target.upper : target.kind === 'plain' ? target.root : undefined;
@@ -231,11 +250,10 @@ export class LayerStager {
       verified &&
       r !== undefined &&
       root !== undefined &&
-      !r.rootEntry &&
       (target.kind === 'overlay' ? r.implicitDirs === 0 || !target.lowers?.length : r.whiteouts === 0) &&
       (await readdir(root).catch(() => ['?'])).length === 0;
     if (!fits || !r || !root) {
-      this.drop(job);
+      void this.drop(job);
       return undefined;
     }
     const staged = join(job.dir, 'fs');
@@ -249,13 +267,14 @@ export class LayerStager {
     } catch (e) {
       if (moved === 0 && errnoCode(e) === 'EXDEV') {
         this.opts.log.info('layer staging: staging dir is on another filesystem than the snapshots; applying normally', { digest });
-        this.drop(job);
+        void this.drop(job);
         return undefined;
       }
-      this.drop(job);
+      void this.drop(job);
       throw internal(`layer ${digest}: moving the staged layer into place: ${(e as Error).message}`, { cause: e });
     }
-    this.drop(job);
+    // What is left of the staged tree is its empty root: gone before the Apply answers.
+    await this.drop(job);
     return r;
   }
 
@@ -263,7 +282,7 @@ export class LayerStager {
   async close(): Promise<void> {
     this.closed = true;
     const pending = [...this.jobs.values()];
-    for (const job of pending) this.drop(job);
+    for (const job of pending) void this.drop(job);
     await Promise.all(pending.map((j) => j.result?.catch(() => undefined)));
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);
   }

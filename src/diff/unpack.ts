@@ -3,13 +3,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument, notImplemented } from '../core/errors';
+import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument, resourceExhausted } from '../core/errors';
 import type { Digest } from '../core/digest';
 
 /**
  * Runs native/build/berth-unpack, one process per layer: Node cannot mknod, set xattrs or
  * resolve paths with openat2(RESOLVE_IN_ROOT), and a per-file process would be far too slow.
- * The child also sniffs and inflates gzip and computes both SHA-256s (ISA-L + OpenSSL, or zlib) on its
+ * The child also sniffs and decompresses gzip or zstd and computes both SHA-256s (ISA-L + OpenSSL, or zlib) on its
  * own thread, so Node only moves the blob's bytes into a pipe. Protocol: native/unpack/PROTOCOL.md.
  */
 export type UnpackTarget =
@@ -29,11 +29,10 @@ export interface UnpackResult {
   inputSize: number;
   /** `dev:ino` of the BlobFile berth-unpack opened (fstat of its descriptor). */
   inputFile?: string;
-  format: 'gzip' | 'tar';
+  format: 'gzip' | 'zstd' | 'tar';
   entries: number;
   /** Whether the result depended on where it was applied (see LayerStager). */
   whiteouts: number;
-  rootEntry: boolean;
   implicitDirs: number;
   warnings: string[];
 }
@@ -66,7 +65,15 @@ export interface UnpackOptions {
    * unless `verifiedInput` (the caller then verifies by other means: see LayerStager).
    */
   follow?: number;
+  /**
+   * Fail (ResourceExhausted) before the extraction would leave less than this many bytes free on
+   * the target's filesystem (berth-unpack --min-free; core/node/space.ts says why).
+   */
+  minFree?: number;
 }
+
+const ENOSPC = 28;
+const EDQUOT = 122;
 
 let cachedBin: string | undefined;
 
@@ -102,18 +109,17 @@ export function unpackArgs(t: UnpackTarget): string[] {
 
 interface Message {
   type: 'done' | 'error' | 'warning';
-  kind?: 'invalid' | 'unsupported' | 'internal' | 'usage';
+  kind?: 'invalid' | 'internal' | 'usage';
   errno?: number;
   msg?: string;
   entries?: number;
-  format?: 'gzip' | 'tar';
+  format?: 'gzip' | 'zstd' | 'tar';
   input_digest?: string;
   input_size?: number;
   input_file?: string;
   digest?: string;
   size?: number;
   whiteouts?: number;
-  root_entry?: number;
   implicit_dirs?: number;
 }
 
@@ -132,7 +138,7 @@ function isPipeError(e: unknown): boolean {
 }
 
 /**
- * Streams `input` (a gzip or plain tar) into berth-unpack with backpressure; the child digests
+ * Streams `input` (a gzip, zstd or plain tar) into berth-unpack with backpressure; the child digests
  * it. Never buffers the layer. Errors: FailedPrecondition when the input is not `opts.expect`,
  * InvalidArgument for a malformed/hostile archive or corrupt gzip, Internal for anything else;
  * `input`/stage errors win over the child's.
@@ -141,7 +147,7 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
   const file = 'file' in input ? input.file : undefined;
   const input_ = file === undefined ? [] : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
-  const args = [...input_, ...unpackArgs(target)];
+  const args = [...input_, ...(opts.minFree ? ['--min-free', String(opts.minFree)] : []), ...unpackArgs(target)];
   const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];
   let stdout = '';
@@ -195,8 +201,10 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
   checkInput(opts.expect, failure ?? done);
   if (failure) {
     const msg = `layer apply: ${failure.msg ?? 'failed'}`;
-    if (failure.kind === 'unsupported') throw notImplemented(msg);
-    throw failure.kind === 'invalid' ? invalidArgument(msg) : internal(msg);
+    if (failure.kind === 'invalid') throw invalidArgument(msg);
+    // Out of space (ENOSPC, EDQUOT) is the host's limit, not a bug: ResourceExhausted, as the content store says it.
+    if (failure.errno === ENOSPC || failure.errno === EDQUOT) throw resourceExhausted(msg);
+    throw internal(msg);
   }
   if (!done || exit.code !== 0 || feedError !== undefined || !done.digest || (!done.input_digest && !(file !== undefined && opts.verifiedInput))) {
     const how = exit.signal ? `killed by ${exit.signal}` : `exited ${exit.code}`;
@@ -211,7 +219,6 @@ export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFi
     format: done.format ?? 'tar',
     entries: done.entries ?? 0,
     whiteouts: done.whiteouts ?? 0,
-    rootEntry: done.root_entry === 1,
     implicitDirs: done.implicit_dirs ?? 0,
     warnings: messages.filter((m) => m.type === 'warning').map((m) => m.msg ?? ''),
   };

@@ -62,6 +62,36 @@ function commitConfig(base: ImageConfigJson, r: EngineRecord, diffId: string, o:
   };
 }
 
+/**
+ * Stores an image: its config, a manifest over `layers` (their blobs already in the content store,
+ * tied to it by containerd's gc.ref labels) and the image record, named `reference` or else by its
+ * id (a dangling image). Call under a lease (`ctx.lease`): nothing refers to the blobs until the
+ * record exists.
+ */
+export async function writeImage(
+  d: Pick<EngineDeps, 'content' | 'images'>,
+  ctx: Ctx,
+  o: { config: ImageConfigJson; layers: readonly Descriptor[]; docker: boolean; reference?: string },
+): Promise<{ imageId: string; name: string }> {
+  const config = Buffer.from(JSON.stringify(o.config));
+  const configDigest = await putBlob(d.content, ctx, config, {});
+  const mediaType = o.docker ? MEDIA.dockerManifest : MEDIA.ociManifest;
+  const manifest: ManifestJson = {
+    schemaVersion: 2,
+    mediaType,
+    config: { mediaType: o.docker ? MEDIA.dockerConfig : MEDIA.ociConfig, digest: configDigest, size: config.length },
+    layers: o.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  };
+  const mbytes = Buffer.from(JSON.stringify(manifest));
+  const refs: Labels = { 'containerd.io/gc.ref.content.config': configDigest };
+  o.layers.forEach((l, i) => (refs[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
+  const manifestDigest = await putBlob(d.content, ctx, mbytes, refs);
+  const name = o.reference ? normalizeReference(o.reference) : configDigest;
+  const image = { name, labels: {}, target: { mediaType, digest: manifestDigest, size: mbytes.length } };
+  await d.images.create(ctx, image).catch((e) => (isAlreadyExists(e) ? d.images.update(ctx, image) : Promise.reject(e)));
+  return { imageId: configDigest, name };
+}
+
 export async function commitContainer(d: EngineDeps, events: EngineEvents, ctx: Ctx, r: EngineRecord, o: CommitOptions): Promise<CommitResult> {
   if (!d.differ) throw internal('commit: no differ wired (the diff slice has no content store)');
   const differ = d.differ;
@@ -94,23 +124,12 @@ export async function commitContainer(d: EngineDeps, events: EngineEvents, ctx: 
       const docker = baseManifest.manifest.mediaType === MEDIA.dockerManifest || baseManifest.desc.mediaType === MEDIA.dockerManifest;
       const layerDesc: Descriptor = { ...layer.desc, mediaType: docker ? DOCKER_LAYER_GZIP : layer.desc.mediaType };
       const now = new Date().toISOString();
-      const config = Buffer.from(JSON.stringify(commitConfig(base, r, layer.diffId, o, now)));
-      const configDigest = await putBlob(d.content, lctx, config, {});
-      const layers = [...baseManifest.manifest.layers, layerDesc];
-      const mediaType = docker ? MEDIA.dockerManifest : MEDIA.ociManifest;
-      const manifest: ManifestJson = {
-        schemaVersion: 2,
-        mediaType,
-        config: { mediaType: docker ? MEDIA.dockerConfig : MEDIA.ociConfig, digest: configDigest, size: config.length },
-        layers: layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
-      };
-      const mbytes = Buffer.from(JSON.stringify(manifest));
-      const refs: Labels = { 'containerd.io/gc.ref.content.config': configDigest };
-      layers.forEach((l, i) => (refs[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
-      const manifestDigest = await putBlob(d.content, lctx, mbytes, refs);
-      const name = o.reference ? normalizeReference(o.reference) : configDigest;
-      const image = { name, labels: {}, target: { mediaType, digest: manifestDigest, size: mbytes.length } };
-      await d.images.create(ctx, image).catch((e) => (isAlreadyExists(e) ? d.images.update(ctx, image) : Promise.reject(e)));
+      const { imageId: configDigest, name } = await writeImage(d, lctx, {
+        config: commitConfig(base, r, layer.diffId, o, now),
+        layers: [...baseManifest.manifest.layers, layerDesc],
+        docker,
+        reference: o.reference,
+      });
       events.publish(ctx.ns, 'commit', r, { comment: o.comment ?? '', imageID: configDigest });
       return { imageId: configDigest, name };
     });

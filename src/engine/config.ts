@@ -5,6 +5,8 @@
  */
 import { invalidArgument } from '../core/errors';
 import type { ImageConfigJson } from './image';
+import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag, parseVolumesFrom } from './mounts/parse';
+import { checkAutoRemove, parseRestartPolicy } from './restart/policy';
 import { shortId } from './names';
 import { parseCpus, parseLogOpts, parseMemory, parseSignal, parseSize } from './units';
 import type { ContainerConfig, CreateOptions, HostConfig, LogConfig, NetworkMode } from './types';
@@ -110,7 +112,18 @@ export function buildConfig(o: CreateOptions, image: ImageConfigJson, id: string
     logConfig: parseLogOpts(o.logOpts, DEFAULT_LOG_CONFIG),
     autoRemove: o.autoRemove ?? false,
     securityOpt: o.securityOpt ?? [],
+    restartPolicy: parseRestartPolicy(o.restart ?? ''),
+    binds: o.volumes ?? [],
+    mounts: o.mounts ?? [],
+    tmpfs: o.tmpfs ?? [],
+    volumesFrom: o.volumesFrom ?? [],
   };
+  checkAutoRemove(hostConfig.restartPolicy, hostConfig.autoRemove);
+  // Parsed now for their errors; planned (with the volumes-from containers) at create.
+  hostConfig.binds.forEach(parseVolumeFlag);
+  hostConfig.mounts.forEach(parseMountFlag);
+  hostConfig.tmpfs.forEach(parseTmpfsFlag);
+  hostConfig.volumesFrom.forEach(parseVolumesFrom);
   if (hostConfig.shmSize <= 0) throw invalidArgument('shm-size must be greater than 0');
   return { config, hostConfig };
 }

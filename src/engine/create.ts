@@ -4,6 +4,7 @@
  * found before any work; every later failure undoes what was made, and a crash half-way is
  * cleaned up at the next start (restore.ts).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
@@ -22,6 +23,11 @@ import { buildSpec } from './spec';
 import type { CreateOptions } from './types';
 import { ensureUnpacked } from './unpack';
 import { resolveUser } from './user';
+import { ociMounts, type OciMount } from './mounts/plan';
+import { prepareMounts, type MountDeps } from './mounts/prepare';
+import { mountRequest } from './mounts/request';
+import type { MountSpec } from './mounts/types';
+import { parseSize } from './units';
 
 export const RUNTIME = 'io.containerd.runc.v2';
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';
@@ -62,7 +68,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
       imageId: img.id,
       config,
       hostConfig,
-      state: { status: 'created', pid: 0, exitCode: 0, error: '', oomKilled: false, restartCount: 0 },
+      state: { status: 'created', pid: 0, exitCode: 0, error: '', oomKilled: false, restartCount: 0, manuallyStopped: false },
       path: args[0]!,
       args: args.slice(1),
       logPath: d.records.logPath(ctx.ns, id),
@@ -71,6 +77,7 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
       resolvConfPath: '',
       snapshotter: d.snapshotter,
       snapshotKey: id,
+      mounts: [],
     },
     wanted,
   );
@@ -86,11 +93,12 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
       snapshot = true;
       return finishCreate(d, lctx, rec, img.record.name, mounts, () => (container = true));
     });
-    const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...made.etc }));
+    const ready = await d.records.update(ctx, id, (r) => ({ ...r, phase: 'ready', ...made.etc, mounts: made.mounts }));
     d.tasks.warmSpec(ctx.ns, made.container);
     events.publish(ctx.ns, 'create', ready);
     return ready;
   } catch (e) {
+    await d.volumes.release(ctx, id, { removeAnonymous: true }).catch(() => undefined);
     if (container) await d.containers.delete(ctx, id).catch(() => undefined);
     if (snapshot) await sn.remove(ctx, id).catch(() => undefined);
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -99,14 +107,41 @@ export async function createContainer(d: EngineDeps, events: EngineEvents, ctx: 
   }
 }
 
-/** The part of create that needs the snapshot: user, /etc files, spec, containerd's container. */
-async function finishCreate(d: EngineDeps, ctx: Ctx, rec: EngineRecord, imageName: string, mounts: Mount[], made: () => void): Promise<{ etc: EtcFiles; container: Container }> {
+/**
+ * The volumes, binds and tmpfs a container asks for: volumes taken (made on first use) and filled
+ * with the image's content where they are new and empty (from the new snapshot, before the
+ * container ever ran), as Docker's create does.
+ */
+async function takeMounts(d: EngineDeps, ctx: Ctx, rec: EngineRecord, snapshot: Mount[]): Promise<{ specs: MountSpec[]; oci: OciMount[] }> {
+  const request = await mountRequest(rec.hostConfig, rec.config.volumes, async (ref) => (await d.records.resolve(ctx, ref)).mounts);
+  const deps: MountDeps = { volumes: d.volumes, exists: existsSync, makeDir: async (p) => void (await mkdir(p, { recursive: true, mode: 0o755 })) };
+  const specs = await prepareMounts(ctx, deps, rec.id, request, { kind: 'mounts', mounts: snapshot, tmpdir: d.tmpdir, readonly: true });
+  return {
+    specs,
+    oci: ociMounts(
+      specs,
+      (name) => d.volumes.dataDir(ctx.ns, name),
+      (v) => parseSize(v, 'tmpfs-size'),
+    ),
+  };
+}
+
+/** The part of create that needs the snapshot: mounts, user, /etc files, spec, containerd's container. */
+async function finishCreate(
+  d: EngineDeps,
+  ctx: Ctx,
+  rec: EngineRecord,
+  imageName: string,
+  mounts: Mount[],
+  made: () => void,
+): Promise<{ etc: EtcFiles; container: Container; mounts: MountSpec[] }> {
   const { id, config, hostConfig } = rec;
   const dir = d.records.dir(ctx.ns, id);
+  const taken = await takeMounts(d, ctx, rec, mounts);
   const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const etc = await writeEtcFiles(dir, config.hostname, hostConfig.networkMode);
-  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath });
+  const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, mounts: taken.oci });
   const container = await d.containers.create(ctx, {
     id,
     labels: { ...config.labels, [NAME_LABEL]: rec.name },
@@ -118,7 +153,7 @@ async function finishCreate(d: EngineDeps, ctx: Ctx, rec: EngineRecord, imageNam
     extensions: {},
   });
   made();
-  return { etc, container };
+  return { etc, container, mounts: taken.specs };
 }
 
 /** Undoes a create a crash interrupted (or what is left of a removal). */

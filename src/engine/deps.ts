@@ -7,7 +7,10 @@ import type { EventExchange } from '../events/exchange';
 import type { ImageStore } from '../images';
 import type { LeaseStore } from '../metadata/leases';
 import type { NamespacedSnapshotter } from '../metadata/snapshots';
+import type { Clock } from '../core/clock';
+import type { RootfsOps } from '../rootfs';
 import type { TaskManager } from '../tasks';
+import type { Volumes } from '../volumes';
 import type { LayerDiffer } from './commit';
 import type { Records } from './records';
 import type { LayerApplier } from './unpack';
@@ -40,5 +43,13 @@ export interface EngineDeps {
   events?: EventExchange;
   /** The berth-helper binary: `--init` mounts it into the container. */
   helperPath: string;
+  /** Named and anonymous volumes. */
+  volumes: Volumes;
+  /** Reads and writes containers' filesystems (copy-up, cp, export, diff) through berth-rootfs. */
+  rootfs: RootfsOps;
+  /** Where berth-rootfs makes its private mount points (`<state>/engine-mnt`). */
+  tmpdir: string;
+  /** Restart backoff timers (tests use a manual clock). */
+  clock?: Clock;
   log: Logger;
 }

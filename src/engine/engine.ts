@@ -19,6 +19,14 @@ import { restoreEngine } from './restore';
 import { EngineSession } from './session';
 import { sample } from './stats';
 import { topOf } from './top';
+import { changes, copyFrom, copyTo, exportRootfs, statPath } from './files/container-files';
+import { imageHistory, importImage } from './files/images';
+import type { CopyToOptions, ImportOptions } from './files/types';
+import type { HistoryRow } from './history';
+import { pruneContainers, pruneImages, type PruneOptions, type PruneReport, type SystemPruneOptions, type SystemPruneReport } from './prune';
+import { updateContainer, type UpdateOptions } from './update';
+import type { Archive, Change, PathStat } from '../rootfs';
+import type { Volumes } from '../volumes';
 import type {
   AttachOptions,
   CommitOptions,
@@ -52,9 +60,18 @@ export class LocalEngine implements Engine {
     this.life = new Lifecycle(d, this.publisher);
   }
 
-  /** Matches the records with the tasks berthd found again (call once, at start-up). */
+  /** Matches the records with the tasks berthd found again, then starts what restart policies want (call once, at start-up). */
   restore(): ReturnType<typeof restoreEngine> {
     return restoreEngine(this.d, this.life);
+  }
+
+  /** berthd is stopping: pending restarts are dropped (the containers stay `restarting`; the next berthd starts them). */
+  close(): void {
+    this.life.restarts.close();
+  }
+
+  get volumes(): Volumes {
+    return this.d.volumes;
   }
 
   private resolve(ctx: Ctx, ref: string): Promise<EngineRecord> {
@@ -66,7 +83,7 @@ export class LocalEngine implements Engine {
   }
 
   async start(ctx: Ctx, ref: string): Promise<void> {
-    await this.life.start(ctx, (await this.resolve(ctx, ref)).id);
+    await this.life.start(ctx, (await this.resolve(ctx, ref)).id, { explicit: true });
   }
 
   async stop(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void> {
@@ -92,8 +109,8 @@ export class LocalEngine implements Engine {
     await this.life.pause(ctx, await this.resolve(ctx, ref), false);
   }
 
-  async remove(ctx: Ctx, ref: string, opts: { force?: boolean } = {}): Promise<void> {
-    await this.life.remove(ctx, await this.resolve(ctx, ref), opts.force ?? false);
+  async remove(ctx: Ctx, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    await this.life.remove(ctx, await this.resolve(ctx, ref), opts.force ?? false, opts.volumes ?? false);
   }
 
   async rename(ctx: Ctx, ref: string, newName: string): Promise<void> {
@@ -200,5 +217,58 @@ export class LocalEngine implements Engine {
 
   events(ctx: Ctx, opts: { filters?: Record<string, string[]> } = {}): AsyncIterable<EngineEvent> {
     return this.publisher.subscribe(ctx, opts.filters);
+  }
+
+  async update(ctx: Ctx, ref: string, opts: UpdateOptions): Promise<{ warnings: string[] }> {
+    return updateContainer(this.d, this.life, ctx, await this.resolve(ctx, ref), opts);
+  }
+
+  async statPath(ctx: Ctx, ref: string, path: string): Promise<PathStat> {
+    return statPath(this.d, ctx, await this.resolve(ctx, ref), path);
+  }
+
+  async copyFrom(ctx: Ctx, ref: string, path: string, opts: { signal?: AbortSignal } = {}): Promise<{ stat: PathStat; archive: Archive }> {
+    return copyFrom(this.d, ctx, await this.resolve(ctx, ref), path, opts.signal);
+  }
+
+  async copyTo(ctx: Ctx, ref: string, path: string, tar: AsyncIterable<Buffer>, opts?: CopyToOptions): Promise<void> {
+    await copyTo(this.d, this.life, ctx, await this.resolve(ctx, ref), path, tar, opts);
+  }
+
+  async export(ctx: Ctx, ref: string, opts: { signal?: AbortSignal } = {}): Promise<Archive> {
+    return exportRootfs(this.d, ctx, await this.resolve(ctx, ref), opts.signal);
+  }
+
+  async changes(ctx: Ctx, ref: string): Promise<Change[]> {
+    return changes(this.d, ctx, await this.resolve(ctx, ref));
+  }
+
+  history(ctx: Ctx, image: string): Promise<HistoryRow[]> {
+    return imageHistory(this.d, ctx, image);
+  }
+
+  importImage(ctx: Ctx, tar: AsyncIterable<Buffer>, opts?: ImportOptions): Promise<{ imageId: string; name: string }> {
+    return importImage(this.d, ctx, tar, opts);
+  }
+
+  prune(ctx: Ctx, opts?: PruneOptions): Promise<PruneReport> {
+    return pruneContainers(this.d, ctx, (id) => this.remove(ctx, id), opts);
+  }
+
+  pruneImages(ctx: Ctx, opts?: PruneOptions & { all?: boolean }): Promise<PruneReport> {
+    return pruneImages(this.d, ctx, opts);
+  }
+
+  async systemPrune(ctx: Ctx, opts: SystemPruneOptions = {}): Promise<SystemPruneReport> {
+    const containers = await this.prune(ctx, { ...(opts.filters ? { filters: opts.filters } : {}) });
+    const images = await this.pruneImages(ctx, { all: opts.all ?? false, ...(opts.filters ? { filters: opts.filters } : {}) });
+    const labels = Object.fromEntries(Object.entries(opts.filters ?? {}).filter(([k]) => k === 'label' || k === 'label!'));
+    const volumes = opts.volumes ? await this.d.volumes.prune(ctx, { filters: labels }) : undefined;
+    return {
+      containers,
+      images,
+      ...(volumes ? { volumes } : {}),
+      spaceReclaimed: containers.spaceReclaimed + images.spaceReclaimed + (volumes?.spaceReclaimed ?? 0),
+    };
   }
 }

@@ -8,10 +8,16 @@
  *
  * A start creates a task whose monitor holds the stdio (the json-file log, attachers); when the
  * process exits the exit is recorded, the task deleted and the waiters released, in that order.
+ * Then the restart policy decides (restart/): `restarting` until its backoff is over, or `exited`.
+ * Volumes are mounted (a mounted local volume on the host) before a start and unmounted after
+ * the exit; `rm` gives them back, `rm -v` removes the anonymous ones.
  * Start, the exit handling and removal of one container run one at a time (`serial`); stop and
  * kill do not wait for that lock, so `kill` works while a `stop` waits out its timeout.
  */
 import { background, type Ctx } from '../core/context';
+import { mountVolumes, unmountVolumes } from './mounts/prepare';
+import { RestartSupervisor } from './restart/supervisor';
+import { parseSize } from './units';
 import { canceled, conflict, errorKind, internal, isNotFound, notFound } from '../core/errors';
 import type { Exit } from '../tasks';
 import { DEFAULT_STOP_TIMEOUT_S } from './config';
@@ -48,15 +54,36 @@ interface Live {
   pending: Array<{ session: EngineSession; streams: Array<'stdin' | 'stdout' | 'stderr'> }>;
 }
 
+/** What the restart policy sees of an exit. */
+function facts(r: EngineRecord, exit: Exit) {
+  const ranForMs = r.state.startedAt ? Math.max(0, exit.exitedAt.getTime() - r.state.startedAt.getTime()) : 0;
+  return { exitCode: exit.exitStatus, manuallyStopped: r.state.manuallyStopped, ranForMs };
+}
+
 const isRunning = (r: EngineRecord) => r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting';
+
+/** `explicit`: a user's start (or berthd's at boot), which starts the restart count over. */
+export interface StartOptions {
+  explicit: boolean;
+}
 
 export class Lifecycle {
   private readonly live = new Map<string, Live>();
+  readonly restarts: RestartSupervisor;
 
   constructor(
     private readonly d: EngineDeps,
     private readonly events: EngineEvents,
-  ) {}
+  ) {
+    this.restarts = new RestartSupervisor(
+      {
+        restart: (ns, id) => this.start(background(ns, { log: d.log }), id, { explicit: false }),
+        gaveUp: (ns, id) => this.settleRestart(ns, id),
+      },
+      d.clock,
+      d.log,
+    );
+  }
 
   private entry(ns: string, id: string): Live {
     const k = `${ns}/${id}`;
@@ -77,18 +104,25 @@ export class Lifecycle {
     this.entry(ns, id).pending.push({ session, streams });
   }
 
-  async start(ctx: Ctx, id: string): Promise<void> {
+  async start(ctx: Ctx, id: string, o: StartOptions = { explicit: true }): Promise<void> {
     await this.serial(ctx.ns, id, async () => {
-      const r = await this.d.records.get(ctx, id);
+      let r = await this.d.records.get(ctx, id);
       if (!r || r.phase !== 'ready') throw notFound(`No such container: ${id}`);
-      if (r.state.status === 'running') return; // Docker: 304, already started
+      // Docker: 304, already started (a container waiting out its restart backoff counts as running).
+      if (r.state.status === 'running' || (o.explicit && r.state.status === 'restarting')) return;
+      if (!o.explicit && r.state.status !== 'restarting') return; // stopped or removed meanwhile
       if (r.state.status === 'paused') throw conflict(`cannot start a paused container, try unpause instead`);
       if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${id}: cannot start a ${r.state.status} container`);
+      if (o.explicit) {
+        this.restarts.started(ctx.ns, id, r.hostConfig.restartPolicy);
+        r = await this.d.records.update(ctx, id, (x) => void (x.state = { ...x.state, restartCount: 0, manuallyStopped: false }));
+      }
       await this.dropTask(ctx, id);
       const l = this.entry(ctx.ns, id);
       const pending = l.pending.splice(0);
       try {
         const c = r.config;
+        await mountVolumes(ctx, this.d.volumes, id, r.mounts, (v) => parseSize(v, 'tmpfs-size'));
         await this.d.tasks.create(ctx, {
           containerId: id,
           rootfs: [],
@@ -116,6 +150,7 @@ export class Lifecycle {
       } catch (e) {
         for (const p of pending) p.session.fail(e);
         await this.dropTask(ctx, id).catch(() => undefined);
+        await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch(() => undefined);
         // Docker keeps a container whose start failed as created, with the reason and 127/126.
         const msg = (e as Error).message;
         const code = /not found|no such file/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
@@ -142,19 +177,40 @@ export class Lifecycle {
     );
   }
 
-  /** Records an exit, deletes the task, tells the waiters; `--rm` containers go. */
-  async onExit(ns: string, id: string, exit: Exit, error = ''): Promise<void> {
+  /**
+   * Records an exit, deletes the task, tells the waiters; then the restart policy (not while
+   * berthd restores: its boot decides then), else `--rm` containers go.
+   */
+  async onExit(ns: string, id: string, exit: Exit, error = '', o: { restoring?: boolean } = {}): Promise<void> {
     const ctx = background(ns, { log: this.d.log });
     let r: EngineRecord | undefined;
+    let restart = false;
     try {
+      const cur = await this.d.records.get(ctx, id);
+      const d =
+        cur?.phase === 'ready' && !o.restoring
+          ? this.restarts.exited(ns, id, cur.hostConfig.restartPolicy, cur.state.restartCount, facts(cur, exit))
+          : undefined;
+      restart = d?.restart ?? false;
       r = await this.d.records.update(ctx, id, (x) => {
         if (x.phase === 'removing') return;
-        x.state = { ...x.state, status: 'exited', pid: 0, exitCode: exit.exitStatus, oomKilled: exit.oomKilled, error, finishedAt: exit.exitedAt };
+        x.state = {
+          ...x.state,
+          status: restart ? 'restarting' : 'exited',
+          pid: 0,
+          exitCode: exit.exitStatus,
+          oomKilled: exit.oomKilled,
+          error,
+          finishedAt: exit.exitedAt,
+        };
+        if (d?.restart) x.state.restartCount = d.restartCount;
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
     await this.dropTask(ctx, id).catch((e) => this.d.log.warn('engine: deleting an exited task failed', { ns, id, err: e as Error }));
+    if (r)
+      await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch((e) => this.d.log.warn('engine: unmounting volumes failed', { ns, id, err: e as Error }));
     const l = this.entry(ns, id);
     const result: WaitResult = { exitCode: exit.exitStatus, ...(error ? { error } : {}) };
     if (r) {
@@ -164,9 +220,25 @@ export class Lifecycle {
     l.run?.resolve(result);
     l.run = undefined;
     for (const w of l.nextExit.splice(0)) w.resolve(result);
-    // Restart policies (their own issue) decide here, before `--rm`: Docker's backoff from 100 ms
-    // doubling to a minute, `restarting` as the status meanwhile, an explicit stop cancelling it.
-    if (r?.hostConfig.autoRemove && r.phase === 'ready') await this.removeNow(ctx, r).catch((e) => this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error }));
+    if (!restart && r?.hostConfig.autoRemove && r.phase === 'ready')
+      await this.removeNow(ctx, r).catch((e) => this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error }));
+  }
+
+  /** A restart that was decided will not happen (canceled by a stop, or its start failed): exited. */
+  private settleRestart(ns: string, id: string): Promise<void> {
+    const ctx = background(ns, { log: this.d.log });
+    return this.serial(ns, id, async () => {
+      await this.d.records.update(ctx, id, (x) => {
+        if (x.state.status === 'restarting') x.state = { ...x.state, status: 'exited' };
+      });
+    }).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+  }
+
+  /** Records a stop or kill on purpose (Docker's HasBeenManuallyStopped). */
+  private async stoppedOnPurpose(ctx: Ctx, r: EngineRecord): Promise<void> {
+    await this.d.records
+      .update(ctx, r.id, (x) => void (x.state = { ...x.state, manuallyStopped: true }))
+      .catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
   }
 
   /** Deletes the container's task, if there is one (killing a leftover that still runs). */
@@ -197,13 +269,22 @@ export class Lifecycle {
   async kill(ctx: Ctx, r: EngineRecord, signal: string | number = 'SIGKILL'): Promise<void> {
     const sig = parseSignal(signal);
     if (!isRunning(r)) throw conflict(`container ${r.id} is not running`);
+    await this.stoppedOnPurpose(ctx, r);
+    // The signals that end it end its restarts too (Docker's ExitOnNext); a container waiting
+    // out its backoff gets no signal, only that.
+    if (sig === SIGKILL || sig === parseSignal(r.config.stopSignal || 'SIGTERM'))
+      this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
+    if (r.state.status === 'restarting') return;
     await this.signal(ctx, r, sig);
   }
 
   /** StopSignal, `timeout` seconds, SIGKILL; a container that is not running is left as it is. */
   async stop(ctx: Ctx, r: EngineRecord, o: StopOptions = {}): Promise<void> {
+    if (!isRunning(r)) return;
+    await this.stoppedOnPurpose(ctx, r);
+    this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
     const run = this.entry(ctx.ns, r.id).run;
-    if (!isRunning(r) || !run) return;
+    if (!run) return this.settleRestart(ctx.ns, r.id); // it was waiting out a restart backoff: canceled, now exited
     const sig = parseSignal(o.signal || r.config.stopSignal || 'SIGTERM');
     const timeout = o.timeout ?? r.config.stopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
     await this.signal(ctx, r, sig);
@@ -219,6 +300,9 @@ export class Lifecycle {
       clearTimeout(timer);
       if (done === 'stuck') throw internal(`container ${r.id}: did not exit ${KILL_GRACE_MS / 1000}s after SIGKILL`);
     }
+    // An exit that raced the stop may have scheduled a restart the stop then canceled: settled
+    // here (after that exit's handling), so the container is `exited` when stop returns.
+    await this.settleRestart(ctx.ns, r.id);
     this.events.publish(ctx.ns, 'stop', r);
   }
 
@@ -262,8 +346,11 @@ export class Lifecycle {
   }
 
   /** `rm` (with `force`, of a running container too): the task, the container, its snapshot, logs and name. */
-  async remove(ctx: Ctx, r: EngineRecord, force: boolean): Promise<void> {
-    if (isRunning(r)) {
+  async remove(ctx: Ctx, r: EngineRecord, force: boolean, volumes = false): Promise<void> {
+    if (r.state.status === 'restarting') {
+      if (!force) throw conflict(`cannot remove container "${r.name}": container is restarting: stop the container before removing or force remove`);
+      this.restarts.stopping(ctx.ns, r.id, r.hostConfig.restartPolicy, r.state.restartCount);
+    } else if (isRunning(r)) {
       if (!force) throw conflict(`cannot remove container "${r.name}": container is running: stop the container before removing or force remove`);
       const run = this.entry(ctx.ns, r.id).run;
       await this.signal(ctx, r, SIGKILL);
@@ -273,17 +360,20 @@ export class Lifecycle {
     await this.serial(ctx.ns, r.id, async () => {
       const cur = await this.d.records.get(ctx, r.id);
       if (!cur) throw notFound(`No such container: ${r.id}`);
-      if (isRunning(cur)) throw conflict(`cannot remove container "${r.name}": it was started again meanwhile`);
-      await this.removeNow(ctx, cur);
+      if (isRunning(cur) && cur.state.status !== 'restarting') throw conflict(`cannot remove container "${r.name}": it was started again meanwhile`);
+      await this.removeNow(ctx, cur, volumes);
     });
   }
 
-  private async removeNow(ctx: Ctx, r: EngineRecord): Promise<void> {
+  private async removeNow(ctx: Ctx, r: EngineRecord, volumes = false): Promise<void> {
+    this.restarts.removed(ctx.ns, r.id);
     await this.d.records.update(ctx, r.id, (x) => ({ ...x, phase: 'removing', state: { ...x.state, status: 'removing' } }));
     const l = this.entry(ctx.ns, r.id);
     for (const p of l.pending.splice(0)) p.session.fail(notFound(`container ${r.id} was removed`));
     await this.dropTask(ctx, r.id);
     await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
+    // Before the record goes (a crash in between repeats it): `rm -v` and `--rm` take the anonymous volumes.
+    await this.d.volumes.release(ctx, r.id, { removeAnonymous: volumes || r.hostConfig.autoRemove });
     await discardContainer(this.d, ctx, r);
     this.events.publish(ctx.ns, 'destroy', r);
     l.removed.resolve({ exitCode: r.state.exitCode });

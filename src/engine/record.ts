@@ -7,6 +7,27 @@ import { z } from 'zod';
 import type { EngineContainer } from './types';
 
 const date = z.string().transform((s) => new Date(s));
+
+/** A mount point (mounts/types.ts MountSpec). Records made before mounts existed have none. */
+const MountSpecSchema = z.object({
+  type: z.enum(['volume', 'bind', 'tmpfs']),
+  source: z.string(),
+  target: z.string(),
+  readOnly: z.boolean(),
+  propagation: z.enum(['shared', 'rshared', 'slave', 'rslave', 'private', 'rprivate']).optional(),
+  nonRecursive: z.boolean().optional(),
+  copyData: z.boolean(),
+  volumeDriver: z.string().optional(),
+  volumeLabels: z.record(z.string(), z.string()).optional(),
+  volumeOptions: z.record(z.string(), z.string()).optional(),
+  subpath: z.string().optional(),
+  tmpfsSize: z.string().optional(),
+  tmpfsMode: z.number().int().optional(),
+  tmpfsOptions: z.array(z.string()).optional(),
+  origin: z.enum(['bind-flag', 'mount-flag', 'tmpfs-flag', 'volumes-from', 'image']),
+  mode: z.string().optional(),
+});
+const strings = z.array(z.string()).default([]);
 const optDate = date.optional();
 
 export const EngineRecordSchema = z.object({
@@ -49,6 +70,13 @@ export const EngineRecordSchema = z.object({
     logConfig: z.object({ maxSize: z.number(), maxFile: z.number() }),
     autoRemove: z.boolean(),
     securityOpt: z.array(z.string()),
+    restartPolicy: z
+      .object({ name: z.enum(['no', 'always', 'unless-stopped', 'on-failure']), maximumRetryCount: z.number().int() })
+      .default({ name: 'no', maximumRetryCount: 0 }),
+    binds: strings,
+    mounts: strings,
+    tmpfs: strings,
+    volumesFrom: strings,
   }),
   state: z.object({
     status: z.enum(['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing']),
@@ -59,6 +87,7 @@ export const EngineRecordSchema = z.object({
     startedAt: optDate,
     finishedAt: optDate,
     restartCount: z.number().int(),
+    manuallyStopped: z.boolean().default(false),
   }),
   path: z.string(),
   args: z.array(z.string()),
@@ -68,6 +97,7 @@ export const EngineRecordSchema = z.object({
   resolvConfPath: z.string(),
   snapshotter: z.string(),
   snapshotKey: z.string(),
+  mounts: z.array(MountSpecSchema).default([]),
 });
 
 export type Phase = 'creating' | 'ready' | 'removing';
@@ -100,5 +130,5 @@ export function fromStored(s: unknown): EngineRecord {
 /** The public view (no bookkeeping). */
 export function toContainer(r: EngineRecord): EngineContainer {
   const { version: _v, phase: _p, namespace: _n, ...c } = r;
-  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state } };
+  return { ...c, config: { ...c.config }, hostConfig: { ...c.hostConfig }, state: { ...c.state }, mounts: c.mounts.map((m) => ({ ...m })) };
 }

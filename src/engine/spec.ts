@@ -12,6 +12,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, default
 import { containerCapabilities } from './caps';
 import { mergeEnv, processArgs } from './config';
 import type { EtcFiles } from './etc-files';
+import type { OciMount } from './mounts/plan';
 import type { ExecUser } from './user';
 import type { ContainerConfig, HostConfig } from './types';
 
@@ -29,6 +30,8 @@ export interface SpecInput {
   etc: EtcFiles;
   /** The berth-helper binary, mounted as the init for `--init`. */
   initBinary: string;
+  /** Volumes, binds and tmpfs (mounts/plan.ts), parents first. */
+  mounts?: readonly OciMount[];
 }
 
 /** The process environment as Docker builds it: PATH, HOSTNAME, TERM (tty), the config's, HOME. */
@@ -108,17 +111,23 @@ export function buildSpec(i: SpecInput): OciSpec {
   spec.root = { path: 'rootfs', readonly: h.readonlyRootfs };
 
   const etcOpts = ['rbind', 'rprivate', ...(h.readonlyRootfs ? ['ro'] : [])];
+  // A user's mount replaces a default one at the same place (Docker skips its own there).
+  const user = new Set((i.mounts ?? []).map((m) => m.destination));
   spec.mounts = (spec.mounts ?? [])
-    .filter((m) => m.destination !== '/run') // containerd's, not Docker's
+    .filter((m) => m.destination !== '/run' && !user.has(m.destination)) // containerd's /run, not Docker's
     .map((m) => (m.destination === '/dev/shm' ? { ...m, options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${h.shmSize}`] } : m))
-    .map((m) => (h.privileged && (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m));
-  spec.mounts.push(
+    .map((m) =>
+      h.privileged && (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m,
+    );
+  const etcMounts = [
     { destination: '/etc/resolv.conf', type: 'bind', source: i.etc.resolvConfPath, options: etcOpts },
     { destination: '/etc/hostname', type: 'bind', source: i.etc.hostnamePath, options: etcOpts },
     { destination: '/etc/hosts', type: 'bind', source: i.etc.hostsPath, options: etcOpts },
-  );
+  ].filter((m) => !user.has(m.destination));
+  // The /etc files and the user's mounts, parents first: a volume on /etc gets the hosts file on it.
+  const depth = (d: string) => d.split('/').filter(Boolean).length;
+  spec.mounts.push(...[...etcMounts, ...(i.mounts ?? []).map((m) => ({ ...m }))].sort((a, b) => depth(a.destination) - depth(b.destination)));
   if (h.init) spec.mounts.push({ destination: INIT_PATH, type: 'bind', source: i.initBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
-  // Volumes (their own issue) mount here: the image's declared ones are in config.volumes.
 
   const l = spec.linux!;
   l.maskedPaths = h.privileged ? [] : [...DOCKER_MASKED_PATHS];

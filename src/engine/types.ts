@@ -6,6 +6,12 @@
  * Docker's names where Docker has one.
  */
 import type { Ctx } from '../core/context';
+import type { Volumes } from '../volumes';
+import type { EngineFiles } from './files/types';
+import type { MountSpec } from './mounts/types';
+import type { PruneOptions, PruneReport, SystemPruneOptions, SystemPruneReport } from './prune';
+import type { RestartPolicy } from './restart/policy';
+import type { UpdateOptions } from './update';
 
 /** Docker's container states (`docker ps` STATUS, `State.Status` in inspect). */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited' | 'dead' | 'removing';
@@ -65,6 +71,13 @@ export interface HostConfig {
   autoRemove: boolean;
   /** `--security-opt` values, kept for the seccomp/apparmor hooks (validated there). */
   securityOpt: string[];
+  /** `--restart`. */
+  restartPolicy: RestartPolicy;
+  /** `-v`, `--mount`, `--tmpfs`, `--volumes-from` as given (the mounts they made are EngineContainer.mounts). */
+  binds: string[];
+  mounts: string[];
+  tmpfs: string[];
+  volumesFrom: string[];
 }
 
 export interface ContainerState {
@@ -78,6 +91,8 @@ export interface ContainerState {
   startedAt?: Date;
   finishedAt?: Date;
   restartCount: number;
+  /** Stopped on purpose (stop, or a kill) since its last start: `unless-stopped` then stays down (Docker's HasBeenManuallyStopped). */
+  manuallyStopped: boolean;
 }
 
 export interface EngineContainer {
@@ -100,6 +115,8 @@ export interface EngineContainer {
   resolvConfPath: string;
   snapshotter: string;
   snapshotKey: string;
+  /** Its mount points (volumes by name, binds, tmpfs), in Docker's order: `inspect`'s Mounts. */
+  mounts: MountSpec[];
 }
 
 /** One row of `ps`. */
@@ -149,6 +166,16 @@ export interface CreateOptions {
   logOpts?: Record<string, string>;
   autoRemove?: boolean;
   securityOpt?: string[];
+  /** `--restart no|on-failure[:N]|always|unless-stopped`. */
+  restart?: string;
+  /** `-v [SOURCE:]TARGET[:MODE]`. */
+  volumes?: string[];
+  /** `--mount type=…,…` (the docker CLI's CSV form). */
+  mounts?: string[];
+  /** `--tmpfs /path[:opts]`. */
+  tmpfs?: string[];
+  /** `--volumes-from CONTAINER[:ro|:rw]`. */
+  volumesFrom?: string[];
 }
 
 export interface StopOptions {
@@ -196,10 +223,7 @@ export interface AttachOptions {
 }
 
 export type StreamEvent =
-  | { kind: 'stdout' | 'stderr'; data: Buffer }
-  | { kind: 'dropped'; bytes: number }
-  | { kind: 'exit'; exitCode: number }
-  | { kind: 'detached' };
+  { kind: 'stdout' | 'stderr'; data: Buffer } | { kind: 'dropped'; bytes: number } | { kind: 'exit'; exitCode: number } | { kind: 'detached' };
 
 /** A live attach (or exec) session: output until exit or detach, stdin, resize. */
 export interface StreamSession {
@@ -275,7 +299,24 @@ export interface CommitResult {
   name: string;
 }
 
-export type EngineAction = 'create' | 'start' | 'die' | 'stop' | 'kill' | 'destroy' | 'rename' | 'pause' | 'unpause' | 'commit' | 'restart' | 'attach' | 'detach' | 'exec_create' | 'exec_start' | 'exec_die' | 'oom';
+export type EngineAction =
+  | 'create'
+  | 'start'
+  | 'die'
+  | 'stop'
+  | 'kill'
+  | 'destroy'
+  | 'rename'
+  | 'pause'
+  | 'unpause'
+  | 'commit'
+  | 'restart'
+  | 'attach'
+  | 'detach'
+  | 'exec_create'
+  | 'exec_start'
+  | 'exec_die'
+  | 'oom';
 
 export interface EngineEvent {
   action: EngineAction;
@@ -295,7 +336,7 @@ export interface ListOptions {
 }
 
 /** The engine as berthd serves it. Every `ref` is a full id, a unique id prefix, or a name. */
-export interface Engine {
+export interface Engine extends EngineFiles {
   create(ctx: Ctx, opts: CreateOptions): Promise<EngineContainer>;
   start(ctx: Ctx, ref: string): Promise<void>;
   stop(ctx: Ctx, ref: string, opts?: StopOptions): Promise<void>;
@@ -303,7 +344,8 @@ export interface Engine {
   kill(ctx: Ctx, ref: string, signal?: string | number): Promise<void>;
   pause(ctx: Ctx, ref: string): Promise<void>;
   unpause(ctx: Ctx, ref: string): Promise<void>;
-  remove(ctx: Ctx, ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** `volumes` (`rm -v`): its anonymous volumes go too. */
+  remove(ctx: Ctx, ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
   rename(ctx: Ctx, ref: string, newName: string): Promise<void>;
   wait(ctx: Ctx, ref: string, condition?: WaitCondition): Promise<WaitResult>;
   inspect(ctx: Ctx, ref: string): Promise<EngineContainer>;
@@ -316,4 +358,14 @@ export interface Engine {
   stats(ctx: Ctx, ref: string, opts?: { stream?: boolean; intervalMs?: number }): AsyncIterable<StatsSample>;
   commit(ctx: Ctx, ref: string, opts?: CommitOptions): Promise<CommitResult>;
   events(ctx: Ctx, opts?: { filters?: Record<string, string[]> }): AsyncIterable<EngineEvent>;
+  /** `update`: resources of a running container change at once; `--restart` too. Returns Docker's warnings. */
+  update(ctx: Ctx, ref: string, opts: UpdateOptions): Promise<{ warnings: string[] }>;
+  /** `container prune`: every container that is not running. */
+  prune(ctx: Ctx, opts?: PruneOptions): Promise<PruneReport>;
+  /** `image prune`: dangling images (names that are only a digest), or with `all` every image no container uses. */
+  pruneImages(ctx: Ctx, opts?: PruneOptions & { all?: boolean }): Promise<PruneReport>;
+  /** `system prune`: containers, then images, then (with `volumes`) volumes; no networks of its own, no build cache. */
+  systemPrune(ctx: Ctx, opts?: SystemPruneOptions): Promise<SystemPruneReport>;
+  /** `volume create/ls/inspect/rm/prune`. */
+  readonly volumes: Volumes;
 }

@@ -191,6 +191,25 @@ export class NamespacedContentStore implements ContentStore {
     else this.committing.delete(digest);
   }
 
+  /**
+   * GC: removes the blob's file unless a commit of it is between its rename and its record;
+   * observers hear of it (staged extractions of it are dropped).
+   */
+  async collectBlob(digest: Digest): Promise<void> {
+    if (this.isCommitting(digest)) return;
+    await this.backend.deleteBlob(digest);
+    notify(this.observers, (o) => o.blobRemoved?.(digest));
+  }
+
+  /** GC: removes a backend ingest (unless a writer holds it and not `evenIfOpen`); observers hear of it. */
+  async collectIngest(backendRef: string, evenIfOpen = false): Promise<void> {
+    if (!evenIfOpen && this.backend.isLocked(backendRef)) return;
+    await this.backend.abort(backendRef).catch((e) => {
+      if (!isNotFound(e)) throw e;
+    });
+    notify(this.observers, (o) => o.ingestRemoved?.(backendRef));
+  }
+
   async status(ctx: Ctx, ref: string): Promise<Status> {
     const ns = namespaceRequired(ctx);
     validateRef(ref);
@@ -231,6 +250,7 @@ export class NamespacedContentStore implements ContentStore {
     await this.backend.abort(backendRef(ns, ref)).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
+    notify(this.observers, (o) => o.ingestRemoved?.(backendRef(ns, ref)));
     await this.db.update(async (tx) => {
       tx.del(keys.ingest(ns, ref));
       if (rec.lease) tx.del(keys.leaseResource(ns, rec.lease, LEASE_RESOURCE.ingest, ref));

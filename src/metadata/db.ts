@@ -3,7 +3,7 @@ import { Mirror } from './mirror';
 import type { Key } from './schema';
 import { SCHEMA_VERSION, SEP, decodeKey, encodeKey, keys } from './schema';
 import { runMigrations } from './migrations';
-import { internal, unavailable } from '../core/errors';
+import { internal, resourceExhausted, unavailable } from '../core/errors';
 
 /**
  * LevelDB has no read-write transactions (bolt had), so the DB has one async write lock:
@@ -109,7 +109,13 @@ export class MetadataDB {
       result = await fn(tx);
       if (pending.size > 0) {
         const ops = [...pending.values()];
-        await this.db.batch(ops);
+        try {
+          await this.db.batch(ops);
+        } catch (e) {
+          // LevelDB says "IO error: <file>: No space left on device": the host's limit, not a bug.
+          if (/No space left on device|Disk quota exceeded/.test((e as Error).message)) throw resourceExhausted(`metadata: ${(e as Error).message}`, { cause: e });
+          throw e;
+        }
         this.mirror.apply(ops);
       }
     } finally {

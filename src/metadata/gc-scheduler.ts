@@ -22,6 +22,7 @@ export class GcScheduler {
   private running: Promise<GcStats> | undefined;
   private queued: Promise<GcStats> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private wake: { at: number; timer: NodeJS.Timeout } | undefined;
   private mutations = 0;
   private collecting = false;
   private closed = false;
@@ -56,6 +57,24 @@ export class GcScheduler {
     this.timer.unref?.();
   }
 
+  /**
+   * Collects at `at` (a lease's `containerd.io/gc.expire`), so an expired lease gives its
+   * resources back then rather than at the next unrelated collection. Keeps the earliest.
+   */
+  wakeAt(at: Date): void {
+    const t = at.getTime();
+    if (this.closed || (this.wake && this.wake.at <= t)) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    // setTimeout holds at most ~24.8 days; a later expiry re-arms after that collection.
+    const delay = Math.min(Math.max(0, t - Date.now()) + 10, 0x7fffffff);
+    const timer = setTimeout(() => {
+      this.wake = undefined;
+      this.collect().catch((e) => this.opts.log.error('gc failed', { err: e as Error }));
+    }, delay);
+    timer.unref?.();
+    this.wake = { at: t, timer };
+  }
+
   /** Hook for MetadataDB.onMutation. */
   onMutation(): void {
     if (this.collecting) return;
@@ -66,6 +85,8 @@ export class GcScheduler {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = undefined;
     await Promise.allSettled([this.running, this.queued]);
   }
 
@@ -77,6 +98,7 @@ export class GcScheduler {
         this.runs++;
         this.last = s;
         this.opts.log.debug('gc collected', { ...s });
+        if (s.nextLeaseExpiry) this.wakeAt(s.nextLeaseExpiry);
         return s;
       },
     );

@@ -15,9 +15,16 @@ import { LEASE_RESOURCE, keys } from './schema';
  * labels on images, containers, blobs and snapshots, plus a snapshot's parent. Leases labelled
  * `containerd.io/gc.flat` hold their resources without following their references.
  *
+ * Ingests are containerd's `content.ingest` resources: one opened under a lease (or added to one
+ * as an `ingests` resource) lives as long as that lease and goes with it, partial data and all,
+ * at the next collection (`ctr leases rm --sync`: at once); one without a lease expires after
+ * `ingestExpiryMs` without writes. Ingest dirs on disk that no namespace has a record for (a crash
+ * between the two) are aborted too.
+ *
  * Sweep, in three steps:
  *  1. under the write lock, one batch: unreferenced blob records, expired leases (with their
- *     resource records), and unleased ingest records whose backend ingest is gone or expired;
+ *     resource records), ingest records whose lease is gone, and unleased ones whose backend
+ *     ingest is gone or expired;
  *  2. unreferenced snapshots through each SnapshotCollector, children before parents;
  *  3. under the write lock again (so no commit can slip between the scan and the delete), every
  *     on-disk blob that no namespace has a record for and no open ingest expects. The content
@@ -32,9 +39,12 @@ const REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.';
 export interface GcContent {
   deleteBlob(digest: string): Promise<void>;
   listBlobs(): AsyncIterable<string>;
-  abortIngest(backendRef: string): Promise<void>;
+  /** Removes a backend ingest; `evenIfOpen`: also one a writer holds (its lease is gone). */
+  abortIngest(backendRef: string, evenIfOpen?: boolean): Promise<void>;
   /** Last update of a namespaced ingest; undefined when the backend ingest is gone. */
   ingestUpdatedAt?(ns: string, ref: string): Promise<Date | undefined>;
+  /** Backend refs of every ingest on disk, with whether a writer holds it. */
+  listIngests?(): AsyncIterable<{ ref: string; open: boolean }>;
 }
 
 /** What GC needs from one snapshotter (NamespacedSnapshotter.collector). */
@@ -61,6 +71,8 @@ export interface GcStats {
   snapshotsRemoved: number;
   blobFilesRemoved: number;
   durationMs: number;
+  /** When the next live lease expires (the scheduler collects then), if any does. */
+  nextLeaseExpiry?: Date;
 }
 
 const LabelsSchema = z.record(z.string(), z.string()).catch({});
@@ -196,6 +208,20 @@ function isExpired(leaseLabels: Labels, now: Date): boolean {
   return !!exp && exp.getTime() <= now.getTime();
 }
 
+/** The earliest `containerd.io/gc.expire` of any lease in any namespace after `now`. */
+export async function nextLeaseExpiry(db: MetadataDB, now = new Date()): Promise<Date | undefined> {
+  let next: Date | undefined;
+  await db.view(async (tx) => {
+    for await (const { key, value } of tx.list<unknown>(['v1'])) {
+      if (key[2] !== 'lease' || key.length !== 4) continue;
+      const r = LabelledSchema.safeParse(value);
+      const exp = r.success ? parseTime(r.data.labels[LABEL_GC_EXPIRE]) : undefined;
+      if (exp && exp.getTime() > now.getTime() && (!next || exp < next)) next = exp;
+    }
+  });
+  return next;
+}
+
 async function listSnapshots(deps: GcDeps, ns: string): Promise<Map<string, Map<string, SnapInfo>>> {
   const snaps = new Map<string, Map<string, SnapInfo>>();
   for (const [sn, col] of deps.snapshots) {
@@ -220,13 +246,33 @@ function childrenFirst(doomed: string[], infos: Map<string, SnapInfo>): string[]
   return doomed.map((k) => [k, depth(k)] as const).sort((x, y) => y[1] - x[1]).map(([k]) => k);
 }
 
+/**
+ * Ingests on disk without a record in any namespace (a crash between the backend open and the
+ * record, or a record removed while its writer held the ingest) and no writer: aborted. The
+ * records are read under the write lock, so an ingest being opened (its writer holds the lock
+ * until its record is written) is never taken.
+ */
+async function abortOrphanIngests(deps: GcDeps, content: Required<GcContent>): Promise<number> {
+  let removed = 0;
+  await deps.db.update(async (tx) => {
+    const known = new Set<string>();
+    for await (const { key } of tx.list<unknown>(['v1'])) if (key[2] === 'ingest' && key.length === 4) known.add(backendRef(key[1]!, key[3]!));
+    for await (const { ref, open } of content.listIngests()) {
+      if (open || known.has(ref)) continue;
+      await content.abortIngest(ref).catch((e) => deps.log.warn('gc: abort ingest failed', { ref, err: e as Error }));
+      removed++;
+    }
+  });
+  return removed;
+}
+
 /** Runs one full collection. Never deletes anything reachable from a root. */
 export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
   const t0 = Date.now();
   const now = (deps.now ?? (() => new Date()))();
   const stats: GcStats = { namespaces: 0, blobRecordsRemoved: 0, leasesRemoved: 0, ingestsRemoved: 0, snapshotsRemoved: 0, blobFilesRemoved: 0, durationMs: 0 };
   const snapshotRemovals: Array<{ sn: string; ns: string; keys: string[] }> = [];
-  const ingestAborts: string[] = [];
+  const ingestAborts: Array<{ ref: string; evenIfOpen: boolean }> = [];
 
   await deps.db.update(async (tx: WriteTx) => {
     const all = await scan(deps.db);
@@ -253,6 +299,15 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
       for (const id of live) for (const r of st.leaseRes.get(id) ?? []) if (r.type === LEASE_RESOURCE.ingest) leasedIngests.add(r.id);
       for (const [ref, rec] of st.ingests) {
         if (leasedIngests.has(ref) || (rec.lease && live.has(rec.lease))) continue;
+        if (rec.lease) {
+          // Its lease is gone: the ingest goes with it now, open or not (containerd's local store
+          // removes an open ingest too; its writer then fails at commit).
+          tx.del(keys.ingest(ns, ref));
+          tx.del(keys.leaseResource(ns, rec.lease, LEASE_RESOURCE.ingest, ref));
+          ingestAborts.push({ ref: backendRef(ns, ref), evenIfOpen: true });
+          stats.ingestsRemoved++;
+          continue;
+        }
         let updatedAt: Date | undefined;
         try {
           updatedAt = deps.content?.ingestUpdatedAt ? await deps.content.ingestUpdatedAt(ns, ref) : now;
@@ -262,8 +317,7 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
         }
         if (updatedAt && now.getTime() - updatedAt.getTime() < deps.ingestExpiryMs) continue;
         tx.del(keys.ingest(ns, ref));
-        if (rec.lease) tx.del(keys.leaseResource(ns, rec.lease, LEASE_RESOURCE.ingest, ref));
-        if (updatedAt) ingestAborts.push(backendRef(ns, ref));
+        if (updatedAt) ingestAborts.push({ ref: backendRef(ns, ref), evenIfOpen: false });
         stats.ingestsRemoved++;
       }
 
@@ -274,9 +328,10 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
     }
   });
 
-  for (const ref of ingestAborts) {
-    await deps.content?.abortIngest(ref).catch((e) => deps.log.warn('gc: abort ingest failed', { ref, err: e as Error }));
+  for (const { ref, evenIfOpen } of ingestAborts) {
+    await deps.content?.abortIngest(ref, evenIfOpen).catch((e) => deps.log.warn('gc: abort ingest failed', { ref, err: e as Error }));
   }
+  if (deps.content?.listIngests) stats.ingestsRemoved += await abortOrphanIngests(deps, deps.content as Required<GcContent>);
 
   // Snapshot removal takes the snapshotter's own transactions, so it runs after the lock is
   // released. Mark again first: anything that became reachable meanwhile (a Prepare on top of a
@@ -330,6 +385,8 @@ export async function collectGarbage(deps: GcDeps): Promise<GcStats> {
     });
   }
 
+  const next = await nextLeaseExpiry(deps.db, now);
+  if (next) stats.nextLeaseExpiry = next;
   stats.durationMs = Date.now() - t0;
   return stats;
 }

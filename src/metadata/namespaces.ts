@@ -37,6 +37,7 @@ const CONTENTS: Array<[string, string]> = [
   ['snapshot', 'snapshots'],
   ['ingest', 'ingests'],
   ['engine-container', 'engine containers'],
+  ['volume', 'volumes'],
 ];
 
 async function isEmptyUnder(tx: ReadTx, prefix: readonly string[]): Promise<boolean> {

@@ -15,7 +15,9 @@
  *          ├─ snapshot ─ <snapshotter> ─ <key>           → SnapshotRecord (namespaced key → backend key)
  *          ├─ engine-container ─ <id>                    → berth's engine record (metadata/engine-containers.ts): Docker
  *          │                                               config, host config and state of container <id>
- *          └─ engine-name ─ <name>                       → id: the engine's unique container names
+ *          ├─ engine-name ─ <name>                       → id: the engine's unique container names
+ *          ├─ volume ─ <name>                            → VolumeRecord (metadata/volumes.ts): the engine's volumes
+ *          └─ volume-user ─ <name> ─ <container>         → {since, mounted?}: the container uses (and has mounted) the volume
  *
  * A namespace exists when its `ns` record exists. It is created implicitly on the first write
  * inside it (containerd creates the bucket), and explicitly by Namespaces/Create.
@@ -56,6 +58,11 @@ export const keys = {
   engineContainers: (ns: string): Key => ['v1', ns, 'engine-container'],
   engineContainer: (ns: string, id: string): Key => ['v1', ns, 'engine-container', id],
   engineName: (ns: string, name: string): Key => ['v1', ns, 'engine-name', name],
+  volumes: (ns: string): Key => ['v1', ns, 'volume'],
+  volume: (ns: string, name: string): Key => ['v1', ns, 'volume', name],
+  volumeUsersAll: (ns: string): Key => ['v1', ns, 'volume-user'],
+  volumeUsers: (ns: string, name: string): Key => ['v1', ns, 'volume-user', name],
+  volumeUser: (ns: string, name: string, container: string): Key => ['v1', ns, 'volume-user', name, container],
 };
 
 /** Lease resource types, as containerd names them in Leases/ListResources. */

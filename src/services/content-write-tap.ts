@@ -17,6 +17,8 @@ interface TapRecord {
   done?: Promise<void>;
   /** Something went wrong after data was appended: the stream must fail. */
   broken?: string;
+  /** The writer's own error when appending the data failed (e.g. ResourceExhausted: disk full). */
+  writerError?: unknown;
 }
 
 /** Smallest WRITE data the tap streams (smaller ones go through the ordinary path). */
@@ -239,6 +241,7 @@ export class WriteTap implements RequestFramer {
       this.dead = true;
       this.sink = false;
       this.msg.rec!.broken = `streaming WRITE data failed: ${(e as Error).message}`;
+      this.msg.rec!.writerError = e;
     }
   }
 

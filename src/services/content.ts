@@ -3,7 +3,7 @@ import type { ContentStore, Writer } from '../content/types';
 import { validateRef } from '../content/paths';
 import type { Ctx } from '../core/context';
 import { type Digest, validateDigest } from '../core/digest';
-import { alreadyExists, invalidArgument, outOfRange } from '../core/errors';
+import { SupervisorError, alreadyExists, invalidArgument, outOfRange } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { EventPublisher } from '../events/types';
 import { nonNegative, required, toTimestamp } from './convert/common';
@@ -118,6 +118,11 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
   const inflight: Array<{ bytes: number; done: Promise<void> }> = [];
   let inflightBytes = 0;
   let failure: unknown;
+  // Rejects when a pipelined write fails: a client waiting for that write's reply sends nothing
+  // more, so the wait for its next request must end with the error too.
+  let onFailure!: (e: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (onFailure = reject));
+  failed.catch(() => undefined);
   let tail: Promise<void> = Promise.resolve();
   const settle = async () => {
     await tail;
@@ -137,6 +142,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       if (!failure) await writeMessage(call, reply);
     })().catch((e) => {
       failure ??= e;
+      onFailure(failure);
     });
     inflight.push({ bytes, done });
     inflightBytes += bytes;
@@ -173,6 +179,8 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       if (rec) {
         // The data went to the writer as it arrived (the decoded request has none): check the
         // request is what the tap saw.
+        // A failing writer's error is the answer (e.g. ResourceExhausted); a malformed message is InvalidArgument.
+        if (rec.writerError instanceof SupervisorError) throw rec.writerError;
         if (rec.broken) throw invalidArgument(`ingest ref ${ref}: ${rec.broken}`);
         if (req.action !== 'WRITE' || !rec.done || req.expected || (req.ref && req.ref !== ref) || (data?.length ?? 0) !== 0 || nonNegative('offset', req.offset) !== rec.offset) {
           throw invalidArgument(`ingest ref ${ref}: streamed WRITE does not match its request`);
@@ -233,7 +241,7 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
         tap.target = w.streamTarget?.();
       }
       while (inflightBytes > WRITE_PIPELINE_BYTES && inflight.length) await inflight[0]!.done;
-      const next = await it.next();
+      const next = await Promise.race([it.next(), failed]);
       if (next.done) {
         await settle();
         return;

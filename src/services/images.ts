@@ -14,6 +14,8 @@ export const IMAGES_SERVICE = 'containerd.services.images.v1.Images' as const;
 export interface GcTrigger {
   collect(): Promise<unknown>;
   schedule(): void;
+  /** Collect at this time (a lease's expiry). */
+  wakeAt?(at: Date): void;
 }
 
 type T = Api<typeof IMAGES_SERVICE>;

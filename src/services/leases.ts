@@ -1,6 +1,7 @@
 import type { ServiceImpl } from '../transport';
 import type { Logger } from '../core/logger';
-import type { LeaseStore } from '../metadata/leases';
+import { LABEL_GC_EXPIRE, type LeaseStore } from '../metadata/leases';
+import { parseTime } from '../metadata/label-validation';
 import { required } from './convert/common';
 import { leaseToProto, resourceFromProto, resourceToProto } from './convert/leases';
 import { requireNamespace } from './grpc/context';
@@ -17,7 +18,11 @@ export function leasesService(store: LeaseStore, log: Logger, gc?: () => GcTrigg
   const m = (name: string) => `Leases/${name}`;
   return {
     Create: unary(log, m('Create'), async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
-      return { lease: leaseToProto(await store.create(requireNamespace(ctx), { id: req.id, labels: req.labels })) };
+      const lease = await store.create(requireNamespace(ctx), { id: req.id, labels: req.labels });
+      // An expiring lease gives its resources back when it expires, not at some later collection.
+      const expires = parseTime(lease.labels[LABEL_GC_EXPIRE]);
+      if (expires) gc?.()?.wakeAt?.(expires);
+      return { lease: leaseToProto(lease) };
     }),
 
     Delete: unary(log, m('Delete'), async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {

@@ -16,6 +16,13 @@ export class WriteSession {
       this.error = e;
       this.flush();
     });
+    // grpc-js emits 'error' only once the call's readable side ends; a client waiting for a reply
+    // (its last write maybe still held by flow control) learns of a failure from the status.
+    this.stream.on('status', (st: grpc.StatusObject) => {
+      if (st.code === 0 || this.error) return;
+      this.error = Object.assign(new Error(`${st.code} ${st.details}`), { code: st.code, details: st.details, metadata: st.metadata }) as grpc.ServiceError;
+      this.flush();
+    });
     this.stream.on('end', () => {
       this.ended = true;
       this.flush();

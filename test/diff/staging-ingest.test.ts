@@ -4,7 +4,7 @@
  * committed, never after a truncate, another writer's commit, or from another file.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { blobPath } from '../../src/content/paths';
@@ -52,6 +52,19 @@ describe('LayerStager with the content store', () => {
     expect(job?.result).toBeDefined();
     return job!.result;
   };
+  /** The berth-unpack child this process runs (the one staging job). */
+  const unpackChild = async (): Promise<number> => {
+    for (let i = 0; i < 200; i++) {
+      for (const d of await readdir('/proc')) {
+        if (!/^\d+$/.test(d)) continue;
+        const st = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+        const close = st.lastIndexOf(')');
+        if (st.slice(st.indexOf('(') + 1, close) === 'berth-unpack' && Number(st.slice(close + 2).split(' ')[1]) === process.pid) return Number(d);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no berth-unpack child');
+  };
   const writeAll = async (w: { write(b: Buffer): Promise<unknown> }, b: Buffer) => {
     for (let o = 0; o < b.length; o += 64 << 10) {
       await w.write(b.subarray(o, o + (64 << 10)));
@@ -90,7 +103,7 @@ describe('LayerStager with the content store', () => {
     expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('a');
   });
 
-  itRoot('bytes of an aborted ingest are never adopted when another writer commits the layer', async () => {
+  itRoot('bytes of an aborted ingest are never adopted: its staged tree goes with the abort, and the next writer’s bytes are staged and adopted', async () => {
     const good = await layer('a');
     const bad = await layer('b');
     const ref = `layer-${good.digest}`;
@@ -98,11 +111,17 @@ describe('LayerStager with the content store', () => {
     await writeAll(w1, bad.gz);
     expect(await jobDone(good.digest)).toMatchObject({ digest: sha(bad.tar) });
     await w1.close();
+    const staged = await readdir(join(fx.dir, 'staging'));
+    expect(staged.length).toBe(1);
     await fx.store.abort(ctx, ref);
     const w2 = await fx.store.writer(ctx, { ref, expected: good.digest, total: good.size });
     await writeAll(w2, good.gz);
     await w2.commit(good.size, good.digest);
-    expect(await stager.adopt(ctx, good.digest, await target())).toBeUndefined();
+    const t = await target();
+    expect(await stager.adopt(ctx, good.digest, t)).toMatchObject({ digest: sha(good.tar) });
+    expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('a');
+    // The aborted ingest's tree is gone.
+    expect(await readdir(join(fx.dir, 'staging'))).not.toContain(staged[0]);
   });
 
   itRoot('a job that read another file than its writer’s is not adopted', async () => {
@@ -122,4 +141,31 @@ describe('LayerStager with the content store', () => {
     stager.offer(l2.digest, file, l2.size, { session: 1e9 + 1, rewritten: false });
     expect(await stager.adopt(ctx, l2.digest, await target())).toMatchObject({ digest: sha(l2.tar), inputDigest: '' });
   });
+
+  itRoot('a job following the writer that committed is waited for however long it takes (a loaded machine): it is adopted, not extracted again', async () => {
+    const l = await layer('e');
+    const w = await fx.store.writer(ctx, { ref: `layer-${l.digest}`, expected: l.digest, total: l.size });
+    const cut = l.size - 1000;
+    await writeAll(w, l.gz.subarray(0, cut));
+    // The extraction is stopped before the last bytes (SIGSTOP): it cannot finish within the
+    // bounded wait meant for jobs following an abandoned ingest (~2 s for this size).
+    const pid = await unpackChild();
+    process.kill(pid, 'SIGSTOP');
+    let resumed = false;
+    const cont = setTimeout(() => {
+      resumed = true;
+      process.kill(pid, 'SIGCONT');
+    }, 3000);
+    try {
+      await writeAll(w, l.gz.subarray(cut));
+      await w.commit(l.size, l.digest);
+      const t = await target();
+      expect(await stager.adopt(ctx, l.digest, t)).toMatchObject({ digest: sha(l.tar), inputDigest: '' });
+      expect(resumed).toBe(true);
+      expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('e');
+    } finally {
+      clearTimeout(cont);
+      if (!resumed) process.kill(pid, 'SIGCONT');
+    }
+  }, 30000);
 });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFile, chmod, lstat, mkdir, readdir, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, readdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { background } from '../../src/core/context';
@@ -134,12 +134,22 @@ describe('LayerStager', () => {
     expect(await readdir(join(root, 'd'))).toEqual(['f']);
   });
 
-  itRoot('a root entry, a non-empty target or a mount target is not adopted, and the staged tree is dropped', async () => {
+  itRoot('a layer with a root entry is adopted (the entry is ignored, as containerd ignores it): the target keeps its own mode', async () => {
     const withRoot = await blob([{ ...tc.dir('./'), mode: 0o711 }, tc.file('f', 'x')]);
-    const plain = await blob([tc.file('g', 'y')]);
     const s = await open();
     await staged(s, withRoot);
-    expect(await s.adopt(ctx, withRoot.digest, await upper('a'))).toBeUndefined();
+    const t = await upper('a');
+    const u = join(dir, 'a');
+    const before = (await stat(u)).mode;
+    expect(before & 0o777).not.toBe(0o711);
+    expect(await s.adopt(ctx, withRoot.digest, t)).toMatchObject({ digest: sha(withRoot.tar) });
+    expect(await readdir(u)).toEqual(['f']);
+    expect((await stat(u)).mode).toBe(before);
+  });
+
+  itRoot('a non-empty target or a mount target is not adopted, and the staged tree is dropped', async () => {
+    const plain = await blob([tc.file('g', 'y')]);
+    const s = await open();
     await staged(s, plain);
     const t = await upper('b');
     await writeFile(join(dir, 'b', 'already'), '');

@@ -11,8 +11,8 @@ import { buildTar, cleanup, itRoot, REPO, snapshot, tc, tempDir, UNPACK_BIN } fr
 /**
  * berth-unpack's portable codec (native/unpack/codec_portable.c + sha256.c: what a machine without
  * libisal-dev / libssl-dev builds) against the normal build: same digests, sizes, trees and
- * errors for the same layers, the FIPS 180-4 SHA-256 vectors, and no link to ISA-L, OpenSSL or
- * zlib (zlib is dlopen'ed, so a missing libz.so.1 only fails gzip layers).
+ * errors for the same layers, the FIPS 180-4 SHA-256 vectors, and no link to ISA-L, OpenSSL,
+ * zlib or libzstd (zlib and libzstd are dlopen'ed, so a missing libz.so.1 only fails gzip layers).
  */
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -107,6 +107,9 @@ describe('berth-unpack portable vs normal build', () => {
       ['header-only', gz.subarray(0, 10), /gzip: unexpected end/],
       ['trailing', Buffer.concat([gz, Buffer.from('garbage after the member')]), /gzip: invalid gzip header/],
       ['bad-crc', Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.alloc(8, 0xff)]), /gzip: checksum mismatch/],
+      // zstd is libzstd in both builds (zstd.c): the same frames decode the same.
+      ['zstd', execFileSync('zstd', ['-q', '-c', '--check'], { input: tar }), 'ok'],
+      ['zstd-truncated', execFileSync('zstd', ['-q', '-c'], { input: tar }).subarray(0, 3000), /zstd: unexpected end of data/],
     ];
     for (const [name, blob, want] of layers) {
       const n = await run(UNPACK_BIN, blob, `${name}-normal`);
@@ -123,7 +126,7 @@ describe('berth-unpack portable vs normal build', () => {
 
   itRoot('links neither ISA-L, OpenSSL nor zlib; without libz.so.1 gzip fails clearly and plain tar still applies', async () => {
     const needed = execFileSync('readelf', ['-d', portableBin]).toString();
-    expect(needed).not.toMatch(/libisal|libcrypto|libz\./);
+    expect(needed).not.toMatch(/libisal|libcrypto|libz\.|libzstd/);
     // Hide zlib in a private mount namespace: its file becomes empty, so dlopen fails.
     const ldconfig = execFileSync('ldconfig', ['-p']).toString();
     const libz = /libz\.so\.1 \(libc6,x86-64\) => (\S+)/.exec(ldconfig)?.[1] ?? /libz\.so\.1 \([^)]*\) => (\S+)/.exec(ldconfig)?.[1];

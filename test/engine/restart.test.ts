@@ -3,36 +3,12 @@
  * their logs going; the next berthd finds the running container again (same pid), records the exit
  * of the one that ended meanwhile, and its log has every line, written while no berthd was up.
  */
-import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { REPO, testDirs } from '../helpers/daemon';
+import { runAndKillBerthd } from '../helpers/child-berthd';
+import { testDirs } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
 import { itRoot } from './it-root';
 
 const f = new EngineFixture('engcrash');
-
-/** berthd in a child process that creates and starts containers, prints their ids, then idles. */
-const CHILD = `
-const { startDaemon } = require(${JSON.stringify(join(REPO, 'dist/daemon/main.js'))});
-const { ConfigSchema } = require(${JSON.stringify(join(REPO, 'dist/daemon/config.js'))});
-const { nullLogger, } = require(${JSON.stringify(join(REPO, 'dist/core/logger.js'))});
-const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engine.js'))});
-(async () => {
-  const [root, state, address, ns] = process.argv.slice(2);
-  const d = await startDaemon(ConfigSchema.parse({ root, state, address, logLevel: 'error' }), nullLogger);
-  const engine = d.parts.get(ENGINE);
-  const ctx = { ns, log: nullLogger };
-  const ids = [];
-  for (const [name, script] of [['ticker', 'i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.005; done'], ['short', 'sleep 1; exit 7']]) {
-    const c = await engine.create(ctx, { image: 'busybox', name, cmd: ['sh', '-c', script] });
-    await engine.start(ctx, c.id);
-    ids.push(c.id);
-  }
-  process.stdout.write(JSON.stringify(ids) + '\\n');
-  setInterval(() => {}, 1000);
-})().catch((e) => { console.error(e); process.exit(1); });
-`;
 
 afterAll(() => f.teardown(), 60_000);
 
@@ -42,21 +18,17 @@ describe('engine: berthd crash and restart', () => {
     await f.setup(dirs);
     await f.addImage();
     await f.stop(); // the child berthd takes over the same root and state
-    const script = join(dirs.dir, 'child.js');
-    await writeFile(script, CHILD);
-    const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, f.ns], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const [ticker, short] = await new Promise<string[]>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('\n')) resolve(JSON.parse(out));
-      });
-      child.once('exit', (code) => reject(new Error(`child berthd exited ${code}`)));
-    });
-    child.removeAllListeners('exit');
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await gone;
+    const [ticker, short] = await runAndKillBerthd<string[]>(
+      dirs,
+      f.ns,
+      `const ids = [];
+      for (const [name, script] of [['ticker', 'i=0; while :; do echo line-$i; i=$((i+1)); sleep 0.005; done'], ['short', 'sleep 1; exit 7']]) {
+        const c = await engine.create(ctx, { image: 'busybox', name, cmd: ['sh', '-c', script] });
+        await engine.start(ctx, c.id);
+        ids.push(c.id);
+      }
+      return ids;`,
+    );
     const downAt = Date.now();
     await new Promise((r) => setTimeout(r, 1500)); // nobody is listening; the ticker ticks, `short` exits
     const upAt = Date.now();

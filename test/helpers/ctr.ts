@@ -43,3 +43,15 @@ export function ctr(address: string, args: string[], opts: { input?: string | Bu
   const ns = opts.namespace ? ['--namespace', opts.namespace] : [];
   return run('ctr', ['--address', address, ...ns, ...args], opts);
 }
+
+/**
+ * ctr's stderr of a pull without ctr's own race: its progress loop calls Content/Info and
+ * Content/ListStatuses with a context it cancels as soon as the pull is done, and a call in flight
+ * at that moment logs one of these lines (nothing to do with the daemon). Any other line is kept.
+ */
+export function ctrPullNoise(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => l && !/level=error msg="(failed to get content info|active check failed)" error="context canceled"/.test(l))
+    .join('\n');
+}

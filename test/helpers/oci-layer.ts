@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -16,6 +16,10 @@ type TarHeader = Partial<tar.Header> & { name: string };
 
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
+
+/** gzip (default, Node's zlib), zstd (the `zstd` CLI, Debian package zstd) or none. */
+export type Compression = 'gzip' | 'zstd' | 'none';
 
 /** Default mtime for entries: fixed so that the same spec always gives the same digests. */
 export const FIXED_MTIME = 1700000000;
@@ -54,8 +58,10 @@ export interface OpaqueEntry {
 export type LayerEntry = FsEntry | WhiteoutEntry | OpaqueEntry;
 
 export type LayerSpec =
-  | { entries: LayerEntry[]; compression?: 'gzip' | 'none'; gzipLevel?: number }
-  | { hostDir: string; compression?: 'gzip' | 'none'; gzipLevel?: number };
+  | { entries: LayerEntry[]; compression?: Compression; gzipLevel?: number }
+  | { hostDir: string; compression?: Compression; gzipLevel?: number }
+  /** A ready-made tar file (e.g. written by GNU tar from a real root filesystem). */
+  | { tarFile: string; compression?: Compression; gzipLevel?: number };
 
 export interface BuiltLayer {
   mediaType: string;
@@ -200,6 +206,7 @@ function entry(pack: tar.Pack, h: TarHeader, body?: string | Buffer): Promise<vo
 
 /** The uncompressed tar of a layer spec, as a stream (entries in the order given). */
 export function layerTarStream(spec: LayerSpec): Readable {
+  if ('tarFile' in spec) return createReadStream(spec.tarFile);
   if ('hostDir' in spec) {
     // GNU tar keeps hardlinks, devices, xattrs and numeric ids exactly; sorted for determinism.
     const child = spawn('tar', ['-C', spec.hostDir, '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-cf', '-', '.'], {
@@ -235,20 +242,34 @@ export function layerTarStream(spec: LayerSpec): Readable {
   return Readable.from(pack);
 }
 
+/** `zstd -c` as a stream stage (the CLI: Node 20's zlib has no zstd). */
+function zstdStage(level = 3): Duplex {
+  const child = spawn('zstd', ['-q', '-c', `-${level}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const out = new PassThrough();
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (e) => out.destroy(e));
+  child.on('close', (code) => (code === 0 ? out.end() : out.destroy(new Error(`zstd exited ${code}: ${err}`))));
+  return Duplex.from({ writable: child.stdin, readable: out });
+}
+
 /** Writes one layer into `<layoutDir>/blobs/sha256/` and returns its descriptor data. */
 export async function writeLayer(layoutDir: string, spec: LayerSpec): Promise<BuiltLayer> {
   const blobs = join(layoutDir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
   const tmp = join(blobs, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const raw = new Hasher();
-  const gzip = spec.compression !== 'none';
+  const compression = spec.compression ?? 'gzip';
   try {
-    if (gzip) {
+    if (compression !== 'none') {
       const packed = new Hasher();
-      await pipeline(layerTarStream(spec), raw, createGzip({ level: spec.gzipLevel ?? 6 }), packed, createWriteStream(tmp));
+      const compress = compression === 'zstd' ? zstdStage() : createGzip({ level: spec.gzipLevel ?? 6 });
+      await pipeline(layerTarStream(spec), raw, compress, packed, createWriteStream(tmp));
       const hex = packed.hex();
       await rename(tmp, join(blobs, hex));
-      return { mediaType: MEDIA_LAYER_GZIP, digest: `sha256:${hex}`, size: packed.bytes, diffId: `sha256:${raw.hex()}`, uncompressedSize: raw.bytes };
+      const mediaType = compression === 'zstd' ? MEDIA_LAYER_ZSTD : MEDIA_LAYER_GZIP;
+      return { mediaType, digest: `sha256:${hex}`, size: packed.bytes, diffId: `sha256:${raw.hex()}`, uncompressedSize: raw.bytes };
     }
     await pipeline(layerTarStream(spec), raw, createWriteStream(tmp));
     const hex = raw.hex();

@@ -42,7 +42,7 @@ export interface ImageSpec {
   /** Full reference, e.g. `docker.io/library/busybox:latest`. */
   name: string;
   layers: LayerSpec[];
-  config?: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string> };
+  config?: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string>; Volumes?: Record<string, object> };
   architecture?: string; // default amd64
   os?: string; // default linux
   variant?: string; // e.g. 'v8' for arm64
@@ -89,6 +89,7 @@ async function writeManifest(layoutDir: string, spec: ImageSpec): Promise<BuiltI
   const docker = spec.mediaTypes === 'docker';
   const layers: BuiltLayer[] = [];
   for (const l of spec.layers) {
+    if (docker && l.compression === 'zstd') throw new Error('Docker schema2 media types have no zstd layer: use OCI media types');
     const b = await writeLayer(layoutDir, l);
     layers.push(docker ? { ...b, mediaType: b.mediaType === MEDIA_LAYER_GZIP ? DOCKER_LAYER.gzip : DOCKER_LAYER.tar } : b);
   }

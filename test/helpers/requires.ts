@@ -40,6 +40,8 @@ const PACKAGE_OF: Record<string, string> = {
   getfattr: 'attr',
   ip: 'iproute2',
   busybox: 'busybox-static',
+  zstd: 'zstd',
+  debootstrap: 'debootstrap',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
 };

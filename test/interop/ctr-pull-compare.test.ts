@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ctr } from '../helpers/ctr';
+import { ctr, ctrPullNoise as ctrNoise } from '../helpers/ctr';
 import { startContainerd, ok, type Containerd } from '../helpers/containerd';
 import { startProcess } from '../helpers/daemon';
 import { busyboxImage, hostileFeaturesImage } from '../helpers/images';
@@ -24,18 +24,6 @@ import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 
 const NEEDS = [requireRoot(), requireTool('ctr', 'containerd', 'docker-registry', 'skopeo')];
 const itRoot = itWith(...NEEDS);
-
-/**
- * ctr's progress loop calls Content/Info and Content/ListStatuses with a context it cancels as soon
- * as the pull is done; a call in flight at that moment logs one of these lines (a ctr-side race
- * that says nothing about the daemon). Every other stderr line fails the test.
- */
-function ctrNoise(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((l) => l && !/level=error msg="(failed to get content info|active check failed)" error="context canceled"/.test(l))
-    .join('\n');
-}
 
 describe('ctr images pull --plain-http: berthd unpacks like containerd', () => {
   let work: string;

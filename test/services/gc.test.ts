@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { call, collect, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
 import { GC } from '../../src/daemon/slices/gc';
 import { WriteSession } from '../content/write-session';
+import { ingestDir } from '../../src/content/paths';
 
 const CONTENT = 'containerd.services.content.v1.Content';
 const IMAGES = 'containerd.services.images.v1.Images';
@@ -76,7 +78,7 @@ describe('garbage collection through the services', () => {
     expect(await snapshotNames()).toEqual([]);
   });
 
-  it('a live lease protects committed blobs and in-progress ingests; leases rm --sync releases them', async () => {
+  it('a live lease protects committed blobs and in-progress ingests; leases rm --sync releases them, partial ingests included', async () => {
     const lease = (await call(leases, 'Create', {})).lease.id;
     const md = nsMetadata('default', lease);
     const kept = await write(Buffer.from('leased blob'), md);
@@ -90,7 +92,22 @@ describe('garbage collection through the services', () => {
     await call(leases, 'Delete', { id: lease, sync: true });
     expect(await listed()).toEqual([]);
     expect(await diskBlobs()).toEqual([]);
-    // an unfinished ingest outlives its lease until it expires (as ctr content active shows)
-    expect((await call(content, 'ListStatuses', { filters: [''] })).statuses.map((s: any) => s.ref)).toEqual(['partial']);
+    // An ingest opened under a lease goes with it, data and all (containerd aborts a leased
+    // ingest once its lease is deleted; only unleased ones wait for their expiry).
+    expect((await call(content, 'ListStatuses', { filters: [''] })).statuses).toEqual([]);
+    expect(await readdir(join(d.dirs.root, 'content', 'ingest'))).toEqual([]);
+  });
+
+  it('an unleased partial ingest outlives a collection until it expires; ingest dirs without any record are aborted', async () => {
+    await write(Buffer.from('no lease'), nsMetadata(), { commit: false, ref: 'unleased' });
+    // An ingest dir no namespace knows (a crash between the open and the record).
+    const orphan = ingestDir(join(d.dirs.root, 'content'), 'default/orphan');
+    await mkdir(orphan, { recursive: true });
+    await writeFile(join(orphan, 'ref'), 'default/orphan');
+    await writeFile(join(orphan, 'data'), 'orphaned bytes');
+    await d.daemon.parts.get(GC).collect();
+    expect((await call(content, 'ListStatuses', { filters: [''] })).statuses.map((s: any) => s.ref)).toEqual(['unleased']);
+    expect(existsSync(orphan)).toBe(false);
+    await call(content, 'Abort', { ref: 'unleased' });
   });
 });

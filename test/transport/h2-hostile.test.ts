@@ -54,8 +54,8 @@ const echo = (s: string) =>
     (client as unknown as Record<string, Function>).Echo(Buffer.from(s), (e: Error | null, v: Buffer) => (e ? reject(e) : resolve(v.toString()))),
   );
 
-/** Sends `bytes` on a fresh connection; resolves with what came back once the server closes it (or after `ms`). */
-function exchange(bytes: Buffer[], ms = 300): Promise<{ closed: boolean; got: Buffer }> {
+/** Sends `bytes` on a fresh connection; resolves with what came back once the server closes it (or after `ms`: generous, a close resolves at once; 300 ms was too short on a loaded machine). */
+function exchange(bytes: Buffer[], ms = 5000): Promise<{ closed: boolean; got: Buffer }> {
   return new Promise((resolve) => {
     const parts: Buffer[] = [];
     const c = net.connect(sock, () => {

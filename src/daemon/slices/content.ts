@@ -21,19 +21,21 @@ export const contentSlice: Slice = {
   plugins: () => [{ type: 'io.containerd.content.v1', id: 'content' }],
   async wire(ctx) {
     const log = ctx.log.child({ component: 'content' });
-    const local = await LocalContentStore.open(join(ctx.config.root, 'content'), { log, ingestExpiryMs: ctx.config.ingestExpiryHours * 3600_000 });
+    const local = await LocalContentStore.open(join(ctx.config.root, 'content'), {
+      log,
+      ingestExpiryMs: ctx.config.ingestExpiryHours * 3600_000,
+      minFreeBytes: ctx.config.reservedFreeBytes,
+    });
     const store = new NamespacedContentStore(ctx.db, local);
     ctx.provide(CONTENT, store);
     ctx.provide(LOCAL_CONTENT, local);
     ctx.provide(CONTENT_GC, {
-      // A blob between its on-disk rename and its metadata record is never collected.
-      deleteBlob: async (digest) => {
-        if (!store.isCommitting(digest)) await local.deleteBlob(digest);
-      },
+      // Through the namespaced store: a blob between its rename and its record is never collected,
+      // and observers (layer staging) hear of what is removed.
+      deleteBlob: (digest) => store.collectBlob(digest),
       listBlobs: () => local.listBlobs(),
-      abortIngest: async (backendRef) => {
-        if (!local.isLocked(backendRef)) await local.abort(backendRef).catch(() => undefined);
-      },
+      abortIngest: (backendRef, evenIfOpen) => store.collectIngest(backendRef, evenIfOpen),
+      listIngests: () => local.listIngests(),
       ingestUpdatedAt: async (ns, ref) => {
         try {
           return (await store.status(background(ns), ref)).updatedAt;

@@ -23,13 +23,18 @@ export const diffSlice: Slice = {
     const log = ctx.log.child({ component: 'diff' });
     const content = ctx.need(CONTENT);
     const contentRoot = ctx.need(LOCAL_CONTENT).root;
-    const stager = await LayerStager.open(join(ctx.config.root, 'diff-staging'), { log });
+    const stager = await LayerStager.open(join(ctx.config.root, 'diff-staging'), { log, minFree: ctx.config.reservedFreeBytes });
     const off = content.observe(stagingObserver(stager, contentRoot));
     ctx.onClose(async () => {
       off();
       await stager.close();
     });
-    const applier = new LayerApplier(content, { tmpdir: join(ctx.config.state, 'diff'), blobFile: (digest) => blobPath(contentRoot, digest), stager });
+    const applier = new LayerApplier(content, {
+      tmpdir: join(ctx.config.state, 'diff'),
+      blobFile: (digest) => blobPath(contentRoot, digest),
+      stager,
+      minFree: ctx.config.reservedFreeBytes,
+    });
     const differ = new LayerDiffer(content);
     ctx.provide(APPLIER, applier);
     ctx.provide(DIFFER, differ);

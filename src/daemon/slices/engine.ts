@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalEngine, Records, type StoredRecord } from '../../engine';
 import { EngineContainerStore } from '../../metadata/engine-containers';
@@ -9,6 +10,7 @@ import { EVENTS } from './events';
 import { IMAGES, LEASES, NAMESPACES } from './metadata';
 import { SNAPSHOTTERS } from './snapshotters';
 import { CONTAINERS, TASKS } from './tasks';
+import { ROOTFS, VOLUMES } from './volumes';
 
 export const ENGINE = new Part<LocalEngine>('engine');
 
@@ -19,7 +21,7 @@ export const ENGINE = new Part<LocalEngine>('engine');
  */
 export const engineSlice: Slice = {
   name: 'engine',
-  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS],
+  requires: [CONTAINERS, NAMESPACES, IMAGES, CONTENT, LEASES, SNAPSHOTTERS, TASKS, APPLIER, DIFFER, EVENTS, VOLUMES, ROOTFS],
   provides: [ENGINE],
   plugins: () => [{ type: 'io.berth.engine.v1', id: 'engine', requires: ['io.containerd.runtime.v2', 'io.containerd.metadata.v1'] }],
   async wire(ctx) {
@@ -38,10 +40,15 @@ export const engineSlice: Slice = {
       differ: ctx.need(DIFFER),
       events: ctx.need(EVENTS),
       helperPath: helperPath(),
+      volumes: ctx.need(VOLUMES),
+      rootfs: ctx.need(ROOTFS),
+      tmpdir: join(ctx.config.state, 'engine-mnt'),
       log,
     });
+    await mkdir(join(ctx.config.state, 'engine-mnt'), { recursive: true, mode: 0o700 });
     const restored = await engine.restore();
     if (restored.running || restored.exited || restored.cleaned) log.info('engine containers restored', restored);
+    ctx.onShutdown(() => engine.close());
     ctx.provide(ENGINE, engine);
   },
 };

@@ -1,4 +1,4 @@
-import { type GcSnapshots, type GcStats, collectGarbage } from '../../metadata/gc';
+import { type GcSnapshots, type GcStats, collectGarbage, nextLeaseExpiry } from '../../metadata/gc';
 import { GcScheduler } from '../../metadata/gc-scheduler';
 import { Part, type Slice } from '../slice';
 import { CONTENT_GC } from './content';
@@ -8,6 +8,8 @@ import { SNAPSHOTTERS } from './snapshotters';
 export interface GcControl {
   collect(): Promise<GcStats>;
   schedule(): void;
+  /** Collect at this time (a lease's `containerd.io/gc.expire`). */
+  wakeAt(at: Date): void;
 }
 export const GC = new Part<GcControl>('gc');
 
@@ -23,7 +25,7 @@ export const gcSlice: Slice = {
     { type: 'io.containerd.metadata.v1', id: 'level', requires: ['io.containerd.content.v1', 'io.containerd.snapshotter.v1'] },
     { type: 'io.containerd.gc.v1', id: 'scheduler', requires: ['io.containerd.metadata.v1'] },
   ],
-  wire(ctx) {
+  async wire(ctx) {
     const log = ctx.log.child({ component: 'metadata' }).child({ component: 'gc' });
     const content = ctx.need(CONTENT_GC);
     const snapshots = new Map<string, GcSnapshots>();
@@ -37,6 +39,9 @@ export const gcSlice: Slice = {
     ctx.onClose(() => scheduler.close());
     // No start-up collection (containerd has one): it would race tests that ingest unreferenced
     // content right after start. The first delete sweeps crash orphans instead.
-    ctx.provide(GC, { collect: () => scheduler.collect(), schedule: () => scheduler.schedule() });
+    // Leases from before a restart still expire on time.
+    const firstExpiry = await nextLeaseExpiry(ctx.db);
+    if (firstExpiry) scheduler.wakeAt(firstExpiry);
+    ctx.provide(GC, { collect: () => scheduler.collect(), schedule: () => scheduler.schedule(), wakeAt: (at) => scheduler.wakeAt(at) });
   },
 };

@@ -12,6 +12,7 @@ import { snapshotsServiceSlice } from './snapshots-service';
 import { snapshottersSlice } from './snapshotters';
 import { tasksSlice } from './tasks';
 import { transferSlice } from './transfer';
+import { volumesSlice } from './volumes';
 
 /**
  * berthd's slices. The wiring order is computed from what each requires (compose.ts); this order
@@ -29,6 +30,7 @@ export const SLICES: readonly Slice[] = [
   snapshotsServiceSlice,
   diffSlice,
   tasksSlice,
+  volumesSlice,
   engineSlice,
   transferSlice,
 ];

@@ -11,6 +11,7 @@ import { startDaemon, type Daemon } from '../../src/daemon/main';
 import type { Slice } from '../../src/daemon/slice';
 import { SLICES } from '../../src/daemon/slices';
 import { call, collect, nullLogger, rawClient, testDirs } from '../helpers/daemon';
+import { WriteSession } from '../content/write-session';
 
 /** A slice wired last that holds start-up until `release()` (or fails it with `fail()`). */
 function gate(): { slice: Slice; release(): void; fail(e: Error): void } {
@@ -56,7 +57,12 @@ describe('berthd serves before its parts are open', () => {
 
       const created = call(ns, 'Create', { namespace: { name: 'early', labels: {} } });
       const listed = collect(content, 'List', {});
+      // A bidirectional stream: its requests arrive before any handler reads them, and none is lost.
+      const w = new WriteSession(content);
+      const stat = w.send({ action: 'STAT', ref: 'early-ref' });
+      const wrote = w.send({ action: 'WRITE', ref: 'early-ref', data: Buffer.from('early') });
       expect(await settledWithin(created, 300)).toBe(false);
+      expect(await settledWithin(stat, 10)).toBe(false);
       expect(await settledWithin(listed, 10)).toBe(false);
       expect(await settledWithin(starting, 10)).toBe(false);
 
@@ -64,6 +70,9 @@ describe('berthd serves before its parts are open', () => {
       daemon = await starting;
       expect((await created).namespace.name).toBe('early');
       expect(await listed).toEqual([]);
+      expect(await stat).toMatchObject({ action: 'STAT', offset: '0' });
+      expect(await wrote).toMatchObject({ action: 'WRITE', offset: '5' });
+      w.stream.end();
       expect((await call(ns, 'Get', { name: 'early' })).namespace.name).toBe('early');
     } finally {
       for (const c of [v, ns, content]) c.close();

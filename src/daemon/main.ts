@@ -1,4 +1,5 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../core/logger';
 import { stderrLogger } from '../core/node/stderr-logger';
@@ -37,11 +38,13 @@ export async function startDaemon(
   log: Logger = stderrLogger(config.logLevel, { component: 'berthd' }),
   slices?: readonly Slice[],
 ): Promise<Daemon> {
-  // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660.
-  await mkdir(config.root, { recursive: true, mode: 0o700 });
-  await chmod(config.root, 0o700);
-  await mkdir(config.state, { recursive: true, mode: 0o711 });
-  await mkdir(dirname(config.address), { recursive: true, mode: 0o711 });
+  // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660. Synchronous until the socket is
+  // bound: nothing else runs meanwhile, and on a loaded machine each thread-pool round trip was
+  // one more wait for a core before the first call could be answered.
+  mkdirSync(config.root, { recursive: true, mode: 0o700 });
+  chmodSync(config.root, 0o700);
+  mkdirSync(config.state, { recursive: true, mode: 0o711 });
+  mkdirSync(dirname(config.address), { recursive: true, mode: 0o711 });
   mark('mkdirs');
 
   const services = new ServiceRegistry();
@@ -57,7 +60,7 @@ export async function startDaemon(
   let early: boolean;
   try {
     early = await bindUnlessServed(server, config.address);
-    if (early) await chmod(config.address, 0o660);
+    if (early) chmodSync(config.address, 0o660);
   } catch (e) {
     await server.close(0);
     throw e;

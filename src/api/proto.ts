@@ -4,6 +4,6 @@
  * at start). The same as src/api/index.ts exports for clients; kept under this name for the
  * server's registry and the event exchange.
  */
-export { serverMethods, serviceNames } from './descriptors';
+export { isServiceName, serverMethods, serviceNames } from './descriptors';
 export { packAny, unpackAny } from './any';
 export type { AnyValue } from './any';

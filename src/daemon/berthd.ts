@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { stderrLogger } from '../core/node/stderr-logger';
 import { loadConfig } from './config';
 import { type Daemon, startDaemon } from './main';
-import { startIdleGc } from './idle-gc';
+import { mark, reportStartup } from './startup-trace';
 
 const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--config FILE] [--log-level debug|info|warn|error]
               [--userns-remap USER[:GROUP]]
@@ -16,6 +16,7 @@ const USAGE = `usage: berthd [--root DIR] [--state DIR] [--address SOCKET] [--co
   --userns-remap  run every container in a user namespace as USER's subordinate ids (/etc/subuid, /etc/subgid)`;
 
 async function run(): Promise<void> {
+  mark('main');
   let values;
   try {
     ({ values } = parseArgs({
@@ -73,12 +74,22 @@ async function run(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   started.daemon = await startDaemon(config, log);
-  startIdleGc();
+  // Loaded after start-up: node:v8 and perf_hooks are not needed for the first call.
+  void import('./idle-gc').then((m) => m.startIdleGc());
+  reportStartup();
   if (stopping) {
     const sig = stopping;
     stopping = undefined;
     stop(sig);
   }
+}
+
+/**
+ * Initializes the modules start-up loads late (open-parts.ts and all below it) without starting
+ * anything: the build runs it before saving the bundle's code cache (scripts/bundle.js).
+ */
+export function preload(): Promise<unknown> {
+  return import('./open-parts');
 }
 
 export function main(): void {

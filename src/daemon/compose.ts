@@ -1,3 +1,4 @@
+import { mark } from './startup-trace';
 import { type Part, Parts, type PluginInfo, type Slice, type SliceContext } from './slice';
 
 /**
@@ -85,6 +86,7 @@ export async function wireSlices(base: Base, slices: readonly Slice[], wired: Wi
       onShutdown: (fn) => void wired.shutdownHooks.unshift(fn),
     };
     await s.wire(ctx);
+    mark(`slice ${s.name}`);
     const missing = s.provides.filter((p) => !wired.parts.has(p));
     if (missing.length) throw new Error(`daemon slice '${s.name}' did not provide ${missing.map((p) => `'${p.name}'`).join(', ')}`);
   }

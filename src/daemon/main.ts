@@ -1,14 +1,17 @@
-import { chmod, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { chmod, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Logger } from '../core/logger';
 import { stderrLogger } from '../core/node/stderr-logger';
-import { MetadataDB } from '../metadata/db';
 import { ServiceRegistry } from '../services/grpc/registry';
+import { VERSION_SERVICE, versionService } from '../services/version';
 import { GrpcServer } from '../transport';
-import { emptyWired, wireSlices } from './compose';
 import type { Config } from './config';
+import type { OpenParts } from './open-parts';
 import type { Parts, PluginInfo, Slice } from './slice';
-import { SLICES } from './slices';
+import { bindUnlessServed } from './bind';
+import { mark } from './startup-trace';
+import { versionInfo } from './version-info';
 
 /** containerd's defaults.DefaultMax{Recv,Send}MsgSize: ctr sends and expects up to 16 MiB. */
 export const MAX_MESSAGE_BYTES = 16 << 20;
@@ -23,68 +26,93 @@ export interface Daemon {
 }
 
 /**
- * Starts berthd: opens the metadata DB, wires the slices in dependency order, binds the unix
- * socket. `slices` defaults to berthd's own (slices/index.ts); an embedder may add its own.
+ * Starts berthd: binds the unix socket, then opens the metadata DB and wires the slices in
+ * dependency order (open-parts.ts). Version answers as soon as the socket is bound; every other
+ * call made meanwhile waits until wiring is done (restored tasks included), then runs. When
+ * another process serves on the address, the socket is bound only after wiring (bind.ts).
+ * Resolves once everything is wired. `slices` defaults to berthd's own (slices/index.ts); an embedder may
+ * add its own.
  */
 export async function startDaemon(
   config: Config,
   log: Logger = stderrLogger(config.logLevel, { component: 'berthd' }),
-  slices: readonly Slice[] = SLICES,
+  slices?: readonly Slice[],
 ): Promise<Daemon> {
-  // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660.
-  await mkdir(config.root, { recursive: true, mode: 0o700 });
-  await chmod(config.root, 0o700);
-  await mkdir(config.state, { recursive: true, mode: 0o711 });
-  await mkdir(dirname(config.address), { recursive: true, mode: 0o711 });
-
-  const db = await MetadataDB.open(join(config.root, 'meta'));
-  const wired = emptyWired();
-  const closeAll = async () => {
-    for (const fn of [...wired.closers, () => db.close()]) {
-      try {
-        await fn();
-      } catch (e) {
-        log.warn('close failed', { err: e });
-      }
-    }
-  };
+  // CVE-2024-25621 guidance: root 0700, state 0711, socket 0660. Synchronous until the socket is
+  // bound: nothing else runs meanwhile, and on a loaded machine each thread-pool round trip was
+  // one more wait for a core before the first call could be answered.
+  mkdirSync(config.root, { recursive: true, mode: 0o700 });
+  chmodSync(config.root, 0o700);
+  mkdirSync(config.state, { recursive: true, mode: 0o711 });
+  mkdirSync(dirname(config.address), { recursive: true, mode: 0o711 });
+  mark('mkdirs');
 
   const services = new ServiceRegistry();
-  let server: GrpcServer | undefined;
+  services.add(VERSION_SERVICE, versionService(log, versionInfo()));
+  const server = new GrpcServer({
+    maxReceiveMessageLength: MAX_MESSAGE_BYTES,
+    onError: (method, e) => log.error('handler threw', { method, err: e }),
+  });
+  let opened!: (ok: boolean, e?: unknown) => void;
+  const opening = new Promise<void>((resolve, reject) => (opened = (ok, e) => (ok ? resolve() : reject(e))));
+  opening.catch(() => undefined); // the waiting calls answer UNAVAILABLE; startDaemon throws
+  services.serveWhileOpening(server, opening);
+  let early: boolean;
   try {
-    await wireSlices({ config, log, db, services }, slices, wired);
-    server = new GrpcServer({
-      maxReceiveMessageLength: MAX_MESSAGE_BYTES,
-      onError: (method, e) => log.error('handler threw', { method, err: e }),
-    });
-    services.registerAll(server);
-    await rm(config.address, { force: true });
-    await server.listen(config.address);
-    await chmod(config.address, 0o660);
+    early = await bindUnlessServed(server, config.address);
+    if (early) chmodSync(config.address, 0o660);
   } catch (e) {
-    await server?.close(0);
-    await closeAll();
+    await server.close(0);
     throw e;
   }
+  mark('listening');
+
+  let parts: OpenParts;
+  try {
+    // Loaded only now: see open-parts.ts.
+    const { openParts } = await import('./open-parts');
+    mark('open-parts-loaded');
+    parts = await openParts({ config, log, services }, slices);
+  } catch (e) {
+    opened(false, e);
+    // A grace for the waiting calls to send their UNAVAILABLE before the connections go.
+    await server.close(1000);
+    if (early) await rm(config.address, { force: true });
+    throw e;
+  }
+  services.registerAll(server);
+  opened(true);
+  if (!early) {
+    // Another process served on the address and our root was not locked by it: take the address over, as before.
+    try {
+      await rm(config.address, { force: true });
+      await server.listen(config.address);
+      await chmod(config.address, 0o660);
+    } catch (e) {
+      await server.close(0);
+      await parts.close();
+      throw e;
+    }
+  }
+  mark('wired');
   log.info('berthd serving', { address: config.address, root: config.root, state: config.state });
 
   let closed: Promise<void> | undefined;
-  const s = server;
   return {
     address: config.address,
-    parts: wired.parts,
-    plugins: wired.plugins,
+    parts: parts.wired.parts,
+    plugins: parts.wired.plugins,
     close: () =>
       (closed ??= (async () => {
-        for (const fn of wired.shutdownHooks) {
+        for (const fn of parts.wired.shutdownHooks) {
           try {
             await fn();
           } catch (e) {
             log.warn('shutdown hook failed', { err: e });
           }
         }
-        await s.close(2000);
-        await closeAll();
+        await server.close(2000);
+        await parts.close();
         await rm(config.address, { force: true });
         log.info('berthd stopped');
       })()),

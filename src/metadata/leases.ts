@@ -4,7 +4,7 @@ import { type Ctx, namespaceRequired } from '../core/context';
 import { validateDigest } from '../core/digest';
 import { alreadyExists, invalidArgument, notFound } from '../core/errors';
 import { adapt, parseFilters } from '../core/filters';
-import { isValidId } from '../core/identifiers';
+import { isValidId, validateLeaseId } from '../core/identifiers';
 import type { Labels } from '../core/types';
 import type { MetadataDB } from './db';
 import { validateLabels } from '../core/labels';
@@ -45,20 +45,6 @@ export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
 /** The label that makes a lease expire (RFC3339), and the one that stops GC following references. */
 export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire';
 export const LABEL_GC_FLAT = 'containerd.io/gc.flat';
-
-/**
- * Lease ids are not identifiers in containerd (its lease manager only requires non-empty):
- * ctr generates `<nanos>-<4 chars base64url>`, e.g. `511965754-ZLU_`, which the identifier rule
- * rejects (a trailing `_`, or `-_`). Accept alphanumerics and `._-` in any order, at most 76 chars:
- * still a safe key segment and path component.
- */
-const LEASE_ID_RE = /^[A-Za-z0-9._-]{1,76}$/;
-
-export function validateLeaseId(id: string): string {
-  if (!id) throw invalidArgument('lease: id must not be empty');
-  if (!LEASE_ID_RE.test(id)) throw invalidArgument(`lease ${JSON.stringify(id.slice(0, 80))}: id must match ${LEASE_ID_RE.source}`);
-  return id;
-}
 
 /**
  * containerd's leases.WithRandomID: nanoseconds-within-the-second, dash, 3 random bytes base64url.

@@ -4,9 +4,8 @@ export interface MetadataReader {
 }
 import type { Ctx } from '../../core/context';
 import { failedPrecondition, invalidArgument } from '../../core/errors';
-import { isValidId } from '../../core/identifiers';
+import { isValidId, validateLeaseId } from '../../core/identifiers';
 import type { Logger } from '../../core/logger';
-import { validateLeaseId } from '../../metadata/leases';
 
 export const NAMESPACE_HEADER = 'containerd-namespace';
 export const LEASE_HEADER = 'containerd-lease';

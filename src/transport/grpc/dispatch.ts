@@ -70,8 +70,12 @@ interface Registered {
   handler: Handler;
 }
 
+/** Finds a method not added (yet) by its path: its definition and handler, or undefined. */
+export type MethodResolver = (path: string) => { def: MethodDef; handler: Handler } | undefined;
+
 export class Dispatcher {
   private readonly methods = new Map<string, Registered>();
+  private resolver: MethodResolver | undefined;
 
   constructor(private readonly opts: { maxReceiveMessageLength: number; onError?: (what: string, e: unknown) => void }) {}
 
@@ -80,6 +84,20 @@ export class Dispatcher {
       const handler = impl[name] as Handler | undefined;
       if (handler) this.methods.set(m.path, { def: m, handler });
     }
+  }
+
+  /** Asked for a path no service added (once per path while it answers undefined). */
+  setResolver(resolver: MethodResolver | undefined): void {
+    this.resolver = resolver;
+  }
+
+  private lookup(path: string): Registered | undefined {
+    let reg = this.methods.get(path);
+    if (!reg && this.resolver) {
+      reg = this.resolver(path);
+      if (reg) this.methods.set(path, reg);
+    }
+    return reg;
   }
 
   /**
@@ -91,7 +109,7 @@ export class Dispatcher {
       httpError(head.method !== 'POST' ? 405 : 415);
       return undefined;
     }
-    const reg = this.methods.get(head.path);
+    const reg = this.lookup(head.path);
     if (!reg) {
       port.sendStatus(Status.UNIMPLEMENTED, `The server does not implement the method ${head.path}`, false);
       return undefined;

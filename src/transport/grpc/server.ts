@@ -5,10 +5,9 @@
 import { createServer, type Server } from 'node:net';
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
 import type { GrpcServerOptions, MethodDef, ServiceImpl } from './call-interface';
-import { Dispatcher } from './dispatch';
+import { Dispatcher, type MethodResolver } from './dispatch';
 import type { H2Connection } from '../h2/connection';
 import { serveOwn } from './own-backend';
-import { createNodeServer } from './node-backend';
 
 /** The backend berthd uses unless BERTH_GRPC_SERVER (or the options) says otherwise. */
 export const DEFAULT_BACKEND: 'own' | 'node' = 'own';
@@ -30,16 +29,26 @@ export class GrpcServer {
     this.dispatcher.addService(def, impl);
   }
 
-  listen(path: string): Promise<void> {
+  /** Resolves, at its first call, a method no service added: what is never called is never described. */
+  setResolver(resolver: MethodResolver | undefined): void {
+    this.dispatcher.setResolver(resolver);
+  }
+
+  async listen(path: string): Promise<void> {
     const server =
       this.backend === 'node'
-        ? createNodeServer(this.dispatcher, this.sessions)
+        ? // Loaded only for this backend: node:http2 (with tls, crypto and http) cost berthd's start ~15 ms of CPU.
+          (await import('./node-backend')).createNodeServer(this.dispatcher, this.sessions)
         : createServer((socket) => this.conns.add(serveOwn(socket, this.dispatcher, (c) => this.conns.delete(c))));
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (e: Error) => {
+        if (this.server === server) this.server = undefined; // listen may be tried again
+        reject(e);
+      };
+      server.once('error', failed);
       server.listen(path, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });

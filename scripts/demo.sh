@@ -15,7 +15,8 @@ if [ -z "${DEMO_NO_SETUP:-}" ]; then
   npm run build --silent
 fi
 
-# BERTH_ROOT/BERTH_STATE/BERTH_ADDRESS move berthd elsewhere (the test runs it in a temp dir).
+# BERTH_ROOT/BERTH_STATE/BERTH_ADDRESS move berthd elsewhere, BERTHD_CONFIG gives it a config file
+# (the test runs it in a temp dir, with a bridge and firewall chains of its own that it removes).
 export BERTH_ADDRESS=${BERTH_ADDRESS:-/run/berth/berthd.sock}
 ROOT=${BERTH_ROOT:-/var/lib/berth}
 STATE=${BERTH_STATE:-/run/berth}
@@ -34,7 +35,7 @@ if answers; then
 else
   echo "== starting berthd (root $ROOT, state $STATE, socket $BERTH_ADDRESS)"
   # berthd's node flags (src/daemon/node-flags.ts) go on node's command line.
-  node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --root "$ROOT" --state "$STATE" --address "$BERTH_ADDRESS" --log-level warn 2>"$WORK/berthd.log" &
+  node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --root "$ROOT" --state "$STATE" --address "$BERTH_ADDRESS" ${BERTHD_CONFIG:+--config "$BERTHD_CONFIG"} --log-level warn 2>"$WORK/berthd.log" &
   BERTHD_PID=$!
   for _ in $(seq 150); do
     answers && break

@@ -91,6 +91,7 @@ describe('berth pull resumes after an interruption', () => {
   }, 120_000);
   afterAll(async () => {
     await daemon?.stop();
+    daemon?.removeNetworking();
     if (dirs) {
       for (const pid of pidsWithCmdline(dirs.dir)) process.kill(pid, 'SIGKILL');
       await unmountUnder(dirs.dir);

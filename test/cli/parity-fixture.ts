@@ -112,6 +112,7 @@ export class CliParityFixture {
     } finally {
       this.client.close();
       await this.daemon.stop();
+      this.daemon.removeNetworking();
     }
     leftovers.push(...namespaceLeaks(this.ns, this.dirs.dir, this.mountsBefore));
     const parents = cgroupBaseDirs()

@@ -123,6 +123,7 @@ export class CliFixture {
       }
     }
     await this.daemon?.stop();
+    this.daemon?.removeNetworking();
     for (const p of cgroupBaseDirs()
       .map((d) => join(d, 'berth', this.ns))
       .filter((p) => existsSync(p))) {

@@ -8,7 +8,7 @@ import type { Daemon } from '../../src/daemon/main';
 import type { Config } from '../../src/daemon/config';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
-import { testNetworkConfig } from './net';
+import { removeTestNetworking, testNetworkConfig } from './net';
 import { slow } from './slow';
 
 /*
@@ -80,6 +80,14 @@ export class DaemonProcess {
     return p;
   }
 
+  /**
+   * Takes back the bridge and chains of the networking start() gave it (berthd keeps them across
+   * restarts by design, as dockerd keeps docker0): for the end of a test, after stop().
+   */
+  removeNetworking(): void {
+    if (!this.extraArgs.includes('--config')) removeTestNetworking(testNetworkConfig(this.dirs.dir));
+  }
+
   /** SIGKILL: no shutdown code runs (a crash). */
   async kill(): Promise<void> {
     await this.signal('SIGKILL');
@@ -107,6 +115,7 @@ export async function startProcess(dirs?: TestDirs, extraArgs: string[] = []): P
     dirs: d,
     stop: async () => {
       await proc.stop();
+      proc.removeNetworking();
       if (!dirs) await rm(d.dir, { recursive: true, force: true });
     },
   };

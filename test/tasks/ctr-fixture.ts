@@ -67,6 +67,7 @@ export class CtrFixture {
     // parents they leave when it stops: wait for the monitors, stop, then nothing may be left.
     for (const deadline = Date.now() + slow(10_000); this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     await this.proc?.stop();
+    this.proc?.removeNetworking();
     const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
     await rm(this.dirs.dir, { recursive: true, force: true });
     await rm(this.work, { recursive: true, force: true });

@@ -329,12 +329,15 @@ export class LocalEngine implements Engine {
   }
 
   async systemPrune(ctx: Ctx, opts: SystemPruneOptions = {}): Promise<SystemPruneReport> {
+    // Docker's order: containers first, so that what they held becomes unused.
     const containers = await this.prune(ctx, { ...(opts.filters ? { filters: opts.filters } : {}) });
-    const images = await this.pruneImages(ctx, { all: opts.all ?? false, ...(opts.filters ? { filters: opts.filters } : {}) });
     const labels = Object.fromEntries(Object.entries(opts.filters ?? {}).filter(([k]) => k === 'label' || k === 'label!'));
+    const networks = await this.pruneNetworks(ctx, labels);
+    const images = await this.pruneImages(ctx, { all: opts.all ?? false, ...(opts.filters ? { filters: opts.filters } : {}) });
     const volumes = opts.volumes ? await this.d.volumes.prune(ctx, { filters: labels }) : undefined;
     return {
       containers,
+      networks,
       images,
       ...(volumes ? { volumes } : {}),
       spaceReclaimed: containers.spaceReclaimed + images.spaceReclaimed + (volumes?.spaceReclaimed ?? 0),

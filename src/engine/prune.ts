@@ -34,6 +34,8 @@ export interface SystemPruneOptions extends PruneOptions {
 export interface SystemPruneReport {
   containers: PruneReport;
   images: PruneReport;
+  /** Names of the user networks removed (networks are berthd's, not a namespace's). */
+  networks: string[];
   volumes?: PruneResult;
   spaceReclaimed: number;
 }

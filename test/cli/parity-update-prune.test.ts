@@ -71,6 +71,9 @@ describe('berth container/image/volume/system prune', () => {
     // System prune: a stopped container (its anonymous volume then unused) and a dangling image go;
     // the running container, its image and volume, and a named volume stay.
     await f.ok(['volume', 'create', 'sys-named']);
+    await f.ok(['network', 'create', 'sys-unused']);
+    await f.ok(['network', 'create', 'sys-used']);
+    await f.ok(['network', 'connect', 'sys-used', 'keeper']);
     await f.ok(['run', '--name', 'sys-stopped', IMG, 'true']);
     const stoppedId = await idOf('sys-stopped');
     const anon = [await anonOf('sys-stopped'), ...leftAnon].sort();
@@ -78,12 +81,14 @@ describe('berth container/image/volume/system prune', () => {
     const dangling2 = await f.importImage('', [{ path: 'y', type: 'file', content: 'y\n' }]);
     const sys = await f.ok(['system', 'prune', '-f', '--volumes']);
     const lines = sys.split('\n');
-    expect(lines.slice(0, 4)).toEqual(['Deleted Containers:', stoppedId, '', 'Deleted Volumes:']);
-    expect(lines.slice(4, 7).sort()).toEqual(anon);
-    expect(lines.slice(7)).toEqual(['', 'Deleted Images:', `deleted: ${dangling2}`, '', expect.stringMatching(/^Total reclaimed space: \S+B$/), '']);
+    expect(lines.slice(0, 7)).toEqual(['Deleted Containers:', stoppedId, '', 'Deleted Networks:', 'sys-unused', '', 'Deleted Volumes:']);
+    expect(lines.slice(7, 10).sort()).toEqual(anon);
+    expect(lines.slice(10)).toEqual(['', 'Deleted Images:', `deleted: ${dangling2}`, '', expect.stringMatching(/^Total reclaimed space: \S+B$/), '']);
     expect((await f.ok(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort()).toEqual([keeperAnon, 'sys-named'].sort());
     expect(await f.ok(['ps', '-a', '--format', '{{.Names}}'])).toBe('keeper\n');
+    expect((await f.ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n')).toContain('sys-used');
     await f.ok(['rm', '-f', '-v', 'keeper']);
+    await f.ok(['network', 'rm', 'sys-used']);
     await f.ok(['volume', 'rm', 'sys-named']);
   });
 });

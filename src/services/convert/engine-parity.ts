@@ -46,6 +46,7 @@ export function systemPruneToProto(r: SystemPruneReport): pb.SystemPruneResponse
   return {
     containers: pruneReportToProto(r.containers),
     images: pruneReportToProto(r.images),
+    networks_deleted: r.networks,
     volumes: r.volumes ? volumePruneToProto(r.volumes) : undefined,
     space_reclaimed: String(r.spaceReclaimed),
   };

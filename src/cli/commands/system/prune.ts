@@ -19,6 +19,7 @@ export const command = defineCommand({
   async run(cli, f) {
     const what = [
       'all stopped containers',
+      'all networks not used by at least one container',
       ...(f.volumes ? ['all anonymous volumes not used by at least one container'] : []),
       f.all ? 'all images without at least one container associated to them' : 'all dangling images',
     ];
@@ -27,6 +28,7 @@ export const command = defineCommand({
     const r = await cli.client.engine.systemPrune({ all: f.all, volumes: f.volumes, filters: filterMap(f.filter) });
     await cli.out(
       deletedSection('Deleted Containers', r.containers?.deleted ?? []) +
+        deletedSection('Deleted Networks', r.networks_deleted ?? []) +
         deletedSection('Deleted Volumes', r.volumes?.volumes_deleted ?? []) +
         deletedSection(
           'Deleted Images',

@@ -189,7 +189,14 @@ describe('berth CLI: containers', () => {
 
   itRoot('bad input: one clear line, a non-zero exit, nothing created', async () => {
     const before = await ids();
+    // Malformed seccomp profiles are refused before anything is created (issue 16).
+    const notJson = join(f.work, 'not-json.json');
+    await writeFile(notJson, '{"defaultAction": ');
+    const badAction = join(f.work, 'bad-action.json');
+    await writeFile(badAction, JSON.stringify({ defaultAction: 'SCMP_ACT_BOGUS', syscalls: [] }));
     const cases: Array<[string[], number, RegExp]> = [
+      [['run', '--rm', '--security-opt', `seccomp=${notJson}`, 'busybox', 'true'], 125, /seccomp/i],
+      [['run', '--rm', '--security-opt', `seccomp=${badAction}`, 'busybox', 'true'], 125, /SCMP_ACT_BOGUS/],
       [['run', '--bogus', 'busybox'], 125, /unknown flag: --bogus/],
       [['ps', '-Z'], 125, /unknown shorthand flag: 'Z'/],
       [['run', '--rm', '--memory', '12x', 'busybox', 'true'], 125, /memory/i],

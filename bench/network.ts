@@ -167,7 +167,12 @@ async function main(): Promise<void> {
       const tput: Record<string, number[]> = { 'published 127.0.0.1:P (DNAT)': [], 'container address directly': [] };
       for (let r = 0; r < Math.max(3, Math.ceil(ROUNDS / 2)); r++) {
         for (const k of Object.keys(tput)) {
-          const c = await e.create(ctx, { image: 'busybox', cmd: ['sh', '-c', 'nc -l -p 5001 > /dev/null'], publish: [`127.0.0.1:${port}:5001`] });
+          // busybox nc exits as soon as its stdin ends: sleep keeps it open.
+          const c = await e.create(ctx, {
+            image: 'busybox',
+            cmd: ['sh', '-c', 'sleep 100000 | nc -l -p 5001 > /dev/null'],
+            publish: [`127.0.0.1:${port}:5001`],
+          });
           await e.start(ctx, c.id);
           const ip = (await e.inspect(ctx, c.id)).networkSettings.networks[0]!.ipAddress;
           const target = k.startsWith('published') ? { host: '127.0.0.1', port } : { host: ip, port: 5001 };

@@ -115,7 +115,7 @@ child_main (struct helper *h)
   if (h->self_attach && cgroup_attach_self (&h->cg, &err) < 0)
     FAIL ("cgroup");
 
-  if (ns_join (p, &err) < 0)
+  if (ns_join (p, h->new_ns_flags & CLONE_NEWUSER ? CLONE_NEWNET : 0, &err) < 0)
     FAIL ("ns");
   if ((h->new_ns_flags & CLONE_NEWUSER) && (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0))
     {

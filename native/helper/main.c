@@ -131,6 +131,8 @@ spawn (struct helper *h)
     fail (h, &err, "ns");
   if (h->plan->rootfs_idmap && !(h->new_ns_flags & CLONE_NEWUSER))
     berth_error (&err, EINVAL, "rootfs_idmap needs a new user namespace"), fail (h, &err, "plan");
+  if ((h->new_ns_flags & CLONE_NEWUSER) && ns_join_net (h->plan, &err) < 0)
+    fail (h, &err, "ns");
   cwd = prepare_userns_rootfs (h);
   if (mount_detach_binds (h->plan, (h->new_ns_flags & CLONE_NEWUSER) != 0, &err) < 0)
     fail (h, &err, "mount");

@@ -44,12 +44,21 @@ ns_join_pid (const struct plan *p, berth_error_t *err)
 }
 
 int
-ns_join (const struct plan *p, berth_error_t *err)
+ns_join_net (const struct plan *p, berth_error_t *err)
+{
+  for (size_t i = 0; i < p->n_ns; i++)
+    if (p->ns[i].path != NULL && p->ns[i].flag == CLONE_NEWNET && join_one (&p->ns[i], err) < 0)
+      return -1;
+  return 0;
+}
+
+int
+ns_join (const struct plan *p, int skip, berth_error_t *err)
 {
   static const int order[] = { CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWCGROUP, CLONE_NEWNS };
   for (size_t o = 0; o < sizeof (order) / sizeof (order[0]); o++)
     for (size_t i = 0; i < p->n_ns; i++)
-      if (p->ns[i].path != NULL && p->ns[i].flag == order[o] && join_one (&p->ns[i], err) < 0)
+      if (p->ns[i].path != NULL && p->ns[i].flag == order[o] && !(order[o] & skip) && join_one (&p->ns[i], err) < 0)
         return -1;
   return 0;
 }

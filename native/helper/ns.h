@@ -28,8 +28,13 @@ int ns_settle_premade (struct premade_ns *pm, int want, berth_error_t *err);
 void ns_drop_premade (struct premade_ns *pm);
 /* In the helper, before clone: join a pid namespace by path (affects children only). */
 int ns_join_pid (const struct plan *p, berth_error_t *err);
-/* In the child: join every other namespace given by path (user first, mount last). */
-int ns_join (const struct plan *p, berth_error_t *err);
+/* In the helper, before cloning a new user namespace: join a network namespace given by path
+   (a pinned one the host's root owns, which a process in the new user namespace could not
+   enter); the child inherits it. The monitor stays in it: it uses only path sockets. */
+int ns_join_net (const struct plan *p, berth_error_t *err);
+/* In the child: join every other namespace given by path (user first, mount last), but those in
+   `skip` (joined before clone). */
+int ns_join (const struct plan *p, int skip, berth_error_t *err);
 int ns_write_idmaps (const struct plan *p, pid_t pid, berth_error_t *err);
 /* The host id a container id 0 maps to in these maps, or -1 (no root inside). */
 long ns_host_root (const struct plan_idmap *maps, size_t n);

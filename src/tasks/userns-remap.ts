@@ -5,8 +5,9 @@
  * through the same mapping with idmapped mounts (the helper's rootfs_idmap), so image layers stay
  * as unpacked on disk and are shared with containers that run without a mapping.
  *
- * Containers that share the host's network or pid namespace, or join another's, keep the host's
- * ids, as Docker runs them (`--userns=host`): a user namespace cannot own those.
+ * Containers that share the host's network or pid namespace, or join another's pid, ipc or uts
+ * namespace, keep the host's ids, as Docker runs them (`--userns=host`): a user namespace cannot
+ * own those. A network namespace given by path (the engine's pinned sandboxes) is remapped.
  */
 import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../core/errors';
@@ -73,6 +74,8 @@ export function resolveUsernsRemap(spec: string, files: SubidFiles = { subuid: '
 export function wantsRemap(spec: OciSpec): boolean {
   const ns = spec.linux?.namespaces ?? [];
   if (ns.some((n) => n.type === 'user') || (spec.linux?.uidMappings?.length ?? 0) > 0) return false; // has its own mapping
-  if (ns.some((n) => n.path)) return false;
+  // A network namespace by path is fine (the engine's pinned one, owned by the host's root: the
+  // helper joins it before it makes the user namespace); any other joined one is another's.
+  if (ns.some((n) => n.path && n.type !== 'network')) return false;
   return ns.some((n) => n.type === 'network') && ns.some((n) => n.type === 'pid') && ns.some((n) => n.type === 'mount');
 }

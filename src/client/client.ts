@@ -5,7 +5,7 @@
  *   const client = new Client();                       // BERTH_ADDRESS or /run/berth/berthd.sock
  *   const { id } = await client.engine.create({ image: 'busybox', cmd: ['echo', 'hi'] });
  *   await client.engine.start({ container: id });
- *   for await (const e of client.engine.logs({ container: id, follow: true })) process.stdout.write(e.data);
+ *   for await (const b of client.engine.logs({ container: id, follow: true })) for (const e of b.entries) process.stdout.write(e.data);
  *   client.close();
  *
  * The namespace is `default` (BERTH_NAMESPACE overrides it), as ctr's and nerdctl's: images that

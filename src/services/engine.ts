@@ -16,7 +16,7 @@ import {
   filtersFromProto,
   imageDetailToProto,
   imageSummaryToProto,
-  logEntryToProto,
+  logBatchesToProto,
   logsFromProto,
   statsToProto,
   summaryToProto,
@@ -94,7 +94,7 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
     Logs: serverStream(log, 'Engine/Logs', async (req: T['Logs']['req'], ctx, call: ServerCall<T['Logs']['req'], T['Logs']['res']>) => {
       // A batch goes out without an await per entry; the transport's high-water mark stops it.
       for await (const batch of engine.logBatches(ns(ctx), ref(req.container, 'Engine/Logs'), logsFromProto(req))) {
-        for (const e of batch) if (!call.write(logEntryToProto(e))) await drained(call);
+        for (const m of logBatchesToProto(batch)) if (!call.write(m)) await drained(call);
         if (call.cancelled) return;
       }
     }),

@@ -28,7 +28,7 @@ const { Client } = require(${JSON.stringify(REPO)});
   for await (const e of session) seen.push(e.kind === 'exit' ? 'exit ' + e.exitCode : e.kind + ' ' + (e.data ? e.data.toString().trim() : ''));
   const { exit_code } = await client.engine.wait({ container: id });
   const logs = [];
-  for await (const e of client.engine.logs({ container: id, stdout: true, stderr: true })) logs.push(e.stream + ' ' + e.data.toString().trim());
+  for await (const batch of client.engine.logs({ container: id, stdout: true, stderr: true })) for (const e of batch.entries) logs.push(e.stream + ' ' + e.data.toString().trim());
   // A follow of a container that never stops, ended by the caller.
   const { id: idle } = await client.engine.create({ image: 'busybox', cmd: ['sleep', '600'] });
   await client.engine.start({ container: idle });

@@ -47,7 +47,7 @@ describe('Engine service through the client library', () => {
     expect(ps.containers.map((x) => x.names)).toEqual([['/svc-one']]);
     expect((await client.engine.list({})).containers.find((x) => x.id === id)).toBeUndefined();
     const lines: string[] = [];
-    for await (const e of client.engine.logs({ container: id })) lines.push(`${e.stream}:${e.data.toString()}`);
+    for await (const b of client.engine.logs({ container: id })) for (const e of b.entries) lines.push(`${e.stream}:${e.data.toString()}`);
     expect(lines.sort()).toEqual(['stderr:err\n', 'stdout:out\n']);
     await expect(client.engine.stop({ container: 'nope' })).rejects.toMatchObject({ kind: 'NotFound', message: 'No such container: nope' });
     await expect(client.engine.pause({ container: id })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('is not running') });
@@ -76,7 +76,7 @@ describe('Engine service through the client library', () => {
     await a.write(Buffer.from('x\r'));
     await until('stty size', async () => {
       let log = '';
-      for await (const e of client.engine.logs({ container: t.id })) log += e.data.toString();
+      for await (const b of client.engine.logs({ container: t.id })) for (const e of b.entries) log += e.data.toString();
       return log.includes('40 120') || undefined;
     });
     await a.write(Buffer.from([0x10, 0x11]));
@@ -125,7 +125,7 @@ describe('Engine service through the client library', () => {
     expect((await client.engine.list({ all: true })).containers.some((c) => c.id === id)).toBe(true);
     s.close();
     let tail = '';
-    for await (const e of client.engine.logs({ container: id, tail: '1' })) tail += e.data.toString();
+    for await (const b of client.engine.logs({ container: id, tail: '1' })) for (const e of b.entries) tail += e.data.toString();
     expect(tail).toBe('done\n');
     await client.engine.remove({ container: id });
   });

@@ -43,7 +43,9 @@ export const command = defineCommand({
     }
     let since = f.since === undefined ? undefined : parseTimeArg(f.since, '--since');
     const until = f.until === undefined ? undefined : parseTimeArg(f.until, '--until');
+    // The time of the last line printed; after a reconnect, lines up to it are not printed again.
     let lastNs = -1n;
+    let skipTo = -1n;
     const out = new LineBatcher(cli);
     for (;;) {
       try {
@@ -56,11 +58,18 @@ export const command = defineCommand({
           until: until && toTimestamp(until),
           tail: tail === undefined ? undefined : String(tail),
         });
-        for await (const e of stream) {
-          const ns = timeNs(e.timestamp);
-          if (ns <= lastNs) continue;
-          lastNs = ns;
-          await out.add(e.stream === 'stderr', f.timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data);
+        for await (const batch of stream) {
+          let printed: string | undefined;
+          for (const e of batch.entries) {
+            // Entries come in time order: once one is past skipTo, the rest are too.
+            if (skipTo >= 0n) {
+              if (timeNs(e.timestamp) <= skipTo) continue;
+              skipTo = -1n;
+            }
+            printed = e.timestamp;
+            await out.add(e.stream === 'stderr', f.timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data);
+          }
+          if (printed !== undefined) lastNs = timeNs(printed);
         }
         await out.flush();
         return 0;
@@ -71,6 +80,7 @@ export const command = defineCommand({
       await waitForBerthd(cli);
       // Continue after the last line printed (or from where the first request started).
       if (lastNs >= 0n) {
+        skipTo = lastNs;
         since = new Date(Number(lastNs / 1_000_000n));
         tail = undefined;
       }

@@ -7,9 +7,10 @@
  *
  * Containers that share the host's network or pid namespace, or join another's pid, ipc or uts
  * namespace, keep the host's ids, as Docker runs them (`--userns=host`): a user namespace cannot
- * own those. A network namespace given by path (the engine's pinned sandboxes) is remapped.
+ * own those. A network namespace given by path that is not the host's (the engine's pinned
+ * sandboxes) is remapped.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { invalidArgument } from '../core/errors';
 import type { OciSpec } from './spec';
 
@@ -74,8 +75,23 @@ export function resolveUsernsRemap(spec: string, files: SubidFiles = { subuid: '
 export function wantsRemap(spec: OciSpec): boolean {
   const ns = spec.linux?.namespaces ?? [];
   if (ns.some((n) => n.type === 'user') || (spec.linux?.uidMappings?.length ?? 0) > 0) return false; // has its own mapping
-  // A network namespace by path is fine (the engine's pinned one, owned by the host's root: the
-  // helper joins it before it makes the user namespace); any other joined one is another's.
-  if (ns.some((n) => n.path && n.type !== 'network')) return false;
+  // A network namespace by path is the container's own (the engine's pinned one: the helper joins
+  // it before it makes the user namespace), unless it is the host's (Docker's --net=host keeps the
+  // host's ids); any other namespace joined by path is another's.
+  if (ns.some((n) => n.path && (n.type !== 'network' || !isOwnNetns(n.path)))) return false;
   return ns.some((n) => n.type === 'network') && ns.some((n) => n.type === 'pid') && ns.some((n) => n.type === 'mount');
+}
+
+/**
+ * Whether `path` is a network namespace other than the one berthd runs in (the host's). One it
+ * cannot look at (another process's it may not read) counts as not the container's own.
+ */
+function isOwnNetns(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev !== b.dev || a.ino !== b.ino;
+  } catch {
+    return false;
+  }
 }

@@ -105,15 +105,18 @@ describe('userns-remap', () => {
     expect(() => resolveUsernsRemap(':x', f)).toThrow(/expected USER or USER:GROUP/);
   });
 
-  it('remaps containers with their own network, pid and mount namespaces only', () => {
+  it('remaps containers with their own network, pid and mount namespaces only (not the host\'s network by path)', () => {
     const s = () => defaultSpec({ id: 'x', args: ['true'] });
     expect(wantsRemap(s())).toBe(true);
     const hostNet = s();
     hostNet.linux!.namespaces = hostNet.linux!.namespaces!.filter((n) => n.type !== 'network');
     const joined = s();
     joined.linux!.namespaces!.find((n) => n.type === 'network')!.path = '/proc/1/ns/net';
+    const hostByPath = s();
+    hostByPath.linux!.namespaces!.find((n) => n.type === 'network')!.path = '/proc/self/ns/net';
     const own = s();
     own.linux!.namespaces!.push({ type: 'user' });
-    expect([wantsRemap(hostNet), wantsRemap(joined), wantsRemap(own)]).toEqual([false, false, false]);
+    expect([wantsRemap(hostNet), wantsRemap(joined), wantsRemap(hostByPath), wantsRemap(own)]).toEqual([false, false, false, false]);
+    // A pinned network namespace of the container's own (the engine's) is remapped: test/engine/userns-remap.test.ts.
   });
 });

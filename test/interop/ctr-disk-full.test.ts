@@ -104,7 +104,10 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     expect(berth!.proc.stderr.slice(logFrom)).toMatch(new RegExp(`"method":"Content/Write","code":${RESOURCE_EXHAUSTED},"err":"[^"]*no space left on device`));
     await alive();
     // ctr deleted its lease on the way out; any left over (it may have been too quick) goes here.
-    for (const id of (await q(['leases', 'ls', '-q'])).stdout.split('\n').filter(Boolean)) expect((await q(['leases', 'rm', '--sync', id])).code).toBe(0);
+    for (const id of (await q(['leases', 'ls', '-q'])).stdout.split('\n').filter(Boolean)) {
+      const rm = await q(['leases', 'rm', '--sync', id]);
+      expect({ id, code: rm.code, stderr: rm.stderr }).toEqual({ id, code: 0, stderr: '' });
+    }
     await spaceBack(1 * MiB, 5000);
     expect(await lines(['content', 'active'])).toEqual([]);
     expect(await lines(['snapshots', 'ls'])).toEqual([]);

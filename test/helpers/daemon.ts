@@ -45,7 +45,9 @@ export async function startInProcess(overrides: Partial<Config> = {}, dirs?: Tes
     dirs: d,
     stop: async () => {
       await daemon.close();
-      if (!dirs) await rm(d.dir, { recursive: true, force: true });
+      if (dirs) return; // the caller's dirs: its fixture takes the networking back (it may start berthd again)
+      if (!overrides.network) removeTestNetworking(testNetworkConfig(d.dir));
+      await rm(d.dir, { recursive: true, force: true });
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
-import { fromErrno } from '../../core/errors';
+import { errnoCode, fromErrno } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { nullLogger } from '../../core/logger';
 import { forward, type Upstream } from './forward';
@@ -59,6 +59,18 @@ export class DnsServer {
   /** Serves on address:port, UDP and TCP (port 0: any free port, the same for both); returns the port. */
   async listen(address: string, port = 53): Promise<number> {
     if (this.listeners.has(`${address}:${port}`)) return port;
+    // Port 0: the UDP socket picks a free port, whose TCP twin may be taken (an outgoing
+    // connection's ephemeral port): pick again a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.listenOnce(address, port);
+      } catch (e) {
+        if (port !== 0 || attempt >= 8 || errnoCode((e as { cause?: unknown }).cause) !== 'EADDRINUSE') throw e;
+      }
+    }
+  }
+
+  private async listenOnce(address: string, port: number): Promise<number> {
     const udp = createSocket({ type: 'udp4', reuseAddr: false });
     const conns = new Set<Socket>();
     const tcp = createServer((c) => this.onTcp(c, conns, address));

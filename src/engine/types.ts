@@ -9,7 +9,7 @@ import type { Ctx } from '../core/context';
 import type { Volumes } from '../volumes';
 import type { EngineFiles } from './files/types';
 import type { MountSpec } from './mounts/types';
-import type { ContainerNetConfig, NetworkCreateOptions, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
+import type { ContainerNetConfig, NetworkCreateOptions, NetworkFlags, NetworkInspect, NetworkListOptions, NetworkSettings, PortBinding } from './network/types';
 import type { PruneOptions, PruneReport, SystemPruneOptions, SystemPruneReport } from './prune';
 import type { RestartPolicy } from './restart/policy';
 import type { UpdateOptions } from './update';
@@ -155,7 +155,8 @@ export interface ContainerSummary {
 }
 
 /** `docker create` / `run` options; sizes and CPUs may be Docker's strings (`64m`, `1.5`). */
-export interface CreateOptions {
+/** `run`/`create`; the networking flags (`--ip`, `-p`, `-P`, `--dns*`, `--add-host`) are NetworkFlags. */
+export interface CreateOptions extends NetworkFlags {
   name?: string;
   image: string;
   /** Replaces the image's Cmd (an empty array keeps it). */
@@ -186,19 +187,8 @@ export interface CreateOptions {
   network?: string;
   /** Further networks (`--network a --network b`), each with its own --ip and aliases. */
   moreNetworks?: Array<{ network: string; ip?: string; aliases?: string[] }>;
-  /** `--ip` on the first network. */
-  ip?: string;
   /** `--network-alias` on the first network. */
   networkAliases?: string[];
-  /** `-p [ip:][hostPort:]containerPort[/proto]`; the host address defaults to berthd's defaultPublishAddress (127.0.0.1). */
-  publish?: string[];
-  /** `-P`: every exposed port on a free host port. */
-  publishAll?: boolean;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  /** `--add-host name:ip` (ip may be host-gateway). */
-  extraHosts?: string[];
   shmSize?: number | string;
   logOpts?: Record<string, string>;
   autoRemove?: boolean;

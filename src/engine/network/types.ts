@@ -80,17 +80,11 @@ export interface PortBinding {
   proto: 'tcp' | 'udp';
 }
 
-/** What `run`/`create` ask for (the CLI's --network, -p, --ip …, or the API's fields). */
-export interface NetworkRequest {
-  /** Docker's NetworkMode: '' or 'default' (the default network), 'bridge', 'none', 'host', 'container:<name|id>', or a network's name or id. */
-  mode?: string;
-  /** `--ip` on the mode's network. */
+/** The networking flags `run`/`create` and the engine's CreateOptions share with NetworkRequest. */
+export interface NetworkFlags {
+  /** `--ip` on the first (the mode's) network. */
   ip?: string;
-  /** `--network-alias` on the mode's network. */
-  aliases?: string[];
-  /** Networks beyond the mode's (`--network a --network b`, the API's EndpointsConfig). */
-  more?: Array<{ network: string; ip?: string; aliases?: string[] }>;
-  /** `-p [ip:][hostPort:]containerPort[/proto]`, ranges allowed. */
+  /** `-p [ip:][hostPort:]containerPort[/proto]`, ranges allowed; the host address defaults to berthd's defaultPublishAddress (127.0.0.1). */
   publish?: string[];
   /** `-P`: every exposed port on a free host port. */
   publishAll?: boolean;
@@ -99,6 +93,16 @@ export interface NetworkRequest {
   dnsOptions?: string[];
   /** `--add-host name:ip` (ip may be `host-gateway`). */
   extraHosts?: string[];
+}
+
+/** What `run`/`create` ask for (the CLI's --network, -p, --ip …, or the API's fields). */
+export interface NetworkRequest extends NetworkFlags {
+  /** Docker's NetworkMode: '' or 'default' (the default network), 'bridge', 'none', 'host', 'container:<name|id>', or a network's name or id. */
+  mode?: string;
+  /** `--network-alias` on the mode's network. */
+  aliases?: string[];
+  /** Networks beyond the mode's (`--network a --network b`, the API's EndpointsConfig). */
+  more?: Array<{ network: string; ip?: string; aliases?: string[] }>;
 }
 
 export type NetworkMode = 'bridge' | 'none' | 'host' | 'container';

@@ -45,8 +45,11 @@ async function flood(peer: RawPeer, total: number, batch: number, make: (i: numb
     const wrote = peer.write(parts);
     const r = await Promise.race([wrote, sleep(3000).then(() => 'stall' as const)]);
     if (r === 'stall') return { sent, how: 'stalled' };
-    if (!r || peer.closed) return { sent, how: 'closed' };
+    // A reading peer stops at the server's GOAWAY, as real clients do (the server half-closes after it).
+    if (!r || peer.closed || peer.goaway) return { sent, how: 'closed' };
     sent += n;
+    // A turn of the event loop per batch, so a reading peer reads between its writes as real ones do.
+    await new Promise((r) => setImmediate(r));
   }
   return { sent, how: 'all' };
 }

@@ -18,6 +18,8 @@ import {
   INITIAL_STREAM_WINDOW,
   KEEPALIVE_MS,
   KEEPALIVE_TIMEOUT_MS,
+  LINGER_BYTES,
+  LINGER_MS,
   LOCAL_MAX_FRAME,
   MAX_BLOCK_FRAMES,
   MAX_HEADER_BLOCK,
@@ -239,9 +241,14 @@ export class H2Connection {
   destroy(): void {
     if (this.closed) return;
     this.outbox.close();
+    this.socket.destroy();
+    this.release();
+  }
+
+  /** Marks the connection closed and cancels its streams; the socket is the caller's to end. */
+  private release(): void {
     this.closed = true;
     clearTimeout(this.keepalive);
-    this.socket.destroy();
     const streams = [...this.streams.values()];
     this.streams.clear();
     this.blocked.clear();
@@ -256,7 +263,28 @@ export class H2Connection {
     const code = e instanceof ConnectionError ? e.h2code : e instanceof HpackError ? H2Error.COMPRESSION_ERROR : H2Error.INTERNAL_ERROR;
     this.sendGoAway(code, code === H2Error.ENHANCE_YOUR_CALM && e instanceof Error ? e.message : '');
     this.finish();
-    this.destroy();
+    this.release();
+    this.linger();
+  }
+
+  /**
+   * After a connection error the socket is half-closed, not destroyed: destroying would drop a
+   * GOAWAY still in the write buffer, and closing with unread input makes the kernel reset the peer,
+   * which may then never read why. Input is discarded for at most LINGER_MS and LINGER_BYTES
+   * (nginx's lingering close), so a peer that floods without reading is cut off soon.
+   */
+  private linger(): void {
+    const socket = this.socket;
+    let left = LINGER_BYTES;
+    socket.removeAllListeners('data');
+    socket.on('data', (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) socket.destroy();
+    });
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** Connection-level credit is given back as soon as bytes arrive: streams bound what is buffered. */

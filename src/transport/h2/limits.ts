@@ -73,6 +73,10 @@ export const MAX_PING_STRIKES = 2;
 export const KEEPALIVE_MS = 2 * 3600_000;
 export const KEEPALIVE_TIMEOUT_MS = 20_000;
 
+/** How long a connection closed for an error keeps discarding input so its peer can read the GOAWAY. */
+export const LINGER_MS = 1000;
+export const LINGER_BYTES = 256 * 1024;
+
 /**
  * New streams one connection may start in one turn of the event loop before its reading yields
  * to other connections (a burst of calls would otherwise run all its handlers in one go).

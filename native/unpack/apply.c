@@ -252,8 +252,9 @@ create_entry (struct applier *a, int pfd, const char *base, const char *path, st
 
 /* With --min-free: ENOSPC before the entry would leave less than min_free bytes free, so the
  * daemon's metadata can still commit (src/core/node/space.ts). Each entry counts its data plus a
- * block for its inode and directory entry; statfs is asked again once half the margin it last
- * allowed is used up. */
+ * block for its inode and directory entry; statfs is asked again once an eighth of the margin
+ * it last saw is used up: the daemon's ingests and several extractions write at the same time,
+ * and their shares together must stay within the margin. */
 static int
 check_space (struct applier *a, const struct tar_entry *e, const char *path, bu_error_t *err)
 {
@@ -274,7 +275,7 @@ check_space (struct applier *a, const struct tar_entry *e, const char *path, bu_
   if (free_bytes < a->min_free + need)
     return bu_sys (err, ENOSPC, "`%s`: %.1f MiB free, and %.1f MiB are kept free for the daemon's metadata", path,
                    (double) free_bytes / 1048576, (double) a->min_free / 1048576);
-  a->budget = (free_bytes - a->min_free - need) / 2;
+  a->budget = (free_bytes - a->min_free - need) / 8;
   return 0;
 }
 

@@ -67,6 +67,7 @@ export const isInvalidArgument = is('InvalidArgument');
 export const isFailedPrecondition = is('FailedPrecondition');
 export const isUnavailable = is('Unavailable');
 export const isCanceled = is('Canceled');
+export const isResourceExhausted = is('ResourceExhausted');
 
 /** Node's system error codes (string `code`, e.g. 'ENOENT'). */
 export function errnoCode(e: unknown): string | undefined {

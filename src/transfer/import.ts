@@ -166,7 +166,7 @@ function tagOf(ref: string): string {
  * archive for the selected platforms. A gzip-compressed archive is read through gunzip.
  */
 export async function importImages(ctx: Ctx, stores: TransferStores, input: AsyncIterable<Buffer>, req: ImportRequest = {}): Promise<Image[]> {
-  const lease = await operationLease(ctx, stores.leases, `import\0${ctx.ns}\0${Date.now()}\0${Math.random()}`);
+  const lease = await operationLease(ctx, stores, `import\0${ctx.ns}\0${Date.now()}\0${Math.random()}`);
   const lctx: Ctx = { ...ctx, lease: lease.id };
   try {
     const a = await readArchive(lctx, stores.content, decompressed(input), (path, size) => req.onProgress?.({ event: 'importing', name: path, total: size }));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Ctx } from '../core/context';
 import { isNotFound } from '../core/errors';
-import type { LeaseManager } from './types';
+import type { GcTrigger, LeaseManager } from './types';
 
 /**
  * The lease an operation works under, so GC cannot take a half-pulled image: created with
@@ -9,7 +9,8 @@ import type { LeaseManager } from './types';
  * and berth's `berth.io/transfer=<hash of the operation>`. A failed pull keeps its lease until
  * it expires: a retry of the same operation finds it and resumes with everything already
  * committed (and the partial ingests it holds), and `ctr leases rm --sync` gives the space back
- * at once. A successful operation deletes it.
+ * at once. A successful operation deletes it, and so does one that ran out of space (pull.ts),
+ * which also collects what the lease held before it answers, so the space is back at once.
  */
 export const LABEL_TRANSFER = 'berth.io/transfer';
 export const LABEL_GC_EXPIRE = 'containerd.io/gc.expire';
@@ -19,7 +20,8 @@ export interface OperationLease {
   id: string;
   /** Whether an earlier, failed attempt's lease was found. */
   resumed: boolean;
-  release(): Promise<void>;
+  /** Deletes the lease; what only it held is collected soon, or before this returns with `now`. */
+  release(opts?: { now?: boolean }): Promise<void>;
   /** After a failure: keeps the lease if it holds anything worth resuming, else releases it. */
   keepForResume(): Promise<void>;
 }
@@ -30,7 +32,8 @@ export interface OperationLease {
  */
 const inUse = new Set<string>();
 
-export async function operationLease(ctx: Ctx, leases: LeaseManager, operation: string, expiryMs = DEFAULT_LEASE_EXPIRY_MS): Promise<OperationLease> {
+export async function operationLease(ctx: Ctx, stores: { leases: LeaseManager; gc?: GcTrigger }, operation: string, expiryMs = DEFAULT_LEASE_EXPIRY_MS): Promise<OperationLease> {
+  const { leases, gc } = stores;
   const key = createHash('sha256').update(operation).digest('hex').slice(0, 32);
   const now = Date.now();
   const existing = (await leases.list(ctx, [`labels."${LABEL_TRANSFER}"==${key}`])).find((l) => {
@@ -42,11 +45,13 @@ export async function operationLease(ctx: Ctx, leases: LeaseManager, operation: 
   inUse.add(slot);
   // Cleanup runs after the operation's signal may have fired: not under it.
   const bg: Ctx = { ns: ctx.ns, log: ctx.log };
-  const release = async () => {
+  const release = async (opts: { now?: boolean } = {}) => {
     inUse.delete(slot);
     await leases.delete(bg, lease.id).catch((e) => {
       if (!isNotFound(e)) throw e;
     });
+    if (opts.now) await gc?.collect();
+    else gc?.schedule();
   };
   return {
     id: lease.id,

@@ -1,5 +1,5 @@
 import type { Ctx } from '../core/context';
-import { notFound } from '../core/errors';
+import { isResourceExhausted, notFound } from '../core/errors';
 import type { Descriptor, Labels, Platform } from '../core/types';
 import type { Image } from '../images/types';
 import { parseConfig, type ImageConfig } from '../images/manifest';
@@ -100,7 +100,7 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
     progress?.({ event: 'resolving', name: formatReference(ref) });
     const root = await repo.resolve({ signal: op.signal });
     progress?.({ event: 'resolved', name: formatReference(ref), desc: root });
-    lease = await operationLease(op, stores.leases, `pull\0${ctx.ns}\0${name}\0${root.digest}`, o.leaseExpiryMs);
+    lease = await operationLease(op, stores, `pull\0${ctx.ns}\0${name}\0${root.digest}`, o.leaseExpiryMs);
     const lctx: Ctx = { ...op, lease: lease.id };
     const f: FetchContext = { content: stores.content, leases: stores.leases, repo, lease: lease.id, onProgress: progress };
 
@@ -140,7 +140,10 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
     return { image: saved[0]!, images: saved, fetched: fetched.count, unpacks: fetched.unpacked, ...(fetched.unpacked[0] ? { unpacked: fetched.unpacked[0] } : {}) };
   } catch (e) {
     controller.abort();
-    await lease?.keepForResume();
+    // Out of space: what the lease holds is what filled the disk, and a retry cannot succeed
+    // before space is freed, so it all goes now. Any other failure keeps it for a retry to resume.
+    if (isResourceExhausted(e)) await lease?.release({ now: true }).catch(() => undefined);
+    else await lease?.keepForResume();
     throw e;
   } finally {
     dispose();

@@ -42,6 +42,13 @@ export interface TransferStores {
   defaultSnapshotter(ctx: Ctx): Promise<string>;
   /** Image create/update events, as the Images service publishes them. */
   events?: EventPublisher;
+  /** Garbage collection, for what a released lease held. */
+  gc?: GcTrigger;
+}
+
+export interface GcTrigger {
+  collect(): Promise<unknown>;
+  schedule(): void;
 }
 
 /**

@@ -7,6 +7,9 @@
  * they arrived (diff-staging) removed with the ingest or blob they came from, no snapshot left.
  * containerd, for comparison, leaves 92 KiB in use within 5 s.
  *
+ * `berth pull` goes through berthd's Transfer service (the registry client in the daemon): the
+ * same error and the same clean-up, with the pull's own lease removed by the daemon.
+ *
  * The explicit-lease cases write through the Content API (grpc-js, `containerd-lease` header)
  * as any client would, ctr or the Transfer service: the mechanism is the lease, not ctr.
  */
@@ -15,6 +18,7 @@ import { mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
+import { berthCli } from '../helpers/berth-cli';
 import { ctr, run } from '../helpers/ctr';
 import { nsMetadata, rawClient, startProcess, type TestDirs } from '../helpers/daemon';
 import { largeImage } from '../helpers/large-image';
@@ -116,6 +120,22 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     expect((await q(['images', 'ls', '-q'])).stdout.trim()).toBe('');
     await alive();
   }, 180000);
+
+  itRoot('berth pull (the Transfer service) fails with the same out-of-space error, berthd stays up, and the space comes back within 5 s', async () => {
+    const r = await berthCli(berth!.dirs.address)(['pull', ref], { namespace: 'full', timeoutMs: 180000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/no space left on device: [0-9.]+ MiB free on the filesystem of .*, and berthd keeps [0-9.]+ MiB free for its metadata/);
+    await alive();
+    // The daemon's pull removes its own lease when it fails: nothing for the user to clean up.
+    expect(await lines(['leases', 'ls'])).toEqual([]);
+    await spaceBack(1 * MiB, 5000);
+    expect(await lines(['content', 'active'])).toEqual([]);
+    expect(await lines(['snapshots', 'ls'])).toEqual([]);
+    expect((await q(['content', 'ls', '-q'])).stdout.trim()).toBe('');
+    expect(await stagedEntries()).toBe(0);
+    expect((await q(['images', 'ls', '-q'])).stdout.trim()).toBe('');
+    await alive();
+  }, 240000);
 
   /**
    * Streams layer blobs (by index in the image) into `layer-<digest>` ingests under `md`, each up to

@@ -16,9 +16,12 @@ const MiB = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
 /**
  * Refuses writes that would leave less than `minFree` bytes free on the filesystem of `dir`
  * (ResourceExhausted, naming the lack of space). statfs is asked again when the last answer is
- * old or when what was written since could have eaten half of the margin, so on a roomy disk it
- * runs a few times a second at most.
+ * old or when what was written since could have eaten an eighth of the margin, so on a roomy disk
+ * it runs a few times a second at most. An eighth, not more: berth-unpack's extractions write at
+ * the same time under the same rule (its --min-free), and all their shares must fit the margin.
  */
+const SHARE = 8;
+
 export class SpaceGuard {
   private free = 0;
   private at = -Infinity;
@@ -33,7 +36,7 @@ export class SpaceGuard {
   /** Accounts for `bytes` about to be written for `what`; throws ResourceExhausted if they do not fit. */
   take(bytes: number, what: string): void {
     const now = performance.now();
-    if (now - this.at > this.maxAgeMs || this.spent + bytes > (this.free - this.minFree) / 2) this.refresh(now);
+    if (now - this.at > this.maxAgeMs || this.spent + bytes > (this.free - this.minFree) / SHARE) this.refresh(now);
     if (this.free - this.spent - bytes < this.minFree) {
       throw resourceExhausted(
         `${what}: no space left on device: ${MiB(Math.max(0, this.free - this.spent))} free on the filesystem of ${this.dir}, ` +

@@ -6,6 +6,7 @@ import { Part, type Slice } from '../slice';
 import { CONTENT } from './content';
 import { APPLIER } from './diff';
 import { EVENTS } from './events';
+import { GC } from './gc';
 import { IMAGES, LEASES, NAMESPACES } from './metadata';
 import { SNAPSHOTTERS } from './snapshotters';
 
@@ -38,7 +39,7 @@ export function hostsConfig(c: Config['registry']): HostsConfig {
  */
 export const transferSlice: Slice = {
   name: 'transfer',
-  requires: [CONTENT, IMAGES, LEASES, NAMESPACES, SNAPSHOTTERS, APPLIER, EVENTS],
+  requires: [CONTENT, IMAGES, LEASES, NAMESPACES, SNAPSHOTTERS, APPLIER, EVENTS, GC],
   provides: [TRANSFER],
   plugins: () => [],
   wire(ctx) {
@@ -51,6 +52,7 @@ export const transferSlice: Slice = {
       snapshotters: ctx.need(SNAPSHOTTERS),
       applier: ctx.need(APPLIER),
       events: ctx.need(EVENTS),
+      gc: ctx.need(GC),
       defaultSnapshotter: async (c) => {
         const ns = await namespaces.get(c, c.ns).catch(() => undefined);
         return ns?.labels[DEFAULT_SNAPSHOTTER_LABEL] || ctx.config.defaultSnapshotter;

@@ -17,8 +17,9 @@ import { busyboxImage } from '../helpers/images';
 import { type BuiltImage, writeOciImage } from '../helpers/oci';
 import { pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
+import { startTokenServer } from '../helpers/token-server';
 
-const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'jq', 'htpasswd', 'script')];
+const NEEDS = [requireRoot(), requireTool('docker-registry', 'skopeo', 'ctr', 'containerd', 'jq', 'htpasswd', 'script', 'openssl')];
 const itCli = itWith(...NEEDS);
 
 describe('berth image commands (built binary, real registry)', () => {
@@ -254,6 +255,41 @@ describe('berth image commands (built binary, real registry)', () => {
         expect(after.code).not.toBe(0);
       } finally {
         await authReg.stop();
+      }
+    },
+    180_000,
+  );
+
+  itCli(
+    "login follows a token registry's Bearer challenge to its realm; push and pull then get tokens with the stored credentials",
+    async () => {
+      const ts = await startTokenServer({ users: { carol: 'tok3n' } });
+      const tokenReg = await startRegistry({ auth: { token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.certPath } } });
+      const dockerConfig = join(work, 'docker-config-token');
+      const cli = berthCli(d.dirs.address, { DOCKER_CONFIG: dockerConfig });
+      try {
+        const wrong = await cli(['login', '-u', 'carol', '--password-stdin', tokenReg.host], { input: 'nope\n' });
+        expect(wrong.code).not.toBe(0);
+        expect(wrong.stderr).toMatch(/401 Unauthorized/);
+        expect(ts.requests.at(-1)).toMatchObject({ account: 'carol', user: 'carol', status: 401 });
+
+        const ok = await cli(['login', '-u', 'carol', '--password-stdin', tokenReg.host], { input: 'tok3n\n' });
+        expect(ok).toMatchObject({ code: 0, stdout: 'Login Succeeded\n' });
+        const cfg = JSON.parse(await readFile(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+        expect(Buffer.from(cfg.auths[tokenReg.host]!.auth, 'base64').toString()).toBe('carol:tok3n');
+
+        const namespace = ns();
+        const target = `${tokenReg.host}/team/bb:1`;
+        expect((await cli(['pull', '-q', ref], { namespace })).code).toBe(0);
+        expect((await cli(['tag', ref, target], { namespace })).code).toBe(0);
+        ts.requests.length = 0;
+        const p = await cli(['push', target], { namespace });
+        expect({ code: p.code, stderr: p.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(ts.requests.some((r) => r.user === 'carol' && r.status === 200 && r.scopes.some((sc) => sc.startsWith('repository:team/bb:') && sc.includes('push')))).toBe(true);
+        expect((await cli(['pull', '-q', target], { namespace: ns() })).stdout).toBe(`${target}\n`);
+      } finally {
+        await tokenReg.stop();
+        await ts.stop();
       }
     },
     180_000,

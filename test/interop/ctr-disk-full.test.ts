@@ -69,6 +69,16 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     expect(await lines(['leases', 'ls'])).toEqual([]);
     await alive();
   };
+  /** Within 5 s: the space back, and no ingest, snapshot, blob, staged tree or image left. */
+  const allSpaceBack = async () => {
+    await spaceBack(1 * MiB, 5000);
+    expect(await lines(['content', 'active'])).toEqual([]);
+    expect(await lines(['snapshots', 'ls'])).toEqual([]);
+    expect((await q(['content', 'ls', '-q'])).stdout.trim()).toBe('');
+    expect(await stagedEntries()).toBe(0);
+    expect((await q(['images', 'ls', '-q'])).stdout.trim()).toBe('');
+    await alive();
+  };
   const stagedEntries = async () => (await readdir(join(mnt, 'root', 'diff-staging')).catch(() => [] as string[])).length;
 
   beforeAll(async () => {
@@ -112,13 +122,7 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
       const rm = await q(['leases', 'rm', '--sync', id]);
       expect({ id, code: rm.code, stderr: rm.stderr }).toEqual({ id, code: 0, stderr: '' });
     }
-    await spaceBack(1 * MiB, 5000);
-    expect(await lines(['content', 'active'])).toEqual([]);
-    expect(await lines(['snapshots', 'ls'])).toEqual([]);
-    expect((await q(['content', 'ls', '-q'])).stdout.trim()).toBe('');
-    expect(await stagedEntries()).toBe(0);
-    expect((await q(['images', 'ls', '-q'])).stdout.trim()).toBe('');
-    await alive();
+    await allSpaceBack();
   }, 180000);
 
   itRoot('berth pull (the Transfer service) fails with the same out-of-space error, berthd stays up, and the space comes back within 5 s', async () => {
@@ -128,13 +132,7 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     await alive();
     // The daemon's pull removes its own lease when it fails: nothing for the user to clean up.
     expect(await lines(['leases', 'ls'])).toEqual([]);
-    await spaceBack(1 * MiB, 5000);
-    expect(await lines(['content', 'active'])).toEqual([]);
-    expect(await lines(['snapshots', 'ls'])).toEqual([]);
-    expect((await q(['content', 'ls', '-q'])).stdout.trim()).toBe('');
-    expect(await stagedEntries()).toBe(0);
-    expect((await q(['images', 'ls', '-q'])).stdout.trim()).toBe('');
-    await alive();
+    await allSpaceBack();
   }, 240000);
 
   /**

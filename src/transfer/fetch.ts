@@ -36,7 +36,9 @@ export interface FetchContext {
  * behind on failure, for the next attempt; one that fails verification is aborted.
  * Returns whether bytes were downloaded.
  */
-export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, attempt = 0): Promise<'exists' | 'fetched'> {
+/** `received`: called once the blob's bytes are all in, before its commit. */
+export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, opts: { received?: () => void; attempt?: number } = {}): Promise<'exists' | 'fetched'> {
+  const attempt = opts.attempt ?? 0;
   const ref = f.repo.ref;
   const existing = await infoOf(ctx, f.content, desc.digest);
   if (existing) {
@@ -50,13 +52,13 @@ export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, 
   try {
     w = await f.content.writer(ctx, { ref: ingest, total: desc.size, expected: desc.digest });
   } catch (e) {
-    if (isAlreadyExists(e)) return fetchToStore(ctx, f, desc); // committed meanwhile (another pull of a shared layer)
+    if (isAlreadyExists(e)) return fetchToStore(ctx, f, desc, { received: opts.received }); // committed meanwhile (another pull of a shared layer)
     // Another pull is downloading this very blob (its ingest is locked): wait for it, as
     // containerd's fetch does, then take the blob it committed (or its ingest, if it gave up).
     if (!isUnavailable(e)) throw e;
     f.onProgress?.({ event: 'waiting', name: desc.digest, desc, progress: 0, total: desc.size });
     await sleep(Math.min(LOCK_WAIT_MAX_MS, LOCK_WAIT_MS * 2 ** Math.min(attempt, 4)), ctx.signal);
-    return fetchToStore(ctx, f, desc, attempt + 1);
+    return fetchToStore(ctx, f, desc, { received: opts.received, attempt: attempt + 1 });
   }
   const labels: Labels = withDistributionSource(undefined, ref);
   try {
@@ -67,6 +69,7 @@ export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, 
     }
     f.onProgress?.({ event: offset > 0 ? 'resuming' : 'downloading', name: desc.digest, desc, progress: offset, total: desc.size });
     if (offset < desc.size) await copy(ctx, f, w, desc, offset);
+    opts.received?.();
     await w.commit(desc.size, desc.digest, labels);
   } catch (e) {
     if (isAlreadyExists(e)) {

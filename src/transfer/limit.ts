@@ -7,14 +7,21 @@ export class Limiter {
     if (!(n >= 1)) this.n = 1;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
+  /** `fn` may give its slot up before it ends (`release`), e.g. once the part worth limiting is over. */
+  async run<T>(fn: (release: () => void) => Promise<T>): Promise<T> {
     if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       this.running--;
       this.waiting.shift()?.();
+    };
+    try {
+      return await fn(release);
+    } finally {
+      release();
     }
   }
 }

@@ -224,7 +224,8 @@ async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchConte
   for (const l of order) f.onProgress?.({ event: 'waiting', name: l.digest, desc: l, progress: 0, total: l.size });
   const downloads = order.map((l) =>
     limiter
-      .run(() => fetchToStore(ctx, f, l))
+      // The slot limits downloads: the next one starts while this one commits (fsync).
+      .run((release) => fetchToStore(ctx, f, l, { received: release }))
       .then(
         (r) => {
           if (r === 'fetched') count++;

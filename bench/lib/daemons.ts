@@ -1,15 +1,18 @@
 /**
  * Launching both daemons the same way for fair numbers: private dirs, spawn, poll one Version RPC
  * every 5 ms. stop() leaves nothing behind: process gone, mounts under its dir undone, dir removed.
+ * berthd's default network gets a bridge, subnet and chains of its own (as in tests): with berth's
+ * defaults it would share `berth0` with any other berthd on the host and fail to start containers.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startContainerd } from '../../test/helpers/containerd';
 import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
+import { removeTestNetworking, testNetworkConfig } from '../../test/helpers/net';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { versionOk } from './grpc';
 import { BERTHD_BIN } from './paths';
@@ -46,8 +49,12 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   if (!existsSync(BERTHD_BIN)) throw new Error(`${BERTHD_BIN} missing: run npm run build`);
   const dir = await mkdtemp(join(opts.under ?? tmpdir(), 'berth-bench-berthd-'));
   const address = join(dir, 'berthd.sock');
+  const network = testNetworkConfig(dir);
+  const config = join(dir, 'berthd-bench-config.json');
+  writeFileSync(config, JSON.stringify({ network }));
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', opts.logLevel ?? 'warn'], {
+  const args = ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--config', config, '--log-level', opts.logLevel ?? 'warn'];
+  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...opts.env },
     // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
@@ -68,6 +75,7 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
       await exited;
       clearTimeout(t);
     }
+    removeTestNetworking(network);
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   };

@@ -33,7 +33,7 @@ const ipam = () => join(f.dirs.state, 'network', 'ipam');
 const leftovers = () => ({
   leases: leases(ipam()),
   veths: veths().filter((v) => !vethsBefore.has(v)),
-  rules: newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12] |^:BTD|-j BTD/.test(l)),
+  rules: newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12FM] |^:BTD|-j BTD/.test(l)),
 });
 
 async function runD(o: Omit<CreateOptions, 'image'>, cmd = ['sleep', '1000']) {

@@ -12,7 +12,7 @@ import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../src/net/cni/runner';
 import { containerAddresses } from '../../src/net/cni/result';
 import type { NetConfList } from '../../src/net/cni/types';
 import { NetnsDir } from '../../src/net/netns';
-import { Iptables, NetworkIsolation } from '../../src/net/iptables';
+import { Iptables, NetworkFirewall } from '../../src/net/iptables';
 import { deleteLink } from '../../src/net/links';
 import { freePool, inNetns, iptablesRules, leases, newRules, portsOf, requireCni, saveIpForward, uniqueName } from '../helpers/net';
 import { describeWith } from '../helpers/requires';
@@ -24,7 +24,7 @@ describeWith(...requireCni())('CNI runner', () => {
   let rulesBefore: string[];
   const bridge = uniqueName('bcr');
   const network = uniqueName('cnirun', 40);
-  const iso = new NetworkIsolation(new Iptables(), uniqueName('BT', 20).toUpperCase());
+  const iso = new NetworkFirewall(new Iptables(), uniqueName('BT', 20).toUpperCase());
   const pool = freePool().replace(/0\.0\/16$/, '7.0/24');
   const prefix = pool.replace(/0\/24$/, '');
 

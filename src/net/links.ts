@@ -25,6 +25,26 @@ export function linkExists(name: string): boolean {
   return /^[^\s/:]{1,15}$/.test(name) && existsSync(`/sys/class/net/${name}`);
 }
 
+/** Whether the link is a port of a bridge (a veth's host end, not the bridge itself). */
+export function isBridgePort(name: string): boolean {
+  return linkExists(name) && existsSync(`/sys/class/net/${name}/brport`);
+}
+
+/**
+ * Waits until the links are gone (the kernel removes a dead namespace's veth pairs on its own,
+ * asynchronously); any still there after `ms` is deleted (something else kept the namespace
+ * alive). Returns when none is left.
+ */
+export async function linksGone(names: readonly string[], ms = 1000): Promise<void> {
+  const until = Date.now() + ms;
+  let left = names.filter(linkExists);
+  while (left.length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 2));
+    left = left.filter(linkExists);
+  }
+  for (const n of left) await deleteLink(n);
+}
+
 /** Deletes a link (a bridge berth made); a missing one is fine. */
 export async function deleteLink(name: string): Promise<void> {
   if (!linkExists(name)) return;

@@ -76,6 +76,3 @@ export function attachList(list: NetConfList, o: { defaultRoute: boolean; ports:
     .map((p) => (p.type === 'bridge' && !o.defaultRoute ? { ...p, isDefaultGateway: false } : p));
   return { ...list, plugins };
 }
-
-/** The list that brings `lo` up in a new namespace. */
-export const LOOPBACK_LIST: NetConfList = { cniVersion: '1.0.0', name: 'berth-loopback', plugins: [{ type: 'loopback' }] };

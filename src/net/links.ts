@@ -4,14 +4,14 @@ import { internal } from '../core/errors';
 import { describeFailure, runTool } from './exec';
 import { parseCidr, type Cidr } from './ipv4';
 
-/** Every IPv4 destination routed on this host (all tables; `default` left out). */
-export async function routedSubnets(): Promise<Cidr[]> {
+/** Every IPv4 destination routed on this host (all tables; `default` left out), but those through `exceptDev`. */
+export async function routedSubnets(exceptDev?: string): Promise<Cidr[]> {
   const r = await runTool('ip', ['-4', '-j', 'route', 'show', 'table', 'all'], { timeoutMs: 10_000, maxOutputBytes: 16 << 20 });
   if (r.code !== 0) throw internal(`ip route: ${describeFailure(r)}`);
-  const routes = JSON.parse(r.stdout || '[]') as Array<{ dst?: string }>;
+  const routes = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; dev?: string }>;
   const out: Cidr[] = [];
-  for (const { dst } of routes) {
-    if (!dst || dst === 'default') continue;
+  for (const { dst, dev } of routes) {
+    if (!dst || dst === 'default' || (exceptDev !== undefined && dev === exceptDev)) continue;
     try {
       out.push(parseCidr(dst.includes('/') ? dst : `${dst}/32`, 'route', false));
     } catch {

@@ -5,6 +5,7 @@
  * the rewrite of an older berthd's); the iptables rules (isolation, forward accepts, masquerade)
  * each network adds and removes.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
@@ -114,11 +115,15 @@ describeWith(...requireCni())('networks', () => {
     expect(f.m.listNetworks({ filters: { type: ['custom'] } }).map((x) => x.name)).toEqual(['back', 'custom', 'front']);
   });
 
-  it('the default network is made on first use, with berthd configured bridge and subnet, and cannot be removed', async () => {
+  it('the default network is made on first use, with berthd configured bridge and subnet (its bridge left by an earlier berthd too), and cannot be removed', async () => {
     expect(f.m.listNetworks().some((n) => n.isDefault)).toBe(false);
+    const [a, b] = f.pool.split('.');
+    // As a berthd with another root left it: the bridge with the gateway address, its subnet routed.
+    execFileSync('ip', ['link', 'add', f.defaultBridge, 'type', 'bridge']);
+    execFileSync('ip', ['addr', 'add', `${a}.${b}.0.1/24`, 'dev', f.defaultBridge]);
+    execFileSync('ip', ['link', 'set', f.defaultBridge, 'up']);
     await f.prepare({});
     const def = f.m.inspectNetwork(DEFAULT_NETWORK);
-    const [a, b] = f.pool.split('.');
     expect(def).toMatchObject({ name: 'bridge', bridge: f.defaultBridge, subnet: `${a}.${b}.0.0/24`, isDefault: true });
     expect(await kindOf(f.m.removeNetwork('bridge'))).toBe('FailedPrecondition');
     expect(f.m.listNetworks({ filters: { type: ['builtin'] } }).map((x) => x.name)).toEqual(['bridge']);

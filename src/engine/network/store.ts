@@ -49,8 +49,8 @@ export interface NetworkStoreOptions {
   /** The default network's bridge and subnet. */
   defaultBridge: string;
   defaultSubnet: string;
-  /** IPv4 destinations routed on the host (new subnets avoid them). */
-  hostRoutes: () => Promise<Cidr[]>;
+  /** IPv4 destinations routed on the host (new subnets avoid them), but those through `exceptDev`. */
+  hostRoutes: (exceptDev?: string) => Promise<Cidr[]>;
   linkExists: (name: string) => boolean;
   deleteLink: (name: string) => Promise<void>;
   log: Logger;
@@ -165,7 +165,8 @@ export class NetworkStore {
     const nets = this.all().map((n) => ({ cidr: parseCidr(n.subnet), what: `network ${n.name}` }));
     // Kept for the default network until it exists (it is made on first use).
     if (!forDefault && !this.defaultNetwork()) nets.push({ cidr: parseCidr(this.o.defaultSubnet, 'default subnet'), what: 'the default network' });
-    const routes = (await this.o.hostRoutes()).map((cidr) => ({ cidr, what: 'a route on this host' }));
+    // The default bridge an earlier berthd left (bridges stay, as docker0 does) does not take the default subnet from the next one.
+    const routes = (await this.o.hostRoutes(forDefault ? this.o.defaultBridge : undefined)).map((cidr) => ({ cidr, what: 'a route on this host' }));
     return { cidrs: [...nets, ...routes], bridges: new Set(this.all().map((n) => n.bridge)) };
   }
 

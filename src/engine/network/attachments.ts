@@ -174,24 +174,26 @@ export class Attachments {
   }
 
   /**
-   * Takes a container's networking down: its names first; then the namespace, so that the
-   * kernel takes its interfaces and their veth peers down by itself while the DELs run (all
-   * at once: with no namespace, each plugin releases what it holds outside it, addresses,
-   * port mappings, rules); every attachment the CNI cache holds is deleted (the exact ADD's
-   * config, args and result: lo, each network, an ADD a crash cut off before the sandbox
-   * listed it); the held ports; then it returns once the veths are gone. Idempotent. A DEL
-   * that fails keeps the sandbox file, so the next detach or restore tries again.
+   * Takes a container's networking down: its names first; then, all at once, the namespace
+   * (the kernel takes its interfaces and their veth peers down by itself) and the DEL of every
+   * attachment the CNI cache holds (the exact ADD's config, args and result: each network, lo
+   * of an older berthd, an ADD a crash cut off before the sandbox listed it), run without a
+   * namespace, so each plugin releases only what it holds outside it (addresses, port
+   * mappings, rules); the held ports; then it returns once the veths are gone. Idempotent. A
+   * DEL that fails keeps the sandbox file, so the next detach or restore tries again.
    */
   async detach(id: string): Promise<void> {
     const s = this.live.get(id);
     this.d.names.delete(id);
     const cached = await this.d.runner.attachments(id);
     const veths = cached.flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
-    await this.d.netns.remove(id);
-    const dels = await Promise.allSettled(cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })));
+    const done = await Promise.allSettled([
+      this.d.netns.remove(id),
+      ...cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })),
+    ]);
     for (const p of s?.ports ?? []) this.ports.release({ ip: p.hostIp, port: p.hostPort, proto: p.proto });
     if (s) s.ports = [];
-    const failed = dels.find((r) => r.status === 'rejected');
+    const failed = done.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
     await linksGone(veths);
     await this.d.files.remove(id);

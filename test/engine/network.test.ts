@@ -149,6 +149,18 @@ describe('engine: networking', () => {
     for (const c of [a, b]) await f.engine.remove(f.ctx, c.id, { force: true });
   });
 
+  itNet('--rm with -p: once wait removed resolves, its network is gone too (veth, address, port mapping, names)', async () => {
+    const [veth0, leases0, rules0] = [new Set(veths()), leases(ipam()), iptablesRules()];
+    const port = await freePort();
+    const c = await f.engine.create(f.ctx, { image: 'busybox', cmd: ['true'], autoRemove: true, publish: [`127.0.0.1:${port}:80`] });
+    const removed = f.engine.wait(f.ctx, c.id, 'removed');
+    await f.engine.start(f.ctx, c.id);
+    await removed;
+    expect(veths().filter((v) => !veth0.has(v))).toEqual([]);
+    expect(leases(ipam())).toEqual(leases0);
+    expect(newRules(rules0, iptablesRules())).toEqual([]);
+  });
+
   itNet('addresses are released at rm and when the container dies, and reused; a fixed --ip is free again after rm', async () => {
     const tiny = await f.engine.createNetwork(f.ctx, { name: 'tiny', subnet: tinySubnet() });
     const ip = tiny.subnet.replace(/0\/29$/, '4');

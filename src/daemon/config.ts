@@ -35,7 +35,7 @@ export const ConfigSchema = z
         /** The default network ("bridge"): its subnet (another from the pool if the host routes it) and bridge (Docker's is docker0, nerdctl's nerdctl0). */
         defaultSubnet: z.string().default('10.213.0.0/24'),
         defaultBridge: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/).default('berth0'),
-        /** berth's isolation chains are <this>-1 and <this>-2 (filter table). */
+        /** berth's iptables chains: <this>-1, -2 (isolation) and -F (forward accepts) in filter, -M (masquerade) in nat. */
         isolationChain: z.string().regex(/^[A-Z0-9][A-Z0-9_-]{0,25}$/).default('BERTH-ISOLATION'),
         /** Where `-p` publishes when it names no address: this host only (Docker: 0.0.0.0). */
         defaultPublishAddress: z.string().default('127.0.0.1'),

@@ -213,8 +213,10 @@ export class Lifecycle {
       if (!isNotFound(e)) throw e;
     }
     await this.dropTask(ctx, id).catch((e) => this.d.log.warn('engine: deleting an exited task failed', { ns, id, err: e as Error }));
-    // Docker releases a container's network when it stops: address, veth, ports, rules.
-    await detachNetwork(this.d, ns, id);
+    // Docker releases a container's network when it stops: address, veth, ports, rules. A --rm
+    // container's goes with its removal (beside the rest of it, below): its exit is told first.
+    const autoRemove = !restart && r?.hostConfig.autoRemove === true && r.phase === 'ready';
+    if (!autoRemove) await detachNetwork(this.d, ns, id);
     if (r)
       await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch((e) => this.d.log.warn('engine: unmounting volumes failed', { ns, id, err: e as Error }));
     const l = this.entry(ns, id);
@@ -226,8 +228,11 @@ export class Lifecycle {
     l.run?.resolve(result);
     l.run = undefined;
     for (const w of l.nextExit.splice(0)) w.resolve(result);
-    if (!restart && r?.hostConfig.autoRemove && r.phase === 'ready')
-      await this.removeNow(ctx, r).catch((e) => this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error }));
+    if (autoRemove)
+      await this.removeNow(ctx, r!).catch(async (e) => {
+        this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error });
+        await detachNetwork(this.d, ns, id); // released even so (the removal resumes at berthd's next start)
+      });
   }
 
   /** A restart that was decided will not happen (canceled by a stop, or its start failed): exited. */
@@ -379,11 +384,18 @@ export class Lifecycle {
     const l = this.entry(ctx.ns, r.id);
     for (const p of l.pending.splice(0)) p.session.fail(notFound(`container ${r.id} was removed`));
     await this.dropTask(ctx, r.id);
-    await detachNetwork(this.d, ctx.ns, r.id);
-    await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
-    // Before the record goes (a crash in between repeats it): `rm -v` and `--rm` take the anonymous volumes.
-    await this.d.volumes.release(ctx, r.id, { removeAnonymous: volumes || r.hostConfig.autoRemove });
-    await discardContainer(this.d, ctx, r);
+    // The network's teardown runs beside the rest (it needs neither the record nor the snapshot;
+    // a crash in between leaves its sandbox file, which a restarted berthd tears down); the
+    // removal is over only when both are.
+    const network = detachNetwork(this.d, ctx.ns, r.id);
+    try {
+      await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
+      // Before the record goes (a crash in between repeats it): `rm -v` and `--rm` take the anonymous volumes.
+      await this.d.volumes.release(ctx, r.id, { removeAnonymous: volumes || r.hostConfig.autoRemove });
+      await discardContainer(this.d, ctx, r);
+    } finally {
+      await network;
+    }
     this.events.publish(ctx.ns, 'destroy', r);
     l.removed.resolve({ exitCode: r.state.exitCode });
     this.live.delete(`${ctx.ns}/${r.id}`);

@@ -1,13 +1,20 @@
 /**
- * berth's own iptables rules: isolation between its bridge networks (Docker's two-stage
- * DOCKER-ISOLATION chains, which no standard CNI plugin provides). Stage 1 is the firewall
- * plugin's admin chain (`iptablesAdminChainName`): the plugin jumps to it from CNI-FORWARD before
- * its per-container ACCEPT rules, so the drops here come first whatever else is in FORWARD.
+ * berth's own iptables rules, per network rather than per container (Docker's model): the
+ * forward accepts and the masquerade a bridge network needs, and isolation between berth's
+ * networks (Docker's two-stage DOCKER-ISOLATION chains, which no standard CNI plugin provides).
+ * Per-container rules (the firewall plugin, the bridge plugin's ipMasq) cost a few iptables
+ * processes at every ADD and DEL; these are written once, when the network is made.
  *
+ *   FORWARD   -j <F>                        (inserted first)
+ *   <F>       -j <stage 1>                  isolation before any accept
+ *             -o B -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+ *             -i B -j ACCEPT                what B's containers send
  *   stage 1   -i B ! -o B -j <stage 2>      traffic leaving bridge B for elsewhere
  *             -i I ! -o I -j DROP           an internal network: nothing out …
  *             -o I ! -i I -j DROP           … and nothing in
  *   stage 2   -o B -j DROP                  … that elsewhere being another berth bridge
+ *   nat POSTROUTING -j <M>
+ *   <M>       -s SUBNET ! -o B ! -d 224.0.0.0/4 -j MASQUERADE   (masquerading networks)
  *
  * Each rule carries a comment naming its network, and is added or deleted only by itself: a
  * chain that another berthd shares (the same prefix) is never flushed while in use.
@@ -48,6 +55,11 @@ export class Iptables {
     if (!(await this.has(table, chain, rule))) await this.must(table, ['-A', chain, ...rule]);
   }
 
+  /** Inserts the rule first in the chain unless it is there. */
+  async ensureFirst(table: string, chain: string, rule: readonly string[]): Promise<void> {
+    if (!(await this.has(table, chain, rule))) await this.must(table, ['-I', chain, '1', ...rule]);
+  }
+
   /** Deletes every copy of the rule. */
   async remove(table: string, chain: string, rule: readonly string[]): Promise<void> {
     while (await this.has(table, chain, rule)) await this.must(table, ['-D', chain, ...rule]);
@@ -61,22 +73,36 @@ export class Iptables {
   }
 }
 
-export interface IsolatedBridge {
+export interface BridgeRules {
   /** The bridge device. */
   bridge: string;
+  /** Its subnet (the masquerade's source). */
+  subnet: string;
   internal: boolean;
+  masquerade: boolean;
   /** Names the network in the rules' comments. */
   label: string;
 }
 
 const PREFIX = /^[A-Z0-9][A-Z0-9_-]{0,25}$/;
-/** The firewall plugin's chain that jumps to the admin chain. */
+/** The firewall plugin's chain that jumped to stage 1 (networks made before berth wrote its own accepts). */
 export const CNI_FORWARD_CHAIN = 'CNI-FORWARD';
 const FILTER = 'filter';
+const NAT = 'nat';
 
-export class NetworkIsolation {
+interface Rule {
+  table: string;
+  chain: string;
+  rule: string[];
+}
+
+export class NetworkFirewall {
   readonly stage1: string;
   readonly stage2: string;
+  /** The filter chain FORWARD jumps to: isolation, then the accepts. */
+  readonly forward: string;
+  /** The nat chain POSTROUTING jumps to: the masquerades. */
+  readonly masquerade: string;
 
   constructor(
     readonly ipt: Iptables,
@@ -85,41 +111,60 @@ export class NetworkIsolation {
     if (!PREFIX.test(prefix)) throw invalidArgument(`iptables chain prefix ${JSON.stringify(prefix)}: A-Z, 0-9, _ and -, at most 26`);
     this.stage1 = `${prefix}-1`;
     this.stage2 = `${prefix}-2`;
+    this.forward = `${prefix}-F`;
+    this.masquerade = `${prefix}-M`;
   }
 
-  private rules(b: IsolatedBridge): Array<{ chain: string; rule: string[] }> {
+  private rules(b: BridgeRules): Rule[] {
     const c = ['-m', 'comment', '--comment', `berth network ${b.label}`];
-    if (b.internal)
-      return [
-        { chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', 'DROP'] },
-        { chain: this.stage1, rule: ['-o', b.bridge, '!', '-i', b.bridge, ...c, '-j', 'DROP'] },
-      ];
-    return [
-      { chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', this.stage2] },
-      { chain: this.stage2, rule: ['-o', b.bridge, ...c, '-j', 'DROP'] },
-    ];
+    const out: Rule[] = b.internal
+      ? [
+          { table: FILTER, chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', 'DROP'] },
+          { table: FILTER, chain: this.stage1, rule: ['-o', b.bridge, '!', '-i', b.bridge, ...c, '-j', 'DROP'] },
+        ]
+      : [
+          { table: FILTER, chain: this.stage1, rule: ['-i', b.bridge, '!', '-o', b.bridge, ...c, '-j', this.stage2] },
+          { table: FILTER, chain: this.stage2, rule: ['-o', b.bridge, ...c, '-j', 'DROP'] },
+        ];
+    out.push(
+      { table: FILTER, chain: this.forward, rule: ['-o', b.bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', ...c, '-j', 'ACCEPT'] },
+      { table: FILTER, chain: this.forward, rule: ['-i', b.bridge, ...c, '-j', 'ACCEPT'] },
+    );
+    if (b.masquerade && !b.internal)
+      out.push({ table: NAT, chain: this.masquerade, rule: ['-s', b.subnet, '!', '-o', b.bridge, '!', '-d', '224.0.0.0/4', ...c, '-j', 'MASQUERADE'] });
+    return out;
+  }
+
+  /** The chains and the jumps into them (isolation first in the forward chain, whatever was there). */
+  private async install(): Promise<void> {
+    for (const ch of [this.stage2, this.stage1, this.forward]) await this.ipt.ensureChain(FILTER, ch);
+    await this.ipt.ensureChain(NAT, this.masquerade);
+    await this.ipt.ensureFirst(FILTER, this.forward, ['-j', this.stage1]);
+    await this.ipt.ensureFirst(FILTER, 'FORWARD', ['-j', this.forward]);
+    await this.ipt.ensure(NAT, 'POSTROUTING', ['-j', this.masquerade]);
   }
 
   /** Adds a network's rules (idempotent; at network create and at every berthd start). */
-  async add(b: IsolatedBridge): Promise<void> {
-    await this.ipt.ensureChain(FILTER, this.stage2);
-    await this.ipt.ensureChain(FILTER, this.stage1);
-    for (const r of this.rules(b)) await this.ipt.ensure(FILTER, r.chain, r.rule);
+  async add(b: BridgeRules): Promise<void> {
+    await this.install();
+    for (const r of this.rules(b)) await this.ipt.ensure(r.table, r.chain, r.rule);
   }
 
-  async remove(b: IsolatedBridge): Promise<void> {
-    for (const r of this.rules(b)) if (await this.ipt.chainExists(FILTER, r.chain)) await this.ipt.remove(FILTER, r.chain, r.rule);
+  async remove(b: BridgeRules): Promise<void> {
+    for (const r of this.rules(b)) if (await this.ipt.chainExists(r.table, r.chain)) await this.ipt.remove(r.table, r.chain, r.rule);
   }
 
   /**
-   * Removes both chains and the firewall plugin's jump to stage 1 (for tests and for a host
-   * that drops berth; berthd itself never does this while it runs).
+   * Removes the chains and the jumps to them (for tests and for a host that drops berth;
+   * berthd itself never does this while it runs).
    */
   async uninstall(): Promise<void> {
     if (await this.ipt.chainExists(FILTER, CNI_FORWARD_CHAIN))
       await this.ipt.remove(FILTER, CNI_FORWARD_CHAIN, ['-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', this.stage1]);
-    await this.ipt.removeChain(FILTER, this.stage1);
-    await this.ipt.removeChain(FILTER, this.stage2);
+    await this.ipt.remove(FILTER, 'FORWARD', ['-j', this.forward]);
+    await this.ipt.remove(NAT, 'POSTROUTING', ['-j', this.masquerade]);
+    for (const ch of [this.forward, this.stage1, this.stage2]) await this.ipt.removeChain(FILTER, ch);
+    await this.ipt.removeChain(NAT, this.masquerade);
   }
 }
 

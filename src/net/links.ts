@@ -4,14 +4,14 @@ import { internal } from '../core/errors';
 import { describeFailure, runTool } from './exec';
 import { parseCidr, type Cidr } from './ipv4';
 
-/** Every IPv4 destination routed on this host (all tables; `default` left out). */
-export async function routedSubnets(): Promise<Cidr[]> {
+/** Every IPv4 destination routed on this host (all tables; `default` left out), but those through `exceptDev`. */
+export async function routedSubnets(exceptDev?: string): Promise<Cidr[]> {
   const r = await runTool('ip', ['-4', '-j', 'route', 'show', 'table', 'all'], { timeoutMs: 10_000, maxOutputBytes: 16 << 20 });
   if (r.code !== 0) throw internal(`ip route: ${describeFailure(r)}`);
-  const routes = JSON.parse(r.stdout || '[]') as Array<{ dst?: string }>;
+  const routes = JSON.parse(r.stdout || '[]') as Array<{ dst?: string; dev?: string }>;
   const out: Cidr[] = [];
-  for (const { dst } of routes) {
-    if (!dst || dst === 'default') continue;
+  for (const { dst, dev } of routes) {
+    if (!dst || dst === 'default' || (exceptDev !== undefined && dev === exceptDev)) continue;
     try {
       out.push(parseCidr(dst.includes('/') ? dst : `${dst}/32`, 'route', false));
     } catch {
@@ -23,6 +23,26 @@ export async function routedSubnets(): Promise<Cidr[]> {
 
 export function linkExists(name: string): boolean {
   return /^[^\s/:]{1,15}$/.test(name) && existsSync(`/sys/class/net/${name}`);
+}
+
+/** Whether the link is a port of a bridge (a veth's host end, not the bridge itself). */
+export function isBridgePort(name: string): boolean {
+  return linkExists(name) && existsSync(`/sys/class/net/${name}/brport`);
+}
+
+/**
+ * Waits until the links are gone (the kernel removes a dead namespace's veth pairs on its own,
+ * asynchronously); any still there after `ms` is deleted (something else kept the namespace
+ * alive). Returns when none is left.
+ */
+export async function linksGone(names: readonly string[], ms = 1000): Promise<void> {
+  const until = Date.now() + ms;
+  let left = names.filter(linkExists);
+  while (left.length && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 2));
+    left = left.filter(linkExists);
+  }
+  for (const n of left) await deleteLink(n);
 }
 
 /** Deletes a link (a bridge berth made); a missing one is fine. */

@@ -1,11 +1,11 @@
 /**
  * Network namespaces that outlive their processes: a file in berthd's state dir with the
  * namespace bind-mounted on it (what `ip netns add` does under /run/netns; CRI runtimes and
- * Docker keep theirs the same way). The container joins it by path. Keeping it apart from the
- * container's process matters for teardown: the bridge plugin removes its masquerade rules only
- * when it finds the interface in the namespace at DEL time, so a namespace that died with its
- * process would leave them behind. Node cannot mount, so util-linux does it (`unshare
- * --net=FILE`, `umount`).
+ * Docker keep theirs the same way). The network is made in it before the container's process
+ * exists, which joins it by path (as `container:` joiners do). Node cannot mount, so util-linux
+ * does it (`unshare --net=FILE`, `umount`); the same process brings `lo` up (`ip link set lo up`
+ * inside: what the loopback CNI plugin's ADD would do, without a second process at every start
+ * and a DEL at every removal; lo holds nothing to release and dies with the namespace).
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,13 +32,13 @@ export class NetnsDir {
     return join(this.dir, name);
   }
 
-  /** A new namespace (with only a down `lo`), pinned at path(name). */
+  /** A new namespace (with only `lo`, up), pinned at path(name). */
   async create(name: string): Promise<string> {
     const p = this.path(name);
     if ((await mountPoints()).has(p)) throw alreadyExists(`network namespace ${p}: already exists`);
     await mkdir(this.dir, { recursive: true, mode: 0o711 });
     await writeFile(p, '', { mode: 0o444 }); // the mount point (a stale, unmounted one is reused)
-    const r = await runTool('unshare', [`--net=${p}`, 'true'], { timeoutMs: 10_000 });
+    const r = await runTool('unshare', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up'], { timeoutMs: 10_000 });
     if (r.code !== 0) {
       await rm(p, { force: true });
       throw internal(`network namespace ${p}: unshare failed: ${describeFailure(r)}`);

@@ -33,7 +33,7 @@ const ipam = () => join(f.dirs.state, 'network', 'ipam');
 const leftovers = () => ({
   leases: leases(ipam()),
   veths: veths().filter((v) => !vethsBefore.has(v)),
-  rules: newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12] |^:BTD|-j BTD/.test(l)),
+  rules: newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12FM] |^:BTD|-j BTD/.test(l)),
 });
 
 async function runD(o: Omit<CreateOptions, 'image'>, cmd = ['sleep', '1000']) {
@@ -147,6 +147,18 @@ describe('engine: networking', () => {
     await f.engine.start(f.ctx, a.id);
     expect((await f.engine.inspect(f.ctx, 'roam')).networkSettings.networks.map((n) => n.networkName)).toEqual(['shop', 'office']);
     for (const c of [a, b]) await f.engine.remove(f.ctx, c.id, { force: true });
+  });
+
+  itNet('--rm with -p: once wait removed resolves, its network is gone too (veth, address, port mapping, names)', async () => {
+    const [veth0, leases0, rules0] = [new Set(veths()), leases(ipam()), iptablesRules()];
+    const port = await freePort();
+    const c = await f.engine.create(f.ctx, { image: 'busybox', cmd: ['true'], autoRemove: true, publish: [`127.0.0.1:${port}:80`] });
+    const removed = f.engine.wait(f.ctx, c.id, 'removed');
+    await f.engine.start(f.ctx, c.id);
+    await removed;
+    expect(veths().filter((v) => !veth0.has(v))).toEqual([]);
+    expect(leases(ipam())).toEqual(leases0);
+    expect(newRules(rules0, iptablesRules())).toEqual([]);
   });
 
   itNet('addresses are released at rm and when the container dies, and reused; a fixed --ip is free again after rm', async () => {

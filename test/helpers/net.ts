@@ -189,7 +189,7 @@ export interface TestNetworkConfig {
   resolvConf: string;
 }
 
-/** Takes back what a test daemon's networking left on the host: its default bridge and isolation chains (berthd keeps them by design). */
+/** Takes back what a test daemon's networking left on the host: its default bridge and iptables chains (berthd keeps them by design). */
 export function removeTestNetworking(cfg: { defaultBridge: string; isolationChain: string }): void {
   const ipt = (args: string[]) => {
     try {
@@ -204,9 +204,12 @@ export function removeTestNetworking(cfg: { defaultBridge: string; isolationChai
   } catch {
     /* never made */
   }
-  const s1 = `${cfg.isolationChain}-1`;
+  const [s1, s2, fwd, masq] = ['-1', '-2', '-F', '-M'].map((s) => `${cfg.isolationChain}${s}`) as [string, string, string, string];
   while (ipt(['-D', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', s1]));
-  for (const c of [s1, `${cfg.isolationChain}-2`]) if (ipt(['-F', c])) ipt(['-X', c]);
+  while (ipt(['-D', 'FORWARD', '-j', fwd]));
+  while (ipt(['-t', 'nat', '-D', 'POSTROUTING', '-j', masq]));
+  for (const c of [fwd, s1, s2]) if (ipt(['-F', c])) ipt(['-X', c]);
+  if (ipt(['-t', 'nat', '-F', masq])) ipt(['-t', 'nat', '-X', masq]);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

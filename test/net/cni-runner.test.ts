@@ -12,10 +12,11 @@ import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../src/net/cni/runner';
 import { containerAddresses } from '../../src/net/cni/result';
 import type { NetConfList } from '../../src/net/cni/types';
 import { NetnsDir } from '../../src/net/netns';
-import { Iptables, NetworkIsolation } from '../../src/net/iptables';
+import { Iptables, NetworkFirewall } from '../../src/net/iptables';
 import { deleteLink } from '../../src/net/links';
 import { freePool, inNetns, iptablesRules, leases, newRules, portsOf, requireCni, saveIpForward, uniqueName } from '../helpers/net';
 import { describeWith } from '../helpers/requires';
+import { until } from '../helpers/until';
 
 describeWith(...requireCni())('CNI runner', () => {
   let dir: string;
@@ -24,7 +25,7 @@ describeWith(...requireCni())('CNI runner', () => {
   let rulesBefore: string[];
   const bridge = uniqueName('bcr');
   const network = uniqueName('cnirun', 40);
-  const iso = new NetworkIsolation(new Iptables(), uniqueName('BT', 20).toUpperCase());
+  const iso = new NetworkFirewall(new Iptables(), uniqueName('BT', 20).toUpperCase());
   const pool = freePool().replace(/0\.0\/16$/, '7.0/24');
   const prefix = pool.replace(/0\/24$/, '');
 
@@ -100,6 +101,25 @@ describeWith(...requireCni())('CNI runner', () => {
     // DEL again: idempotent.
     await runner().del(network, { containerId: 'c1', ifName: 'eth0', netns: ns });
     await netns.remove('c1');
+  });
+
+  it('DEL after the namespace is gone (berthd unmounts it first) still releases the address, port mapping, firewall and masquerade rules', async () => {
+    // This list has the firewall plugin and ipMasq, as an older berthd's did: running containers keep the list they were added with.
+    const ns = await netns.create('gone1');
+    const r = runner();
+    const result = await r.add(list(), {
+      containerId: 'gone1',
+      netns: ns,
+      ifName: 'eth0',
+      capabilityArgs: { portMappings: [{ hostPort: 18998, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] },
+    });
+    const [addr] = containerAddresses(result);
+    expect(iptablesRules().some((l) => l.includes('MASQUERADE') && l.includes(`id: \\"gone1\\"`))).toBe(true);
+    await netns.remove('gone1');
+    await until('the veth gone with the namespace', () => portsOf(bridge).length === 0);
+    await runner().del(network, { containerId: 'gone1', ifName: 'eth0', netns: '' });
+    expect(leases(join(dir, 'ipam'))).not.toContain(`${network}/${addr!.ip}`);
+    expect(newRules(rulesBefore, iptablesRules()).filter((l) => !l.includes(iso.stage1) && !l.includes(iso.stage2))).toEqual([]);
   });
 
   it('a fixed address through CNI_ARGS IP=; a taken one and one outside the range are clear errors', async () => {

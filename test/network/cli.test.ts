@@ -247,6 +247,6 @@ describe('berth CLI: networking', () => {
     expect(await ok(['ps', '-a', '-q'])).toBe('');
     expect(leases(join(f.dirs.state, 'network', 'ipam'))).toEqual([]);
     expect(veths().filter((v) => !vethsBefore.has(v))).toEqual([]);
-    expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12] |^:BTD|-j BTD/.test(l))).toEqual([]);
+    expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12FM] |^:BTD|-j BTD/.test(l))).toEqual([]);
   });
 });

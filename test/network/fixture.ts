@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createLogger, nullLogger, type Logger } from '../../src/core/logger';
 import { NetworkManager, type NetworkManagerOptions } from '../../src/engine/network';
 import type { ContainerNetConfig, NetworkRequest } from '../../src/engine/network';
+import { bridgeRules } from '../../src/engine/network/store';
 import { deleteLink } from '../../src/net/links';
 import { freePool, inNetns, iptablesRules, leases, newRules, saveIpForward, uniqueName, veths } from '../helpers/net';
 
@@ -83,7 +84,8 @@ export class NetFixture {
 
   /** Leases, veths and iptables rules this test added and did not take back. */
   leftovers(): { leases: string[]; veths: string[]; rules: string[] } {
-    const mine = (l: string) => !l.includes(`${this.chain}-1`) && !l.includes(`${this.chain}-2`);
+    // The networks' own rules (isolation, accepts, masquerade) stay while the networks do.
+    const mine = (l: string) => !['-1', '-2', '-F', '-M'].some((s) => l.includes(`${this.chain}${s}`));
     return {
       leases: leases(join(this.dir, 'state', 'network', 'ipam')),
       veths: veths().filter((v) => !this.vethsBefore.has(v)),
@@ -99,9 +101,9 @@ export class NetFixture {
         await m.restore(() => false); // takes every sandbox down
         for (const n of m.listNetworks()) if (!n.isDefault) await m.removeNetwork(n.id).catch(() => undefined);
         const def = m.store.defaultNetwork();
-        if (def) await m.isolation.remove({ bridge: def.bridge, internal: false, label: def.name });
+        if (def) await m.firewall.remove(bridgeRules(def));
         await deleteLink(this.defaultBridge);
-        await m.isolation.uninstall();
+        await m.firewall.uninstall();
       }
     } finally {
       for (const x of this.managers) await x.close();

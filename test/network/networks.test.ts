@@ -1,13 +1,16 @@
 /**
  * Networks as Docker users know them: create (subnets from the pool, none overlapping another
  * network or a host route), ls with filters, inspect by name/id/prefix, rm (refused in use or for
- * the default), prune; the default network on first use; conflists under berthd's root; the
- * isolation rules each network adds and removes.
+ * the default), prune; the default network on first use; conflists under berthd's root (and
+ * the rewrite of an older berthd's); the iptables rules (isolation, forward accepts, masquerade)
+ * each network adds and removes.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
 import { DEFAULT_NETWORK } from '../../src/engine/network';
+import { legacyConfList, networkConfList } from '../../src/engine/network/conflist';
 import { iptablesRules, requireCni, uniqueName } from '../helpers/net';
 import { describeWith } from '../helpers/requires';
 import { NetFixture } from './fixture';
@@ -25,7 +28,7 @@ describeWith(...requireCni())('networks', () => {
   beforeAll(() => f.setup(), 60_000);
   afterAll(() => f.teardown(), 60_000);
 
-  it('create allocates a /24 from the pool, writes its conflist under berthd root, adds isolation rules', async () => {
+  it('create allocates a /24 from the pool, writes its conflist under berthd root, adds its iptables rules', async () => {
     const n = await f.m.createNetwork({ name: 'front', labels: { tier: 'web' } });
     const [a, b] = f.pool.split('.');
     // 10.x.0.0/24 is kept for the default network.
@@ -44,14 +47,24 @@ describeWith(...requireCni())('networks', () => {
     expect(n.bridge).toBe(`berth${n.id.slice(0, 10)}`);
     expect(n.configPath).toBe(join(f.dir, 'root', 'network', 'conflist', 'front.conflist'));
     const list = JSON.parse(readFileSync(n.configPath, 'utf8'));
-    expect(list.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge', 'portmap', 'firewall']);
-    expect(list.plugins[2].iptablesAdminChainName).toBe(`${f.chain}-1`);
-    expect(iptablesRules()).toEqual(
+    // Forward accepts and masquerade are the network's rules, not the plugins' per container.
+    expect(list.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge', 'portmap']);
+    expect(list.plugins[0].ipMasq).toBe(false);
+    const rules = iptablesRules();
+    const c = '-m comment --comment "berth network front"';
+    expect(rules).toEqual(
       expect.arrayContaining([
-        `-A ${f.chain}-1 -i ${n.bridge} ! -o ${n.bridge} -m comment --comment "berth network front" -j ${f.chain}-2`,
-        `-A ${f.chain}-2 -o ${n.bridge} -m comment --comment "berth network front" -j DROP`,
+        `-A FORWARD -j ${f.chain}-F`,
+        `-A ${f.chain}-1 -i ${n.bridge} ! -o ${n.bridge} ${c} -j ${f.chain}-2`,
+        `-A ${f.chain}-2 -o ${n.bridge} ${c} -j DROP`,
+        `-A ${f.chain}-F -o ${n.bridge} -m conntrack --ctstate RELATED,ESTABLISHED ${c} -j ACCEPT`,
+        `-A ${f.chain}-F -i ${n.bridge} ${c} -j ACCEPT`,
+        `-A POSTROUTING -j ${f.chain}-M`,
+        `-A ${f.chain}-M -s ${n.subnet} ! -d 224.0.0.0/4 ! -o ${n.bridge} ${c} -j MASQUERADE`,
       ]),
     );
+    // Isolation before any accept.
+    expect(rules.find((l) => l.startsWith(`-A ${f.chain}-F `))).toBe(`-A ${f.chain}-F -j ${f.chain}-1`);
     // The next one takes the next /24.
     expect((await f.m.createNetwork({ name: 'back', internal: true })).subnet).toBe(`${a}.${b}.2.0/24`);
   });
@@ -84,8 +97,8 @@ describeWith(...requireCni())('networks', () => {
     });
     expect(n).toMatchObject({ bridge: br, gateway: `${a}.${b}.20.254`, ipRange: `${a}.${b}.20.128/26`, ipMasquerade: false, mtu: 1400 });
     const bridge = JSON.parse(readFileSync(n.configPath, 'utf8')).plugins[0];
+    expect(iptablesRules().filter((l) => l.startsWith(`-A ${f.chain}-M `) && l.includes(br))).toEqual([]);
     expect(bridge).toMatchObject({
-      ipMasq: false,
       mtu: 1400,
       ipam: { ranges: [[{ subnet: `${a}.${b}.20.0/24`, gateway: `${a}.${b}.20.254`, rangeStart: `${a}.${b}.20.128`, rangeEnd: `${a}.${b}.20.191` }]] },
     });
@@ -102,14 +115,31 @@ describeWith(...requireCni())('networks', () => {
     expect(f.m.listNetworks({ filters: { type: ['custom'] } }).map((x) => x.name)).toEqual(['back', 'custom', 'front']);
   });
 
-  it('the default network is made on first use, with berthd configured bridge and subnet, and cannot be removed', async () => {
+  it('the default network is made on first use, with berthd configured bridge and subnet (its bridge left by an earlier berthd too), and cannot be removed', async () => {
     expect(f.m.listNetworks().some((n) => n.isDefault)).toBe(false);
+    const [a, b] = f.pool.split('.');
+    // As a berthd with another root left it: the bridge with the gateway address, its subnet routed.
+    execFileSync('ip', ['link', 'add', f.defaultBridge, 'type', 'bridge']);
+    execFileSync('ip', ['addr', 'add', `${a}.${b}.0.1/24`, 'dev', f.defaultBridge]);
+    execFileSync('ip', ['link', 'set', f.defaultBridge, 'up']);
     await f.prepare({});
     const def = f.m.inspectNetwork(DEFAULT_NETWORK);
-    const [a, b] = f.pool.split('.');
     expect(def).toMatchObject({ name: 'bridge', bridge: f.defaultBridge, subnet: `${a}.${b}.0.0/24`, isDefault: true });
     expect(await kindOf(f.m.removeNetwork('bridge'))).toBe('FailedPrecondition');
     expect(f.m.listNetworks({ filters: { type: ['builtin'] } }).map((x) => x.name)).toEqual(['bridge']);
+  });
+
+  it('a restarted berthd rewrites an older berthd\'s conflist nobody edited, and leaves an edited one', async () => {
+    const ctx = { ipamDir: join(f.dir, 'state', 'network', 'ipam'), adminChain: `${f.chain}-1` };
+    const custom = f.m.store.get('custom');
+    const back = f.m.store.get('back');
+    const edited = { ...legacyConfList(back, ctx), plugins: [...legacyConfList(back, ctx).plugins, { type: 'bandwidth' }] };
+    writeFileSync(f.m.store.confListPath(custom), JSON.stringify(legacyConfList(custom, ctx)));
+    writeFileSync(f.m.store.confListPath(back), JSON.stringify(edited));
+    await f.manager();
+    expect(JSON.parse(readFileSync(f.m.store.confListPath(custom), 'utf8'))).toEqual(networkConfList(custom, ctx));
+    expect(JSON.parse(readFileSync(f.m.store.confListPath(back), 'utf8'))).toEqual(edited);
+    writeFileSync(f.m.store.confListPath(back), JSON.stringify(networkConfList(back, ctx)));
   });
 
   it('a restarted berthd has the same networks; rm removes the record, conflist and rules; prune the unused', async () => {

@@ -2,11 +2,11 @@
  * Sandboxes on real namespaces, with busybox processes as the containers: names and aliases that
  * resolve through berthd's resolver on the gateway, isolation between networks, internal
  * networks, published ports reached with a real HTTP client, none mode, connect/disconnect of a
- * running sandbox, addresses released and reused. Traffic goes only to loopback and to these
- * namespaces (the resolver forwards nowhere: no upstreams).
+ * running sandbox, addresses released and reused, masquerade out of the host. Traffic goes only
+ * to loopback and to these namespaces (the resolver forwards nowhere: no upstreams).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
@@ -14,6 +14,7 @@ import type { ContainerNetConfig, NetworkSettings } from '../../src/engine/netwo
 import { freePort, httpGet, requireCni, uniqueName } from '../helpers/net';
 import { until } from '../helpers/until';
 import { describeWith, requireTool } from '../helpers/requires';
+import { NetnsDir } from '../../src/net/netns';
 import { NetFixture } from './fixture';
 
 const cid = () => uniqueName('t', 40);
@@ -123,6 +124,38 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
     } finally {
       await f.m.detach(a.id);
       await f.m.detach(b.id);
+    }
+  });
+
+  it('a masquerading network reaches beyond the host as the host (one rule per network); one without masquerade does not', async () => {
+    // "Beyond": a namespace of this test's, routed to the host only over a /30 (no route back to the containers' subnets).
+    const [a, b] = f.pool.split('.');
+    const outside = new NetnsDir(join(f.dir, 'outside'));
+    const ns = await outside.create('out');
+    const [host, peer] = [uniqueName('vo'), uniqueName('vp')];
+    const holder = f.spawnIn(ns, ['sleep', '60']);
+    await until('the holder in the namespace', () => readlinkSync(`/proc/${holder.pid}/ns/net`) === `net:[${statSync(ns).ino}]`);
+    try {
+      execFileSync('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer]);
+      execFileSync('ip', ['link', 'set', peer, 'netns', String(holder.pid)]);
+      execFileSync('ip', ['addr', 'add', `${a}.${b}.250.1/30`, 'dev', host]);
+      execFileSync('ip', ['link', 'set', host, 'up']);
+      for (const cmd of [['ip', 'addr', 'add', `${a}.${b}.250.2/30`, 'dev', peer], ['ip', 'link', 'set', peer, 'up']]) expect((await f.run(ns, cmd)).code).toBe(0);
+      await f.m.createNetwork({ name: 'natted' });
+      await f.m.createNetwork({ name: 'routed', options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } });
+      const natted = await attach('natted1', await f.prepare({ mode: 'natted' }));
+      const routed = await attach('routed1', await f.prepare({ mode: 'routed' }));
+      try {
+        expect(await ping(natted, `${a}.${b}.250.2`)).toBe(true);
+        expect(await ping(routed, `${a}.${b}.250.2`)).toBe(false);
+      } finally {
+        await f.m.detach(natted.id);
+        await f.m.detach(routed.id);
+      }
+    } finally {
+      execFileSync('ip', ['link', 'del', host], { stdio: 'ignore' });
+      holder.kill('SIGKILL');
+      await outside.remove('out');
     }
   });
 

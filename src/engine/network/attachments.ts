@@ -6,10 +6,11 @@
 import { conflict, failedPrecondition, invalidArgument, notFound } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { CniRunner } from '../../net/cni/runner';
-import { containerAddresses } from '../../net/cni/result';
+import { containerAddresses, hostInterfaces } from '../../net/cni/result';
+import { isBridgePort, linksGone } from '../../net/links';
 import type { NetnsDir } from '../../net/netns';
 import { PortReservations } from '../../net/ports';
-import { attachList, LOOPBACK_LIST } from './conflist';
+import { attachList } from './conflist';
 import type { NetworkDns } from './dns';
 import type { ContainerNames } from './names';
 import { endpoint } from './request';
@@ -99,8 +100,7 @@ export class Attachments {
       try {
         await this.d.files.write(s);
         this.live.set(c.id, s);
-        await this.d.netns.create(c.id);
-        await this.d.runner.add(LOOPBACK_LIST, { containerId: c.id, netns: s.netns, ifName: 'lo' });
+        await this.d.netns.create(c.id); // with lo up
         const gw = nets.findIndex((n) => !n.internal);
         if (gw >= 0 && config.ports.length) {
           s.ports = await this.holdPorts(config);
@@ -108,7 +108,7 @@ export class Attachments {
         }
         for (let i = 0; i < nets.length; i++) {
           s.endpoints.push(await this.add(s, nets[i]!, config.endpoints[i]!, `eth${i}`, i === gw));
-          await this.d.files.write(s);
+          if (i < nets.length - 1) await this.d.files.write(s);
         }
         s.state = 'attached';
         await this.save(s);
@@ -174,29 +174,28 @@ export class Attachments {
   }
 
   /**
-   * Takes a container's networking down: its names first, each network's DEL (from the CNI
-   * cache: the exact ADD's config, args and result), the held ports, the namespace. Idempotent.
-   * A DEL that fails keeps the sandbox file, so the next detach or restore tries again.
+   * Takes a container's networking down: its names first; then, all at once, the namespace
+   * (the kernel takes its interfaces and their veth peers down by itself) and the DEL of every
+   * attachment the CNI cache holds (the exact ADD's config, args and result: each network, lo
+   * of an older berthd, an ADD a crash cut off before the sandbox listed it), run without a
+   * namespace, so each plugin releases only what it holds outside it (addresses, port
+   * mappings, rules); the held ports; then it returns once the veths are gone. Idempotent. A
+   * DEL that fails keeps the sandbox file, so the next detach or restore tries again.
    */
   async detach(id: string): Promise<void> {
     const s = this.live.get(id);
     this.d.names.delete(id);
-    const netns = (await this.d.netns.exists(id)) ? this.d.netns.path(id) : '';
-    let first: unknown;
-    const del = async (network: string, ifName: string) => {
-      try {
-        await this.d.runner.del(network, { containerId: id, ifName, netns });
-      } catch (err) {
-        first ??= err;
-      }
-    };
-    for (const e of [...(s?.endpoints ?? [])].reverse()) await del(e.networkName, e.ifName);
-    // Whatever else the cache holds for it: lo, and an ADD a crash cut off before the sandbox listed it.
-    for (const a of await this.d.runner.attachments(id)) await del(a.networkName, a.ifName);
+    const cached = await this.d.runner.attachments(id);
+    const veths = cached.flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
+    const done = await Promise.allSettled([
+      this.d.netns.remove(id),
+      ...cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })),
+    ]);
     for (const p of s?.ports ?? []) this.ports.release({ ip: p.hostIp, port: p.hostPort, proto: p.proto });
     if (s) s.ports = [];
-    if (first) throw first;
-    await this.d.netns.remove(id);
+    const failed = done.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await linksGone(veths);
     await this.d.files.remove(id);
     this.live.delete(id);
   }

@@ -2,9 +2,12 @@
  * A network's CNI config list, as berthd writes it (under its own root, not /etc/cni/net.d: no
  * other runtime should pick berth's networks up, and berth should not run theirs):
  *
- *   bridge + host-local   the bridge, a veth into the namespace, an address; masquerade out
+ *   bridge + host-local   the bridge, a veth into the namespace, an address
  *   portmap               published ports (DNAT), only in an ADD that has port mappings
- *   firewall              FORWARD accepts for the container, through berth's isolation chain first
+ *
+ * The forward accepts and the masquerade are the network's, not each container's: berth writes
+ * them once with its isolation rules (net/iptables.ts) instead of running the firewall plugin
+ * and the bridge plugin's ipMasq at every ADD and DEL.
  *
  * The file is the network's CNI truth: berthd reads it at each ADD (so an admin may add a plugin,
  * say bandwidth), then adjusts it per attachment (attachList).
@@ -16,7 +19,7 @@ import type { NetworkRecord } from './types';
 export interface ConfListContext {
   /** host-local's data dir (berthd: <state>/network/ipam). */
   ipamDir: string;
-  /** The isolation chain the firewall plugin jumps to first. */
+  /** The isolation chain the firewall plugin of a legacy list jumps to first. */
   adminChain: string;
 }
 
@@ -37,7 +40,7 @@ export function networkConfList(n: NetworkRecord, c: ConfListContext): NetConfLi
     bridge: n.bridge,
     isGateway: true, // the gateway address on the bridge: the host side, and where berth's DNS listens
     isDefaultGateway: !n.internal,
-    ipMasq: n.ipMasquerade,
+    ipMasq: false, // the network's own masquerade rule does it (NetworkFirewall)
     hairpinMode: true, // a container reaches its own published ports
     ...(n.mtu ? { mtu: n.mtu } : {}),
     ipam: { type: 'host-local', dataDir: c.ipamDir, ranges: [[range(n)]] },
@@ -45,11 +48,21 @@ export function networkConfList(n: NetworkRecord, c: ConfListContext): NetConfLi
   return {
     cniVersion: '1.0.0',
     name: n.name,
-    plugins: [
-      bridge,
-      { type: 'portmap', capabilities: { portMappings: true } },
-      { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain },
-    ],
+    plugins: [bridge, { type: 'portmap', capabilities: { portMappings: true } }],
+  };
+}
+
+/**
+ * The list berthd wrote for the network before the firewall plugin and ipMasq gave way to
+ * per-network rules: a file still equal to it was never edited, and is rewritten as
+ * networkConfList (an edited one is the admin's and is left alone).
+ */
+export function legacyConfList(n: NetworkRecord, c: ConfListContext): NetConfList {
+  const now = networkConfList(n, c);
+  const [bridge, portmap] = now.plugins;
+  return {
+    ...now,
+    plugins: [{ ...bridge!, ipMasq: n.ipMasquerade }, portmap!, { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain }],
   };
 }
 
@@ -63,6 +76,3 @@ export function attachList(list: NetConfList, o: { defaultRoute: boolean; ports:
     .map((p) => (p.type === 'bridge' && !o.defaultRoute ? { ...p, isDefaultGateway: false } : p));
   return { ...list, plugins };
 }
-
-/** The list that brings `lo` up in a new namespace. */
-export const LOOPBACK_LIST: NetConfList = { cniVersion: '1.0.0', name: 'berth-loopback', plugins: [{ type: 'loopback' }] };

@@ -18,7 +18,7 @@ import type { Logger } from '../../core/logger';
 import { writeFileAtomic } from '../../core/node/files';
 import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../net/cni/runner';
 import type { Upstream } from '../../net/dns/server';
-import { Iptables, NetworkIsolation } from '../../net/iptables';
+import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
 import { NetnsDir } from '../../net/netns';
 import { Attachments, type ContainerRef } from './attachments';
@@ -50,7 +50,7 @@ export interface NetworkManagerOptions {
   pool: string;
   defaultSubnet: string;
   defaultBridge: string;
-  /** Prefix of the isolation chains (`<prefix>-1`, `-2`). */
+  /** Prefix of berth's iptables chains (`<prefix>-1`, `-2`, `-F` in filter, `-M` in nat). */
   isolationChain: string;
   /** Where `-p` publishes when it names no address. */
   defaultPublishAddress: string;
@@ -74,20 +74,20 @@ export class NetworkManager {
   readonly store: NetworkStore;
   readonly runner: CniRunner;
   readonly netns: NetnsDir;
-  readonly isolation: NetworkIsolation;
+  readonly firewall: NetworkFirewall;
   private readonly attachments: Attachments;
   private readonly dns: NetworkDns;
   private upstreams: Upstream[] = [];
 
   constructor(readonly o: NetworkManagerOptions) {
     const dir = join(o.state, 'network');
-    this.isolation = new NetworkIsolation(new Iptables(), o.isolationChain);
+    this.firewall = new NetworkFirewall(new Iptables(), o.isolationChain);
     this.runner = new CniRunner({ pluginDirs: o.pluginDirs ?? DEFAULT_PLUGIN_DIRS, cacheDir: join(dir, 'cni'), timeoutMs: o.cniTimeoutMs, log: o.log });
     this.netns = new NetnsDir(join(dir, 'netns'));
     this.store = new NetworkStore({
       dir: join(o.root, 'network'),
       ipamDir: join(dir, 'ipam'),
-      isolation: this.isolation,
+      firewall: this.firewall,
       pool: o.pool,
       defaultBridge: o.defaultBridge,
       defaultSubnet: o.defaultSubnet,
@@ -109,7 +109,7 @@ export class NetworkManager {
     });
   }
 
-  /** Loads the networks (re-adding their isolation rules) and the upstreams; restore() comes next. */
+  /** Loads the networks (re-adding their iptables rules) and the upstreams; restore() comes next. */
   async open(): Promise<void> {
     await this.store.load();
     const list = this.o.dnsUpstreams ?? upstreamServers(await this.hostResolv());

@@ -7,15 +7,16 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { conflict, dataLoss, failedPrecondition, notFound } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { writeFileAtomic } from '../../core/node/files';
 import { parseConfListText } from '../../net/cni/conflist';
 import type { NetConfList } from '../../net/cni/types';
-import type { NetworkIsolation } from '../../net/iptables';
+import type { BridgeRules, NetworkFirewall } from '../../net/iptables';
 import { overlaps, parseCidr, type Cidr } from '../../net/ipv4';
-import { networkConfList } from './conflist';
+import { legacyConfList, networkConfList } from './conflist';
 import { allocateSubnet, defineNetwork } from './define';
 import { DEFAULT_NETWORK, type NetworkCreateOptions, type NetworkListOptions, type NetworkRecord } from './types';
 
@@ -42,14 +43,14 @@ export interface NetworkStoreOptions {
   dir: string;
   /** host-local's data dir (in the state dir: leases end with a reboot, as the namespaces do). */
   ipamDir: string;
-  isolation: NetworkIsolation;
+  firewall: NetworkFirewall;
   /** Where new networks' subnets come from, in /24s (or the pool's own size if smaller). */
   pool: string;
   /** The default network's bridge and subnet. */
   defaultBridge: string;
   defaultSubnet: string;
-  /** IPv4 destinations routed on the host (new subnets avoid them). */
-  hostRoutes: () => Promise<Cidr[]>;
+  /** IPv4 destinations routed on the host (new subnets avoid them), but those through `exceptDev`. */
+  hostRoutes: (exceptDev?: string) => Promise<Cidr[]>;
   linkExists: (name: string) => boolean;
   deleteLink: (name: string) => Promise<void>;
   log: Logger;
@@ -69,7 +70,10 @@ export class NetworkStore {
     return join(this.o.dir, 'conflist', `${n.name}.conflist`);
   }
 
-  /** Reads the records; re-adds every network's isolation rules (a reboot or an iptables flush lost them). */
+  /**
+   * Reads the records; re-adds every network's rules (a reboot or an iptables flush lost them);
+   * rewrites the config lists an older berthd wrote that nobody edited since.
+   */
   async load(): Promise<void> {
     let names: string[] = [];
     try {
@@ -86,7 +90,30 @@ export class NetworkStore {
         this.o.log.error('network: unreadable record (ignored)', { path: p, err: dataLoss(`network record ${p}`, { cause: e }) });
       }
     }
-    for (const r of this.byId.values()) await this.o.isolation.add(isolated(r));
+    for (const r of this.byId.values()) {
+      await this.o.firewall.add(bridgeRules(r));
+      await this.upgradeConfList(r);
+    }
+  }
+
+  private async upgradeConfList(rec: NetworkRecord): Promise<void> {
+    const p = this.confListPath(rec);
+    let text: string;
+    try {
+      text = await readFile(p, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // confList() writes it when needed
+      throw e;
+    }
+    let old: unknown;
+    try {
+      old = JSON.parse(text);
+    } catch {
+      return; // the admin's to fix: confList() reports it at the next ADD
+    }
+    if (!isDeepStrictEqual(old, this.legacyList(rec))) return;
+    await writeFileAtomic(p, `${JSON.stringify(this.defaultConfList(rec), null, 2)}\n`, { mode: 0o600, durable: true });
+    this.o.log.info('network: config list rewritten without the firewall plugin and ipMasq (per-network rules now)', { network: rec.name });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -138,7 +165,8 @@ export class NetworkStore {
     const nets = this.all().map((n) => ({ cidr: parseCidr(n.subnet), what: `network ${n.name}` }));
     // Kept for the default network until it exists (it is made on first use).
     if (!forDefault && !this.defaultNetwork()) nets.push({ cidr: parseCidr(this.o.defaultSubnet, 'default subnet'), what: 'the default network' });
-    const routes = (await this.o.hostRoutes()).map((cidr) => ({ cidr, what: 'a route on this host' }));
+    // The default bridge an earlier berthd left (bridges stay, as docker0 does) does not take the default subnet from the next one.
+    const routes = (await this.o.hostRoutes(forDefault ? this.o.defaultBridge : undefined)).map((cidr) => ({ cidr, what: 'a route on this host' }));
     return { cidrs: [...nets, ...routes], bridges: new Set(this.all().map((n) => n.bridge)) };
   }
 
@@ -186,7 +214,7 @@ export class NetworkStore {
     );
     await this.write(rec);
     try {
-      await this.o.isolation.add(isolated(rec));
+      await this.o.firewall.add(bridgeRules(rec));
     } catch (e) {
       await this.erase(rec);
       throw e;
@@ -208,7 +236,11 @@ export class NetworkStore {
   }
 
   defaultConfList(rec: NetworkRecord): NetConfList {
-    return networkConfList(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.isolation.stage1 });
+    return networkConfList(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.firewall.stage1 });
+  }
+
+  private legacyList(rec: NetworkRecord): NetConfList {
+    return legacyConfList(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.firewall.stage1 });
   }
 
   /** The network's config list as berthd will run it (the file; written again if it went missing). */
@@ -227,7 +259,7 @@ export class NetworkStore {
   }
 
   /**
-   * Removes a network nothing uses: its isolation rules, its bridge, host-local's leases dir,
+   * Removes a network nothing uses: its iptables rules, its bridge, host-local's leases dir,
    * its files. `inUse` is asked inside the store's lock.
    */
   remove(ref: string, inUse: (id: string) => boolean): Promise<NetworkRecord> {
@@ -236,7 +268,7 @@ export class NetworkStore {
       if (rec.isDefault) throw failedPrecondition(`${rec.name} is a pre-defined network and cannot be removed`);
       if (inUse(rec.id)) throw failedPrecondition(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`);
       this.byId.delete(rec.id);
-      await this.o.isolation.remove(isolated(rec));
+      await this.o.firewall.remove(bridgeRules(rec));
       await this.o.deleteLink(rec.bridge);
       await rm(join(this.o.ipamDir, rec.name), { recursive: true, force: true });
       await this.erase(rec);
@@ -245,8 +277,8 @@ export class NetworkStore {
   }
 }
 
-function isolated(r: NetworkRecord) {
-  return { bridge: r.bridge, internal: r.internal, label: r.name };
+export function bridgeRules(r: NetworkRecord): BridgeRules {
+  return { bridge: r.bridge, subnet: r.subnet, internal: r.internal, masquerade: r.ipMasquerade, label: r.name };
 }
 
 /** `k` or `k=v` against labels. */

@@ -33,6 +33,12 @@ export function resultAddresses(r: CniResult | undefined): ResultAddress[] {
   return out;
 }
 
+/** Host-side interfaces a result names (outside the namespace): the bridge and the veths' host ends. */
+export function hostInterfaces(r: CniResult | undefined): string[] {
+  const ifaces = r && Array.isArray(r.interfaces) ? (r.interfaces as ResultInterface[]) : [];
+  return ifaces.filter((i) => i.sandbox === undefined || i.sandbox === '').flatMap((i) => (str(i.name) ? [i.name as string] : []));
+}
+
 /** The container-side addresses (those on an interface inside the namespace, or all when the result does not say). */
 export function containerAddresses(r: CniResult | undefined): ResultAddress[] {
   const all = resultAddresses(r);

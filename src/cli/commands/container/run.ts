@@ -12,11 +12,21 @@ import { CREATE_FLAGS } from './create-options';
 import { createContainer } from './create-container';
 import { startFailure } from './start-errors';
 
-/** The exit code once the session is over: from the session, else (berthd went away) from Wait. */
-export async function exitCodeAfter(cli: Cli, id: string, r: { exitCode?: number; lost: boolean }, autoRemove: boolean): Promise<number> {
+/**
+ * The exit code once the session is over: from the session, else (berthd went away) from Wait.
+ * With autoRemove, once the container is gone too: `removed` is that Wait when the caller asked
+ * for it already, else it is asked now.
+ */
+export async function exitCodeAfter(
+  cli: Cli,
+  id: string,
+  r: { exitCode?: number; lost: boolean },
+  autoRemove: boolean,
+  removed?: Promise<unknown>,
+): Promise<number> {
   let code = r.exitCode;
   if (code === undefined) code = (await cli.client.engine.wait({ container: id })).exit_code;
-  if (autoRemove) await cli.client.engine.wait({ container: id, condition: 'removed' }).catch(() => undefined);
+  if (autoRemove) await (removed ?? cli.client.engine.wait({ container: id, condition: 'removed' })).catch(() => undefined);
   return code;
 }
 
@@ -63,6 +73,10 @@ export const command = defineCommand({
       resize: (width, height) => engine.resize({ container: c.id, width, height }),
       signal: f.sigProxy ? (signal) => engine.kill({ container: c.id, signal }) : undefined,
     });
+    // As Docker's CLI does, the wait for the removal is asked before the start: its answer comes as
+    // soon as berthd is done, with no round trip after the exit.
+    const removed = f.rm ? engine.wait({ container: c.id, condition: 'removed' }) : undefined;
+    removed?.catch(() => undefined); // awaited below, or moot when the start fails
     try {
       await engine.start({ container: c.id });
     } catch (e) {
@@ -73,6 +87,6 @@ export const command = defineCommand({
     }
     const r = await pumped;
     if (r.detached) return 0;
-    return exitCodeAfter(cli, c.id, r, f.rm);
+    return exitCodeAfter(cli, c.id, r, f.rm, removed);
   },
 });

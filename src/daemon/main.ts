@@ -69,8 +69,8 @@ export async function startDaemon(
 
   let parts: OpenParts;
   try {
-    // Loaded only now: see open-parts.ts.
-    const { openParts } = await import('./open-parts');
+    // Loaded only now, a group of modules per turn of the event loop: see load-in-turns.ts.
+    const { openParts } = await (await import('./load-in-turns')).loadOpenParts(server);
     mark('open-parts-loaded');
     parts = await openParts({ config, log, services }, slices);
   } catch (e) {

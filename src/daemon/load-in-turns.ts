@@ -32,7 +32,7 @@ export const NEW_CONNECTION_GRACE_MS = 10;
 
 async function nextTurn(server: GrpcServer): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
-  for (let wait; (wait = server.lastConnectionAt + NEW_CONNECTION_GRACE_MS - performance.now()) > 0; ) {
+  for (let wait; (wait = server.lastConnectionAt + NEW_CONNECTION_GRACE_MS - performance.now()) > 0;) {
     await new Promise<void>((resolve) => setTimeout(resolve, wait));
   }
 }

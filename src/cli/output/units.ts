@@ -29,7 +29,7 @@ export function goTime(d: Date | undefined): string {
   return `${d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
@@ -41,12 +41,13 @@ export function parseTimeArg(v: string, flag: string, now = Date.now()): Date | 
   if (!s) return undefined;
   if (DURATION_RE.test(s)) {
     let ms = 0;
-    for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+    for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
     return new Date(now - ms);
   }
   if (/^\d+(\.\d+)?$/.test(s)) return new Date(Math.floor(Number(s) * 1000));
   const withZone = /^\d{4}-\d\d-\d\d$/.test(s) ? `${s}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(s.slice(10)) ? s : `${s}Z`;
   const t = Date.parse(withZone);
-  if (Number.isNaN(t)) throw new CliError(`invalid value for ${flag}: ${JSON.stringify(v)} (a time such as 2024-01-02T15:04:05Z, Unix seconds, or a duration such as 10m)`, 125);
+  if (Number.isNaN(t))
+    throw new CliError(`invalid value for ${flag}: ${JSON.stringify(v)} (a time such as 2024-01-02T15:04:05Z, Unix seconds, or a duration such as 10m)`, 125);
   return new Date(t);
 }

@@ -13,8 +13,6 @@ import { mark } from './startup-trace';
 const STEPS: ReadonlyArray<readonly [string, () => unknown]> = [
   ['dgram', () => require('node:dgram')],
   ['crypto', () => require('node:crypto')],
-  ['http', () => require('node:http')],
-  ['https', () => require('node:https')],
   ['zlib', () => require('node:zlib')],
   ['metadata-db', () => import('../metadata/db')],
   ['slice tasks', () => import('./slices/tasks')],

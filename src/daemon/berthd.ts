@@ -84,14 +84,6 @@ async function run(): Promise<void> {
   }
 }
 
-/**
- * Initializes the modules start-up loads late (open-parts.ts and all below it) without starting
- * anything: the build runs it before saving the bundle's code cache (scripts/bundle.js).
- */
-export function preload(): Promise<unknown> {
-  return import('./open-parts');
-}
-
 export function main(): void {
   run().catch((e) => {
     process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'berthd failed to start', err: messageOf(e) }) + '\n');

@@ -23,25 +23,28 @@ const STEPS: ReadonlyArray<readonly [string, () => unknown]> = [
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * After a connection is accepted, steps wait this long: its first call (headers and message come
- * a few ms after the connection) is answered, or waits for the stores, before the next step.
+ * After a connection is accepted, the next step waits this long: its first call (headers and
+ * message come a few ms after the connection) is answered, or waits for the stores, first.
  */
 export const NEW_CONNECTION_GRACE_MS = 10;
-
-async function nextTurn(server: GrpcServer): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  for (let wait; (wait = server.lastConnectionAt + NEW_CONNECTION_GRACE_MS - performance.now()) > 0;) {
-    await new Promise<void>((resolve) => setTimeout(resolve, wait));
-  }
-}
+/** All graces together: a peer connecting every few ms cannot hold start-up back for longer. */
+export const GRACE_BUDGET_MS = 50;
 
 /** open-parts.ts, loaded in steps (main.ts loads it once `server` listens). */
 export async function loadOpenParts(server: GrpcServer): Promise<typeof import('./open-parts')> {
+  let budget = GRACE_BUDGET_MS;
+  const nextTurn = async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const wait = Math.min(budget, server.lastConnectionAt + NEW_CONNECTION_GRACE_MS - performance.now());
+    if (wait <= 0) return;
+    budget -= wait;
+    await new Promise<void>((resolve) => setTimeout(resolve, wait));
+  };
   for (const [name, load] of STEPS) {
-    await nextTurn(server);
+    await nextTurn();
     await load();
     mark(`loaded ${name}`);
   }
-  await nextTurn(server);
+  await nextTurn();
   return import('./open-parts');
 }

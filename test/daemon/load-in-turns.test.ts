@@ -3,7 +3,7 @@
  * (src/daemon/load-in-turns.ts): I/O that arrives meanwhile (a Version call) runs between steps,
  * and a connection just accepted gets a grace before the next step.
  */
-import { loadOpenParts, NEW_CONNECTION_GRACE_MS } from '../../src/daemon/load-in-turns';
+import { GRACE_BUDGET_MS, loadOpenParts, NEW_CONNECTION_GRACE_MS } from '../../src/daemon/load-in-turns';
 import type { GrpcServer } from '../../src/transport';
 
 describe('loadOpenParts', () => {
@@ -26,5 +26,19 @@ describe('loadOpenParts', () => {
     const t0 = performance.now();
     await loadOpenParts({ lastConnectionAt: t0 } as GrpcServer);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(NEW_CONNECTION_GRACE_MS - 1);
+  });
+
+  it('waits no longer than its budget in all, however often peers connect', async () => {
+    // A connection always just made (10 s ahead, even): without the budget each step waits ~10 s.
+    const server = {
+      get lastConnectionAt() {
+        return performance.now() + 10_000;
+      },
+    } as GrpcServer;
+    const t0 = performance.now();
+    await loadOpenParts(server);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(GRACE_BUDGET_MS - 1);
+    expect(took).toBeLessThan(5000);
   });
 });

@@ -11,6 +11,7 @@ import { mark } from './startup-trace';
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- a built-in is loaded by require, in a step of its own */
 const STEPS: ReadonlyArray<readonly [string, () => unknown]> = [
+  ['fs/promises', () => require('node:fs/promises')],
   ['dgram', () => require('node:dgram')],
   ['crypto', () => require('node:crypto')],
   ['zlib', () => require('node:zlib')],

@@ -52,6 +52,7 @@ async function run(): Promise<void> {
     logLevel: values['log-level'],
     usernsRemap: values['userns-remap'],
   });
+  mark('config');
   const log = stderrLogger(config.logLevel, { component: 'berthd' });
   // The handlers go in before the daemon starts: it answers calls (and a supervisor may signal it)
   // before startDaemon returns, and a signal then must still mean a clean shutdown, not Node's default exit.
@@ -82,14 +83,6 @@ async function run(): Promise<void> {
     stopping = undefined;
     stop(sig);
   }
-}
-
-/**
- * Initializes the modules start-up loads late (open-parts.ts and all below it) without starting
- * anything: the build runs it before saving the bundle's code cache (scripts/bundle.js).
- */
-export function preload(): Promise<unknown> {
-  return import('./open-parts');
 }
 
 export function main(): void {

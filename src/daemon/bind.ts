@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { errnoCode } from '../core/errors';
 import type { GrpcServer } from '../transport';
@@ -17,7 +17,7 @@ export async function bindUnlessServed(server: GrpcServer, address: string): Pro
     if (errnoCode(e) !== 'EADDRINUSE') throw e;
   }
   if (await answers(address)) return false;
-  await rm(address, { force: true });
+  rmSync(address, { force: true });
   await server.listen(address);
   return true;
 }

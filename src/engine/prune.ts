@@ -45,7 +45,7 @@ const FILTERS = ['until', 'label', 'label!'];
 /** Docker's `until`: an RFC 3339 time, a Unix time, or a Go duration back from now (`24h`, `90m`). */
 function untilOf(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(v);
+  const d = /^(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)$/.exec(v);
   if (d) return now - Number(d[1]) * { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 }[d[2] as 'h'];
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);

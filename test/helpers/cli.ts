@@ -151,6 +151,9 @@ export function run(cmd: string, args: string[], opts: SpawnOptions, input?: str
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A command that exits without reading its stdin (`--help`) can close the pipe before the
+    // end is written: EPIPE there is not the command's failure (its exit code and output are).
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input ?? '');
   });
 }

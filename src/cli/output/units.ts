@@ -29,7 +29,7 @@ export function goTime(d: Date | undefined): string {
   return `${d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
@@ -41,7 +41,7 @@ export function parseTimeArg(v: string, flag: string, now = Date.now()): Date | 
   if (!s) return undefined;
   if (DURATION_RE.test(s)) {
     let ms = 0;
-    for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+    for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
     return new Date(now - ms);
   }
   if (/^\d+(\.\d+)?$/.test(s)) return new Date(Math.floor(Number(s) * 1000));

@@ -21,10 +21,12 @@ export interface Loaded {
 
 /**
  * `file` holds a CommonJS module already wrapped: `(function (exports, require, module,
- * __filename, __dirname) {…})`, as scripts/bundle.js writes it.
+ * __filename, __dirname) {…})`, as scripts/bundle.js writes it: ASCII only, so it is read as
+ * latin1, a plain copy into a one-byte string (UTF-8 decoding of the 1.2–1.8 MB bundles took
+ * ~2 ms more). V8 refuses a cache made from the same text read otherwise: make and use it here.
  */
 export function loadWithCodeCache(file: string, cacheFile = `${file}.cache`): Loaded {
-  const source = readFileSync(file, 'utf8');
+  const source = readFileSync(file, 'latin1');
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);

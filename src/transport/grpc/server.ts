@@ -18,6 +18,8 @@ export class GrpcServer {
   private readonly conns = new Set<H2Connection>();
   private readonly sessions = new Set<ServerHttp2Session>();
   private server: Server | Http2Server | undefined;
+  /** performance.now() at the last accepted connection (0: none yet). */
+  lastConnectionAt = 0;
 
   constructor(opts: GrpcServerOptions) {
     const env = process.env.BERTH_GRPC_SERVER;
@@ -41,6 +43,7 @@ export class GrpcServer {
           (await import('./node-backend')).createNodeServer(this.dispatcher, this.sessions)
         : createServer((socket) => this.conns.add(serveOwn(socket, this.dispatcher, (c) => this.conns.delete(c))));
     this.server = server;
+    server.on('connection', () => (this.lastConnectionAt = performance.now()));
     return new Promise((resolve, reject) => {
       const failed = (e: Error) => {
         if (this.server === server) this.server = undefined; // listen may be tried again

@@ -49,9 +49,7 @@ export const ALLOW = [
 ];
 
 /** Folders that others may import only through their index.ts (their public surface). */
-export const ENTRIES = [
-  { dir: 'transport', why: 'services see the transport-neutral call interface, not the HTTP/2 internals (issue 12)' },
-];
+export const ENTRIES = [{ dir: 'transport', why: 'services see the transport-neutral call interface, not the HTTP/2 internals (issue 12)' }];
 
 /** Packages allowed only in the places named (paths relative to src/; a trailing / means a folder). */
 export const PACKAGES = [

@@ -25,7 +25,15 @@ const ROOT = [
   'test/rootfs/.*',
   'test/vm/.*',
 ];
-const INTEROP = ['test/interop/.*', 'test/diff/ctr-.*', 'test/fixtures/containerd', 'test/engine/commit', 'test/remotes/registry-.*', 'test/transfer/(pull|pull-crash|push|archive)', 'test/services/transfer-registry'];
+const INTEROP = [
+  'test/interop/.*',
+  'test/diff/ctr-.*',
+  'test/fixtures/containerd',
+  'test/engine/commit',
+  'test/remotes/registry-.*',
+  'test/transfer/(pull|pull-crash|push|archive)',
+  'test/services/transfer-registry',
+];
 
 const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const files = (res) => res.map((r) => `^${escapeRe(__dirname)}/${r}\\.test\\.ts$`);

@@ -43,7 +43,10 @@ const SETTLE_S = [1, 5, 10, 20, 30];
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-const mounts = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
+const mounts = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir)).length;
 
 async function snapshot(pid: number, dir: string, label: number): Promise<void> {
   const before = new Set(readdirSync(dir));
@@ -75,7 +78,11 @@ async function main(): Promise<void> {
   await mkdir(out, { recursive: true });
   const address = join(dir, 'berthd.sock');
   const flags = [...values['base-flags'].split(' '), ...values.flags.split(' ')].filter(Boolean).concat('--heapsnapshot-signal=SIGUSR2');
-  const child = spawn(process.execPath, [...flags, values.bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'warn'], { cwd: out, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [...flags, values.bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'warn'],
+    { cwd: out, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   try {
     while (!existsSync(address)) await new Promise((r) => setTimeout(r, 20));
     const { ociArchive } = await buildImages(join(dir, 'images'), [busyboxImage()]);
@@ -85,7 +92,10 @@ async function main(): Promise<void> {
     };
     await must(['images', 'import', ociArchive]);
     process.stdout.write(`berthd pid ${child.pid}, flags ${flags.join(' ')}\nruns  rss MiB  fds  mounts  ms/run\n`);
-    const report = (n: number, ms: number) => process.stdout.write(`${String(n).padStart(4)}  ${rssMiB(child.pid!).toFixed(1).padStart(7)}  ${String(fds(child.pid!)).padStart(3)}  ${String(mounts(dir)).padStart(6)}  ${ms.toFixed(0).padStart(6)}\n`);
+    const report = (n: number, ms: number) =>
+      process.stdout.write(
+        `${String(n).padStart(4)}  ${rssMiB(child.pid!).toFixed(1).padStart(7)}  ${String(fds(child.pid!)).padStart(3)}  ${String(mounts(dir)).padStart(6)}  ${ms.toFixed(0).padStart(6)}\n`,
+      );
     report(0, 0);
     let t0 = performance.now();
     for (let i = 1; i <= RUNS; i++) {

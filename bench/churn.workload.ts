@@ -14,7 +14,10 @@ import { implemented } from './lib/grpc';
 const NS = 'bench-churn';
 const runs = (env: BenchEnv) => (env.quick ? 200 : 1000);
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
-const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir)).length;
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(dir)).length;
 
 interface Churned {
   /** VmRSS (MiB) 1 s and 10 s after the last run. */

@@ -34,7 +34,11 @@ async function main(): Promise<void> {
     await f.addImage();
     const e = f.engine;
     const ctx = f.ctx;
-    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
 
     // Monitor RSS: a container without capture (plain task) is not made by the engine; compare idle vs busy logging.
     const idle = await e.create(ctx, { image: 'busybox', cmd: ['sleep', '1000'] });
@@ -87,7 +91,7 @@ async function main(): Promise<void> {
       const tailMs = Date.now() - t;
       console.log(
         `round ${round + 1}: container wrote ${MIB} MiB of output in ${writeMs} ms (${((MIB * 1000) / writeMs).toFixed(0)} MiB/s into a ${(size / 2 ** 20).toFixed(0)} MiB log, monitor RSS peak ${peak} KiB); ` +
-          `logs read ${entries} entries (${(bytes / 2 ** 20).toFixed(0)} MiB of text) in ${readMs} ms wall, ${readCpu.toFixed(0)} ms CPU (${((size / 2 ** 20) * 1000 / readCpu).toFixed(0)} MiB of log per CPU-s); ` +
+          `logs read ${entries} entries (${(bytes / 2 ** 20).toFixed(0)} MiB of text) in ${readMs} ms wall, ${readCpu.toFixed(0)} ms CPU (${(((size / 2 ** 20) * 1000) / readCpu).toFixed(0)} MiB of log per CPU-s); ` +
           `in batches ${batched} in ${batchMs} ms wall, ${batchCpu.toFixed(0)} ms CPU; --tail 100: ${tailN} in ${tailMs} ms`,
       );
       await e.remove(ctx, writer.id);
@@ -124,10 +128,18 @@ async function main(): Promise<void> {
     ac.abort();
     await follower;
     s.close();
-    console.log(`logs -f latency, stdin write → follower (via the container and the monitor's log): median ${median(total).toFixed(2)} ms, p95 ${pct(total, 0.95).toFixed(2)} ms`);
-    console.log(`logs -f latency, the monitor's timestamp → follower (file → inotify → read): median ${median(fromStamp).toFixed(2)} ms, p95 ${pct(fromStamp, 0.95).toFixed(2)} ms`);
+    console.log(
+      `logs -f latency, stdin write → follower (via the container and the monitor's log): median ${median(total).toFixed(2)} ms, p95 ${pct(total, 0.95).toFixed(2)} ms`,
+    );
+    console.log(
+      `logs -f latency, the monitor's timestamp → follower (file → inotify → read): median ${median(fromStamp).toFixed(2)} ms, p95 ${pct(fromStamp, 0.95).toFixed(2)} ms`,
+    );
     console.log(`monitor RSS after all that, idle container: ${rssKiB(idleMon)} KiB`);
-    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average at end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await f.teardown();
   }

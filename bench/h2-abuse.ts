@@ -39,7 +39,11 @@ async function main(): Promise<void> {
   const only = values.only?.split(',');
   const attacks = ATTACKS.filter((a) => !only || only.includes(a.name));
   const rows: Array<Measured & { target: string }> = [];
-  log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   for (const a of attacks) {
     for (const target of targets) {
       const size = values.scale === 'ci' ? a.sizes.ci : a.sizes.full;
@@ -50,7 +54,9 @@ async function main(): Promise<void> {
         log(`${a.name} (${size}) against ${target}`);
         const m = await measure(d.address, d.pid, a, size);
         rows.push({ target, ...m });
-        log(`  ${m.outcome} | +${m.rssGrowthMiB.toFixed(1)} MiB | probe max ${m.probeMaxMs.toFixed(1)} ms over ${m.probes} | ${m.alive ? 'up' : 'DEAD'}${m.violations.length ? ` | ${m.violations.length} violations: ${m.violations[0]}` : ''}`);
+        log(
+          `  ${m.outcome} | +${m.rssGrowthMiB.toFixed(1)} MiB | probe max ${m.probeMaxMs.toFixed(1)} ms over ${m.probes} | ${m.alive ? 'up' : 'DEAD'}${m.violations.length ? ` | ${m.violations.length} violations: ${m.violations[0]}` : ''}`,
+        );
       } finally {
         current = undefined;
         await d.stop();
@@ -65,7 +71,11 @@ async function main(): Promise<void> {
       `| ${r.name} (${r.size}) | ${label(r.target)} | ${r.outcome} | +${r.rssGrowthMiB.toFixed(1)} MiB | ${r.probeMaxMs === Infinity ? 'failed' : `${r.probeMaxMs.toFixed(0)} ms`}${r.probeFailures.length ? ` (${r.probeFailures.length} failed)` : ''} | ${r.alive ? 'yes' : 'NO'} | ${r.violations.length ? `no: ${r.violations[0]}` : 'yes'} |`,
     );
   }
-  log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   if (values.json) writeFileSync(values.json, JSON.stringify(rows, null, 2));
 }
 

@@ -59,7 +59,11 @@ async function main(): Promise<void> {
     for (let r = 0; r < 3; r++) {
       let t = process.hrtime.bigint();
       // Spawned asynchronously: the service runs in this process's event loop.
-      const res = await run('sh', ['-c', `exec ctr --address "$0" content ingest --expected-digest ${digest} --expected-size ${mib * MiB} ref${r} < "$1"`, sock, file], { timeoutMs: 300000 });
+      const res = await run(
+        'sh',
+        ['-c', `exec ctr --address "$0" content ingest --expected-digest ${digest} --expected-size ${mib * MiB} ref${r} < "$1"`, sock, file],
+        { timeoutMs: 300000 },
+      );
       if (res.code !== 0) throw new Error(`ctr content ingest: ${res.stderr.trim()}`);
       const ctrS = Number(process.hrtime.bigint() - t) / 1e9;
       t = process.hrtime.bigint();

@@ -163,9 +163,25 @@ async function ctrIngest(address: string, file: string, expected: string, pid: n
   const cpu0 = split0.user + split0.sys;
   const fd = openSync(file, 'r');
   const t0 = process.hrtime.bigint();
-  const child = spawn('ctr', ['--address', address, '--namespace', 'bench', 'content', 'ingest', '--expected-digest', expected, '--expected-size', String(TOTAL), `ctr-bench-${Date.now()}`], {
-    stdio: [fd, 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'ctr',
+    [
+      '--address',
+      address,
+      '--namespace',
+      'bench',
+      'content',
+      'ingest',
+      '--expected-digest',
+      expected,
+      '--expected-size',
+      String(TOTAL),
+      `ctr-bench-${Date.now()}`,
+    ],
+    {
+      stdio: [fd, 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -205,9 +221,13 @@ async function main() {
       const root = await mkdtemp(join(base, 'berth-bench-root-'));
       const address = join(dir, `berthd-${rows.length}.sock`);
       let stderr = '';
-      const berthd = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const berthd = spawn(
+        process.execPath,
+        [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       berthd.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       try {
         await waitForSocket(address, berthd, 'berthd', () => stderr);
@@ -229,9 +249,25 @@ async function main() {
     const berthd2Root = join(dir, 'berth2');
     const address2 = join(dir, 'berthd2.sock');
     let stderr = '';
-    const berthd2 = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(berthd2Root, 'root'), '--state', join(berthd2Root, 'state'), '--address', address2, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const berthd2 = spawn(
+      process.execPath,
+      [
+        ...BERTHD_NODE_FLAGS,
+        ...NODE_ARGS,
+        BERTHD,
+        '--root',
+        join(berthd2Root, 'root'),
+        '--state',
+        join(berthd2Root, 'state'),
+        '--address',
+        address2,
+        '--log-level',
+        'warn',
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     berthd2.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     let berthCtr: { secs: number; cpu: number; split: string } | undefined;
     try {

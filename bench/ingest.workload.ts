@@ -57,9 +57,19 @@ async function removeBlob(side: Side, digest: string): Promise<void> {
 
 async function ctrIngest(side: Side, d: Data, round: number, address = side.daemon.address): Promise<void> {
   // ctr reads stdin: the file is opened as the child's fd 0 (no copy through this process).
-  const r = await run('sh', ['-c', `exec ctr --address "$0" --namespace ${NS} content ingest --expected-digest ${d.digest} --expected-size ${d.size} "$1" < "$2"`, address, `bench-ingest-${side.name}-${round}`, d.file], {
-    timeoutMs: 300000,
-  });
+  const r = await run(
+    'sh',
+    [
+      '-c',
+      `exec ctr --address "$0" --namespace ${NS} content ingest --expected-digest ${d.digest} --expected-size ${d.size} "$1" < "$2"`,
+      address,
+      `bench-ingest-${side.name}-${round}`,
+      d.file,
+    ],
+    {
+      timeoutMs: 300000,
+    },
+  );
   if (r.code !== 0) throw new Error(`${side.name}: ctr content ingest exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);
 }
 
@@ -80,7 +90,11 @@ async function rawIngest(side: Side, d: Data, round: number, address = side.daem
 }
 
 /** What every ingest row shares. */
-function ingestRow(name: string, description: string, target: Workload['target']): Pick<Workload, 'name' | 'description' | 'unit' | 'better' | 'rounds' | 'timeoutMs' | 'target' | 'supported'> {
+function ingestRow(
+  name: string,
+  description: string,
+  target: Workload['target'],
+): Pick<Workload, 'name' | 'description' | 'unit' | 'better' | 'rounds' | 'timeoutMs' | 'target' | 'supported'> {
   return {
     name,
     description,
@@ -94,7 +108,12 @@ function ingestRow(name: string, description: string, target: Workload['target']
   };
 }
 
-function ingestWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number) => Promise<void>, target: Workload['target']): Workload {
+function ingestWorkload(
+  name: string,
+  description: string,
+  ingest: (side: Side, d: Data, round: number) => Promise<void>,
+  target: Workload['target'],
+): Workload {
   return {
     ...ingestRow(name, description, target),
     async setup(side, env) {
@@ -113,12 +132,10 @@ function ingestWorkload(name: string, description: string, ingest: (side: Side, 
   };
 }
 
-export const ingestCtr = ingestWorkload(
-  'ingest-ctr',
-  '`ctr content ingest` of 1 GiB random data (128 MiB with --quick), stdin from a file',
-  ctrIngest,
-  { text: '≥ 3× containerd', met: (b, c) => b.median >= 3 * c.median },
-);
+export const ingestCtr = ingestWorkload('ingest-ctr', '`ctr content ingest` of 1 GiB random data (128 MiB with --quick), stdin from a file', ctrIngest, {
+  text: '≥ 3× containerd',
+  met: (b, c) => b.median >= 3 * c.median,
+});
 
 export const ingestRaw = ingestWorkload(
   'ingest-raw',
@@ -138,7 +155,12 @@ const tmpfsDaemon = (env: BenchEnv, side: Side): Launched => {
   return d;
 };
 
-function tmpfsWorkload(name: string, description: string, ingest: (side: Side, d: Data, round: number, address: string) => Promise<void>, target: Workload['target']): Workload {
+function tmpfsWorkload(
+  name: string,
+  description: string,
+  ingest: (side: Side, d: Data, round: number, address: string) => Promise<void>,
+  target: Workload['target'],
+): Workload {
   return {
     ...ingestRow(name, description, target),
     async setup(side, env) {

@@ -21,7 +21,7 @@ export const debianPushed = oncePerRun(async (env: BenchEnv) => {
 
 export const pullDebian = pullRow({
   name: 'pull-debian',
-  description: '`ctr images pull --plain-http` of a debootstrap\'ed Debian bookworm + apt-get install layer (2 layers, ~105 MB gzip)',
+  description: "`ctr images pull --plain-http` of a debootstrap'ed Debian bookworm + apt-get install layer (2 layers, ~105 MB gzip)",
   image: async (env) => (await debianPushed(env)).layered,
   rounds: 3,
 });

@@ -37,7 +37,10 @@ const arg = (name: string, def: string) => {
 /** utime+stime and cutime+cstime of pid, in seconds. */
 function cpu(pid: number): { self: number; children: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const v = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number);
+  const v = f
+    .slice(f.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   const hz = 100;
   return { self: (v[11]! + v[12]!) / hz, children: (v[13]! + v[14]!) / hz };
 }
@@ -56,9 +59,13 @@ async function startBerthd(dir: string): Promise<Traced> {
   const bin = join(__dirname, '..', '..', 'dist', 'daemon', 'bin.js');
   // BERTHD_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = process.env.BERTHD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...BERTHD_NODE_FLAGS, ...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const d = { child, stderr: '', address };
   child.stderr.on('data', (b: Buffer) => (d.stderr += b.toString()));
   while (!d.stderr.includes('berthd serving')) {
@@ -111,7 +118,14 @@ async function main() {
     }
     for (let i = 0; i < rounds; i++) {
       const logFrom = daemon.log().length;
-      const sampler = process.argv.includes('--threads') ? new ThreadSampler(new Map([[pid, process.argv.includes('--containerd') ? 'containerd' : 'berthd'], [process.pid, 'trace']])) : undefined;
+      const sampler = process.argv.includes('--threads')
+        ? new ThreadSampler(
+            new Map([
+              [pid, process.argv.includes('--containerd') ? 'containerd' : 'berthd'],
+              [process.pid, 'trace'],
+            ]),
+          )
+        : undefined;
       sampler?.start();
       const c0 = cpu(pid);
       const t0 = process.hrtime.bigint();
@@ -131,10 +145,14 @@ async function main() {
         .filter((l) => l.includes('layer applied'))
         .map((l) => {
           const m = l.match(/"how":"(\w+)".*"ms":(\d+).*"size":(\d+)/);
-          return m ? `${m[2]}ms/${(Number(m[3]) / 1e6).toFixed(0)}MB/${m[1]}` : "?";
+          return m ? `${m[2]}ms/${(Number(m[3]) / 1e6).toFixed(0)}MB/${m[1]}` : '?';
         });
       if (process.env.RPC_TIMING) {
-        const lines = daemon.log().slice(logFrom).split('\n').filter((l) => l.includes('rpc-timing'));
+        const lines = daemon
+          .log()
+          .slice(logFrom)
+          .split('\n')
+          .filter((l) => l.includes('rpc-timing'));
         const agg = new Map<string, [number, number]>();
         for (const l of lines) {
           const m = l.match(/"method":"([^"]+)","ms":([0-9.]+)/);
@@ -154,7 +172,9 @@ async function main() {
         for (const l of daemon.log().slice(logFrom).split('\n')) {
           if (!l.includes('layer staging') && !l.includes('layer applied')) continue;
           const rec = JSON.parse(l) as { time: string; msg: string; digest?: string; ms?: number; size?: number };
-          console.log(`  ${String(Date.parse(rec.time) - start).padStart(6)} ms ${rec.digest?.slice(7, 15)} ${rec.msg}${rec.ms !== undefined ? ` (${rec.ms} ms)` : ''}${rec.size !== undefined ? ` ${(rec.size / 1e6).toFixed(1)} MB` : ''}`);
+          console.log(
+            `  ${String(Date.parse(rec.time) - start).padStart(6)} ms ${rec.digest?.slice(7, 15)} ${rec.msg}${rec.ms !== undefined ? ` (${rec.ms} ms)` : ''}${rec.size !== undefined ? ` ${(rec.size / 1e6).toFixed(1)} MB` : ''}`,
+          );
         }
       }
       if (threads) {

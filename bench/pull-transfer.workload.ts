@@ -24,7 +24,7 @@ const berthPull = {
 
 export const pullLargeTransfer = pullRow({
   name: 'pull-large-transfer',
-  description: '`berth pull` of pull-large\'s image (Transfer service in berthd) beside `ctr images pull` into containerd',
+  description: "`berth pull` of pull-large's image (Transfer service in berthd) beside `ctr images pull` into containerd",
   image: largePushed,
   rounds: 3,
   berthPull,
@@ -32,7 +32,7 @@ export const pullLargeTransfer = pullRow({
 
 export const pullDebianTransfer = pullRow({
   name: 'pull-debian-transfer',
-  description: '`berth pull` of pull-debian\'s image (2 layers) beside `ctr images pull` into containerd',
+  description: "`berth pull` of pull-debian's image (2 layers) beside `ctr images pull` into containerd",
   image: async (env) => (await debianPushed(env)).layered,
   rounds: 3,
   berthPull,
@@ -40,7 +40,7 @@ export const pullDebianTransfer = pullRow({
 
 export const pullDebianFlatTransfer = pullRow({
   name: 'pull-debian-flat-transfer',
-  description: '`berth pull` of pull-debian-flat\'s image (one layer) beside `ctr images pull` into containerd',
+  description: "`berth pull` of pull-debian-flat's image (one layer) beside `ctr images pull` into containerd",
   image: async (env) => (await debianPushed(env)).flat,
   rounds: 3,
   berthPull,

@@ -63,22 +63,35 @@ async function detached(name: string, c: Ctr, n: number) {
   for (let i = 0; i < n; i++) ok(await c(['run', '-d', IMG, `d${i}`, 'sleep', '1000'], { timeoutMs: 60_000 }), `${name} run -d`);
   const totalMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 1000));
-  const pids = (await c(['task', 'ls'])).stdout.split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[1])).filter((p) => p > 0);
+  const pids = (await c(['task', 'ls'])).stdout
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.trim().split(/\s+/)[1]))
+    .filter((p) => p > 0);
   const mon = monitorsRss(pids);
   const memDropKiB = mem0 - memAvailableKiB();
   for (let i = 0; i < n; i++) await c(['task', 'kill', '-s', 'SIGKILL', `d${i}`]);
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < 100 && !(await c(['task', 'ls'])).stdout.split('\n').every((l) => !l.includes('RUNNING')); k++) await new Promise((r) => setTimeout(r, 100));
+    for (let k = 0; k < 100 && !(await c(['task', 'ls'])).stdout.split('\n').every((l) => !l.includes('RUNNING')); k++)
+      await new Promise((r) => setTimeout(r, 100));
     await c(['task', 'rm', '-f', `d${i}`]);
     await c(['containers', 'rm', `d${i}`]);
   }
-  return { n, totalMs, perContainerMs: totalMs / n, monitors: mon.count, monitorRssKiBPerContainer: mon.kib / Math.max(1, mon.count), memAvailableDropKiBPerContainer: memDropKiB / n };
+  return {
+    n,
+    totalMs,
+    perContainerMs: totalMs / n,
+    monitors: mon.count,
+    monitorRssKiBPerContainer: mon.kib / Math.max(1, mon.count),
+    memAvailableDropKiBPerContainer: memDropKiB / n,
+  };
 }
 
 /** dist/daemon/bin.js from bench/ (ts) or dist-bench/bench/ (js); BERTHD=path runs another build (BERTH_HELPER another helper). */
 function berthdBin(): string {
   if (process.env.BERTHD) return process.env.BERTHD;
-  for (let d = __dirname; d !== '/'; d = join(d, '..')) if (existsSync(join(d, 'dist', 'daemon', 'bin.js')) && existsSync(join(d, 'package.json'))) return join(d, 'dist', 'daemon', 'bin.js');
+  for (let d = __dirname; d !== '/'; d = join(d, '..'))
+    if (existsSync(join(d, 'dist', 'daemon', 'bin.js')) && existsSync(join(d, 'package.json'))) return join(d, 'dist', 'daemon', 'bin.js');
   throw new Error('no dist/daemon/bin.js: run npm run build');
 }
 
@@ -90,7 +103,11 @@ class Berthd {
   constructor(readonly dirs: TestDirs) {}
   async start(): Promise<void> {
     const { root, state, address } = this.dirs;
-    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [...BERTHD_NODE_FLAGS, ...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'],
+      { stdio: 'ignore' },
+    );
     this.child = child;
     for (let i = 0; i < 300 && !existsSync(address); i++) await new Promise((r) => setTimeout(r, 20));
     ok(await ctr(address, ['version']), 'berthd version');

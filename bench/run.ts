@@ -107,8 +107,7 @@ function side(name: SideName, daemon: Launched, launch: (o?: LaunchOptions) => P
     daemon,
     // containerd's own wrapper keeps `ctr run` containers inside our cgroup; berthd nests them itself.
     // Once cleanup has begun a workload must not create more (cleanup lists and removes what exists).
-    ctr: (args, opts) =>
-      interrupted ? Promise.reject(new Error('bench interrupted')) : daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts),
+    ctr: (args, opts) => (interrupted ? Promise.reject(new Error('bench interrupted')) : daemon.ctr ? daemon.ctr(args, opts) : ctr(daemon.address, args, opts)),
     launch: (o) => daemons.track(() => launch(o)),
   };
 }
@@ -127,7 +126,8 @@ async function main(): Promise<number> {
   });
   let workloads: Workload[] = [...BUILTIN_WORKLOADS, ...discoverWorkloads(__dirname, log)];
   if (values.list) {
-    for (const w of workloads) process.stdout.write(`${w.name.padEnd(24)} ${w.unit.padEnd(6)} ${w.description}${w.target ? `  [target ${w.target.text}]` : ''}\n`);
+    for (const w of workloads)
+      process.stdout.write(`${w.name.padEnd(24)} ${w.unit.padEnd(6)} ${w.description}${w.target ? `  [target ${w.target.text}]` : ''}\n`);
     return 0;
   }
   if (values.only) {
@@ -194,10 +194,28 @@ async function main(): Promise<number> {
       if (row.status !== 'ok') log(`${w.name}: ${row.status}: ${row.note ?? ''}`);
     }
     const loadAvgEnd = loadavg();
-    process.stdout.write(`\n${formatMachine(machine, loadAvgEnd)}\n${rounds} rounds, A B alternated; ratio = berth median / containerd median\n\n${formatTable(rows)}\n`);
+    process.stdout.write(
+      `\n${formatMachine(machine, loadAvgEnd)}\n${rounds} rounds, A B alternated; ratio = berth median / containerd median\n\n${formatTable(rows)}\n`,
+    );
     const out = resolve(values.out!);
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), commit: gitCommit(), rounds, quick: values.quick, durationS: (Date.now() - started) / 1000, machine, loadAvgEnd, rows }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          commit: gitCommit(),
+          rounds,
+          quick: values.quick,
+          durationS: (Date.now() - started) / 1000,
+          machine,
+          loadAvgEnd,
+          rows,
+        },
+        null,
+        2,
+      ),
+    );
     const chart = resolve(values.chart ?? out.replace(/\.json$/, '') + '.png');
     writeFileSync(chart, chartPng(rows, `berth vs containerd ${gitCommit() ?? ''} ${new Date().toISOString().slice(0, 16)}`));
     log(`results written to ${out} and ${chart} (${((Date.now() - started) / 1000).toFixed(1)} s)`);

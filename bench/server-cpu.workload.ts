@@ -16,7 +16,6 @@ import { randomFile } from './lib/payload';
 import { parallel } from './lib/builtin/rpc-latency';
 import type { BenchEnv, Launched, Side, Workload } from './lib/workload';
 
-
 /** On-CPU nanoseconds of every thread of `pid` so far. */
 export function cpuNs(pid: number): number {
   let ns = 0;
@@ -117,7 +116,13 @@ function writeWorkload(backend: Backend): Workload {
       const before = cpuNs(d.pid);
       const r = await run(
         'sh',
-        ['-c', `exec ctr --address "$0" --namespace bench-cpu content ingest --expected-digest ${p.digest} --expected-size ${p.size} "$1" < "$2"`, d.address, `cpu-${round}`, p.file],
+        [
+          '-c',
+          `exec ctr --address "$0" --namespace bench-cpu content ingest --expected-digest ${p.digest} --expected-size ${p.size} "$1" < "$2"`,
+          d.address,
+          `cpu-${round}`,
+          p.file,
+        ],
         { timeoutMs: 300000 },
       );
       if (r.code !== 0) throw new Error(`${side.name}: ctr content ingest exited ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 300)}`);

@@ -6,12 +6,26 @@
  * hybrid-cgroup host). The same measurements as the standalone bench/run-latency.ts, in the table.
  */
 import { performance } from 'node:perf_hooks';
-import { busybox, containersWithPrefix, memAvailableSteadyKiB, must, parentPid, pssKiB, removeContainers, removeRuncNamespaceDir, runningTaskPids, vmRssKiB } from './lib/containers';
+import {
+  busybox,
+  containersWithPrefix,
+  memAvailableSteadyKiB,
+  must,
+  parentPid,
+  pssKiB,
+  removeContainers,
+  removeRuncNamespaceDir,
+  runningTaskPids,
+  vmRssKiB,
+} from './lib/containers';
 import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';
 import type { BenchEnv, Side, Workload } from './lib/workload';
 
-const tasksSupported = (method: string) => async (side: Side): Promise<true | string> => implemented(side.daemon.address, 'containerd.services.tasks.v1.Tasks', method);
+const tasksSupported =
+  (method: string) =>
+  async (side: Side): Promise<true | string> =>
+    implemented(side.daemon.address, 'containerd.services.tasks.v1.Tasks', method);
 
 /** Per sample: this many runs (each a sample), so 5 rounds give 20 per side. */
 const RUNS_PER_SAMPLE = 4;
@@ -33,7 +47,8 @@ function runRmWorkload(name: string, description: string, flags: string[], targe
     async sample(side, env, round) {
       const img = await busybox(side, env);
       const out: number[] = [];
-      for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['run', '--rm', ...flags, img, `${prefix}${round}-${k}`, 'true'])));
+      for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++)
+        out.push(await timeMs(() => must(side, ['run', '--rm', ...flags, img, `${prefix}${round}-${k}`, 'true'])));
       return out;
     },
     async teardown(side) {
@@ -71,7 +86,8 @@ export const execLatency: Workload = {
   },
   async sample(side, env, round) {
     const out: number[] = [];
-    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) out.push(await timeMs(() => must(side, ['task', 'exec', '--exec-id', `e${round}-${k}`, EXEC_HOST, 'true'])));
+    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++)
+      out.push(await timeMs(() => must(side, ['task', 'exec', '--exec-id', `e${round}-${k}`, EXEC_HOST, 'true'])));
     return out;
   },
   async teardown(side) {

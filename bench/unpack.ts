@@ -76,7 +76,9 @@ async function main() {
     await pipeline(createReadStream(tarPath), createGzip({ level: 6 }), createWriteStream(gzPath));
     const tarSize = statSync(tarPath).size;
     const gzSize = statSync(gzPath).size;
-    const gzDigest = `sha256:${createHash('sha256').update(spawnSync('cat', [gzPath], { maxBuffer: 1 << 30 }).stdout).digest('hex')}`;
+    const gzDigest = `sha256:${createHash('sha256')
+      .update(spawnSync('cat', [gzPath], { maxBuffer: 1 << 30 }).stdout)
+      .digest('hex')}`;
 
     // 2. Stage by stage.
     const [tGunzip] = await timed(() => pipeline(createReadStream(gzPath), createGunzip({ chunkSize: 256 << 10 }), sink()));
@@ -98,10 +100,14 @@ async function main() {
     const ex2 = join(work, 'x2');
     spawnSync('mkdir', [ex2]);
     const [tFull, r] = await timed(() =>
-      unpackTar(createReadStream(gzPath, { highWaterMark: MiB }), { kind: 'plain', root: ex2 }, {
-        bin: BIN,
-        expect: { digest: gzDigest, size: gzSize },
-      }),
+      unpackTar(
+        createReadStream(gzPath, { highWaterMark: MiB }),
+        { kind: 'plain', root: ex2 },
+        {
+          bin: BIN,
+          expect: { digest: gzDigest, size: gzSize },
+        },
+      ),
     );
     rmSync(ex2, { recursive: true, force: true });
     if (r.size !== tarSize) throw new Error(`size mismatch ${r.size} != ${tarSize}`);
@@ -123,13 +129,24 @@ async function main() {
       ['gunzip (node zlib, alone)', tGunzip, `${(mb(tarSize) / tGunzip).toFixed(0)} MiB/s out`],
       ['sha256 of the tar (alone)', tSha, `${(mb(tarSize) / tSha).toFixed(0)} MiB/s`],
       ['berth-unpack extraction (tar on stdin)', tExtract, `${(mb(tarSize) / tExtract).toFixed(0)} MiB/s`],
-      ['Apply pipeline (berth-unpack: gunzip+2×sha256+extract)', tFull, `${(mb(gzSize) / tFull).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tFull).toFixed(0)} MiB/s tar`],
+      [
+        'Apply pipeline (berth-unpack: gunzip+2×sha256+extract)',
+        tFull,
+        `${(mb(gzSize) / tFull).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tFull).toFixed(0)} MiB/s tar`,
+      ],
       ['tar -xzf (GNU tar + gzip)', tTarXz, `${(mb(gzSize) / tTarXz).toFixed(0)} MiB/s gz, ${(mb(tarSize) / tTarXz).toFixed(0)} MiB/s tar`],
       ['tar -xf (extraction only)', tTarX, `${(mb(tarSize) / tTarX).toFixed(0)} MiB/s`],
     ];
     console.log(`layer: ${src}: ${mb(gzSize).toFixed(1)} MiB gzip, ${mb(tarSize).toFixed(1)} MiB tar, ${r.entries} entries`);
     for (const [name, t, rate] of rows) console.log(`${name.padEnd(48)} ${t.toFixed(2).padStart(7)} s   ${rate}`);
-    console.log(JSON.stringify({ gzBytes: gzSize, tarBytes: tarSize, entries: r.entries, seconds: { gunzip: tGunzip, sha256: tSha, extract: tExtract, apply: tFull, tarXzf: tTarXz, tarXf: tTarX } }));
+    console.log(
+      JSON.stringify({
+        gzBytes: gzSize,
+        tarBytes: tarSize,
+        entries: r.entries,
+        seconds: { gunzip: tGunzip, sha256: tSha, extract: tExtract, apply: tFull, tarXzf: tTarXz, tarXf: tTarX },
+      }),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -50,7 +50,10 @@ export async function removeContainers(side: Side, ids: string[], parallel = 4):
 /** Ids of the containers in TASKS_NS whose id starts with prefix (what a failed sample left). */
 export async function containersWithPrefix(side: Side, prefix: string): Promise<string[]> {
   const r = await side.ctr(['containers', 'ls', '-q'], { namespace: TASKS_NS, timeoutMs: 30000 });
-  return r.stdout.split('\n').map((l) => l.trim()).filter((id) => id.startsWith(prefix));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((id) => id.startsWith(prefix));
 }
 
 export const memAvailableKiB = (): number => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);

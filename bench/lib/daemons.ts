@@ -26,7 +26,12 @@ import type { Launched } from './workload';
 async function removeTasks(address: string): Promise<void> {
   const q = async (args: string[], ns?: string) => {
     const r = await ctr(address, args, { namespace: ns, timeoutMs: 15000 });
-    return r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+    return r.code === 0
+      ? r.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [];
   };
   // Repeated until a pass finds nothing: a `ctr run` in flight during the listing lands after it.
   for (let pass = 0; pass < 3; pass++) {

@@ -21,7 +21,13 @@ export const REQUIRED: Record<string, string> = {
 
 export function missingPackages(): string[] {
   const alt = (p: string) => [p, p.replace('/usr/sbin/', '/usr/bin/'), p.replace('/bin/', '/usr/bin/')];
-  return [...new Set(Object.entries(REQUIRED).filter(([bin]) => !alt(bin).some(existsSync)).map(([, pkg]) => pkg))];
+  return [
+    ...new Set(
+      Object.entries(REQUIRED)
+        .filter(([bin]) => !alt(bin).some(existsSync))
+        .map(([, pkg]) => pkg),
+    ),
+  ];
 }
 
 export async function ensurePackages(log: (m: string) => void): Promise<void> {

@@ -14,7 +14,17 @@ export function formatTable(rows: Row[]): string {
   const body = rows.map((r) => {
     if (r.status === 'not yet') return [r.name, r.unit, 'not yet', '', num(r.containerd?.median), num(r.containerd?.p95), '', r.target ?? '—', ''];
     const met = r.status === 'error' ? 'error' : r.met === null ? '' : r.met ? '✓' : '✗';
-    return [r.name, r.unit, num(r.berth?.median), num(r.berth?.p95), num(r.containerd?.median), num(r.containerd?.p95), r.ratio === null ? '—' : `${num(r.ratio)}×`, r.target ?? '—', met];
+    return [
+      r.name,
+      r.unit,
+      num(r.berth?.median),
+      num(r.berth?.p95),
+      num(r.containerd?.median),
+      num(r.containerd?.p95),
+      r.ratio === null ? '—' : `${num(r.ratio)}×`,
+      r.target ?? '—',
+      met,
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => [...b[i]].length)));
   const line = (cells: string[]) => '| ' + cells.map((c, i) => c + ' '.repeat(widths[i] - [...c].length)).join(' | ') + ' |';

@@ -77,4 +77,3 @@ export function serviceClient(fullName: string): grpc.ServiceClientConstructor {
   if (typeof obj !== 'function') throw new Error(`no service client ${fullName}`);
   return obj as grpc.ServiceClientConstructor;
 }
-

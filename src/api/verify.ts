@@ -30,7 +30,9 @@ function scalarError(kind: string, v: unknown): string | null {
     case 'int64':
       return Number.isSafeInteger(v) || typeof v === 'bigint' || (typeof v === 'string' && INT64.test(v)) ? null : 'int64 expected';
     case 'uint64':
-      return (Number.isSafeInteger(v) && (v as number) >= 0) || (typeof v === 'bigint' && v >= 0n) || (typeof v === 'string' && UINT64.test(v)) ? null : 'uint64 expected';
+      return (Number.isSafeInteger(v) && (v as number) >= 0) || (typeof v === 'bigint' && v >= 0n) || (typeof v === 'string' && UINT64.test(v))
+        ? null
+        : 'uint64 expected';
     default:
       return `unknown kind ${kind}`;
   }

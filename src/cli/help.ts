@@ -54,7 +54,12 @@ export function rootHelp(table: readonly CommandEntry[]): string {
 
 /** `berth container` (a group without a verb): its commands. */
 export function groupHelp(group: string, table: readonly CommandEntry[]): string {
-  const subs = table.flatMap((e) => e.names.filter((n) => n.startsWith(`${group} `)).slice(0, 1).map((n) => [n.slice(group.length + 1), e.summary] as const));
+  const subs = table.flatMap((e) =>
+    e.names
+      .filter((n) => n.startsWith(`${group} `))
+      .slice(0, 1)
+      .map((n) => [n.slice(group.length + 1), e.summary] as const),
+  );
   const w = Math.max(10, ...subs.map(([n]) => n.length)) + 2;
   return `\nUsage:  berth ${group} COMMAND\n\nCommands:\n${subs.map(([n, s]) => `  ${n.padEnd(w)}${s}`).join('\n')}\n\nRun 'berth ${group} COMMAND --help' for more information on a command.\n`;
 }

@@ -26,7 +26,8 @@ function find(table: readonly CommandEntry[], words: readonly string[]): { entry
 }
 
 function errorLine(e: unknown, cmd: string): { line: string; code: number } {
-  if (e instanceof UsageError) return { line: cmd ? `berth ${cmd}: ${e.message} (see 'berth ${cmd} --help')` : `berth: ${e.message} (see 'berth --help')`, code: 125 };
+  if (e instanceof UsageError)
+    return { line: cmd ? `berth ${cmd}: ${e.message} (see 'berth ${cmd} --help')` : `berth: ${e.message} (see 'berth --help')`, code: 125 };
   if (e instanceof CliError) return { line: `Error: ${e.message}`, code: e.exitCode };
   if (e instanceof CallError) return { line: `Error response from daemon: ${e.message}`, code: 1 };
   if (e instanceof SupervisorError) return { line: `Error: ${e.message}`, code: 1 };
@@ -65,10 +66,16 @@ export async function main(table: readonly CommandEntry[], argv: readonly string
       return 0;
     }
     if (command.minArgs !== undefined && p.args.length < command.minArgs) {
-      throw new CliError(`"berth ${hit.name}" requires at least ${command.minArgs} argument${command.minArgs === 1 ? '' : 's'} (usage: berth ${hit.name} ${command.usage})`, 1);
+      throw new CliError(
+        `"berth ${hit.name}" requires at least ${command.minArgs} argument${command.minArgs === 1 ? '' : 's'} (usage: berth ${hit.name} ${command.usage})`,
+        1,
+      );
     }
     if (command.maxArgs !== undefined && p.args.length > command.maxArgs) {
-      throw new CliError(`"berth ${hit.name}" accepts ${command.maxArgs === 0 ? 'no arguments' : `at most ${command.maxArgs} argument${command.maxArgs === 1 ? '' : 's'}`} (usage: berth ${hit.name} ${command.usage})`, 1);
+      throw new CliError(
+        `"berth ${hit.name}" accepts ${command.maxArgs === 0 ? 'no arguments' : `at most ${command.maxArgs} argument${command.maxArgs === 1 ? '' : 's'}`} (usage: berth ${hit.name} ${command.usage})`,
+        1,
+      );
     }
     return (await command.run(cli, p.flags, p.args)) ?? 0;
   } catch (e) {

@@ -29,6 +29,12 @@ export function connectError(address: string, e: unknown): SupervisorError {
   if (e instanceof SupervisorError) return e;
   const code = (e as { code?: unknown })?.code;
   const why =
-    code === 'ENOENT' ? 'no such socket' : code === 'ECONNREFUSED' ? 'connection refused' : code === 'EACCES' ? 'permission denied' : ((e as Error)?.message ?? String(e));
+    code === 'ENOENT'
+      ? 'no such socket'
+      : code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : ((e as Error)?.message ?? String(e));
   return unavailable(`cannot connect to berthd at ${address}: ${why} (is berthd running? set --address or BERTH_ADDRESS)`, { cause: e });
 }

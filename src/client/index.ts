@@ -9,9 +9,30 @@ export type { ClientMethod, ServiceClient } from './service';
 export { Session, type SessionOutput, type SessionReady } from './session';
 export { CallError } from './errors';
 export { TransferOperation, OCI_ARCHIVE, DOCKER_ARCHIVE, hostPlatform, parsePlatform, type Platform, type Progress } from './transfer';
-export type { ExportOptions, ImportOptions, OperationOptions, PullOptions, PushOptions, RegistryOptions, SavedImage, Credentials, CredentialsCallback, CredentialsRequest } from './transfer';
+export type {
+  ExportOptions,
+  ImportOptions,
+  OperationOptions,
+  PullOptions,
+  PushOptions,
+  RegistryOptions,
+  SavedImage,
+  Credentials,
+  CredentialsCallback,
+  CredentialsRequest,
+} from './transfer';
 export type { TransferClient } from './transfer/client';
-export { SupervisorError, type ErrorKind, isNotFound, isAlreadyExists, isInvalidArgument, isFailedPrecondition, isUnavailable, isCanceled, errorKind } from '../core/errors';
+export {
+  SupervisorError,
+  type ErrorKind,
+  isNotFound,
+  isAlreadyExists,
+  isInvalidArgument,
+  isFailedPrecondition,
+  isUnavailable,
+  isCanceled,
+  errorKind,
+} from '../core/errors';
 export { fromTimestamp, toTimestamp } from '../api/timestamp';
 export type { DeepPartial } from '../api/descriptors';
 /** The engine API's message types (berth.engine.v1). */

@@ -155,7 +155,10 @@ class Inbox<Res> implements AsyncIterator<Res> {
 export function serverStreamCall<Req, Res>(t: Transport, m: MethodDescriptor<Req, Res>, req: DeepPartial<Req>, o: CallOptions = {}): ResponseStream<Res> {
   const opened = open(t, m.path, o).then(async ({ s, release }) => {
     const inbox = new Inbox(s, (b) => m.decodeResponse(b), m.path, release);
-    await s.write(m.encodeRequest(m.fromPartialRequest(req))).then(() => s.end(), () => undefined);
+    await s.write(m.encodeRequest(m.fromPartialRequest(req))).then(
+      () => s.end(),
+      () => undefined,
+    );
     return { s, inbox };
   });
   opened.catch(() => undefined);
@@ -163,7 +166,10 @@ export function serverStreamCall<Req, Res>(t: Transport, m: MethodDescriptor<Req
   return {
     cancel: () => {
       cancelled = true;
-      void opened.then(({ s }) => s.cancel(), () => undefined);
+      void opened.then(
+        ({ s }) => s.cancel(),
+        () => undefined,
+      );
     },
     [Symbol.asyncIterator]: () => ({
       next: async () => {
@@ -199,7 +205,11 @@ export function duplexCall<Req, Res>(t: Transport, m: MethodDescriptor<Req, Res>
       const { s } = await opened;
       if (!s.closed) await s.end().catch(() => undefined);
     },
-    cancel: () => void opened.then(({ s }) => s.cancel(), () => undefined),
+    cancel: () =>
+      void opened.then(
+        ({ s }) => s.cancel(),
+        () => undefined,
+      ),
     [Symbol.asyncIterator]: () => ({
       next: async () => (await opened).inbox.next(),
       return: async () => (await opened).inbox.return(),

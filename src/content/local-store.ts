@@ -141,7 +141,7 @@ export class LocalContentStore {
       await writeFileAtomic(join(dir, 'updatedat'), new Date().toISOString());
       if (opts.total) await writeFileAtomic(join(dir, 'total'), String(opts.total));
       if (opts.expected) await writeFileAtomic(join(dir, 'expected'), opts.expected);
-      const expected = opts.expected || ((await readFile(join(dir, 'expected'), 'utf8').catch(() => '')) || undefined);
+      const expected = opts.expected || (await readFile(join(dir, 'expected'), 'utf8').catch(() => '')) || undefined;
       const fh = await open(join(dir, 'data'), 'a', 0o600);
       const st = await fh.stat({ bigint: true });
       if (BigInt(offset) !== st.size) {
@@ -153,7 +153,21 @@ export class LocalContentStore {
         if (this.open.get(ref) === w) this.open.delete(ref);
         this.locks.release(ref);
       };
-      const w: LocalWriter = new LocalWriter({ root: this.root, ref, dir, fh, offset, hash, total, expected, startedAt, fileId, log: this.log, release, space: this.space });
+      const w: LocalWriter = new LocalWriter({
+        root: this.root,
+        ref,
+        dir,
+        fh,
+        offset,
+        hash,
+        total,
+        expected,
+        startedAt,
+        fileId,
+        log: this.log,
+        release,
+        space: this.space,
+      });
       this.open.set(ref, w);
       return w;
     } catch (e) {

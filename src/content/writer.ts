@@ -328,7 +328,8 @@ export class LocalWriter {
       while (this.queue.length) {
         let n = 0;
         let bytes = 0;
-        while (n < this.queue.length && n < MAX_WRITE_BATCH_BUFFERS && (n === 0 || bytes + this.queue[n]!.length <= MAX_WRITE_BATCH_BYTES)) bytes += this.queue[n++]!.length;
+        while (n < this.queue.length && n < MAX_WRITE_BATCH_BUFFERS && (n === 0 || bytes + this.queue[n]!.length <= MAX_WRITE_BATCH_BYTES))
+          bytes += this.queue[n++]!.length;
         const batch = this.queue.splice(0, n);
         this.queuedBytes -= bytes;
         try {
@@ -370,7 +371,8 @@ export class LocalWriter {
     try {
       await this.drain();
       await this.s.fh.sync();
-      if (size > 0 && size !== this.offset) throw failedPrecondition(`${what}: commit size ${size} does not match written size ${this.offset}: failed precondition`);
+      if (size > 0 && size !== this.offset)
+        throw failedPrecondition(`${what}: commit size ${size} does not match written size ${this.offset}: failed precondition`);
       const actual = this.digest();
       if (expected && expected !== actual) throw failedPrecondition(`${what}: unexpected commit digest ${actual}, expected ${expected}: failed precondition`);
       const target = blobPath(this.s.root, actual);

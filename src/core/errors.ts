@@ -60,7 +60,10 @@ export const internal = make('Internal');
 export function errorKind(e: unknown): ErrorKind | undefined {
   return e instanceof SupervisorError ? e.kind : undefined;
 }
-const is = (kind: ErrorKind) => (e: unknown): boolean => errorKind(e) === kind;
+const is =
+  (kind: ErrorKind) =>
+  (e: unknown): boolean =>
+    errorKind(e) === kind;
 export const isNotFound = is('NotFound');
 export const isAlreadyExists = is('AlreadyExists');
 export const isInvalidArgument = is('InvalidArgument');

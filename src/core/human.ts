@@ -16,4 +16,3 @@ export function humanDuration(ms: number): string {
   if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
   return `${Math.round(h / 24 / 365)} years`;
 }
-

@@ -10,7 +10,9 @@ export function validateLabels(what: string, labels: Labels | undefined): void {
     if (!k) throw invalidArgument(`${what}: label key must not be empty`);
     if (k.includes('\x00') || v.includes('\x00')) throw invalidArgument(`${what}: label ${JSON.stringify(k.slice(0, 64))} contains NUL`);
     if (Buffer.byteLength(k) + Buffer.byteLength(v) > MAX_LABEL_BYTES) {
-      throw invalidArgument(`${what}: label key and value length (${Buffer.byteLength(k) + Buffer.byteLength(v)} bytes) greater than maximum size (${MAX_LABEL_BYTES} bytes), key: ${k.slice(0, 64)}`);
+      throw invalidArgument(
+        `${what}: label key and value length (${Buffer.byteLength(k) + Buffer.byteLength(v)} bytes) greater than maximum size (${MAX_LABEL_BYTES} bytes), key: ${k.slice(0, 64)}`,
+      );
     }
   }
 }

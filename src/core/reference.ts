@@ -49,7 +49,8 @@ export function formatReference(r: Reference): string {
 /** What a Docker user reads: `busybox:latest`, `user/app:1`, `localhost:5000/x:y`. */
 export function familiarName(r: Reference): string {
   let name = repositoryName(r);
-  if (r.domain === DEFAULT_DOMAIN) name = r.path.startsWith(OFFICIAL_REPO_PREFIX) && r.path.split('/').length === 2 ? r.path.slice(OFFICIAL_REPO_PREFIX.length) : r.path;
+  if (r.domain === DEFAULT_DOMAIN)
+    name = r.path.startsWith(OFFICIAL_REPO_PREFIX) && r.path.split('/').length === 2 ? r.path.slice(OFFICIAL_REPO_PREFIX.length) : r.path;
   return `${name}${r.tag ? `:${r.tag}` : ''}${r.digest ? `@${r.digest}` : ''}`;
 }
 
@@ -96,7 +97,8 @@ export function parseReference(input: string, opts: ParseOptions = {}): Referenc
     if (!DIGEST_RE.test(digest)) throw bad(`invalid digest ${JSON.stringify(digest.slice(0, 140))}`);
     const alg = digest.slice(0, digest.indexOf(':'));
     const hex = digest.slice(alg.length + 1);
-    if ((alg === 'sha256' && hex.length !== 64) || (alg === 'sha512' && hex.length !== 128)) throw bad(`invalid digest ${JSON.stringify(digest)}: wrong length for ${alg}`);
+    if ((alg === 'sha256' && hex.length !== 64) || (alg === 'sha512' && hex.length !== 128))
+      throw bad(`invalid digest ${JSON.stringify(digest)}: wrong length for ${alg}`);
   }
   // A tag is after the last ':' that follows the last '/' (a ':' before it belongs to a port).
   let tag: string | undefined;

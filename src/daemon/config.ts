@@ -16,7 +16,10 @@ export const ConfigSchema = z
     /** Docker's userns-remap: `USER[:GROUP]`; containers run as the user's subordinate ids (src/tasks/userns-remap.ts). */
     usernsRemap: z.string().min(1).optional(),
     /** Where the subordinate id ranges of usernsRemap are read. */
-    subidFiles: z.object({ subuid: z.string().min(1).default('/etc/subuid'), subgid: z.string().min(1).default('/etc/subgid') }).strict().prefault({}),
+    subidFiles: z
+      .object({ subuid: z.string().min(1).default('/etc/subuid'), subgid: z.string().min(1).default('/etc/subgid') })
+      .strict()
+      .prefault({}),
     gc: z
       .object({
         /** Delay after a mutation before a background collection runs. */
@@ -24,7 +27,10 @@ export const ConfigSchema = z
       })
       .prefault({}),
     /** Ingests untouched for this long are removed at start-up and by GC. */
-    ingestExpiryHours: z.number().positive().default(24 * 7),
+    ingestExpiryHours: z
+      .number()
+      .positive()
+      .default(24 * 7),
     /** Container networking (CNI bridge networks; src/engine/network). */
     network: z
       .object({
@@ -34,9 +40,15 @@ export const ConfigSchema = z
         pool: z.string().default('10.213.0.0/16'),
         /** The default network ("bridge"): its subnet (another from the pool if the host routes it) and bridge (Docker's is docker0, nerdctl's nerdctl0). */
         defaultSubnet: z.string().default('10.213.0.0/24'),
-        defaultBridge: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/).default('berth0'),
+        defaultBridge: z
+          .string()
+          .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/)
+          .default('berth0'),
         /** berth's iptables chains: <this>-1, -2 (isolation) and -F (forward accepts) in filter, -M (masquerade) in nat. */
-        isolationChain: z.string().regex(/^[A-Z0-9][A-Z0-9_-]{0,25}$/).default('BERTH-ISOLATION'),
+        isolationChain: z
+          .string()
+          .regex(/^[A-Z0-9][A-Z0-9_-]{0,25}$/)
+          .default('BERTH-ISOLATION'),
         /** Where `-p` publishes when it names no address: this host only (Docker: 0.0.0.0). */
         defaultPublishAddress: z.string().default('127.0.0.1'),
         /** The resolver on each user network's gateway. */
@@ -62,7 +74,12 @@ export const ConfigSchema = z
         /** `host[:port]` names served over plain HTTP (Docker's insecure-registries). */
         insecure: z.array(z.string().min(1)).default([]),
         /** Per `host[:port]`: a PEM CA bundle file to trust, skip verification, or plain HTTP. */
-        hosts: z.record(z.string().min(1), z.object({ ca: z.string().min(1).optional(), skipVerify: z.boolean().optional(), plainHttp: z.boolean().optional() }).strict()).default({}),
+        hosts: z
+          .record(
+            z.string().min(1),
+            z.object({ ca: z.string().min(1).optional(), skipVerify: z.boolean().optional(), plainHttp: z.boolean().optional() }).strict(),
+          )
+          .default({}),
         /** Directory of the docker config.json to read credentials from (default $DOCKER_CONFIG, else ~/.docker). */
         dockerConfig: z.string().min(1).optional(),
       })

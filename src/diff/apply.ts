@@ -92,7 +92,15 @@ export class LayerApplier {
       await this.content.info(ctx, desc.digest); // the blob must be visible in this namespace
       const staged = await this.opts.stager?.adopt(ctx, desc.digest, target);
       how = staged ? 'staged' : 'file';
-      r = staged ?? (await unpackTar({ file }, target, { bin: this.opts.bin, minFree: this.opts.minFree, signal: ctx.signal, expect: { digest: desc.digest, size: desc.size }, verifiedInput: true }));
+      r =
+        staged ??
+        (await unpackTar({ file }, target, {
+          bin: this.opts.bin,
+          minFree: this.opts.minFree,
+          signal: ctx.signal,
+          expect: { digest: desc.digest, size: desc.size },
+          verifiedInput: true,
+        }));
     } else {
       r = await this.applyStream(ctx, desc, target, sha256);
     }

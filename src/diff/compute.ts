@@ -86,7 +86,8 @@ export class LayerDiffer {
 
   async compare(ctx: Ctx, lower: readonly Mount[], upper: readonly Mount[], o: CompareOptions = {}): Promise<ComputedDiff> {
     const mediaType = o.mediaType || MEDIA_TYPE_LAYER_GZIP;
-    if (mediaType !== MEDIA_TYPE_LAYER_GZIP && mediaType !== MEDIA_TYPE_LAYER) throw notImplemented(`diff: media type ${JSON.stringify(mediaType)} is not supported`);
+    if (mediaType !== MEDIA_TYPE_LAYER_GZIP && mediaType !== MEDIA_TYPE_LAYER)
+      throw notImplemented(`diff: media type ${JSON.stringify(mediaType)} is not supported`);
     const src = diffSource(lower, upper);
     let empty: string | undefined;
     try {

@@ -18,7 +18,7 @@ export function targetForMounts(mounts: readonly Mount[], tmpdir: string): Unpac
   const m = mounts[0]!;
   const opts = m.options ?? [];
   if (opts.includes('ro')) throw invalidArgument(`diff apply: mount ${m.type} ${m.source} is read-only`);
-  if (m.type === 'bind' || (opts.includes('bind') || opts.includes('rbind'))) {
+  if (m.type === 'bind' || opts.includes('bind') || opts.includes('rbind')) {
     if (!m.source.startsWith('/')) throw invalidArgument(`diff apply: bind source ${JSON.stringify(m.source)} is not absolute`);
     return { kind: 'plain', root: m.source };
   }

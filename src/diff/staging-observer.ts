@@ -13,7 +13,8 @@ import type { LayerStager } from './staging';
 export function stagingObserver(stager: LayerStager, contentRoot: string): ContentObserver {
   return {
     ingestOpened: (i) => {
-      if (i.ref.startsWith('layer-') && i.expected) stager.offerIngest(i.expected, join(ingestDir(contentRoot, i.backendRef), 'data'), i.total, { session: i.session, fileId: i.fileId });
+      if (i.ref.startsWith('layer-') && i.expected)
+        stager.offerIngest(i.expected, join(ingestDir(contentRoot, i.backendRef), 'data'), i.total, { session: i.session, fileId: i.fileId });
     },
     committed: (c) => {
       if (c.ref.startsWith('layer-')) stager.offer(c.digest, blobPath(contentRoot, c.digest), c.size, c.from);

@@ -184,16 +184,20 @@ export class LayerStager {
     this.opts.log.debug('layer staging: started', { digest: job.digest, growing: job.growing });
     try {
       await mkdir(root, { recursive: true, mode: 0o755 });
-      const r = await unpackTar({ file: job.file }, { kind: 'overlay', upper: root }, {
-        bin: this.opts.bin,
-        minFree: this.opts.minFree,
-        signal: job.abort.signal,
-        expect: { digest: job.digest, size: job.size },
-        // A committed blob was verified by the content store; an ingest's bytes are hashed here
-        // unless its writer is known (it hashes them; adopt checks it committed them).
-        verifiedInput: !job.growing || job.source !== undefined,
-        ...(job.growing ? { follow: job.size } : {}),
-      });
+      const r = await unpackTar(
+        { file: job.file },
+        { kind: 'overlay', upper: root },
+        {
+          bin: this.opts.bin,
+          minFree: this.opts.minFree,
+          signal: job.abort.signal,
+          expect: { digest: job.digest, size: job.size },
+          // A committed blob was verified by the content store; an ingest's bytes are hashed here
+          // unless its writer is known (it hashes them; adopt checks it committed them).
+          verifiedInput: !job.growing || job.source !== undefined,
+          ...(job.growing ? { follow: job.size } : {}),
+        },
+      );
       this.opts.log.debug('layer staging: done', { digest: job.digest, ms: Math.round(Number(process.hrtime.bigint() - t0) / 1e6) });
       return r;
     } catch (e) {

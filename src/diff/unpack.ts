@@ -127,8 +127,10 @@ interface Message {
 function checkInput(expect: UnpackOptions['expect'], m: Message | undefined): void {
   // Only a whole read says something about the blob: an error line has a digest only then.
   if (!expect || !m || (m.input_digest === undefined && m.type !== 'done')) return;
-  if (m.input_digest !== undefined && m.input_digest !== expect.digest) throw failedPrecondition(`layer ${expect.digest}: content digest mismatch (read ${m.input_digest})`);
-  if (expect.size > 0 && m.input_size !== expect.size) throw failedPrecondition(`layer ${expect.digest}: size mismatch: read ${m.input_size}, descriptor says ${expect.size}`);
+  if (m.input_digest !== undefined && m.input_digest !== expect.digest)
+    throw failedPrecondition(`layer ${expect.digest}: content digest mismatch (read ${m.input_digest})`);
+  if (expect.size > 0 && m.input_size !== expect.size)
+    throw failedPrecondition(`layer ${expect.digest}: size mismatch: read ${m.input_size}, descriptor says ${expect.size}`);
 }
 
 /** The child died under us (it exited early): its own report explains why. */
@@ -146,7 +148,10 @@ function isPipeError(e: unknown): boolean {
 export async function unpackTar(input: Readable | AsyncIterable<Buffer> | BlobFile, target: UnpackTarget, opts: UnpackOptions = {}): Promise<UnpackResult> {
   if (opts.signal?.aborted) throw canceled('layer apply: canceled');
   const file = 'file' in input ? input.file : undefined;
-  const input_ = file === undefined ? [] : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
+  const input_ =
+    file === undefined
+      ? []
+      : ['--input', file, ...(opts.verifiedInput ? ['--no-input-digest'] : []), ...(opts.follow ? ['--follow', String(opts.follow)] : [])];
   const args = [...input_, ...(opts.minFree ? ['--min-free', String(opts.minFree)] : []), ...unpackArgs(target)];
   const child = spawn(opts.bin ?? defaultUnpackBin(), args, { stdio: [file !== undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const messages: Message[] = [];

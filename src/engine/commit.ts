@@ -19,7 +19,12 @@ import type { EngineRecord } from './record';
 import type { CommitOptions, CommitResult } from './types';
 
 export interface LayerDiffer {
-  compare(ctx: Ctx, lower: readonly Mount[], upper: readonly Mount[], opts?: { mediaType?: string; ref?: string; labels?: Labels }): Promise<{ desc: Descriptor; diffId: string }>;
+  compare(
+    ctx: Ctx,
+    lower: readonly Mount[],
+    upper: readonly Mount[],
+    opts?: { mediaType?: string; ref?: string; labels?: Labels },
+  ): Promise<{ desc: Descriptor; diffId: string }>;
 }
 
 const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
@@ -33,7 +38,12 @@ async function putBlob(content: ContentStore, ctx: Ctx, data: Buffer, labels: La
   } catch (e) {
     await w.close().catch(() => undefined);
     if (!isAlreadyExists(e)) throw e;
-    if (Object.keys(labels).length) await content.update(ctx, { digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
+    if (Object.keys(labels).length)
+      await content.update(
+        ctx,
+        { digest, labels },
+        Object.keys(labels).map((k) => `labels.${k}`),
+      );
   }
   return digest;
 }
@@ -58,7 +68,10 @@ function commitConfig(base: ImageConfigJson, r: EngineRecord, diffId: string, o:
       StopSignal: c.stopSignal === 'SIGTERM' ? base.config?.StopSignal : c.stopSignal,
     },
     rootfs: { type: 'layers', diff_ids: [...(base.rootfs?.diff_ids ?? []), diffId] },
-    history: [...(base.history ?? []), { created: now, created_by: [r.path, ...r.args].join(' '), ...(o.comment ? { comment: o.comment } : {}), ...(o.author ? { author: o.author } : {}) }],
+    history: [
+      ...(base.history ?? []),
+      { created: now, created_by: [r.path, ...r.args].join(' '), ...(o.comment ? { comment: o.comment } : {}), ...(o.author ? { author: o.author } : {}) },
+    ],
   };
 }
 

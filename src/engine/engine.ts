@@ -167,9 +167,19 @@ export class LocalEngine implements Engine {
     if (s === 'paused') throw conflict('you cannot attach to a paused container, unpause it first');
     if (s !== 'running' && s !== 'created') throw conflict('you cannot attach to a stopped container, start it first');
     const stdin = !!o.stdin && r.config.openStdin;
-    const streams = [...(stdin ? (['stdin'] as const) : []), ...(o.stdout ?? true ? (['stdout'] as const) : []), ...(o.stderr ?? true ? (['stderr'] as const) : [])];
+    const streams = [
+      ...(stdin ? (['stdin'] as const) : []),
+      ...((o.stdout ?? true) ? (['stdout'] as const) : []),
+      ...((o.stderr ?? true) ? (['stderr'] as const) : []),
+    ];
     const bg = { ns: ctx.ns, log: ctx.log };
-    const opts = { tty: r.config.tty, stdin, detachKeys: parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS), closeStdinAtEnd: r.config.stdinOnce, recorded: () => this.life.wait(bg, { ...r, state: { ...r.state, status: 'running' } }) };
+    const opts = {
+      tty: r.config.tty,
+      stdin,
+      detachKeys: parseDetachKeys(o.detachKeys ?? DEFAULT_DETACH_KEYS),
+      closeStdinAtEnd: r.config.stdinOnce,
+      recorded: () => this.life.wait(bg, { ...r, state: { ...r.state, status: 'running' } }),
+    };
     if (s === 'created') {
       // Connected when it starts (Docker's `start -a`, `run` attached), before any output.
       const session = new EngineSession(opts);

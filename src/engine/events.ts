@@ -43,7 +43,14 @@ export class EngineEvents {
 
   publish(ns: string, action: EngineAction, c: EventSubject, extra: Record<string, string> = {}): void {
     const now = Date.now();
-    const ev: EngineEvent = { action, id: c.id, name: c.name, image: c.config.image, time: new Date(now), attributes: { ...c.config.labels, image: c.config.image, name: c.name, ...extra } };
+    const ev: EngineEvent = {
+      action,
+      id: c.id,
+      name: c.name,
+      image: c.config.image,
+      time: new Date(now),
+      attributes: { ...c.config.labels, image: c.config.image, name: c.name, ...extra },
+    };
     const h = this.history.get(ns) ?? [];
     h.push(ev);
     if (h.length > EVENT_HISTORY) h.splice(0, h.length - EVENT_HISTORY);

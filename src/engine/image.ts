@@ -165,7 +165,9 @@ export class ImageResolver {
         throw notImplemented(`image target ${desc.digest}: media type ${JSON.stringify(desc.mediaType)} is not supported`);
       }
       const index = await this.readJson<{ manifests?: Array<Descriptor & { platform?: { os: string; architecture: string } }> }>(ctx, desc, 'index');
-      const pick = (index.manifests ?? []).find((m) => !m.platform || (m.platform.os === hostPlatform.os && m.platform.architecture === hostPlatform.architecture));
+      const pick = (index.manifests ?? []).find(
+        (m) => !m.platform || (m.platform.os === hostPlatform.os && m.platform.architecture === hostPlatform.architecture),
+      );
       if (!pick) throw notFound(`image index ${desc.digest}: no manifest for ${hostPlatform.os}/${hostPlatform.architecture}`);
       desc = pick;
     }
@@ -177,7 +179,8 @@ export class ImageResolver {
     const { manifest, desc } = await this.manifestOf(ctx, record.target);
     const config = await this.readJson<ImageConfigJson>(ctx, manifest.config, 'image config');
     const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== manifest.layers.length) throw invalidArgument(`image ${record.name}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
+    if (diffIds.length !== manifest.layers.length)
+      throw invalidArgument(`image ${record.name}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
     return { record, manifest, manifestDesc: desc, config, configDesc: manifest.config, id: manifest.config.digest, chainIds: chainIds(diffIds) };
   }
 }

@@ -35,8 +35,16 @@ export class EngineImages {
     try {
       const { manifest, desc } = await this.resolver.manifestOf(ctx, record.target);
       const bytes = await this.readBlob(ctx, manifest.config.digest);
-      const size = (desc.digest !== record.target.digest ? record.target.size : 0) + desc.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
-      return { record, id: manifest.config.digest, size, configBytes: bytes, config: JSON.parse(bytes.toString('utf8')) as ImageConfigJson, manifestDigest: desc.digest };
+      const size =
+        (desc.digest !== record.target.digest ? record.target.size : 0) + desc.size + manifest.config.size + manifest.layers.reduce((n, l) => n + l.size, 0);
+      return {
+        record,
+        id: manifest.config.digest,
+        size,
+        configBytes: bytes,
+        config: JSON.parse(bytes.toString('utf8')) as ImageConfigJson,
+        manifestDigest: desc.digest,
+      };
     } catch (e) {
       // A record whose blobs are not (all) here, e.g. a pull that failed half-way: listed by name only.
       ctx.log.debug('image not readable', { name: record.name, err: (e as Error).message });
@@ -68,7 +76,10 @@ export class EngineImages {
     const created = first.config?.created ? new Date(first.config.created) : undefined;
     return {
       id,
-      repoTags: names.filter((n) => !n.includes('@')).map(familiarName).sort(),
+      repoTags: names
+        .filter((n) => !n.includes('@'))
+        .map(familiarName)
+        .sort(),
       repoDigests: [...new Set(names.map((n) => `${familiarName(n).replace(/[:@].*$/, '')}@${first.record.target.digest}`))].sort(),
       created: created && !Number.isNaN(created.getTime()) ? created : undefined,
       size: first.size,
@@ -79,7 +90,8 @@ export class EngineImages {
 
   /** `docker images`; filters: reference (glob on the familiar name), dangling, label, before, since. */
   async list(ctx: Ctx, filters: Record<string, string[]> = {}): Promise<ImageSummary[]> {
-    for (const k of Object.keys(filters)) if (!['reference', 'dangling', 'label', 'before', 'since'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
+    for (const k of Object.keys(filters))
+      if (!['reference', 'dangling', 'label', 'before', 'since'].includes(k)) throw invalidArgument(`invalid filter '${k}'`);
     const [byId, users] = await Promise.all([this.all(ctx), this.d.records.list(ctx)]);
     let out = [...byId].map(([id, rs]) => this.summary(id, rs, users));
     const createdOf = async (ref: string) => (await this.find(ctx, ref, byId)).summary.created?.getTime() ?? 0;
@@ -128,10 +140,12 @@ export class EngineImages {
       await this.d.images.delete(ctx, byName.name);
       return { untagged: [familiarName(byName.name)], deleted: [] };
     }
-    if (!byName && tagged.length > 1 && !force) throw conflict(`conflict: unable to delete ${shortId(summary.id)} (must be forced) - image is referenced in multiple repositories`);
+    if (!byName && tagged.length > 1 && !force)
+      throw conflict(`conflict: unable to delete ${shortId(summary.id)} (must be forced) - image is referenced in multiple repositories`);
     const users = (await this.d.records.list(ctx)).filter((u) => u.imageId === summary.id);
     const running = users.find((u) => u.state.status === 'running' || u.state.status === 'paused' || u.state.status === 'restarting');
-    if (running) throw conflict(`conflict: unable to delete ${shortId(summary.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
+    if (running)
+      throw conflict(`conflict: unable to delete ${shortId(summary.id)} (cannot be forced) - image is being used by running container ${shortId(running.id)}`);
     if (users[0] && !force) {
       const what = byName ? `remove repository reference "${ref}"` : `delete ${shortId(summary.id)}`;
       throw conflict(`conflict: unable to ${what} (must force) - container ${shortId(users[0].id)} is using its referenced image ${shortId(summary.id)}`);
@@ -155,7 +169,12 @@ function safeNormalize(ref: string): string | undefined {
 
 /** Docker's reference filter: a glob (`*` within a path segment) on the familiar name, with or without the tag. */
 function referenceMatches(pattern: string, tags: string[]): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '[^/]*')
+      .replace(/\?/g, '[^/]')}$`,
+  );
   return tags.some((t) => re.test(t) || re.test(t.replace(/:[^:/]*$/, '')));
 }
 

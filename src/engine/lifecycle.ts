@@ -137,7 +137,10 @@ export class Lifecycle {
           try {
             const a = this.d.tasks.attach(ctx, id, undefined, p.streams);
             await a.requested;
-            void a.session.then((s) => p.session.bind(s), (e) => p.session.fail(e));
+            void a.session.then(
+              (s) => p.session.bind(s),
+              (e) => p.session.fail(e),
+            );
           } catch (e) {
             p.session.fail(e);
           }
@@ -158,9 +161,11 @@ export class Lifecycle {
         // Docker keeps a container whose start failed as created, with the reason and 127/126.
         const msg = (e as Error).message;
         const code = /not found|no such file/i.test(msg) ? 127 : /permission denied/i.test(msg) ? 126 : 128;
-        await this.d.records.update(ctx, id, (x) => {
-          x.state = { ...x.state, error: msg, exitCode: code };
-        }).catch(() => undefined);
+        await this.d.records
+          .update(ctx, id, (x) => {
+            x.state = { ...x.state, error: msg, exitCode: code };
+          })
+          .catch(() => undefined);
         throw e;
       }
     });
@@ -176,7 +181,9 @@ export class Lifecycle {
       (e) => {
         if (errorKind(e) === 'Canceled') return; // berthd is stopping: the next one picks it up
         this.d.log.error('engine: lost a container task', { ns, id, err: e as Error });
-        void this.serial(ns, id, () => this.onExit(ns, id, { pid: 0, exitStatus: 255, exitedAt: new Date(), oomKilled: false }, `task lost: ${(e as Error).message}`));
+        void this.serial(ns, id, () =>
+          this.onExit(ns, id, { pid: 0, exitStatus: 255, exitedAt: new Date(), oomKilled: false }, `task lost: ${(e as Error).message}`),
+        );
       },
     );
   }
@@ -302,7 +309,8 @@ export class Lifecycle {
     // A frozen process gets no signal: thaw it (Docker does the same).
     if (r.state.status === 'paused' && sig !== SIGKILL) await this.d.tasks.resume(ctx, r.id).catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = timeout < 0 ? new Promise<never>(() => undefined) : new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeout * 1000)));
+    const timedOut =
+      timeout < 0 ? new Promise<never>(() => undefined) : new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeout * 1000)));
     const first = await Promise.race([run.promise, timedOut]);
     clearTimeout(timer);
     if (first === 'timeout') {

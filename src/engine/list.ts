@@ -47,7 +47,10 @@ function matches(r: EngineRecord, f: Record<string, string[]>): boolean {
     any('name', nameRe) &&
     any('status', (v) => r.state.status === v) &&
     any('exited', (v) => r.state.status === 'exited' && String(r.state.exitCode) === v) &&
-    any('ancestor', (v) => r.config.image === v || normalized(r.config.image) === normalized(v) || r.imageId.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, ''))) &&
+    any(
+      'ancestor',
+      (v) => r.config.image === v || normalized(r.config.image) === normalized(v) || r.imageId.replace(/^sha256:/, '').startsWith(v.replace(/^sha256:/, '')),
+    ) &&
     any('label', (v) => {
       const [k, val] = v.split(/=(.*)/s, 2) as [string, string | undefined];
       return val === undefined ? k in r.config.labels : r.config.labels[k] === val;
@@ -55,10 +58,15 @@ function matches(r: EngineRecord, f: Record<string, string[]>): boolean {
   );
 }
 
-export function listContainers(records: readonly EngineRecord[], o: ListOptions = {}, live: (id: string) => NetworkSettings | undefined = () => undefined): ContainerSummary[] {
+export function listContainers(
+  records: readonly EngineRecord[],
+  o: ListOptions = {},
+  live: (id: string) => NetworkSettings | undefined = () => undefined,
+): ContainerSummary[] {
   const f = o.filters ?? {};
   for (const k of Object.keys(f)) if (!FILTERS.includes(k)) throw invalidArgument(`invalid filter '${k}'`);
-  for (const v of f.status ?? []) if (!['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'].includes(v)) throw invalidArgument(`invalid filter 'status=${v}'`);
+  for (const v of f.status ?? [])
+    if (!['created', 'running', 'paused', 'restarting', 'exited', 'dead', 'removing'].includes(v)) throw invalidArgument(`invalid filter 'status=${v}'`);
   return records
     .filter((r) => r.phase !== 'creating')
     .filter((r) => o.all || r.state.status === 'running' || r.state.status === 'paused' || r.state.status === 'restarting')
@@ -75,6 +83,9 @@ export function listContainers(records: readonly EngineRecord[], o: ListOptions 
       statusText: statusText(r),
       labels: { ...r.config.labels },
       ports: live(r.id)?.ports ?? [],
-      networks: r.network.mode === 'bridge' ? r.network.endpoints.map((e) => e.networkName) : [r.network.mode === 'container' ? `container:${r.network.joinContainer}` : r.network.mode],
+      networks:
+        r.network.mode === 'bridge'
+          ? r.network.endpoints.map((e) => e.networkName)
+          : [r.network.mode === 'container' ? `container:${r.network.joinContainer}` : r.network.mode],
     }));
 }

@@ -45,7 +45,8 @@ export async function restoreEngine(d: EngineDeps, life: Lifecycle): Promise<{ r
           // Never started (a start cut short leaves a created task), or its exit is recorded already.
           if (task) await d.tasks.delete(ctx, r.id).catch(() => undefined);
         } else if (task && (task.status === 'running' || task.status === 'paused')) {
-          if (r.state.status !== task.status) await d.records.update(ctx, r.id, (x) => void (x.state = { ...x.state, status: task!.status as 'running' | 'paused', pid: task!.pid }));
+          if (r.state.status !== task.status)
+            await d.records.update(ctx, r.id, (x) => void (x.state = { ...x.state, status: task!.status as 'running' | 'paused', pid: task!.pid }));
           life.watch(ns, r.id);
           out.running++;
         } else if (task?.status === 'stopped' && task.exit) {
@@ -84,9 +85,19 @@ function bootStarts(d: EngineDeps, life: Lifecycle, ctx: Ctx, records: readonly 
   const due = records.filter(
     (r) =>
       r.phase === 'ready' &&
-      startsOnBoot({ policy: r.hostConfig.restartPolicy, stopped: r.state.status === 'exited' || r.state.status === 'restarting', startedBefore: r.state.startedAt !== undefined, exitCode: r.state.exitCode, manuallyStopped: r.state.manuallyStopped, restartCount: r.state.restartCount }),
+      startsOnBoot({
+        policy: r.hostConfig.restartPolicy,
+        stopped: r.state.status === 'exited' || r.state.status === 'restarting',
+        startedBefore: r.state.startedAt !== undefined,
+        exitCode: r.state.exitCode,
+        manuallyStopped: r.state.manuallyStopped,
+        restartCount: r.state.restartCount,
+      }),
   );
-  for (const r of due) life.start(ctx, r.id, { explicit: true }).catch((e) => d.log.warn('engine: starting a container at boot failed', { ns: ctx.ns, id: r.id, err: e as Error }));
+  for (const r of due)
+    life
+      .start(ctx, r.id, { explicit: true })
+      .catch((e) => d.log.warn('engine: starting a container at boot failed', { ns: ctx.ns, id: r.id, err: e as Error }));
   return due.length;
 }
 

@@ -35,7 +35,10 @@ export class EngineSession implements StreamSession {
   private stdinClosed = false;
   private wakeDetach?: () => void;
 
-  constructor(private readonly opts: SessionOptions, inner?: AttachSession) {
+  constructor(
+    private readonly opts: SessionOptions,
+    inner?: AttachSession,
+  ) {
     this.scanner = new DetachScanner(opts.detachKeys);
     this.ready = new Promise((resolve, reject) => (this.connect = { resolve, reject }));
     this.ready.catch(() => undefined);
@@ -123,7 +126,10 @@ export class EngineSession implements StreamSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.inner) void this.closeStdin().catch(() => undefined).finally(() => this.inner?.close());
+    if (this.inner)
+      void this.closeStdin()
+        .catch(() => undefined)
+        .finally(() => this.inner?.close());
     this.connect.reject(new DetachedError());
   }
 }

@@ -8,7 +8,15 @@
 import { readdirSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, notImplemented } from '../core/errors';
-import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, defaultSeccompProfile, defaultSpec, parseSeccompProfile, type OciSpec } from '../tasks/spec';
+import {
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_PATH_ENV,
+  DEFAULT_READONLY_PATHS,
+  defaultSeccompProfile,
+  defaultSpec,
+  parseSeccompProfile,
+  type OciSpec,
+} from '../tasks/spec';
 import { containerCapabilities } from './caps';
 import { mergeEnv, processArgs } from './config';
 import type { EtcFiles } from './etc-files';
@@ -58,7 +66,8 @@ export function applySecurityOpts(spec: OciSpec, h: HostConfig): void {
       if (v !== '' && v !== 'true' && v !== 'false') throw invalidArgument(`invalid --security-opt ${raw}: no-new-privileges takes true or false`);
       spec.process!.noNewPrivileges = v !== 'false';
     } else if (k === 'seccomp') {
-      if (v !== 'unconfined' && !v.trimStart().startsWith('{')) throw invalidArgument(`invalid --security-opt seccomp=${v.slice(0, 80)}: give unconfined or the profile's JSON`);
+      if (v !== 'unconfined' && !v.trimStart().startsWith('{'))
+        throw invalidArgument(`invalid --security-opt seccomp=${v.slice(0, 80)}: give unconfined or the profile's JSON`);
       seccomp = v;
     } else if (k === 'apparmor') {
       if (v !== 'unconfined') throw notImplemented(`--security-opt ${raw}: apparmor profiles are not supported (only apparmor=unconfined)`);
@@ -112,7 +121,14 @@ function hostDevices(): NonNullable<NonNullable<OciSpec['linux']>['devices']> {
 export function buildSpec(i: SpecInput): OciSpec {
   const { config: c, hostConfig: h } = i;
   const args = processArgs(c);
-  const spec = defaultSpec({ id: i.id, namespace: i.namespace, args: h.init ? [INIT_PATH, '--', ...args] : args, terminal: c.tty, hostname: c.hostname, cwd: c.workingDir || '/' });
+  const spec = defaultSpec({
+    id: i.id,
+    namespace: i.namespace,
+    args: h.init ? [INIT_PATH, '--', ...args] : args,
+    terminal: c.tty,
+    hostname: c.hostname,
+    cwd: c.workingDir || '/',
+  });
   const p = spec.process!;
   p.env = processEnv(c, i.user.home);
   p.user = { uid: i.user.uid, gid: i.user.gid, additionalGids: i.user.additionalGids.length ? i.user.additionalGids : undefined };

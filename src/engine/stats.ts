@@ -17,7 +17,11 @@ const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
 
 async function systemCpuNs(): Promise<number> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
-  const ticks = line.trim().split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v), 0);
+  const ticks = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 8)
+    .reduce((s, v) => s + Number(v), 0);
   return (ticks * 1e9) / HZ;
 }
 

@@ -38,7 +38,11 @@ function tty(nr: number): string {
 
 async function row(pid: number, bootMs: number): Promise<string[] | undefined> {
   try {
-    const [stat, status, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/cmdline`)]);
+    const [stat, status, cmdline] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, 'utf8'),
+      readFile(`/proc/${pid}/status`, 'utf8'),
+      readFile(`/proc/${pid}/cmdline`),
+    ]);
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const f = stat.slice(close + 2).split(' ');
@@ -50,7 +54,10 @@ async function row(pid: number, bootMs: number): Promise<string[] | undefined> {
     const elapsed = Math.max(1, (Date.now() - startMs) / 1000);
     const c = Math.floor((cpuTicks / HZ / elapsed) * 100);
     const start = new Date(startMs);
-    const stime = Date.now() - startMs < 86_400_000 ? `${pad2(start.getHours())}:${pad2(start.getMinutes())}` : start.toLocaleString('en-US', { month: 'short', day: '2-digit' }).replace(' ', '');
+    const stime =
+      Date.now() - startMs < 86_400_000
+        ? `${pad2(start.getHours())}:${pad2(start.getMinutes())}`
+        : start.toLocaleString('en-US', { month: 'short', day: '2-digit' }).replace(' ', '');
     const secs = Math.floor(cpuTicks / HZ);
     const time = `${pad2(Math.floor(secs / 3600))}:${pad2(Math.floor(secs / 60) % 60)}:${pad2(secs % 60)}`;
     const args = cmdline.toString('utf8').split('\0').filter(Boolean);

@@ -33,7 +33,8 @@ export function parseMemory(v: number | string | undefined): number {
 export function parseCpus(v: number | string | undefined): number {
   if (v === undefined || v === '' || v === 0) return 0;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || n < 0 || (typeof v === 'string' && !/^\d+(\.\d+)?$/.test(v.trim()))) throw invalidArgument(`invalid --cpus value ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n < 0 || (typeof v === 'string' && !/^\d+(\.\d+)?$/.test(v.trim())))
+    throw invalidArgument(`invalid --cpus value ${JSON.stringify(v)}`);
   const nano = Math.round(n * 1e9);
   const cpus = availableParallelism();
   if (nano < 1e7 || nano > cpus * 1e9) throw invalidArgument(`range of CPUs is from 0.01 to ${cpus.toFixed(2)}, as there are only ${cpus} CPUs available`);

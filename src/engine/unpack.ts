@@ -27,7 +27,11 @@ export interface UnpackDeps {
   leases: LeaseStore;
 }
 
-const exists = (sn: NamespacedSnapshotter, ctx: Ctx, key: string) => sn.stat(ctx, key).then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e)));
+const exists = (sn: NamespacedSnapshotter, ctx: Ctx, key: string) =>
+  sn.stat(ctx, key).then(
+    () => true,
+    (e) => (isNotFound(e) ? false : Promise.reject(e)),
+  );
 
 /** Returns the top chain id ('' for an image without layers). */
 export async function ensureUnpacked(ctx: Ctx, img: ResolvedImage, d: UnpackDeps): Promise<string> {

@@ -23,7 +23,13 @@ const DescriptorSchema = z
     annotations: z.record(z.string(), z.string()).optional(),
     urls: z.array(z.string()).optional(),
     platform: z
-      .object({ architecture: z.string(), os: z.string(), variant: z.string().optional(), 'os.version': z.string().optional(), 'os.features': z.array(z.string()).optional() })
+      .object({
+        architecture: z.string(),
+        os: z.string(),
+        variant: z.string().optional(),
+        'os.version': z.string().optional(),
+        'os.features': z.array(z.string()).optional(),
+      })
       .optional(),
   })
   .passthrough();
@@ -31,7 +37,9 @@ const DescriptorSchema = z
 export type PlatformDescriptor = Descriptor & { platform?: Platform; urls?: string[] };
 
 const IndexSchema = z.object({ schemaVersion: z.number().optional(), mediaType: z.string().optional(), manifests: z.array(DescriptorSchema) }).passthrough();
-const ManifestSchema = z.object({ schemaVersion: z.number().optional(), mediaType: z.string().optional(), config: DescriptorSchema, layers: z.array(DescriptorSchema) }).passthrough();
+const ManifestSchema = z
+  .object({ schemaVersion: z.number().optional(), mediaType: z.string().optional(), config: DescriptorSchema, layers: z.array(DescriptorSchema) })
+  .passthrough();
 const ConfigSchema = z
   .object({
     architecture: z.string().default(''),
@@ -96,9 +104,12 @@ export function parseConfig(what: string, data: Buffer): ImageConfig {
 /** Refuses Docker schema 1 (containerd 2.x refuses it too) and anything that is not an image document. */
 export function requireImageDocument(what: string, mediaType: string): void {
   if (isSchema1Type(mediaType)) {
-    throw notImplemented(`${what}: media type ${JSON.stringify(mediaType)} (Docker schema 1) is not supported; rebuild the image as ${MEDIA_TYPE.dockerManifest} or ${MEDIA_TYPE.ociManifest}`);
+    throw notImplemented(
+      `${what}: media type ${JSON.stringify(mediaType)} (Docker schema 1) is not supported; rebuild the image as ${MEDIA_TYPE.dockerManifest} or ${MEDIA_TYPE.ociManifest}`,
+    );
   }
-  if (!isIndexType(mediaType) && !isManifestType(mediaType)) throw notImplemented(`${what}: media type ${JSON.stringify(mediaType)} is not an image index or manifest`);
+  if (!isIndexType(mediaType) && !isManifestType(mediaType))
+    throw notImplemented(`${what}: media type ${JSON.stringify(mediaType)} is not an image index or manifest`);
 }
 
 /**

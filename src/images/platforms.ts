@@ -9,8 +9,51 @@ import type { Platform } from '../core/types';
  * and v5, arm64/v8.x also v8.0…) with its preference order.
  */
 
-const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
-const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le', 'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+const KNOWN_OS = new Set([
+  'aix',
+  'android',
+  'darwin',
+  'dragonfly',
+  'freebsd',
+  'hurd',
+  'illumos',
+  'ios',
+  'js',
+  'linux',
+  'nacl',
+  'netbsd',
+  'openbsd',
+  'plan9',
+  'solaris',
+  'windows',
+  'zos',
+]);
+const KNOWN_ARCH = new Set([
+  '386',
+  'amd64',
+  'amd64p32',
+  'arm',
+  'armbe',
+  'arm64',
+  'arm64be',
+  'ppc64',
+  'ppc64le',
+  'loong64',
+  'mips',
+  'mipsle',
+  'mips64',
+  'mips64le',
+  'mips64p32',
+  'mips64p32le',
+  'ppc',
+  'riscv',
+  'riscv64',
+  's390',
+  's390x',
+  'sparc',
+  'sparc64',
+  'wasm',
+]);
 const COMPONENT = /^[A-Za-z0-9_.-]+$/;
 
 function normalizeArch(arch: string, variant: string): [string, string] {
@@ -54,7 +97,17 @@ export function formatPlatform(p: Platform): string {
 
 /** The platform of this host, as containerd's platforms.DefaultSpec would report it. */
 export function hostPlatform(): Platform {
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips: 'mips', mipsel: 'mipsle' };
+  const arch: Record<string, string> = {
+    x64: 'amd64',
+    ia32: '386',
+    arm64: 'arm64',
+    arm: 'arm',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loong64',
+    mips: 'mips',
+    mipsel: 'mipsle',
+  };
   let a = arch[process.arch] ?? process.arch;
   if (process.arch === 'ppc64') a = endianness() === 'LE' ? 'ppc64le' : 'ppc64';
   let variant = '';
@@ -157,11 +210,13 @@ export const ALL_PLATFORMS: PlatformMatcher = { match: () => true, less: () => f
  */
 export function selectManifests<T extends { platform?: Platform }>(entries: readonly T[], m: PlatformMatcher, limit = Infinity): T[] {
   const kept = entries.filter((e) => !e.platform || m.match(e.platform));
-  const ranked = kept.map((e, i) => ({ e, i })).sort((a, b) => {
-    if (!a.e.platform || !b.e.platform) return a.i - b.i;
-    if (m.less(a.e.platform, b.e.platform)) return -1;
-    if (m.less(b.e.platform, a.e.platform)) return 1;
-    return a.i - b.i;
-  });
+  const ranked = kept
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => {
+      if (!a.e.platform || !b.e.platform) return a.i - b.i;
+      if (m.less(a.e.platform, b.e.platform)) return -1;
+      if (m.less(b.e.platform, a.e.platform)) return 1;
+      return a.i - b.i;
+    });
   return ranked.slice(0, limit).map((r) => r.e);
 }

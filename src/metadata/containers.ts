@@ -89,7 +89,10 @@ export class ContainerStore {
         else if (p === 'image') next.image = c.image;
         else if (p === 'spec') next.spec = c.spec;
         else if (p === 'snapshotkey') next.snapshotKey = c.snapshotKey;
-        else throw invalidArgument(`container "${c.id}": cannot update ${JSON.stringify(p)} field (updatable: ${UPDATABLE.join(', ')}, labels.<key>, extensions.<key>)`);
+        else
+          throw invalidArgument(
+            `container "${c.id}": cannot update ${JSON.stringify(p)} field (updatable: ${UPDATABLE.join(', ')}, labels.<key>, extensions.<key>)`,
+          );
       }
       next.updatedAt = new Date();
       validate(next);

@@ -159,7 +159,10 @@ export class NamespacedContentStore implements ContentStore {
       await local?.close();
       throw e;
     }
-    if (local) notify(this.observers, (o) => o.ingestOpened?.({ ns, ref, backendRef: bref, expected: opts.expected || undefined, total, session: local.session, fileId: local.fileId }));
+    if (local)
+      notify(this.observers, (o) =>
+        o.ingestOpened?.({ ns, ref, backendRef: bref, expected: opts.expected || undefined, total, session: local.session, fileId: local.fileId }),
+      );
     return new NamespacedWriter(this, ctx, ns, ref, local, shared, opts.expected);
   }
 
@@ -332,7 +335,8 @@ class NamespacedWriter implements Writer {
     if (!this.local) {
       const s = this.shared!;
       if (size > 0 && size !== s.size) throw failedPrecondition(`ingest ref ${this.ref}: commit size ${size} does not match ${s.size}: failed precondition`);
-      if (expected && expected !== s.digest) throw failedPrecondition(`ingest ref ${this.ref}: unexpected commit digest ${s.digest}, expected ${expected}: failed precondition`);
+      if (expected && expected !== s.digest)
+        throw failedPrecondition(`ingest ref ${this.ref}: unexpected commit digest ${s.digest}, expected ${expected}: failed precondition`);
       digest = s.digest;
       actualSize = s.size;
       this.store.markCommitting(digest, true);

@@ -113,7 +113,8 @@ export class MetadataDB {
           await this.db.batch(ops);
         } catch (e) {
           // LevelDB says "IO error: <file>: No space left on device": the host's limit, not a bug.
-          if (/No space left on device|Disk quota exceeded/.test((e as Error).message)) throw resourceExhausted(`metadata: ${(e as Error).message}`, { cause: e });
+          if (/No space left on device|Disk quota exceeded/.test((e as Error).message))
+            throw resourceExhausted(`metadata: ${(e as Error).message}`, { cause: e });
           throw e;
         }
         this.mirror.apply(ops);

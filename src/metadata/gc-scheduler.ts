@@ -39,10 +39,12 @@ export class GcScheduler {
   collect(): Promise<GcStats> {
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
-    const after = this.running.catch(() => undefined).then(() => {
-      this.queued = undefined;
-      return this.start();
-    });
+    const after = this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.start();
+      });
     this.queued = after;
     return after;
   }
@@ -93,15 +95,13 @@ export class GcScheduler {
   private start(): Promise<GcStats> {
     this.mutations = 0;
     this.collecting = true;
-    const p = this.run().then(
-      (s) => {
-        this.runs++;
-        this.last = s;
-        this.opts.log.debug('gc collected', { ...s });
-        if (s.nextLeaseExpiry) this.wakeAt(s.nextLeaseExpiry);
-        return s;
-      },
-    );
+    const p = this.run().then((s) => {
+      this.runs++;
+      this.last = s;
+      this.opts.log.debug('gc collected', { ...s });
+      if (s.nextLeaseExpiry) this.wakeAt(s.nextLeaseExpiry);
+      return s;
+    });
     this.running = p;
     const done = () => {
       if (this.running === p) {

@@ -243,7 +243,10 @@ function childrenFirst(doomed: string[], infos: Map<string, SnapInfo>): string[]
     }
     return d;
   };
-  return doomed.map((k) => [k, depth(k)] as const).sort((x, y) => y[1] - x[1]).map(([k]) => k);
+  return doomed
+    .map((k) => [k, depth(k)] as const)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k]) => k);
 }
 
 /**

@@ -152,7 +152,8 @@ export class LevelImageStore implements ImageStore {
       const raw = await tx.get(keys.image(ns, image.name));
       if (raw === undefined) throw notFound(`image ${JSON.stringify(image.name)}: not found`);
       const current = fromRecord(image.name, raw);
-      const next = fieldpaths && fieldpaths.length ? applyPaths(current, image, fieldpaths) : { name: image.name, labels: { ...image.labels }, target: image.target };
+      const next =
+        fieldpaths && fieldpaths.length ? applyPaths(current, image, fieldpaths) : { name: image.name, labels: { ...image.labels }, target: image.target };
       validate(next);
       const updated: Image = { ...next, target: cloneTarget(next.target), labels: { ...next.labels }, createdAt: current.createdAt, updatedAt: new Date() };
       tx.put(keys.image(ns, image.name), toRecord(updated));
@@ -169,4 +170,3 @@ export class LevelImageStore implements ImageStore {
     });
   }
 }
-

@@ -150,7 +150,9 @@ export class NamespacedSnapshotter {
       await this.dropLeaseRefs(tx, ns, key);
       return rec.backendKey;
     });
-    await this.backend.remove(backendKey).catch((e) => ctx.log.warn('backend snapshot removal failed; cleanup will retry', { key: backendKey, err: (e as Error).message }));
+    await this.backend
+      .remove(backendKey)
+      .catch((e) => ctx.log.warn('backend snapshot removal failed; cleanup will retry', { key: backendKey, err: (e as Error).message }));
   }
 
   async *walk(ctx: Ctx, filters?: readonly string[]): AsyncIterable<Info> {
@@ -182,7 +184,7 @@ export class NamespacedSnapshotter {
     const orphans = new Map<string, string | undefined>();
     for await (const info of this.backend.walk()) if (!referenced.has(info.name)) orphans.set(info.name, info.parent);
     // Leaf first: remove an orphan only once no orphan names it as parent.
-    for (let progress = true; progress && orphans.size > 0; ) {
+    for (let progress = true; progress && orphans.size > 0;) {
       progress = false;
       const parents = new Set([...orphans.values()].filter((p): p is string => p !== undefined));
       for (const k of [...orphans.keys()]) {
@@ -255,4 +257,3 @@ export class NamespacedSnapshotter {
     tx.put(keys.leaseResource(ctx.ns, ctx.lease, LEASE_RESOURCE.snapshot(this.name), key), '');
   }
 }
-

@@ -88,7 +88,9 @@ export class RegistryClient {
 
   private async ping(host: RegistryHost, signal?: AbortSignal): Promise<void> {
     const what = `registry ${host.name} (${host.origin}/v2/)`;
-    const res = await this.withRetries(what, signal, true, () => this.http.request({ method: 'GET', url: new URL('/v2/', host.origin), headers: { ...this.opts.headers }, signal, tls: host }));
+    const res = await this.withRetries(what, signal, true, () =>
+      this.http.request({ method: 'GET', url: new URL('/v2/', host.origin), headers: { ...this.opts.headers }, signal, tls: host }),
+    );
     if (res.status === 401) {
       const wa = res.header('www-authenticate');
       res.discard();

@@ -92,7 +92,8 @@ export class HttpClient {
       if (!REDIRECTS.has(res.status) || !location || hop >= follow) return res;
       res.discard();
       const next = new URL(location, url);
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw invalidArgument(`${req.method} ${url.href}: redirect to unsupported URL ${JSON.stringify(location.slice(0, 200))}`);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw invalidArgument(`${req.method} ${url.href}: redirect to unsupported URL ${JSON.stringify(location.slice(0, 200))}`);
       if (!sameOrigin(next, url)) {
         headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
       }

@@ -33,7 +33,13 @@ function location(repo: Repository, res: HttpResponse, what: string): URL {
 export async function mountBlob(repo: Repository, desc: Descriptor, from: string, signal?: AbortSignal): Promise<MountResult> {
   const what = `mount blob ${desc.digest} from ${from} into ${repositoryName(repo.ref)}`;
   const q = new URLSearchParams({ mount: desc.digest, from });
-  const res = await repo.send({ method: 'POST', path: `/v2/${repo.name}/blobs/uploads/?${q}`, scopes: [repo.scope('pull,push'), `repository:${from}:pull`], signal, what });
+  const res = await repo.send({
+    method: 'POST',
+    path: `/v2/${repo.name}/blobs/uploads/?${q}`,
+    scopes: [repo.scope('pull,push'), `repository:${from}:pull`],
+    signal,
+    what,
+  });
   if (res.status === 201) {
     res.discard();
     return { mounted: true };
@@ -76,7 +82,14 @@ async function uploadOffset(repo: Repository, loc: URL, what: string, signal?: A
   return m ? Number(m[1]) + 1 : 0;
 }
 
-async function finish(repo: Repository, loc: URL, desc: Descriptor, what: string, body: (() => AsyncIterable<Buffer>) | undefined, signal?: AbortSignal): Promise<void> {
+async function finish(
+  repo: Repository,
+  loc: URL,
+  desc: Descriptor,
+  what: string,
+  body: (() => AsyncIterable<Buffer>) | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
   const url = new URL(loc);
   url.searchParams.set('digest', desc.digest);
   const headers: Record<string, string> = { 'content-type': 'application/octet-stream', 'content-length': body ? String(desc.size) : '0' };
@@ -87,7 +100,14 @@ async function finish(repo: Repository, loc: URL, desc: Descriptor, what: string
   if (got && got !== desc.digest) throw failedPrecondition(`${what}: the registry stored ${got}, expected ${desc.digest}`);
 }
 
-async function chunked(repo: Repository, loc: URL, desc: Descriptor, open: (offset: number) => AsyncIterable<Buffer>, opts: PushBlobOptions, what: string): Promise<URL> {
+async function chunked(
+  repo: Repository,
+  loc: URL,
+  desc: Descriptor,
+  open: (offset: number) => AsyncIterable<Buffer>,
+  opts: PushBlobOptions,
+  what: string,
+): Promise<URL> {
   const size = opts.chunkSize!;
   let offset = 0;
   let failures = 0;
@@ -152,7 +172,15 @@ export async function pushBlob(repo: Repository, desc: Descriptor, open: (offset
 
 export async function pushManifest(repo: Repository, desc: Descriptor, body: Buffer, object: string, signal?: AbortSignal): Promise<void> {
   const what = `push manifest ${repositoryName(repo.ref)}:${object}`;
-  const res = await repo.send({ method: 'PUT', path: `/v2/${repo.name}/manifests/${object}`, headers: { 'content-type': desc.mediaType }, body: () => body, scopes: [repo.scope('pull,push')], signal, what });
+  const res = await repo.send({
+    method: 'PUT',
+    path: `/v2/${repo.name}/manifests/${object}`,
+    headers: { 'content-type': desc.mediaType },
+    body: () => body,
+    scopes: [repo.scope('pull,push')],
+    signal,
+    what,
+  });
   if (res.status !== 201 && res.status !== 200) throw await responseError(what, res);
   res.discard();
   const got = res.header('docker-content-digest');

@@ -86,7 +86,9 @@ export class Repository {
       if (get.status === 404) throw await notFoundError(what, get);
       if (get.status < 200 || get.status > 299) throw await responseError(what, get);
       const body = await get.read(MAX_MANIFEST_BYTES).catch((e: unknown) => {
-        throw e instanceof SupervisorError && e.kind === 'InvalidArgument' ? notFound(`${what}: rejecting a manifest larger than ${MAX_MANIFEST_BYTES} bytes`) : e;
+        throw e instanceof SupervisorError && e.kind === 'InvalidArgument'
+          ? notFound(`${what}: rejecting a manifest larger than ${MAX_MANIFEST_BYTES} bytes`)
+          : e;
       });
       mediaType = contentType(get);
       if (!knownDocument(mediaType)) mediaType = bodyMediaType(body) ?? mediaType;
@@ -133,7 +135,13 @@ export class Repository {
     while (desc.size === 0 || pos < desc.size) {
       const progressAtTry = pos;
       try {
-        const res = await this.send({ method: 'GET', path: this.path(kind, desc.digest), headers: pos > 0 ? { range: `bytes=${pos}-` } : {}, signal: opts.signal, what });
+        const res = await this.send({
+          method: 'GET',
+          path: this.path(kind, desc.digest),
+          headers: pos > 0 ? { range: `bytes=${pos}-` } : {},
+          signal: opts.signal,
+          what,
+        });
         if (res.status === 404) throw await notFoundError(what, res);
         let skip = 0;
         if (res.status === 206) {
@@ -157,7 +165,8 @@ export class Repository {
             chunk = chunk.subarray(skip);
             skip = 0;
           }
-          if (desc.size > 0 && pos + chunk.length > desc.size) throw failedPrecondition(`${what}: the registry sent more than the descriptor's ${desc.size} bytes`);
+          if (desc.size > 0 && pos + chunk.length > desc.size)
+            throw failedPrecondition(`${what}: the registry sent more than the descriptor's ${desc.size} bytes`);
           verifier?.update(chunk);
           pos += chunk.length;
           yield chunk;
@@ -167,7 +176,12 @@ export class Repository {
       } catch (e) {
         if (!isRetryable(e) || opts.signal?.aborted) throw e;
         if (pos > progressAtTry) failures = 0;
-        if (++failures >= policy.attempts) throw new SupervisorError('Unavailable', `${(e as Error).message} (gave up after ${failures} tries without progress, ${pos} of ${desc.size} bytes received)`, { cause: e });
+        if (++failures >= policy.attempts)
+          throw new SupervisorError(
+            'Unavailable',
+            `${(e as Error).message} (gave up after ${failures} tries without progress, ${pos} of ${desc.size} bytes received)`,
+            { cause: e },
+          );
         const ms = backoffMs(policy, failures);
         this.client.log.debug('blob download interrupted, resuming', { what, at: pos, inMs: ms, err: e as Error });
         await sleep(ms, opts.signal);
@@ -180,7 +194,14 @@ export class Repository {
   async blobExists(desc: Descriptor, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     const what = `check blob ${repositoryName(this.ref)}@${desc.digest}`;
     const kind = isManifestType(desc.mediaType) || isIndexType(desc.mediaType) ? 'manifests' : 'blobs';
-    const res = await this.send({ method: 'HEAD', path: this.path(kind, desc.digest), headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {}, scopes: [this.scope('pull,push')], signal: opts.signal, what });
+    const res = await this.send({
+      method: 'HEAD',
+      path: this.path(kind, desc.digest),
+      headers: kind === 'manifests' ? { accept: MANIFEST_ACCEPT } : {},
+      scopes: [this.scope('pull,push')],
+      signal: opts.signal,
+      what,
+    });
     res.discard();
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -228,4 +249,3 @@ async function notFoundError(what: string, res: HttpResponse): Promise<Superviso
   const e = await responseError(what, res);
   return isNotFound(e) ? e : notFound(e.message, { cause: e });
 }
-

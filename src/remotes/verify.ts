@@ -13,7 +13,10 @@ export class Verifier {
   private readonly algorithm: string;
   private n = 0;
 
-  constructor(private readonly desc: Pick<Descriptor, 'digest' | 'size'>, private readonly what: string) {
+  constructor(
+    private readonly desc: Pick<Descriptor, 'digest' | 'size'>,
+    private readonly what: string,
+  ) {
     this.algorithm = parseDigest(desc.digest).algorithm;
     this.hash = createHash(this.algorithm);
   }
@@ -30,7 +33,8 @@ export class Verifier {
 
   /** Throws unless exactly the described bytes went through. */
   finish(): void {
-    if (this.desc.size > 0 && this.n !== this.desc.size) throw failedPrecondition(`${this.what}: size mismatch: got ${this.n} bytes, descriptor says ${this.desc.size}`);
+    if (this.desc.size > 0 && this.n !== this.desc.size)
+      throw failedPrecondition(`${this.what}: size mismatch: got ${this.n} bytes, descriptor says ${this.desc.size}`);
     const got = `${this.algorithm}:${this.hash.digest('hex')}`;
     if (got !== this.desc.digest) throw failedPrecondition(`${this.what}: digest mismatch: content is ${got}, expected ${this.desc.digest}`);
   }

@@ -24,7 +24,9 @@ export function containersService(
   onCreated?: (ns: string, c: Container) => void,
 ): ServiceImpl {
   return {
-    Get: unary(log, 'Containers/Get', async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => ({ container: containerToProto(await store.get(requireNamespace(ctx), req.id)) })),
+    Get: unary(log, 'Containers/Get', async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => ({
+      container: containerToProto(await store.get(requireNamespace(ctx), req.id)),
+    })),
     List: unary(log, 'Containers/List', async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({
       containers: (await store.list(requireNamespace(ctx), req.filters)).map(containerToProto),
     })),
@@ -43,7 +45,12 @@ export function containersService(
     }),
     Update: unary(log, 'Containers/Update', async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
       const c = await store.update(requireNamespace(ctx), containerFromProto(required(req.container, 'container: must be set')), req.update_mask ?? []);
-      events?.publish(ctx.ns, '/containers/update', 'containerd.events.ContainerUpdate', { id: c.id, image: c.image, labels: c.labels, snapshot_key: c.snapshotKey });
+      events?.publish(ctx.ns, '/containers/update', 'containerd.events.ContainerUpdate', {
+        id: c.id,
+        image: c.image,
+        labels: c.labels,
+        snapshot_key: c.snapshotKey,
+      });
       return { container: containerToProto(c) };
     }),
     Delete: unary(log, 'Containers/Delete', async (req: T['Delete']['req'], ctx): Promise<T['Delete']['res']> => {

@@ -31,7 +31,9 @@ function digestArg(d: string): string {
 export function contentService(store: ContentStore, log: Logger, events?: () => EventPublisher | undefined, onDeleted?: () => void): ServiceImpl {
   const svc = (m: string) => `Content/${m}`;
   return {
-    Info: unary(log, svc('Info'), async (req: T['Info']['req'], ctx): Promise<T['Info']['res']> => ({ info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))) })),
+    Info: unary(log, svc('Info'), async (req: T['Info']['req'], ctx): Promise<T['Info']['res']> => ({
+      info: infoToProto(await store.info(requireNamespace(ctx), digestArg(req.digest))),
+    })),
 
     Update: unary(log, svc('Update'), async (req: T['Update']['req'], ctx): Promise<T['Update']['res']> => {
       const { digest, labels } = required(req.info, 'info: required');
@@ -72,7 +74,9 @@ export function contentService(store: ContentStore, log: Logger, events?: () => 
       }
     }),
 
-    Status: unary(log, svc('Status'), async (req: T['Status']['req'], ctx): Promise<T['Status']['res']> => ({ status: statusToProto(await store.status(requireNamespace(ctx), validateRef(req.ref))) })),
+    Status: unary(log, svc('Status'), async (req: T['Status']['req'], ctx): Promise<T['Status']['res']> => ({
+      status: statusToProto(await store.status(requireNamespace(ctx), validateRef(req.ref))),
+    })),
 
     ListStatuses: unary(log, svc('ListStatuses'), async (req: T['ListStatuses']['req'], ctx): Promise<T['ListStatuses']['res']> => ({
       statuses: (await store.listStatuses(requireNamespace(ctx), req.filters)).map(statusToProto),
@@ -173,7 +177,14 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       }
       const reqTotal = nonNegative('total', req.total);
       if (reqTotal > 0) total = reqTotal;
-      const reply: WriteContentResponse = { action: req.action, started_at: undefined, updated_at: undefined, offset: String(offset), total: String(total || st.total), digest: '' };
+      const reply: WriteContentResponse = {
+        action: req.action,
+        started_at: undefined,
+        updated_at: undefined,
+        offset: String(offset),
+        total: String(total || st.total),
+        digest: '',
+      };
       const data = req.data;
       let queued = false;
       const rec = tap?.take(index);
@@ -183,7 +194,14 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
         // A failing writer's error is the answer (e.g. ResourceExhausted); a malformed message is InvalidArgument.
         if (rec.writerError instanceof SupervisorError) throw rec.writerError;
         if (rec.broken) throw invalidArgument(`ingest ref ${ref}: ${rec.broken}`);
-        if (req.action !== 'WRITE' || !rec.done || req.expected || (req.ref && req.ref !== ref) || (data?.length ?? 0) !== 0 || nonNegative('offset', req.offset) !== rec.offset) {
+        if (
+          req.action !== 'WRITE' ||
+          !rec.done ||
+          req.expected ||
+          (req.ref && req.ref !== ref) ||
+          (data?.length ?? 0) !== 0 ||
+          nonNegative('offset', req.offset) !== rec.offset
+        ) {
           throw invalidArgument(`ingest ref ${ref}: streamed WRITE does not match its request`);
         }
       }
@@ -249,7 +267,8 @@ async function writeSession(store: ContentStore, ctx: Ctx, call: ServerCall<Writ
       }
       req = next.value;
       index++;
-      if (req.ref && req.ref !== ref) throw invalidArgument(`ingest ref ${ref}: ref changed to ${JSON.stringify(req.ref.slice(0, 80))} within one Write stream`);
+      if (req.ref && req.ref !== ref)
+        throw invalidArgument(`ingest ref ${ref}: ref changed to ${JSON.stringify(req.ref.slice(0, 80))} within one Write stream`);
     }
   } catch (e) {
     // Earlier replies go out before the error ends the stream.

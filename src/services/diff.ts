@@ -19,7 +19,12 @@ type T = Api<typeof DIFF_SERVICE>;
 
 /** What Diff/Diff needs from the diff slice (src/diff LayerDiffer). */
 export interface Differ {
-  compare(ctx: Ctx, left: readonly Mount[], right: readonly Mount[], opts: { mediaType?: string; ref?: string; labels?: Record<string, string> }): Promise<{ desc: Descriptor }>;
+  compare(
+    ctx: Ctx,
+    left: readonly Mount[],
+    right: readonly Mount[],
+    opts: { mediaType?: string; ref?: string; labels?: Record<string, string> },
+  ): Promise<{ desc: Descriptor }>;
 }
 
 /** containerd's diff service: Apply (a layer onto mounts) and Diff (mounts to a layer). */

@@ -45,7 +45,8 @@ export function introspectionService(log: Logger, deps: { plugins: () => readonl
   return {
     Plugins: unary(log, 'Introspection/Plugins', async (req: T['Plugins']['req']): Promise<T['Plugins']['res']> => {
       const filter = parseFilters(req.filters);
-      const plugins = deps.plugins()
+      const plugins = deps
+        .plugins()
         .filter((p) => pluginAdaptors(p).some((a) => filter(a)))
         .map((p) => ({
           type: p.type,

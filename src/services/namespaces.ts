@@ -20,7 +20,9 @@ export function namespacesService(store: NamespaceStore, log: Logger, events?: (
   return {
     Get: unary(log, m('Get'), async (req: T['Get']['req'], ctx): Promise<T['Get']['res']> => ({ namespace: namespaceToProto(await store.get(ctx, req.name)) })),
 
-    List: unary(log, m('List'), async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({ namespaces: (await store.list(ctx, req.filter)).map(namespaceToProto) })),
+    List: unary(log, m('List'), async (req: T['List']['req'], ctx): Promise<T['List']['res']> => ({
+      namespaces: (await store.list(ctx, req.filter)).map(namespaceToProto),
+    })),
 
     Create: unary(log, m('Create'), async (req: T['Create']['req'], ctx): Promise<T['Create']['res']> => {
       const created = await store.create(ctx, namespaceFromProto(required(req.namespace, 'namespace: required')));

@@ -36,7 +36,8 @@ export function snapshotsService(deps: {
     if (!s) throw invalidArgument(`snapshotter not loaded: ${name} (available: ${[...deps.snapshotters.keys()].join(', ')})`);
     return s;
   };
-  const publish = (ctx: Ctx, topic: string, type: string, payload: Record<string, unknown>) => deps.events?.publish(ctx.ns, topic, `containerd.events.${type}`, payload);
+  const publish = (ctx: Ctx, topic: string, type: string, payload: Record<string, unknown>) =>
+    deps.events?.publish(ctx.ns, topic, `containerd.events.${type}`, payload);
   const m = (method: string) => `Snapshots/${method}`;
 
   return {

@@ -18,7 +18,12 @@ const RESOURCES_TYPE = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxR
 
 type T = Api<typeof TASKS_SERVICE>;
 
-const opt = z.number().int().optional().nullable().transform((v) => v ?? undefined);
+const opt = z
+  .number()
+  .int()
+  .optional()
+  .nullable()
+  .transform((v) => v ?? undefined);
 const LinuxResourcesSchema = z.looseObject({
   memory: z.looseObject({ limit: opt, reservation: opt, swap: opt }).optional(),
   cpu: z.looseObject({ shares: opt, quota: opt, period: opt, cpus: z.string().optional(), mems: z.string().optional() }).optional(),
@@ -116,6 +121,8 @@ export function tasksService(mgr: TaskManager, log: Logger): ServiceImpl {
       await mgr.update(requireNamespace(ctx), cid, resources);
       return {};
     }),
-    Checkpoint: unary(log, 'Tasks/Checkpoint', async (req: T['Checkpoint']['req'], ctx): Promise<T['Checkpoint']['res']> => mgr.checkpoint(requireNamespace(ctx), req.container_id)),
+    Checkpoint: unary(log, 'Tasks/Checkpoint', async (req: T['Checkpoint']['req'], ctx): Promise<T['Checkpoint']['res']> =>
+      mgr.checkpoint(requireNamespace(ctx), req.container_id),
+    ),
   };
 }

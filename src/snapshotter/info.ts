@@ -14,5 +14,3 @@ export function toInfo(name: string, rec: Pick<SnapshotRecord, 'kind' | 'parent'
 export function adaptInfo(info: Info) {
   return adapt({ name: info.name, parent: info.parent ?? '', kind: info.kind.toLowerCase() }, info.labels);
 }
-
-

@@ -23,7 +23,12 @@ export interface OverlayOptions extends DirSnapshotterOptions {
  * lowerdir lists absolute paths, nearest parent first; see mounts.ts `compactLowerdir` for deep chains.
  */
 export class OverlaySnapshotter extends DirSnapshotter {
-  private constructor(root: string, store: MetaStore, opts: OverlayOptions, private readonly indexOff: boolean) {
+  private constructor(
+    root: string,
+    store: MetaStore,
+    opts: OverlayOptions,
+    private readonly indexOff: boolean,
+  ) {
     super(root, store, opts.log ?? nullLogger, opts.offloadRemoval);
   }
 

@@ -87,7 +87,7 @@ export class MetaStore {
   /** Ids of every ancestor of `parent` (inclusive), nearest first: the overlay lowerdir order. */
   chainIds(parent: string | undefined): string[] {
     const out: string[] = [];
-    for (let p = parent; p !== undefined; ) {
+    for (let p = parent; p !== undefined;) {
       const r = this.records.get(p);
       if (!r) break;
       out.push(r.id);

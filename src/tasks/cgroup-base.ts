@@ -119,7 +119,9 @@ export function removeEmptyCgroupParents(parent: string): void {
     const top = join(own, ...rel);
     let entries: string[];
     try {
-      entries = readdirSync(top, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(top, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       continue; // not there: nothing to remove
     }

@@ -24,18 +24,46 @@ function kv(text: string | undefined): Map<string, string> {
 /** memory.stat keys whose proto names differ (pgpgin → pg_pg_in, …). */
 const MEMORY_RENAMES: Record<string, string> = { pgpgin: 'pg_pg_in', pgpgout: 'pg_pg_out', pgfault: 'pg_fault', pgmajfault: 'pg_maj_fault' };
 const MEMORY_FIELDS = new Set([
-  'cache', 'rss', 'rss_huge', 'mapped_file', 'dirty', 'writeback', 'pg_pg_in', 'pg_pg_out', 'pg_fault', 'pg_maj_fault', 'inactive_anon',
-  'active_anon', 'inactive_file', 'active_file', 'unevictable', 'hierarchical_memory_limit', 'hierarchical_swap_limit',
+  'cache',
+  'rss',
+  'rss_huge',
+  'mapped_file',
+  'dirty',
+  'writeback',
+  'pg_pg_in',
+  'pg_pg_out',
+  'pg_fault',
+  'pg_maj_fault',
+  'inactive_anon',
+  'active_anon',
+  'inactive_file',
+  'active_file',
+  'unevictable',
+  'hierarchical_memory_limit',
+  'hierarchical_swap_limit',
 ]);
 
 async function v1(dirs: CgroupDirs): Promise<Record<string, unknown>> {
   const f = (ctrl: string, file: string) => readText(dirs.get(ctrl) && join(dirs.get(ctrl)!, file));
-  const [pidsCur, pidsMax, usage, perCpu, cpuStat, throttle, memUsage, memLimit, memMax, memFail, memStat, swUsage, swLimit, swMax, swFail] = await Promise.all([
-    f('pids', 'pids.current'), f('pids', 'pids.max'),
-    f('cpuacct', 'cpuacct.usage'), f('cpuacct', 'cpuacct.usage_percpu'), f('cpuacct', 'cpuacct.stat'), f('cpu', 'cpu.stat'),
-    f('memory', 'memory.usage_in_bytes'), f('memory', 'memory.limit_in_bytes'), f('memory', 'memory.max_usage_in_bytes'), f('memory', 'memory.failcnt'), f('memory', 'memory.stat'),
-    f('memory', 'memory.memsw.usage_in_bytes'), f('memory', 'memory.memsw.limit_in_bytes'), f('memory', 'memory.memsw.max_usage_in_bytes'), f('memory', 'memory.memsw.failcnt'),
-  ]);
+  const [pidsCur, pidsMax, usage, perCpu, cpuStat, throttle, memUsage, memLimit, memMax, memFail, memStat, swUsage, swLimit, swMax, swFail] = await Promise.all(
+    [
+      f('pids', 'pids.current'),
+      f('pids', 'pids.max'),
+      f('cpuacct', 'cpuacct.usage'),
+      f('cpuacct', 'cpuacct.usage_percpu'),
+      f('cpuacct', 'cpuacct.stat'),
+      f('cpu', 'cpu.stat'),
+      f('memory', 'memory.usage_in_bytes'),
+      f('memory', 'memory.limit_in_bytes'),
+      f('memory', 'memory.max_usage_in_bytes'),
+      f('memory', 'memory.failcnt'),
+      f('memory', 'memory.stat'),
+      f('memory', 'memory.memsw.usage_in_bytes'),
+      f('memory', 'memory.memsw.limit_in_bytes'),
+      f('memory', 'memory.memsw.max_usage_in_bytes'),
+      f('memory', 'memory.memsw.failcnt'),
+    ],
+  );
   // cpuacct.stat is in USER_HZ (100/s on Linux): 10 ms per tick.
   const ticks = kv(cpuStat);
   const ns = (k: string) => String(BigInt(num(ticks.get(k))) * 10_000_000n);
@@ -62,9 +90,37 @@ async function v1(dirs: CgroupDirs): Promise<Record<string, unknown>> {
 
 /** MemoryStat fields that memory.stat reports under the same name. */
 const V2_MEMORY_FIELDS = [
-  'anon', 'file', 'kernel_stack', 'slab', 'sock', 'shmem', 'file_mapped', 'file_dirty', 'file_writeback', 'anon_thp', 'inactive_anon', 'active_anon',
-  'inactive_file', 'active_file', 'unevictable', 'slab_reclaimable', 'slab_unreclaimable', 'pgfault', 'pgmajfault', 'workingset_refault', 'workingset_activate',
-  'workingset_nodereclaim', 'pgrefill', 'pgscan', 'pgsteal', 'pgactivate', 'pgdeactivate', 'pglazyfree', 'pglazyfreed', 'thp_fault_alloc', 'thp_collapse_alloc',
+  'anon',
+  'file',
+  'kernel_stack',
+  'slab',
+  'sock',
+  'shmem',
+  'file_mapped',
+  'file_dirty',
+  'file_writeback',
+  'anon_thp',
+  'inactive_anon',
+  'active_anon',
+  'inactive_file',
+  'active_file',
+  'unevictable',
+  'slab_reclaimable',
+  'slab_unreclaimable',
+  'pgfault',
+  'pgmajfault',
+  'workingset_refault',
+  'workingset_activate',
+  'workingset_nodereclaim',
+  'pgrefill',
+  'pgscan',
+  'pgsteal',
+  'pgactivate',
+  'pgdeactivate',
+  'pglazyfree',
+  'pglazyfreed',
+  'thp_fault_alloc',
+  'thp_collapse_alloc',
 ];
 
 /** memory.stat value; Linux 5.9 split workingset_* into _anon and _file, which add up to the old key. */
@@ -89,8 +145,16 @@ function ioUsage(text: string | undefined): Record<string, string>[] {
 async function v2(dir: string): Promise<Record<string, unknown>> {
   const f = (file: string) => readText(join(dir, file));
   const [pidsCur, pidsMax, cpuStat, memCur, memMax, memStatText, swapCur, swapMax, memEvents, ioStat] = await Promise.all([
-    f('pids.current'), f('pids.max'), f('cpu.stat'), f('memory.current'), f('memory.max'), f('memory.stat'), f('memory.swap.current'), f('memory.swap.max'),
-    f('memory.events'), f('io.stat'),
+    f('pids.current'),
+    f('pids.max'),
+    f('cpu.stat'),
+    f('memory.current'),
+    f('memory.max'),
+    f('memory.stat'),
+    f('memory.swap.current'),
+    f('memory.swap.max'),
+    f('memory.events'),
+    f('io.stat'),
   ]);
   const cpu = kv(cpuStat);
   const mem = kv(memStatText);
@@ -100,9 +164,22 @@ async function v2(dir: string): Promise<Record<string, unknown>> {
   Object.assign(memory, { usage: num(memCur), usage_limit: limit(memMax), swap_usage: num(swapCur), swap_limit: limit(swapMax) });
   return {
     pids: { current: num(pidsCur), limit: limit(pidsMax) },
-    cpu: { usage_usec: num(cpu.get('usage_usec')), user_usec: num(cpu.get('user_usec')), system_usec: num(cpu.get('system_usec')), nr_periods: num(cpu.get('nr_periods')), nr_throttled: num(cpu.get('nr_throttled')), throttled_usec: num(cpu.get('throttled_usec')) },
+    cpu: {
+      usage_usec: num(cpu.get('usage_usec')),
+      user_usec: num(cpu.get('user_usec')),
+      system_usec: num(cpu.get('system_usec')),
+      nr_periods: num(cpu.get('nr_periods')),
+      nr_throttled: num(cpu.get('nr_throttled')),
+      throttled_usec: num(cpu.get('throttled_usec')),
+    },
     memory,
-    memory_events: { low: num(events.get('low')), high: num(events.get('high')), max: num(events.get('max')), oom: num(events.get('oom')), oom_kill: num(events.get('oom_kill')) },
+    memory_events: {
+      low: num(events.get('low')),
+      high: num(events.get('high')),
+      max: num(events.get('max')),
+      oom: num(events.get('oom')),
+      oom_kill: num(events.get('oom_kill')),
+    },
     io: { usage: ioUsage(ioStat) },
   };
 }

@@ -32,7 +32,9 @@ async function probe(stateDir: string): Promise<ProcessState | undefined> {
 
 const unknownExit = (pid: number): Exit => ({ pid, exitStatus: 255, exitedAt: new Date(), oomKilled: false });
 const toExit = (s: ProcessState, pid: number): Exit =>
-  s.exit ? { pid: s.exit.pid, exitStatus: s.exit.exitStatus, exitedAt: s.exit.exitedAt, exitedAtNs: s.exit.exitedAtNs, oomKilled: s.exit.oomKilled } : unknownExit(pid);
+  s.exit
+    ? { pid: s.exit.pid, exitStatus: s.exit.exitStatus, exitedAt: s.exit.exitedAt, exitedAtNs: s.exit.exitedAtNs, oomKilled: s.exit.oomKilled }
+    : unknownExit(pid);
 
 /** Returns how many tasks came back. */
 export async function restoreTasks(mgr: TaskManager): Promise<{ restored: number; removed: number }> {
@@ -40,10 +42,14 @@ export async function restoreTasks(mgr: TaskManager): Promise<{ restored: number
   void emptyTrash(mgr.paths).catch((e) => mgr.log.warn('emptying the task trash failed', { err: e as Error }));
   const found: Array<[string, string]> = [];
   for (const ns of await dirs(root)) for (const id of await dirs(join(root, ns))) found.push([ns, id]);
-  const results = await Promise.all(found.map(([ns, id]) => restoreOne(mgr, ns, id).catch((e) => {
-    mgr.log.error('task restore failed', { ns, id, err: e as Error });
-    return 'failed' as const;
-  })));
+  const results = await Promise.all(
+    found.map(([ns, id]) =>
+      restoreOne(mgr, ns, id).catch((e) => {
+        mgr.log.error('task restore failed', { ns, id, err: e as Error });
+        return 'failed' as const;
+      }),
+    ),
+  );
   return { restored: results.filter((r) => r === 'restored').length, removed: results.filter((r) => r === 'removed').length };
 }
 
@@ -53,7 +59,11 @@ async function restoreOne(mgr: TaskManager, ns: string, id: string): Promise<'re
   const execRecs = rec ? await readExecRecords(bundle) : [];
   const all = rec ? [rec.stateDir, ...execRecs.map((e) => e.stateDir)] : [];
   let gone = !rec;
-  if (rec) gone = await mgr.opts.containers.get(background(ns), id).then(() => false, (e) => (isNotFound(e) ? true : Promise.reject(e)));
+  if (rec)
+    gone = await mgr.opts.containers.get(background(ns), id).then(
+      () => false,
+      (e) => (isNotFound(e) ? true : Promise.reject(e)),
+    );
   const [initState, ...execStates] = await Promise.all(all.map(probe));
   if (gone) {
     // Container record deleted while berthd was down (or a create that never finished): clean up.
@@ -70,7 +80,14 @@ async function restoreOne(mgr: TaskManager, ns: string, id: string): Promise<'re
   }
   const r = rec!;
   const hooks = mgr.hooks(ns, bundle);
-  const revive = async (execId: string | undefined, stateDir: string, io: typeof r.io, pid: number, s: ProcessState | undefined, capture: TaskCapture | undefined) => {
+  const revive = async (
+    execId: string | undefined,
+    stateDir: string,
+    io: typeof r.io,
+    pid: number,
+    s: ProcessState | undefined,
+    capture: TaskCapture | undefined,
+  ) => {
     const status = s?.status ?? 'stopped';
     const p = new Proc(id, execId, stateDir, io, s?.pid ?? pid, { status: status === 'stopped' ? 'running' : status }, hooks, mgr.log);
     p.capture = capture;

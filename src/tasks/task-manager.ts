@@ -15,7 +15,18 @@ import type { Logger } from '../core/logger';
 import type { Mount } from '../core/types';
 import type { EventPublisher } from '../events/types';
 import type { Container } from '../containers';
-import { createBundle, discardBundle, markExitReported, markExitReportedSync, removeBundle, removeExecRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from './bundle';
+import {
+  createBundle,
+  discardBundle,
+  markExitReported,
+  markExitReportedSync,
+  removeBundle,
+  removeExecRecord,
+  TaskPaths,
+  writeExecRecord,
+  writeTaskRecord,
+  type TaskRecord,
+} from './bundle';
 import { cgroupDirsAt, cgroupDirsOf, cgroupPids, prepareCgroupBase, removeEmptyCgroupParents, updateResources, type CgroupDirs } from './cgroup';
 import { TaskEvents } from './events';
 import { createProcess, helperPath, openAttach, removeStateDir, type AttachStream, type Capture, type PendingAttach } from './helper';
@@ -223,7 +234,17 @@ export class TaskManager {
   /** What planFromSpec needs for a container's init (the same ahead of Tasks/Create and in it). */
   private planOptions(ns: string, id: string, rootfsMounts: Mount[], seccomp: SeccompFilter | null, stdio?: SpecToPlanOptions['stdio']): SpecToPlanOptions {
     const bundle = this.paths.bundle(ns, id);
-    return { id, stateDir: this.paths.initStateDir(ns, id), bundle, rootfsMounts, stdio, cgroupParent: this.cgroupParent, keepCgroupParents: true, seccomp, usernsRemap: this.usernsRemap };
+    return {
+      id,
+      stateDir: this.paths.initStateDir(ns, id),
+      bundle,
+      rootfsMounts,
+      stdio,
+      cgroupParent: this.cgroupParent,
+      keepCgroupParents: true,
+      seccomp,
+      usernsRemap: this.usernsRemap,
+    };
   }
 
   async create(ctx: Ctx, o: CreateTaskOptions): Promise<{ pid: number }> {
@@ -270,7 +291,10 @@ export class TaskManager {
       made = true;
       await createBundle(bundle, specJson);
       const capture = captureFor(o.capture, io, `task ${id}`);
-      const plan = warmPlan(warm, terminal, rootfs, stdio, capture) ?? { ...planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan, capture };
+      const plan = warmPlan(warm, terminal, rootfs, stdio, capture) ?? {
+        ...planFromSpec(spec, this.planOptions(ctx.ns, id, rootfs, seccomp, stdio)).plan,
+        capture,
+      };
       const prelaunched = launching;
       launching = undefined; // createProcess owns it now
       const created = await createProcess(plan, { ...this.helperOptions, prelaunched });

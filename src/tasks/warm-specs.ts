@@ -70,7 +70,13 @@ export class WarmSpecs {
 }
 
 /** The warm plan with this call's rootfs mounts and stdio, or undefined to build it anew. */
-export function warmPlan(warm: WarmSpec | undefined, terminal: boolean, rootfs: Mount[], stdio: SpecToPlanOptions['stdio'], capture?: Capture): LaunchPlan | undefined {
+export function warmPlan(
+  warm: WarmSpec | undefined,
+  terminal: boolean,
+  rootfs: Mount[],
+  stdio: SpecToPlanOptions['stdio'],
+  capture?: Capture,
+): LaunchPlan | undefined {
   if (!warm?.plan || warm.plan.terminal !== terminal) return undefined;
   try {
     return withLaunchParts(warm.plan, { rootfsMounts: rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), stdio, capture });

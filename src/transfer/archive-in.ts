@@ -36,7 +36,12 @@ const METADATA_LIMIT = 16 << 20;
 /** Legacy per-layer files of `docker save` that are not content. */
 const IGNORED = /(^|\/)(json|VERSION)$/;
 
-export async function readArchive(ctx: Ctx, content: ContentStore, input: AsyncIterable<Buffer>, onFile?: (path: string, size: number) => void): Promise<ArchiveContents> {
+export async function readArchive(
+  ctx: Ctx,
+  content: ContentStore,
+  input: AsyncIterable<Buffer>,
+  onFile?: (path: string, size: number) => void,
+): Promise<ArchiveContents> {
   try {
     return await read(ctx, content, input, onFile);
   } catch (e) {
@@ -53,7 +58,10 @@ async function read(ctx: Ctx, content: ContentStore, input: AsyncIterable<Buffer
   feeding.catch(() => undefined);
   for await (const entry of extract) {
     const h = entry.header;
-    const name = posix.normalize(h.name).replace(/^(\.\/)+/, '').replace(/\/$/, '');
+    const name = posix
+      .normalize(h.name)
+      .replace(/^(\.\/)+/, '')
+      .replace(/\/$/, '');
     if (name.startsWith('../') || name.startsWith('/')) {
       entry.resume();
       throw invalidArgument(`archive entry ${JSON.stringify(h.name)}: path leaves the archive`);
@@ -171,7 +179,8 @@ export async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerato
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   };
-  if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528) throw notImplemented('import: a zstd-compressed archive is not supported; decompress it first (zstd -d)');
+  if (first.length >= 4 && first.readUInt32LE(0) === 0xfd2fb528)
+    throw notImplemented('import: a zstd-compressed archive is not supported; decompress it first (zstd -d)');
   if (!(first[0] === 0x1f && first[1] === 0x8b)) return yield* rest();
   const gunzip = createGunzip();
   const feeding = pipeline(Readable.from(rest()), gunzip);

@@ -33,7 +33,11 @@ export async function readBlob(ctx: Ctx, content: ContentStore, desc: Pick<Descr
 export async function setLabels(ctx: Ctx, content: ContentStore, digest: string, labels: Labels): Promise<void> {
   const keys = Object.keys(labels);
   if (!keys.length) return;
-  await content.update(ctx, { digest, labels }, keys.map((k) => `labels.${k}`));
+  await content.update(
+    ctx,
+    { digest, labels },
+    keys.map((k) => `labels.${k}`),
+  );
 }
 
 /**
@@ -59,7 +63,14 @@ export function withDistributionSource(existing: Labels | undefined, ref: Pick<R
  * Writes a blob through an ingest named `ref` (resumed if it exists), verified against `desc` at
  * commit, with `labels`. A blob that is already there only gets the labels.
  */
-export async function writeBlob(ctx: Ctx, content: ContentStore, ref: string, desc: Descriptor, data: Buffer | AsyncIterable<Buffer>, labels: Labels = {}): Promise<void> {
+export async function writeBlob(
+  ctx: Ctx,
+  content: ContentStore,
+  ref: string,
+  desc: Descriptor,
+  data: Buffer | AsyncIterable<Buffer>,
+  labels: Labels = {},
+): Promise<void> {
   let w;
   try {
     w = await content.writer(ctx, { ref, total: desc.size, expected: desc.digest });

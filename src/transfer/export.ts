@@ -31,7 +31,6 @@ export interface ExportRequest {
   onProgress?: ProgressFn;
 }
 
-
 /** containerd's ociReferenceName: the OCI ref name is the tag (or digest) alone. */
 function ociRefName(name: string): string {
   try {
@@ -120,7 +119,9 @@ export async function exportImages(ctx: Ctx, stores: TransferStores, req: Export
       } else dockerManifest.push({ Config: configPath, RepoTags: tag ? [tag] : [], Layers: layerPaths });
       if (tag && format === 'docker') {
         const at = tag.lastIndexOf(':');
-        (repositories[tag.slice(0, at)] ??= {})[tag.slice(at + 1)] = layerPaths.length ? layerPaths[layerPaths.length - 1]!.split('/')[0]! : hex(m.config.digest);
+        (repositories[tag.slice(0, at)] ??= {})[tag.slice(at + 1)] = layerPaths.length
+          ? layerPaths[layerPaths.length - 1]!.split('/')[0]!
+          : hex(m.config.digest);
       }
     };
     if (format === 'oci') {
@@ -130,19 +131,29 @@ export async function exportImages(ctx: Ctx, stores: TransferStores, req: Export
         for (const doc of plan.docs) await blob(doc.desc, doc.data);
         for (const m of plan.manifests) {
           for (const b of [m.config, ...m.layers]) if (!(req.skipNonDistributable && isNonDistributable(b.mediaType))) await blob(b);
-          if (plan.root.digest === m.desc.digest || plan.manifests.length === 1) await manifestEntry(name, m, m.layers.map((l) => blobName(l.digest)), blobName(m.config.digest));
+          if (plan.root.digest === m.desc.digest || plan.manifests.length === 1)
+            await manifestEntry(
+              name,
+              m,
+              m.layers.map((l) => blobName(l.digest)),
+              blobName(m.config.digest),
+            );
         }
       }
       const index = {
         schemaVersion: 2,
         mediaType: MEDIA_TYPE.ociIndex,
-        manifests: images.map(({ name, img }) => ({ ...img.target, annotations: { ...img.target.annotations, [ANNOTATION_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: ociRefName(name) } })),
+        manifests: images.map(({ name, img }) => ({
+          ...img.target,
+          annotations: { ...img.target.annotations, [ANNOTATION_IMAGE_NAME]: name, [ANNOTATION_REF_NAME]: ociRefName(name) },
+        })),
       };
       const indexBuf = Buffer.from(JSON.stringify(index));
       await tar.add('index.json', indexBuf.length, indexBuf);
     } else {
       for (const { name, plan } of images) {
-        if (plan.manifests.length !== 1) throw invalidArgument(`export ${name}: a docker archive holds one platform per image; ${plan.manifests.length} selected (name one platform)`);
+        if (plan.manifests.length !== 1)
+          throw invalidArgument(`export ${name}: a docker archive holds one platform per image; ${plan.manifests.length} selected (name one platform)`);
         const m = plan.manifests[0]!;
         const configPath = `${hex(m.config.digest)}.json`;
         if (!written.has(configPath)) {

@@ -37,7 +37,12 @@ export interface FetchContext {
  * Returns whether bytes were downloaded.
  */
 /** `received`: called once the blob's bytes are all in, before its commit. */
-export async function fetchToStore(ctx: Ctx, f: FetchContext, desc: Descriptor, opts: { received?: () => void; attempt?: number } = {}): Promise<'exists' | 'fetched'> {
+export async function fetchToStore(
+  ctx: Ctx,
+  f: FetchContext,
+  desc: Descriptor,
+  opts: { received?: () => void; attempt?: number } = {},
+): Promise<'exists' | 'fetched'> {
   const attempt = opts.attempt ?? 0;
   const ref = f.repo.ref;
   const existing = await infoOf(ctx, f.content, desc.digest);

@@ -39,7 +39,6 @@ export interface ImportRequest {
   onProgress?: ProgressFn;
 }
 
-
 function canonical(name: string): string | undefined {
   try {
     return formatReference(parseReference(name));
@@ -68,8 +67,20 @@ function layerMediaType(b: ArchiveBlob): string {
 
 /** Docker's manifest.json entries become Docker schema 2 manifests in the content store (as containerd's importer). */
 async function dockerImages(ctx: Ctx, stores: TransferStores, a: ArchiveContents, req: ImportRequest): Promise<Array<{ name: string; target: Descriptor }>>;
-async function dockerImages(ctx: Ctx, stores: TransferStores, a: ArchiveContents, req: ImportRequest, unnamed: true): Promise<Array<{ name?: string; target: Descriptor }>>;
-async function dockerImages(ctx: Ctx, stores: TransferStores, a: ArchiveContents, req: ImportRequest, unnamed = false): Promise<Array<{ name?: string; target: Descriptor }>> {
+async function dockerImages(
+  ctx: Ctx,
+  stores: TransferStores,
+  a: ArchiveContents,
+  req: ImportRequest,
+  unnamed: true,
+): Promise<Array<{ name?: string; target: Descriptor }>>;
+async function dockerImages(
+  ctx: Ctx,
+  stores: TransferStores,
+  a: ArchiveContents,
+  req: ImportRequest,
+  unnamed = false,
+): Promise<Array<{ name?: string; target: Descriptor }>> {
   let entries: Array<{ Config?: unknown; RepoTags?: unknown; Layers?: unknown }>;
   try {
     entries = JSON.parse(a.manifestJson!.toString('utf8'));
@@ -186,7 +197,8 @@ export async function importImages(ctx: Ctx, stores: TransferStores, input: Asyn
         const plan = await planImage(target, (d) => readBlob(lctx, stores.content, d, 'manifest'), { all: req.allPlatforms, platforms }, `import ${name}`);
         for (const doc of plan.docs) await setLabels(lctx, stores.content, doc.desc.digest, doc.gcLabels);
         for (const m of plan.manifests) {
-          for (const b of [m.config, ...m.layers]) if (!(await infoOf(lctx, stores.content, b.digest))) throw notFound(`import ${name}: blob ${b.digest} is not in the archive`);
+          for (const b of [m.config, ...m.layers])
+            if (!(await infoOf(lctx, stores.content, b.digest))) throw notFound(`import ${name}: blob ${b.digest} is not in the archive`);
         }
         for (const u of unpacks) {
           const snapshotter = u.snapshotter || (await stores.defaultSnapshotter(lctx));

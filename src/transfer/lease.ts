@@ -32,7 +32,12 @@ export interface OperationLease {
  */
 const inUse = new Set<string>();
 
-export async function operationLease(ctx: Ctx, stores: { leases: LeaseManager; gc?: GcTrigger }, operation: string, expiryMs = DEFAULT_LEASE_EXPIRY_MS): Promise<OperationLease> {
+export async function operationLease(
+  ctx: Ctx,
+  stores: { leases: LeaseManager; gc?: GcTrigger },
+  operation: string,
+  expiryMs = DEFAULT_LEASE_EXPIRY_MS,
+): Promise<OperationLease> {
   const { leases, gc } = stores;
   const key = createHash('sha256').update(operation).digest('hex').slice(0, 32);
   const now = Date.now();

@@ -55,7 +55,9 @@ export function selectFromIndex(index: Descriptor, entries: PlatformDescriptor[]
   const out = entries.filter((e) => picked.has(e)).slice(0, choice.limit && choice.limit > 0 ? choice.limit : undefined);
   if (out.length === 0) {
     const have = entries.map((e) => (e.platform ? formatPlatform(e.platform) : 'unknown')).join(', ');
-    throw notFound(`no match for platform in manifest ${index.digest}: wanted ${choice.platforms.map(formatPlatform).join(', ')}, the index has ${have || 'nothing'}`);
+    throw notFound(
+      `no match for platform in manifest ${index.digest}: wanted ${choice.platforms.map(formatPlatform).join(', ')}, the index has ${have || 'nothing'}`,
+    );
   }
   return out;
 }

@@ -120,8 +120,14 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
       }),
     );
     const wanted: Array<Required<UnpackRequest>> = [];
-    if (req.unpacks) for (const u of req.unpacks) wanted.push({ platform: normalizePlatform(u.platform ?? platforms[0]!), snapshotter: u.snapshotter || (await stores.defaultSnapshotter(lctx)) });
-    else if (req.unpack !== false) wanted.push({ platform: normalizePlatform(req.unpackPlatform ?? platforms[0]!), snapshotter: req.snapshotter || (await stores.defaultSnapshotter(lctx)) });
+    if (req.unpacks)
+      for (const u of req.unpacks)
+        wanted.push({ platform: normalizePlatform(u.platform ?? platforms[0]!), snapshotter: u.snapshotter || (await stores.defaultSnapshotter(lctx)) });
+    else if (req.unpack !== false)
+      wanted.push({
+        platform: normalizePlatform(req.unpackPlatform ?? platforms[0]!),
+        snapshotter: req.snapshotter || (await stores.defaultSnapshotter(lctx)),
+      });
     const strict = explicit && !req.allPlatforms && plan.root.digest === plan.manifests[0]?.desc.digest;
     const targets: UnpackTarget[] = [];
     for (const u of wanted) {
@@ -137,7 +143,13 @@ export async function pull(ctx: Ctx, stores: TransferStores, o: PullerOptions, r
       progress?.({ event: 'saved', name: n.name, desc: root });
     }
     await lease.release();
-    return { image: saved[0]!, images: saved, fetched: fetched.count, unpacks: fetched.unpacked, ...(fetched.unpacked[0] ? { unpacked: fetched.unpacked[0] } : {}) };
+    return {
+      image: saved[0]!,
+      images: saved,
+      fetched: fetched.count,
+      unpacks: fetched.unpacked,
+      ...(fetched.unpacked[0] ? { unpacked: fetched.unpacked[0] } : {}),
+    };
   } catch (e) {
     controller.abort();
     // Out of space: what the lease holds is what filled the disk, and a retry cannot succeed
@@ -185,7 +197,9 @@ function pickUnpackTarget(plan: ImagePlan, configs: Map<string, ImageConfig>, pl
   const hit = plan.manifests.find((x) => !x.metadataOnly && m.match(normalizePlatform(configs.get(x.desc.digest)!.platform)));
   if (!hit && strict) {
     const got = configs.get(plan.manifests[0]!.desc.digest)!.platform;
-    throw notFound(`no match for platform in manifest ${plan.root.digest}: the image is ${formatPlatform(normalizePlatform(got))}, wanted ${formatPlatform(platform)}`);
+    throw notFound(
+      `no match for platform in manifest ${plan.root.digest}: the image is ${formatPlatform(normalizePlatform(got))}, wanted ${formatPlatform(platform)}`,
+    );
   }
   return hit;
 }
@@ -205,7 +219,13 @@ interface DownloadPlan {
 }
 
 /** All layers through a limiter, and the unpack of each target manifest alongside. */
-async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchContext, plan: ImagePlan, d: DownloadPlan): Promise<{ count: number; unpacked: Unpacked[] }> {
+async function downloadAndUnpack(
+  ctx: Ctx,
+  stores: TransferStores,
+  f: FetchContext,
+  plan: ImagePlan,
+  d: DownloadPlan,
+): Promise<{ count: number; unpacked: Unpacked[] }> {
   const limiter = new Limiter(d.req.concurrency ?? d.o.concurrency ?? 3);
   const ready = new Map<string, Deferred<void>>();
   const layers: Descriptor[] = [];
@@ -242,7 +262,14 @@ async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchConte
   const unpacking = (async () => {
     for (const t of d.targets) {
       const m = t.manifest;
-      const job = { config: m.config, image: d.configs.get(m.desc.digest)!, layers: m.layers, snapshotter: t.snapshotter, lease: ctx.lease, layerReady: (i: number) => ready.get(m.layers[i]!.digest)!.promise };
+      const job = {
+        config: m.config,
+        image: d.configs.get(m.desc.digest)!,
+        layers: m.layers,
+        snapshotter: t.snapshotter,
+        lease: ctx.lease,
+        layerReady: (i: number) => ready.get(m.layers[i]!.digest)!.promise,
+      };
       const chainId = await unpackImage(ctx, stores, job, f.onProgress);
       unpacked.push({ snapshotter: t.snapshotter, chainId, platform: t.platform });
     }
@@ -260,4 +287,3 @@ async function downloadAndUnpack(ctx: Ctx, stores: TransferStores, f: FetchConte
 function isAbortFallout(e: unknown, ctx: Ctx): boolean {
   return (e as { kind?: string })?.kind === 'Canceled' && !!ctx.signal?.aborted;
 }
-

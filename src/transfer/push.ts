@@ -83,7 +83,13 @@ export async function push(ctx: Ctx, stores: TransferStores, o: { registry: Regi
       limiter.run(async () => {
         const how = await pushBlob(op, stores, repo, target, b, req);
         result[how]++;
-        progress?.({ event: how === 'skipped' ? 'exists' : how === 'mounted' ? 'mounted' : 'complete', name: b.digest, desc: b, progress: b.size, total: b.size });
+        progress?.({
+          event: how === 'skipped' ? 'exists' : how === 'mounted' ? 'mounted' : 'complete',
+          name: b.digest,
+          desc: b,
+          progress: b.size,
+          total: b.size,
+        });
       }),
     );
     const settled = await Promise.allSettled(sends);
@@ -108,7 +114,14 @@ export async function push(ctx: Ctx, stores: TransferStores, o: { registry: Regi
   }
 }
 
-async function pushBlob(ctx: Ctx, stores: TransferStores, repo: Repository, target: Reference, b: Descriptor, req: PushRequest): Promise<'uploaded' | 'mounted' | 'skipped'> {
+async function pushBlob(
+  ctx: Ctx,
+  stores: TransferStores,
+  repo: Repository,
+  target: Reference,
+  b: Descriptor,
+  req: PushRequest,
+): Promise<'uploaded' | 'mounted' | 'skipped'> {
   if (await repo.blobExists(b, { signal: ctx.signal })) return 'skipped';
   const info = await infoOf(ctx, stores.content, b.digest);
   const from = info ? mountCandidate(info.labels, target) : undefined;
@@ -137,4 +150,3 @@ async function labelSource(ctx: Ctx, stores: TransferStores, target: Reference, 
   const info = await infoOf(ctx, stores.content, digest);
   if (info) await setLabels(ctx, stores.content, digest, withDistributionSource(info.labels, target));
 }
-

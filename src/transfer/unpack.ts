@@ -43,7 +43,8 @@ export async function unpackImage(ctx: Ctx, stores: TransferStores, job: UnpackJ
   const sn = stores.snapshotters.get(job.snapshotter);
   if (!sn) throw invalidArgument(`unpack: snapshotter ${JSON.stringify(job.snapshotter)} does not exist (have ${[...stores.snapshotters.keys()].join(', ')})`);
   const diffIds = job.image.diffIds;
-  if (diffIds.length !== job.layers.length) throw failedPrecondition(`image config ${job.config.digest}: ${diffIds.length} diff IDs for ${job.layers.length} layers`);
+  if (diffIds.length !== job.layers.length)
+    throw failedPrecondition(`image config ${job.config.digest}: ${diffIds.length} diff IDs for ${job.layers.length} layers`);
   const chain = chainIds(diffIds);
   for (let i = 0; i < job.layers.length; i++) {
     const layer = job.layers[i]!;
@@ -73,7 +74,8 @@ export async function unpackImage(ctx: Ctx, stores: TransferStores, job: UnpackJ
       await job.layerReady?.(i);
       onProgress?.({ event: 'unpacking', name: chainId, desc: layer });
       const applied = await stores.applier.apply(ctx, layer, mounts);
-      if (applied.digest !== diffIds[i]) throw failedPrecondition(`layer ${layer.digest}: wrong diff id calculated on extraction: got ${applied.digest}, the config says ${diffIds[i]}`);
+      if (applied.digest !== diffIds[i])
+        throw failedPrecondition(`layer ${layer.digest}: wrong diff id calculated on extraction: got ${applied.digest}, the config says ${diffIds[i]}`);
       await sn.commit(ctx, chainId, key, labels);
     } catch (e) {
       await sn.remove(ctx, key).catch(() => undefined);
@@ -97,4 +99,3 @@ async function exists(ctx: Ctx, sn: { stat(ctx: Ctx, key: string): Promise<unkno
     throw e;
   }
 }
-

@@ -28,7 +28,10 @@ describe('generated descriptors', () => {
     const msg = {
       timestamp: { seconds: '1700000000', nanos: 5 },
       id: 'c1',
-      data: packAny('io.containerd.cgroups.v1.Metrics', { memory: { usage: { usage: U64_MAX, limit: '9223372036854775807' } }, cpu: { usage: { per_cpu: [U64_MAX, '1'] } } }),
+      data: packAny('io.containerd.cgroups.v1.Metrics', {
+        memory: { usage: { usage: U64_MAX, limit: '9223372036854775807' } },
+        cpu: { usage: { per_cpu: [U64_MAX, '1'] } },
+      }),
     };
     const gen = codecOf('containerd.types.Metric');
     const bytes = Buffer.from(gen.encode(gen.fromPartial(msg)).finish());
@@ -53,7 +56,18 @@ describe('generated descriptors', () => {
   it('decode enums as their names and give every field its default', () => {
     const codec = codecOf('containerd.v1.types.Process');
     const p = codec.decode(codec.encode(codec.fromPartial({ id: 'a', status: 'RUNNING' })).finish());
-    expect(p).toEqual({ container_id: '', id: 'a', pid: 0, status: 'RUNNING', stdin: '', stdout: '', stderr: '', terminal: false, exit_status: 0, exited_at: undefined });
+    expect(p).toEqual({
+      container_id: '',
+      id: 'a',
+      pid: 0,
+      status: 'RUNNING',
+      stdin: '',
+      stdout: '',
+      stderr: '',
+      terminal: false,
+      exit_status: 0,
+      exited_at: undefined,
+    });
   });
 
   it('refuse to pack an object whose fields do not fit the message, naming the field', () => {

@@ -24,7 +24,15 @@ describe('scripts/demo.sh', () => {
         // The containers are on the default bridge network: the test's own bridge and chains.
         const config = join(dirs.dir, 'berthd.json');
         await writeFile(config, JSON.stringify({ network: testNetworkConfig(dirs.dir) }));
-        const env = { ...process.env, DEMO_NO_SETUP: '1', BERTH_ADDRESS: dirs.address, BERTH_ROOT: dirs.root, BERTH_STATE: dirs.state, BERTHD_CONFIG: config, BERTH_NAMESPACE: '' };
+        const env = {
+          ...process.env,
+          DEMO_NO_SETUP: '1',
+          BERTH_ADDRESS: dirs.address,
+          BERTH_ROOT: dirs.root,
+          BERTH_STATE: dirs.state,
+          BERTHD_CONFIG: config,
+          BERTH_NAMESPACE: '',
+        };
         const r = await run('bash', [join(REPO, 'scripts', 'demo.sh')], { env, cwd: REPO }, undefined, 120_000);
         expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
         expect(r.stdout).toContain('== starting berthd');

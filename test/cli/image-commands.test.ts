@@ -285,7 +285,9 @@ describe('berth image commands (built binary, real registry)', () => {
         ts.requests.length = 0;
         const p = await cli(['push', target], { namespace });
         expect({ code: p.code, stderr: p.stderr }).toEqual({ code: 0, stderr: '' });
-        expect(ts.requests.some((r) => r.user === 'carol' && r.status === 200 && r.scopes.some((sc) => sc.startsWith('repository:team/bb:') && sc.includes('push')))).toBe(true);
+        expect(
+          ts.requests.some((r) => r.user === 'carol' && r.status === 200 && r.scopes.some((sc) => sc.startsWith('repository:team/bb:') && sc.includes('push'))),
+        ).toBe(true);
         expect((await cli(['pull', '-q', target], { namespace: ns() })).stdout).toBe(`${target}\n`);
       } finally {
         await tokenReg.stop();

@@ -93,7 +93,10 @@ describe('LocalContentStore', () => {
     await w.write(data);
     await expect(w.commit(4)).rejects.toMatchObject({ kind: 'FailedPrecondition' });
     w = await s.writer({ ref: 'x' });
-    await expect(w.commit(3, sha256Of('abd'))).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('unexpected commit digest') });
+    await expect(w.commit(3, sha256Of('abd'))).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('unexpected commit digest'),
+    });
     w = await s.writer({ ref: 'x' });
     expect(await w.commit(3, sha256Of(data))).toBe(sha256Of(data));
     const w2 = await s.writer({ ref: 'y' });

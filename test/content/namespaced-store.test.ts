@@ -31,9 +31,11 @@ describe('NamespacedContentStore', () => {
     const chunks: Buffer[] = [];
     for await (const c of store.read(a, d)) chunks.push(c);
     expect(Buffer.concat(chunks).toString()).toBe('hello');
-    await expect((async () => {
-      for await (const _ of store.read(b, d)) void _;
-    })()).rejects.toMatchObject({ kind: 'NotFound' });
+    await expect(
+      (async () => {
+        for await (const _ of store.read(b, d)) void _;
+      })(),
+    ).rejects.toMatchObject({ kind: 'NotFound' });
   });
 
   it('shares an existing blob: writing its expected digest in another namespace only adds the record', async () => {
@@ -54,7 +56,10 @@ describe('NamespacedContentStore', () => {
 
   it('updates labels by field path and refuses other paths', async () => {
     const d = await put(a, Buffer.from('lbl'), 'r', { keep: '1', drop: '2' });
-    let i = await store.update(a, { digest: d, labels: { 'containerd.io/gc.ref.content.l.0': 'x', drop: '' } }, ['labels.containerd.io/gc.ref.content.l.0', 'labels.drop']);
+    let i = await store.update(a, { digest: d, labels: { 'containerd.io/gc.ref.content.l.0': 'x', drop: '' } }, [
+      'labels.containerd.io/gc.ref.content.l.0',
+      'labels.drop',
+    ]);
     expect(i.labels).toEqual({ keep: '1', 'containerd.io/gc.ref.content.l.0': 'x' });
     i = await store.update(a, { digest: d, labels: { only: 'y' } }, ['labels']);
     expect(i.labels).toEqual({ only: 'y' });

@@ -44,9 +44,7 @@ export class WriteSession {
     if (this.replies.length) return Promise.resolve(this.replies.shift());
     if (this.error) return Promise.reject(this.error);
     if (this.ended) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) =>
-      this.waiters.push((v) => (v === undefined && this.error ? reject(this.error) : resolve(v))),
-    );
+    return new Promise((resolve, reject) => this.waiters.push((v) => (v === undefined && this.error ? reject(this.error) : resolve(v))));
   }
 
   async send(req: any): Promise<any> {

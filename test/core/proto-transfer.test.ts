@@ -124,7 +124,10 @@ const SERVICES: Record<string, Array<[string, string, string, boolean, boolean]>
 function load(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') || path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
-  root.loadSync(FILES.map((f) => path.join(PROTO_ROOT, f)), { keepCase: true });
+  root.loadSync(
+    FILES.map((f) => path.join(PROTO_ROOT, f)),
+    { keepCase: true },
+  );
   root.resolveAll();
   return root;
 }
@@ -139,7 +142,9 @@ function declared(ns: protobuf.NamespaceBase, out: string[] = []): string[] {
 
 describe('proto/: containerd 2.x Transfer and Streaming, as upstream declares them', () => {
   const root = load();
-  const ours = new Set(FILES.flatMap((f) => declared(protobuf.parse(fs.readFileSync(path.join(PROTO_ROOT, f), 'utf8'), new protobuf.Root(), { keepCase: true }).root)));
+  const ours = new Set(
+    FILES.flatMap((f) => declared(protobuf.parse(fs.readFileSync(path.join(PROTO_ROOT, f), 'utf8'), new protobuf.Root(), { keepCase: true }).root)),
+  );
 
   it('the files declare exactly the upstream messages, enums and services', () => {
     expect([...ours].sort()).toEqual([...Object.keys(MESSAGES), ...Object.keys(ENUMS), ...Object.keys(SERVICES)].sort());
@@ -148,7 +153,10 @@ describe('proto/: containerd 2.x Transfer and Streaming, as upstream declares th
   it('every file keeps upstream package', () => {
     for (const f of FILES) {
       const pkg = /^\s*package\s+([\w.]+)\s*;/m.exec(fs.readFileSync(path.join(PROTO_ROOT, f), 'utf8'))?.[1];
-      expect({ f, pkg }).toEqual({ f, pkg: f.startsWith('containerd/types/transfer/') ? 'containerd.types.transfer' : f.replace(/\/[^/]+\.proto$/, '').replace(/\//g, '.') });
+      expect({ f, pkg }).toEqual({
+        f,
+        pkg: f.startsWith('containerd/types/transfer/') ? 'containerd.types.transfer' : f.replace(/\/[^/]+\.proto$/, '').replace(/\//g, '.'),
+      });
     }
   });
 
@@ -157,7 +165,12 @@ describe('proto/: containerd 2.x Transfer and Streaming, as upstream declares th
     const got: Field[] = t.fieldsArray
       .slice()
       .sort((a, b) => a.id - b.id)
-      .map((f) => [f.id, f.name, f.resolvedType ? f.resolvedType.fullName.slice(1) : f.type, f instanceof protobuf.MapField ? `map<${f.keyType}>` : f.repeated ? 'repeated' : '']);
+      .map((f) => [
+        f.id,
+        f.name,
+        f.resolvedType ? f.resolvedType.fullName.slice(1) : f.type,
+        f instanceof protobuf.MapField ? `map<${f.keyType}>` : f.repeated ? 'repeated' : '',
+      ]);
     expect(got).toEqual(MESSAGES[name]);
   });
 
@@ -167,7 +180,13 @@ describe('proto/: containerd 2.x Transfer and Streaming, as upstream declares th
 
   it.each(Object.keys(SERVICES))('%s: methods and streaming kinds', (name) => {
     const s = root.lookupService(name);
-    const got = s.methodsArray.map((m) => [m.name, m.resolvedRequestType!.fullName.slice(1), m.resolvedResponseType!.fullName.slice(1), !!m.requestStream, !!m.responseStream]);
+    const got = s.methodsArray.map((m) => [
+      m.name,
+      m.resolvedRequestType!.fullName.slice(1),
+      m.resolvedResponseType!.fullName.slice(1),
+      !!m.requestStream,
+      !!m.responseStream,
+    ]);
     expect(got).toEqual(SERVICES[name]);
   });
 

@@ -24,19 +24,15 @@ const UPSTREAM: Record<string, string> = {
   'containerd/types/platform.proto': 'containerd/containerd/api/types/platform.proto',
   'containerd/types/metrics.proto': 'containerd/containerd/api/types/metrics.proto',
   'containerd/types/task/task.proto': 'containerd/containerd/api/types/task/task.proto',
-  'containerd/services/containers/v1/containers.proto':
-    'containerd/containerd/api/services/containers/v1/containers.proto',
+  'containerd/services/containers/v1/containers.proto': 'containerd/containerd/api/services/containers/v1/containers.proto',
   'containerd/services/content/v1/content.proto': 'containerd/containerd/api/services/content/v1/content.proto',
   'containerd/services/diff/v1/diff.proto': 'containerd/containerd/api/services/diff/v1/diff.proto',
   'containerd/services/events/v1/events.proto': 'containerd/containerd/api/services/events/v1/events.proto',
   'containerd/services/images/v1/images.proto': 'containerd/containerd/api/services/images/v1/images.proto',
-  'containerd/services/introspection/v1/introspection.proto':
-    'containerd/containerd/api/services/introspection/v1/introspection.proto',
+  'containerd/services/introspection/v1/introspection.proto': 'containerd/containerd/api/services/introspection/v1/introspection.proto',
   'containerd/services/leases/v1/leases.proto': 'containerd/containerd/api/services/leases/v1/leases.proto',
-  'containerd/services/namespaces/v1/namespace.proto':
-    'containerd/containerd/api/services/namespaces/v1/namespace.proto',
-  'containerd/services/snapshots/v1/snapshots.proto':
-    'containerd/containerd/api/services/snapshots/v1/snapshots.proto',
+  'containerd/services/namespaces/v1/namespace.proto': 'containerd/containerd/api/services/namespaces/v1/namespace.proto',
+  'containerd/services/snapshots/v1/snapshots.proto': 'containerd/containerd/api/services/snapshots/v1/snapshots.proto',
   'containerd/services/tasks/v1/tasks.proto': 'containerd/containerd/api/services/tasks/v1/tasks.proto',
   'containerd/services/version/v1/version.proto': 'containerd/containerd/api/services/version/v1/version.proto',
   'containerd/events/container.proto': 'containerd/containerd/api/events/container.proto',
@@ -62,7 +58,6 @@ const BUILTIN = new Set([
   'google/protobuf/wrappers.proto',
   'google/protobuf/descriptor.proto',
 ]);
-
 
 function listProtoFiles(dir: string, rel = ''): string[] {
   const out: string[] = [];
@@ -199,7 +194,11 @@ describe('proto/: berth definitions load cleanly', () => {
 // ---------------------------------------------------------------------------------------------------
 // Comparison against upstream
 
-const UPSTREAM_PROTOS = requireFile(path.join(GOCODE, 'containerd/containerd/api'), 'upstream containerd API protos', 'golang-github-containerd-containerd-dev');
+const UPSTREAM_PROTOS = requireFile(
+  path.join(GOCODE, 'containerd/containerd/api'),
+  'upstream containerd API protos',
+  'golang-github-containerd-containerd-dev',
+);
 const describeUpstream = describeWith(UPSTREAM_PROTOS);
 
 /** Drop gogoproto and fieldpath imports/options so that the upstream text stands alone. */
@@ -367,25 +366,39 @@ describeUpstream(
       const samples: Array<[string, Record<string, unknown>]> = [
         [
           'containerd.services.content.v1.WriteContentRequest',
-          { action: 'COMMIT', ref: 'layer-sha256:ab', total: '1048576', expected: 'sha256:ab', offset: '1048576',
-            data: Buffer.from('xyz'), labels: { 'containerd.io/gc.root': 'x' } },
+          {
+            action: 'COMMIT',
+            ref: 'layer-sha256:ab',
+            total: '1048576',
+            expected: 'sha256:ab',
+            offset: '1048576',
+            data: Buffer.from('xyz'),
+            labels: { 'containerd.io/gc.root': 'x' },
+          },
         ],
         [
           'io.containerd.cgroups.v1.Metrics',
-          { pids: { current: '3', limit: '0' },
+          {
+            pids: { current: '3', limit: '0' },
             cpu: { usage: { total: '9223372036854775807', kernel: '1', user: '2', per_cpu: ['5', '6'] } },
-            memory: { total_cache: '18', usage: { limit: '9223372036854771712', usage: '4096' } } },
+            memory: { total_cache: '18', usage: { limit: '9223372036854771712', usage: '4096' } },
+          },
         ],
         [
           'containerd.services.tasks.v1.CreateTaskRequest',
-          { container_id: 'c1', rootfs: [{ type: 'overlay', source: 'overlay', options: ['lowerdir=/a'] }],
-            stdin: '/fifo/in', terminal: true, checkpoint: { digest: 'sha256:cd', size: '7', annotations: { a: 'b' } },
-            options: { type_url: 'containerd.runc.v1.Options', value: Buffer.from([0x08, 0x01]) }, runtime_path: '/x' },
+          {
+            container_id: 'c1',
+            rootfs: [{ type: 'overlay', source: 'overlay', options: ['lowerdir=/a'] }],
+            stdin: '/fifo/in',
+            terminal: true,
+            checkpoint: { digest: 'sha256:cd', size: '7', annotations: { a: 'b' } },
+            options: { type_url: 'containerd.runc.v1.Options', value: Buffer.from([0x08, 0x01]) },
+            runtime_path: '/x',
+          },
         ],
         [
           'containerd.v1.types.Process',
-          { container_id: 'c', id: 'e', pid: 42, status: 'STOPPED', exit_status: 137,
-            exited_at: { seconds: '-62135596800', nanos: 0 } },
+          { container_id: 'c', id: 'e', pid: 42, status: 'STOPPED', exit_status: 137, exited_at: { seconds: '-62135596800', nanos: 0 } },
         ],
       ];
       const conv: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String };

@@ -40,7 +40,11 @@ describe('LayerApplier', () => {
     const claimed = sha(Buffer.from('something else'));
     const a = new LayerApplier(memProvider({ [claimed]: gz }), { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN });
     await mkdir(join(dir, 'root'));
-    await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: claimed, size: gz.length }, [{ type: 'bind', source: join(dir, 'root'), options: ['rbind'] }])).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    await expect(
+      a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: claimed, size: gz.length }, [
+        { type: 'bind', source: join(dir, 'root'), options: ['rbind'] },
+      ]),
+    ).rejects.toMatchObject({ kind: 'FailedPrecondition' });
   });
 
   itRoot('sniffs the compression: a docker gzip layer and an OCI plain tar give the same diff_id; a broken zstd frame is InvalidArgument', async () => {
@@ -58,7 +62,11 @@ describe('LayerApplier', () => {
       expect(r).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(tar), size: tar.length });
       expect(await readFile(join(root, 'd/f'), 'utf8')).toBe('content');
     }
-    await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zstd), size: zstd.length }, [{ type: 'bind', source: dir, options: ['rbind'] }])).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/zstd: /) });
+    await expect(
+      a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zstd), size: zstd.length }, [
+        { type: 'bind', source: dir, options: ['rbind'] },
+      ]),
+    ).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/zstd: /) });
   });
 
   itRoot('a plain tar is its own diff_id (hashed once): a wrong digest or size is still FailedPrecondition', async () => {

@@ -37,44 +37,165 @@ const sameSymlink = (a: string, b: string) => async (root: string) => {
   expect(await readlink(join(root, a))).toBe(await readlink(join(root, b)));
 };
 const fileValue = (p: string, v: string) => async (root: string) => expect(await readFile(join(root, p), 'utf8')).toBe(v);
-const fileNotExists = (p: string) => async (root: string) => expect(existsSync(join(root, p)) || (await lstat(join(root, p)).then(() => true, () => false))).toBe(false);
-const all = (...fs: Array<(root: string, c: Ctx) => Promise<void>>) => async (root: string, c: Ctx) => {
-  for (const f of fs) await f(root, c);
-};
-const etcPasswd = (content = 'inside') => async (root: string) => {
-  await mkdir(join(root, 'etc'), { recursive: true });
-  await writeFile(join(root, 'etc/passwd'), content);
-};
+const fileNotExists = (p: string) => async (root: string) =>
+  expect(
+    existsSync(join(root, p)) ||
+      (await lstat(join(root, p)).then(
+        () => true,
+        () => false,
+      )),
+  ).toBe(false);
+const all =
+  (...fs: Array<(root: string, c: Ctx) => Promise<void>>) =>
+  async (root: string, c: Ctx) => {
+    for (const f of fs) await f(root, c);
+  };
+const etcPasswd =
+  (content = 'inside') =>
+  async (root: string) => {
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await writeFile(join(root, 'etc/passwd'), content);
+  };
 
 const TNAME = `berth-breakout-${process.pid}`;
 
 const CASES: Case[] = [
-  { name: 'SymlinkAbsolute', outcome: 'ok', entries: () => [tc.dir('etc'), tc.symlink('/etc', 'localetc'), tc.file('/localetc/unbroken', expected)], validate: unbrokenCheck },
-  { name: 'SymlinkUpAndOut', outcome: 'ok', entries: () => [tc.dir('etc'), tc.dir('dummy'), tc.symlink('/dummy/../etc', 'localetc'), tc.file('/localetc/unbroken', expected)], validate: unbrokenCheck },
-  { name: 'SymlinkMultipleAbsolute', outcome: 'ok', entries: () => [tc.dir('etc'), tc.dir('dummy'), tc.symlink('/etc', '/dummy/etc'), tc.symlink('/dummy/etc', 'localetc'), tc.file('/dummy/etc/unbroken', expected)], validate: unbrokenCheck },
-  { name: 'SymlinkMultipleRelative', outcome: 'ok', entries: () => [tc.dir('etc'), tc.dir('dummy'), tc.symlink('/etc', '/dummy/etc'), tc.symlink('./dummy/etc', 'localetc'), tc.file('/dummy/etc/unbroken', expected)], validate: unbrokenCheck },
+  {
+    name: 'SymlinkAbsolute',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc'), tc.symlink('/etc', 'localetc'), tc.file('/localetc/unbroken', expected)],
+    validate: unbrokenCheck,
+  },
+  {
+    name: 'SymlinkUpAndOut',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc'), tc.dir('dummy'), tc.symlink('/dummy/../etc', 'localetc'), tc.file('/localetc/unbroken', expected)],
+    validate: unbrokenCheck,
+  },
+  {
+    name: 'SymlinkMultipleAbsolute',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc'),
+      tc.dir('dummy'),
+      tc.symlink('/etc', '/dummy/etc'),
+      tc.symlink('/dummy/etc', 'localetc'),
+      tc.file('/dummy/etc/unbroken', expected),
+    ],
+    validate: unbrokenCheck,
+  },
+  {
+    name: 'SymlinkMultipleRelative',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc'),
+      tc.dir('dummy'),
+      tc.symlink('/etc', '/dummy/etc'),
+      tc.symlink('./dummy/etc', 'localetc'),
+      tc.file('/dummy/etc/unbroken', expected),
+    ],
+    validate: unbrokenCheck,
+  },
   {
     name: 'SymlinkEmptyFile',
     outcome: 'ok',
     entries: () => [tc.dir('etc'), tc.file('etc/emptied', 'notempty'), tc.symlink('/etc', 'localetc'), tc.file('/localetc/emptied', '')],
     validate: fileValue('etc/emptied', ''),
   },
-  { name: 'HardlinkRelative', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.dir('breakouts'), tc.symlink('../../etc', 'breakouts/d1'), tc.link('/breakouts/d1/passwd', 'breakouts/mypasswd')], validate: sameFile('/breakouts/mypasswd', '/etc/passwd') },
+  {
+    name: 'HardlinkRelative',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.dir('breakouts'),
+      tc.symlink('../../etc', 'breakouts/d1'),
+      tc.link('/breakouts/d1/passwd', 'breakouts/mypasswd'),
+    ],
+    validate: sameFile('/breakouts/mypasswd', '/etc/passwd'),
+  },
   {
     name: 'HardlinkDownAndOut',
     outcome: 'ok',
-    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.dir('breakouts'), tc.dir('downandout'), tc.symlink('../downandout/../../etc', 'breakouts/d1'), tc.link('/breakouts/d1/passwd', 'breakouts/mypasswd')],
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.dir('breakouts'),
+      tc.dir('downandout'),
+      tc.symlink('../downandout/../../etc', 'breakouts/d1'),
+      tc.link('/breakouts/d1/passwd', 'breakouts/mypasswd'),
+    ],
     validate: sameFile('/breakouts/mypasswd', '/etc/passwd'),
   },
-  { name: 'HardlinkAbsolute', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc', 'localetc'), tc.link('/localetc/passwd', 'localpasswd')], validate: sameFile('localpasswd', '/etc/passwd') },
-  { name: 'HardlinkRelativeLong', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('../../../../../../../etc', 'localetc'), tc.link('/localetc/passwd', 'localpasswd')], validate: sameFile('localpasswd', '/etc/passwd') },
-  { name: 'HardlinkRelativeUpAndOut', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('upandout/../../../etc', 'localetc'), tc.link('/localetc/passwd', 'localpasswd')], validate: sameFile('localpasswd', '/etc/passwd') },
-  { name: 'HardlinkDirectRelative', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.link('../../../../../etc/passwd', 'localpasswd')], validate: sameFile('localpasswd', '/etc/passwd') },
-  { name: 'HardlinkDirectAbsolute', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.link('/etc/passwd', 'localpasswd')], validate: sameFile('localpasswd', '/etc/passwd') },
-  { name: 'SymlinkParentDirectory', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc/', '..'), tc.link('/etc/passwd', 'localpasswd')], validate: sameFile('/localpasswd', '/etc/passwd') },
-  { name: 'SymlinkEmptyFilename', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc/', ''), tc.link('/etc/passwd', 'localpasswd')], validate: sameFile('/localpasswd', '/etc/passwd') },
-  { name: 'SymlinkParentRelative', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc/', 'localetc/sub/..'), tc.link('/etc/passwd', '/localetc/localpasswd')], validate: sameFile('/localetc/localpasswd', '/etc/passwd') },
-  { name: 'SymlinkSlashEnded', outcome: 'ok', entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.dir('localetc/', 0o770), tc.link('/etc/passwd', '/localetc/localpasswd')], validate: sameFile('/localetc/localpasswd', '/etc/passwd') },
+  {
+    name: 'HardlinkAbsolute',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc', 'localetc'), tc.link('/localetc/passwd', 'localpasswd')],
+    validate: sameFile('localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'HardlinkRelativeLong',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.symlink('../../../../../../../etc', 'localetc'),
+      tc.link('/localetc/passwd', 'localpasswd'),
+    ],
+    validate: sameFile('localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'HardlinkRelativeUpAndOut',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.symlink('upandout/../../../etc', 'localetc'),
+      tc.link('/localetc/passwd', 'localpasswd'),
+    ],
+    validate: sameFile('localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'HardlinkDirectRelative',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.link('../../../../../etc/passwd', 'localpasswd')],
+    validate: sameFile('localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'HardlinkDirectAbsolute',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.link('/etc/passwd', 'localpasswd')],
+    validate: sameFile('localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'SymlinkParentDirectory',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc/', '..'), tc.link('/etc/passwd', 'localpasswd')],
+    validate: sameFile('/localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'SymlinkEmptyFilename',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('/etc/', ''), tc.link('/etc/passwd', 'localpasswd')],
+    validate: sameFile('/localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'SymlinkParentRelative',
+    outcome: 'ok',
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.symlink('/etc/', 'localetc/sub/..'),
+      tc.link('/etc/passwd', '/localetc/localpasswd'),
+    ],
+    validate: sameFile('/localetc/localpasswd', '/etc/passwd'),
+  },
+  {
+    name: 'SymlinkSlashEnded',
+    outcome: 'ok',
+    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.dir('localetc/', 0o770), tc.link('/etc/passwd', '/localetc/localpasswd')],
+    validate: sameFile('/localetc/localpasswd', '/etc/passwd'),
+  },
   {
     name: 'SymlinkOverrideDirectory',
     outcome: 'ok',
@@ -196,7 +317,12 @@ const CASES: Case[] = [
   {
     name: 'HardlinkSymlinkRelative',
     outcome: 'ok',
-    entries: () => [tc.dir('etc', 0o770), tc.file('/etc/passwd', 'inside'), tc.symlink('../../../../../etc/passwd', 'passwdlink'), tc.link('/passwdlink', 'localpasswd')],
+    entries: () => [
+      tc.dir('etc', 0o770),
+      tc.file('/etc/passwd', 'inside'),
+      tc.symlink('../../../../../etc/passwd', 'passwdlink'),
+      tc.link('/passwdlink', 'localpasswd'),
+    ],
     validate: all(sameSymlink('/localpasswd', '/passwdlink'), sameFile('/localpasswd', '/etc/passwd')),
   },
   {
@@ -209,7 +335,10 @@ const CASES: Case[] = [
     // CVE-2021-32760: a hardlink to a symlink pointing outside, then a chmod through it.
     name: 'HardlinkSymlinkChmod',
     outcome: 'ok',
-    entries: (c) => [tc.symlink(join(c.outside, 'perm400'), join(c.outside, 'also-exists-outside-root')), tc.link(join(c.outside, 'also-exists-outside-root'), 'sketchylink')],
+    entries: (c) => [
+      tc.symlink(join(c.outside, 'perm400'), join(c.outside, 'also-exists-outside-root')),
+      tc.link(join(c.outside, 'also-exists-outside-root'), 'sketchylink'),
+    ],
     validate: async (_root, c) => expect(statSync(join(c.outside, 'perm400')).mode & 0o777).toBe(0o400),
   },
 
@@ -219,25 +348,79 @@ const CASES: Case[] = [
     // within the same layer, then written through again.
     name: 'SymlinkSwapUnderPathSameLayer',
     outcome: 'either',
-    entries: (c) => [tc.dir('a'), tc.file('a/sentinel', 'first'), tc.symlink(c.outside, 'a'), tc.file('a/sentinel', 'pwned', 0o777), tc.dir('a', 0o777), tc.file('a/x', 'y')],
+    entries: (c) => [
+      tc.dir('a'),
+      tc.file('a/sentinel', 'first'),
+      tc.symlink(c.outside, 'a'),
+      tc.file('a/sentinel', 'pwned', 0o777),
+      tc.dir('a', 0o777),
+      tc.file('a/x', 'y'),
+    ],
   },
-  { name: 'SymlinkToHostDirThenFile', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'out'), tc.file('out/sentinel', 'pwned'), tc.file('out/new-file', 'pwned')] },
+  {
+    name: 'SymlinkToHostDirThenFile',
+    outcome: 'either',
+    entries: (c) => [tc.symlink(c.outside, 'out'), tc.file('out/sentinel', 'pwned'), tc.file('out/new-file', 'pwned')],
+  },
   { name: 'SymlinkToHostFileThenFile', outcome: 'either', entries: (c) => [tc.symlink(join(c.outside, 'sentinel'), 'f'), tc.file('f', 'pwned')] },
   { name: 'DotDotPathFile', outcome: 'either', entries: () => [tc.file('../../../outside/sentinel', 'pwned'), tc.file('../../../outside/new-file', 'pwned')] },
-  { name: 'AbsoluteHostPathFile', outcome: 'either', entries: (c) => [tc.file(join(c.outside, 'sentinel'), 'pwned'), tc.file(join(c.outside, 'new-file'), 'pwned')] },
+  {
+    name: 'AbsoluteHostPathFile',
+    outcome: 'either',
+    entries: (c) => [tc.file(join(c.outside, 'sentinel'), 'pwned'), tc.file(join(c.outside, 'new-file'), 'pwned')],
+  },
   { name: 'HardlinkToHostAbsolute', outcome: 'either', entries: (c) => [tc.link(join(c.outside, 'sentinel'), 'stolen')] },
   { name: 'HardlinkToHostDotDot', outcome: 'either', entries: () => [tc.link('../../../outside/sentinel', 'stolen')] },
-  { name: 'HardlinkViaSymlinkedParentToHost', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'l'), tc.link('l/sentinel', 'stolen'), { ...tc.file('stolen', 'pwned'), mode: 0o777 }] },
+  {
+    name: 'HardlinkViaSymlinkedParentToHost',
+    outcome: 'either',
+    entries: (c) => [tc.symlink(c.outside, 'l'), tc.link('l/sentinel', 'stolen'), { ...tc.file('stolen', 'pwned'), mode: 0o777 }],
+  },
   { name: 'WhiteoutThroughHostSymlink', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'l'), tc.file('l/.wh.sentinel', '')] },
   { name: 'WhiteoutDotDotToHost', outcome: 'either', entries: () => [tc.file('../../../outside/.wh.sentinel', '')] },
   { name: 'OpaqueThroughHostSymlink', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'l'), tc.file('l/.wh..wh..opq', '')] },
-  { name: 'WhiteoutOfHostSymlinkItself', outcome: 'either', pre: async (root, c) => void (await symlink(c.outside, join(root, 'l'))), entries: () => [tc.file('.wh.l', '')], validate: fileNotExists('l') },
-  { name: 'DirEntryOverHostSymlinkChmod', outcome: 'either', pre: async (root, c) => void (await symlink(c.outside, join(root, 'l'))), entries: () => [tc.dir('l', 0o777)] },
-  { name: 'FileOverHostSymlink', outcome: 'either', pre: async (root, c) => void (await symlink(join(c.outside, 'sentinel'), join(root, 's'))), entries: () => [tc.file('s', 'pwned', 0o777)] },
-  { name: 'DeviceViaHostSymlinkParent', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'l'), { name: 'l/null', type: 'character-device', devmajor: 1, devminor: 3 }, { name: 'l/fifo', type: 'fifo' }] },
-  { name: 'XattrThroughHostSymlink', outcome: 'either', entries: (c) => [tc.symlink(join(c.outside, 'sentinel'), 's'), { name: 's', type: 'symlink', linkname: join(c.outside, 'sentinel'), pax: { 'SCHILY.xattr.user.pwned': '1' } }] },
-  { name: 'SymlinkChainToHost', outcome: 'either', entries: (c) => [tc.symlink(c.outside, 'a'), tc.symlink('a', 'b'), tc.symlink('b/../b', 'c'), tc.file('c/new-file', 'pwned')] },
-  { name: 'ProcMagicLink', outcome: 'either', entries: () => [tc.symlink('/proc/self/cwd', 'p'), tc.file('p/new-file', 'pwned'), tc.symlink('/proc/self/root/tmp', 'q'), tc.file('q/new-file', 'pwned')] },
+  {
+    name: 'WhiteoutOfHostSymlinkItself',
+    outcome: 'either',
+    pre: async (root, c) => void (await symlink(c.outside, join(root, 'l'))),
+    entries: () => [tc.file('.wh.l', '')],
+    validate: fileNotExists('l'),
+  },
+  {
+    name: 'DirEntryOverHostSymlinkChmod',
+    outcome: 'either',
+    pre: async (root, c) => void (await symlink(c.outside, join(root, 'l'))),
+    entries: () => [tc.dir('l', 0o777)],
+  },
+  {
+    name: 'FileOverHostSymlink',
+    outcome: 'either',
+    pre: async (root, c) => void (await symlink(join(c.outside, 'sentinel'), join(root, 's'))),
+    entries: () => [tc.file('s', 'pwned', 0o777)],
+  },
+  {
+    name: 'DeviceViaHostSymlinkParent',
+    outcome: 'either',
+    entries: (c) => [tc.symlink(c.outside, 'l'), { name: 'l/null', type: 'character-device', devmajor: 1, devminor: 3 }, { name: 'l/fifo', type: 'fifo' }],
+  },
+  {
+    name: 'XattrThroughHostSymlink',
+    outcome: 'either',
+    entries: (c) => [
+      tc.symlink(join(c.outside, 'sentinel'), 's'),
+      { name: 's', type: 'symlink', linkname: join(c.outside, 'sentinel'), pax: { 'SCHILY.xattr.user.pwned': '1' } },
+    ],
+  },
+  {
+    name: 'SymlinkChainToHost',
+    outcome: 'either',
+    entries: (c) => [tc.symlink(c.outside, 'a'), tc.symlink('a', 'b'), tc.symlink('b/../b', 'c'), tc.file('c/new-file', 'pwned')],
+  },
+  {
+    name: 'ProcMagicLink',
+    outcome: 'either',
+    entries: () => [tc.symlink('/proc/self/cwd', 'p'), tc.file('p/new-file', 'pwned'), tc.symlink('/proc/self/root/tmp', 'q'), tc.file('q/new-file', 'pwned')],
+  },
   { name: 'RootEntryNonDir', outcome: 'either', entries: () => [tc.symlink('/', '.'), tc.file('./x', 'ok')] },
 ];
 
@@ -247,7 +430,14 @@ describe('breakouts: refused or contained', () => {
   const host = () => {
     const p = readFileSync('/etc/passwd');
     const s = statSync('/etc/passwd');
-    return JSON.stringify([createHash('sha256').update(p).digest('hex'), s.mode, s.mtimeMs, existsSync('/etc/unbroken'), existsSync(`/tmp/${TNAME}`), existsSync('/localpasswd')]);
+    return JSON.stringify([
+      createHash('sha256').update(p).digest('hex'),
+      s.mode,
+      s.mtimeMs,
+      existsSync('/etc/unbroken'),
+      existsSync(`/tmp/${TNAME}`),
+      existsSync('/localpasswd'),
+    ]);
   };
   beforeEach(async () => {
     const dir = await tempDir('berth-breakout-');

@@ -29,7 +29,9 @@ async function forgeDiffId(img: BuiltImage): Promise<void> {
   manifest.config = { ...manifest.config, digest: sha(cbuf), size: cbuf.length };
   const mbuf = Buffer.from(JSON.stringify(manifest));
   await writeFile(blobPath(layout, sha(mbuf)), mbuf);
-  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number; annotations?: Record<string, string> }> };
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as {
+    manifests: Array<{ digest: string; size: number; annotations?: Record<string, string> }>;
+  };
   for (const m of index.manifests) {
     if (m.annotations?.['org.opencontainers.image.ref.name'] === img.refName) Object.assign(m, { digest: sha(mbuf), size: mbuf.length });
   }
@@ -73,34 +75,54 @@ describe('ctr images pull: staged layers', () => {
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  itRoot('layers are adopted from staging and the unpacked image is right', async () => {
-    const img = await writeOciImage(join(work, 'good'), { name: 'docker.io/library/staged:good', layers: layers(3) });
-    const ref = await pushImage(registry!, join(work, 'good'), img.refName, 'library/staged:good');
-    const from = berth!.proc.stderr.length;
-    const r = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
-    expect(r.code).toBe(0);
-    const applied = berth!.proc.stderr.slice(from).split('\n').filter((l) => l.includes('layer applied'));
-    expect(applied).toHaveLength(2);
-    expect(applied.every((l) => l.includes('"how":"staged"'))).toBe(true);
-    await withImageRootfs(berth!.dirs.address, img.layers.map((l) => l.diffId), async (root) => {
-      expect((await readdir(join(root, 'etc'))).sort()).toEqual(['new']);
-      expect((await readFile(join(root, 'bin/tool'))).length).toBe(2 << 20);
-      expect(await readFile(join(root, 'etc/new'), 'utf8')).toBe('v2');
-    });
-    expect(await readdir(join(berth!.dirs.root, 'diff-staging'))).toEqual([]);
-  }, 180000);
+  itRoot(
+    'layers are adopted from staging and the unpacked image is right',
+    async () => {
+      const img = await writeOciImage(join(work, 'good'), { name: 'docker.io/library/staged:good', layers: layers(3) });
+      const ref = await pushImage(registry!, join(work, 'good'), img.refName, 'library/staged:good');
+      const from = berth!.proc.stderr.length;
+      const r = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
+      expect(r.code).toBe(0);
+      const applied = berth!.proc.stderr
+        .slice(from)
+        .split('\n')
+        .filter((l) => l.includes('layer applied'));
+      expect(applied).toHaveLength(2);
+      expect(applied.every((l) => l.includes('"how":"staged"'))).toBe(true);
+      await withImageRootfs(
+        berth!.dirs.address,
+        img.layers.map((l) => l.diffId),
+        async (root) => {
+          expect((await readdir(join(root, 'etc'))).sort()).toEqual(['new']);
+          expect((await readFile(join(root, 'bin/tool'))).length).toBe(2 << 20);
+          expect(await readFile(join(root, 'etc/new'), 'utf8')).toBe('v2');
+        },
+      );
+      expect(await readdir(join(berth!.dirs.root, 'diff-staging'))).toEqual([]);
+    },
+    180000,
+  );
 
-  itRoot('a config whose diff_id does not match the layer is refused by ctr (staged or not)', async () => {
-    const img = await writeOciImage(join(work, 'bad'), { name: 'docker.io/library/staged:bad', layers: layers(10) });
-    await forgeDiffId(img);
-    const ref = await pushImage(registry!, join(work, 'bad'), img.refName, 'library/staged:bad');
-    const from = berth!.proc.stderr.length;
-    const r = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/wrong diff id/);
-    // The forged layer was the staged one ctr refused (fresh blobs: both were staged).
-    expect(berth!.proc.stderr.slice(from).split('\n').filter((l) => l.includes('"how":"staged"'))).toHaveLength(2);
-    const snaps = await ctr(berth!.dirs.address, ['snapshots', 'ls']);
-    expect(snaps.stdout).not.toMatch(/extract-/); // ctr removed the failed active snapshot
-  }, 180000);
+  itRoot(
+    'a config whose diff_id does not match the layer is refused by ctr (staged or not)',
+    async () => {
+      const img = await writeOciImage(join(work, 'bad'), { name: 'docker.io/library/staged:bad', layers: layers(10) });
+      await forgeDiffId(img);
+      const ref = await pushImage(registry!, join(work, 'bad'), img.refName, 'library/staged:bad');
+      const from = berth!.proc.stderr.length;
+      const r = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/wrong diff id/);
+      // The forged layer was the staged one ctr refused (fresh blobs: both were staged).
+      expect(
+        berth!.proc.stderr
+          .slice(from)
+          .split('\n')
+          .filter((l) => l.includes('"how":"staged"')),
+      ).toHaveLength(2);
+      const snaps = await ctr(berth!.dirs.address, ['snapshots', 'ls']);
+      expect(snaps.stdout).not.toMatch(/extract-/); // ctr removed the failed active snapshot
+    },
+    180000,
+  );
 });

@@ -61,18 +61,22 @@ describe('ctr images import unpacks through Diff.Apply', () => {
     const r = await ctr(d.dirs.address, ['images', 'import', join(work, 'image.tar')], { timeoutMs: 60000 });
     expect(r.stderr).not.toMatch(/error|failed/i);
     expect(r.code).toBe(0);
-    await withImageRootfs(d.dirs.address, img.layers.map((l) => l.diffId), async (root) => {
-      expect((await readdir(join(root, 'etc'))).sort()).toEqual(['keep']);
-      expect((await readdir(join(root, 'opq'))).sort()).toEqual(['new']);
-      expect((await lstat(join(root, 'was-file'))).isDirectory()).toBe(true);
-      expect(await readFile(join(root, 'was-file/inside'), 'utf8')).toBe('i');
-      expect(await readFile(join(root, 'was-dir'), 'utf8')).toBe('now file');
-      const suid = await lstat(join(root, 'bin/suid'));
-      expect(suid.mode & 0o7777).toBe(0o4755);
-      expect((await lstat(join(root, 'bin/hard'))).ino).toBe(suid.ino);
-      expect(await readlink(join(root, 'bin/sym'))).toBe('suid');
-      const dev = await lstat(join(root, 'dev/null'));
-      expect(dev.isCharacterDevice() && dev.rdev === ((1 << 8) | 3)).toBe(true);
-    });
+    await withImageRootfs(
+      d.dirs.address,
+      img.layers.map((l) => l.diffId),
+      async (root) => {
+        expect((await readdir(join(root, 'etc'))).sort()).toEqual(['keep']);
+        expect((await readdir(join(root, 'opq'))).sort()).toEqual(['new']);
+        expect((await lstat(join(root, 'was-file'))).isDirectory()).toBe(true);
+        expect(await readFile(join(root, 'was-file/inside'), 'utf8')).toBe('i');
+        expect(await readFile(join(root, 'was-dir'), 'utf8')).toBe('now file');
+        const suid = await lstat(join(root, 'bin/suid'));
+        expect(suid.mode & 0o7777).toBe(0o4755);
+        expect((await lstat(join(root, 'bin/hard'))).ino).toBe(suid.ino);
+        expect(await readlink(join(root, 'bin/sym'))).toBe('suid');
+        const dev = await lstat(join(root, 'dev/null'));
+        expect(dev.isCharacterDevice() && dev.rdev === ((1 << 8) | 3)).toBe(true);
+      },
+    );
   });
 });

@@ -31,7 +31,11 @@ describe('berth-unpack: gzip and digests in C', () => {
   itRoot('a gzip layer gives the same tree and diff_id as its tar; both digests are reported', async () => {
     const tar = await buildTar(entries);
     const gz = gzipSync(tar);
-    const a = await unpackTar(Readable.from([gz]), { kind: 'plain', root: await root('gz') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length } });
+    const a = await unpackTar(
+      Readable.from([gz]),
+      { kind: 'plain', root: await root('gz') },
+      { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length } },
+    );
     const b = await unpackTar(Readable.from([tar]), { kind: 'plain', root: await root('tar') }, { bin: UNPACK_BIN });
     expect(a).toMatchObject({ format: 'gzip', digest: sha(tar), size: tar.length, inputDigest: sha(gz), inputSize: gz.length });
     expect(b).toMatchObject({ format: 'tar', digest: sha(tar), size: tar.length, inputDigest: sha(tar) });
@@ -61,7 +65,10 @@ describe('berth-unpack: gzip and digests in C', () => {
     ];
     for (const [name, blob, msg] of cases) {
       const r = await root(name);
-      await expect(unpackTar(Readable.from([blob]), { kind: 'plain', root: r }, { bin: UNPACK_BIN })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(msg) });
+      await expect(unpackTar(Readable.from([blob]), { kind: 'plain', root: r }, { bin: UNPACK_BIN })).rejects.toMatchObject({
+        kind: 'InvalidArgument',
+        message: expect.stringMatching(msg),
+      });
     }
     expect((await readdir(dir)).sort()).toEqual(cases.map(([n]) => n).sort());
   });
@@ -70,7 +77,9 @@ describe('berth-unpack: gzip and digests in C', () => {
     const gz = gzipSync(await buildTar(entries));
     const bad = Buffer.from(gz);
     for (let i = 100; i < 140; i++) bad[i] ^= 0xff;
-    await expect(unpackTar(Readable.from([bad]), { kind: 'plain', root: await root('r') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length } })).rejects.toMatchObject({
+    await expect(
+      unpackTar(Readable.from([bad]), { kind: 'plain', root: await root('r') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length } }),
+    ).rejects.toMatchObject({
       kind: 'FailedPrecondition',
       message: expect.stringMatching(/digest mismatch/),
     });
@@ -81,57 +90,83 @@ describe('berth-unpack: gzip and digests in C', () => {
     const gz = gzipSync(tar);
     const file = join(dir, 'blob');
     await writeFile(file, gz);
-    const r = await unpackTar({ file }, { kind: 'plain', root: await root('a') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length }, verifiedInput: true });
+    const r = await unpackTar(
+      { file },
+      { kind: 'plain', root: await root('a') },
+      { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length }, verifiedInput: true },
+    );
     expect(r).toMatchObject({ digest: sha(tar), size: tar.length, inputDigest: '', inputSize: gz.length });
-    await expect(unpackTar({ file }, { kind: 'plain', root: await root('b') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length + 1 }, verifiedInput: true })).rejects.toMatchObject({
+    await expect(
+      unpackTar({ file }, { kind: 'plain', root: await root('b') }, { bin: UNPACK_BIN, expect: { digest: sha(gz), size: gz.length + 1 }, verifiedInput: true }),
+    ).rejects.toMatchObject({
       kind: 'FailedPrecondition',
     });
     // Without verifiedInput the file is hashed like a stream.
-    await expect(unpackTar({ file }, { kind: 'plain', root: await root('c') }, { bin: UNPACK_BIN, expect: { digest: sha(tar), size: gz.length } })).rejects.toMatchObject({ kind: 'FailedPrecondition' });
-    await expect(unpackTar({ file: join(dir, 'missing') }, { kind: 'plain', root: await root('d') }, { bin: UNPACK_BIN })).rejects.toMatchObject({ kind: 'Internal' });
+    await expect(
+      unpackTar({ file }, { kind: 'plain', root: await root('c') }, { bin: UNPACK_BIN, expect: { digest: sha(tar), size: gz.length } }),
+    ).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    await expect(unpackTar({ file: join(dir, 'missing') }, { kind: 'plain', root: await root('d') }, { bin: UNPACK_BIN })).rejects.toMatchObject({
+      kind: 'Internal',
+    });
   });
 
-  itRoot('LayerApplier with a blob file: applies gzip and tar, bytes that only start like zstd are InvalidArgument, a wrong size is FailedPrecondition', async () => {
-    const tar = await buildTar([tc.dir('d'), tc.file('d/f', 'content')]);
-    const gz = gzipSync(tar);
-    const zstd = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64)]);
-    const blobs: Record<string, Buffer> = { [sha(gz)]: gz, [sha(tar)]: tar, [sha(zstd)]: zstd };
-    for (const [d, b] of Object.entries(blobs)) await writeFile(join(dir, d.slice(7)), b);
-    const provider: Provider = {
-      info: async (_c, d) => {
-        if (!blobs[d]) throw notFound(`content ${d}: not found`);
-        return { digest: d, size: blobs[d]!.length, createdAt: new Date(), updatedAt: new Date(), labels: {} };
-      },
-      // eslint-disable-next-line require-yield -- a stream that must never be read
-      read: async function* () {
-        throw new Error('the blob file is used, not the stream');
-      },
-    };
-    const a = new LayerApplier(provider, { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN, blobFile: (d) => join(dir, d.slice(7)) });
-    const ctx = background('default');
-    const bind = async (n: string) => [{ type: 'bind', source: await root(n), options: ['rbind'] }];
-    for (const [n, b] of [['g', gz], ['t', tar]] as const) {
-      const r = await a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(b), size: b.length }, await bind(n));
-      expect(r).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(tar), size: tar.length });
-      expect(await readFile(join(dir, n, 'd/f'), 'utf8')).toBe('content');
-    }
-    await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zstd), size: zstd.length }, await bind('z'))).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/zstd: /) });
-    await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(gz), size: gz.length + 5 }, await bind('s'))).rejects.toMatchObject({ kind: 'FailedPrecondition' });
-    await expect(a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(Buffer.from('nope')), size: 4 }, await bind('n'))).rejects.toMatchObject({ kind: 'NotFound' });
-  });
+  itRoot(
+    'LayerApplier with a blob file: applies gzip and tar, bytes that only start like zstd are InvalidArgument, a wrong size is FailedPrecondition',
+    async () => {
+      const tar = await buildTar([tc.dir('d'), tc.file('d/f', 'content')]);
+      const gz = gzipSync(tar);
+      const zstd = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64)]);
+      const blobs: Record<string, Buffer> = { [sha(gz)]: gz, [sha(tar)]: tar, [sha(zstd)]: zstd };
+      for (const [d, b] of Object.entries(blobs)) await writeFile(join(dir, d.slice(7)), b);
+      const provider: Provider = {
+        info: async (_c, d) => {
+          if (!blobs[d]) throw notFound(`content ${d}: not found`);
+          return { digest: d, size: blobs[d]!.length, createdAt: new Date(), updatedAt: new Date(), labels: {} };
+        },
+        // eslint-disable-next-line require-yield -- a stream that must never be read
+        read: async function* () {
+          throw new Error('the blob file is used, not the stream');
+        },
+      };
+      const a = new LayerApplier(provider, { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN, blobFile: (d) => join(dir, d.slice(7)) });
+      const ctx = background('default');
+      const bind = async (n: string) => [{ type: 'bind', source: await root(n), options: ['rbind'] }];
+      for (const [n, b] of [
+        ['g', gz],
+        ['t', tar],
+      ] as const) {
+        const r = await a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(b), size: b.length }, await bind(n));
+        expect(r).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(tar), size: tar.length });
+        expect(await readFile(join(dir, n, 'd/f'), 'utf8')).toBe('content');
+      }
+      await expect(
+        a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zstd), size: zstd.length }, await bind('z')),
+      ).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(/zstd: /) });
+      await expect(
+        a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(gz), size: gz.length + 5 }, await bind('s')),
+      ).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+      await expect(
+        a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(Buffer.from('nope')), size: 4 }, await bind('n')),
+      ).rejects.toMatchObject({ kind: 'NotFound' });
+    },
+  );
 
-  itRoot('random corruption of a gzip layer never crashes or hangs berth-unpack', async () => {
-    const gz = gzipSync(await buildTar(entries));
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    for (let i = 0; i < 25; i++) {
-      const b = Buffer.from(gz.subarray(0, 10 + Math.floor(rand() * (gz.length - 10))));
-      for (let k = 0; k < 1 + Math.floor(rand() * 8); k++) b[10 + Math.floor(rand() * (b.length - 10))] = Math.floor(rand() * 256);
-      const r = await root(`f${i}`);
-      await unpackTar(Readable.from([b]), { kind: 'plain', root: r }, { bin: UNPACK_BIN }).then(
-        () => undefined,
-        (e: { kind?: string }) => expect(['InvalidArgument']).toContain(e.kind),
-      );
-    }
-  }, 60000);
+  itRoot(
+    'random corruption of a gzip layer never crashes or hangs berth-unpack',
+    async () => {
+      const gz = gzipSync(await buildTar(entries));
+      let seed = 7;
+      const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+      for (let i = 0; i < 25; i++) {
+        const b = Buffer.from(gz.subarray(0, 10 + Math.floor(rand() * (gz.length - 10))));
+        for (let k = 0; k < 1 + Math.floor(rand() * 8); k++) b[10 + Math.floor(rand() * (b.length - 10))] = Math.floor(rand() * 256);
+        const r = await root(`f${i}`);
+        await unpackTar(Readable.from([b]), { kind: 'plain', root: r }, { bin: UNPACK_BIN }).then(
+          () => undefined,
+          (e: { kind?: string }) => expect(['InvalidArgument']).toContain(e.kind),
+        );
+      }
+    },
+    60000,
+  );
 });

@@ -100,7 +100,8 @@ describe('fuzz: malformed and truncated layers', () => {
     expect(await feed(tar, 'whole')).toBe('ok');
     const results: string[] = [];
     for (let cut = 0; cut < tar.length; cut += 512) results.push(await feed(tar.subarray(0, cut), `cut ${cut}`));
-    for (const cut of [1, 7, 100, 300, 511, 513, 777, 1000, 1500, 2049, 3333, tar.length - 1, tar.length - 513]) results.push(await feed(tar.subarray(0, cut), `cut ${cut}`));
+    for (const cut of [1, 7, 100, 300, 511, 513, 777, 1000, 1500, 2049, 3333, tar.length - 1, tar.length - 513])
+      results.push(await feed(tar.subarray(0, cut), `cut ${cut}`));
     expect(results.filter((r) => r === 'error').length).toBeGreaterThan(5);
     await contained();
   });
@@ -108,8 +109,23 @@ describe('fuzz: malformed and truncated layers', () => {
   itRoot('corrupted header fields: checksum, huge and negative sizes, junk octal, unknown types, bad PAX', async () => {
     const tar = await buildTar([tc.file('f', 'data'), tc.file('g', 'more')]);
     const cases: Array<[string, Buffer]> = [
-      ['bad checksum', (() => { const t = Buffer.from(tar); t[0] ^= 1; return t; })()],
-      ['checksum not octal', setField(tar, 0, 0, 0, '') && (() => { const t = Buffer.from(tar); t.write('zzzzzz', 148, 'latin1'); return t; })()],
+      [
+        'bad checksum',
+        (() => {
+          const t = Buffer.from(tar);
+          t[0] ^= 1;
+          return t;
+        })(),
+      ],
+      [
+        'checksum not octal',
+        setField(tar, 0, 0, 0, '') &&
+          (() => {
+            const t = Buffer.from(tar);
+            t.write('zzzzzz', 148, 'latin1');
+            return t;
+          })(),
+      ],
       ['size 8 GiB octal', setField(tar, 0, 124, 12, '77777777777')],
       ['size base-256 2^62', setField(tar, 0, 124, 12, Buffer.from([0x80, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0]))],
       ['size base-256 negative', setField(tar, 0, 124, 12, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]))],
@@ -125,7 +141,18 @@ describe('fuzz: malformed and truncated layers', () => {
       ['zero block then garbage', Buffer.concat([Buffer.alloc(512), Buffer.from(tar.subarray(0, 512))])],
       ['name without NUL', setField(tar, 0, 0, 100, 'n'.repeat(100))],
     ];
-    const paxBodies = ['0 path=x\n', '99999 path=x\n', '12 pathx\n', '10 path=\n', 'abc path=x\n', '11 size=-1\n', '13 uid=99999999999\n', '12 mtime=1e9\n', '27 GNU.sparse.map=0,1\n', '9 path=\0\n'];
+    const paxBodies = [
+      '0 path=x\n',
+      '99999 path=x\n',
+      '12 pathx\n',
+      '10 path=\n',
+      'abc path=x\n',
+      '11 size=-1\n',
+      '13 uid=99999999999\n',
+      '12 mtime=1e9\n',
+      '27 GNU.sparse.map=0,1\n',
+      '9 path=\0\n',
+    ];
     for (const body of paxBodies) {
       const b = Buffer.from(body, 'latin1');
       const header = setField(setField(Buffer.from(tar.subarray(0, 512)), 0, 156, 1, 'x'), 0, 124, 12, b.length.toString(8));

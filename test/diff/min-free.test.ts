@@ -22,6 +22,8 @@ describe('berth-unpack --min-free', () => {
       message: expect.stringMatching(/MiB free, and [0-9.]+ MiB are kept free for the daemon's metadata: No space left on device/),
     });
     await mkdir(join(dir, 'b'));
-    await expect(unpackTar(Readable.from([tar]), { kind: 'plain', root: join(dir, 'b') }, { bin: UNPACK_BIN, minFree: 1 << 20 })).resolves.toMatchObject({ entries: 2 });
+    await expect(unpackTar(Readable.from([tar]), { kind: 'plain', root: join(dir, 'b') }, { bin: UNPACK_BIN, minFree: 1 << 20 })).resolves.toMatchObject({
+      entries: 2,
+    });
   });
 });

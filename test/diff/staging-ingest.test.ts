@@ -71,7 +71,8 @@ describe('LayerStager with the content store', () => {
       if (o % (256 << 10) === 0) await new Promise((r) => setTimeout(r, 2));
     }
   };
-  const applier = () => new LayerApplier(fx.store, { tmpdir: join(fx.dir, 'tmp'), bin: UNPACK_BIN, blobFile: (d) => blobPath(join(fx.dir, 'content'), d), stager });
+  const applier = () =>
+    new LayerApplier(fx.store, { tmpdir: join(fx.dir, 'tmp'), bin: UNPACK_BIN, blobFile: (d) => blobPath(join(fx.dir, 'content'), d), stager });
 
   itRoot('an ingest is extracted as it is written, unhashed, and adopted once its writer committed it', async () => {
     const l = await layer('a', 6);
@@ -98,7 +99,9 @@ describe('LayerStager with the content store', () => {
     await writeAll(w, good.gz);
     await w.commit(good.size, good.digest);
     const t = await target();
-    const applied = await applier().apply(ctx, { mediaType: GZ, digest: good.digest, size: good.size }, [{ type: 'bind', source: t.upper, options: ['rbind'] }]);
+    const applied = await applier().apply(ctx, { mediaType: GZ, digest: good.digest, size: good.size }, [
+      { type: 'bind', source: t.upper, options: ['rbind'] },
+    ]);
     expect(applied.digest).toBe(sha(good.tar));
     expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('a');
   });
@@ -142,30 +145,34 @@ describe('LayerStager with the content store', () => {
     expect(await stager.adopt(ctx, l2.digest, await target())).toMatchObject({ digest: sha(l2.tar), inputDigest: '' });
   });
 
-  itRoot('a job following the writer that committed is waited for however long it takes (a loaded machine): it is adopted, not extracted again', async () => {
-    const l = await layer('e');
-    const w = await fx.store.writer(ctx, { ref: `layer-${l.digest}`, expected: l.digest, total: l.size });
-    const cut = l.size - 1000;
-    await writeAll(w, l.gz.subarray(0, cut));
-    // The extraction is stopped before the last bytes (SIGSTOP): it cannot finish within the
-    // bounded wait meant for jobs following an abandoned ingest (~2 s for this size).
-    const pid = await unpackChild();
-    process.kill(pid, 'SIGSTOP');
-    let resumed = false;
-    const cont = setTimeout(() => {
-      resumed = true;
-      process.kill(pid, 'SIGCONT');
-    }, 3000);
-    try {
-      await writeAll(w, l.gz.subarray(cut));
-      await w.commit(l.size, l.digest);
-      const t = await target();
-      expect(await stager.adopt(ctx, l.digest, t)).toMatchObject({ digest: sha(l.tar), inputDigest: '' });
-      expect(resumed).toBe(true);
-      expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('e');
-    } finally {
-      clearTimeout(cont);
-      if (!resumed) process.kill(pid, 'SIGCONT');
-    }
-  }, 30000);
+  itRoot(
+    'a job following the writer that committed is waited for however long it takes (a loaded machine): it is adopted, not extracted again',
+    async () => {
+      const l = await layer('e');
+      const w = await fx.store.writer(ctx, { ref: `layer-${l.digest}`, expected: l.digest, total: l.size });
+      const cut = l.size - 1000;
+      await writeAll(w, l.gz.subarray(0, cut));
+      // The extraction is stopped before the last bytes (SIGSTOP): it cannot finish within the
+      // bounded wait meant for jobs following an abandoned ingest (~2 s for this size).
+      const pid = await unpackChild();
+      process.kill(pid, 'SIGSTOP');
+      let resumed = false;
+      const cont = setTimeout(() => {
+        resumed = true;
+        process.kill(pid, 'SIGCONT');
+      }, 3000);
+      try {
+        await writeAll(w, l.gz.subarray(cut));
+        await w.commit(l.size, l.digest);
+        const t = await target();
+        expect(await stager.adopt(ctx, l.digest, t)).toMatchObject({ digest: sha(l.tar), inputDigest: '' });
+        expect(resumed).toBe(true);
+        expect(await readFile(join(t.upper, 'd/g'), 'utf8')).toBe('e');
+      } finally {
+        clearTimeout(cont);
+        if (!resumed) process.kill(pid, 'SIGCONT');
+      }
+    },
+    30000,
+  );
 });

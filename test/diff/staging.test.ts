@@ -79,7 +79,16 @@ describe('LayerStager', () => {
   itRoot('an overlay layer with its parents is adopted: same tree and diff_id as applying it, staging emptied', async () => {
     const lower = join(dir, 'lower');
     await mkdir(join(lower, 'etc'), { recursive: true });
-    const b = await blob([tc.dir('etc'), tc.file('etc/conf', 'x'), tc.dir('bin'), tc.file('bin/sh', 'sh', 0o755), tc.link('bin/sh', 'bin/sh2'), tc.symlink('sh', 'bin/ln'), tc.file('etc/.wh.old', ''), tc.file('bin/.wh..wh..opq', '')]);
+    const b = await blob([
+      tc.dir('etc'),
+      tc.file('etc/conf', 'x'),
+      tc.dir('bin'),
+      tc.file('bin/sh', 'sh', 0o755),
+      tc.link('bin/sh', 'bin/sh2'),
+      tc.symlink('sh', 'bin/ln'),
+      tc.file('etc/.wh.old', ''),
+      tc.file('bin/.wh..wh..opq', ''),
+    ]);
     const s = await open();
     await staged(s, b);
     const t = await upper('u1', lower);
@@ -119,7 +128,9 @@ describe('LayerStager', () => {
     await staged(s, b);
     const root = join(dir, 'plain');
     await mkdir(root);
-    const r = await applier(s).apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.size }, [{ type: 'bind', source: root, options: ['rbind'] }]);
+    const r = await applier(s).apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.size }, [
+      { type: 'bind', source: root, options: ['rbind'] },
+    ]);
     expect(r.digest).toBe(sha(b.tar));
     expect((await readdir(join(root, 'd'))).sort()).toEqual(['f']);
   });
@@ -169,7 +180,11 @@ describe('LayerStager', () => {
     await staged(s, b);
     expect(await readdir(stagingDir())).toEqual([]);
     await expect(s.adopt(ctx, b.digest, await upper('u'))).resolves.toBeUndefined();
-    await expect(applier(s).apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.size }, [{ type: 'bind', source: join(dir, 'u'), options: ['rbind'] }])).rejects.toMatchObject({
+    await expect(
+      applier(s).apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.size }, [
+        { type: 'bind', source: join(dir, 'u'), options: ['rbind'] },
+      ]),
+    ).rejects.toMatchObject({
       kind: 'InvalidArgument',
     });
   });
@@ -231,7 +246,10 @@ describe('LayerStager', () => {
     const s = await open({ maxRunning: 0 });
     s.offerIngest(b.digest, join(dir, 'gone-before-open'), b.size);
     s.offer(b.digest, blobFile(b.digest), b.size); // committed before the job started: use the blob
-    expect((s as unknown as { jobs: Map<string, { growing: boolean; file: string }> }).jobs.get(b.digest)).toMatchObject({ growing: false, file: blobFile(b.digest) });
+    expect((s as unknown as { jobs: Map<string, { growing: boolean; file: string }> }).jobs.get(b.digest)).toMatchObject({
+      growing: false,
+      file: blobFile(b.digest),
+    });
     expect(await s.adopt(ctx, b.digest, await upper('u0'))).toBeUndefined(); // never started: not waited for
     const s2 = await open();
     s2.offerIngest(b.digest, join(dir, 'gone-while-open'), b.size); // started, fails (no such file)
@@ -253,15 +271,19 @@ describe('LayerStager', () => {
     expect(lsattr.stdout.split(' ')[0]!.includes('T')).toBe(supported);
   });
 
-  itRoot('Apply does not wait long for an ingest job that follows an abandoned ingest', async () => {
-    const b = await blob([tc.file('f', 'w'.repeat(5000))]);
-    const abandoned = join(dir, 'abandoned-data');
-    await writeFile(abandoned, blobs[b.digest]!.subarray(0, 30)); // never completed
-    const s = await open();
-    s.offerIngest(b.digest, abandoned, b.size);
-    s.offer(b.digest, blobFile(b.digest), b.size); // another writer committed the blob
-    const t0 = Date.now();
-    expect(await s.adopt(ctx, b.digest, await upper('u'))).toBeUndefined();
-    expect(Date.now() - t0).toBeLessThan(5000); // the C side alone would wait 10 s for growth
-  }, 20000);
+  itRoot(
+    'Apply does not wait long for an ingest job that follows an abandoned ingest',
+    async () => {
+      const b = await blob([tc.file('f', 'w'.repeat(5000))]);
+      const abandoned = join(dir, 'abandoned-data');
+      await writeFile(abandoned, blobs[b.digest]!.subarray(0, 30)); // never completed
+      const s = await open();
+      s.offerIngest(b.digest, abandoned, b.size);
+      s.offer(b.digest, blobFile(b.digest), b.size); // another writer committed the blob
+      const t0 = Date.now();
+      expect(await s.adopt(ctx, b.digest, await upper('u'))).toBeUndefined();
+      expect(Date.now() - t0).toBeLessThan(5000); // the C side alone would wait 10 s for growth
+    },
+    20000,
+  );
 });

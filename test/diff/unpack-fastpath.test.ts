@@ -100,7 +100,17 @@ describe('berth-unpack per-file shortcuts', () => {
       { name: 'acl/d', type: 'directory', mode: 0o755 },
       { name: 'acl/d/g', type: 'file', data: 'y', mode: 0o664 },
     ]);
-    const tar = dirWithXattr('acl', 0o755, 'system.posix_acl_default', acl([[0x01, 7], [0x04, 0], [0x20, 0]]), rest);
+    const tar = dirWithXattr(
+      'acl',
+      0o755,
+      'system.posix_acl_default',
+      acl([
+        [0x01, 7],
+        [0x04, 0],
+        [0x20, 0],
+      ]),
+      rest,
+    );
     const r = await root('r');
     await applyTar(tar, { kind: 'overlay', upper: r });
     expect((await lstat(join(r, 'acl/f'))).mode & 0o777).toBe(0o644);
@@ -143,7 +153,10 @@ describe('berth-unpack per-file shortcuts', () => {
   itRoot('into a tree that is not empty, what is in the way is replaced and dir over dir keeps its contents', async () => {
     const r = await root('full');
     await applyTar(await buildTar([tc.dir('k'), tc.file('k/keep', 'old'), tc.file('f', 'old'), tc.dir('g'), tc.file('g/in', 'z')]), r);
-    await applyTar(await buildTar([{ name: 'k', type: 'directory', mode: 0o700 }, tc.file('f', 'new', 0o600), tc.file('g', 'was a dir'), tc.file('k/new', 'n')]), r);
+    await applyTar(
+      await buildTar([{ name: 'k', type: 'directory', mode: 0o700 }, tc.file('f', 'new', 0o600), tc.file('g', 'was a dir'), tc.file('k/new', 'n')]),
+      r,
+    );
     expect((await readdir(join(r, 'k'))).sort()).toEqual(['keep', 'new']);
     expect((await lstat(join(r, 'k'))).mode & 0o777).toBe(0o700);
     expect(await readFile(join(r, 'f'), 'utf8')).toBe('new');

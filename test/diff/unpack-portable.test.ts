@@ -25,7 +25,8 @@ let normalSum: string;
 beforeAll(async () => {
   dir = await tempDir('berth-portable-');
   const build = join(dir, 'build');
-  const make = (args: string[]) => execFileSync('make', ['-s', '-C', join(REPO, 'native', 'unpack'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+  const make = (args: string[]) =>
+    execFileSync('make', ['-s', '-C', join(REPO, 'native', 'unpack'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] }).toString();
   const out = make([`BUILD=${build}`, 'BERTH_CODEC=portable', 'all', 'sha256sum']);
   expect(out).toContain('portable codec');
   portableBin = join(build, 'berth-unpack');
@@ -63,7 +64,7 @@ describe('SHA-256 of the portable codec (FIPS 180-4)', () => {
 
   it('agrees with Node and the normal build at every block boundary and for 1 MiB of "a"', () => {
     let seed = 99;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const lengths = [1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 1000, 65536 + 17, (3 << 20) + 5];
     const inputs = [Buffer.alloc(1 << 20, 'a'), ...lengths.map((n) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256))))];
     for (const b of inputs) {
@@ -90,39 +91,43 @@ describe('berth-unpack portable vs normal build', () => {
     return { outcome, root };
   }
 
-  itRoot('the same layers give the same digests, sizes, trees and errors', async () => {
-    const tar = await buildTar(entries);
-    const gz = gzipSync(tar);
-    const cut = [512 * 3 + 7, 1 << 20, (2 << 20) + 333];
-    const multi = Buffer.concat([0, ...cut].map((s, i) => gzipSync(tar.subarray(s, cut[i] ?? tar.length), { level: 1 + (i % 9) })));
-    const corrupt = Buffer.from(gz);
-    for (let i = 200; i < 260; i++) corrupt[i] ^= 0x5a;
-    const layers: Array<[string, Buffer, 'ok' | RegExp]> = [
-      ['tar', tar, 'ok'],
-      ['gzip', gz, 'ok'],
-      ['gzip-best', gzipSync(tar, { level: 9 }), 'ok'],
-      ['multi-member', multi, 'ok'],
-      ['corrupt', corrupt, /gzip: /],
-      ['truncated', gz.subarray(0, gz.length - 100), /gzip: unexpected end of data after \d+ bytes/],
-      ['header-only', gz.subarray(0, 10), /gzip: unexpected end/],
-      ['trailing', Buffer.concat([gz, Buffer.from('garbage after the member')]), /gzip: invalid gzip header/],
-      ['bad-crc', Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.alloc(8, 0xff)]), /gzip: checksum mismatch/],
-      // zstd is libzstd in both builds (zstd.c): the same frames decode the same.
-      ['zstd', execFileSync('zstd', ['-q', '-c', '--check'], { input: tar }), 'ok'],
-      ['zstd-truncated', execFileSync('zstd', ['-q', '-c'], { input: tar }).subarray(0, 3000), /zstd: unexpected end of data/],
-    ];
-    for (const [name, blob, want] of layers) {
-      const n = await run(UNPACK_BIN, blob, `${name}-normal`);
-      const p = await run(portableBin, blob, `${name}-portable`);
-      expect({ name, ...p.outcome }).toEqual({ name, ...n.outcome });
-      if (want === 'ok') {
-        expect(p.outcome).toMatchObject({ ok: { digest: sha(tar), size: tar.length, inputDigest: sha(blob), inputSize: blob.length } });
-        expect(await snapshot(p.root)).toEqual(await snapshot(n.root));
-      } else {
-        expect(p.outcome).toMatchObject({ err: { kind: 'InvalidArgument', message: expect.stringMatching(want) } });
+  itRoot(
+    'the same layers give the same digests, sizes, trees and errors',
+    async () => {
+      const tar = await buildTar(entries);
+      const gz = gzipSync(tar);
+      const cut = [512 * 3 + 7, 1 << 20, (2 << 20) + 333];
+      const multi = Buffer.concat([0, ...cut].map((s, i) => gzipSync(tar.subarray(s, cut[i] ?? tar.length), { level: 1 + (i % 9) })));
+      const corrupt = Buffer.from(gz);
+      for (let i = 200; i < 260; i++) corrupt[i] ^= 0x5a;
+      const layers: Array<[string, Buffer, 'ok' | RegExp]> = [
+        ['tar', tar, 'ok'],
+        ['gzip', gz, 'ok'],
+        ['gzip-best', gzipSync(tar, { level: 9 }), 'ok'],
+        ['multi-member', multi, 'ok'],
+        ['corrupt', corrupt, /gzip: /],
+        ['truncated', gz.subarray(0, gz.length - 100), /gzip: unexpected end of data after \d+ bytes/],
+        ['header-only', gz.subarray(0, 10), /gzip: unexpected end/],
+        ['trailing', Buffer.concat([gz, Buffer.from('garbage after the member')]), /gzip: invalid gzip header/],
+        ['bad-crc', Buffer.concat([gz.subarray(0, gz.length - 8), Buffer.alloc(8, 0xff)]), /gzip: checksum mismatch/],
+        // zstd is libzstd in both builds (zstd.c): the same frames decode the same.
+        ['zstd', execFileSync('zstd', ['-q', '-c', '--check'], { input: tar }), 'ok'],
+        ['zstd-truncated', execFileSync('zstd', ['-q', '-c'], { input: tar }).subarray(0, 3000), /zstd: unexpected end of data/],
+      ];
+      for (const [name, blob, want] of layers) {
+        const n = await run(UNPACK_BIN, blob, `${name}-normal`);
+        const p = await run(portableBin, blob, `${name}-portable`);
+        expect({ name, ...p.outcome }).toEqual({ name, ...n.outcome });
+        if (want === 'ok') {
+          expect(p.outcome).toMatchObject({ ok: { digest: sha(tar), size: tar.length, inputDigest: sha(blob), inputSize: blob.length } });
+          expect(await snapshot(p.root)).toEqual(await snapshot(n.root));
+        } else {
+          expect(p.outcome).toMatchObject({ err: { kind: 'InvalidArgument', message: expect.stringMatching(want) } });
+        }
       }
-    }
-  }, 120000);
+    },
+    120000,
+  );
 
   itRoot('links neither ISA-L, OpenSSL nor zlib; without libz.so.1 gzip fails clearly and plain tar still applies', async () => {
     const needed = execFileSync('readelf', ['-d', portableBin]).toString();

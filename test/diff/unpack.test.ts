@@ -25,7 +25,14 @@ describe('berth-unpack: entries and attributes', () => {
     const m1 = new Date('2001-01-01T00:00:01Z');
     const tar = await buildTar([
       { name: 'd', type: 'directory', mode: 0o750, uid: 1000, gid: 1001, mtime: m1 },
-      { name: 'd/suid', data: 'x'.repeat(1000), mode: 0o4755, uid: 12, gid: 34, pax: { mtime: '1600000000.123456789', 'SCHILY.xattr.user.foo': 'bar', 'SCHILY.xattr.trusted.overlay.opaque': 'y' } },
+      {
+        name: 'd/suid',
+        data: 'x'.repeat(1000),
+        mode: 0o4755,
+        uid: 12,
+        gid: 34,
+        pax: { mtime: '1600000000.123456789', 'SCHILY.xattr.user.foo': 'bar', 'SCHILY.xattr.trusted.overlay.opaque': 'y' },
+      },
       { name: 'd/hard', type: 'link', linkname: 'd/suid' },
       { name: 'd/sym', type: 'symlink', linkname: '../nowhere', uid: 5, gid: 6, mtime: m1 },
       { name: 'd/chr', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o620, uid: 7, gid: 8 },

@@ -134,7 +134,10 @@ export async function snapshot(dir: string, skip: string[] = []): Promise<Record
       gid: st.gid,
       nlink: st.isDirectory() ? 0 : st.nlink,
     };
-    if (st.isFile()) s.hash = createHash('sha256').update(await readFile(p)).digest('hex');
+    if (st.isFile())
+      s.hash = createHash('sha256')
+        .update(await readFile(p))
+        .digest('hex');
     if (st.isSymbolicLink()) s.link = await readlink(p);
     out[rel || '.'] = s;
     if (st.isDirectory()) for (const n of (await readdir(p)).sort()) if (!skip.includes(join(p, n))) await walk(join(p, n), rel ? `${rel}/${n}` : n);

@@ -41,7 +41,11 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
   itRoot('a zstd layer gives the same tree and diff_id as its tar; both digests are reported', async () => {
     const tar = await buildTar(entries);
     const zst = zstd(tar, '--check');
-    const a = await unpackTar(Readable.from([zst]), { kind: 'plain', root: await root('z') }, { bin: UNPACK_BIN, expect: { digest: sha(zst), size: zst.length } });
+    const a = await unpackTar(
+      Readable.from([zst]),
+      { kind: 'plain', root: await root('z') },
+      { bin: UNPACK_BIN, expect: { digest: sha(zst), size: zst.length } },
+    );
     const b = await unpackTar(Readable.from([tar]), { kind: 'plain', root: await root('t') }, { bin: UNPACK_BIN });
     expect(a).toMatchObject({ format: 'zstd', digest: sha(tar), size: tar.length, inputDigest: sha(zst), inputSize: zst.length });
     expect(b).toMatchObject({ format: 'tar', digest: sha(tar) });
@@ -55,7 +59,11 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
     // A skippable frame: magic 0x184D2A50 (LE), 4-byte length, payload.
     const skippable = Buffer.concat([Buffer.from([0x50, 0x2a, 0x4d, 0x18]), Buffer.from([5, 0, 0, 0]), Buffer.from('berth')]);
     const multi = Buffer.concat([zstd(tar.subarray(0, cut)), skippable, zstd(tar.subarray(cut), '--long=24')]);
-    const r = await unpackTar(Readable.from([multi]), { kind: 'plain', root: await root('m') }, { bin: UNPACK_BIN, expect: { digest: sha(multi), size: multi.length } });
+    const r = await unpackTar(
+      Readable.from([multi]),
+      { kind: 'plain', root: await root('m') },
+      { bin: UNPACK_BIN, expect: { digest: sha(multi), size: multi.length } },
+    );
     expect(r).toMatchObject({ format: 'zstd', digest: sha(tar), size: tar.length });
     expect((await readFile(join(dir, 'm/d/big'))).equals(big)).toBe(true);
   });
@@ -76,7 +84,10 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
     ];
     for (const [name, blob, msg] of cases) {
       const r = await root(name);
-      await expect(unpackTar(Readable.from([blob]), { kind: 'plain', root: r }, { bin: UNPACK_BIN })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringMatching(msg) });
+      await expect(unpackTar(Readable.from([blob]), { kind: 'plain', root: r }, { bin: UNPACK_BIN })).rejects.toMatchObject({
+        kind: 'InvalidArgument',
+        message: expect.stringMatching(msg),
+      });
     }
     expect((await readdir(dir)).sort()).toEqual(cases.map(([n]) => n).sort());
   });
@@ -95,9 +106,14 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
       },
     };
     const ctx = background('default');
-    for (const [name, blobFile] of [['file', () => join(dir, 'blob')], ['stream', () => undefined]] as const) {
+    for (const [name, blobFile] of [
+      ['file', () => join(dir, 'blob')],
+      ['stream', () => undefined],
+    ] as const) {
       const a = new LayerApplier(provider, { tmpdir: join(dir, 'tmp'), bin: UNPACK_BIN, blobFile });
-      const r = await a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zst), size: zst.length }, [{ type: 'bind', source: await root(name), options: ['rbind'] }]);
+      const r = await a.apply(ctx, { mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: sha(zst), size: zst.length }, [
+        { type: 'bind', source: await root(name), options: ['rbind'] },
+      ]);
       expect(r).toMatchObject({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha(tar), size: tar.length });
       expect(await readFile(join(dir, name, 'd/f'), 'utf8')).toBe('content');
     }
@@ -112,14 +128,21 @@ describe('berth-unpack: zstd layers through libzstd.so.1', () => {
     const tar = await buildTar([tc.dir('d'), tc.file('d/f', 'content')]);
     const applyHidden = (blob: Buffer, r: string): string => {
       try {
-        return execFileSync('unshare', ['-m', 'sh', '-c', 'mount --bind /dev/null "$1" && exec "$2" "$3"', 'sh', real, UNPACK_BIN, r], { input: blob }).toString().trim();
+        return execFileSync('unshare', ['-m', 'sh', '-c', 'mount --bind /dev/null "$1" && exec "$2" "$3"', 'sh', real, UNPACK_BIN, r], { input: blob })
+          .toString()
+          .trim();
       } catch (e) {
         return String((e as { stdout?: Buffer }).stdout ?? '').trim();
       }
     };
     expect(JSON.parse(applyHidden(tar, await root('plain')))).toMatchObject({ type: 'done', format: 'tar', digest: sha(tar) });
     const line = JSON.parse(applyHidden(zstd(tar), await root('nozstd')));
-    expect(line).toMatchObject({ type: 'error', kind: 'internal', format: 'zstd', msg: expect.stringMatching(/zstd: cannot load libzstd, which zstd layers need \(install libzstd1\).*libzstd\.so\.1/) });
+    expect(line).toMatchObject({
+      type: 'error',
+      kind: 'internal',
+      format: 'zstd',
+      msg: expect.stringMatching(/zstd: cannot load libzstd, which zstd layers need \(install libzstd1\).*libzstd\.so\.1/),
+    });
     expect(await snapshot(join(dir, 'nozstd'))).toEqual({ '.': expect.anything() });
   });
 });

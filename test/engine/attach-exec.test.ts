@@ -29,7 +29,12 @@ describe('engine: attach', () => {
   });
 
   itRoot('-t: a terminal, resize reaches the process (stty size), ctrl-p ctrl-q detaches and the container runs on', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', tty: true, openStdin: true, cmd: ['sh', '-c', 'while read line; do stty size; echo "got:$line"; done'] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      tty: true,
+      openStdin: true,
+      cmd: ['sh', '-c', 'while read line; do stty size; echo "got:$line"; done'],
+    });
     await f.engine.start(f.ctx, c.id);
     const s = await f.engine.attach(f.ctx, c.id, { stdin: true });
     expect({ tty: s.tty, stdin: s.stdin }).toEqual({ tty: true, stdin: true });
@@ -79,7 +84,13 @@ describe('engine: exec, top, stats', () => {
   itRoot('exec: stdin, env, user, workdir, exit code; exec -t sees a terminal; exec in a stopped container is Conflict', async () => {
     const c = await f.engine.create(f.ctx, { image: 'busybox', env: ['FROM=container'], cmd: ['sleep', '100'] });
     await f.engine.start(f.ctx, c.id);
-    const e = await f.engine.exec(f.ctx, c.id, { cmd: ['sh', '-c', 'read x; echo "$x $FROM $EXTRA"; id -u; pwd; exit 7'], stdin: true, env: ['EXTRA=exec'], user: 'nobody', workingDir: '/tmp' });
+    const e = await f.engine.exec(f.ctx, c.id, {
+      cmd: ['sh', '-c', 'read x; echo "$x $FROM $EXTRA"; id -u; pwd; exit 7'],
+      stdin: true,
+      env: ['EXTRA=exec'],
+      user: 'nobody',
+      workingDir: '/tmp',
+    });
     const out = drain(e.events());
     await e.write(Buffer.from('input\n'));
     await e.closeStdin();

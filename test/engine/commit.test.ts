@@ -50,7 +50,12 @@ describe('engine: commit', () => {
   let diffIds: string[] = [];
 
   itRoot('the changes become a layer and an image whose containers see them', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', name: 'changer', env: ['COMMITTED=yes'], cmd: ['sh', '-c', `${CHANGES}; echo changed; sleep 60`] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      name: 'changer',
+      env: ['COMMITTED=yes'],
+      cmd: ['sh', '-c', `${CHANGES}; echo changed; sleep 60`],
+    });
     await f.engine.start(f.ctx, c.id);
     await until('the changes', async () => {
       for await (const e of f.engine.logs(f.ctx, c.id)) if (e.data.toString() === 'changed\n') return true;
@@ -60,7 +65,10 @@ describe('engine: commit', () => {
     expect(res).toMatchObject({ name: 'docker.io/library/committed:1', imageId: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
     expect((await f.engine.inspect(f.ctx, 'changer')).state.status).toBe('running'); // paused and resumed
     image = res.name;
-    const out = await run(image, 'cat /etc/added; tail -1 /etc/passwd; stat -c %a /etc/group; ls /bin/vi /bin/wc /root 2>&1 | wc -l; ls /usr; cat /data/sub/f /data/symlink; stat -c %h /data/hardlink; echo $COMMITTED; ls /bin/sh');
+    const out = await run(
+      image,
+      'cat /etc/added; tail -1 /etc/passwd; stat -c %a /etc/group; ls /bin/vi /bin/wc /root 2>&1 | wc -l; ls /usr; cat /data/sub/f /data/symlink; stat -c %h /data/hardlink; echo $COMMITTED; ls /bin/sh',
+    );
     expect(out).toBe('added\nmore\n640\n3\nlocal\ndeep\ndeep\n2\nyes\n/bin/sh\n');
     // The image config: one more diff_id, a history entry, the container's config.
     const resolved = await f.engine.create(f.ctx, { image, name: 'probe', cmd: ['true'] });
@@ -76,24 +84,28 @@ describe('engine: commit', () => {
     expect(cfg.config.Cmd).toEqual(['sh', '-c', `${CHANGES}; echo changed; sleep 60`]);
   });
 
-  itCtr('a real containerd unpacks the committed image (exported with ctr) to the same tree as berth', async () => {
-    expect(image).not.toBe('');
-    const work = await mkdtemp(join(tmpdir(), 'berth-commit-'));
-    const containerd = await startContainerd();
-    try {
-      const archive = join(work, 'committed.tar');
-      ok(await ctr(f.dirs.address, ['--namespace', f.ns, 'images', 'export', archive, image], { timeoutMs: 60_000 }), 'ctr export from berthd');
-      ok(await containerd.ctr(['images', 'import', archive], { timeoutMs: 60_000 }), 'ctr import into containerd');
-      const theirs = await withImageRootfs(containerd.address, diffIds, (dir) => listTree(dir));
-      const ours = await withImageRootfs(f.dirs.address, diffIds, (dir) => listTree(dir), { namespace: f.ns });
-      expect(diffTrees(ours, theirs, { labels: ['berth', 'containerd'], ignore: ['mtime'] })).toEqual([]);
-      expect(ours.find((e) => e.path === 'usr/bin')).toBeUndefined(); // the opaque /usr hid the image's
-      expect(ours.find((e) => e.path === 'data/hardlink')?.hardlinkOf ?? ours.find((e) => e.path === 'data/sub/f')?.hardlinkOf).toBeDefined();
-    } finally {
-      await containerd.stop();
-      await rm(work, { recursive: true, force: true });
-    }
-  }, 120_000);
+  itCtr(
+    'a real containerd unpacks the committed image (exported with ctr) to the same tree as berth',
+    async () => {
+      expect(image).not.toBe('');
+      const work = await mkdtemp(join(tmpdir(), 'berth-commit-'));
+      const containerd = await startContainerd();
+      try {
+        const archive = join(work, 'committed.tar');
+        ok(await ctr(f.dirs.address, ['--namespace', f.ns, 'images', 'export', archive, image], { timeoutMs: 60_000 }), 'ctr export from berthd');
+        ok(await containerd.ctr(['images', 'import', archive], { timeoutMs: 60_000 }), 'ctr import into containerd');
+        const theirs = await withImageRootfs(containerd.address, diffIds, (dir) => listTree(dir));
+        const ours = await withImageRootfs(f.dirs.address, diffIds, (dir) => listTree(dir), { namespace: f.ns });
+        expect(diffTrees(ours, theirs, { labels: ['berth', 'containerd'], ignore: ['mtime'] })).toEqual([]);
+        expect(ours.find((e) => e.path === 'usr/bin')).toBeUndefined(); // the opaque /usr hid the image's
+        expect(ours.find((e) => e.path === 'data/hardlink')?.hardlinkOf ?? ours.find((e) => e.path === 'data/sub/f')?.hardlinkOf).toBeDefined();
+      } finally {
+        await containerd.stop();
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
 
 async function readConfig(digest: string): Promise<{ rootfs: { diff_ids: string[] }; history?: Array<Record<string, string>>; config: { Cmd?: string[] } }> {

@@ -16,8 +16,24 @@ beforeAll(async () => {
   await f.addImage();
   await f.addImage({
     name: APP,
-    layers: [{ entries: [...busyboxEntries().filter((e) => !e.path.startsWith('etc/')), { path: 'etc', type: 'dir' }, { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345:app:/home/app:/bin/sh\n' }, { path: 'etc/group', type: 'file', content: 'root:x:0:\napp:x:2345:\nextra:x:3456:app\nother:x:4567:\n' }, { path: 'srv', type: 'dir' }] }],
-    config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo default-cmd'], Env: ['PATH=/usr/bin:/bin', 'FROM_IMAGE=1', 'OVERRIDE=image'], WorkingDir: '/srv', User: 'app' },
+    layers: [
+      {
+        entries: [
+          ...busyboxEntries().filter((e) => !e.path.startsWith('etc/')),
+          { path: 'etc', type: 'dir' },
+          { path: 'etc/passwd', type: 'file', content: 'root:x:0:0:root:/root:/bin/sh\napp:x:1234:2345:app:/home/app:/bin/sh\n' },
+          { path: 'etc/group', type: 'file', content: 'root:x:0:\napp:x:2345:\nextra:x:3456:app\nother:x:4567:\n' },
+          { path: 'srv', type: 'dir' },
+        ],
+      },
+    ],
+    config: {
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['echo default-cmd'],
+      Env: ['PATH=/usr/bin:/bin', 'FROM_IMAGE=1', 'OVERRIDE=image'],
+      WorkingDir: '/srv',
+      User: 'app',
+    },
   });
 }, 120_000);
 afterAll(() => f.teardown(), 60_000);
@@ -39,7 +55,9 @@ const sh = (script: string, o: Omit<CreateOptions, 'image'> = {}) => run({ cmd: 
 
 describe('engine: Docker defaults inside the container', () => {
   itRoot("Docker's 14 capabilities, no_new_privs off, masked and read-only /proc paths", async () => {
-    const r = await sh('grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; cat /proc/interrupts /proc/timer_list /proc/keys | wc -c; echo 1 > /proc/sys/kernel/ostype 2>/dev/null && echo proc-sys-rw || echo proc-sys-ro');
+    const r = await sh(
+      'grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status; cat /proc/interrupts /proc/timer_list /proc/keys | wc -c; echo 1 > /proc/sys/kernel/ostype 2>/dev/null && echo proc-sys-rw || echo proc-sys-ro',
+    );
     expect(r.out).toContain('CapEff:\t00000000a80425fb');
     expect(r.out).toContain('CapBnd:\t00000000a80425fb');
     expect(r.out).toContain('NoNewPrivs:\t0');
@@ -48,7 +66,14 @@ describe('engine: Docker defaults inside the container', () => {
   });
 
   itRoot('/etc/hostname, /etc/hosts, /etc/resolv.conf are its own; HOSTNAME is the short id', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', cmd: ['sh', '-c', 'cat /etc/hostname; hostname; echo $HOSTNAME; grep -c localhost /etc/hosts; grep nameserver /etc/resolv.conf; mount | grep -E " /etc/(hostname|hosts|resolv.conf) "'] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      cmd: [
+        'sh',
+        '-c',
+        'cat /etc/hostname; hostname; echo $HOSTNAME; grep -c localhost /etc/hosts; grep nameserver /etc/resolv.conf; mount | grep -E " /etc/(hostname|hosts|resolv.conf) "',
+      ],
+    });
     await f.engine.start(f.ctx, c.id);
     await f.engine.wait(f.ctx, c.id);
     let out = '';
@@ -63,7 +88,10 @@ describe('engine: Docker defaults inside the container', () => {
   });
 
   itRoot('its own cgroup is at /sys/fs/cgroup, read-only; /dev/shm is 64m; no /run tmpfs', async () => {
-    const r = await sh('mount | grep " /sys/fs/cgroup"; touch /sys/fs/cgroup/x 2>/dev/null && echo cg-rw || echo cg-ro; cat /proc/self/cgroup | head -3; df -k /dev/shm | tail -1; mount | grep -c " /run " || true', { memory: '64m' });
+    const r = await sh(
+      'mount | grep " /sys/fs/cgroup"; touch /sys/fs/cgroup/x 2>/dev/null && echo cg-rw || echo cg-ro; cat /proc/self/cgroup | head -3; df -k /dev/shm | tail -1; mount | grep -c " /run " || true',
+      { memory: '64m' },
+    );
     expect(r.out).toMatch(/ on \/sys\/fs\/cgroup(\/\S+)? type (tmpfs|cgroup2?) \(ro/);
     expect(r.out).toContain('cg-ro');
     expect(r.out).toMatch(/^\d+:[^:]*:\/$/m); // a cgroup namespace: the container's cgroup is its root
@@ -82,13 +110,21 @@ describe('engine: Docker defaults inside the container', () => {
   });
 
   itRoot('--read-only, --cap-drop ALL --cap-add CHOWN, --cap-add ALL, --privileged', async () => {
-    expect((await sh('touch /x 2>/dev/null && echo rw || echo ro; touch /tmp/x 2>/dev/null && echo tmp-rw || echo tmp-ro', { readonlyRootfs: true })).out).toBe('ro\ntmp-ro\n');
+    expect((await sh('touch /x 2>/dev/null && echo rw || echo ro; touch /tmp/x 2>/dev/null && echo tmp-rw || echo tmp-ro', { readonlyRootfs: true })).out).toBe(
+      'ro\ntmp-ro\n',
+    );
     expect((await sh('grep CapEff /proc/self/status', { capDrop: ['ALL'], capAdd: ['chown'] })).out).toBe('CapEff:\t0000000000000001\n');
     const all = (await sh('grep CapEff /proc/self/status', { capAdd: ['ALL'], capDrop: ['CAP_NET_RAW'] })).out;
     expect(BigInt(`0x${all.split('\t')[1]!.trim()}`) & (1n << 13n)).toBe(0n);
     expect(BigInt(`0x${all.split('\t')[1]!.trim()}`) & (1n << 21n)).toBe(1n << 21n);
-    await expect(f.engine.create(f.ctx, { image: 'busybox', capAdd: ['NOT_A_CAP'] })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('unknown capability') });
-    const p = await sh('grep CapEff /proc/self/status; mount | grep " /sys " | grep -c "(rw"; ls /dev | grep -c -E "^(null|zero|tty|loop0|mem)$"; cat /proc/interrupts | head -c 1 | wc -c', { privileged: true });
+    await expect(f.engine.create(f.ctx, { image: 'busybox', capAdd: ['NOT_A_CAP'] })).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('unknown capability'),
+    });
+    const p = await sh(
+      'grep CapEff /proc/self/status; mount | grep " /sys " | grep -c "(rw"; ls /dev | grep -c -E "^(null|zero|tty|loop0|mem)$"; cat /proc/interrupts | head -c 1 | wc -c',
+      { privileged: true },
+    );
     const [capLine, sysRw, devs, kcore] = p.out.trim().split('\n');
     expect(BigInt(`0x${capLine!.split('\t')[1]}`) & (1n << 21n)).toBe(1n << 21n);
     expect(sysRw).toBe('1');
@@ -99,7 +135,9 @@ describe('engine: Docker defaults inside the container', () => {
   itRoot('the default network (bridge): lo and eth0 with a default route; --network none: only lo, up; --network host: the host interfaces', async () => {
     const def = (await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort; ip route | grep -c ^default')).out;
     expect(def).toBe('eth0\nlo\n1\n');
-    expect((await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; ping -c 1 -W 1 127.0.0.1 >/dev/null && echo lo-up', { network: 'none' })).out).toBe('lo\nlo-up\n');
+    expect(
+      (await sh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; ping -c 1 -W 1 127.0.0.1 >/dev/null && echo lo-up', { network: 'none' })).out,
+    ).toBe('lo\nlo-up\n');
     const host = (await sh('cat /proc/net/dev | wc -l', { network: 'host' })).out.trim();
     const { readFileSync } = await import('node:fs');
     expect(Number(host)).toBe(readFileSync('/proc/net/dev', 'utf8').trim().split('\n').length);
@@ -111,7 +149,11 @@ describe('engine: Docker defaults inside the container', () => {
 
 describe('engine: image config merged with the request', () => {
   itRoot('Entrypoint + Cmd, Env merged by key (PATH, HOSTNAME, HOME), WorkingDir, User from /etc/passwd with its groups', async () => {
-    const r = await run({ image: APP, cmd: ['echo "$FROM_IMAGE $OVERRIDE $FROM_RUN"; pwd; id; echo "$HOME $PATH"; env | grep -c HOSTNAME'], env: ['OVERRIDE=run', 'FROM_RUN=yes'] });
+    const r = await run({
+      image: APP,
+      cmd: ['echo "$FROM_IMAGE $OVERRIDE $FROM_RUN"; pwd; id; echo "$HOME $PATH"; env | grep -c HOSTNAME'],
+      env: ['OVERRIDE=run', 'FROM_RUN=yes'],
+    });
     expect(r.out.split('\n')).toEqual(['1 run yes', '/srv', 'uid=1234(app) gid=2345(app) groups=3456(extra)', '/home/app /usr/bin:/bin', '1', '']);
     expect((await run({ image: APP })).out).toBe('default-cmd\n');
   });
@@ -120,10 +162,16 @@ describe('engine: image config merged with the request', () => {
     expect((await run({ image: APP, user: '0:4567', cmd: ['id -u; id -g'] })).out).toBe('0\n4567\n');
     expect((await run({ image: APP, user: 'app:extra', cmd: ['id -u; id -g; id -G'] })).out).toBe('1234\n3456\n3456\n');
     expect((await run({ image: APP, user: '4242', cmd: ['id -u; id -g'] })).out).toBe('4242\n0\n');
-    await expect(f.engine.create(f.ctx, { image: APP, user: 'app:nogroup' })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('unable to find group nogroup') });
+    await expect(f.engine.create(f.ctx, { image: APP, user: 'app:nogroup' })).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('unable to find group nogroup'),
+    });
     expect((await run({ image: APP, entrypoint: ['echo'], cmd: [] })).out).toBe('\n');
     expect((await run({ image: APP, entrypoint: [''], cmd: ['echo', 'no entrypoint'] })).out).toBe('no entrypoint\n');
-    await expect(f.engine.create(f.ctx, { image: APP, entrypoint: [''] })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('no command') });
+    await expect(f.engine.create(f.ctx, { image: APP, entrypoint: [''] })).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('no command'),
+    });
     expect((await run({ image: APP, workingDir: '/new/dir', cmd: ['pwd'] })).out).toBe('/new/dir\n');
   });
 });

@@ -42,7 +42,10 @@ describe('engine: names and lookups', () => {
 
   itRoot('a name in use is Conflict, a bad name InvalidArgument, an ambiguous prefix InvalidArgument', async () => {
     await f.engine.create(f.ctx, { image: IMG, name: 'web', cmd: ['true'] });
-    await expect(f.engine.create(f.ctx, { image: IMG, name: 'web', cmd: ['true'] })).rejects.toMatchObject({ kind: 'Conflict', message: expect.stringContaining('"/web" is already in use') });
+    await expect(f.engine.create(f.ctx, { image: IMG, name: 'web', cmd: ['true'] })).rejects.toMatchObject({
+      kind: 'Conflict',
+      message: expect.stringContaining('"/web" is already in use'),
+    });
     await expect(f.engine.create(f.ctx, { image: IMG, name: '-bad', cmd: ['true'] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     await expect(f.engine.create(f.ctx, { image: IMG, name: 'a', cmd: ['true'] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     const many = await Promise.all(Array.from({ length: 20 }, () => f.engine.create(f.ctx, { image: IMG, cmd: ['true'] })));
@@ -58,8 +61,14 @@ describe('engine: names and lookups', () => {
     const sn = f.part(SNAPSHOTTERS).get('overlayfs')!;
     const snapshotsBefore: string[] = [];
     for await (const s of sn.walk(f.ctx)) snapshotsBefore.push(s.name);
-    await expect(f.engine.create(f.ctx, { image: IMG, name: 'nouser', user: 'nosuchuser', cmd: ['true'] })).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('unable to find user nosuchuser') });
-    await expect(f.engine.create(f.ctx, { image: 'nosuchimage', name: 'noimage' })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('No such image') });
+    await expect(f.engine.create(f.ctx, { image: IMG, name: 'nouser', user: 'nosuchuser', cmd: ['true'] })).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('unable to find user nosuchuser'),
+    });
+    await expect(f.engine.create(f.ctx, { image: 'nosuchimage', name: 'noimage' })).rejects.toMatchObject({
+      kind: 'NotFound',
+      message: expect.stringContaining('No such image'),
+    });
     await expect(f.engine.create(f.ctx, { image: IMG, name: 'badmem', memory: '1k', cmd: ['true'] })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     // The names are free again, nothing was made.
     const c = await f.engine.create(f.ctx, { image: IMG, name: 'nouser', cmd: ['true'] });
@@ -113,21 +122,23 @@ describe('engine: lifecycle', () => {
     expect(took).toBeLessThan(8000);
     expect((await f.engine.inspect(f.ctx, 'stubborn')).state).toMatchObject({ status: 'exited', exitCode: 137 });
     await until('stop event', () => events.some((e) => e.action === 'stop'));
-    expect(events.filter((e) => e.name === 'stubborn').map((e) => `${e.action}${e.attributes.signal ? `:${e.attributes.signal}` : ''}${e.attributes.exitCode ? `:${e.attributes.exitCode}` : ''}`)).toEqual([
-      'create',
-      'start',
-      'kill:15',
-      'kill:9',
-      'die:137',
-      'stop',
-    ]);
+    expect(
+      events
+        .filter((e) => e.name === 'stubborn')
+        .map((e) => `${e.action}${e.attributes.signal ? `:${e.attributes.signal}` : ''}${e.attributes.exitCode ? `:${e.attributes.exitCode}` : ''}`),
+    ).toEqual(['create', 'start', 'kill:15', 'kill:9', 'die:137', 'stop']);
     ac.abort();
     await sub;
     await f.engine.remove(f.ctx, 'stubborn');
   });
 
   itRoot('stop uses the image StopSignal; kill -s; errors for containers that are not running', async () => {
-    await f.engine.create(f.ctx, { image: IMG, name: 'sig', stopSignal: 'SIGUSR1', cmd: ['sh', '-c', 'trap "exit 42" USR1; trap "exit 43" HUP; echo ready; while :; do sleep 0.1; done'] });
+    await f.engine.create(f.ctx, {
+      image: IMG,
+      name: 'sig',
+      stopSignal: 'SIGUSR1',
+      cmd: ['sh', '-c', 'trap "exit 42" USR1; trap "exit 43" HUP; echo ready; while :; do sleep 0.1; done'],
+    });
     await f.engine.start(f.ctx, 'sig');
     await until('ready', async () => (await logText('sig')).includes('ready'));
     await f.engine.stop(f.ctx, 'sig');

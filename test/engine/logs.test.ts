@@ -25,7 +25,10 @@ const text = (es: LogEntry[]) => es.map((e) => e.data.toString()).join('');
 
 describe('engine: logs', () => {
   itRoot('--tail, --since/--until, stdout/stderr selection, RFC 3339 nano timestamps', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', cmd: ['sh', '-c', 'for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done; sleep 0.3; echo late'] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      cmd: ['sh', '-c', 'for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done; sleep 0.3; echo late'],
+    });
     await f.engine.start(f.ctx, c.id);
     await f.engine.wait(f.ctx, c.id);
     const all = await collect(c.id);
@@ -45,13 +48,19 @@ describe('engine: logs', () => {
   });
 
   itRoot('--log-opt max-size/max-file rotate the files; logs and --tail read across them', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', logOpts: { 'max-size': '2k', 'max-file': '3' }, cmd: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done'] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      logOpts: { 'max-size': '2k', 'max-file': '3' },
+      cmd: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done'],
+    });
     expect(c.hostConfig.logConfig).toEqual({ maxSize: 2000, maxFile: 3 });
     await f.engine.start(f.ctx, c.id);
     await f.engine.wait(f.ctx, c.id);
     const names = await readdir(dirname(c.logPath));
     expect(names.filter((n) => n.includes('-json.log')).sort()).toEqual([`${c.id}-json.log`, `${c.id}-json.log.1`, `${c.id}-json.log.2`]);
-    const lines = text(await collect(c.id)).trim().split('\n');
+    const lines = text(await collect(c.id))
+      .trim()
+      .split('\n');
     expect(lines[lines.length - 1]).toBe('line-199');
     const first = Number(lines[0]!.slice(5));
     expect(first).toBeGreaterThan(0); // the oldest were rotated away
@@ -62,7 +71,11 @@ describe('engine: logs', () => {
   });
 
   itRoot('follow: every line as it is written, across rotations, until the container stops', async () => {
-    const c = await f.engine.create(f.ctx, { image: 'busybox', logOpts: { 'max-size': '1k', 'max-file': '5' }, cmd: ['sh', '-c', 'i=0; while [ $i -lt 150 ]; do echo line-$i; i=$((i+1)); sleep 0.01; done'] });
+    const c = await f.engine.create(f.ctx, {
+      image: 'busybox',
+      logOpts: { 'max-size': '1k', 'max-file': '5' },
+      cmd: ['sh', '-c', 'i=0; while [ $i -lt 150 ]; do echo line-$i; i=$((i+1)); sleep 0.01; done'],
+    });
     await f.engine.start(f.ctx, c.id);
     const got: string[] = [];
     const t0 = Date.now();

@@ -33,13 +33,27 @@ describe('engine units', () => {
   });
 
   it('merges Cmd and Entrypoint as Docker does', () => {
-    const img = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Entrypoint: ['/ep'], Cmd: ['default'], Env: ['A=1'], ExposedPorts: { '80/tcp': {} }, Labels: { l: 'image' } } };
+    const img = {
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] },
+      config: { Entrypoint: ['/ep'], Cmd: ['default'], Env: ['A=1'], ExposedPorts: { '80/tcp': {} }, Labels: { l: 'image' } },
+    };
     const id = newId();
-    expect(buildConfig({ image: 'x' }, img, id).config).toMatchObject({ entrypoint: ['/ep'], cmd: ['default'], exposedPorts: ['80/tcp'], hostname: id.slice(0, 12), stopSignal: 'SIGTERM' });
+    expect(buildConfig({ image: 'x' }, img, id).config).toMatchObject({
+      entrypoint: ['/ep'],
+      cmd: ['default'],
+      exposedPorts: ['80/tcp'],
+      hostname: id.slice(0, 12),
+      stopSignal: 'SIGTERM',
+    });
     expect(buildConfig({ image: 'x', cmd: ['mine'] }, img, id).config).toMatchObject({ entrypoint: ['/ep'], cmd: ['mine'] });
     expect(buildConfig({ image: 'x', entrypoint: ['/other'] }, img, id).config).toMatchObject({ entrypoint: ['/other'], cmd: [] });
     expect(buildConfig({ image: 'x', entrypoint: [''], cmd: ['c'] }, img, id).config).toMatchObject({ entrypoint: [], cmd: ['c'] });
-    expect(buildConfig({ image: 'x', labels: { l: 'run' }, exposedPorts: ['53/udp', '8080'] }, img, id).config).toMatchObject({ labels: { l: 'run' }, exposedPorts: ['53/udp', '80/tcp', '8080/tcp'] });
+    expect(buildConfig({ image: 'x', labels: { l: 'run' }, exposedPorts: ['53/udp', '8080'] }, img, id).config).toMatchObject({
+      labels: { l: 'run' },
+      exposedPorts: ['53/udp', '80/tcp', '8080/tcp'],
+    });
     expect(() => buildConfig({ image: 'x', entrypoint: [''] }, img, id)).toThrow(/no command/);
     expect(() => buildConfig({ image: 'x', workingDir: 'rel' }, img, id)).toThrow(/absolute/);
     expect(() => buildConfig({ image: 'x', stopSignal: 'SIGNOPE' }, img, id)).toThrow(/invalid signal/);
@@ -91,7 +105,9 @@ describe('engine units', () => {
   });
 
   it("resolv.conf loses loopback name servers; none left: Docker's public fallback", () => {
-    expect(containerResolvConf('search x\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions ndots:1\n')).toBe('search x\nnameserver 10.0.0.2\noptions ndots:1\n');
+    expect(containerResolvConf('search x\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions ndots:1\n')).toBe(
+      'search x\nnameserver 10.0.0.2\noptions ndots:1\n',
+    );
     expect(containerResolvConf('nameserver 127.0.0.1\nnameserver ::1\n')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   });
 
@@ -106,7 +122,12 @@ describe('engine units', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-logs-'));
     try {
       const p = join(dir, 'c-json.log');
-      const line = (i: number, big = false) => JSON.stringify({ log: `${big ? 'x'.repeat(70_000) : `l${i}`}\n`, stream: i % 2 ? 'stderr' : 'stdout', time: `2026-01-01T00:00:${String(i).padStart(2, '0')}.5Z` }) + '\n';
+      const line = (i: number, big = false) =>
+        JSON.stringify({
+          log: `${big ? 'x'.repeat(70_000) : `l${i}`}\n`,
+          stream: i % 2 ? 'stderr' : 'stdout',
+          time: `2026-01-01T00:00:${String(i).padStart(2, '0')}.5Z`,
+        }) + '\n';
       await writeFile(`${p}.2`, line(0) + line(1));
       await writeFile(`${p}.1`, line(2) + line(3, true));
       await writeFile(p, line(4) + line(5) + '{"log":"unfinished');

@@ -62,8 +62,11 @@ describe('EventExchange', () => {
     }
     expect(ex.subscriberCount).toBe(1);
     const it = slow[Symbol.asyncIterator]();
-    const first = await it.next().then(() => undefined, (e: unknown) => e);
-    expect(errorKind(first)).toBe("ResourceExhausted");
+    const first = await it.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(errorKind(first)).toBe('ResourceExhausted');
     const err = await it.next().then(
       () => undefined,
       (e) => e,

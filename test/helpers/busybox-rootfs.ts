@@ -20,7 +20,9 @@ export async function makeBusyboxRootfs(parent = tmpdir()): Promise<BusyboxRootf
   await chmod(join(rootfs, 'tmp'), 0o1777);
   await copyFile(BUSYBOX, join(rootfs, 'bin/busybox'));
   await chmod(join(rootfs, 'bin/busybox'), 0o755);
-  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
+  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
   await Promise.all(applets.map((a) => symlink('busybox', join(rootfs, 'bin', a)).catch(() => undefined)));
   await writeFile(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
   await writeFile(join(rootfs, 'etc/group'), 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n');

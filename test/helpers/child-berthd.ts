@@ -30,7 +30,9 @@ const { ENGINE } = require(${JSON.stringify(join(REPO, 'dist/daemon/slices/engin
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
   );
-  const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, ns, JSON.stringify(testNetworkConfig(dirs.dir))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, dirs.root, dirs.state, dirs.address, ns, JSON.stringify(testNetworkConfig(dirs.dir))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const result = await new Promise<T>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {

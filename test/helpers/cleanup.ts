@@ -66,7 +66,9 @@ function berthPids(): Set<number> {
   const out = new Set<number>();
   const self = process.pid;
   const parents = new Map<number, number>();
-  const pids = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  const pids = readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

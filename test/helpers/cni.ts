@@ -36,7 +36,7 @@ function freeSubnet(): string {
     routes.some((r) => {
       const l = Math.min(len, r.len);
       const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
-      return ((base & mask) >>> 0) === ((r.base & mask) >>> 0);
+      return (base & mask) >>> 0 === (r.base & mask) >>> 0;
     });
   for (let y = 0; y < 250; y++) {
     const third = (process.pid + randomBytes(1)[0]! + y) % 250;
@@ -84,7 +84,15 @@ export class CniBridge {
       JSON.stringify({
         cniVersion: '1.0.0',
         name: this.name,
-        plugins: [{ type: 'bridge', bridge: this.bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', ranges: [[{ subnet: this.subnet, gateway: this.gateway }]] } }],
+        plugins: [
+          {
+            type: 'bridge',
+            bridge: this.bridge,
+            isGateway: true,
+            ipMasq: false,
+            ipam: { type: 'host-local', ranges: [[{ subnet: this.subnet, gateway: this.gateway }]] },
+          },
+        ],
       }),
     );
   }

@@ -92,7 +92,12 @@ async function killAndWait(c: ChildProcess, timeoutMs: number): Promise<void> {
 async function removeTasks(address: string): Promise<void> {
   const q = async (args: string[], ns?: string) => {
     const r = await ctr(address, args, { namespace: ns, timeoutMs: 15000 });
-    return r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+    return r.code === 0
+      ? r.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [];
   };
   for (const ns of await q(['namespaces', 'ls', '-q'])) {
     for (const line of await q(['tasks', 'ls'], ns)) {
@@ -122,7 +127,16 @@ function withCgroup(args: string[], parent: string): string[] {
   if (args[0] !== 'run' || args.some((a) => a === '--cgroup' || a.startsWith('--cgroup='))) return args;
   const flags = args.slice(1);
   // ctr run [flags] IMAGE ID cmd…: the id is the second positional argument.
-  const positional = flags.filter((a, i) => !a.startsWith('-') && !(i > 0 && /^--(?:env|mount|label|cwd|log-uri|memory-limit|cpus|cap-add|cap-drop|with-ns|snapshotter|runtime|uidmap|gidmap|user|hostname|annotation)$/.test(flags[i - 1]!)));
+  const positional = flags.filter(
+    (a, i) =>
+      !a.startsWith('-') &&
+      !(
+        i > 0 &&
+        /^--(?:env|mount|label|cwd|log-uri|memory-limit|cpus|cap-add|cap-drop|with-ns|snapshotter|runtime|uidmap|gidmap|user|hostname|annotation)$/.test(
+          flags[i - 1]!,
+        )
+      ),
+  );
   const id = positional[1] ?? `c${Date.now()}`;
   return ['run', '--cgroup', `${parent}/${id}`, ...flags];
 }
@@ -155,7 +169,9 @@ function shimSocket(address: string, pid: number): string | undefined {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const arg = (n: string) => argv[argv.indexOf(n) + 1];
     if (!argv.includes('-namespace') || !argv.includes('-id')) return undefined;
-    return `/run/containerd/s/${createHash('sha256').update(join(address, arg('-namespace'), arg('-id'))).digest('hex')}`;
+    return `/run/containerd/s/${createHash('sha256')
+      .update(join(address, arg('-namespace'), arg('-id')))
+      .digest('hex')}`;
   } catch {
     return undefined;
   }

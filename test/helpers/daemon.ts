@@ -38,7 +38,14 @@ export async function testDirs(prefix = 'berth-test-'): Promise<TestDirs> {
 /** berthd in this process (fast; for service tests). */
 export async function startInProcess(overrides: Partial<Config> = {}, dirs?: TestDirs): Promise<{ daemon: Daemon; dirs: TestDirs; stop(): Promise<void> }> {
   const d = dirs ?? (await testDirs());
-  const config = daemonConfig().ConfigSchema.parse({ root: d.root, state: d.state, address: d.address, logLevel: 'error', network: testNetworkConfig(d.dir), ...overrides });
+  const config = daemonConfig().ConfigSchema.parse({
+    root: d.root,
+    state: d.state,
+    address: d.address,
+    logLevel: 'error',
+    network: testNetworkConfig(d.dir),
+    ...overrides,
+  });
   const daemon = await daemonMain().startDaemon(config, nullLogger);
   return {
     daemon,
@@ -56,16 +63,23 @@ export async function startInProcess(overrides: Partial<Config> = {}, dirs?: Tes
 export class DaemonProcess {
   child?: ChildProcess;
   stderr = '';
-  constructor(readonly dirs: TestDirs, readonly extraArgs: string[] = []) {}
+  constructor(
+    readonly dirs: TestDirs,
+    readonly extraArgs: string[] = [],
+  ) {}
 
   async start(timeoutMs = 15000): Promise<void> {
     const { root, state, address } = this.dirs;
     this.stderr = '';
     // Networking of its own (bridge, pool, chains), unless the test brings a config.
     const config = this.extraArgs.includes('--config') ? [] : ['--config', this.networkConfigFile()];
-    const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     const deadline = Date.now() + slow(timeoutMs);
@@ -156,7 +170,5 @@ export function collect<Res = any>(client: grpcTypes.Client, method: string, req
     s.on('end', () => resolve(out));
   });
 }
-
-
 
 export { nullLogger };

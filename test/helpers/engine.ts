@@ -20,9 +20,13 @@ import { removeTestNetworking, testNetworkConfig } from './net';
 import { busyboxImage } from './images';
 import { blobPath, writeOciImage, type BuiltImage, type ImageSpec } from './oci';
 
-
 export function mountLines(): Set<string> {
-  return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));
+  return new Set(
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ').slice(3, 5).join(' ')),
+  );
 }
 
 export class EngineFixture {
@@ -62,7 +66,11 @@ export class EngineFixture {
     // The manifest references its config and layers for garbage collection, as a pull labels it.
     const refs: Record<string, string> = { 'containerd.io/gc.ref.content.config': img.config.digest };
     img.layers.forEach((l, i) => (refs[`containerd.io/gc.ref.content.l.${i}`] = l.digest));
-    const blobs: Array<[string, Record<string, string>]> = [[img.config.digest, {}], ...img.layers.map((l): [string, Record<string, string>] => [l.digest, {}]), [img.manifest.digest, refs]];
+    const blobs: Array<[string, Record<string, string>]> = [
+      [img.config.digest, {}],
+      ...img.layers.map((l): [string, Record<string, string>] => [l.digest, {}]),
+      [img.manifest.digest, refs],
+    ];
     for (const [digest, labels] of blobs) {
       const data = await readFile(blobPath(img.layoutDir, digest));
       const w = await content.writer(this.ctx, { ref: `test-${digest}`, expected: digest });
@@ -82,12 +90,15 @@ export class EngineFixture {
 
   /** Removes every container of the namespace, stops berthd, and fails on anything left. */
   async teardown(opts: { keepDirs?: boolean } = {}): Promise<void> {
-    for (const c of await this.engine.list(this.ctx, { all: true }).catch(() => [])) await this.engine.remove(this.ctx, c.id, { force: true }).catch(() => undefined);
+    for (const c of await this.engine.list(this.ctx, { all: true }).catch(() => []))
+      await this.engine.remove(this.ctx, c.id, { force: true }).catch(() => undefined);
     await this.engine.pruneNetworks(this.ctx).catch(() => undefined);
     const leftovers = this.leaks();
     await this.stop();
     removeTestNetworking(testNetworkConfig(this.dirs.dir));
-    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    const parents = cgroupBaseDirs()
+      .map((d) => join(d, 'berth', this.ns))
+      .filter((p) => existsSync(p));
     for (const p of parents) for (const c of readdirSync(p)) if (statSync(join(p, c)).isDirectory()) leftovers.push(`cgroup ${join(p, c)}`);
     if (!opts.keepDirs) {
       await rm(this.dirs.dir, { recursive: true, force: true });
@@ -108,7 +119,8 @@ export function namespaceLeaks(ns: string, dir: string, mountsBefore: Set<string
   const out: string[] = [];
   for (const e of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
-      if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${ns}/`)) out.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+      if (readFileSync(`/proc/${e}/cgroup`, 'utf8').includes(`/berth/${ns}/`))
+        out.push(`process ${e} ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
     } catch {
       /* gone */
     }
@@ -127,7 +139,9 @@ export function cgroupValue(pid: number, v2: string, v1: [string, string]): stri
 }
 
 /** Collects a stream session's output until it ends. */
-export async function drain(events: AsyncIterable<{ kind: string; data?: Buffer; exitCode?: number }>): Promise<{ stdout: string; stderr: string; exitCode?: number; detached: boolean }> {
+export async function drain(
+  events: AsyncIterable<{ kind: string; data?: Buffer; exitCode?: number }>,
+): Promise<{ stdout: string; stderr: string; exitCode?: number; detached: boolean }> {
   let stdout = '';
   let stderr = '';
   let exitCode: number | undefined;

@@ -55,7 +55,11 @@ async function flood(peer: RawPeer, total: number, batch: number, make: (i: numb
 }
 
 function goawayText(p: RawPeer): string {
-  return p.goaway ? `GOAWAY ${ERR_NAME[p.goaway.code] ?? p.goaway.code}${p.goaway.debug ? ` "${p.goaway.debug.slice(0, 40)}"` : ''}` : p.closed ? 'closed' : 'open';
+  return p.goaway
+    ? `GOAWAY ${ERR_NAME[p.goaway.code] ?? p.goaway.code}${p.goaway.debug ? ` "${p.goaway.debug.slice(0, 40)}"` : ''}`
+    : p.closed
+      ? 'closed'
+      : 'open';
 }
 
 export const ATTACKS: Attack[] = [
@@ -126,7 +130,12 @@ export const ATTACKS: Attack[] = [
       const rst = p.rst(1);
       p.close();
       return {
-        outcome: st !== undefined ? `answered status ${st} in ${ms} ms` : rst !== undefined ? `RST_STREAM ${ERR_NAME[rst]} in ${ms} ms` : `${goawayText(p)} in ${ms} ms`,
+        outcome:
+          st !== undefined
+            ? `answered status ${st} in ${ms} ms`
+            : rst !== undefined
+              ? `RST_STREAM ${ERR_NAME[rst]} in ${ms} ms`
+              : `${goawayText(p)} in ${ms} ms`,
         violations: p.violations,
         ok: true,
       };
@@ -186,7 +195,9 @@ export const ATTACKS: Attack[] = [
       await p.write(frame(T.WINDOW_UPDATE, 0, 0, u32(0x7fffffff - 65535)));
       const block = requestBlock(VERSION, NS);
       const msg = grpcMessage();
-      const r = await flood(p, n, 512, (i) => Buffer.concat([frame(T.HEADERS, FLAG.END_HEADERS, 2 * i + 1, block), frame(T.DATA, FLAG.END_STREAM, 2 * i + 1, msg)]));
+      const r = await flood(p, n, 512, (i) =>
+        Buffer.concat([frame(T.HEADERS, FLAG.END_HEADERS, 2 * i + 1, block), frame(T.DATA, FLAG.END_STREAM, 2 * i + 1, msg)]),
+      );
       p.close();
       return { outcome: `${r.how} after ${r.sent} calls`, violations: [], ok: true };
     },
@@ -201,7 +212,11 @@ export const ATTACKS: Attack[] = [
       const msg = grpcMessage();
       const rst = u32(ERR.CANCEL);
       const r = await flood(p, n, 256, (i) =>
-        Buffer.concat([frame(T.HEADERS, FLAG.END_HEADERS, 2 * i + 1, block), frame(T.DATA, FLAG.END_STREAM, 2 * i + 1, msg), frame(T.RST_STREAM, 0, 2 * i + 1, rst)]),
+        Buffer.concat([
+          frame(T.HEADERS, FLAG.END_HEADERS, 2 * i + 1, block),
+          frame(T.DATA, FLAG.END_STREAM, 2 * i + 1, msg),
+          frame(T.RST_STREAM, 0, 2 * i + 1, rst),
+        ]),
       );
       await p.ended(500);
       const refused = p.frames.filter((f) => f.type === T.RST_STREAM && f.payload.readUInt32BE(0) === ERR.REFUSED_STREAM).length;

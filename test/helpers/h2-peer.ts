@@ -8,7 +8,18 @@ import { CODES } from '../../src/transport/h2/huffman';
 import { encodeInt, HpackDecoder } from '../../src/transport/h2/hpack';
 import { H2Error, PREFACE } from '../../src/transport/h2/frames';
 
-export const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+export const T = {
+  DATA: 0,
+  HEADERS: 1,
+  PRIORITY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PUSH_PROMISE: 5,
+  PING: 6,
+  GOAWAY: 7,
+  WINDOW_UPDATE: 8,
+  CONTINUATION: 9,
+} as const;
 export const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
 export const ERR = H2Error;
 export const ERR_NAME = Object.fromEntries(Object.entries(ERR).map(([k, v]) => [v, k])) as Record<number, string>;
@@ -301,7 +312,8 @@ export class RawPeer {
 
   private onFrame(f: Received): void {
     this.frames.push(f);
-    if (f.payload.length > this.maxFrame) this.violations.push(`${f.payload.length}-byte frame (type ${f.type}) above SETTINGS_MAX_FRAME_SIZE ${this.maxFrame}`);
+    if (f.payload.length > this.maxFrame)
+      this.violations.push(`${f.payload.length}-byte frame (type ${f.type}) above SETTINGS_MAX_FRAME_SIZE ${this.maxFrame}`);
     if (this.block && f.type !== T.CONTINUATION) this.violations.push(`frame type ${f.type} inside a header block`);
     switch (f.type) {
       case T.SETTINGS:
@@ -329,7 +341,8 @@ export class RawPeer {
         this.connWindow -= f.payload.length;
         if (w < 0 || this.connWindow < 0) this.violations.push(`DATA beyond the window on stream ${f.id}`);
         // Give the bytes back at once: this peer reads everything.
-        if (f.payload.length) this.socket.write(Buffer.concat([frame(T.WINDOW_UPDATE, 0, 0, u32(f.payload.length)), frame(T.WINDOW_UPDATE, 0, f.id, u32(f.payload.length))]));
+        if (f.payload.length)
+          this.socket.write(Buffer.concat([frame(T.WINDOW_UPDATE, 0, 0, u32(f.payload.length)), frame(T.WINDOW_UPDATE, 0, f.id, u32(f.payload.length))]));
         this.connWindow += f.payload.length;
         this.windows.set(f.id, w + f.payload.length);
         return;

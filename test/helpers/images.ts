@@ -20,7 +20,33 @@ function applets(): string[] {
       .filter((s) => s && s !== 'busybox' && !s.includes('/'))
       .sort();
   } catch {
-    return ['sh', 'ls', 'cat', 'echo', 'sleep', 'true', 'false', 'id', 'env', 'ps', 'mount', 'touch', 'rm', 'mkdir', 'stat', 'sha256sum', 'wc', 'head', 'tail', 'grep', 'sed', 'uname', 'hostname', 'kill', 'test'];
+    return [
+      'sh',
+      'ls',
+      'cat',
+      'echo',
+      'sleep',
+      'true',
+      'false',
+      'id',
+      'env',
+      'ps',
+      'mount',
+      'touch',
+      'rm',
+      'mkdir',
+      'stat',
+      'sha256sum',
+      'wc',
+      'head',
+      'tail',
+      'grep',
+      'sed',
+      'uname',
+      'hostname',
+      'kill',
+      'test',
+    ];
   }
 }
 
@@ -29,7 +55,11 @@ const GROUP = 'root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\n';
 
 /** Base filesystem entries of the busybox image (also the lower layer of others). */
 export function busyboxEntries(): FsEntry[] {
-  const dirs: FsEntry[] = ['bin', 'dev', 'etc', 'proc', 'sys', 'root', 'var', 'usr', 'usr/bin'].map((p) => ({ path: p, type: 'dir', mode: p === 'root' ? 0o700 : 0o755 }));
+  const dirs: FsEntry[] = ['bin', 'dev', 'etc', 'proc', 'sys', 'root', 'var', 'usr', 'usr/bin'].map((p) => ({
+    path: p,
+    type: 'dir',
+    mode: p === 'root' ? 0o700 : 0o755,
+  }));
   return [
     ...dirs,
     { path: 'tmp', type: 'dir', mode: 0o1777 },

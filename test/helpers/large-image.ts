@@ -9,7 +9,10 @@ import { busyboxEntries } from './images';
 import { pseudoRandom, type Content, type FsEntry, type LayerEntry } from './oci-layer';
 import type { ImageSpec } from './oci';
 
-const WORDS = 'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were her she there one all we their'.split(' ');
+const WORDS =
+  'the of and to in is that for it as was with be by on not he this are or his from at which but have an they you were her she there one all we their'.split(
+    ' ',
+  );
 
 /** Deterministic English-ish text (≈3:1 under gzip). */
 export function textLike(size: number, seed = 1): Content {
@@ -57,7 +60,10 @@ export function largeImage(opts: LargeImageOptions = {}): ImageSpec {
   const gzipLevel = opts.gzipLevel;
   const data: { entries: LayerEntry[]; gzipLevel?: number }[] = [];
   for (let l = 0; l < layersN; l++) {
-    const entries: FsEntry[] = [{ path: 'usr', type: 'dir' }, { path: `usr/lib${l}`, type: 'dir' }];
+    const entries: FsEntry[] = [
+      { path: 'usr', type: 'dir' },
+      { path: `usr/lib${l}`, type: 'dir' },
+    ];
     for (let d = 0; d < 10; d++) entries.push({ path: `usr/lib${l}/d${d}`, type: 'dir' });
     for (let f = 0; f < files; f++) {
       const seed = l * 100003 + f + 1;

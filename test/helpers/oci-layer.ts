@@ -185,7 +185,7 @@ async function addEntry(pack: tar.Pack, e: LayerEntry): Promise<void> {
     h.pax = pax;
   }
   if (e.type !== 'file' || e.content === undefined || typeof e.content === 'string' || Buffer.isBuffer(e.content)) {
-    return entry(pack, h, e.type === 'file' ? (e.content as string | Buffer | undefined) ?? '' : undefined);
+    return entry(pack, h, e.type === 'file' ? ((e.content as string | Buffer | undefined) ?? '') : undefined);
   }
   const src = e.content.stream();
   await new Promise<void>((resolve, reject) => {

@@ -42,7 +42,15 @@ export interface ImageSpec {
   /** Full reference, e.g. `docker.io/library/busybox:latest`. */
   name: string;
   layers: LayerSpec[];
-  config?: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string; Labels?: Record<string, string>; Volumes?: Record<string, object> };
+  config?: {
+    Cmd?: string[];
+    Entrypoint?: string[];
+    Env?: string[];
+    WorkingDir?: string;
+    User?: string;
+    Labels?: Record<string, string>;
+    Volumes?: Record<string, object>;
+  };
   architecture?: string; // default amd64
   os?: string; // default linux
   variant?: string; // e.g. 'v8' for arm64

@@ -47,9 +47,7 @@ function httpStatus(url: string): Promise<number> {
 }
 
 /** Registry authentication: htpasswd (bcrypt entries) or a token server (see ./token-server). */
-export type RegistryAuth =
-  | { htpasswd: string }
-  | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
+export type RegistryAuth = { htpasswd: string } | { token: { realm: string; service: string; issuer: string; rootCertBundle: string } };
 
 function authConfig(auth: RegistryAuth | undefined): string {
   if (!auth) return '';
@@ -62,7 +60,23 @@ function authConfig(auth: RegistryAuth | undefined): string {
 export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, 'tls-cert.pem');
   const key = join(dir, 'tls-key.pem');
-  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const r = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
   return { cert, key };
 }

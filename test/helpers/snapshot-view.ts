@@ -71,7 +71,11 @@ export async function withImageRootfs<T>(
     const r = must(await ctr(address, [...snap, 'view', '--mounts', key, chainId(diffIds)], { namespace: ns, timeoutMs: 20000 }), 'ctr snapshots view');
     // Go's mount.Mount has no json tags: Type/Source/Options (lower case accepted for other servers).
     type M = { Type?: string; Source?: string; Options?: string[]; type?: string; source?: string; options?: string[] };
-    const mounts: ParsedMount[] = (JSON.parse(r.stdout) as M[]).map((m) => ({ type: m.Type ?? m.type ?? '', source: m.Source ?? m.source ?? '', options: m.Options ?? m.options ?? [] }));
+    const mounts: ParsedMount[] = (JSON.parse(r.stdout) as M[]).map((m) => ({
+      type: m.Type ?? m.type ?? '',
+      source: m.Source ?? m.source ?? '',
+      options: m.Options ?? m.options ?? [],
+    }));
     if (mounts.length !== 1) throw new Error(`expected one mount for view ${key}, got ${JSON.stringify(mounts)}`);
     await mountReadOnly(mounts[0], target);
     return await fn(target);

@@ -33,7 +33,21 @@ export async function startTokenServer(opts: { users: Record<string, string>; pu
   const dir = await mkdtemp(join(tmpdir(), 'berth-token-'));
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
-  const r = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=berth-test-token-issuer']);
+  const r = await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=berth-test-token-issuer',
+  ]);
   if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
   const key = createPrivateKey(await readFile(keyPath));
   const certDer = new X509Certificate(await readFile(certPath)).raw;
@@ -64,7 +78,10 @@ export async function startTokenServer(opts: { users: Record<string, string>; pu
   };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams.getAll('scope').flatMap((s) => s.split(' ')).filter(Boolean);
+    const scopes = url.searchParams
+      .getAll('scope')
+      .flatMap((s) => s.split(' '))
+      .filter(Boolean);
     let user: string | undefined;
     const m = /^Basic (.+)$/i.exec(req.headers.authorization ?? '');
     const deny = (why: string) => {

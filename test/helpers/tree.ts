@@ -55,7 +55,10 @@ export function xattrSupport(): 'getfattr' | 'python3' | 'none' {
 
 /** A way to read xattrs (tree comparisons without one would silently ignore them). */
 export function xattrTool(): Requirement {
-  return requirement('getfattr or python3', xattrSupport() === 'none' ? 'needs /usr/bin/getfattr (apt-get install attr; scripts/install-deps.sh) or /usr/bin/python3 to read xattrs' : undefined);
+  return requirement(
+    'getfattr or python3',
+    xattrSupport() === 'none' ? 'needs /usr/bin/getfattr (apt-get install attr; scripts/install-deps.sh) or /usr/bin/python3 to read xattrs' : undefined,
+  );
 }
 
 const PY_XATTRS = `
@@ -108,7 +111,15 @@ export async function listTree(dir: string, opts: { xattrs?: boolean } = {}): Pr
     const abs = rel ? join(dir, rel) : dir;
     const st = await lstat(abs);
     const type = typeOf(st);
-    const e: TreeEntry = { path: rel, type, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: type === 'file' ? st.size : 0, mtime: Math.floor(st.mtimeMs / 1000) };
+    const e: TreeEntry = {
+      path: rel,
+      type,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      size: type === 'file' ? st.size : 0,
+      mtime: Math.floor(st.mtimeMs / 1000),
+    };
     if (type === 'symlink') e.linkTarget = await readlink(abs);
     if (type === 'file') e.sha256 = await sha256File(abs);
     if (type === 'char' || type === 'block') e.rdev = `${Math.floor(st.rdev / 256) & 0xfff}:${(st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00)}`;
@@ -131,7 +142,11 @@ export async function listTree(dir: string, opts: { xattrs?: boolean } = {}): Pr
       const x = xs[e.path ? join(dir, e.path) : dir];
       if (!x) continue;
       // Sorted: listxattr order is the order they were set, which differs between unpackers.
-      const kept = Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('trusted.overlay.')).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)));
+      const kept = Object.fromEntries(
+        Object.entries(x)
+          .filter(([k]) => !k.startsWith('trusted.overlay.'))
+          .sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
+      );
       if (Object.keys(kept).length) e.xattrs = kept;
     }
   }

@@ -57,7 +57,9 @@ describe('ctr content against berthd', () => {
     expect(again.code).toBe(0);
 
     const other = Buffer.from('other bytes!!!!');
-    const bad = await ctr(addr, ['content', 'ingest', '--expected-digest', sha('not these bytes'), '--expected-size', String(other.length), 'exp-bad'], { input: other });
+    const bad = await ctr(addr, ['content', 'ingest', '--expected-digest', sha('not these bytes'), '--expected-size', String(other.length), 'exp-bad'], {
+      input: other,
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/unexpected commit digest|failed precondition/);
     expect((await ctr(addr, ['content', 'ls'])).stdout).not.toContain(sha(other));

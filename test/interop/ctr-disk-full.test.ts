@@ -57,7 +57,8 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     }
     return Date.now() - t0;
   };
-  const diskReport = async () => (await run('du', ['-sk', ...(await readdir(join(mnt, 'root')).catch(() => [] as string[])).map((d) => join(mnt, 'root', d))])).stdout;
+  const diskReport = async () =>
+    (await run('du', ['-sk', ...(await readdir(join(mnt, 'root')).catch(() => [] as string[])).map((d) => join(mnt, 'root', d))])).stdout;
   const alive = async () => {
     expect(berth!.proc.child!.exitCode).toBeNull();
     expect((await q(['version'])).code).toBe(0);
@@ -109,31 +110,41 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     expect(img.layers.reduce((a, l) => a + l.size, 0)).toBeGreaterThan(statfsSync(mnt).blocks * statfsSync(mnt).bsize);
   });
 
-  itRoot('ctr images pull fails with an out-of-space error (RESOURCE_EXHAUSTED), berthd stays up, and the space comes back within 5 s', async () => {
-    const logFrom = berth!.proc.stderr.length;
-    const r = await q(['images', 'pull', '--plain-http', ref]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/no space left on device: [0-9.]+ MiB free on the filesystem of .*, and berthd keeps [0-9.]+ MiB free for its metadata/);
-    // ctr 1.6 prints a status it has no errdefs class for as "unknown": the daemon's log has the code.
-    expect(berth!.proc.stderr.slice(logFrom)).toMatch(new RegExp(`"method":"Content/Write","code":${RESOURCE_EXHAUSTED},"err":"[^"]*no space left on device`));
-    await alive();
-    // ctr deleted its lease on the way out; any left over (it may have been too quick) goes here.
-    for (const id of (await q(['leases', 'ls', '-q'])).stdout.split('\n').filter(Boolean)) {
-      const rm = await q(['leases', 'rm', '--sync', id]);
-      expect({ id, code: rm.code, stderr: rm.stderr }).toEqual({ id, code: 0, stderr: '' });
-    }
-    await allSpaceBack();
-  }, 180000);
+  itRoot(
+    'ctr images pull fails with an out-of-space error (RESOURCE_EXHAUSTED), berthd stays up, and the space comes back within 5 s',
+    async () => {
+      const logFrom = berth!.proc.stderr.length;
+      const r = await q(['images', 'pull', '--plain-http', ref]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/no space left on device: [0-9.]+ MiB free on the filesystem of .*, and berthd keeps [0-9.]+ MiB free for its metadata/);
+      // ctr 1.6 prints a status it has no errdefs class for as "unknown": the daemon's log has the code.
+      expect(berth!.proc.stderr.slice(logFrom)).toMatch(
+        new RegExp(`"method":"Content/Write","code":${RESOURCE_EXHAUSTED},"err":"[^"]*no space left on device`),
+      );
+      await alive();
+      // ctr deleted its lease on the way out; any left over (it may have been too quick) goes here.
+      for (const id of (await q(['leases', 'ls', '-q'])).stdout.split('\n').filter(Boolean)) {
+        const rm = await q(['leases', 'rm', '--sync', id]);
+        expect({ id, code: rm.code, stderr: rm.stderr }).toEqual({ id, code: 0, stderr: '' });
+      }
+      await allSpaceBack();
+    },
+    180000,
+  );
 
-  itRoot('berth pull (the Transfer service) fails with the same out-of-space error, berthd stays up, and the space comes back within 5 s', async () => {
-    const r = await berthCli(berth!.dirs.address)(['pull', ref], { namespace: 'full', timeoutMs: 180000 });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/no space left on device: [0-9.]+ MiB free on the filesystem of .*, and berthd keeps [0-9.]+ MiB free for its metadata/);
-    await alive();
-    // The daemon's pull removes its own lease when it fails: nothing for the user to clean up.
-    expect(await lines(['leases', 'ls'])).toEqual([]);
-    await allSpaceBack();
-  }, 240000);
+  itRoot(
+    'berth pull (the Transfer service) fails with the same out-of-space error, berthd stays up, and the space comes back within 5 s',
+    async () => {
+      const r = await berthCli(berth!.dirs.address)(['pull', ref], { namespace: 'full', timeoutMs: 180000 });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/no space left on device: [0-9.]+ MiB free on the filesystem of .*, and berthd keeps [0-9.]+ MiB free for its metadata/);
+      await alive();
+      // The daemon's pull removes its own lease when it fails: nothing for the user to clean up.
+      expect(await lines(['leases', 'ls'])).toEqual([]);
+      await allSpaceBack();
+    },
+    240000,
+  );
 
   /**
    * Streams layer blobs (by index in the image) into `layer-<digest>` ingests under `md`, each up to
@@ -149,7 +160,7 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
         try {
           const req = { ref: `layer-${l.digest}`, expected: l.digest, total: l.size };
           await s.send({ action: 'STAT', ...req });
-          for (let off = 0; off < Math.min(l.size, maxBytes); ) {
+          for (let off = 0; off < Math.min(l.size, maxBytes);) {
             const buf = Buffer.alloc(Math.min(MiB, l.size - off));
             await fh.read(buf, 0, buf.length, off);
             await s.send({ action: 'WRITE', ...req, offset: off, data: buf });
@@ -171,7 +182,12 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
   /** Waits until berthd logged that the staging job of `digest` finished (the debug log). */
   async function stagingDone(digest: string, logFrom: number): Promise<void> {
     const t0 = Date.now();
-    while (!berth!.proc.stderr.slice(logFrom).split('\n').some((l) => l.includes('"layer staging: done"') && l.includes(digest))) {
+    while (
+      !berth!.proc.stderr
+        .slice(logFrom)
+        .split('\n')
+        .some((l) => l.includes('"layer staging: done"') && l.includes(digest))
+    ) {
       if (Date.now() - t0 > 60000) throw new Error(`staging of ${digest} did not finish`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -182,47 +198,55 @@ describe('disk full: berthd root on a 60 MiB tmpfs', () => {
     if ((await q(['leases', 'ls', '-q'])).stdout.split('\n').includes(id)) await q(['leases', 'rm', '--sync', id]);
   }
 
-  itRoot('an explicit lease: ingests written under it until the disk is full (RESOURCE_EXHAUSTED) all go at once with `ctr leases rm --sync`', async () => {
-    const lease = (await q(['leases', 'create'])).stdout.trim().split(/\s+/)[0]!;
-    expect(lease).toBeTruthy();
-    try {
-      const err = await writeLayers(nsMetadata('full', lease), [1, 2, 3, 4]);
-      expect(err?.code).toBe(RESOURCE_EXHAUSTED);
-      expect(err?.details).toMatch(/no space left on device/);
-      await alive();
-      // What the lease holds now: the ingests written (the one that ran into the reserve partial;
-      // the extractions following them take space too, and one that ran into it removed its tree).
-      expect((await lines(['content', 'active'])).length).toBeGreaterThan(0);
-      expect(used()).toBeGreaterThan(20 * MiB);
-      const rm = await q(['leases', 'rm', '--sync', lease]);
-      expect({ code: rm.code, stderr: rm.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(await spaceBack(1 * MiB, 5000)).toBeLessThan(5000);
-      await nothingLeft();
-    } finally {
-      await dropLease(lease);
-    }
-  }, 180000);
+  itRoot(
+    'an explicit lease: ingests written under it until the disk is full (RESOURCE_EXHAUSTED) all go at once with `ctr leases rm --sync`',
+    async () => {
+      const lease = (await q(['leases', 'create'])).stdout.trim().split(/\s+/)[0]!;
+      expect(lease).toBeTruthy();
+      try {
+        const err = await writeLayers(nsMetadata('full', lease), [1, 2, 3, 4]);
+        expect(err?.code).toBe(RESOURCE_EXHAUSTED);
+        expect(err?.details).toMatch(/no space left on device/);
+        await alive();
+        // What the lease holds now: the ingests written (the one that ran into the reserve partial;
+        // the extractions following them take space too, and one that ran into it removed its tree).
+        expect((await lines(['content', 'active'])).length).toBeGreaterThan(0);
+        expect(used()).toBeGreaterThan(20 * MiB);
+        const rm = await q(['leases', 'rm', '--sync', lease]);
+        expect({ code: rm.code, stderr: rm.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(await spaceBack(1 * MiB, 5000)).toBeLessThan(5000);
+        await nothingLeft();
+      } finally {
+        await dropLease(lease);
+      }
+    },
+    180000,
+  );
 
-  itRoot('a lease that expires gives its ingests and what was staged from them back when it expires', async () => {
-    const lease = (await q(['leases', 'create', '--expires', '15s'])).stdout.trim().split(/\s+/)[0]!;
-    const t0 = Date.now();
-    try {
-      const logFrom = berth!.proc.stderr.length;
-      const md = nsMetadata('full', lease);
-      // The small base layer complete (its extraction finishes and waits for an Apply), then 10 MiB
-      // of a data layer (its extraction waits for more).
-      expect(await writeLayers(md, [0])).toBeUndefined();
-      await stagingDone(img.layers[0]!.digest, logFrom);
-      expect(await writeLayers(md, [1], 10 * MiB)).toBeUndefined();
-      expect((await lines(['content', 'active'])).length).toBe(2);
-      expect(await stagedEntries()).toBe(2);
-      expect(used()).toBeGreaterThan(10 * MiB);
-      expect(Date.now() - t0).toBeLessThan(15000); // still before the expiry
-      await spaceBack(1 * MiB, 15000 - (Date.now() - t0) + 5000);
-      expect(Date.now() - t0).toBeGreaterThan(14000); // not before it either
-      await nothingLeft();
-    } finally {
-      await dropLease(lease);
-    }
-  }, 120000);
+  itRoot(
+    'a lease that expires gives its ingests and what was staged from them back when it expires',
+    async () => {
+      const lease = (await q(['leases', 'create', '--expires', '15s'])).stdout.trim().split(/\s+/)[0]!;
+      const t0 = Date.now();
+      try {
+        const logFrom = berth!.proc.stderr.length;
+        const md = nsMetadata('full', lease);
+        // The small base layer complete (its extraction finishes and waits for an Apply), then 10 MiB
+        // of a data layer (its extraction waits for more).
+        expect(await writeLayers(md, [0])).toBeUndefined();
+        await stagingDone(img.layers[0]!.digest, logFrom);
+        expect(await writeLayers(md, [1], 10 * MiB)).toBeUndefined();
+        expect((await lines(['content', 'active'])).length).toBe(2);
+        expect(await stagedEntries()).toBe(2);
+        expect(used()).toBeGreaterThan(10 * MiB);
+        expect(Date.now() - t0).toBeLessThan(15000); // still before the expiry
+        await spaceBack(1 * MiB, 15000 - (Date.now() - t0) + 5000);
+        expect(Date.now() - t0).toBeGreaterThan(14000); // not before it either
+        await nothingLeft();
+      } finally {
+        await dropLease(lease);
+      }
+    },
+    120000,
+  );
 });

@@ -103,8 +103,18 @@ describe('ctr events against berthd', () => {
       while (exchange.subscriberCount < 2) await new Promise((r) => setTimeout(r, 10));
       const events = rawClient(d.daemon.address, 'containerd.services.events.v1.Events');
       try {
-        await call(events, 'Publish', { topic: '/test/one', event: packAny('containerd.events.NamespaceCreate', { name: 'n1', labels: { a: 'b' } }) }, nsMetadata('other'));
-        await call(events, 'Publish', { topic: '/test/two', event: packAny('containerd.events.ContentDelete', { digest: 'sha256:' + 'c'.repeat(64) }) }, nsMetadata('third'));
+        await call(
+          events,
+          'Publish',
+          { topic: '/test/one', event: packAny('containerd.events.NamespaceCreate', { name: 'n1', labels: { a: 'b' } }) },
+          nsMetadata('other'),
+        );
+        await call(
+          events,
+          'Publish',
+          { topic: '/test/two', event: packAny('containerd.events.ContentDelete', { digest: 'sha256:' + 'c'.repeat(64) }) },
+          nsMetadata('third'),
+        );
       } finally {
         events.close();
       }

@@ -69,7 +69,10 @@ describe('ctr images export from berthd imports into containerd, and back', () =
   });
 
   itContainerd('berthd → containerd → berthd round trip keeps the manifest digest and platform', async () => {
-    const img = await writeOciImage(join(work, 'layout'), { name: NAME, layers: [{ entries: [{ path: 'hello.txt', type: 'file', content: 'round trip\n' }] }] });
+    const img = await writeOciImage(join(work, 'layout'), {
+      name: NAME,
+      layers: [{ entries: [{ path: 'hello.txt', type: 'file', content: 'round trip\n' }] }],
+    });
     const archive = join(work, 'in.tar');
     await writeOciArchive(img.layoutDir, archive);
     let berth: Awaited<ReturnType<typeof startProcess>> | undefined;
@@ -88,7 +91,9 @@ describe('ctr images export from berthd imports into containerd, and back', () =
       expect(imp.stderr).toBe('');
       expect(imp.code).toBe(0);
       const ls = await ctr(ctrd.address, ['images', 'ls']);
-      expect(ls.stdout).toMatch(new RegExp(`${NAME.replace(/[.:/]/g, '\\$&')}\\s+application/vnd\\.oci\\.image\\.manifest\\.v1\\+json\\s+${img.manifest.digest}\\s+.*linux/amd64`));
+      expect(ls.stdout).toMatch(
+        new RegExp(`${NAME.replace(/[.:/]/g, '\\$&')}\\s+application/vnd\\.oci\\.image\\.manifest\\.v1\\+json\\s+${img.manifest.digest}\\s+.*linux/amd64`),
+      );
 
       const fromCtrd = join(work, 'from-containerd.tar');
       expect((await ctr(ctrd.address, ['images', 'export', fromCtrd, NAME])).code).toBe(0);

@@ -46,12 +46,7 @@ describe('ctr images against berthd', () => {
   });
 
   const blobsOnDisk = async () => (await readdir(join(d.dirs.root, 'content', 'blobs', 'sha256')).catch(() => [] as string[])).sort();
-  const contentLs = async (ns?: string) =>
-    (await ctr(addr, ['content', 'ls', '-q'], { namespace: ns })).stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .sort();
+  const contentLs = async (ns?: string) => (await ctr(addr, ['content', 'ls', '-q'], { namespace: ns })).stdout.trim().split('\n').filter(Boolean).sort();
   const ctrLeased = (args: string[], ns?: string) => ctr(addr, args, { namespace: ns });
   const importImage = (file: string, ns?: string) => ctrLeased(['images', 'import', '--no-unpack', file], ns);
   /** A synchronous collection through ctr: create a lease, `leases rm --sync` it. */

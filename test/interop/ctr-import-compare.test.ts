@@ -41,29 +41,36 @@ describe('ctr images import (OCI and docker-save archives): berthd unpacks like 
   }, 60000);
 
   for (const format of ['oci', 'docker'] as const) {
-    itRoot(`${format} archive: both images import, and each top snapshot lists the same entries on both daemons`, async () => {
-      const archive = format === 'oci' ? built.ociArchive : built.dockerArchive;
-      const ns = `import-${format}`;
-      const b = await ctr(berth!.dirs.address, ['images', 'import', archive], { namespace: ns, timeoutMs: 120000 });
-      expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: '' });
-      ok(await ctrd!.ctr(['images', 'import', archive], { namespace: ns, timeoutMs: 120000 }), 'containerd import');
-      // Same image names on both sides (docker archives name images by their familiar RepoTags).
-      const names = async (address: string) =>
-        (await ctr(address, ['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n').filter(Boolean).sort();
-      expect(await names(berth!.dirs.address)).toEqual(await names(ctrd!.address));
-      expect(await names(berth!.dirs.address)).toEqual(['docker.io/library/busybox:import', 'docker.io/library/hostile:import']);
-      for (const img of built.images) {
-        const diffIds = img.layers.map((l) => l.diffId);
-        const diffs = await compareUnpacked({ address: berth!.dirs.address, label: 'berth', namespace: ns }, { address: ctrd!.address, label: 'containerd', namespace: ns }, diffIds);
-        expect({ image: img.name, diffs }).toEqual({ image: img.name, diffs: [] });
-        const tree = await unpackedTree({ address: berth!.dirs.address, label: 'berth', namespace: ns }, diffIds);
-        expect(tree.find((e) => e.path === 'bin/busybox')?.type).toBe('file');
-        if (img.name.includes('hostile')) {
-          const paths = new Set(tree.map((e) => e.path));
-          expect(paths.has('a/delete-me') || paths.has('deldir/child') || paths.has('opq/old1')).toBe(false);
-          expect(tree.find((e) => e.path === 'deldir/reborn')?.type).toBe('file');
+    itRoot(
+      `${format} archive: both images import, and each top snapshot lists the same entries on both daemons`,
+      async () => {
+        const archive = format === 'oci' ? built.ociArchive : built.dockerArchive;
+        const ns = `import-${format}`;
+        const b = await ctr(berth!.dirs.address, ['images', 'import', archive], { namespace: ns, timeoutMs: 120000 });
+        expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: '' });
+        ok(await ctrd!.ctr(['images', 'import', archive], { namespace: ns, timeoutMs: 120000 }), 'containerd import');
+        // Same image names on both sides (docker archives name images by their familiar RepoTags).
+        const names = async (address: string) => (await ctr(address, ['images', 'ls', '-q'], { namespace: ns })).stdout.split('\n').filter(Boolean).sort();
+        expect(await names(berth!.dirs.address)).toEqual(await names(ctrd!.address));
+        expect(await names(berth!.dirs.address)).toEqual(['docker.io/library/busybox:import', 'docker.io/library/hostile:import']);
+        for (const img of built.images) {
+          const diffIds = img.layers.map((l) => l.diffId);
+          const diffs = await compareUnpacked(
+            { address: berth!.dirs.address, label: 'berth', namespace: ns },
+            { address: ctrd!.address, label: 'containerd', namespace: ns },
+            diffIds,
+          );
+          expect({ image: img.name, diffs }).toEqual({ image: img.name, diffs: [] });
+          const tree = await unpackedTree({ address: berth!.dirs.address, label: 'berth', namespace: ns }, diffIds);
+          expect(tree.find((e) => e.path === 'bin/busybox')?.type).toBe('file');
+          if (img.name.includes('hostile')) {
+            const paths = new Set(tree.map((e) => e.path));
+            expect(paths.has('a/delete-me') || paths.has('deldir/child') || paths.has('opq/old1')).toBe(false);
+            expect(tree.find((e) => e.path === 'deldir/reborn')?.type).toBe('file');
+          }
         }
-      }
-    }, 240000);
+      },
+      240000,
+    );
   }
 });

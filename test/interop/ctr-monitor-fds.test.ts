@@ -36,7 +36,13 @@ describe('the container monitor', () => {
         });
         expect(targets.filter((t) => t.startsWith(f.dirs.root))).toEqual([]);
         // The only pipe a monitor may hold is the stdin relay whose other end is the container's fd 0.
-        const initPid = Number((await f.ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.startsWith('fds '))!.trim().split(/\s+/)[1]);
+        const initPid = Number(
+          (await f.ctr(['task', 'ls'])).stdout
+            .split('\n')
+            .find((l) => l.startsWith('fds '))!
+            .trim()
+            .split(/\s+/)[1],
+        );
         const initStdin = readlinkSync(`/proc/${initPid}/fd/0`);
         expect(targets.filter((t) => t.startsWith('pipe:') && t !== initStdin)).toEqual([]);
       }

@@ -21,6 +21,12 @@ describe('ctr plugins ls against berthd', () => {
     expect(r.stdout).toMatch(/^io\.containerd\.grpc\.v1\s+introspection\s+-\s+ok\s*$/m);
     const f = await ctr(d.dirs.address, ['plugins', 'ls', 'id==version']);
     expect(f.code).toBe(0);
-    expect(f.stdout.trim().split('\n').slice(1).map((l) => l.trimEnd())).toEqual([expect.stringMatching(/^io\.containerd\.grpc\.v1\s+version\s+-\s+ok\s*$/)]);
+    expect(
+      f.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trimEnd()),
+    ).toEqual([expect.stringMatching(/^io\.containerd\.grpc\.v1\s+version\s+-\s+ok\s*$/)]);
   });
 });

@@ -56,35 +56,39 @@ describe('ctr images pull --plain-http: berthd unpacks like containerd', () => {
   }, 60000);
 
   for (const which of ['busybox', 'hostile'] as const) {
-    itRoot(`${which}: pull into both daemons, the mounted top snapshots list the same entries`, async () => {
-      const { img, ref } = images[which === 'busybox' ? 0 : 1];
-      const b = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
-      expect({ code: b.code, stderr: ctrNoise(b.stderr) }).toEqual({ code: 0, stderr: '' });
-      ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 }), 'containerd pull');
-      const diffIds = img.layers.map((l) => l.diffId);
-      // Both daemons report the image unpacked (ctr checked every Apply digest against diff_ids).
-      const check = await ctr(berth!.dirs.address, ['images', 'check'], { timeoutMs: 30000 });
-      expect(check.stdout).toMatch(new RegExp(`${ref.replace(/[.:/]/g, '\\$&')}\\s.*complete`));
-      const diffs = await compareUnpacked({ address: berth!.dirs.address, label: 'berth' }, { address: ctrd!.address, label: 'containerd' }, diffIds);
-      expect(diffs).toEqual([]);
-      // Not vacuous: the trees hold what the image promises.
-      const tree = await unpackedTree({ address: berth!.dirs.address, label: 'berth' }, diffIds);
-      const byPath = new Map(tree.map((e) => [e.path, e]));
-      expect(byPath.get('bin/busybox')?.type).toBe('file');
-      if (which === 'hostile') {
-        expect(byPath.has('a/delete-me')).toBe(false);
-        expect(byPath.has('deldir/child')).toBe(false);
-        expect([...byPath.keys()].filter((p) => p.startsWith('opq/'))).toEqual(['opq/new']);
-        expect(byPath.get('file-to-dir')?.type).toBe('dir');
-        expect(byPath.get('dir-to-file')?.type).toBe('file');
-        expect(byPath.get('data/fresh-link')?.hardlinkOf).toBe('data/fresh');
-        expect(byPath.get('data/abs-symlink')?.linkTarget).toBe('/data/target');
-        expect(byPath.get('dev/null-ish')).toMatchObject({ type: 'char', rdev: '1:3' });
-        expect(byPath.get('usr/bin/suid')?.mode).toBe(0o4755);
-        expect(byPath.get('data/xattr')?.xattrs?.['user.berth']).toBe(Buffer.from('hello').toString('hex'));
-      }
-      // The views are gone and unmounted again.
-      expect(mountsUnder(tmpdir()).filter((m) => m.includes('berth-view-'))).toEqual([]);
-    }, 240000);
+    itRoot(
+      `${which}: pull into both daemons, the mounted top snapshots list the same entries`,
+      async () => {
+        const { img, ref } = images[which === 'busybox' ? 0 : 1];
+        const b = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 });
+        expect({ code: b.code, stderr: ctrNoise(b.stderr) }).toEqual({ code: 0, stderr: '' });
+        ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { timeoutMs: 120000 }), 'containerd pull');
+        const diffIds = img.layers.map((l) => l.diffId);
+        // Both daemons report the image unpacked (ctr checked every Apply digest against diff_ids).
+        const check = await ctr(berth!.dirs.address, ['images', 'check'], { timeoutMs: 30000 });
+        expect(check.stdout).toMatch(new RegExp(`${ref.replace(/[.:/]/g, '\\$&')}\\s.*complete`));
+        const diffs = await compareUnpacked({ address: berth!.dirs.address, label: 'berth' }, { address: ctrd!.address, label: 'containerd' }, diffIds);
+        expect(diffs).toEqual([]);
+        // Not vacuous: the trees hold what the image promises.
+        const tree = await unpackedTree({ address: berth!.dirs.address, label: 'berth' }, diffIds);
+        const byPath = new Map(tree.map((e) => [e.path, e]));
+        expect(byPath.get('bin/busybox')?.type).toBe('file');
+        if (which === 'hostile') {
+          expect(byPath.has('a/delete-me')).toBe(false);
+          expect(byPath.has('deldir/child')).toBe(false);
+          expect([...byPath.keys()].filter((p) => p.startsWith('opq/'))).toEqual(['opq/new']);
+          expect(byPath.get('file-to-dir')?.type).toBe('dir');
+          expect(byPath.get('dir-to-file')?.type).toBe('file');
+          expect(byPath.get('data/fresh-link')?.hardlinkOf).toBe('data/fresh');
+          expect(byPath.get('data/abs-symlink')?.linkTarget).toBe('/data/target');
+          expect(byPath.get('dev/null-ish')).toMatchObject({ type: 'char', rdev: '1:3' });
+          expect(byPath.get('usr/bin/suid')?.mode).toBe(0o4755);
+          expect(byPath.get('data/xattr')?.xattrs?.['user.berth']).toBe(Buffer.from('hello').toString('hex'));
+        }
+        // The views are gone and unmounted again.
+        expect(mountsUnder(tmpdir()).filter((m) => m.includes('berth-view-'))).toEqual([]);
+      },
+      240000,
+    );
   }
 });

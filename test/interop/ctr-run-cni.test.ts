@@ -74,7 +74,7 @@ describe('ctr run --cni', () => {
   itCni('-d: the host reaches the container over the bridge and the container reaches the gateway', async () => {
     const id = 'cni-d';
     const serve = 'while true; do echo hello-from-container | nc -l -p 7777; done';
-    expect((await f.ctr(['run', '-d', '--cni', IMG, id, 'sh', '-c', serve]))).toMatchObject({ code: 0, stderr: '' });
+    expect(await f.ctr(['run', '-d', '--cni', IMG, id, 'sh', '-c', serve])).toMatchObject({ code: 0, stderr: '' });
     try {
       const leases = net!.leases();
       expect(leases).toHaveLength(1);

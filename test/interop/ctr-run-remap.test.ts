@@ -26,7 +26,15 @@ beforeAll(async () => {
   await writeFile(join(dir, 'config.json'), JSON.stringify({ usernsRemap: USER, subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') } }));
   const image = {
     name: IMG,
-    layers: [{ entries: busyboxEntries() }, { entries: [{ path: 'home', type: 'dir' as const }, { path: 'home/u', type: 'file' as const, uid: 1000, gid: 1000, content: 'u\n' }] }],
+    layers: [
+      { entries: busyboxEntries() },
+      {
+        entries: [
+          { path: 'home', type: 'dir' as const },
+          { path: 'home/u', type: 'file' as const, uid: 1000, gid: 1000, content: 'u\n' },
+        ],
+      },
+    ],
     config: { Cmd: ['sh'] },
   };
   f = new CtrFixture('remap', { daemonArgs: ['--config', join(dir, 'config.json')], image });
@@ -37,7 +45,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 }, slow(60_000));
 
-const status = (pid: number, field: string) => readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!.split(/\s+/).slice(1);
+const status = (pid: number, field: string) =>
+  readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`))!
+    .split(/\s+/)
+    .slice(1);
 async function taskPid(id: string): Promise<number> {
   const line = (await f.ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.startsWith(`${id} `));
   return Number(line!.trim().split(/\s+/)[1]);
@@ -50,10 +63,27 @@ describe('berthd --userns-remap', () => {
     const pid = await taskPid(id);
     expect(status(pid, 'Uid')).toEqual(['200000', '200000', '200000', '200000']);
     expect(status(pid, 'Gid')).toEqual(['210000', '210000', '210000', '210000']);
-    const probe = ['cat /proc/self/uid_map /proc/self/gid_map | tr -s " " | sed "s/^ //"', 'id -u', 'ls -ln / | grep -E " (bin|etc|home)$" | tr -s " " | cut -d" " -f3,4,9', 'stat -c "%u:%g %n" /home/u', 'echo hi > /written && stat -c "%u:%g" /written'].join('; ');
+    const probe = [
+      'cat /proc/self/uid_map /proc/self/gid_map | tr -s " " | sed "s/^ //"',
+      'id -u',
+      'ls -ln / | grep -E " (bin|etc|home)$" | tr -s " " | cut -d" " -f3,4,9',
+      'stat -c "%u:%g %n" /home/u',
+      'echo hi > /written && stat -c "%u:%g" /written',
+    ].join('; ');
     const r = await f.ctr(['task', 'exec', '--exec-id', 'probe', id, 'sh', '-c', probe]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout.split('\n')).toEqual(['0 200000 65536', '65536 300000 1000', '0 210000 65536', '0', '0 0 bin', '0 0 etc', '0 0 home', '1000:1000 /home/u', '0:0', '']);
+    expect(r.stdout.split('\n')).toEqual([
+      '0 200000 65536',
+      '65536 300000 1000',
+      '0 210000 65536',
+      '0',
+      '0 0 bin',
+      '0 0 etc',
+      '0 0 home',
+      '1000:1000 /home/u',
+      '0:0',
+      '',
+    ]);
     // On the host, through the container's root: the image's files are unchanged on disk, what it wrote is its root's.
     expect(statSync(`/proc/${pid}/root/written`).uid).toBe(200000);
     // It owns its cgroup (it may make sub-cgroups of its own).
@@ -62,7 +92,8 @@ describe('berthd --userns-remap', () => {
     expect(cg).toContain(`/berth/${f.ns}/${id}`);
     expect(new Set(ownedBy)).toEqual(new Set([200000]));
     expect((await f.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code).toBe(0);
-    for (const deadline = Date.now() + slow(20_000); !(await f.ctr(['task', 'ls'])).stdout.includes('STOPPED') && Date.now() < deadline; ) await new Promise((res) => setTimeout(res, 50));
+    for (const deadline = Date.now() + slow(20_000); !(await f.ctr(['task', 'ls'])).stdout.includes('STOPPED') && Date.now() < deadline;)
+      await new Promise((res) => setTimeout(res, 50));
     expect((await f.ctr(['task', 'rm', id])).code).toBe(0);
     expect((await f.ctr(['containers', 'rm', id])).code).toBe(0);
     expect(await f.leaks()).toEqual(NO_LEAKS);
@@ -75,7 +106,10 @@ describe('berthd --userns-remap', () => {
   });
 
   itCtrRoot('a user with no subordinate ids: berthd refuses to start, saying why', async () => {
-    await writeFile(join(dir, 'bad.json'), JSON.stringify({ usernsRemap: 'nobody-here', subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') } }));
+    await writeFile(
+      join(dir, 'bad.json'),
+      JSON.stringify({ usernsRemap: 'nobody-here', subidFiles: { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') } }),
+    );
     const dirs = await testDirs('berth-remap-bad-');
     try {
       const d = new DaemonProcess(dirs, ['--config', join(dir, 'bad.json')]);

@@ -42,7 +42,10 @@ async function probeOn(side: 'berth' | 'containerd', id: string, flags: string[]
 /** The verdict table, printed with SECCOMP_TABLE=1 (for the bench notes; the assertions do not need it). */
 function printTable(plain: ProbeResult, berth: ProbeResult, runc: ProbeResult): void {
   if (!process.env.SECCOMP_TABLE) return;
-  const rows = [...berth.results.keys()].map((n) => `| ${n} | ${plain.results.get(n)} | ${berth.results.get(n)} (${verdict(berth.results.get(n))}) | ${runc.results.get(n)} (${verdict(runc.results.get(n))}) |`);
+  const rows = [...berth.results.keys()].map(
+    (n) =>
+      `| ${n} | ${plain.results.get(n)} | ${berth.results.get(n)} (${verdict(berth.results.get(n))}) | ${runc.results.get(n)} (${verdict(runc.results.get(n))}) |`,
+  );
   process.stdout.write(['| syscall | no filter (berthd) | --seccomp berthd | --seccomp containerd+runc |', '|---|---|---|---|', ...rows, ''].join('\n'));
 }
 
@@ -61,13 +64,26 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
     expect(berth.results.size).toBeGreaterThanOrEqual(40);
     expect(Object.fromEntries(berth.results)).toEqual(Object.fromEntries(runc.results));
     // What containerd's profile refuses, the kernel would have answered otherwise.
-    for (const name of ['keyctl', 'add_key', 'request_key', 'unshare_0', 'mount', 'userfaultfd', 'perf_event_open', 'bpf', 'personality_bad', 'clone_newns', 'setns']) {
+    for (const name of [
+      'keyctl',
+      'add_key',
+      'request_key',
+      'unshare_0',
+      'mount',
+      'userfaultfd',
+      'perf_event_open',
+      'bpf',
+      'personality_bad',
+      'clone_newns',
+      'setns',
+    ]) {
       expect([name, berth.results.get(name)]).toEqual([name, 'EPERM']);
       expect([name, verdict(plain.results.get(name))]).toEqual([name, 'allowed']);
     }
     for (const name of ['clone3', 'nr_1000']) expect([name, berth.results.get(name)]).toEqual([name, 'ENOSYS']);
     expect(berth.results.get('nr_400_hole')).toBe('EPERM'); // a hole below the newest known syscall: the default action
-    for (const name of ['getpid', 'socket_netlink_audit', 'ptrace', 'chroot', 'clone_thread_only']) expect([name, verdict(berth.results.get(name))]).toEqual([name, 'allowed']);
+    for (const name of ['getpid', 'socket_netlink_audit', 'ptrace', 'chroot', 'clone_thread_only'])
+      expect([name, verdict(berth.results.get(name))]).toEqual([name, 'allowed']);
     expect(await f.leaks()).toEqual(NO_LEAKS);
   });
 
@@ -130,16 +146,26 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
 
   itBoth('--seccomp-profile: a custom profile applies in both; a malformed one is refused by both before anything runs', async () => {
     const good = join(f.work, 'good.json');
-    await writeFile(good, JSON.stringify({
-      defaultAction: 'SCMP_ACT_ALLOW',
-      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-      syscalls: [
-        { names: ['keyctl', 'no_such_syscall'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
-        { names: ['personality'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 6, op: 'SCMP_CMP_EQ' }] },
-        { names: ['socket'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 16, op: 'SCMP_CMP_EQ' }, { index: 2, value: 9, op: 'SCMP_CMP_EQ' }] },
-        { names: ['clone'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 0x10000, valueTwo: 0x10000, op: 'SCMP_CMP_MASKED_EQ' }] },
-      ],
-    }));
+    await writeFile(
+      good,
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+        syscalls: [
+          { names: ['keyctl', 'no_such_syscall'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 },
+          { names: ['personality'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 6, op: 'SCMP_CMP_EQ' }] },
+          {
+            names: ['socket'],
+            action: 'SCMP_ACT_ERRNO',
+            args: [
+              { index: 0, value: 16, op: 'SCMP_CMP_EQ' },
+              { index: 2, value: 9, op: 'SCMP_CMP_EQ' },
+            ],
+          },
+          { names: ['clone'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 0x10000, valueTwo: 0x10000, op: 'SCMP_CMP_MASKED_EQ' }] },
+        ],
+      }),
+    );
     const flags = ['--seccomp', '--seccomp-profile', good];
     const berth = await probeOn('berth', 'sc-custom-berth', flags);
     const runc = await probeOn('containerd', 'sc-custom-runc', flags);
@@ -153,7 +179,10 @@ describe('ctr run --seccomp: berthd and containerd+runc', () => {
     for (const [name, bad] of [
       ['action', { defaultAction: 'SCMP_ACT_BOGUS' }],
       ['arch', { defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }],
-      ['op', { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] }],
+      [
+        'op',
+        { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] },
+      ],
     ] as const) {
       const file = join(f.work, `bad-${name}.json`);
       await writeFile(file, JSON.stringify(bad));

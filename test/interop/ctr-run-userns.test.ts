@@ -17,7 +17,9 @@ const MAPS = ['--uidmap', '0:100000:65536', '--gidmap', '0:100000:65536'];
 const itUserns = itWith(...CTR_ROOT, requireHostUserns());
 
 function statusField(pid: number, field: string): string[] {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return line!.split(/\s+/).slice(1);
 }
 
@@ -77,7 +79,17 @@ describe('ctr run --uidmap/--gidmap', () => {
   });
 
   itUserns('--read-only: the remapped rootfs view cannot be written', async () => {
-    const r = await f.ctr(['run', '--rm', '--read-only', ...MAPS, IMG, 'userns-ro', 'sh', '-c', 'id -u; (touch /x) 2>/dev/null && echo rw || echo ro; stat -c %u /bin/busybox']);
+    const r = await f.ctr([
+      'run',
+      '--rm',
+      '--read-only',
+      ...MAPS,
+      IMG,
+      'userns-ro',
+      'sh',
+      '-c',
+      'id -u; (touch /x) 2>/dev/null && echo rw || echo ro; stat -c %u /bin/busybox',
+    ]);
     expect(r).toMatchObject({ code: 0, stderr: '', stdout: '0\nro\n0\n' });
     expect(await f.leaks()).toEqual(NO_LEAKS);
   });
@@ -97,7 +109,16 @@ describe('ctr run --uidmap/--gidmap', () => {
       expect(statusField(pid, 'Uid')).toEqual(['100000', '100000', '100000', '100000']);
       expect(statusField(pid, 'Gid')).toEqual(['100000', '100000', '100000', '100000']);
       expect(readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split(/\s+/)).toEqual(['0', '100000', '65536']);
-      const e = await f.ctr(['task', 'exec', '--exec-id', 'ex1', id, 'sh', '-c', 'id -u; cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; stat -c %u /bin/busybox']);
+      const e = await f.ctr([
+        'task',
+        'exec',
+        '--exec-id',
+        'ex1',
+        id,
+        'sh',
+        '-c',
+        'id -u; cat /proc/self/uid_map | tr -s " " | sed "s/^ //"; stat -c %u /bin/busybox',
+      ]);
       expect(e).toMatchObject({ code: 0, stdout: '0\n0 100000 65536\n0\n' });
       const t = await f.ctrTty(['task', 'exec', '-t', '--exec-id', 'ex2', id, 'sh', '-c', 'tty; id -u; exit 6']);
       expect(t.stdout).toMatch(/\/dev\/pts\/\d+\r*\n0\r*\n/);

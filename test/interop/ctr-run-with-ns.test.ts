@@ -7,13 +7,29 @@ beforeAll(() => f.setup(), 120_000);
 afterAll(() => f.teardown(), 60_000);
 
 describe('ctr run --with-ns', () => {
-  itCtrRoot("joins the given network namespace and keeps a fresh uts namespace", async () => {
+  itCtrRoot('joins the given network namespace and keeps a fresh uts namespace', async () => {
     expect((await f.ctr(['run', '-d', IMG, 'owner', 'sleep', '1000'])).code).toBe(0);
     try {
-      const pid = Number((await f.ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.startsWith('owner '))!.trim().split(/\s+/)[1]);
+      const pid = Number(
+        (await f.ctr(['task', 'ls'])).stdout
+          .split('\n')
+          .find((l) => l.startsWith('owner '))!
+          .trim()
+          .split(/\s+/)[1],
+      );
       const net = readlinkSync(`/proc/${pid}/ns/net`);
       const uts = readlinkSync(`/proc/${pid}/ns/uts`);
-      const r = await f.ctr(['run', '--rm', '--with-ns', `network:/proc/${pid}/ns/net`, IMG, 'joiner', 'sh', '-c', 'readlink /proc/self/ns/net; readlink /proc/self/ns/uts']);
+      const r = await f.ctr([
+        'run',
+        '--rm',
+        '--with-ns',
+        `network:/proc/${pid}/ns/net`,
+        IMG,
+        'joiner',
+        'sh',
+        '-c',
+        'readlink /proc/self/ns/net; readlink /proc/self/ns/uts',
+      ]);
       expect(r.code).toBe(0);
       const [joinedNet, joinedUts] = r.stdout.trim().split('\n');
       expect(joinedNet).toBe(net);

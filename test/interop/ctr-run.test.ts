@@ -15,7 +15,7 @@ const nextId = (name: string) => `${name}-${++seq}`;
 const runRm = (id: string, args: string[], flags: string[] = [], input?: string) => f.ctr(['run', '--rm', ...flags, IMG, id, ...args], { input });
 
 async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + slow(20_000); Date.now() < deadline; ) {
+  for (const deadline = Date.now() + slow(20_000); Date.now() < deadline;) {
     if (await fn()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -36,7 +36,10 @@ describe('ctr run --rm against berthd', () => {
   itCtrRoot('a SIGKILLed task exits 137', async () => {
     const id = nextId('sigkill');
     const running = runRm(id, ['sleep', '1000']);
-    await until('task running', async () => (await f.ctr(['task', 'ls'])).stdout.includes(`${id} `) && (await f.ctr(['task', 'ls'])).stdout.includes('RUNNING'));
+    await until(
+      'task running',
+      async () => (await f.ctr(['task', 'ls'])).stdout.includes(`${id} `) && (await f.ctr(['task', 'ls'])).stdout.includes('RUNNING'),
+    );
     expect((await f.ctr(['task', 'kill', '-s', 'SIGKILL', id])).code).toBe(0);
     expect((await running).code).toBe(137);
     expect(await f.leaks()).toEqual(NO_LEAKS);
@@ -81,7 +84,11 @@ describe('ctr run --rm against berthd', () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-run-mount-'));
     try {
       await writeFile(join(dir, 'hello'), 'from the host\n');
-      const r = await runRm(nextId('mount'), ['sh', '-c', 'cat /data/hello; touch /data/x 2>/dev/null && echo rw || echo ro'], ['--mount', `type=bind,src=${dir},dst=/data,options=rbind:ro`]);
+      const r = await runRm(
+        nextId('mount'),
+        ['sh', '-c', 'cat /data/hello; touch /data/x 2>/dev/null && echo rw || echo ro'],
+        ['--mount', `type=bind,src=${dir},dst=/data,options=rbind:ro`],
+      );
       expect(r).toMatchObject({ code: 0, stdout: 'from the host\nro\n' });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -91,7 +98,11 @@ describe('ctr run --rm against berthd', () => {
   itCtrRoot('--memory-limit and --cpus reach the cgroup', async () => {
     const id = nextId('limits');
     expect((await f.ctr(['run', '-d', '--memory-limit', '67108864', '--cpus', '0.5', IMG, id, 'sleep', '1000'])).code).toBe(0);
-    const pid = (await f.ctr(['task', 'ls'])).stdout.split('\n').find((l) => l.startsWith(`${id} `))!.trim().split(/\s+/)[1];
+    const pid = (await f.ctr(['task', 'ls'])).stdout
+      .split('\n')
+      .find((l) => l.startsWith(`${id} `))!
+      .trim()
+      .split(/\s+/)[1];
     const cg = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
     if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
       const dir = join('/sys/fs/cgroup', /^0::(.*)$/m.exec(cg)![1]!);
@@ -135,7 +146,10 @@ describe('ctr run --rm against berthd', () => {
       expect(topics.indexOf('/tasks/create')).toBeLessThan(topics.indexOf('/tasks/start'));
       expect(topics.indexOf('/tasks/start')).toBeLessThan(topics.indexOf('/tasks/exit'));
       expect(topics.indexOf('/tasks/exit')).toBeLessThan(topics.indexOf('/tasks/delete'));
-      const exit = ev.output().split('\n').find((l) => l.includes('/tasks/exit') && l.includes(id))!;
+      const exit = ev
+        .output()
+        .split('\n')
+        .find((l) => l.includes('/tasks/exit') && l.includes(id))!;
       expect(JSON.parse(exit.slice(exit.indexOf('{')))).toMatchObject({ container_id: id, id, exit_status: 137 });
     } finally {
       await ev.stop();

@@ -57,7 +57,9 @@ async function entries(buf: Buffer): Promise<string[]> {
   const out: string[] = [];
   const ex = tar.extract();
   ex.on('entry', (h, stream, next) => {
-    out.push(`${h.name.replace(/\/$/, '')} ${h.type}${h.type === 'symlink' || h.type === 'link' ? `->${h.linkname}` : ''}${h.type === 'file' ? `:${h.size}:${(h.mode ?? 0).toString(8)}` : ''}`);
+    out.push(
+      `${h.name.replace(/\/$/, '')} ${h.type}${h.type === 'symlink' || h.type === 'link' ? `->${h.linkname}` : ''}${h.type === 'file' ? `:${h.size}:${(h.mode ?? 0).toString(8)}` : ''}`,
+    );
     stream.resume();
     stream.on('end', next);
   });
@@ -106,27 +108,40 @@ async function scenario(c: Ctr, sn: string, mnt: string): Promise<{ active: stri
 
 describe('ctr snapshots diff against berthd (Diff/Diff)', () => {
   for (const sn of ['overlayfs', 'native']) {
-    itCtr(`${sn}: the same entries as containerd's, active and committed`, async () => {
-      const d = await startInProcess({ gc: { scheduleDelayMs: 60_000 } });
-      const containerd = await startContainerd();
-      try {
-        const mnt = join(d.dirs.dir, 'mnt');
-        await mkdir(mnt);
-        const ours = await scenario(ctrAt(d.daemon.address), sn, mnt);
-        const theirs = await scenario(ctrAt(containerd.address), sn, mnt);
-        // A directory removed and made again: berth reads the overlay upper dir, where the kernel
-        // marked it opaque, and writes the opaque marker (as Docker's overlay2 driver does);
-        // containerd compares the two trees and writes a whiteout per child the lower had. Both
-        // give the same tree when applied.
-        const same = sn === 'overlayfs' ? theirs.active.map((e) => (e === 'replaced/.wh.old file:0:0' ? 'replaced/.wh..wh..opq file:0:0' : e)).sort() : theirs.active;
-        expect(ours.active).toEqual(same);
-        expect(ours.committed).toEqual(same);
-        expect(theirs.committed).toEqual(theirs.active);
-        expect(ours.active).toEqual(expect.arrayContaining(['.wh.gone file:0:0', 'change file:6:644', 'added/hard link->added/file', 'added/sym symlink->../keep', 'dir/.wh.sub file:0:0']));
-      } finally {
-        await containerd.stop();
-        await d.stop();
-      }
-    }, 120_000);
+    itCtr(
+      `${sn}: the same entries as containerd's, active and committed`,
+      async () => {
+        const d = await startInProcess({ gc: { scheduleDelayMs: 60_000 } });
+        const containerd = await startContainerd();
+        try {
+          const mnt = join(d.dirs.dir, 'mnt');
+          await mkdir(mnt);
+          const ours = await scenario(ctrAt(d.daemon.address), sn, mnt);
+          const theirs = await scenario(ctrAt(containerd.address), sn, mnt);
+          // A directory removed and made again: berth reads the overlay upper dir, where the kernel
+          // marked it opaque, and writes the opaque marker (as Docker's overlay2 driver does);
+          // containerd compares the two trees and writes a whiteout per child the lower had. Both
+          // give the same tree when applied.
+          const same =
+            sn === 'overlayfs' ? theirs.active.map((e) => (e === 'replaced/.wh.old file:0:0' ? 'replaced/.wh..wh..opq file:0:0' : e)).sort() : theirs.active;
+          expect(ours.active).toEqual(same);
+          expect(ours.committed).toEqual(same);
+          expect(theirs.committed).toEqual(theirs.active);
+          expect(ours.active).toEqual(
+            expect.arrayContaining([
+              '.wh.gone file:0:0',
+              'change file:6:644',
+              'added/hard link->added/file',
+              'added/sym symlink->../keep',
+              'dir/.wh.sub file:0:0',
+            ]),
+          );
+        } finally {
+          await containerd.stop();
+          await d.stop();
+        }
+      },
+      120_000,
+    );
   }
 });

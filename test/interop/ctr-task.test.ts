@@ -8,7 +8,7 @@ beforeAll(() => f.setup(), slow(120_000));
 afterAll(() => f.teardown(), slow(60_000));
 
 async function until(what: string, fn: () => Promise<boolean>): Promise<void> {
-  for (const deadline = Date.now() + slow(20_000); Date.now() < deadline; ) {
+  for (const deadline = Date.now() + slow(20_000); Date.now() < deadline;) {
     if (await fn()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -38,7 +38,13 @@ describe('ctr run -d and ctr task … against berthd', () => {
 
     // ps: the init pid, INFO "-"
     r = await f.ctr(['task', 'ps', id]);
-    expect(r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/))).toEqual([[pid, '-']]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/)),
+    ).toEqual([[pid, '-']]);
 
     // exec without and with a terminal; exit codes come back
     r = await f.ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'echo exec-out; echo exec-err >&2; exit 4']);
@@ -82,7 +88,12 @@ describe('ctr run -d and ctr task … against berthd', () => {
     r = await f.ctr(['task', 'metrics', '--format', 'json', id]);
     expect(JSON.parse(r.stdout)).toMatchObject(
       v2
-        ? { pids: { current: 1 }, memory: { usage: expect.any(Number), anon: expect.any(Number) }, memory_events: expect.any(Object), cpu: { usage_usec: expect.any(Number) } }
+        ? {
+            pids: { current: 1 },
+            memory: { usage: expect.any(Number), anon: expect.any(Number) },
+            memory_events: expect.any(Object),
+            cpu: { usage_usec: expect.any(Number) },
+          }
         : { pids: { current: 1 }, memory: { usage: { usage: expect.any(Number) } } },
     );
 

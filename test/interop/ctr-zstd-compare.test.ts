@@ -57,7 +57,11 @@ describe('zstd layers: berthd unpacks them like containerd', () => {
     // Not vacuous: the image really has zstd layers (and one gzip one).
     expect(img.layers.map((l) => l.mediaType)).toEqual([MEDIA_LAYER_GZIP, ...img.layers.slice(1).map(() => MEDIA_LAYER_ZSTD)]);
     const diffIds = img.layers.map((l) => l.diffId);
-    const diffs = await compareUnpacked({ address: berth!.dirs.address, label: 'berth', namespace: ns }, { address: ctrd!.address, label: 'containerd', namespace: ns }, diffIds);
+    const diffs = await compareUnpacked(
+      { address: berth!.dirs.address, label: 'berth', namespace: ns },
+      { address: ctrd!.address, label: 'containerd', namespace: ns },
+      diffIds,
+    );
     expect(diffs).toEqual([]);
     const byPath = new Map((await unpackedTree({ address: berth!.dirs.address, label: 'berth', namespace: ns }, diffIds)).map((e) => [e.path, e]));
     expect(byPath.get('bin/busybox')?.type).toBe('file');
@@ -66,19 +70,27 @@ describe('zstd layers: berthd unpacks them like containerd', () => {
     expect(byPath.get('data/fresh-link')?.hardlinkOf).toBe('data/fresh');
   };
 
-  itRoot('ctr images pull: same tree on both daemons', async () => {
-    const ns = 'zstd-pull';
-    const b = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { namespace: ns, timeoutMs: 120000 });
-    expect({ code: b.code, stderr: ctrNoise(b.stderr) }).toEqual({ code: 0, stderr: '' });
-    ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { namespace: ns, timeoutMs: 120000 }), 'containerd pull');
-    await check(ns);
-  }, 240000);
+  itRoot(
+    'ctr images pull: same tree on both daemons',
+    async () => {
+      const ns = 'zstd-pull';
+      const b = await ctr(berth!.dirs.address, ['images', 'pull', '--plain-http', ref], { namespace: ns, timeoutMs: 120000 });
+      expect({ code: b.code, stderr: ctrNoise(b.stderr) }).toEqual({ code: 0, stderr: '' });
+      ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { namespace: ns, timeoutMs: 120000 }), 'containerd pull');
+      await check(ns);
+    },
+    240000,
+  );
 
-  itRoot('ctr images import of an OCI archive: same tree on both daemons', async () => {
-    const ns = 'zstd-import';
-    const b = await ctr(berth!.dirs.address, ['images', 'import', archive], { namespace: ns, timeoutMs: 120000 });
-    expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: '' });
-    ok(await ctrd!.ctr(['images', 'import', archive], { namespace: ns, timeoutMs: 120000 }), 'containerd import');
-    await check(ns);
-  }, 240000);
+  itRoot(
+    'ctr images import of an OCI archive: same tree on both daemons',
+    async () => {
+      const ns = 'zstd-import';
+      const b = await ctr(berth!.dirs.address, ['images', 'import', archive], { namespace: ns, timeoutMs: 120000 });
+      expect({ code: b.code, stderr: b.stderr }).toEqual({ code: 0, stderr: '' });
+      ok(await ctrd!.ctr(['images', 'import', archive], { namespace: ns, timeoutMs: 120000 }), 'containerd import');
+      await check(ns);
+    },
+    240000,
+  );
 });

@@ -36,7 +36,11 @@ type Berth = Awaited<ReturnType<typeof startProcess>>;
 const lsDir = async (p: string) => (await readdir(p).catch(() => [] as string[])).sort();
 const snapshotDirs = (b: Berth) => lsDir(join(b.dirs.root, 'snapshots', 'overlayfs', 'snapshots'));
 const blobFiles = (b: Berth) => lsDir(join(b.dirs.root, 'content', 'blobs', 'sha256'));
-const lines = (r: RunResult) => r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+const lines = (r: RunResult) =>
+  r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 
 function must(r: RunResult, what: string): RunResult {
   if (r.code !== 0) throw new Error(`${what} exited ${r.code ?? r.signal}: ${r.stderr || r.stdout}`);
@@ -62,39 +66,46 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  itRoot('images rm --sync of every image, in every namespace, leaves no snapshot, no snapshot dir, no blob, no ingest, no lease', async () => {
-    const built = await buildImages(join(work, 'rm-sync'), [busyboxImage('docker.io/library/busybox:gc'), hostileFeaturesImage('docker.io/library/hostile:gc')]);
-    const b = await startProcess();
-    try {
-      const a = b.dirs.address;
-      // Two namespaces, two archive formats (different manifests and layer blobs, same chains).
-      must(await ctr(a, ['images', 'import', built.ociArchive], { namespace: 'default', timeoutMs: 120000 }), 'import oci');
-      must(await ctr(a, ['images', 'import', built.dockerArchive], { namespace: 'other', timeoutMs: 120000 }), 'import docker');
-      for (const ns of ['default', 'other']) {
-        // Each chain: busybox 1 snapshot, hostile 3 (sharing none with busybox: different layer 1).
-        expect(lines(must(await ctr(a, ['snapshots', 'ls'], { namespace: ns }), 'snapshots ls')).length).toBe(1 + 4);
-        expect(lines(must(await ctr(a, ['content', 'ls', '-q'], { namespace: ns }), 'content ls')).length).toBeGreaterThan(0);
-      }
-      expect((await snapshotDirs(b)).length).toBe(8);
-      expect((await blobFiles(b)).length).toBeGreaterThan(0);
+  itRoot(
+    'images rm --sync of every image, in every namespace, leaves no snapshot, no snapshot dir, no blob, no ingest, no lease',
+    async () => {
+      const built = await buildImages(join(work, 'rm-sync'), [
+        busyboxImage('docker.io/library/busybox:gc'),
+        hostileFeaturesImage('docker.io/library/hostile:gc'),
+      ]);
+      const b = await startProcess();
+      try {
+        const a = b.dirs.address;
+        // Two namespaces, two archive formats (different manifests and layer blobs, same chains).
+        must(await ctr(a, ['images', 'import', built.ociArchive], { namespace: 'default', timeoutMs: 120000 }), 'import oci');
+        must(await ctr(a, ['images', 'import', built.dockerArchive], { namespace: 'other', timeoutMs: 120000 }), 'import docker');
+        for (const ns of ['default', 'other']) {
+          // Each chain: busybox 1 snapshot, hostile 3 (sharing none with busybox: different layer 1).
+          expect(lines(must(await ctr(a, ['snapshots', 'ls'], { namespace: ns }), 'snapshots ls')).length).toBe(1 + 4);
+          expect(lines(must(await ctr(a, ['content', 'ls', '-q'], { namespace: ns }), 'content ls')).length).toBeGreaterThan(0);
+        }
+        expect((await snapshotDirs(b)).length).toBe(8);
+        expect((await blobFiles(b)).length).toBeGreaterThan(0);
 
-      for (const ns of ['default', 'other']) {
-        const names = lines(must(await ctr(a, ['images', 'ls', '-q'], { namespace: ns }), 'images ls'));
-        expect(names.sort()).toEqual(['docker.io/library/busybox:gc', 'docker.io/library/hostile:gc']);
-        must(await ctr(a, ['images', 'rm', '--sync', ...names], { namespace: ns, timeoutMs: 60000 }), 'images rm --sync');
+        for (const ns of ['default', 'other']) {
+          const names = lines(must(await ctr(a, ['images', 'ls', '-q'], { namespace: ns }), 'images ls'));
+          expect(names.sort()).toEqual(['docker.io/library/busybox:gc', 'docker.io/library/hostile:gc']);
+          must(await ctr(a, ['images', 'rm', '--sync', ...names], { namespace: ns, timeoutMs: 60000 }), 'images rm --sync');
+        }
+        for (const ns of ['default', 'other']) {
+          expect(lines(must(await ctr(a, ['snapshots', 'ls'], { namespace: ns }), 'snapshots ls')).slice(1)).toEqual([]); // header only
+          expect(lines(must(await ctr(a, ['content', 'ls', '-q'], { namespace: ns }), 'content ls'))).toEqual([]);
+          expect(lines(must(await ctr(a, ['leases', 'ls', '-q'], { namespace: ns }), 'leases ls'))).toEqual([]);
+        }
+        expect(await snapshotDirs(b)).toEqual([]);
+        expect(await blobFiles(b)).toEqual([]);
+        expect(await lsDir(join(b.dirs.root, 'content', 'ingest'))).toEqual([]);
+      } finally {
+        await b.stop();
       }
-      for (const ns of ['default', 'other']) {
-        expect(lines(must(await ctr(a, ['snapshots', 'ls'], { namespace: ns }), 'snapshots ls')).slice(1)).toEqual([]); // header only
-        expect(lines(must(await ctr(a, ['content', 'ls', '-q'], { namespace: ns }), 'content ls'))).toEqual([]);
-        expect(lines(must(await ctr(a, ['leases', 'ls', '-q'], { namespace: ns }), 'leases ls'))).toEqual([]);
-      }
-      expect(await snapshotDirs(b)).toEqual([]);
-      expect(await blobFiles(b)).toEqual([]);
-      expect(await lsDir(join(b.dirs.root, 'content', 'ingest'))).toEqual([]);
-    } finally {
-      await b.stop();
-    }
-  }, 180000);
+    },
+    180000,
+  );
 
   describe('leases over gRPC (overlayfs snapshots, blobs on disk)', () => {
     let b: Berth;
@@ -129,7 +140,8 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
     };
     const snapshotNames = async () => (await collect(snaps, 'List', { snapshotter: 'overlayfs' })).flatMap((r: any) => r.info.map((i: any) => i.name)).sort();
     const listed = async () => (await collect(content, 'List', {})).flatMap((r: any) => r.info.map((i: any) => i.digest)).sort();
-    const resources = async (id: string) => ((await call(leases, 'ListResources', { id })).resources as { id: string; type: string }[]).map((r) => `${r.type} ${r.id}`).sort();
+    const resources = async (id: string) =>
+      ((await call(leases, 'ListResources', { id })).resources as { id: string; type: string }[]).map((r) => `${r.type} ${r.id}`).sort();
 
     itRoot('blobs and snapshots under a live lease survive sync collections; deleting the lease collects them', async () => {
       const lease = (await call(leases, 'Create', { id: 'pull-in-progress' })).lease.id;
@@ -176,12 +188,22 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
 
       await call(snaps, 'Remove', { snapshotter: 'overlayfs', key: 'child' });
       expect(await eventually(snapshotNames, (n) => n.length === 0)).toEqual([]);
-      expect(await eventually(() => snapshotDirs(b), (n) => n.length === 0)).toEqual([]);
+      expect(
+        await eventually(
+          () => snapshotDirs(b),
+          (n) => n.length === 0,
+        ),
+      ).toEqual([]);
       // The blob went with that collection (unreferenced): write another, delete it by hand.
       const blob2 = await write(Buffer.from('deleted by hand'), nsMetadata());
       expect(await blobFiles(b)).toContain(blob2.slice(7));
       await call(content, 'Delete', { digest: blob2 });
-      expect(await eventually(() => blobFiles(b), (f) => !f.includes(blob2.slice(7)))).not.toContain(blob2.slice(7));
+      expect(
+        await eventually(
+          () => blobFiles(b),
+          (f) => !f.includes(blob2.slice(7)),
+        ),
+      ).not.toContain(blob2.slice(7));
     });
   });
 
@@ -209,34 +231,41 @@ describe('gc of unpacked images (real berthd, real ctr)', () => {
       await registry?.stop();
     }, 60000);
 
-    itRootFull('is never collected by sync collections running meanwhile, and unpacks like containerd', async () => {
-      const a = b!.dirs.address;
-      let pulling = true;
-      let during = 0;
-      const pull = ctr(a, ['images', 'pull', '--plain-http', ref], { timeoutMs: 240000 }).finally(() => (pulling = false));
-      // `leases create` + `leases rm --sync` = one synchronous collection, back to back until the pull ends.
-      const storm = (async () => {
-        while (pulling) {
-          const id = lines(must(await ctr(a, ['leases', 'create'], { timeoutMs: 30000 }), 'leases create'))[0];
-          must(await ctr(a, ['leases', 'rm', '--sync', id], { timeoutMs: 60000 }), 'leases rm --sync');
-          if (pulling) during++;
-        }
-      })();
-      const r = await pull;
-      await storm;
-      expect({ code: r.code, err: r.stderr.split('\n').filter((l) => l && !/msg="(failed to get content info|active check failed)" error="context canceled"/.test(l)) }).toEqual({ code: 0, err: [] });
-      expect(during).toBeGreaterThan(0);
-      // ctr checked each Apply against diff_ids; everything is present and the unpack equals containerd's.
-      must(await ctr(a, ['content', 'ls'], { timeoutMs: 30000 }), 'content ls');
-      const check = lines(must(await ctr(a, ['images', 'check'], { timeoutMs: 30000 }), 'images check'));
-      expect(check.find((l) => l.startsWith(ref))).toMatch(/complete/);
-      ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { timeoutMs: 240000 }), 'containerd pull');
-      expect(await compareUnpacked({ address: a, label: 'berth' }, { address: ctrd!.address, label: 'containerd' }, diffIds)).toEqual([]);
-      // And once the image goes, so does everything the pull wrote.
-      must(await ctr(a, ['images', 'rm', '--sync', ref], { timeoutMs: 60000 }), 'images rm --sync');
-      expect(await snapshotDirs(b!)).toEqual([]);
-      expect(await blobFiles(b!)).toEqual([]);
-      console.log(`sync collections completed while the pull ran: ${during}`);
-    }, 300000);
+    itRootFull(
+      'is never collected by sync collections running meanwhile, and unpacks like containerd',
+      async () => {
+        const a = b!.dirs.address;
+        let pulling = true;
+        let during = 0;
+        const pull = ctr(a, ['images', 'pull', '--plain-http', ref], { timeoutMs: 240000 }).finally(() => (pulling = false));
+        // `leases create` + `leases rm --sync` = one synchronous collection, back to back until the pull ends.
+        const storm = (async () => {
+          while (pulling) {
+            const id = lines(must(await ctr(a, ['leases', 'create'], { timeoutMs: 30000 }), 'leases create'))[0];
+            must(await ctr(a, ['leases', 'rm', '--sync', id], { timeoutMs: 60000 }), 'leases rm --sync');
+            if (pulling) during++;
+          }
+        })();
+        const r = await pull;
+        await storm;
+        expect({
+          code: r.code,
+          err: r.stderr.split('\n').filter((l) => l && !/msg="(failed to get content info|active check failed)" error="context canceled"/.test(l)),
+        }).toEqual({ code: 0, err: [] });
+        expect(during).toBeGreaterThan(0);
+        // ctr checked each Apply against diff_ids; everything is present and the unpack equals containerd's.
+        must(await ctr(a, ['content', 'ls'], { timeoutMs: 30000 }), 'content ls');
+        const check = lines(must(await ctr(a, ['images', 'check'], { timeoutMs: 30000 }), 'images check'));
+        expect(check.find((l) => l.startsWith(ref))).toMatch(/complete/);
+        ok(await ctrd!.ctr(['images', 'pull', '--plain-http', ref], { timeoutMs: 240000 }), 'containerd pull');
+        expect(await compareUnpacked({ address: a, label: 'berth' }, { address: ctrd!.address, label: 'containerd' }, diffIds)).toEqual([]);
+        // And once the image goes, so does everything the pull wrote.
+        must(await ctr(a, ['images', 'rm', '--sync', ref], { timeoutMs: 60000 }), 'images rm --sync');
+        expect(await snapshotDirs(b!)).toEqual([]);
+        expect(await blobFiles(b!)).toEqual([]);
+        console.log(`sync collections completed while the pull ran: ${during}`);
+      },
+      300000,
+    );
   });
 });

@@ -110,7 +110,9 @@ describe('the layer rule', () => {
   });
 
   it('keeps the folders of one layer apart, types included', () => {
-    expect(layering('src/api/type-from-transport.ts')).toEqual([expect.stringMatching(/\(L1 api\/\) imports src\/transport \(L1 transport\/\): folders of one layer/)]);
+    expect(layering('src/api/type-from-transport.ts')).toEqual([
+      expect.stringMatching(/\(L1 api\/\) imports src\/transport \(L1 transport\/\): folders of one layer/),
+    ]);
   });
 
   it('lets other folders into transport/ only through its index', () => {

@@ -86,7 +86,8 @@ const blob = (tx: WriteTx, ns: string, d: string, labels: Record<string, string>
 };
 const image = (tx: WriteTx, ns: string, name: string, d: string) =>
   tx.put(keys.image(ns, name), { target: { mediaType: 'm', digest: d, size: 1 }, labels: {}, createdAt: NOW.toISOString(), updatedAt: NOW.toISOString() });
-const lease = (tx: WriteTx, ns: string, id: string, labels: Record<string, string> = {}) => tx.put(keys.lease(ns, id), { labels, createdAt: NOW.toISOString() });
+const lease = (tx: WriteTx, ns: string, id: string, labels: Record<string, string> = {}) =>
+  tx.put(keys.lease(ns, id), { labels, createdAt: NOW.toISOString() });
 const blobsIn = (ns: string) =>
   db.view(async (tx) => {
     const out: string[] = [];
@@ -183,7 +184,13 @@ describe('collectGarbage', () => {
       image(tx, 'default', 'img', dg(4));
       blob(tx, 'default', dg(4));
       blob(tx, 'default', dg(6));
-      tx.put(keys.container('default', 'c1'), { id: 'c1', image: 'img', snapshotter: 'overlayfs', snapshotKey: 'c1-rw', labels: { 'containerd.io/gc.ref.content.x': dg(6) } });
+      tx.put(keys.container('default', 'c1'), {
+        id: 'c1',
+        image: 'img',
+        snapshotter: 'overlayfs',
+        snapshotKey: 'c1-rw',
+        labels: { 'containerd.io/gc.ref.content.x': dg(6) },
+      });
     });
     snaps.add('default', 'p');
     snaps.add('default', 'rooted', 'p', { 'containerd.io/gc.root': '2030-01-01T00:00:00Z', 'containerd.io/gc.ref.content.cfg': dg(3) });
@@ -285,7 +292,11 @@ describe('collectGarbage', () => {
           else if (k === 1) {
             lease(tx, 'default', `l${round}`);
             tx.put(keys.leaseResource('default', `l${round}`, 'content', dg(r)), '');
-          } else blob(tx, 'default', dg(r), { 'containerd.io/gc.root': 'x', ...Object.fromEntries((edges.get(r) ?? []).map((e, j) => [`containerd.io/gc.ref.content.r.${j}`, dg(e)])) });
+          } else
+            blob(tx, 'default', dg(r), {
+              'containerd.io/gc.root': 'x',
+              ...Object.fromEntries((edges.get(r) ?? []).map((e, j) => [`containerd.io/gc.ref.content.r.${j}`, dg(e)])),
+            });
         }
       });
       const reach = new Set<number>();

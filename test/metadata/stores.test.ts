@@ -98,12 +98,18 @@ describe('images', () => {
     expect(await s.list(background('other'))).toEqual([]);
 
     // mask: target only (what import sends); labels stay
-    const u = await s.update(ctx, { name: 'b', labels: {}, target: { mediaType: MT, digest: D1, size: 3, annotations: { 'io.containerd.image.name': 'b' } } }, ['target']);
+    const u = await s.update(ctx, { name: 'b', labels: {}, target: { mediaType: MT, digest: D1, size: 3, annotations: { 'io.containerd.image.name': 'b' } } }, [
+      'target',
+    ]);
     expect(u.labels).toEqual({ 'x.y/z': '1' });
     expect(u.target).toEqual({ mediaType: MT, digest: D1, size: 3, annotations: { 'io.containerd.image.name': 'b' } });
     expect(u.updatedAt.getTime()).toBeGreaterThanOrEqual(u.createdAt.getTime());
     // label and annotation paths
-    const u2 = await s.update(ctx, { name: 'b', labels: { n: '2' }, target: { mediaType: MT, digest: D1, size: 3, annotations: { k: 'v' } } }, ['labels.n', 'labels.x.y/z', 'annotations.k']);
+    const u2 = await s.update(ctx, { name: 'b', labels: { n: '2' }, target: { mediaType: MT, digest: D1, size: 3, annotations: { k: 'v' } } }, [
+      'labels.n',
+      'labels.x.y/z',
+      'annotations.k',
+    ]);
     expect(u2.labels).toEqual({ n: '2' });
     expect(u2.target.annotations).toEqual({ 'io.containerd.image.name': 'b', k: 'v' });
     // no mask: full replace

@@ -129,7 +129,7 @@ describeWith(...requireCni())('networks', () => {
     expect(f.m.listNetworks({ filters: { type: ['builtin'] } }).map((x) => x.name)).toEqual(['bridge']);
   });
 
-  it('a restarted berthd rewrites an older berthd\'s conflist nobody edited, and leaves an edited one', async () => {
+  it("a restarted berthd rewrites an older berthd's conflist nobody edited, and leaves an edited one", async () => {
     const ctx = { ipamDir: join(f.dir, 'state', 'network', 'ipam'), adminChain: `${f.chain}-1` };
     const custom = f.m.store.get('custom');
     const back = f.m.store.get('back');

@@ -140,7 +140,11 @@ describeWith(...requireCni(), requireTool('busybox'))('container networking', ()
       execFileSync('ip', ['link', 'set', peer, 'netns', String(holder.pid)]);
       execFileSync('ip', ['addr', 'add', `${a}.${b}.250.1/30`, 'dev', host]);
       execFileSync('ip', ['link', 'set', host, 'up']);
-      for (const cmd of [['ip', 'addr', 'add', `${a}.${b}.250.2/30`, 'dev', peer], ['ip', 'link', 'set', peer, 'up']]) expect((await f.run(ns, cmd)).code).toBe(0);
+      for (const cmd of [
+        ['ip', 'addr', 'add', `${a}.${b}.250.2/30`, 'dev', peer],
+        ['ip', 'link', 'set', peer, 'up'],
+      ])
+        expect((await f.run(ns, cmd)).code).toBe(0);
       await f.m.createNetwork({ name: 'natted' });
       await f.m.createNetwork({ name: 'routed', options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } });
       const natted = await attach('natted1', await f.prepare({ mode: 'natted' }));

@@ -53,7 +53,10 @@ describe('credentials from ~/.docker/config.json', () => {
   it('no config file means anonymous; a broken one is a clear error', async () => {
     expect(await dockerConfigCredentials({ dir })('x.lan', bearer)).toBeUndefined();
     await writeFile(join(dir, 'config.json'), '{not json');
-    await expect(dockerConfigCredentials({ dir })('x.lan', bearer)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('not valid JSON') });
+    await expect(dockerConfigCredentials({ dir })('x.lan', bearer)).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('not valid JSON'),
+    });
     await write({ auths: { 'x.lan': { auth: b64('no-colon') } } });
     await expect(dockerConfigCredentials({ dir })('x.lan', bearer)).rejects.toThrow(/not base64 of "user:password"/);
   });

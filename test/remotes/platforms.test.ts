@@ -74,7 +74,12 @@ describe('image identity and gc labels (as containerd computes them)', () => {
         { mediaType: MEDIA_TYPE.dockerLayerGzip, digest: d(3), size: 1 },
       ]),
     ).toEqual({ 'containerd.io/gc.ref.content.config': d(1), 'containerd.io/gc.ref.content.l.0': d(2), 'containerd.io/gc.ref.content.l.1': d(3) });
-    expect(childGcLabels([{ mediaType: MEDIA_TYPE.ociManifest, digest: d(4), size: 1 }, { mediaType: MEDIA_TYPE.dockerManifest, digest: d(5), size: 1 }])).toEqual({
+    expect(
+      childGcLabels([
+        { mediaType: MEDIA_TYPE.ociManifest, digest: d(4), size: 1 },
+        { mediaType: MEDIA_TYPE.dockerManifest, digest: d(5), size: 1 },
+      ]),
+    ).toEqual({
       'containerd.io/gc.ref.content.m.0': d(4),
       'containerd.io/gc.ref.content.m.1': d(5),
     });

@@ -28,7 +28,11 @@ afterAll(async () => {
 
 /** skopeo copy with credentials (the registries below refuse anonymous pushes). */
 async function seed(reg: Registry, repoTag: string, creds: string): Promise<void> {
-  const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/${repoTag}`], { timeoutMs: 60_000 });
+  const r = await run(
+    'skopeo',
+    ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', creds, `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/${repoTag}`],
+    { timeoutMs: 60_000 },
+  );
   if (r.code !== 0) throw new Error(`skopeo copy: ${r.stderr}`);
 }
 
@@ -67,13 +71,19 @@ describeWith(...NEEDS)('basic auth (htpasswd)', () => {
 
   it('a wrong password is PermissionDenied, no retry loop', async () => {
     const c = new RegistryClient({ ...quick, credentials: staticCredentials({ [reg.host]: { username: 'alice', password: 'wrong' } }) });
-    await expect(c.repository(`${reg.host}/auth/app:1`).resolve()).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringContaining(`the credentials for ${reg.host} were rejected`) });
+    await expect(c.repository(`${reg.host}/auth/app:1`).resolve()).rejects.toMatchObject({
+      kind: 'PermissionDenied',
+      message: expect.stringContaining(`the credentials for ${reg.host} were rejected`),
+    });
     c.close();
   });
 
   it('no credentials is PermissionDenied saying none were found', async () => {
     const c = new RegistryClient(quick);
-    await expect(c.repository(`${reg.host}/auth/app:1`).resolve()).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringContaining('no username/password was found') });
+    await expect(c.repository(`${reg.host}/auth/app:1`).resolve()).rejects.toMatchObject({
+      kind: 'PermissionDenied',
+      message: expect.stringContaining('no username/password was found'),
+    });
     c.close();
   });
 });
@@ -142,9 +152,11 @@ describeWith(...NEEDS)('token auth (Bearer realm/service/scope)', () => {
     const repo = c.repository(`${reg.host}/public/app:2`);
     const body = Buffer.from('x');
     const desc = { mediaType: 'application/octet-stream', digest: sha256Of(body), size: 1 };
-    await expect(repo.pushBlob(desc, async function* () {
-      yield body;
-    })).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringContaining('no credentials were found for it (insufficient_scope)') });
+    await expect(
+      repo.pushBlob(desc, async function* () {
+        yield body;
+      }),
+    ).rejects.toMatchObject({ kind: 'PermissionDenied', message: expect.stringContaining('no credentials were found for it (insufficient_scope)') });
     c.close();
   });
 });

@@ -14,7 +14,6 @@ import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
 import { describeWith, requireTool } from '../helpers/requires';
 
-
 describeWith(requireTool('docker-registry', 'skopeo'))('registry client against faults', () => {
   let reg: Registry;
   let proxy: RegistryProxy;
@@ -29,7 +28,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client against 
     reg = await startRegistry();
     proxy = await startRegistryProxy(reg);
     work = await mkdtemp(join(tmpdir(), 'berth-remotes-faults-'));
-    img = await writeOciImage(join(work, 'layout'), { name: 'faults/app:1', layers: [{ entries: [{ path: 'data', type: 'file', content: pseudoRandom(600_000, 7) }], gzipLevel: 1 }] });
+    img = await writeOciImage(join(work, 'layout'), {
+      name: 'faults/app:1',
+      layers: [{ entries: [{ path: 'data', type: 'file', content: pseudoRandom(600_000, 7) }], gzipLevel: 1 }],
+    });
     await pushImage(reg, img.layoutDir, img.refName, 'faults/app:1');
     layer = await readFile(blobPath(img.layoutDir, img.layers[0]!.digest));
   }, 120_000);
@@ -61,7 +63,15 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client against 
 
   it('a Docker schema 1 manifest is refused clearly (NotImplemented)', async () => {
     proxy.onRequest = (r) =>
-      r.path.includes('/manifests/') ? { reply: { status: 200, headers: { 'content-type': MEDIA_TYPE.dockerSchema1Signed, 'docker-content-digest': `sha256:${'1'.repeat(64)}` }, body: '{"schemaVersion":1}' } } : undefined;
+      r.path.includes('/manifests/')
+        ? {
+            reply: {
+              status: 200,
+              headers: { 'content-type': MEDIA_TYPE.dockerSchema1Signed, 'docker-content-digest': `sha256:${'1'.repeat(64)}` },
+              body: '{"schemaVersion":1}',
+            },
+          }
+        : undefined;
     const c = fast();
     await expect(c.repository(ref()).resolve()).rejects.toMatchObject({ kind: 'NotImplemented', message: expect.stringContaining('Docker schema 1') });
     c.close();
@@ -104,7 +114,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client against 
   it('a registry that drops every connection before any byte fails clearly once the tries are spent', async () => {
     proxy.onRequest = (r) => (r.path === layerPath() ? { cutAfter: 0 } : undefined);
     const c = fast();
-    await expect(collect(c.repository(ref()).fetchBlob(img.layers[0]!))).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringMatching(/gave up after 4 tries without progress, 0 of \d+ bytes/) });
+    await expect(collect(c.repository(ref()).fetchBlob(img.layers[0]!))).rejects.toMatchObject({
+      kind: 'Unavailable',
+      message: expect.stringMatching(/gave up after 4 tries without progress, 0 of \d+ bytes/),
+    });
     expect(proxy.log.filter((r) => r.path === layerPath()).length).toBe(4);
     c.close();
   });
@@ -112,14 +125,20 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client against 
   it('a corrupt blob is a FailedPrecondition digest mismatch', async () => {
     proxy.onRequest = (r) => (r.path === layerPath() ? { corruptAt: 12345 } : undefined);
     const c = fast();
-    await expect(collect(c.repository(ref()).fetchBlob(img.layers[0]!))).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('digest mismatch') });
+    await expect(collect(c.repository(ref()).fetchBlob(img.layers[0]!))).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('digest mismatch'),
+    });
     c.close();
   });
 
   it('a corrupt manifest is refused before it is used', async () => {
     proxy.onRequest = (r) => (r.method === 'GET' && r.path.includes('/manifests/sha256:') ? { corruptAt: 3 } : undefined);
     const c = fast();
-    await expect(c.repository(ref()).fetchManifest(img.manifest)).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('digest mismatch') });
+    await expect(c.repository(ref()).fetchManifest(img.manifest)).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('digest mismatch'),
+    });
     c.close();
   });
 
@@ -141,7 +160,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client against 
     proxy.onRequest = (r) => (r.path.includes('/manifests/') ? { hang: true } : undefined);
     const c = new RegistryClient({ retry: { attempts: 2, baseMs: 5 }, timeouts: { headersMs: 300, stallMs: 300 } });
     const t0 = Date.now();
-    await expect(c.repository(ref()).resolve()).rejects.toMatchObject({ kind: 'DeadlineExceeded', message: expect.stringContaining('no response within 300 ms') });
+    await expect(c.repository(ref()).resolve()).rejects.toMatchObject({
+      kind: 'DeadlineExceeded',
+      message: expect.stringContaining('no response within 300 ms'),
+    });
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(proxy.log.filter((r) => r.path.includes('/manifests/')).length).toBe(2);
     c.close();

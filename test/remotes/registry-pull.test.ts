@@ -12,7 +12,6 @@ import { blobPath, type BuiltImage, pseudoRandom, writeMultiPlatformImage, write
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { describeWith, requireTool } from '../helpers/requires';
 
-
 describeWith(requireTool('docker-registry', 'skopeo'))('registry client: pull side, no auth', () => {
   let reg: Registry;
   let work: string;
@@ -57,7 +56,11 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: pull si
   it('resolves by digest and by name:tag@digest', async () => {
     const d = img.manifest.digest;
     expect((await client.repository(`${reg.host}/test/app@${d}`).resolve()).digest).toBe(d);
-    expect(await client.repository(`${reg.host}/test/app:ignored@${d}`).resolve()).toEqual({ mediaType: MEDIA_TYPE.ociManifest, digest: d, size: img.manifest.size });
+    expect(await client.repository(`${reg.host}/test/app:ignored@${d}`).resolve()).toEqual({
+      mediaType: MEDIA_TYPE.ociManifest,
+      digest: d,
+      size: img.manifest.size,
+    });
   });
 
   it('fetches a blob from an offset (Range) and gives exactly the tail', async () => {
@@ -82,7 +85,21 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: pull si
   });
 
   it('a Docker schema 2 image (manifest list and docker media types) resolves and fetches', async () => {
-    const r = await run('skopeo', ['copy', '--quiet', '--all', '--format', 'v2s2', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${reg.host}/test/multi:1`, `docker://${reg.host}/test/docker:1`], { timeoutMs: 60_000 });
+    const r = await run(
+      'skopeo',
+      [
+        'copy',
+        '--quiet',
+        '--all',
+        '--format',
+        'v2s2',
+        '--src-tls-verify=false',
+        '--dest-tls-verify=false',
+        `docker://${reg.host}/test/multi:1`,
+        `docker://${reg.host}/test/docker:1`,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.stderr).toBe('');
     const repo = client.repository(`${reg.host}/test/docker:1`);
     const desc = await repo.resolve();
@@ -98,10 +115,19 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: pull si
   });
 
   it('an unknown repository and an unknown tag are NotFound with the registry error code', async () => {
-    await expect(client.repository(`${reg.host}/no/such-repo:1`).resolve()).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringMatching(/NAME_UNKNOWN|MANIFEST_UNKNOWN/) });
-    await expect(client.repository(`${reg.host}/test/app:nope`).resolve()).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('MANIFEST_UNKNOWN') });
+    await expect(client.repository(`${reg.host}/no/such-repo:1`).resolve()).rejects.toMatchObject({
+      kind: 'NotFound',
+      message: expect.stringMatching(/NAME_UNKNOWN|MANIFEST_UNKNOWN/),
+    });
+    await expect(client.repository(`${reg.host}/test/app:nope`).resolve()).rejects.toMatchObject({
+      kind: 'NotFound',
+      message: expect.stringContaining('MANIFEST_UNKNOWN'),
+    });
     const missing = { mediaType: MEDIA_TYPE.ociLayerGzip, digest: `sha256:${'0'.repeat(64)}`, size: 10 };
-    await expect((async () => collect(client.repository(`${reg.host}/test/app:1`).fetchBlob(missing)))()).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('BLOB_UNKNOWN') });
+    await expect((async () => collect(client.repository(`${reg.host}/test/app:1`).fetchBlob(missing)))()).rejects.toMatchObject({
+      kind: 'NotFound',
+      message: expect.stringContaining('BLOB_UNKNOWN'),
+    });
   });
 
   it('a host that is not listening is Unavailable, after the retries', async () => {

@@ -40,7 +40,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: push', 
     work = await mkdtemp(join(tmpdir(), 'berth-remotes-push-'));
     img = await writeOciImage(join(work, 'layout'), {
       name: 'push/app:1',
-      layers: [{ entries: [{ path: 'data', type: 'file', content: pseudoRandom(400_000, 3) }], gzipLevel: 1 }, { entries: [{ path: 'etc/x', type: 'file', content: 'x\n' }] }],
+      layers: [
+        { entries: [{ path: 'data', type: 'file', content: pseudoRandom(400_000, 3) }], gzipLevel: 1 },
+        { entries: [{ path: 'etc/x', type: 'file', content: 'x\n' }] },
+      ],
       config: { Cmd: ['sh'] },
     });
     client = new RegistryClient({ retry: { attempts: 3, baseMs: 5 } });
@@ -83,7 +86,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: push', 
   });
 
   it('a refused mount (202) gives an upload session the blob goes to', async () => {
-    const fresh = await writeOciImage(join(work, 'layout2'), { name: 'm/n:1', layers: [{ entries: [{ path: 'only-here', type: 'file', content: 'fresh\n' }] }] });
+    const fresh = await writeOciImage(join(work, 'layout2'), {
+      name: 'm/n:1',
+      layers: [{ entries: [{ path: 'only-here', type: 'file', content: 'fresh\n' }] }],
+    });
     const repo = client.repository(`${proxy.host}/mounted/app:1`);
     const layer = fresh.layers[0]!;
     const r = await repo.mountBlob(layer, 'push/app');
@@ -133,7 +139,10 @@ describeWith(requireTool('docker-registry', 'skopeo'))('registry client: push', 
   it('a digest the upload does not match is refused by the registry (InvalidArgument), nothing stored', async () => {
     const repo = client.repository(`${proxy.host}/bad/app:1`);
     const lie = { ...img.layers[1]!, digest: img.layers[0]!.digest, size: img.layers[1]!.size };
-    await expect(repo.pushBlob(lie, opener(img.layoutDir, img.layers[1]!))).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('DIGEST_INVALID') });
+    await expect(repo.pushBlob(lie, opener(img.layoutDir, img.layers[1]!))).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('DIGEST_INVALID'),
+    });
   });
 
   it('a multi-platform index: children first, then the index by tag', async () => {

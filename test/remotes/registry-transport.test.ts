@@ -13,7 +13,6 @@ import { describeWith, met, requireTool } from '../helpers/requires';
 
 const NEEDS = [requireTool('docker-registry', 'skopeo', 'htpasswd', 'openssl')];
 
-
 let work: string;
 let img: BuiltImage;
 beforeAll(async () => {
@@ -31,7 +30,9 @@ describeWith(...NEEDS)('HTTPS registry', () => {
   beforeAll(async () => {
     tls = await selfSignedCert(work);
     reg = await startRegistry({ tls });
-    const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/tr/app:1`], { timeoutMs: 60_000 });
+    const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/tr/app:1`], {
+      timeoutMs: 60_000,
+    });
     if (r.code !== 0) throw new Error(r.stderr);
   }, 60_000);
   afterAll(() => reg?.stop());
@@ -45,7 +46,10 @@ describeWith(...NEEDS)('HTTPS registry', () => {
 
   it('an unknown CA is a clear TLS error (FailedPrecondition: configuration), not retried', async () => {
     const c = new RegistryClient({ retry: { attempts: 2, baseMs: 5 }, hosts: { hosts: { [reg.host]: { plainHttp: false } } } });
-    await expect(c.repository(ref()).resolve()).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringMatching(/TLS: .*self.signed.*trust the registry's CA/i) });
+    await expect(c.repository(ref()).resolve()).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringMatching(/TLS: .*self.signed.*trust the registry's CA/i),
+    });
     c.close();
   });
 
@@ -69,7 +73,11 @@ describeWith(...NEEDS)('redirects to a storage backend', () => {
     const htpasswd = join(work, 'htpasswd');
     await writeHtpasswd(htpasswd, { u: 'p' });
     reg = await startRegistry({ auth: { htpasswd } });
-    const r = await run('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'u:p', `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/tr/app:1`], { timeoutMs: 60_000 });
+    const r = await run(
+      'skopeo',
+      ['copy', '--quiet', '--dest-tls-verify=false', '--dest-creds', 'u:p', `oci:${img.layoutDir}:${img.refName}`, `docker://${reg.host}/tr/app:1`],
+      { timeoutMs: 60_000 },
+    );
     if (r.code !== 0) throw new Error(r.stderr);
     proxy = await startRegistryProxy(reg);
     const layer = await readFile(blobPath(img.layoutDir, img.layers[0]!.digest));
@@ -89,7 +97,10 @@ describeWith(...NEEDS)('redirects to a storage backend', () => {
   });
 
   it('follows a 307 for a blob to another origin without sending the registry credentials there', async () => {
-    proxy.onRequest = (r) => (r.path.includes(`/blobs/${img.layers[0]!.digest}`) ? { reply: { status: 307, headers: { location: `http://127.0.0.1:${storagePort}/store/blob?sig=abc` } } } : undefined);
+    proxy.onRequest = (r) =>
+      r.path.includes(`/blobs/${img.layers[0]!.digest}`)
+        ? { reply: { status: 307, headers: { location: `http://127.0.0.1:${storagePort}/store/blob?sig=abc` } } }
+        : undefined;
     const c = new RegistryClient({ credentials: staticCredentials({ [proxy.host]: { username: 'u', password: 'p' } }) });
     const got = await collect(c.repository(`${proxy.host}/tr/app:1`).fetchBlob(img.layers[0]!));
     expect(got.equals(await readFile(blobPath(img.layoutDir, img.layers[0]!.digest)))).toBe(true);

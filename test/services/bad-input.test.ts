@@ -233,12 +233,15 @@ describe('bad input against every RPC', () => {
 
   const fullName = (short: string) => services.find((n) => n.split('.')[2] === short)!;
 
-  it.each(SPECIFIC.map((c) => [`${c[0]}/${c[1]} ${JSON.stringify(c[2]).slice(0, 100)} ns=${c[3]}`, c] as const))('%s', async (_name, [short, method, req, ns, want]) => {
-    const svc = fullName(short);
-    const m = root.lookupService(svc).methods[method]!;
-    m.resolve();
-    const o = await invoke(client(svc), `${svc}/${method}`, m, method, req, md(ns));
-    if (o.code === S.UNIMPLEMENTED) return; // not landed yet: covered by the generic pass only
-    expect({ code: S[o.code], details: o.details }).toMatchObject({ code: expect.stringMatching(new RegExp(`^(${want.map((c) => S[c]).join('|')})$`)) });
-  });
+  it.each(SPECIFIC.map((c) => [`${c[0]}/${c[1]} ${JSON.stringify(c[2]).slice(0, 100)} ns=${c[3]}`, c] as const))(
+    '%s',
+    async (_name, [short, method, req, ns, want]) => {
+      const svc = fullName(short);
+      const m = root.lookupService(svc).methods[method]!;
+      m.resolve();
+      const o = await invoke(client(svc), `${svc}/${method}`, m, method, req, md(ns));
+      if (o.code === S.UNIMPLEMENTED) return; // not landed yet: covered by the generic pass only
+      expect({ code: S[o.code], details: o.details }).toMatchObject({ code: expect.stringMatching(new RegExp(`^(${want.map((c) => S[c]).join('|')})$`)) });
+    },
+  );
 });

@@ -2,7 +2,10 @@ import { status } from '@grpc/grpc-js';
 import { call, collect, nsMetadata, rawClient, startInProcess } from '../helpers/daemon';
 
 const SVC = 'containerd.services.containers.v1.Containers';
-const spec = (args: string[]) => ({ type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify({ ociVersion: '1.0.2', process: { args } })) });
+const spec = (args: string[]) => ({
+  type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+  value: Buffer.from(JSON.stringify({ ociVersion: '1.0.2', process: { args } })),
+});
 const runcOpts = { type_url: 'containerd.runc.v1.Options', value: Buffer.alloc(0) };
 
 function container(id: string, extra: Record<string, unknown> = {}) {

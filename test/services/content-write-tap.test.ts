@@ -106,7 +106,7 @@ describe('WriteTap (streams WRITE data while the message arrives)', () => {
     expect(decoded.map((b) => b.toString('hex'))).toEqual(msgs.map((b) => b.toString('hex')));
   });
 
-  it('refuses a message above the receive limit with the decoder\'s error, before any of it is streamed', () => {
+  it("refuses a message above the receive limit with the decoder's error, before any of it is streamed", () => {
     const { tap, got, feed } = setup(0, TAP_MIN_DATA + 100);
     expect(() => feed(frame(Buffer.concat([vField(1, WRITE), bField(6, data)])))).toThrow(/Received message larger than max/);
     expect(got).toEqual([]);

@@ -168,7 +168,10 @@ describe('Content service over the socket', () => {
     const up = await call(
       c,
       'Update',
-      { info: { digest: digests[0], labels: { 'containerd.io/gc.ref.content.l.0': 'x' } }, update_mask: { paths: ['labels.containerd.io/gc.ref.content.l.0'] } },
+      {
+        info: { digest: digests[0], labels: { 'containerd.io/gc.ref.content.l.0': 'x' } },
+        update_mask: { paths: ['labels.containerd.io/gc.ref.content.l.0'] },
+      },
       nsMetadata('listns'),
     );
     expect(up.info.labels).toEqual({ batch: 'yes', 'containerd.io/gc.ref.content.l.0': 'x' });

@@ -64,22 +64,39 @@ describe('Diff service over the socket', () => {
     expect((await lstat(join(base, 'upper/b'))).isCharacterDevice()).toBe(true);
   });
 
-  itRoot('Apply errors: hostile tar → INVALID_ARGUMENT, unknown blob → NOT_FOUND, bad gzip → INVALID_ARGUMENT, unknown media type → UNIMPLEMENTED, no namespace → FAILED_PRECONDITION', async () => {
-    const root = join(d.dirs.dir, 'snap-err');
-    await mkdir(root);
-    const hostile = await buildTar([tc.file('.wh..', '')]);
-    const hg = await ingest(gzipSync(hostile));
-    await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 0 }, mounts: bind(root) })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    const missing = sha(Buffer.from('nope'));
-    await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: missing, size: 4 }, mounts: bind(root) })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-    const badGz = Buffer.concat([gzipSync(hostile).subarray(0, 20), Buffer.alloc(100, 7)]);
-    const bg = await ingest(badGz);
-    await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: bg, size: badGz.length }, mounts: bind(root) })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call(diff, 'Apply', { diff: { media_type: 'application/x-unknown', digest: hg, size: 1 }, mounts: bind(root) })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
-    await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: [] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: bind(root) }, new grpc.Metadata())).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
-    // Diff/Diff: nothing to compare, and mounts it cannot read.
-    await expect(call(diff, 'Diff', { left: [], right: [] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call(diff, 'Diff', { left: [], right: [{ type: 'nfs', source: 'x:/y', target: '', options: [] }] })).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
-  });
+  itRoot(
+    'Apply errors: hostile tar → INVALID_ARGUMENT, unknown blob → NOT_FOUND, bad gzip → INVALID_ARGUMENT, unknown media type → UNIMPLEMENTED, no namespace → FAILED_PRECONDITION',
+    async () => {
+      const root = join(d.dirs.dir, 'snap-err');
+      await mkdir(root);
+      const hostile = await buildTar([tc.file('.wh..', '')]);
+      const hg = await ingest(gzipSync(hostile));
+      await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 0 }, mounts: bind(root) })).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      const missing = sha(Buffer.from('nope'));
+      await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: missing, size: 4 }, mounts: bind(root) })).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+      });
+      const badGz = Buffer.concat([gzipSync(hostile).subarray(0, 20), Buffer.alloc(100, 7)]);
+      const bg = await ingest(badGz);
+      await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: bg, size: badGz.length }, mounts: bind(root) })).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      await expect(call(diff, 'Apply', { diff: { media_type: 'application/x-unknown', digest: hg, size: 1 }, mounts: bind(root) })).rejects.toMatchObject({
+        code: grpc.status.UNIMPLEMENTED,
+      });
+      await expect(call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: [] })).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+      await expect(
+        call(diff, 'Apply', { diff: { media_type: GZIP_LAYER, digest: hg, size: 1 }, mounts: bind(root) }, new grpc.Metadata()),
+      ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+      // Diff/Diff: nothing to compare, and mounts it cannot read.
+      await expect(call(diff, 'Diff', { left: [], right: [] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+      await expect(call(diff, 'Diff', { left: [], right: [{ type: 'nfs', source: 'x:/y', target: '', options: [] }] })).rejects.toMatchObject({
+        code: grpc.status.UNIMPLEMENTED,
+      });
+    },
+  );
 });

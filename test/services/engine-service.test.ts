@@ -35,7 +35,10 @@ describe('Engine service through the client library', () => {
   itRoot('create/start/wait/inspect/list/logs/rm, and the errors of each with their kinds', async () => {
     const { id, name } = await client.engine.create({ name: 'svc-one', image: 'busybox', cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
     expect(name).toBe('svc-one');
-    await expect(client.engine.create({ name: 'svc-one', image: 'busybox', cmd: ['true'] })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('is already in use') });
+    await expect(client.engine.create({ name: 'svc-one', image: 'busybox', cmd: ['true'] })).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('is already in use'),
+    });
     await expect(client.engine.create({ image: 'no-such-image' })).rejects.toMatchObject({ kind: 'NotFound', message: 'No such image: no-such-image' });
     await expect(client.engine.create({ image: 'busybox', cmd: ['true'], host_config: { memory: '12x' } })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     await client.engine.start({ container: 'svc-one' });
@@ -50,7 +53,10 @@ describe('Engine service through the client library', () => {
     for await (const b of client.engine.logs({ container: id })) for (const e of b.entries) lines.push(`${e.stream}:${e.data.toString()}`);
     expect(lines.sort()).toEqual(['stderr:err\n', 'stdout:out\n']);
     await expect(client.engine.stop({ container: 'nope' })).rejects.toMatchObject({ kind: 'NotFound', message: 'No such container: nope' });
-    await expect(client.engine.pause({ container: id })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('is not running') });
+    await expect(client.engine.pause({ container: id })).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('is not running'),
+    });
     await expect(client.engine.start({ container: '' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     await expect(client.engine.wait({ container: id, condition: 'sometime' })).rejects.toMatchObject({ kind: 'InvalidArgument' });
     await client.engine.remove({ container: id });
@@ -110,7 +116,10 @@ describe('Engine service through the client library', () => {
     expect(stats.length).toBe(2);
     await client.engine.kill({ container: id });
     await client.engine.wait({ container: id });
-    await expect(client.engine.execSession({ container: id, cmd: ['true'] })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: `container ${id} is not running` });
+    await expect(client.engine.execSession({ container: id, cmd: ['true'] })).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: `container ${id} is not running`,
+    });
     await client.engine.remove({ container: id });
   });
 
@@ -141,7 +150,8 @@ describe('Engine service through the client library', () => {
     const sec = (d: Date) => ({ seconds: String(Math.floor(d.getTime() / 1000)), nanos: (d.getTime() % 1000) * 1e6 });
     for await (const e of client.engine.events({ since: sec(since), until: sec(until), filters: { container: { values: ['svc-ev'] } } })) seen.push(e.action);
     expect(seen).toEqual(['create', 'start', 'die', 'destroy']);
-    await expect(client.engine.events({ filters: { bogus: { values: ['x'] } } })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    const bogus = client.engine.events({ filters: { bogus: { values: ['x'] } } });
+    await expect(bogus[Symbol.asyncIterator]().next()).rejects.toMatchObject({ kind: 'InvalidArgument' });
   });
 
   itRoot('images: list by id with tags, inspect, rmi refuses while a container uses the image', async () => {
@@ -152,7 +162,10 @@ describe('Engine service through the client library', () => {
     const d = await client.engine.inspectImage({ image: bb.id.slice(7, 19) });
     expect(JSON.parse(d.config_json.toString()).rootfs.type).toBe('layers');
     const { id } = await client.engine.create({ image: 'busybox', cmd: ['true'] });
-    await expect(client.engine.removeImage({ image: 'busybox' })).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('must force') });
+    await expect(client.engine.removeImage({ image: 'busybox' })).rejects.toMatchObject({
+      kind: 'FailedPrecondition',
+      message: expect.stringContaining('must force'),
+    });
     await client.engine.remove({ container: id });
     await expect(client.engine.removeImage({ image: 'nope' })).rejects.toMatchObject({ kind: 'NotFound', message: 'No such image: nope' });
   });

@@ -48,9 +48,21 @@ describe('Events service', () => {
   it('Publish reaches every unfiltered subscriber across namespaces; Forward keeps its own namespace and time', async () => {
     const s = subscribe([], nsMetadata('default'));
     await subscribed(1);
-    await call(client, 'Publish', { topic: '/test/one', event: packAny('containerd.events.NamespaceCreate', { name: 'x', labels: { a: 'b' } }) }, nsMetadata('ns2'));
+    await call(
+      client,
+      'Publish',
+      { topic: '/test/one', event: packAny('containerd.events.NamespaceCreate', { name: 'x', labels: { a: 'b' } }) },
+      nsMetadata('ns2'),
+    );
     const ts = { seconds: '1700000000', nanos: 5000000 };
-    await call(client, 'Forward', { envelope: { timestamp: ts, namespace: 'ns3', topic: '/test/two', event: packAny('containerd.events.ContentDelete', { digest: 'sha256:' + 'a'.repeat(64) }) } });
+    await call(client, 'Forward', {
+      envelope: {
+        timestamp: ts,
+        namespace: 'ns3',
+        topic: '/test/two',
+        event: packAny('containerd.events.ContentDelete', { digest: 'sha256:' + 'a'.repeat(64) }),
+      },
+    });
     const got = await s.until(2);
     expect(got[0]).toMatchObject({ namespace: 'ns2', topic: '/test/one', event: { type_url: 'containerd.events.NamespaceCreate' } });
     expect(unpackAny(got[0].event)).toEqual({ name: 'x', labels: { a: 'b' } });
@@ -62,7 +74,12 @@ describe('Events service', () => {
   it('Subscribe honours filters', async () => {
     const s = subscribe(['topic=="/b"', 'namespace==only,event.name==y']);
     await subscribed(1);
-    for (const [ns, topic, name] of [['a', '/a', 'y'], ['a', '/b', 'x'], ['only', '/c', 'x'], ['only', '/d', 'y']]) {
+    for (const [ns, topic, name] of [
+      ['a', '/a', 'y'],
+      ['a', '/b', 'x'],
+      ['only', '/c', 'x'],
+      ['only', '/d', 'y'],
+    ]) {
       await call(client, 'Publish', { topic, event: packAny('containerd.events.NamespaceCreate', { name }) }, nsMetadata(ns));
     }
     const got = await s.until(2);
@@ -80,7 +97,11 @@ describe('Events service', () => {
   });
 
   it('rejects bad requests with precise codes', async () => {
-    const codeOf = (p: Promise<unknown>) => p.then(() => 0, (e: grpc.ServiceError) => e.code);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 0,
+        (e: grpc.ServiceError) => e.code,
+      );
     const ev = packAny('containerd.events.NamespaceCreate', { name: 'x' });
     expect(await codeOf(call(client, 'Publish', { topic: 'no-slash', event: ev }))).toBe(grpc.status.INVALID_ARGUMENT);
     expect(await codeOf(call(client, 'Publish', { topic: '/a/../b', event: ev }))).toBe(grpc.status.INVALID_ARGUMENT);

@@ -55,8 +55,21 @@ describe('garbage collection through the services', () => {
     await call(content, 'Update', { info: { digest: manifest, labels }, update_mask: { paths: Object.keys(labels).map((k) => `labels.${k}`) } }, md);
     await call(snaps, 'Prepare', { snapshotter: 'native', key: `extract-${seed}`, parent: '' }, md);
     await call(snaps, 'Commit', { snapshotter: 'native', name: `chain-${seed}`, key: `extract-${seed}` }, md);
-    await call(content, 'Update', { info: { digest: config, labels: { 'containerd.io/gc.ref.snapshot.native': `chain-${seed}` } }, update_mask: { paths: ['labels.containerd.io/gc.ref.snapshot.native'] } }, md);
-    await call(images, 'Create', { image: { name, labels: {}, target: { media_type: 'application/vnd.oci.image.manifest.v1+json', digest: manifest, size: 10 } } }, md);
+    await call(
+      content,
+      'Update',
+      {
+        info: { digest: config, labels: { 'containerd.io/gc.ref.snapshot.native': `chain-${seed}` } },
+        update_mask: { paths: ['labels.containerd.io/gc.ref.snapshot.native'] },
+      },
+      md,
+    );
+    await call(
+      images,
+      'Create',
+      { image: { name, labels: {}, target: { media_type: 'application/vnd.oci.image.manifest.v1+json', digest: manifest, size: 10 } } },
+      md,
+    );
     await call(leases, 'Delete', { id: lease, sync: true }, md);
     return { layer, config, manifest };
   }

@@ -16,7 +16,14 @@ describe('Introspection/Plugins', () => {
   it("lists berth's own plugins and filters by type, id and capabilities", async () => {
     const all = (await call(client, 'Plugins', {})).plugins;
     const ids = all.map((p: any) => `${p.type}/${p.id}`);
-    expect(ids).toEqual(expect.arrayContaining(['io.containerd.event.v1/exchange', 'io.containerd.grpc.v1/events', 'io.containerd.grpc.v1/version', 'io.containerd.grpc.v1/introspection']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'io.containerd.event.v1/exchange',
+        'io.containerd.grpc.v1/events',
+        'io.containerd.grpc.v1/version',
+        'io.containerd.grpc.v1/introspection',
+      ]),
+    );
     const grpcOnly = (await call(client, 'Plugins', { filters: ['type==io.containerd.grpc.v1'] })).plugins;
     expect(grpcOnly.length).toBeGreaterThan(0);
     expect(grpcOnly.every((p: any) => p.type === 'io.containerd.grpc.v1')).toBe(true);

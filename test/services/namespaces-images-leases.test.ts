@@ -50,7 +50,9 @@ describe('Namespaces, Images and Leases services over the socket', () => {
     await expect(call(ns, 'Get', { name: 'nope' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     const up = await call(ns, 'Update', { namespace: { name: 'svcns', labels: { n: '1' } }, update_mask: { paths: ['labels.n'] } });
     expect(up.namespace.labels).toEqual({ foo: 'bar', n: '1' });
-    await expect(call(ns, 'Update', { namespace: { name: 'svcns' }, update_mask: { paths: ['bogus'] } })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(call(ns, 'Update', { namespace: { name: 'svcns' }, update_mask: { paths: ['bogus'] } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
     expect((await call(ns, 'List', {}, nsMetadata(''))).namespaces.map((n: any) => n.name)).toContain('svcns');
     await call(ns, 'Delete', { name: 'svcns' });
     await expect(call(ns, 'Delete', { name: 'svcns' })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
@@ -66,7 +68,13 @@ describe('Namespaces, Images and Leases services over the socket', () => {
   });
 
   it('Images: ctr-style create (zero times), AlreadyExists then Update, import-style Update NotFound, List filters, Delete', async () => {
-    const image = { name: 'docker.io/library/x:1', labels: { a: 'b' }, target: { media_type: MT, digest: D1, size: '42', annotations: {} }, created_at: ZERO, updated_at: ZERO };
+    const image = {
+      name: 'docker.io/library/x:1',
+      labels: { a: 'b' },
+      target: { media_type: MT, digest: D1, size: '42', annotations: {} },
+      created_at: ZERO,
+      updated_at: ZERO,
+    };
     await expect(call(im, 'Update', { image, update_mask: { paths: ['target'] } })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
     const c = (await call(im, 'Create', { image })).image;
     expect(c.name).toBe(image.name);
@@ -84,9 +92,13 @@ describe('Namespaces, Images and Leases services over the socket', () => {
     expect((await call(im, 'List', { filters: ['name==other', 'name==none'] })).images.map((i: any) => i.name)).toEqual(['other']);
     expect((await call(im, 'List', {}, nsMetadata('emptyns'))).images).toEqual([]);
     await expect(call(im, 'List', { filters: ['name=='] })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call(im, 'Create', { image: { ...image, name: 'bad', target: { ...image.target, digest: 'sha256:xyz' } } })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(call(im, 'Create', { image: { ...image, name: 'bad', target: { ...image.target, digest: 'sha256:xyz' } } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
     await expect(call(im, 'Create', { image: { ...image, name: '' } })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
-    await expect(call(im, 'Create', { image: { ...image, name: 'nomt', target: { ...image.target, media_type: '' } } })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(call(im, 'Create', { image: { ...image, name: 'nomt', target: { ...image.target, media_type: '' } } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
     await expect(call(im, 'Create', {})).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
     await expect(call(im, 'Get', { name: 'x' }, nsMetadata(''))).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
     await call(im, 'Delete', { name: 'other', sync: true });

@@ -30,7 +30,9 @@ describe('Snapshots service (gRPC)', () => {
   it('prepare/commit/view/stat/list/usage/update/remove with containerd status codes', async () => {
     const sn = 'overlayfs';
     const p = await call(c, 'Prepare', { snapshotter: sn, key: 'extract-1 sha256:aa', labels: { 'containerd.io/gc.root': 'x' } });
-    expect(p.mounts).toEqual([{ type: 'bind', source: expect.stringMatching(/snapshots\/overlayfs\/snapshots\/\d+\/fs$/), target: '', options: ['rw', 'rbind'] }]);
+    expect(p.mounts).toEqual([
+      { type: 'bind', source: expect.stringMatching(/snapshots\/overlayfs\/snapshots\/\d+\/fs$/), target: '', options: ['rw', 'rbind'] },
+    ]);
     expect(await code(call(c, 'Prepare', { snapshotter: sn, key: 'extract-1 sha256:aa' }))).toBe(status.ALREADY_EXISTS);
     expect(await code(call(c, 'Stat', { snapshotter: sn, key: 'sha256:aa' }))).toBe(status.NOT_FOUND);
     await call(c, 'Commit', { snapshotter: sn, name: 'sha256:aa', key: 'extract-1 sha256:aa', labels: ROOT });

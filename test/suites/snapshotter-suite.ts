@@ -126,7 +126,14 @@ export function snapshotterSuite(name: string, factory: (dir: string) => Promise
       expect(await kindOf(sn.commit('cc', 'c'))).toBe('FailedPrecondition');
       expect(await kindOf(sn.mounts('c'))).toBe('FailedPrecondition');
       expect(await kindOf(sn.remove('c'))).toBe('FailedPrecondition');
-      const ops = [() => sn.stat('nope'), () => sn.mounts('nope'), () => sn.remove('nope'), () => sn.usage('nope'), () => sn.commit('n', 'nope'), () => sn.update({ name: 'nope', labels: {} })];
+      const ops = [
+        () => sn.stat('nope'),
+        () => sn.mounts('nope'),
+        () => sn.remove('nope'),
+        () => sn.usage('nope'),
+        () => sn.commit('n', 'nope'),
+        () => sn.update({ name: 'nope', labels: {} }),
+      ];
       for (const op of ops) expect(await kindOf(op())).toBe('NotFound');
       // Nothing half-made is left behind by the failures.
       expect((await collectWalk(sn)).map((i) => i.name)).toEqual(['c', 'k2', 'v']);

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createBundle, discardBundle, emptyTrash, readExecRecords, readTaskRecord, TaskPaths, writeExecRecord, writeTaskRecord, type TaskRecord } from '../../src/tasks/bundle';
+import {
+  createBundle,
+  discardBundle,
+  emptyTrash,
+  readExecRecords,
+  readTaskRecord,
+  TaskPaths,
+  writeExecRecord,
+  writeTaskRecord,
+  type TaskRecord,
+} from '../../src/tasks/bundle';
 
 const record = (pid: number): Omit<TaskRecord, 'version'> => ({
   namespace: 'ns',

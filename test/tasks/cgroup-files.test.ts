@@ -30,7 +30,8 @@ describe('cgroup v2 metrics (io.containerd.cgroups.v2.Metrics)', () => {
       'memory.max': '67108864\n',
       'memory.swap.current': '0\n',
       'memory.swap.max': 'max\n',
-      'memory.stat': 'anon 4096\nfile 8192\nkernel_stack 16384\npgfault 12\nworkingset_refault_anon 2\nworkingset_refault_file 3\nworkingset_activate_anon 1\nworkingset_activate_file 0\n',
+      'memory.stat':
+        'anon 4096\nfile 8192\nkernel_stack 16384\npgfault 12\nworkingset_refault_anon 2\nworkingset_refault_file 3\nworkingset_activate_anon 1\nworkingset_activate_file 0\n',
       'memory.events': 'low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n',
       'io.stat': '254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n7:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n',
     });
@@ -39,9 +40,25 @@ describe('cgroup v2 metrics (io.containerd.cgroups.v2.Metrics)', () => {
     expect(m.data).toMatchObject({
       pids: { current: '3', limit: '0' },
       cpu: { usage_usec: '1500', user_usec: '1000', system_usec: '500', nr_periods: '4', nr_throttled: '1', throttled_usec: '77' },
-      memory: { anon: '4096', file: '8192', kernel_stack: '16384', pgfault: '12', workingset_refault: '5', workingset_activate: '1', usage: '1048576', usage_limit: '67108864', swap_limit: '0', slab: '0' },
+      memory: {
+        anon: '4096',
+        file: '8192',
+        kernel_stack: '16384',
+        pgfault: '12',
+        workingset_refault: '5',
+        workingset_activate: '1',
+        usage: '1048576',
+        usage_limit: '67108864',
+        swap_limit: '0',
+        slab: '0',
+      },
       memory_events: { low: '0', high: '0', max: '5', oom: '1', oom_kill: '1' },
-      io: { usage: [{ major: '254', minor: '0', rbytes: '4096', wbytes: '8192', rios: '1', wios: '2' }, { major: '7', minor: '0', rbytes: '0', wbytes: '0', rios: '0', wios: '0' }] },
+      io: {
+        usage: [
+          { major: '254', minor: '0', rbytes: '4096', wbytes: '8192', rios: '1', wios: '2' },
+          { major: '7', minor: '0', rbytes: '0', wbytes: '0', rios: '0', wios: '0' },
+        ],
+      },
     });
   });
 });
@@ -51,7 +68,11 @@ describe('Tasks/Update on cgroup v2', () => {
 
   it('writes memory.max/low/swap.max, cpu.weight, cpu.max (keeping the half not given), cpuset and pids', async () => {
     await files({ 'cpu.max': '50000 100000\n', 'memory.max': 'max\n' });
-    await updateResources(new Map([['', dir]]), { memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 }, cpu: { shares: 512, period: 200000, cpus: '0', mems: '0' }, pids: { limit: 0 } }, 'task t');
+    await updateResources(
+      new Map([['', dir]]),
+      { memory: { limit: 64 << 20, reservation: 32 << 20, swap: 96 << 20 }, cpu: { shares: 512, period: 200000, cpus: '0', mems: '0' }, pids: { limit: 0 } },
+      'task t',
+    );
     expect(await read('memory.max')).toBe(String(64 << 20));
     expect(await read('memory.low')).toBe(String(32 << 20));
     expect(await read('memory.swap.max')).toBe(String(32 << 20));
@@ -78,21 +99,31 @@ describe('Tasks/Update on cgroup v2', () => {
 
 describe('the cgroup base', () => {
   it('on v2 is the own cgroup, or the parent of the daemon leaf `berthd`', () => {
-    expect([v2Base('/'), v2Base('/system.slice/berthd.service'), v2Base('/system.slice/berthd.service/berthd')]).toEqual(['/', '/system.slice/berthd.service', '/system.slice/berthd.service']);
+    expect([v2Base('/'), v2Base('/system.slice/berthd.service'), v2Base('/system.slice/berthd.service/berthd')]).toEqual([
+      '/',
+      '/system.slice/berthd.service',
+      '/system.slice/berthd.service',
+    ]);
   });
 
   it('/proc/<pid>/cgroup: the v2 entry and the v1 controllers (named hierarchies left out)', () => {
     const p = parseProcCgroup('12:cpu,cpuacct:/a\n1:name=systemd:/x\n0::/b\n');
     expect(p.unified).toBe('/b');
-    expect([...p.v1]).toEqual([['cpu', '/a'], ['cpuacct', '/a']]);
+    expect([...p.v1]).toEqual([
+      ['cpu', '/a'],
+      ['cpuacct', '/a'],
+    ]);
   });
 });
 
 describe('userns-remap', () => {
-  it('maps container ids onto the user\'s ranges in file order; the group\'s from subgid', async () => {
+  it("maps container ids onto the user's ranges in file order; the group's from subgid", async () => {
     await files({ subuid: 'other:100000:65536\nremap:200000:65536\nremap:300000:10\n', subgid: 'remapg:400000:65536\n' });
     expect(resolveUsernsRemap('remap:remapg', { subuid: join(dir, 'subuid'), subgid: join(dir, 'subgid') })).toEqual({
-      uidMappings: [{ containerID: 0, hostID: 200000, size: 65536 }, { containerID: 65536, hostID: 300000, size: 10 }],
+      uidMappings: [
+        { containerID: 0, hostID: 200000, size: 65536 },
+        { containerID: 65536, hostID: 300000, size: 10 },
+      ],
       gidMappings: [{ containerID: 0, hostID: 400000, size: 65536 }],
     });
   });
@@ -105,7 +136,7 @@ describe('userns-remap', () => {
     expect(() => resolveUsernsRemap(':x', f)).toThrow(/expected USER or USER:GROUP/);
   });
 
-  it('remaps containers with their own network, pid and mount namespaces only (not the host\'s network by path)', () => {
+  it("remaps containers with their own network, pid and mount namespaces only (not the host's network by path)", () => {
     const s = () => defaultSpec({ id: 'x', args: ['true'] });
     expect(wantsRemap(s())).toBe(true);
     const hostNet = s();

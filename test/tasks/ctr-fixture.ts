@@ -22,7 +22,12 @@ export const itCtrRoot = itWith(...CTR_ROOT);
 export const IMG = 'docker.io/library/busybox:berth';
 
 function mountLines(): Set<string> {
-  return new Set(readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(3, 5).join(' ')));
+  return new Set(
+    readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ').slice(3, 5).join(' ')),
+  );
 }
 
 export class CtrFixture {
@@ -62,13 +67,16 @@ export class CtrFixture {
       await this.ctr(['task', 'kill', '-a', '-s', 'SIGKILL', id]);
       await this.ctr(['task', 'rm', '-f', id]);
     }
-    for (const id of (await this.ctr(['containers', 'ls', '-q']).catch(() => undefined))?.stdout.split('\n').filter(Boolean) ?? []) await this.ctr(['containers', 'rm', id]);
+    for (const id of (await this.ctr(['containers', 'ls', '-q']).catch(() => undefined))?.stdout.split('\n').filter(Boolean) ?? [])
+      await this.ctr(['containers', 'rm', id]);
     // Monitors remove their container's cgroup as they exit; berthd removes the `berth/<ns>`
     // parents they leave when it stops: wait for the monitors, stop, then nothing may be left.
-    for (const deadline = Date.now() + slow(10_000); this.ourPids().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = Date.now() + slow(10_000); this.ourPids().length > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
     await this.proc?.stop();
     this.proc?.removeNetworking();
-    const parents = cgroupBaseDirs().map((d) => join(d, 'berth', this.ns)).filter((p) => existsSync(p));
+    const parents = cgroupBaseDirs()
+      .map((d) => join(d, 'berth', this.ns))
+      .filter((p) => existsSync(p));
     await rm(this.dirs.dir, { recursive: true, force: true });
     await rm(this.work, { recursive: true, force: true });
     if (parents.length) {
@@ -109,13 +117,15 @@ export class CtrFixture {
 
   private helperIsOurs(pid: number): boolean {
     try {
-      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
-        try {
-          return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(this.dirs.state);
-        } catch {
-          return false;
-        }
-      }) || readlinkSync(`/proc/${pid}/cwd`).startsWith(this.dirs.state);
+      return (
+        readdirSync(`/proc/${pid}/fd`).some((fd) => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith(this.dirs.state);
+          } catch {
+            return false;
+          }
+        }) || readlinkSync(`/proc/${pid}/cwd`).startsWith(this.dirs.state)
+      );
     } catch {
       return false;
     }

@@ -24,7 +24,12 @@ describe('the ENOSYS stub', () => {
   const run = (arches: { token: number; max: number }[], arch: number, nr: number) => runSeccompBpf(withEnosysStub(RET_ALLOW, arches), { arch, nr });
 
   it('answers ENOSYS above the largest known number, per architecture, and leaves the rest to the filter', () => {
-    const arches = [{ token: X86_64, max: 300 }, { token: I386, max: 400 }, { token: X32, max: 0x40000100 }, { token: S390X, max: 350 }];
+    const arches = [
+      { token: X86_64, max: 300 },
+      { token: I386, max: 400 },
+      { token: X32, max: 0x40000100 },
+      { token: S390X, max: 350 },
+    ];
     expect(run(arches, X86_64, 300)).toBe(ALLOW);
     expect(run(arches, X86_64, 301)).toBe(ENOSYS);
     expect(run(arches, X86_64, 0x40000005)).toBe(ALLOW); // x32, below its own largest
@@ -92,14 +97,25 @@ describe('SeccompCompiler', () => {
 
   it('the compiler input is one line per rule, conditions as index,op,a,b', () => {
     expect(compilerInput(toSeccompRequest(profile)!).split('\n').slice(0, 6)).toEqual([
-      'default 327681', 'arch x86_64', 'arch x86', 'arch x32', 'rule read 2147418112', 'rule write 2147418112',
+      'default 327681',
+      'arch x86_64',
+      'arch x86',
+      'arch x32',
+      'rule read 2147418112',
+      'rule write 2147418112',
     ]);
     expect(compilerInput(toSeccompRequest(profile)!)).toContain('rule clone 2147418112 0,7,2114060288,0\n');
   });
 
   it('refuses a profile too large for berth-seccomp before running it', async () => {
-    const huge = toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: Array.from({ length: 60_000 }, (_, i) => `syscall_${i}`), action: 'SCMP_ACT_ERRNO' }] })!;
-    await expect(new SeccompCompiler('/nonexistent').compile(huge)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('too large') });
+    const huge = toSeccompRequest({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: Array.from({ length: 60_000 }, (_, i) => `syscall_${i}`), action: 'SCMP_ACT_ERRNO' }],
+    })!;
+    await expect(new SeccompCompiler('/nonexistent').compile(huge)).rejects.toMatchObject({
+      kind: 'InvalidArgument',
+      message: expect.stringContaining('too large'),
+    });
   });
 
   describe('failures', () => {
@@ -115,8 +131,14 @@ describe('SeccompCompiler', () => {
       return new SeccompCompiler(p).compile(toSeccompRequest(profile)!);
     };
     it('libseccomp refusing the profile is InvalidArgument; no libseccomp is FailedPrecondition; anything else Internal', async () => {
-      await expect(fake('refused', 1, 'rule for syscall read: File exists')).rejects.toMatchObject({ kind: 'InvalidArgument', message: 'seccomp profile: rule for syscall read: File exists' });
-      await expect(fake('nolib', 3, 'cannot load libseccomp')).rejects.toMatchObject({ kind: 'FailedPrecondition', message: expect.stringContaining('libseccomp') });
+      await expect(fake('refused', 1, 'rule for syscall read: File exists')).rejects.toMatchObject({
+        kind: 'InvalidArgument',
+        message: 'seccomp profile: rule for syscall read: File exists',
+      });
+      await expect(fake('nolib', 3, 'cannot load libseccomp')).rejects.toMatchObject({
+        kind: 'FailedPrecondition',
+        message: expect.stringContaining('libseccomp'),
+      });
       await expect(fake('crash', 2, 'line 1: bad number')).rejects.toMatchObject({ kind: 'Internal' });
       await expect(new SeccompCompiler(join(dir, 'missing')).compile(toSeccompRequest(profile)!)).rejects.toMatchObject({ kind: 'FailedPrecondition' });
     });

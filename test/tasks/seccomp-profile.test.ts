@@ -1,8 +1,19 @@
 /** linux.seccomp as berthd reads it (toSeccompRequest), Docker's default profile, users' profile files. */
-import { DEFAULT_CAPABILITIES, defaultSeccompProfile, defaultSpec, DOCKER_DEFAULT_PROFILE, parseSeccompProfile, parseSpec, specToPlan, toSeccompRequest, type OciSeccomp } from '../../src/tasks/spec';
+import {
+  DEFAULT_CAPABILITIES,
+  defaultSeccompProfile,
+  defaultSpec,
+  DOCKER_DEFAULT_PROFILE,
+  parseSeccompProfile,
+  parseSpec,
+  specToPlan,
+  toSeccompRequest,
+  type OciSeccomp,
+} from '../../src/tasks/spec';
 
 const AMD64 = { arch: 'amd64', kernel: '6.1.0-18-amd64' };
-const allowed = (p: OciSeccomp): Set<string> => new Set((p.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW' && !s.args?.length).flatMap((s) => s.names));
+const allowed = (p: OciSeccomp): Set<string> =>
+  new Set((p.syscalls ?? []).filter((s) => s.action === 'SCMP_ACT_ALLOW' && !s.args?.length).flatMap((s) => s.names));
 const rulesFor = (p: OciSeccomp, name: string) => (p.syscalls ?? []).filter((s) => s.names.includes(name));
 
 describe('toSeccompRequest', () => {
@@ -38,9 +49,17 @@ describe('toSeccompRequest', () => {
   });
 
   it('leaves out names that cannot be syscalls (as unknown ones), refuses an empty one', () => {
-    expect(toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read', 'no such', 'x;y'], action: 'SCMP_ACT_ERRNO' }] })!.rules.map((r) => r.name)).toEqual(['read']);
-    expect(() => toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] })).toThrow(/syscalls\[0\]\.names: an empty string/);
-    expect(() => toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ERRNO' }] })).toThrow(/syscalls\[0\]\.names: empty/);
+    expect(
+      toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read', 'no such', 'x;y'], action: 'SCMP_ACT_ERRNO' }] })!.rules.map(
+        (r) => r.name,
+      ),
+    ).toEqual(['read']);
+    expect(() => toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [''], action: 'SCMP_ACT_ERRNO' }] })).toThrow(
+      /syscalls\[0\]\.names: an empty string/,
+    );
+    expect(() => toSeccompRequest({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: [], action: 'SCMP_ACT_ERRNO' }] })).toThrow(
+      /syscalls\[0\]\.names: empty/,
+    );
   });
 
   it.each([
@@ -48,10 +67,22 @@ describe('toSeccompRequest', () => {
     [{ syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }, /defaultAction: unknown action ""/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_Z80'] }, /architectures\[0\]: unknown architecture "SCMP_ARCH_Z80"/],
     [{ defaultAction: 'SCMP_ACT_ALLOW', flags: ['SECCOMP_FILTER_FLAG_FAST'] }, /flags\[0\]: unknown flag/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] }, /syscalls\[0\]\.args\[0\]\.op: unknown operator/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }] }, /args\[0\]\.index: 6/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 2 ** 60, op: 'SCMP_CMP_EQ' }] }] }, /beyond 2\^53/],
-    [{ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1n << 64n, op: 'SCMP_CMP_EQ' }] }] }, /not a 64-bit unsigned value/],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op: 'SCMP_CMP_ABOUT' }] }] },
+      /syscalls\[0\]\.args\[0\]\.op: unknown operator/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }] },
+      /args\[0\]\.index: 6/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 2 ** 60, op: 'SCMP_CMP_EQ' }] }] },
+      /beyond 2\^53/,
+    ],
+    [
+      { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1n << 64n, op: 'SCMP_CMP_EQ' }] }] },
+      /not a 64-bit unsigned value/,
+    ],
     [{ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 70000 }, /errnoRet 70000/],
   ] as [OciSeccomp, RegExp][])('refuses malformed case %# as InvalidArgument', (sc, msg) => {
     expect(() => toSeccompRequest(sc)).toThrow(msg);
@@ -94,13 +125,38 @@ describe("Docker's default profile", () => {
     expect(p.defaultErrnoRet).toBe(1);
     expect(p.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
     const allow = allowed(p);
-    for (const n of ['read', 'execve', 'arch_prctl', 'modify_ldt', 'chroot', 'ptrace', 'process_vm_readv', 'io_setup']) expect([n, allow.has(n)]).toEqual([n, true]);
-    for (const n of ['keyctl', 'add_key', 'request_key', 'unshare', 'mount', 'umount2', 'setns', 'userfaultfd', 'perf_event_open', 'bpf', 'clone3', 'kexec_load', 'reboot', 'swapon', 'init_module', 'open_by_handle_at', 'kcmp', 'io_uring_setup', 'arm_fadvise64_64'])
+    for (const n of ['read', 'execve', 'arch_prctl', 'modify_ldt', 'chroot', 'ptrace', 'process_vm_readv', 'io_setup'])
+      expect([n, allow.has(n)]).toEqual([n, true]);
+    for (const n of [
+      'keyctl',
+      'add_key',
+      'request_key',
+      'unshare',
+      'mount',
+      'umount2',
+      'setns',
+      'userfaultfd',
+      'perf_event_open',
+      'bpf',
+      'clone3',
+      'kexec_load',
+      'reboot',
+      'swapon',
+      'init_module',
+      'open_by_handle_at',
+      'kcmp',
+      'io_uring_setup',
+      'arm_fadvise64_64',
+    ])
       expect([n, allow.has(n)]).toEqual([n, false]);
     expect(rulesFor(p, 'clone3')).toEqual([{ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }]);
     expect(rulesFor(p, 'clone')).toEqual([{ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 2114060288, op: 'SCMP_CMP_MASKED_EQ' }] }]);
     expect(rulesFor(p, 'personality').map((s) => s.args![0]!.value)).toEqual([0, 8, 131072, 131080, 4294967295]);
-    expect(rulesFor(p, 'socket').map((s) => [s.args![0]!.op, s.args![0]!.value])).toEqual([['SCMP_CMP_LT', 38], ['SCMP_CMP_EQ', 39], ['SCMP_CMP_GT', 40]]);
+    expect(rulesFor(p, 'socket').map((s) => [s.args![0]!.op, s.args![0]!.value])).toEqual([
+      ['SCMP_CMP_LT', 38],
+      ['SCMP_CMP_EQ', 39],
+      ['SCMP_CMP_GT', 40],
+    ]);
     // The result is a valid OCI linux.seccomp.
     expect(toSeccompRequest(p)!.rules.length).toBeGreaterThan(350);
   });
@@ -108,7 +164,22 @@ describe("Docker's default profile", () => {
   it('CAP_SYS_ADMIN opens mount, unshare, setns, clone and clone3 (no masked clone, no clone3 ENOSYS); other caps their own', () => {
     const p = defaultSeccompProfile([...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_TIME', 'CAP_SYS_MODULE'], AMD64);
     const allow = allowed(p);
-    for (const n of ['mount', 'umount2', 'unshare', 'setns', 'clone', 'clone3', 'bpf', 'perf_event_open', 'fsopen', 'syslog', 'kcmp', 'pidfd_getfd', 'settimeofday', 'init_module'])
+    for (const n of [
+      'mount',
+      'umount2',
+      'unshare',
+      'setns',
+      'clone',
+      'clone3',
+      'bpf',
+      'perf_event_open',
+      'fsopen',
+      'syslog',
+      'kcmp',
+      'pidfd_getfd',
+      'settimeofday',
+      'init_module',
+    ])
       expect([n, allow.has(n)]).toEqual([n, true]);
     expect(rulesFor(p, 'clone3')).toEqual([expect.objectContaining({ action: 'SCMP_ACT_ALLOW' })]);
     expect(rulesFor(p, 'clone').every((s) => !s.args)).toBe(true);
@@ -151,19 +222,51 @@ describe('parseSeccompProfile (a user profile file, Docker or OCI format)', () =
       bounding,
       AMD64,
     );
-    expect(docker).toEqual({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] });
-    const oci = parseSeccompProfile(JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] }), bounding, AMD64);
-    expect(oci).toEqual({ defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] });
+    expect(docker).toEqual({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+      syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }],
+    });
+    const oci = parseSeccompProfile(
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ALLOW',
+        architectures: ['SCMP_ARCH_X86_64'],
+        syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }],
+      }),
+      bounding,
+      AMD64,
+    );
+    expect(oci).toEqual({
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [{ names: ['keyctl'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }],
+    });
     expect(parseSeccompProfile('{}', bounding, AMD64)).toBeUndefined(); // Docker's unconfined
   });
 
   it.each([
     ['{', /not JSON/],
     [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscals: [] }), /syscals/],
-    [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 'one', op: 'SCMP_CMP_EQ' }] }] }), /syscalls\[0\]\.args\[0\]\.value/],
+    [
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 'one', op: 'SCMP_CMP_EQ' }] }],
+      }),
+      /syscalls\[0\]\.args\[0\]\.value/,
+    ],
     [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ name: 'read', names: ['write'], action: 'SCMP_ACT_ALLOW' }] }), /either 'name' or 'names'/],
-    [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86'], archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: null }] }), /either 'architectures' or 'archMap'/],
-    [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALOW' }] }), /syscalls\[0\]\.action: unknown action "SCMP_ACT_ALOW"/],
+    [
+      JSON.stringify({
+        defaultAction: 'SCMP_ACT_ERRNO',
+        architectures: ['SCMP_ARCH_X86'],
+        archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: null }],
+      }),
+      /either 'architectures' or 'archMap'/,
+    ],
+    [
+      JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALOW' }] }),
+      /syscalls\[0\]\.action: unknown action "SCMP_ACT_ALOW"/,
+    ],
     [JSON.stringify({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: '4' } }] }), /minKernel/],
   ])('refuses %s with what is wrong', (json, msg) => {
     expect(() => parseSeccompProfile(json, bounding, AMD64)).toThrow(msg);

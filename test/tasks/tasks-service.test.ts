@@ -57,10 +57,20 @@ describe('Tasks service', () => {
 
   async function container(id: string, args: string[], runtime = 'io.containerd.runc.v2') {
     const spec = defaultSpec({ id, namespace: NS, args });
-    await call(containers, 'Create', { container: { id, runtime: { name: runtime }, spec: { type_url: SPEC, value: Buffer.from(JSON.stringify(spec)) } } }, md());
+    await call(
+      containers,
+      'Create',
+      { container: { id, runtime: { name: runtime }, spec: { type_url: SPEC, value: Buffer.from(JSON.stringify(spec)) } } },
+      md(),
+    );
   }
   const create = (id: string, extra: Record<string, unknown> = {}) =>
-    call(tasks, 'Create', { container_id: id, rootfs: [{ type: 'bind', source: rootfs.rootfs, options: ['rbind', 'rw'] }], stdout: `file://${join(work, `${id}.out`)}`, ...extra }, md());
+    call(
+      tasks,
+      'Create',
+      { container_id: id, rootfs: [{ type: 'bind', source: rootfs.rootfs, options: ['rbind', 'rw'] }], stdout: `file://${join(work, `${id}.out`)}`, ...extra },
+      md(),
+    );
   const cleanup = async (id: string) => {
     await call(tasks, 'Delete', { container_id: id }, md()).catch(() => undefined);
     await call(containers, 'Delete', { id }, md());
@@ -69,7 +79,12 @@ describe('Tasks service', () => {
   itRoot('Wait sent before Start blocks on a CREATED task and returns the exit status', async () => {
     await container('waitfirst', ['sh', '-c', 'echo hi; exit 7']);
     const { pid } = await create('waitfirst');
-    expect((await call(tasks, 'Get', { container_id: 'waitfirst' }, md())).process).toMatchObject({ id: 'waitfirst', container_id: '', pid, status: 'CREATED' });
+    expect((await call(tasks, 'Get', { container_id: 'waitfirst' }, md())).process).toMatchObject({
+      id: 'waitfirst',
+      container_id: '',
+      pid,
+      status: 'CREATED',
+    });
     let waited = false;
     const wait = call(tasks, 'Wait', { container_id: 'waitfirst' }, md()).then((r) => ((waited = true), r));
     await new Promise((r) => setTimeout(r, 200));
@@ -103,7 +118,18 @@ describe('Tasks service', () => {
     await expect(call(tasks, 'Delete', { container_id: 'busy' }, md())).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
     await expect(call(tasks, 'Create', { container_id: 'busy' }, md())).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
 
-    await call(tasks, 'Update', { container_id: 'busy', resources: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources', value: Buffer.from(JSON.stringify({ memory: { limit: 50331648 }, pids: { limit: 42 } })) } }, md());
+    await call(
+      tasks,
+      'Update',
+      {
+        container_id: 'busy',
+        resources: {
+          type_url: 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources',
+          value: Buffer.from(JSON.stringify({ memory: { limit: 50331648 }, pids: { limit: 42 } })),
+        },
+      },
+      md(),
+    );
     const { metrics } = await call(tasks, 'Metrics', { filters: ['id==busy'] }, md());
     expect(metrics).toHaveLength(1);
     expect(metrics[0].data.type_url).toMatch(/^io\.containerd\.cgroups\.v[12]\.Metrics$/);
@@ -121,7 +147,16 @@ describe('Tasks service', () => {
     expect(m.pids).toMatchObject({ current: '1', limit: '42' });
 
     const proc = defaultSpec({ id: 'x', args: ['sleep', '1000'] }).process;
-    await call(tasks, 'Exec', { container_id: 'busy', exec_id: 'ex1', spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(proc)) } }, md());
+    await call(
+      tasks,
+      'Exec',
+      {
+        container_id: 'busy',
+        exec_id: 'ex1',
+        spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Process', value: Buffer.from(JSON.stringify(proc)) },
+      },
+      md(),
+    );
     const { pid: execPid } = await call(tasks, 'Start', { container_id: 'busy', exec_id: 'ex1' }, md());
     const { processes } = await call(tasks, 'ListPids', { container_id: 'busy' }, md());
     expect(processes).toHaveLength(2);
@@ -154,17 +189,28 @@ describe('Tasks service', () => {
     await container('respec', ['sh', '-c', 'echo as-created']);
     await new Promise((r) => setTimeout(r, 20));
     const spec = defaultSpec({ id: 'respec', namespace: NS, args: ['sh', '-c', 'echo as-updated'] });
-    await call(containers, 'Update', { container: { id: 'respec', spec: { type_url: SPEC, value: Buffer.from(JSON.stringify(spec)) } }, update_mask: { paths: ['spec'] } }, md());
+    await call(
+      containers,
+      'Update',
+      { container: { id: 'respec', spec: { type_url: SPEC, value: Buffer.from(JSON.stringify(spec)) } }, update_mask: { paths: ['spec'] } },
+      md(),
+    );
     expect(await run('respec')).toBe('as-updated\n');
     await cleanup('respec');
   });
 
   itRoot('errors: unknown runtime, missing container, Checkpoint', async () => {
     await container('otherrt', ['true'], 'io.containerd.kata.v2');
-    await expect(create('otherrt')).rejects.toMatchObject({ code: status.NOT_FOUND, details: expect.stringMatching(/runtime "io\.containerd\.kata\.v2".*not supported/) });
+    await expect(create('otherrt')).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: expect.stringMatching(/runtime "io\.containerd\.kata\.v2".*not supported/),
+    });
     await call(containers, 'Delete', { id: 'otherrt' }, md());
     await expect(create('nosuch')).rejects.toMatchObject({ code: status.NOT_FOUND });
-    await expect(call(tasks, 'Checkpoint', { container_id: 'nosuch' }, md())).rejects.toMatchObject({ code: status.UNIMPLEMENTED, details: expect.stringMatching(/checkpoint is not supported/) });
+    await expect(call(tasks, 'Checkpoint', { container_id: 'nosuch' }, md())).rejects.toMatchObject({
+      code: status.UNIMPLEMENTED,
+      details: expect.stringMatching(/checkpoint is not supported/),
+    });
     await expect(call(tasks, 'Get', { container_id: 'x' }, nsMetadata(''))).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
   });
 });

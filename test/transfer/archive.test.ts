@@ -38,7 +38,18 @@ describe('export and import', () => {
     bb = await writeOciImage(layout, busyboxImage('arch/busybox:1'));
     await pushImage(reg, layout, bb.refName, 'arch/busybox:1');
     multi = await writeMultiPlatformImage(layout, 'arch/multi:1', [
-      { name: '', layers: [{ entries: [{ path: 'arch', type: 'file', content: 'amd64\n' }, { path: 'data', type: 'file', content: pseudoRandom(200_000, 9) }] }], architecture: 'amd64' },
+      {
+        name: '',
+        layers: [
+          {
+            entries: [
+              { path: 'arch', type: 'file', content: 'amd64\n' },
+              { path: 'data', type: 'file', content: pseudoRandom(200_000, 9) },
+            ],
+          },
+        ],
+        architecture: 'amd64',
+      },
       { name: '', layers: [{ entries: [{ path: 'arch', type: 'file', content: 'arm64\n' }] }], architecture: 'arm64' },
     ]);
     await pushImage(reg, layout, multi.refName, 'arch/multi:1');
@@ -91,7 +102,9 @@ describe('export and import', () => {
     const info = JSON.parse((await skopeo(['inspect', `docker-archive:${file}`])).stdout);
     expect(info.Layers).toEqual(bb.layers.map((l) => l.diffId)); // uncompressed: digest = diff ID
     const manifest = JSON.parse((await run('tar', ['-xOf', file, 'manifest.json'])).stdout);
-    expect(manifest).toEqual([{ Config: `${bb.config.digest.slice(7)}.json`, RepoTags: ['busybox:save'], Layers: [`${bb.layers[0]!.digest.slice(7)}/layer.tar`] }]);
+    expect(manifest).toEqual([
+      { Config: `${bb.config.digest.slice(7)}.json`, RepoTags: ['busybox:save'], Layers: [`${bb.layers[0]!.digest.slice(7)}/layer.tar`] },
+    ]);
   });
 
   itRoot('imports a docker save archive: named from RepoTags, Docker media types, unpacked, runnable with ctr', async () => {
@@ -104,7 +117,10 @@ describe('export and import', () => {
     expect((await overlay.stat(ctx(), chain!)).name).toBe(chain);
     expect((await content.info(ctx(), bb.layers[0]!.diffId)).labels['containerd.io/uncompressed']).toBe(bb.layers[0]!.diffId);
     expect(await f.leases.list(ctx())).toEqual([]);
-    const r = await ctr(d.dirs.address, ['run', '--rm', 'docker.io/library/saved:1', `saved-${process.pid}`, 'sh', '-c', 'echo imported'], { namespace: ns, timeoutMs: 60_000 });
+    const r = await ctr(d.dirs.address, ['run', '--rm', 'docker.io/library/saved:1', `saved-${process.pid}`, 'sh', '-c', 'echo imported'], {
+      namespace: ns,
+      timeoutMs: 60_000,
+    });
     expect(r).toMatchObject({ code: 0, stdout: 'imported\n' });
   });
 

@@ -21,7 +21,10 @@ const itRoot = itWith(...NEEDS);
 const dist = (p: string) => JSON.stringify(join(REPO, 'dist', p));
 
 /** A node process that starts berthd on `dirs` and pulls `ref`; prints one JSON line with the outcome. */
-function pullInChild(dirs: TestDirs, ref: string): { child: ChildProcess; result: Promise<{ ok: boolean; fetched?: number; kind?: string; message?: string }> } {
+function pullInChild(
+  dirs: TestDirs,
+  ref: string,
+): { child: ChildProcess; result: Promise<{ ok: boolean; fetched?: number; kind?: string; message?: string }> } {
   const script = `
 const { startDaemon } = require(${dist('daemon/main.js')});
 const { ConfigSchema } = require(${dist('daemon/config.js')});

@@ -73,7 +73,10 @@ describe('pull into berthd', () => {
   itRoot('pulls by tag: image record, gc labels, chain-ID snapshots, uncompressed labels, no lease left', async () => {
     const events: Progress[] = [];
     const r = await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:1`, onProgress: (p) => events.push(p) });
-    expect(r.image).toMatchObject({ name: `${proxy.host}/pull/busybox:1`, target: { digest: busybox.manifest.digest, mediaType: busybox.manifest.mediaType, size: busybox.manifest.size } });
+    expect(r.image).toMatchObject({
+      name: `${proxy.host}/pull/busybox:1`,
+      target: { digest: busybox.manifest.digest, mediaType: busybox.manifest.mediaType, size: busybox.manifest.size },
+    });
     expect(r.fetched).toBe(1);
     const [chain] = chainIds(busybox.layers.map((l) => l.diffId));
     expect(r.unpacked).toMatchObject({ snapshotter: 'overlayfs', chainId: chain });
@@ -85,7 +88,10 @@ describe('pull into berthd', () => {
       [src]: 'pull/busybox',
     });
     expect((await content.info(ctx(), busybox.config.digest)).labels).toEqual({ 'containerd.io/gc.ref.snapshot.overlayfs': chain, [src]: 'pull/busybox' });
-    expect((await content.info(ctx(), busybox.layers[0]!.digest)).labels).toEqual({ 'containerd.io/uncompressed': busybox.layers[0]!.diffId, [src]: 'pull/busybox' });
+    expect((await content.info(ctx(), busybox.layers[0]!.digest)).labels).toEqual({
+      'containerd.io/uncompressed': busybox.layers[0]!.diffId,
+      [src]: 'pull/busybox',
+    });
     expect((await overlay.stat(ctx(), chain!)).labels).toEqual({ 'containerd.io/snapshot.ref': chain });
     expect(await leases.list(ctx())).toEqual([]);
     expect(await content.listStatuses(ctx())).toEqual([]);
@@ -139,9 +145,15 @@ describe('pull into berthd', () => {
     await writeHtpasswd(htpasswd, { carol: 'right' });
     const secured = await startRegistry({ auth: { htpasswd } });
     try {
-      await transfer.push(ctx(), { name: (await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:1`, unpack: false })).image.name, ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'right' }) });
+      await transfer.push(ctx(), {
+        name: (await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:1`, unpack: false })).image.name,
+        ref: `${secured.host}/sec/busybox:1`,
+        credentials: async () => ({ username: 'carol', password: 'right' }),
+      });
       ns = `${ns}-b`;
-      await expect(transfer.pull(ctx(), { ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'wrong' }) })).rejects.toMatchObject({
+      await expect(
+        transfer.pull(ctx(), { ref: `${secured.host}/sec/busybox:1`, credentials: async () => ({ username: 'carol', password: 'wrong' }) }),
+      ).rejects.toMatchObject({
         kind: 'PermissionDenied',
         message: expect.stringContaining('rejected'),
       });
@@ -163,7 +175,8 @@ describe('pull into berthd', () => {
     const big = await freshBig();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    proxy.onRequest = (r) => (r.method === 'GET' && r.path.includes('/blobs/') && !r.path.includes(big.config.digest) ? { holdAfter: 0, until: gate } : undefined);
+    proxy.onRequest = (r) =>
+      r.method === 'GET' && r.path.includes('/blobs/') && !r.path.includes(big.config.digest) ? { holdAfter: 0, until: gate } : undefined;
     const pulling = transfer.pull(ctx(), { ref: big.ref, concurrency: 2, unpack: false });
     for (let i = 0; i < 100 && blobGets().filter((g) => !g.path.includes(big.config.digest)).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
@@ -182,7 +195,17 @@ describe('pull into berthd', () => {
     const ac = new AbortController();
     const first = transfer.pull({ ...ctx(), signal: ac.signal }, { ref: big.ref });
     // wait until the big layer's first MiB is in its ingest and the small layers are committed
-    const committed = async () => (await Promise.all([big.layers[0]!, big.layers[2]!].map((l) => content.info(ctx(), l.digest).then(() => 1, () => 0)))).every(Boolean);
+    const committed = async () =>
+      (
+        await Promise.all(
+          [big.layers[0]!, big.layers[2]!].map((l) =>
+            content.info(ctx(), l.digest).then(
+              () => 1,
+              () => 0,
+            ),
+          ),
+        )
+      ).every(Boolean);
     let offset = 0;
     for (let i = 0; i < 400 && (offset < 1 << 20 || !(await committed())); i++) {
       await new Promise((r) => setTimeout(r, 25));
@@ -212,7 +235,10 @@ describe('pull into berthd', () => {
     const shared = big.layers[1]!;
     const other = await writeOciImage(layout, {
       name: 'pull/other:1',
-      layers: [{ entries: [{ path: 'big', type: 'file', content: pseudoRandom(3 << 20, seed) }], gzipLevel: 1 }, { entries: [{ path: 'own', type: 'file', content: `own ${seed}\n` }] }],
+      layers: [
+        { entries: [{ path: 'big', type: 'file', content: pseudoRandom(3 << 20, seed) }], gzipLevel: 1 },
+        { entries: [{ path: 'own', type: 'file', content: `own ${seed}\n` }] },
+      ],
     });
     expect(other.layers[0]!.digest).toBe(shared.digest);
     await pushImage(reg, layout, other.refName, 'pull/other:1');
@@ -263,7 +289,11 @@ describe('pull into berthd', () => {
     proxy.onRequest = (r) => (r.path.endsWith(big.layers[1]!.digest) && !r.headers.range ? { cutAfter: 500_000 } : undefined);
     const r = await transfer.pull(ctx(), { ref: big.ref });
     expect(r.image.target.digest).toBe(big.manifest.digest);
-    expect(blobGets().filter((g) => g.path.endsWith(big.layers[1]!.digest)).map((g) => g.headers.range)).toEqual([undefined, 'bytes=500000-']);
+    expect(
+      blobGets()
+        .filter((g) => g.path.endsWith(big.layers[1]!.digest))
+        .map((g) => g.headers.range),
+    ).toEqual([undefined, 'bytes=500000-']);
   });
 
   itRoot('GC while a pull waits mid-blob takes nothing the pull committed', async () => {
@@ -287,7 +317,11 @@ describe('pull into berthd', () => {
     await transfer.pull(ctx(), { ref: `${proxy.host}/pull/busybox:1`, name: 'docker.io/library/pulled:1' });
     const ls = await ctr(d.dirs.address, ['images', 'ls', '-q'], { namespace: ns });
     expect(ls.stdout.split('\n')).toContain('docker.io/library/pulled:1');
-    const r = await ctr(d.dirs.address, ['run', '--rm', 'docker.io/library/pulled:1', `pulled-${process.pid}`, 'sh', '-c', 'echo from-pulled-image; cat /etc/hostname'], { namespace: ns, timeoutMs: 60_000 });
+    const r = await ctr(
+      d.dirs.address,
+      ['run', '--rm', 'docker.io/library/pulled:1', `pulled-${process.pid}`, 'sh', '-c', 'echo from-pulled-image; cat /etc/hostname'],
+      { namespace: ns, timeoutMs: 60_000 },
+    );
     expect(r).toMatchObject({ code: 0, stdout: 'from-pulled-image\nberth\n' });
   });
 });

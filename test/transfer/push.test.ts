@@ -47,7 +47,10 @@ describe('push from berthd', () => {
   const importLocal = async (seed: number): Promise<BuiltImage> => {
     const img = await writeOciImage(join(work, `local${seed}`), {
       name: `docker.io/library/local:${seed}`,
-      layers: [{ entries: [{ path: 'data', type: 'file', content: pseudoRandom(300_000, seed) }], gzipLevel: 1 }, { entries: [{ path: 'etc/x', type: 'file', content: `x${seed}\n` }] }],
+      layers: [
+        { entries: [{ path: 'data', type: 'file', content: pseudoRandom(300_000, seed) }], gzipLevel: 1 },
+        { entries: [{ path: 'etc/x', type: 'file', content: `x${seed}\n` }] },
+      ],
     });
     await writeOciArchive(img.layoutDir, join(work, `local${seed}.tar`));
     ok(await ctr(d.dirs.address, ['images', 'import', '--no-unpack', join(work, `local${seed}.tar`)], { namespace: ns, timeoutMs: 60_000 }), 'ctr import');
@@ -102,11 +105,17 @@ describe('push from berthd', () => {
     await writeHtpasswd(htpasswd, { alice: 'right' });
     const secured = await startRegistry({ auth: { htpasswd } });
     try {
-      await expect(transfer.push(ctx(), { name: local.name, ref: `${secured.host}/x/y:1`, credentials: async () => ({ username: 'alice', password: 'wrong' }) })).rejects.toMatchObject({
+      await expect(
+        transfer.push(ctx(), { name: local.name, ref: `${secured.host}/x/y:1`, credentials: async () => ({ username: 'alice', password: 'wrong' }) }),
+      ).rejects.toMatchObject({
         kind: 'PermissionDenied',
         message: expect.stringContaining('rejected'),
       });
-      const r = await transfer.push(ctx(), { name: local.name, ref: `${secured.host}/x/y:1`, credentials: async () => ({ username: 'alice', password: 'right' }) });
+      const r = await transfer.push(ctx(), {
+        name: local.name,
+        ref: `${secured.host}/x/y:1`,
+        credentials: async () => ({ username: 'alice', password: 'right' }),
+      });
       expect(r.uploaded).toBe(3);
     } finally {
       await secured.stop();

@@ -24,7 +24,7 @@ function fakeSocket(): { socket: Socket; written: () => Buffer } {
 
 function frames(b: Buffer): Array<{ type: number; flags: number; id: number; len: number }> {
   const out = [];
-  for (let i = 0; i + 9 <= b.length; ) {
+  for (let i = 0; i + 9 <= b.length;) {
     const len = b.readUIntBE(i, 3);
     out.push({ type: b[i + 3]!, flags: b[i + 4]!, id: b.readUInt32BE(i + 5), len });
     i += 9 + len;

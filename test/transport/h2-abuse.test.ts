@@ -35,12 +35,22 @@ afterAll(async () => {
 });
 
 describe('berthd under hostile HTTP/2 peers (issue 12, CI sizes)', () => {
-  it.each(ATTACKS.map((a) => [a.name, a] as const))('%s', async (_name, attack) => {
-    const m: Measured = await measure(dirs.address, d.child!.pid!, attack, attack.sizes.ci);
-    expect({ name: m.name, alive: m.alive, ok: m.ok, violations: m.violations, probeFailures: m.probeFailures }).toEqual({ name: attack.name, alive: true, ok: true, violations: [], probeFailures: [] });
-    expect(m.rssGrowthMiB).toBeLessThan(64);
-    expect(m.probeMaxMs).toBeLessThan(PROBE_MS);
-    const pushedBack = PUSHED_BACK[attack.name];
-    if (pushedBack) expect(m.outcome).toMatch(pushedBack);
-  }, 120_000);
+  it.each(ATTACKS.map((a) => [a.name, a] as const))(
+    '%s',
+    async (_name, attack) => {
+      const m: Measured = await measure(dirs.address, d.child!.pid!, attack, attack.sizes.ci);
+      expect({ name: m.name, alive: m.alive, ok: m.ok, violations: m.violations, probeFailures: m.probeFailures }).toEqual({
+        name: attack.name,
+        alive: true,
+        ok: true,
+        violations: [],
+        probeFailures: [],
+      });
+      expect(m.rssGrowthMiB).toBeLessThan(64);
+      expect(m.probeMaxMs).toBeLessThan(PROBE_MS);
+      const pushedBack = PUSHED_BACK[attack.name];
+      if (pushedBack) expect(m.outcome).toMatch(pushedBack);
+    },
+    120_000,
+  );
 });

@@ -5,14 +5,14 @@ import { ERR_NAME, type RawPeer } from '../helpers/h2-peer';
 /** A connection error: GOAWAY with `code` (RFC 9113 §5.4.1). */
 export async function expectConnectionError(p: RawPeer, code: number): Promise<void> {
   await p.ended(3000);
-  const got = p.goaway ? ERR_NAME[p.goaway.code] ?? p.goaway.code : p.closed ? 'closed without GOAWAY' : 'still open';
+  const got = p.goaway ? (ERR_NAME[p.goaway.code] ?? p.goaway.code) : p.closed ? 'closed without GOAWAY' : 'still open';
   expect(got).toBe(ERR_NAME[code]);
 }
 
 /** A stream error on `id` (RST_STREAM with `code`), or the connection error it may become (§5.4.1). */
 export async function expectStreamError(p: RawPeer, id: number, code: number): Promise<void> {
   const r = await p.error(id, 3000);
-  expect(r && r.kind !== 'closed' ? ERR_NAME[r.code!] : r?.kind ?? 'no error').toBe(ERR_NAME[code]);
+  expect(r && r.kind !== 'closed' ? ERR_NAME[r.code!] : (r?.kind ?? 'no error')).toBe(ERR_NAME[code]);
 }
 
 /** The connection is still usable: a unary call on a new stream answers. */

@@ -76,7 +76,7 @@ function exchange(bytes: Buffer[], ms = 5000): Promise<{ closed: boolean; got: B
 
 /** The GOAWAY error code in what the server sent, if any. */
 function goAwayCode(got: Buffer): number | undefined {
-  for (let i = 0; i + 9 <= got.length; ) {
+  for (let i = 0; i + 9 <= got.length;) {
     const len = got.readUIntBE(i, 3);
     if (got[i + 3] === 7 && i + 9 + 8 <= got.length) return got.readUInt32BE(i + 9 + 4);
     i += 9 + len;

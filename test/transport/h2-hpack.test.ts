@@ -102,7 +102,9 @@ describe('HPACK (RFC 7541)', () => {
       expect(chars.mock.calls.length).toBeLessThan(66_000);
       chars.mockRestore();
       const spy = jest.spyOn(Buffer.prototype, 'toString');
-      expect(() => d.decode(Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.from('x'), Buffer.from([0x7f, 0xa1, 0x8c, 0x06]), Buffer.alloc(100_000, 0x61)]))).toThrow(HeaderListTooLarge);
+      expect(() =>
+        d.decode(Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.from('x'), Buffer.from([0x7f, 0xa1, 0x8c, 0x06]), Buffer.alloc(100_000, 0x61)])),
+      ).toThrow(HeaderListTooLarge);
       // Neither 100,000-byte value was turned into a string.
       expect(spy.mock.calls.filter((c) => c[0] === 'latin1' && (c[2] as number) - (c[1] as number) > 1000)).toEqual([]);
       spy.mockRestore();

@@ -135,7 +135,14 @@ describe('a peer that does not read', () => {
     // Echo calls whose replies (60 KiB each) the peer never reads.
     for (; sent < 2000; sent++) {
       const id = 2 * sent + 1;
-      const wrote = await Promise.race([p.write(call(id).concat([]).map((b, i) => (i === 1 ? data(id, grpcMessage(payload)) : b))), new Promise((r) => setTimeout(() => r('stall'), 2000))]);
+      const wrote = await Promise.race([
+        p.write(
+          call(id)
+            .concat([])
+            .map((b, i) => (i === 1 ? data(id, grpcMessage(payload)) : b)),
+        ),
+        new Promise((r) => setTimeout(() => r('stall'), 2000)),
+      ]);
       if (wrote === 'stall') break;
     }
     expect(sent).toBeLessThan(2000);
@@ -201,7 +208,16 @@ describe('requests (RFC 9113 §8)', () => {
 
   it.each([
     ['§8.3.1: no :path', Buffer.concat([literal(':method', 'POST'), literal(':scheme', 'http')])],
-    ['§8.3.1: an unknown pseudo-header', Buffer.concat([requestBlock(ECHO).subarray(0, 0), literal(':method', 'POST'), literal(':scheme', 'http'), literal(':path', ECHO), literal(':protocol', 'x')])],
+    [
+      '§8.3.1: an unknown pseudo-header',
+      Buffer.concat([
+        requestBlock(ECHO).subarray(0, 0),
+        literal(':method', 'POST'),
+        literal(':scheme', 'http'),
+        literal(':path', ECHO),
+        literal(':protocol', 'x'),
+      ]),
+    ],
     ['§8.3.1: :method twice', Buffer.concat([literal(':method', 'POST'), literal(':method', 'POST'), literal(':scheme', 'http'), literal(':path', ECHO)])],
   ])('%s is a stream error PROTOCOL_ERROR', async (_what, block) => {
     await open();

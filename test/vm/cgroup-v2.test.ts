@@ -24,7 +24,10 @@ export const GUEST_TESTS: { file: string; tests: string }[] = [
   { file: 'test/native/unit-c.test.ts', tests: '^berth-helper C unit tests ' },
   { file: 'test/native/userns.test.ts', tests: '^berth-helper with a user namespace ' },
   { file: 'test/interop/ctr-task.test.ts', tests: '^ctr run -d and ctr task … against berthd run -d, task ls/ps/exec/pause/resume/metrics' },
-  { file: 'test/interop/ctr-run.test.ts', tests: '^ctr run --rm against berthd (prints stdout|a SIGKILLed task|--memory-limit and --cpus|an out-of-memory run)' },
+  {
+    file: 'test/interop/ctr-run.test.ts',
+    tests: '^ctr run --rm against berthd (prints stdout|a SIGKILLed task|--memory-limit and --cpus|an out-of-memory run)',
+  },
   { file: 'test/interop/ctr-run-remap.test.ts', tests: '^berthd --userns-remap a container (runs as the subordinate ids|on the host network)' },
 ];
 
@@ -55,7 +58,11 @@ describeRoot('on a cgroup-v2-only host (a VM this test boots)', () => {
     if (why) throw new Error(`cannot boot the cgroup-v2 VM: ${why} (scripts/install-deps.sh installs it)`);
     work = mkdtempSync(join(tmpdir(), 'berth-vm-'));
     const started = Date.now();
-    transpileTests(REPO, GUEST_TESTS.map((t) => t.file), join(work, 'js'));
+    transpileTests(
+      REPO,
+      GUEST_TESTS.map((t) => t.file),
+      join(work, 'js'),
+    );
     const config = {
       rootDir: '/vmwork/js',
       roots: ['<rootDir>/test'],

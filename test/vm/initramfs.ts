@@ -39,7 +39,13 @@ export function moduleLoadOrder(modulesDir: string, wanted: string[] = WANTED): 
     const [mod, rest] = line.split(':');
     if (!mod || rest === undefined) continue;
     deps.set(mod, rest.trim().split(/\s+/).filter(Boolean));
-    byName.set(mod.slice(mod.lastIndexOf('/') + 1).replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_'), mod);
+    byName.set(
+      mod
+        .slice(mod.lastIndexOf('/') + 1)
+        .replace(/\.ko(\.\w+)?$/, '')
+        .replace(/-/g, '_'),
+      mod,
+    );
   }
   const out: string[] = [];
   const visit = (mod: string) => {

@@ -47,17 +47,32 @@ export async function bootVm(o: BootOptions): Promise<BootResult> {
   closeSync(openSync(disk, 'w'));
   truncateSync(disk, 1 << 30);
   const args = [
-    '-accel', 'tcg',
-    '-m', String(o.memoryMiB ?? 3072),
-    '-smp', String(o.cpus ?? 2),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-no-reboot',
-    '-kernel', kernel.image,
-    '-initrd', initrd,
+    '-accel',
+    'tcg',
+    '-m',
+    String(o.memoryMiB ?? 3072),
+    '-smp',
+    String(o.cpus ?? 2),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-serial',
+    'stdio',
+    '-no-reboot',
+    '-kernel',
+    kernel.image,
+    '-initrd',
+    initrd,
     // cgroup_no_v1=all: no v1 hierarchy can be mounted, as on a host that boots v2 only.
-    '-append', 'console=ttyS0 quiet loglevel=4 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1',
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${o.workDir},mount_tag=vmwork,security_model=none`,
-    '-drive', `file=${disk},if=virtio,format=raw`,
+    '-append',
+    'console=ttyS0 quiet loglevel=4 panic=-1 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1',
+    '-virtfs',
+    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${o.workDir},mount_tag=vmwork,security_model=none`,
+    '-drive',
+    `file=${disk},if=virtio,format=raw`,
   ];
   const started = Date.now();
   return new Promise((resolve, reject) => {

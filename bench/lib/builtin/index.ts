@@ -6,4 +6,16 @@ import { idleRssWorkload } from './idle-rss';
 import { containersListLatencyWorkload, imagesListLatencyWorkload, versionLatencyWorkload } from './rpc-latency';
 import { startupWorkload } from './startup';
 
-export const BUILTIN_WORKLOADS: Workload[] = [startupWorkload, idleRssWorkload, versionLatencyWorkload, imagesListLatencyWorkload, containersListLatencyWorkload, ctrVersionWorkload, cliVersionWorkload, cliPsWorkload, cliImagesWorkload, cliRunRmWorkload, cliLogsWorkload];
+export const BUILTIN_WORKLOADS: Workload[] = [
+  startupWorkload,
+  idleRssWorkload,
+  versionLatencyWorkload,
+  imagesListLatencyWorkload,
+  containersListLatencyWorkload,
+  ctrVersionWorkload,
+  cliVersionWorkload,
+  cliPsWorkload,
+  cliImagesWorkload,
+  cliRunRmWorkload,
+  cliLogsWorkload,
+];

@@ -117,19 +117,26 @@ export const imagesListLatencyWorkload = rpcLatencyWorkload({
   populate: (address, ns) =>
     withClient(address, IMAGES, (c) =>
       parallel(N, 32, (i) =>
-        unary(c, 'Create', {
-          image: {
-            name: `bench.local/library/img${i}:latest`,
-            labels: { 'bench.berth/i': String(i) },
-            target: { media_type: 'application/vnd.oci.image.manifest.v1+json', digest: fakeDigest(i), size: 1000 + i },
+        unary(
+          c,
+          'Create',
+          {
+            image: {
+              name: `bench.local/library/img${i}:latest`,
+              labels: { 'bench.berth/i': String(i) },
+              target: { media_type: 'application/vnd.oci.image.manifest.v1+json', digest: fakeDigest(i), size: 1000 + i },
+            },
           },
-        }, ns).catch((e: grpc.ServiceError) => {
+          ns,
+        ).catch((e: grpc.ServiceError) => {
           if (e.code !== 6) throw e; // ALREADY_EXISTS from an earlier interrupted run is fine
         }),
       ),
     ),
   unpopulate: async (address, ns) => {
-    await withClient(address, IMAGES, (c) => parallel(N, 32, (i) => unary(c, 'Delete', { name: `bench.local/library/img${i}:latest` }, ns).catch(() => undefined)));
+    await withClient(address, IMAGES, (c) =>
+      parallel(N, 32, (i) => unary(c, 'Delete', { name: `bench.local/library/img${i}:latest` }, ns).catch(() => undefined)),
+    );
     await dropNamespace(address, ns);
   },
 });
@@ -146,15 +153,23 @@ export const containersListLatencyWorkload = rpcLatencyWorkload({
   populate: (address, ns) =>
     withClient(address, CONTAINERS, (c) =>
       parallel(N, 32, (i) =>
-        unary(c, 'Create', {
-          container: {
-            id: `bench-c${i}`,
-            labels: { 'bench.berth/i': String(i) },
-            image: 'docker.io/library/busybox:latest',
-            runtime: { name: 'io.containerd.runc.v2' },
-            spec: { type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify({ ociVersion: '1.0.2-dev', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } })) },
+        unary(
+          c,
+          'Create',
+          {
+            container: {
+              id: `bench-c${i}`,
+              labels: { 'bench.berth/i': String(i) },
+              image: 'docker.io/library/busybox:latest',
+              runtime: { name: 'io.containerd.runc.v2' },
+              spec: {
+                type_url: 'types.containerd.io/opencontainers/runtime-spec/1/Spec',
+                value: Buffer.from(JSON.stringify({ ociVersion: '1.0.2-dev', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } })),
+              },
+            },
           },
-        }, ns).catch((e: grpc.ServiceError) => {
+          ns,
+        ).catch((e: grpc.ServiceError) => {
           if (e.code !== 6) throw e;
         }),
       ),

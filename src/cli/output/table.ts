@@ -6,7 +6,16 @@ export function alignTabs(lines: readonly string[]): string {
   const rows = lines.map((l) => l.split('\t'));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => i < r.length - 1 && (widths[i] = Math.max(widths[i] ?? 0, width(c))));
-  return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c + ' '.repeat((widths[i] ?? 0) - width(c) + 3) : c)).join('').replace(/\s+$/, '')).join('\n') + (rows.length ? '\n' : '');
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i < r.length - 1 ? c + ' '.repeat((widths[i] ?? 0) - width(c) + 3) : c))
+          .join('')
+          .replace(/\s+$/, ''),
+      )
+      .join('\n') + (rows.length ? '\n' : '')
+  );
 }
 
 /** Display width: code points (wide characters are rare in these tables). */

@@ -32,7 +32,11 @@ export function str(v: Value): string {
   if (typeof v === 'string') return v;
   if (Array.isArray(v)) return `[${v.map(str).join(' ')}]`;
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return `map[${Object.keys(v).sort().map((k) => `${k}:${str((v as Record<string, Value>)[k])}`).join(' ')}]`;
+  if (typeof v === 'object')
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${str((v as Record<string, Value>)[k])}`)
+      .join(' ')}]`;
   return String(v);
 }
 
@@ -89,7 +93,8 @@ function field(dot: Value, path: string, args: Value[]): Value {
   const parts = path.split('.').filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (v === null || typeof v !== 'object') throw new TemplateError(`template: can't evaluate field ${p} in type ${v === null || v === undefined ? 'nil' : typeof v}`);
+    if (v === null || typeof v !== 'object')
+      throw new TemplateError(`template: can't evaluate field ${p} in type ${v === null || v === undefined ? 'nil' : typeof v}`);
     if (!(p in (v as object))) throw new TemplateError(`template: can't evaluate field ${p}`);
     const next = (v as Record<string, Value>)[p];
     v = typeof next === 'function' ? (i === parts.length - 1 ? (next as Fn).apply(v, args) : (next as Fn).call(v)) : next;
@@ -114,7 +119,8 @@ function evalCommand(ws: string[], dot: Value, piped: Value[]): Value {
   if (head.startsWith('.') && head !== '.') return field(dot, head, args);
   const fn = FUNCS[head];
   if (fn) return fn(...args);
-  if (['range', 'if', 'with', 'end', 'else', 'define', 'template', 'block'].includes(head) || head.startsWith('$')) throw new TemplateError(`template: "${head}" is not supported by berth's --format (fields, pipelines and functions are)`);
+  if (['range', 'if', 'with', 'end', 'else', 'define', 'template', 'block'].includes(head) || head.startsWith('$'))
+    throw new TemplateError(`template: "${head}" is not supported by berth's --format (fields, pipelines and functions are)`);
   if (rest.length || piped.length) throw new TemplateError(`template: function "${head}" not defined`);
   return operand(head, dot);
 }

@@ -26,7 +26,10 @@ export const ago = (d: Date | undefined, now = Date.now()) => (d ? `${humanDurat
 /** Go's time.Time String() as docker/cli prints CreatedAt: `2024-01-02 15:04:05 +0000 UTC`. */
 export function goTime(d: Date | undefined): string {
   if (!d) return '';
-  return `${d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
+  return `${d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} +0000 UTC`;
 }
 
 const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/;
@@ -47,6 +50,7 @@ export function parseTimeArg(v: string, flag: string, now = Date.now()): Date | 
   if (/^\d+(\.\d+)?$/.test(s)) return new Date(Math.floor(Number(s) * 1000));
   const withZone = /^\d{4}-\d\d-\d\d$/.test(s) ? `${s}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(s.slice(10)) ? s : `${s}Z`;
   const t = Date.parse(withZone);
-  if (Number.isNaN(t)) throw new CliError(`invalid value for ${flag}: ${JSON.stringify(v)} (a time such as 2024-01-02T15:04:05Z, Unix seconds, or a duration such as 10m)`, 125);
+  if (Number.isNaN(t))
+    throw new CliError(`invalid value for ${flag}: ${JSON.stringify(v)} (a time such as 2024-01-02T15:04:05Z, Unix seconds, or a duration such as 10m)`, 125);
   return new Date(t);
 }

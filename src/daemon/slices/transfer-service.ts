@@ -14,7 +14,11 @@ export const transferServiceSlice: Slice = {
   provides: [],
   plugins: () => [
     { type: 'io.containerd.streaming.v1', id: 'manager' },
-    { type: 'io.containerd.transfer.v1', id: 'local', requires: ['io.containerd.content.v1', 'io.containerd.metadata.v1', 'io.containerd.snapshotter.v1', 'io.containerd.differ.v1'] },
+    {
+      type: 'io.containerd.transfer.v1',
+      id: 'local',
+      requires: ['io.containerd.content.v1', 'io.containerd.metadata.v1', 'io.containerd.snapshotter.v1', 'io.containerd.differ.v1'],
+    },
     { type: 'io.containerd.grpc.v1', id: 'streaming', requires: ['io.containerd.streaming.v1'] },
     { type: 'io.containerd.grpc.v1', id: 'transfer', requires: ['io.containerd.transfer.v1', 'io.containerd.streaming.v1'] },
   ],

@@ -27,7 +27,11 @@ export function hostsConfig(c: Config['registry']): HostsConfig {
         throw new Error(`config: registry.hosts[${JSON.stringify(name)}].ca ${h.ca}: ${(e as Error).message}`, { cause: e });
       }
     }
-    hosts[name] = { ...(h.plainHttp !== undefined ? { plainHttp: h.plainHttp } : {}), ...(h.skipVerify !== undefined ? { skipVerify: h.skipVerify } : {}), ...(ca ? { ca } : {}) };
+    hosts[name] = {
+      ...(h.plainHttp !== undefined ? { plainHttp: h.plainHttp } : {}),
+      ...(h.skipVerify !== undefined ? { skipVerify: h.skipVerify } : {}),
+      ...(ca ? { ca } : {}),
+    };
   }
   return { insecure: c.insecure, hosts };
 }
@@ -65,7 +69,14 @@ export const transferSlice: Slice = {
       TRANSFER,
       new TransferService(stores, {
         registry: (o = {}) =>
-          new RegistryClient({ hosts, credentials: chainCredentials(o.credentials, fromDockerConfig), headers: o.headers, plainHttp: o.plainHttp, log, userAgent: 'berth/0.1 (containerd-compatible)' }),
+          new RegistryClient({
+            hosts,
+            credentials: chainCredentials(o.credentials, fromDockerConfig),
+            headers: o.headers,
+            plainHttp: o.plainHttp,
+            log,
+            userAgent: 'berth/0.1 (containerd-compatible)',
+          }),
         maxConcurrentDownloads: ctx.config.transfer.maxConcurrentDownloads,
         maxConcurrentUploads: ctx.config.transfer.maxConcurrentUploads,
         leaseExpiryMs: ctx.config.transfer.leaseExpiryHours * 3600_000,

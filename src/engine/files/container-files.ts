@@ -51,7 +51,12 @@ type IdMap = Array<{ containerID: number; hostID: number; size: number }>;
  */
 async function usernsOf(r: EngineRecord): Promise<{ uidMap: IdMap; gidMap: IdMap } | undefined> {
   if (!live(r)) return undefined;
-  const parse = (t: string): IdMap => t.trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number)).map(([c, h, n]) => ({ containerID: c!, hostID: h!, size: n! }));
+  const parse = (t: string): IdMap =>
+    t
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .map(([c, h, n]) => ({ containerID: c!, hostID: h!, size: n! }));
   const uidMap = parse(await readFile(`/proc/${r.state.pid}/uid_map`, 'utf8'));
   if (uidMap.length === 1 && uidMap[0]!.containerID === 0 && uidMap[0]!.hostID === 0 && uidMap[0]!.size === 4294967295) return undefined;
   return { uidMap, gidMap: parse(await readFile(`/proc/${r.state.pid}/gid_map`, 'utf8')) };
@@ -103,7 +108,8 @@ export async function copyTo(
   // Under berthd's --userns-remap a container's layer keeps host ids (what it wrote) over idmapped
   // image layers, and its running root is idmapped: writing there with the right owners is not
   // done yet.
-  if (d.tasks.opts.usernsRemap && r.hostConfig.networkMode !== 'host') throw notImplemented(`container ${r.name}: cp into a container under berthd's --userns-remap is not supported yet`);
+  if (d.tasks.opts.usernsRemap && r.hostConfig.networkMode !== 'host')
+    throw notImplemented(`container ${r.name}: cp into a container under berthd's --userns-remap is not supported yet`);
   const run = async (cur: EngineRecord) => {
     const src = await rootfsOf(d, ctx, cur, { readonly: false, volumes: true });
     await d.rootfs.extract(src, dest, tar, { ...(chown ? { chown } : {}), ...(o.signal ? { signal: o.signal } : {}) });

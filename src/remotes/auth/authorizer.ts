@@ -51,7 +51,8 @@ export class Authorizer {
     const creds = h.credentials;
     if (creds && 'header' in creds) return creds.header;
     if (h.challenge.scheme === 'basic') {
-      if (!creds || !('password' in creds)) throw permissionDenied(`registry ${host.name}: requires basic authentication and no username/password was found for it`);
+      if (!creds || !('password' in creds))
+        throw permissionDenied(`registry ${host.name}: requires basic authentication and no username/password was found for it`);
       return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
     }
     const all = [...new Set(scopes)].sort();
@@ -85,7 +86,10 @@ export class Authorizer {
   async unauthorized(host: RegistryHost, wwwAuthenticate: string | undefined, scopes: readonly string[], what: string): Promise<string[]> {
     const challenges = parseChallenges(wwwAuthenticate);
     const c = challenges.find((x) => x.scheme === 'bearer') ?? challenges.find((x) => x.scheme === 'basic');
-    if (!c) throw permissionDenied(`${what}: 401 Unauthorized without a supported WWW-Authenticate challenge (${JSON.stringify((wwwAuthenticate ?? '').slice(0, 200))})`);
+    if (!c)
+      throw permissionDenied(
+        `${what}: 401 Unauthorized without a supported WWW-Authenticate challenge (${JSON.stringify((wwwAuthenticate ?? '').slice(0, 200))})`,
+      );
     const prev = this.hosts.get(host.name);
     if (prev && prev.challenge.scheme === c.scheme && prev.challenge.params.realm === c.params.realm) {
       prev.challenge = c;
@@ -102,7 +106,8 @@ export class Authorizer {
     const h = this.hosts.get(host.name);
     const err = parseChallenges(wwwAuthenticate).find((c) => c.params.error)?.params;
     const detail = err ? ` (${err.error}${err.error_description ? `: ${err.error_description}` : ''})` : '';
-    if (!h?.credentials) return permissionDenied(`${what}: 401 Unauthorized: ${host.name} requires authentication and no credentials were found for it${detail}`);
+    if (!h?.credentials)
+      return permissionDenied(`${what}: 401 Unauthorized: ${host.name} requires authentication and no credentials were found for it${detail}`);
     return permissionDenied(`${what}: 401 Unauthorized: the credentials for ${host.name} were rejected${detail}`);
   }
 
@@ -121,9 +126,20 @@ export class Authorizer {
     const t0 = this.now();
     let res;
     if (creds && 'identityToken' in creds) {
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'berth', ...(service ? { service } : {}) });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'berth',
+        ...(service ? { service } : {}),
+      });
       if (scopes.length) form.set('scope', scopes.join(' '));
-      res = await this.o.http.request({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()), signal });
+      res = await this.o.http.request({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: Buffer.from(form.toString()),
+        signal,
+      });
     } else {
       if (service) url.searchParams.set('service', service);
       for (const s of scopes) url.searchParams.append('scope', s);

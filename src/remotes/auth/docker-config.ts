@@ -47,7 +47,10 @@ export interface DockerConfigOptions {
 
 /** `https://index.docker.io/v1/` → `docker.io`; `http://host:5000/x` → `host:5000`. */
 function keyHost(key: string): string {
-  const h = key.replace(/^[a-z]+:\/\//i, '').split('/')[0]!.toLowerCase();
+  const h = key
+    .replace(/^[a-z]+:\/\//i, '')
+    .split('/')[0]!
+    .toLowerCase();
   return h === 'index.docker.io' || h === 'registry-1.docker.io' ? DEFAULT_DOMAIN : h;
 }
 
@@ -89,7 +92,11 @@ function fromEntry(path: string, key: string, e: z.infer<typeof AuthEntrySchema>
 }
 
 /** Runs `docker-credential-<name> get`; undefined when it has nothing for the host. */
-export function runCredentialHelper(name: string, host: string, opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; configuredBy: string }): Promise<Credentials | undefined> {
+export function runCredentialHelper(
+  name: string,
+  host: string,
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; configuredBy: string },
+): Promise<Credentials | undefined> {
   const bin = `docker-credential-${name}`;
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) return Promise.reject(invalidArgument(`credential helper ${JSON.stringify(name)} (${opts.configuredBy}): invalid name`));
   return new Promise((resolve, reject) => {
@@ -102,7 +109,8 @@ export function runCredentialHelper(name: string, host: string, opts: { env?: No
     child.stdin.on('error', () => undefined);
     child.on('error', (e) => {
       clearTimeout(timer);
-      if (errnoCode(e) === 'ENOENT') reject(failedPrecondition(`credential helper ${bin} not found in PATH (${opts.configuredBy}); install it or remove it from the config`, { cause: e }));
+      if (errnoCode(e) === 'ENOENT')
+        reject(failedPrecondition(`credential helper ${bin} not found in PATH (${opts.configuredBy}); install it or remove it from the config`, { cause: e }));
       else reject(unavailable(`credential helper ${bin}: ${(e as Error).message}`, { cause: e }));
     });
     child.on('close', (code, signal) => {

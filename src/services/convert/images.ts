@@ -6,7 +6,13 @@ import { descriptorFromProto, descriptorToProto, toTimestamp } from './common';
 export type { ImageProto };
 
 export function imageToProto(i: Image): ImageProto {
-  return { name: i.name, labels: { ...i.labels }, target: descriptorToProto(i.target), created_at: toTimestamp(i.createdAt), updated_at: toTimestamp(i.updatedAt) };
+  return {
+    name: i.name,
+    labels: { ...i.labels },
+    target: descriptorToProto(i.target),
+    created_at: toTimestamp(i.createdAt),
+    updated_at: toTimestamp(i.updatedAt),
+  };
 }
 
 /** created_at/updated_at from clients are ignored: ctr sends year 0001, the store sets them. */

@@ -5,7 +5,14 @@ import { fromTimestamp, toTimestamp } from './common';
 export type { InfoProto };
 
 export function infoToProto(i: Info): InfoProto {
-  return { name: i.name, parent: i.parent ?? '', kind: i.kind, created_at: toTimestamp(i.createdAt), updated_at: toTimestamp(i.updatedAt), labels: { ...i.labels } };
+  return {
+    name: i.name,
+    parent: i.parent ?? '',
+    kind: i.kind,
+    created_at: toTimestamp(i.createdAt),
+    updated_at: toTimestamp(i.updatedAt),
+    labels: { ...i.labels },
+  };
 }
 
 /** Only name and labels matter on the way in (Update). */

@@ -35,11 +35,26 @@ export function destinationFromProto(s: ImageStore): ImageDestination {
 }
 
 export function unpacksFromProto(s: ImageStore): UnpackRequest[] {
-  return s.unpacks.map((u) => ({ ...(platformFromProto(u.platform) ? { platform: platformFromProto(u.platform) } : {}), ...(u.snapshotter ? { snapshotter: u.snapshotter } : {}) }));
+  return s.unpacks.map((u) => ({
+    ...(platformFromProto(u.platform) ? { platform: platformFromProto(u.platform) } : {}),
+    ...(u.snapshotter ? { snapshotter: u.snapshotter } : {}),
+  }));
 }
 
 /** Headers a client may not set on registry requests: the HTTP client owns framing and the host. */
-const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'proxy-authorization', 'proxy-connection']);
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
@@ -49,9 +64,16 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export function resolverFromProto(r: RegistryResolver | undefined): { headers?: Record<string, string>; plainHttp?: boolean } {
   if (!r) return {};
-  if (r.host_dir) throw notImplemented(`RegistryResolver.host_dir ${JSON.stringify(r.host_dir)}: hosts.toml directories are not supported by berth; configure registry.hosts in berthd's config file`);
-  if (r.http_debug !== 'DISABLED' || r.logs_stream) throw notImplemented('RegistryResolver.http_debug: HTTP debugging to the client is not supported by berth (berthd --log-level debug logs registry requests)');
-  if (r.default_scheme && r.default_scheme !== 'http' && r.default_scheme !== 'https') throw invalidArgument(`RegistryResolver.default_scheme ${JSON.stringify(r.default_scheme)}: must be http or https`);
+  if (r.host_dir)
+    throw notImplemented(
+      `RegistryResolver.host_dir ${JSON.stringify(r.host_dir)}: hosts.toml directories are not supported by berth; configure registry.hosts in berthd's config file`,
+    );
+  if (r.http_debug !== 'DISABLED' || r.logs_stream)
+    throw notImplemented(
+      'RegistryResolver.http_debug: HTTP debugging to the client is not supported by berth (berthd --log-level debug logs registry requests)',
+    );
+  if (r.default_scheme && r.default_scheme !== 'http' && r.default_scheme !== 'https')
+    throw invalidArgument(`RegistryResolver.default_scheme ${JSON.stringify(r.default_scheme)}: must be http or https`);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(r.headers)) {
     if (!TOKEN.test(k)) throw invalidArgument(`RegistryResolver.headers: ${JSON.stringify(k.slice(0, 100))} is not a valid header name`);

@@ -42,7 +42,8 @@ export function credentialsOverStream(s: AnyStream, reference: string): Credenti
     await s.send(packAny(AUTH_REQUEST, { host, reference, wwwauthenticate: [formatChallenge(challenge)] }));
     const m = await s.recv();
     if (!m) throw permissionDenied(`registry ${host}: the client's auth stream ended without answering for ${reference}`);
-    if (m.type_url.replace(/^.*\//, '') !== AUTH_RESPONSE) throw invalidArgument(`auth stream: expected ${AUTH_RESPONSE}, got ${JSON.stringify(m.type_url.slice(0, 200))}`);
+    if (m.type_url.replace(/^.*\//, '') !== AUTH_RESPONSE)
+      throw invalidArgument(`auth stream: expected ${AUTH_RESPONSE}, got ${JSON.stringify(m.type_url.slice(0, 200))}`);
     return credentialsOf(codecOf(AUTH_RESPONSE).decode(m.value) as AuthResponse);
   };
   return (host, challenge) => {

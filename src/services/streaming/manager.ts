@@ -79,7 +79,8 @@ export class StreamManager {
   /** The stream for one use; NotFound when there is none, FailedPrecondition when another transfer has it. */
   take(ns: string, id: string, what: string): AnyStream {
     const entry = this.streams.get(`${ns}\0${id}`);
-    if (!entry || entry.stream.ended) throw notFound(`${what} stream ${JSON.stringify(id)}: not found (open it with Streaming/Stream in namespace ${JSON.stringify(ns)} first)`);
+    if (!entry || entry.stream.ended)
+      throw notFound(`${what} stream ${JSON.stringify(id)}: not found (open it with Streaming/Stream in namespace ${JSON.stringify(ns)} first)`);
     if (entry.claimed) throw failedPrecondition(`${what} stream ${JSON.stringify(id)}: already used by another transfer`);
     entry.claimed = true;
     clearTimeout(entry.timer);

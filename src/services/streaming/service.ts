@@ -23,7 +23,8 @@ export function streamingService(log: Logger, manager: StreamManager): ServiceIm
       const first = await it.next();
       if (first.done) return;
       const init = first.value;
-      if (init.type_url.replace(/^.*\//, '') !== STREAM_INIT) throw invalidArgument(`Streaming/Stream: the first message must be ${STREAM_INIT}, got ${JSON.stringify(init.type_url.slice(0, 200))}`);
+      if (init.type_url.replace(/^.*\//, '') !== STREAM_INIT)
+        throw invalidArgument(`Streaming/Stream: the first message must be ${STREAM_INIT}, got ${JSON.stringify(init.type_url.slice(0, 200))}`);
       const { StreamInit } = await import('../../api/gen/containerd/services/streaming/v1/streaming');
       const id = StreamInit.decode(init.value).id;
       if (!id) throw invalidArgument('StreamInit.id: required');

@@ -18,7 +18,10 @@ export function endpoint(any: AnyValue | undefined, role: 'source' | 'destinatio
   if (!any || !any.type_url) throw invalidArgument(`TransferRequest.${role}: required`);
   const type = any.type_url.replace(/^.*\//, '');
   const kind = KINDS.find((k) => PKG + k === type);
-  if (!kind) throw notImplemented(`transfer ${role} ${JSON.stringify(type.slice(0, 200))} is not supported by berth (it handles ${KINDS.map((k) => PKG + k).join(', ')})`);
+  if (!kind)
+    throw notImplemented(
+      `transfer ${role} ${JSON.stringify(type.slice(0, 200))} is not supported by berth (it handles ${KINDS.map((k) => PKG + k).join(', ')})`,
+    );
   try {
     return { kind, v: codecOf(PKG + kind).decode(any.value) } as Endpoint;
   } catch (e) {

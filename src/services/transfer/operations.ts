@@ -12,7 +12,6 @@ import { receiveBytes, sendBytes } from '../streaming/bytes';
 import type { AnyStream, StreamManager } from '../streaming/manager';
 import type { Endpoint } from './endpoints';
 
-
 /** The streams one Transfer call takes, closed when it ends (or when its caller goes away). */
 export class TransferSession {
   private readonly taken: AnyStream[] = [];
@@ -45,7 +44,9 @@ export function operation(src: Endpoint, dst: Endpoint): Operation {
   if (src.kind === 'ImageStore' && dst.kind === 'ImageStore') return (ctx, t, _s, p) => tag(ctx, t, src.v, dst.v, p);
   if (src.kind === 'ImageImportStream' && dst.kind === 'ImageStore') return (ctx, t, s, p) => importArchive(ctx, t, s, src.v, dst.v, p);
   if (src.kind === 'ImageStore' && dst.kind === 'ImageExportStream') return (ctx, t, s, p) => exportArchive(ctx, t, s, src.v, dst.v, p);
-  throw notImplemented(`transfer from ${src.kind} to ${dst.kind} is not implemented (berth: OCIRegistry→ImageStore pull, ImageStore→OCIRegistry push, ImageStore→ImageStore tag, ImageImportStream→ImageStore import, ImageStore→ImageExportStream export)`);
+  throw notImplemented(
+    `transfer from ${src.kind} to ${dst.kind} is not implemented (berth: OCIRegistry→ImageStore pull, ImageStore→OCIRegistry push, ImageStore→ImageStore tag, ImageImportStream→ImageStore import, ImageStore→ImageExportStream export)`,
+  );
 }
 
 function registryOptions(session: TransferSession, reg: OCIRegistry) {
@@ -80,7 +81,13 @@ async function pull(ctx: Ctx, t: TransferService, session: TransferSession, reg:
 async function push(ctx: Ctx, t: TransferService, session: TransferSession, store: ImageStore, reg: OCIRegistry, onProgress?: ProgressFn): Promise<void> {
   if (!store.name) throw invalidArgument('ImageStore.name (the image to push): required');
   const registry = registryOptions(session, reg);
-  await t.push(ctx, { name: store.name, ref: reg.reference, ...(store.platforms.length ? { platforms: platformsFromProto(store.platforms) } : {}), ...registry, onProgress });
+  await t.push(ctx, {
+    name: store.name,
+    ref: reg.reference,
+    ...(store.platforms.length ? { platforms: platformsFromProto(store.platforms) } : {}),
+    ...registry,
+    onProgress,
+  });
 }
 
 async function tag(ctx: Ctx, t: TransferService, src: ImageStore, dst: ImageStore, onProgress?: ProgressFn): Promise<void> {
@@ -88,7 +95,14 @@ async function tag(ctx: Ctx, t: TransferService, src: ImageStore, dst: ImageStor
   for (const img of await t.tagAs(ctx, src.name, destinationFromProto(dst))) onProgress?.({ event: 'saved', name: img.name, desc: img.target });
 }
 
-async function importArchive(ctx: Ctx, t: TransferService, session: TransferSession, imp: ImageImportStream, store: ImageStore, onProgress?: ProgressFn): Promise<void> {
+async function importArchive(
+  ctx: Ctx,
+  t: TransferService,
+  session: TransferSession,
+  imp: ImageImportStream,
+  store: ImageStore,
+  onProgress?: ProgressFn,
+): Promise<void> {
   if (!imp.stream) throw invalidArgument('ImageImportStream.stream: required');
   if (imp.force_compress) throw notImplemented('ImageImportStream.force_compress: compressing imported layers is not supported by berth');
   const dest = destinationFromProto(store);
@@ -105,25 +119,41 @@ async function importArchive(ctx: Ctx, t: TransferService, session: TransferSess
 function exportFormat(mediaType: string): 'oci' | 'docker' {
   if (!mediaType || mediaType === OCI_ARCHIVE_MEDIA_TYPE) return 'oci';
   if (mediaType === DOCKER_ARCHIVE_MEDIA_TYPE) return 'docker';
-  throw invalidArgument(`ImageExportStream.media_type ${JSON.stringify(mediaType.slice(0, 200))}: berth writes ${OCI_ARCHIVE_MEDIA_TYPE} (the default) or ${DOCKER_ARCHIVE_MEDIA_TYPE}`);
+  throw invalidArgument(
+    `ImageExportStream.media_type ${JSON.stringify(mediaType.slice(0, 200))}: berth writes ${OCI_ARCHIVE_MEDIA_TYPE} (the default) or ${DOCKER_ARCHIVE_MEDIA_TYPE}`,
+  );
 }
 
-async function exportArchive(ctx: Ctx, t: TransferService, session: TransferSession, store: ImageStore, exp: ImageExportStream, onProgress?: ProgressFn): Promise<void> {
+async function exportArchive(
+  ctx: Ctx,
+  t: TransferService,
+  session: TransferSession,
+  store: ImageStore,
+  exp: ImageExportStream,
+  onProgress?: ProgressFn,
+): Promise<void> {
   if (!exp.stream) throw invalidArgument('ImageExportStream.stream: required');
-  const names = [store.name, ...store.extra_references.map((r) => {
-    if (r.is_prefix) throw notImplemented(`export: prefix references (${JSON.stringify(r.name)}) are not supported; name each image`);
-    return r.name;
-  })].filter(Boolean);
+  const names = [
+    store.name,
+    ...store.extra_references.map((r) => {
+      if (r.is_prefix) throw notImplemented(`export: prefix references (${JSON.stringify(r.name)}) are not supported; name each image`);
+      return r.name;
+    }),
+  ].filter(Boolean);
   if (!names.length) throw invalidArgument('export: the source ImageStore names no image');
   const format = exportFormat(exp.media_type);
   const out = sendBytes(session.take(exp.stream, 'export'), 'export', session.log);
-  await t.export(ctx, {
-    names,
-    format,
-    ...(exp.platforms.length ? { platforms: platformsFromProto(exp.platforms) } : {}),
-    allPlatforms: exp.all_platforms,
-    skipCompatibilityManifest: exp.skip_compatibility_manifest,
-    skipNonDistributable: exp.skip_non_distributable,
-    onProgress,
-  }, out);
+  await t.export(
+    ctx,
+    {
+      names,
+      format,
+      ...(exp.platforms.length ? { platforms: platformsFromProto(exp.platforms) } : {}),
+      allPlatforms: exp.all_platforms,
+      skipCompatibilityManifest: exp.skip_compatibility_manifest,
+      skipNonDistributable: exp.skip_non_distributable,
+      onProgress,
+    },
+    out,
+  );
 }

@@ -19,10 +19,7 @@ import { MONITOR_SOCKET } from './paths';
 
 export type AttachStream = 'stdin' | 'stdout' | 'stderr';
 
-export type AttachEvent =
-  | { kind: 'stdout' | 'stderr'; data: Buffer }
-  | { kind: 'dropped'; bytes: number }
-  | { kind: 'exit'; exit: ExitStatus };
+export type AttachEvent = { kind: 'stdout' | 'stderr'; data: Buffer } | { kind: 'dropped'; bytes: number } | { kind: 'exit'; exit: ExitStatus };
 
 export interface AttachSession {
   /** The process has a terminal (stdout and stderr are one stream, `stdout`). */
@@ -192,7 +189,10 @@ export function openAttach(stateDir: string, streams: readonly AttachStream[], w
       } catch (e) {
         return fail(internal(`${what}: bad attach answer`, { cause: e }));
       }
-      if (ans.ok !== true) return fail(typeof ans.errno === 'number' ? errnoToError(ans.errno, what, String(ans.msg ?? 'attach failed')) : failedPrecondition(`${what}: attach failed`));
+      if (ans.ok !== true)
+        return fail(
+          typeof ans.errno === 'number' ? errnoToError(ans.errno, what, String(ans.msg ?? 'attach failed')) : failedPrecondition(`${what}: attach failed`),
+        );
       s = new Session(sock, ans.tty === true, ans.stdin === true, what);
       resolve(s);
       if (line.length > nl + 1) s.feed(line.subarray(nl + 1));

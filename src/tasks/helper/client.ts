@@ -77,7 +77,10 @@ class SyncReader {
   /** The raw exit record, or undefined once the connection ended without one. */
   readonly exit = new Promise<unknown>((resolve) => (this.gotExit = resolve));
 
-  constructor(sock: Socket, private readonly what: string) {
+  constructor(
+    sock: Socket,
+    private readonly what: string,
+  ) {
     sock.setEncoding('utf8');
     sock.on('data', (chunk: string) => this.onData(chunk));
     sock.on('end', () => this.finish());

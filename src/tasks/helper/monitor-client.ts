@@ -77,7 +77,10 @@ export interface RequestOptions {
 }
 
 export class MonitorClient {
-  constructor(readonly stateDir: string, readonly what = `task ${stateDir}`) {}
+  constructor(
+    readonly stateDir: string,
+    readonly what = `task ${stateDir}`,
+  ) {}
 
   get socketPath(): string {
     return join(this.stateDir, MONITOR_SOCKET);

@@ -5,8 +5,16 @@
  */
 import { z } from 'zod';
 
-const absPath = z.string().min(1).max(4095).regex(/^\//, 'must be an absolute path').refine((s) => !s.includes('\0'), 'NUL');
-const str = z.string().max(65535).refine((s) => !s.includes('\0'), 'must not contain NUL');
+const absPath = z
+  .string()
+  .min(1)
+  .max(4095)
+  .regex(/^\//, 'must be an absolute path')
+  .refine((s) => !s.includes('\0'), 'NUL');
+const str = z
+  .string()
+  .max(65535)
+  .refine((s) => !s.includes('\0'), 'must not contain NUL');
 const u32 = z.number().int().min(0).max(0xffffffff);
 /** rlimits are u64; JSON numbers above 2^53 arrive imprecise, so accept bigint too. */
 const u64 = z.union([z.number().int().min(0), z.bigint().min(0n).max(0xffffffffffffffffn)]);
@@ -85,7 +93,15 @@ export const LaunchPlanSchema = z.strictObject({
     .default([]),
   hostname: str.max(64).optional(),
   domainname: str.max(64).optional(),
-  sysctls: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/).refine((k) => !k.includes('..')), str).default({}),
+  sysctls: z
+    .record(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/)
+        .refine((k) => !k.includes('..')),
+      str,
+    )
+    .default({}),
   rlimits: z.array(z.strictObject({ type: z.number().int().min(0).max(15), soft: u64, hard: u64 })).default([]),
   oomScoreAdj: z.number().int().min(-1000).max(1000).optional(),
   user: z
@@ -94,9 +110,7 @@ export const LaunchPlanSchema = z.strictObject({
   cwd: absPath.default('/'),
   args: z.array(str).min(1),
   env: z.array(str).default([]),
-  capabilities: z
-    .strictObject({ bounding: capList, effective: capList, permitted: capList, inheritable: capList, ambient: capList })
-    .optional(),
+  capabilities: z.strictObject({ bounding: capList, effective: capList, permitted: capList, inheritable: capList, ambient: capList }).optional(),
   noNewPrivileges: z.boolean().default(false),
   terminal: z.boolean().default(false),
   consoleSize: z.strictObject({ width: u32.max(65535), height: u32.max(65535) }).optional(),
@@ -119,24 +133,37 @@ export const LaunchPlanSchema = z.strictObject({
   /** A compiled seccomp filter (SeccompCompiler): the child loads it just before exec. */
   seccomp: z
     .strictObject({
-      program: z
-        .instanceof(Buffer)
-        .refine((b) => b.length >= 8 && b.length % 8 === 0 && b.length <= 8 * 4096, 'a BPF program of 1 to 4096 instructions'),
+      program: z.instanceof(Buffer).refine((b) => b.length >= 8 && b.length % 8 === 0 && b.length <= 8 * 4096, 'a BPF program of 1 to 4096 instructions'),
       // SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW
-      flags: z.number().int().refine((f) => (f & ~6) === 0, 'only the LOG and SPEC_ALLOW flags'),
+      flags: z
+        .number()
+        .int()
+        .refine((f) => (f & ~6) === 0, 'only the LOG and SPEC_ALLOW flags'),
     })
     .optional(),
   capture: CaptureSchema.optional(),
   resources: z
     .strictObject({
-      memory: z.strictObject({ limit: z.number().int().positive().optional(), reservation: z.number().int().positive().optional(), swap: z.number().int().positive().optional() }).optional(),
+      memory: z
+        .strictObject({
+          limit: z.number().int().positive().optional(),
+          reservation: z.number().int().positive().optional(),
+          swap: z.number().int().positive().optional(),
+        })
+        .optional(),
       cpu: z
         .strictObject({
           shares: z.number().int().min(2).max(262144).optional(),
           quota: z.number().int().min(-1).optional(),
           period: z.number().int().min(1000).max(1000000).optional(),
-          cpus: z.string().regex(/^[0-9,-]*$/).optional(),
-          mems: z.string().regex(/^[0-9,-]*$/).optional(),
+          cpus: z
+            .string()
+            .regex(/^[0-9,-]*$/)
+            .optional(),
+          mems: z
+            .string()
+            .regex(/^[0-9,-]*$/)
+            .optional(),
         })
         .optional(),
       pids: z.strictObject({ limit: z.number().int().positive() }).optional(),
@@ -166,7 +193,10 @@ export const LaunchPlanSchema = z.strictObject({
             type: z.enum(['a', 'b', 'c']).default('a'),
             major: z.number().int().min(-1).default(-1),
             minor: z.number().int().min(-1).default(-1),
-            access: z.string().regex(/^[rwm]{1,3}$/).default('rwm'),
+            access: z
+              .string()
+              .regex(/^[rwm]{1,3}$/)
+              .default('rwm'),
           }),
         )
         .default([]),
@@ -197,7 +227,12 @@ export function validatePlan(input: LaunchPlanInput): LaunchPlan {
 export function withLaunchParts(plan: LaunchPlan, parts: { rootfsMounts: unknown; stdio: unknown; capture?: unknown }): LaunchPlan {
   if (!validatedPlans.has(plan)) throw new TypeError('withLaunchParts: the plan was not validated');
   const shape = LaunchPlanSchema.shape;
-  const out = { ...plan, rootfsMounts: shape.rootfsMounts.parse(parts.rootfsMounts), stdio: shape.stdio.parse(parts.stdio), capture: shape.capture.parse(parts.capture) };
+  const out = {
+    ...plan,
+    rootfsMounts: shape.rootfsMounts.parse(parts.rootfsMounts),
+    stdio: shape.stdio.parse(parts.stdio),
+    capture: shape.capture.parse(parts.capture),
+  };
   validatedPlans.add(out);
   return out;
 }
@@ -287,7 +322,10 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
       for (const o of m.options) n.put('option', o);
     });
   for (const ns of p.namespaces) w.nested('ns', (n) => n.put('type', ns.type).opt('path', ns.path));
-  for (const [key, maps] of [['uid_map', p.uidMappings], ['gid_map', p.gidMappings]] as const)
+  for (const [key, maps] of [
+    ['uid_map', p.uidMappings],
+    ['gid_map', p.gidMappings],
+  ] as const)
     for (const m of maps) w.nested(key, (n) => n.put('container', m.containerID).put('host', m.hostID).put('size', m.size));
   for (const m of p.mounts)
     w.nested('mount', (n) => {
@@ -333,7 +371,9 @@ export function encodeParsedPlan(p: LaunchPlan): Buffer {
   w.opt('cpuset_cpus', r.cpu?.cpus).opt('cpuset_mems', r.cpu?.mems).opt('pids_limit', r.pids?.limit);
   w.opt('io_weight', r.io?.weight);
   for (const d of r.io?.devices ?? [])
-    w.nested('io_device', (n) => n.put('major', d.major).put('minor', d.minor).opt('weight', d.weight).opt('rbps', d.rbps).opt('wbps', d.wbps).opt('riops', d.riops).opt('wiops', d.wiops));
+    w.nested('io_device', (n) =>
+      n.put('major', d.major).put('minor', d.minor).opt('weight', d.weight).opt('rbps', d.rbps).opt('wbps', d.wbps).opt('riops', d.riops).opt('wiops', d.wiops),
+    );
   for (const d of r.devices)
     w.nested('dev_rule', (n) => n.put('allow', d.allow).put('type', d.type).put('major', d.major).put('minor', d.minor).put('access', d.access));
   if (p.seccomp) {

@@ -86,8 +86,9 @@ function stubInsns(arches: ArchMax[]): Insn[] {
 function assemble(insns: Insn[]): Buffer {
   const at = new Map<string, number>();
   let n = 0;
-  for (const i of insns) if ('label' in i) at.set(i.label, n);
-  else n++;
+  for (const i of insns)
+    if ('label' in i) at.set(i.label, n);
+    else n++;
   const out = Buffer.alloc(n * 8);
   const le = endianness() === 'LE';
   let pc = 0;

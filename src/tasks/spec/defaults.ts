@@ -6,13 +6,34 @@
 import type { OciSpec } from './types';
 
 export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID',
-  'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
 ];
 
 export const DEFAULT_MASKED_PATHS: readonly string[] = [
-  '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/sys/devices/virtual/powercap', '/proc/scsi',
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
+  '/proc/scsi',
 ];
 
 export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
@@ -64,12 +85,27 @@ export function defaultSpec(opts: DefaultSpecOptions): OciSpec {
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
       cgroupsPath: `/${opts.namespace ?? 'default'}/${opts.id}`,
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }, { type: 'cgroup' }],
-      devices: [dev('/dev/null', 1, 3), dev('/dev/random', 1, 8), dev('/dev/full', 1, 7), dev('/dev/tty', 5, 0), dev('/dev/zero', 1, 5), dev('/dev/urandom', 1, 9)],
+      devices: [
+        dev('/dev/null', 1, 3),
+        dev('/dev/random', 1, 8),
+        dev('/dev/full', 1, 7),
+        dev('/dev/tty', 5, 0),
+        dev('/dev/zero', 1, 5),
+        dev('/dev/urandom', 1, 9),
+      ],
       resources: {
         devices: [
           { allow: false, access: 'rwm' },
-          allow(1, 3), allow(1, 8), allow(1, 7), allow(5, 0), allow(1, 5), allow(1, 9),
-          allow(5, 1), allow(136, null), allow(5, 2), allow(10, 200),
+          allow(1, 3),
+          allow(1, 8),
+          allow(1, 7),
+          allow(5, 0),
+          allow(1, 5),
+          allow(1, 9),
+          allow(5, 1),
+          allow(136, null),
+          allow(5, 2),
+          allow(10, 200),
         ],
       },
     },

@@ -75,7 +75,9 @@ function collectUnsupported(spec: OciSpec): string[] {
       for (const k of ['hugepageLimits', 'network', 'rdma', 'unified'] as const) check(`linux.resources.${k}`, r[k]);
       check('linux.resources.blockIO.leafWeight', r.blockIO?.leafWeight);
       (r.blockIO?.weightDevice ?? []).forEach((d, i) => check(`linux.resources.blockIO.weightDevice[${i}].leafWeight`, d.leafWeight));
-      if (r.memory) for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'] as const) check(`linux.resources.memory.${k}`, r.memory[k]);
+      if (r.memory)
+        for (const k of ['kernel', 'kernelTCP', 'swappiness', 'disableOOMKiller', 'useHierarchy', 'checkBeforeUpdate'] as const)
+          check(`linux.resources.memory.${k}`, r.memory[k]);
       if (r.cpu) for (const k of ['realtimeRuntime', 'realtimePeriod', 'idle', 'burst'] as const) check(`linux.resources.cpu.${k}`, r.cpu[k]);
     }
     for (const ns of l.namespaces ?? []) if (!(NAMESPACE_TYPES as readonly string[]).includes(ns.type)) out.push(`linux.namespaces[type=${ns.type}]`);
@@ -92,7 +94,9 @@ function capList(names: string[] | undefined, field: string): number[] {
 }
 
 /** The process part, shared by create and exec plans. */
-export function processToPlan(p: OciProcess): Pick<LaunchPlanInput, 'args' | 'env' | 'cwd' | 'user' | 'capabilities' | 'rlimits' | 'noNewPrivileges' | 'terminal' | 'consoleSize' | 'oomScoreAdj'> {
+export function processToPlan(
+  p: OciProcess,
+): Pick<LaunchPlanInput, 'args' | 'env' | 'cwd' | 'user' | 'capabilities' | 'rlimits' | 'noNewPrivileges' | 'terminal' | 'consoleSize' | 'oomScoreAdj'> {
   if (p.user.username !== undefined) throw notImplemented('spec process.user.username: resolve it to uid/gid first');
   const caps = p.capabilities;
   return {
@@ -159,7 +163,12 @@ function blockIOToPlan(b: BlockIO): PlanIo {
     return devices.get(key)!;
   };
   for (const d of b.weightDevice ?? []) if (d.weight !== undefined) dev(d.major, d.minor).weight = d.weight;
-  const throttles = [['rbps', b.throttleReadBpsDevice], ['wbps', b.throttleWriteBpsDevice], ['riops', b.throttleReadIOPSDevice], ['wiops', b.throttleWriteIOPSDevice]] as const;
+  const throttles = [
+    ['rbps', b.throttleReadBpsDevice],
+    ['wbps', b.throttleWriteBpsDevice],
+    ['riops', b.throttleReadIOPSDevice],
+    ['wiops', b.throttleWriteIOPSDevice],
+  ] as const;
   for (const [kind, list] of throttles) for (const d of list ?? []) dev(d.major, d.minor)[kind] = d.rate;
   return { weight: b.weight || undefined, devices: [...devices.values()] };
 }
@@ -200,14 +209,30 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
     rootfsReadonly: spec.root?.readonly ?? false,
     rootfsPropagation: l.rootfsPropagation as LaunchPlanInput['rootfsPropagation'],
     rootfsMounts: (opts.rootfsMounts ?? []).map((m) => ({ type: m.type, source: m.source, options: m.options })),
-    namespaces: [...(l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })), ...(remap ? [{ type: 'user' as const }] : [])],
+    namespaces: [
+      ...(l.namespaces ?? []).map((n) => ({ type: n.type as (typeof NAMESPACE_TYPES)[number], path: n.path || undefined })),
+      ...(remap ? [{ type: 'user' as const }] : []),
+    ],
     uidMappings: remap?.uidMappings ?? l.uidMappings ?? [],
     gidMappings: remap?.gidMappings ?? l.gidMappings ?? [],
     rootfsIdmap: remap !== undefined,
-    mounts: (spec.mounts ?? []).map((m) => ({ destination: m.destination, type: m.type ?? (m.options?.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : 'none'), source: m.source ?? 'none', options: m.options ?? [] })),
+    mounts: (spec.mounts ?? []).map((m) => ({
+      destination: m.destination,
+      type: m.type ?? (m.options?.some((o) => o === 'bind' || o === 'rbind') ? 'bind' : 'none'),
+      source: m.source ?? 'none',
+      options: m.options ?? [],
+    })),
     maskedPaths: l.maskedPaths ?? [],
     readonlyPaths: l.readonlyPaths ?? [],
-    devices: withRuncDefaultDevices(l.devices ?? []).map((d) => ({ path: d.path, type: d.type, major: d.major ?? 0, minor: d.minor ?? 0, fileMode: d.fileMode ?? 0o666, uid: d.uid ?? 0, gid: d.gid ?? 0 })),
+    devices: withRuncDefaultDevices(l.devices ?? []).map((d) => ({
+      path: d.path,
+      type: d.type,
+      major: d.major ?? 0,
+      minor: d.minor ?? 0,
+      fileMode: d.fileMode ?? 0o666,
+      uid: d.uid ?? 0,
+      gid: d.gid ?? 0,
+    })),
     hostname: spec.hostname,
     domainname: spec.domainname,
     sysctls: l.sysctl ?? {},
@@ -219,7 +244,13 @@ export function planFromSpec(spec: OciSpec, opts: SpecToPlanOptions): SpecToPlan
     seccomp: seccompPart(opts.seccomp),
     resources: {
       memory: r.memory && { limit: limit(r.memory.limit), reservation: limit(r.memory.reservation), swap: limit(r.memory.swap) },
-      cpu: r.cpu && { shares: limit(r.cpu.shares), quota: r.cpu.quota, period: limit(r.cpu.period), cpus: r.cpu.cpus || undefined, mems: r.cpu.mems || undefined },
+      cpu: r.cpu && {
+        shares: limit(r.cpu.shares),
+        quota: r.cpu.quota,
+        period: limit(r.cpu.period),
+        cpus: r.cpu.cpus || undefined,
+        mems: r.cpu.mems || undefined,
+      },
       pids: r.pids && r.pids.limit > 0 ? { limit: r.pids.limit } : undefined,
       io: r.blockIO && blockIOToPlan(r.blockIO),
       devices: (r.devices ?? []).map((d) => ({ allow: d.allow, type: d.type ?? 'a', major: d.major ?? -1, minor: d.minor ?? -1, access: d.access ?? 'rwm' })),

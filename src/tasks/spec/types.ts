@@ -99,7 +99,9 @@ export const OciResourcesSchema = z.strictObject({
     .strictObject({
       weight: z.number().int().optional(),
       leafWeight: later,
-      weightDevice: z.array(z.strictObject({ major: z.number().int(), minor: z.number().int(), weight: z.number().int().optional(), leafWeight: later })).optional(),
+      weightDevice: z
+        .array(z.strictObject({ major: z.number().int(), minor: z.number().int(), weight: z.number().int().optional(), leafWeight: later }))
+        .optional(),
       throttleReadBpsDevice: z.array(ThrottleDeviceSchema).optional(),
       throttleWriteBpsDevice: z.array(ThrottleDeviceSchema).optional(),
       throttleReadIOPSDevice: z.array(ThrottleDeviceSchema).optional(),

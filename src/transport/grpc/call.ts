@@ -133,7 +133,10 @@ export class ServerCallImpl<Req = unknown, Res = unknown> extends EventEmitter i
       this.feedBacklog();
       if (this.finished || this.waitingBudget) return;
       if (this.readQueue.length !== 1) {
-        this.fail(this.readQueue.length ? UNIMPLEMENTED : INTERNAL, this.readQueue.length ? 'received more than one request message for a unary method' : 'no request message received');
+        this.fail(
+          this.readQueue.length ? UNIMPLEMENTED : INTERNAL,
+          this.readQueue.length ? 'received more than one request message for a unary method' : 'no request message received',
+        );
         return;
       }
       this.request = this.readQueue.shift()!;

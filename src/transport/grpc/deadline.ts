@@ -11,11 +11,14 @@ export class Deadline {
   constructor(ms: number, onExpire: () => void) {
     const at = Date.now() + ms;
     const arm = (left: number) => {
-      this.timer = setTimeout(() => {
-        const rest = at - Date.now();
-        if (rest > 0) arm(rest);
-        else onExpire();
-      }, Math.min(left, MAX_TIMER_MS));
+      this.timer = setTimeout(
+        () => {
+          const rest = at - Date.now();
+          if (rest > 0) arm(rest);
+          else onExpire();
+        },
+        Math.min(left, MAX_TIMER_MS),
+      );
       this.timer.unref();
     };
     arm(ms);

@@ -160,7 +160,8 @@ export function encodeGrpcMessage(details: string, max = MAX_GRPC_MESSAGE): stri
   let cut = -1;
   for (const ch of details) {
     const cp = ch.codePointAt(0)!;
-    const enc = cp >= 0x20 && cp <= 0x7e && cp !== 0x25 ? ch : [...Buffer.from(ch, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('');
+    const enc =
+      cp >= 0x20 && cp <= 0x7e && cp !== 0x25 ? ch : [...Buffer.from(ch, 'utf8')].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('');
     if (cut < 0 && out.length + enc.length > max - ELLIPSIS.length) cut = out.length;
     out += enc;
     if (out.length > max) return out.slice(0, cut) + ELLIPSIS;

@@ -307,7 +307,8 @@ export class H2Connection {
         if (value > MAX_WINDOW) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, 'INITIAL_WINDOW_SIZE above 2^31-1');
         const delta = value - this.peerInitialWindow;
         this.peerInitialWindow = value;
-        for (const s of this.streams.values()) if (!s.widen(delta)) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE overflows stream ${s.id}'s window`);
+        for (const s of this.streams.values())
+          if (!s.widen(delta)) throw new ConnectionError(H2Error.FLOW_CONTROL_ERROR, `INITIAL_WINDOW_SIZE overflows stream ${s.id}'s window`);
         return;
       }
       case Setting.MAX_FRAME_SIZE:

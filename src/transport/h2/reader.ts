@@ -131,8 +131,10 @@ export class FrameReader {
         continue;
       }
       // Refused before its payload is buffered.
-      if (type === Frame.HEADERS && len > this.limits.maxBlock) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block above ${this.limits.maxBlock} bytes`);
-      if (type === Frame.CONTINUATION && this.block && this.block.bytes + len > this.limits.maxBlock) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block above ${this.limits.maxBlock} bytes`);
+      if (type === Frame.HEADERS && len > this.limits.maxBlock)
+        throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block above ${this.limits.maxBlock} bytes`);
+      if (type === Frame.CONTINUATION && this.block && this.block.bytes + len > this.limits.maxBlock)
+        throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block above ${this.limits.maxBlock} bytes`);
       if (type === Frame.SETTINGS && len > MAX_SETTINGS_BYTES) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `SETTINGS of ${len} bytes`);
       if (buf.length - i < 9 + len) {
         if (len > 65536) {
@@ -222,7 +224,8 @@ export class FrameReader {
     const b = this.block!;
     b.bytes += p.length;
     if (b.bytes > this.limits.maxBlock) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block above ${this.limits.maxBlock} bytes`);
-    if (++b.frames > this.limits.maxBlockFrames) throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block in more than ${this.limits.maxBlockFrames} frames`);
+    if (++b.frames > this.limits.maxBlockFrames)
+      throw new ConnectionError(H2Error.ENHANCE_YOUR_CALM, `header block in more than ${this.limits.maxBlockFrames} frames`);
     if (p.length) b.parts.push(Buffer.from(p));
   }
 }

@@ -148,4 +148,3 @@ export class H2Stream {
     this.conn.forget(this);
   }
 }
-

@@ -13,9 +13,16 @@ function withTag(ref: string): string {
   return /[:@][^/]*$/.test(ref) ? ref : `${ref}:latest`;
 }
 
-export async function createContainer(cli: Cli, f: CreateFlags, image: string, cmd: string[], mode: { run: boolean; detached: boolean }): Promise<CreateIntent & { id: string; name: string }> {
+export async function createContainer(
+  cli: Cli,
+  f: CreateFlags,
+  image: string,
+  cmd: string[],
+  mode: { run: boolean; detached: boolean },
+): Promise<CreateIntent & { id: string; name: string }> {
   const policy = f.pull ?? 'missing';
-  if (policy !== 'missing' && policy !== 'never' && policy !== 'always') throw new CliError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`, 125);
+  if (policy !== 'missing' && policy !== 'never' && policy !== 'always')
+    throw new CliError(`invalid pull option: '${policy}': must be one of "always", "missing" or "never"`, 125);
   const intent = createRequest(f, image, cmd, mode);
   if (policy === 'always') await pullImage(cli, image, { toStderr: true });
   try {

@@ -50,7 +50,12 @@ const CORE_FLAGS = {
   privileged: { type: 'bool', desc: 'Give extended privileges to this container' },
   pull: { type: 'string', desc: 'Pull image before running ("missing", "never")', placeholder: 'string', defaultText: '"missing"' },
   readOnly: { type: 'bool', desc: "Mount the container's root filesystem as read only" },
-  restart: { type: 'string', desc: 'Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)', placeholder: 'string', defaultText: '"no"' },
+  restart: {
+    type: 'string',
+    desc: 'Restart policy to apply when a container exits (no, on-failure[:max-retries], always, unless-stopped)',
+    placeholder: 'string',
+    defaultText: '"no"',
+  },
   rm: { type: 'bool', desc: 'Automatically remove the container and its associated anonymous volumes when it exits' },
   securityOpt: { type: 'strings', desc: 'Security Options (seccomp=unconfined|PROFILE.json, no-new-privileges)', placeholder: 'list' },
   shmSize: { type: 'string', desc: 'Size of /dev/shm', placeholder: 'bytes' },
@@ -132,7 +137,8 @@ export function createRequest(f: CreateFlags, image: string, cmd: string[], mode
   const attach = new Set<'stdin' | 'stdout' | 'stderr'>();
   for (const a of f.attach) {
     const s = a.toLowerCase();
-    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr') throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
+    if (s !== 'stdin' && s !== 'stdout' && s !== 'stderr')
+      throw new CliError(`invalid argument "${a}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, 125);
     attach.add(s);
   }
   if (mode.detached && attach.size) throw new CliError('conflicting options: cannot specify both --attach and --detach', 125);

@@ -47,7 +47,8 @@ export const command = defineCommand({
       resize: (width, height) => engine.resize({ container: container!, exec_id: execId, width, height }),
     });
     if (r.detached) return 0;
-    if (r.exitCode === undefined) throw new CliError(`exec ${execId.slice(0, 12)}: the session ended before the process did${r.error ? ` (${(r.error as Error).message})` : ''}`, 1);
+    if (r.exitCode === undefined)
+      throw new CliError(`exec ${execId.slice(0, 12)}: the session ended before the process did${r.error ? ` (${(r.error as Error).message})` : ''}`, 1);
     return r.exitCode;
   },
 });

@@ -7,7 +7,21 @@ import { ago, goTime } from '../../output/units';
 import { filterMap, shortId } from '../common';
 import { portsColumn } from '../network/ports';
 
-const HEADERS = { ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Status: 'STATUS', Ports: 'PORTS', Names: 'NAMES', State: 'STATE', Labels: 'LABELS', Size: 'SIZE', Networks: 'NETWORKS', Mounts: 'MOUNTS' };
+const HEADERS = {
+  ID: 'CONTAINER ID',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Status: 'STATUS',
+  Ports: 'PORTS',
+  Names: 'NAMES',
+  State: 'STATE',
+  Labels: 'LABELS',
+  Size: 'SIZE',
+  Networks: 'NETWORKS',
+  Mounts: 'MOUNTS',
+};
 const TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 
 /** Docker's command column: quoted, cut to 20 characters with an ellipsis. */
@@ -30,7 +44,9 @@ export function psRow(c: engine.ContainerSummary, noTrunc: boolean) {
     Status: c.status_text,
     Size: '',
     Names: c.names.map((n) => n.replace(/^\//, '')).join(','),
-    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Labels: Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     Mounts: '',
     Networks: c.networks.join(','),
     Label(key: string) {
@@ -45,7 +61,12 @@ export const command = defineCommand({
   maxArgs: 0,
   flags: {
     all: { type: 'bool', short: 'a', desc: 'Show all containers (default shows just running)' },
-    filter: { type: 'strings', short: 'f', desc: 'Filter output based on conditions provided (id, name, status, exited, label, ancestor)', placeholder: 'filter' },
+    filter: {
+      type: 'strings',
+      short: 'f',
+      desc: 'Filter output based on conditions provided (id, name, status, exited, label, ancestor)',
+      placeholder: 'filter',
+    },
     format: { type: 'string', desc: "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go-like template", placeholder: 'string' },
     last: { type: 'int', short: 'n', desc: 'Show n last created containers (includes all states)', placeholder: 'int', defaultText: '-1' },
     latest: { type: 'bool', short: 'l', desc: 'Show the latest created container (includes all states)' },
@@ -63,6 +84,12 @@ export const command = defineCommand({
       await cli.out(containers.map((c) => `${f.noTrunc ? c.id : shortId(c.id)}\n`).join(''));
       return;
     }
-    await cli.out(formatList(containers.map((c) => psRow(c, f.noTrunc)), f.format, { table: TABLE, headers: HEADERS }));
+    await cli.out(
+      formatList(
+        containers.map((c) => psRow(c, f.noTrunc)),
+        f.format,
+        { table: TABLE, headers: HEADERS },
+      ),
+    );
   },
 });

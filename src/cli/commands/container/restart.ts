@@ -11,5 +11,6 @@ export const command = defineCommand({
     signal: { type: 'string', short: 's', desc: 'Signal to send to the container', placeholder: 'string' },
     time: { type: 'int', short: 't', desc: 'Seconds to wait before killing the container', placeholder: 'int' },
   },
-  run: (cli, f, args) => forEachArg(cli, args, (c) => cli.client.engine.restart({ container: c, timeout: f.time, signal: f.signal ?? '' }).then(() => undefined)),
+  run: (cli, f, args) =>
+    forEachArg(cli, args, (c) => cli.client.engine.restart({ container: c, timeout: f.time, signal: f.signal ?? '' }).then(() => undefined)),
 });

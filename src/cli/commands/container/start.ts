@@ -11,7 +11,7 @@ export const command = defineCommand({
   minArgs: 1,
   complete: 'containers',
   flags: {
-    attach: { type: 'bool', short: 'a', desc: "Attach STDOUT/STDERR and forward signals" },
+    attach: { type: 'bool', short: 'a', desc: 'Attach STDOUT/STDERR and forward signals' },
     detachKeys: { type: 'string', desc: 'Override the key sequence for detaching a container', placeholder: 'string' },
     interactive: { type: 'bool', short: 'i', desc: "Attach container's STDIN" },
   },

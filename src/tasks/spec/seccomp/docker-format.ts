@@ -16,7 +16,10 @@ const FilterSchema = z.strictObject({
   caps: z.array(z.string()).nullish(),
   arches: z.array(z.string()).nullish(),
   /** "<kernel>.<major>", e.g. "4.8". */
-  minKernel: z.string().regex(/^\d{1,3}\.\d{1,3}$/, 'minKernel is "<kernel>.<major>", e.g. "4.8"').nullish(),
+  minKernel: z
+    .string()
+    .regex(/^\d{1,3}\.\d{1,3}$/, 'minKernel is "<kernel>.<major>", e.g. "4.8"')
+    .nullish(),
 });
 
 const DockerSyscallSchema = z.strictObject({
@@ -51,13 +54,36 @@ export interface SeccompHost {
 
 /** Node's process.arch -> the names moby's profiles use (its goToNative). */
 const NODE_TO_DOCKER: Readonly<Record<string, string>> = {
-  x64: 'amd64', ia32: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', s390: 's390', riscv64: 'riscv64', loong64: 'loong64', mips: 'mipsle', mipsel: 'mipsle',
+  x64: 'amd64',
+  ia32: 'x86',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  s390: 's390',
+  riscv64: 'riscv64',
+  loong64: 'loong64',
+  mips: 'mipsle',
+  mipsel: 'mipsle',
 };
 /** moby's nativeToSeccomp: which archMap entry is this host's. */
 const DOCKER_TO_SECCOMP: Readonly<Record<string, string>> = {
-  x86: 'SCMP_ARCH_X86', amd64: 'SCMP_ARCH_X86_64', arm: 'SCMP_ARCH_ARM', arm64: 'SCMP_ARCH_AARCH64', loong64: 'SCMP_ARCH_LOONGARCH64', mips64: 'SCMP_ARCH_MIPS64',
-  mips64n32: 'SCMP_ARCH_MIPS64N32', mipsel64: 'SCMP_ARCH_MIPSEL64', mips3l64n32: 'SCMP_ARCH_MIPSEL64N32', mipsle: 'SCMP_ARCH_MIPSEL', ppc: 'SCMP_ARCH_PPC', ppc64: 'SCMP_ARCH_PPC64',
-  ppc64le: 'SCMP_ARCH_PPC64LE', riscv64: 'SCMP_ARCH_RISCV64', s390: 'SCMP_ARCH_S390', s390x: 'SCMP_ARCH_S390X',
+  x86: 'SCMP_ARCH_X86',
+  amd64: 'SCMP_ARCH_X86_64',
+  arm: 'SCMP_ARCH_ARM',
+  arm64: 'SCMP_ARCH_AARCH64',
+  loong64: 'SCMP_ARCH_LOONGARCH64',
+  mips64: 'SCMP_ARCH_MIPS64',
+  mips64n32: 'SCMP_ARCH_MIPS64N32',
+  mipsel64: 'SCMP_ARCH_MIPSEL64',
+  mips3l64n32: 'SCMP_ARCH_MIPSEL64N32',
+  mipsle: 'SCMP_ARCH_MIPSEL',
+  ppc: 'SCMP_ARCH_PPC',
+  ppc64: 'SCMP_ARCH_PPC64',
+  ppc64le: 'SCMP_ARCH_PPC64LE',
+  riscv64: 'SCMP_ARCH_RISCV64',
+  s390: 'SCMP_ARCH_S390',
+  s390x: 'SCMP_ARCH_S390X',
 };
 
 export const hostDockerArch = (): string => NODE_TO_DOCKER[process.arch] ?? process.arch;
@@ -96,7 +122,13 @@ export function dockerToOci(input: DockerSeccompProfile, bounding: readonly stri
   if (p.architectures?.length && p.archMap?.length) throw invalidArgument("seccomp profile: give either 'architectures' or 'archMap', not both");
   const arch = host.arch ?? hostDockerArch();
   const kernel = host.kernel ?? release();
-  const out: OciSeccomp = { defaultAction: p.defaultAction, defaultErrnoRet: p.defaultErrnoRet, architectures: [...(p.architectures ?? [])], flags: p.flags ?? undefined, syscalls: [] };
+  const out: OciSeccomp = {
+    defaultAction: p.defaultAction,
+    defaultErrnoRet: p.defaultErrnoRet,
+    architectures: [...(p.architectures ?? [])],
+    flags: p.flags ?? undefined,
+    syscalls: [],
+  };
   if (p.listenerPath !== undefined) out.listenerPath = p.listenerPath;
   if (p.listenerMetadata !== undefined) out.listenerMetadata = p.listenerMetadata;
   const own = p.archMap?.find((a) => a.architecture === DOCKER_TO_SECCOMP[arch]);
@@ -116,7 +148,17 @@ export function dockerToOci(input: DockerSeccompProfile, bounding: readonly stri
 
 /** Issues as `syscalls[3].action: ...` (zod's own message is a JSON dump). */
 function describe(e: z.ZodError): string {
-  return e.issues.map((i) => `${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || 'profile'}: ${i.message}`).join('; ');
+  return e.issues
+    .map(
+      (i) =>
+        `${
+          i.path
+            .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+            .join('')
+            .replace(/^\./, '') || 'profile'
+        }: ${i.message}`,
+    )
+    .join('; ');
 }
 
 /**

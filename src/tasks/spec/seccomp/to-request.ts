@@ -107,7 +107,8 @@ export function toSeccompRequest(sc: OciSeccomp, where = 'linux.seccomp'): Secco
   const defaultAction = action(sc.defaultAction ?? '', sc.defaultErrnoRet, `${where}.defaultAction`);
   const arches = (sc.architectures ?? []).map((a, i) => {
     const name = SECCOMP_ARCHES[a];
-    if (!name) throw invalidArgument(`${where}.architectures[${i}]: unknown architecture ${JSON.stringify(a)} (one of ${Object.keys(SECCOMP_ARCHES).join(', ')})`);
+    if (!name)
+      throw invalidArgument(`${where}.architectures[${i}]: unknown architecture ${JSON.stringify(a)} (one of ${Object.keys(SECCOMP_ARCHES).join(', ')})`);
     return name;
   });
   let flags = 0;

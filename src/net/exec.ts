@@ -85,22 +85,3 @@ export function describeFailure(r: ToolRun): string {
   const text = (r.stderr.trim() || r.stdout.trim()).slice(0, 2000);
   return text ? `${why}: ${text}` : why;
 }
-
-/** At most `n` at a time; the rest wait in order (a fork storm of plugins helps nobody on 2 cores). */
-export class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly n: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running < this.n) this.running++;
-    else await new Promise<void>((r) => this.waiting.push(r)); // the slot is handed over, still counted
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
-  }
-}

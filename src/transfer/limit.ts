@@ -1,31 +1,3 @@
-/** A counting semaphore: at most `n` tasks run at once, in FIFO order. */
-export class Limiter {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly n: number) {
-    if (!(n >= 1)) this.n = 1;
-  }
-
-  /** `fn` may give its slot up before it ends (`release`), e.g. once the part worth limiting is over. */
-  async run<T>(fn: (release: () => void) => Promise<T>): Promise<T> {
-    if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      this.running--;
-      this.waiting.shift()?.();
-    };
-    try {
-      return await fn(release);
-    } finally {
-      release();
-    }
-  }
-}
-
 /** A promise with its resolve/reject outside (layer i downloaded → unpack may apply it). */
 export interface Deferred<T> {
   promise: Promise<T>;

@@ -8,7 +8,8 @@ import { formatReference, parseReference, type CredentialsProvider } from '../re
 import { infoOf, readBlob, setLabels, withDistributionSource, writeBlob } from './content-io';
 import { fetchToStore, ingestRef, type FetchContext } from './fetch';
 import { operationLease, type OperationLease } from './lease';
-import { childAbort, deferred, type Deferred, Limiter } from './limit';
+import { Limiter } from '../core/limiter';
+import { childAbort, deferred, type Deferred } from './limit';
 import { planImage, type ImagePlan, type PlannedManifest } from './plan';
 import { imageNames, type ImageReference } from './naming';
 import { saveImage } from './save';

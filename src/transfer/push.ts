@@ -4,7 +4,8 @@ import { isNonDistributable } from '../images/media-types';
 import { normalizePlatform } from '../images/platforms';
 import { formatReference, parseReference, type CredentialsProvider, type Reference, type Repository } from '../remotes';
 import { distributionSourceKey, infoOf, readBlob, setLabels, withDistributionSource } from './content-io';
-import { childAbort, Limiter } from './limit';
+import { Limiter } from '../core/limiter';
+import { childAbort } from './limit';
 import { planImage } from './plan';
 import type { ProgressFn, RegistryFactory, TransferStores } from './types';
 

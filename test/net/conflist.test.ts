@@ -1,9 +1,8 @@
-/** The pure parts of net/: conflist checks, plugin error mapping, iptables rule splitting, IPv4 math, the limiter. */
+/** The pure parts of net/: conflist checks, plugin error mapping, iptables rule splitting, IPv4 math. */
 import { errorKind } from '../../src/core/errors';
 import { parseConfList, parseConfListText, versionAtLeast } from '../../src/net/cni/conflist';
 import { parsePluginError, pluginFailure } from '../../src/net/cni/errors';
 import { containerAddresses, resultAddresses } from '../../src/net/cni/result';
-import { Limiter } from '../../src/net/exec';
 import { splitRule } from '../../src/net/iptables';
 import { contains, formatCidr, formatIp, lastAddress, overlaps, parseCidr, parseIp } from '../../src/net/ipv4';
 
@@ -128,21 +127,5 @@ describe('IPv4', () => {
     expect(overlaps(parseCidr('0.0.0.0/0'), a)).toBe(true);
     expect(contains(a, parseIp('10.1.255.255')!)).toBe(true);
     expect(formatIp(lastAddress(parseCidr('10.1.2.0/29')))).toBe('10.1.2.7');
-  });
-});
-
-describe('Limiter', () => {
-  it('never runs more than n at once, even when a slot is handed over', async () => {
-    const l = new Limiter(2);
-    let running = 0;
-    let peak = 0;
-    const job = () =>
-      l.run(async () => {
-        peak = Math.max(peak, ++running);
-        await new Promise((r) => setTimeout(r, 5));
-        running--;
-      });
-    await Promise.all(Array.from({ length: 20 }, job));
-    expect(peak).toBe(2);
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { Ctx } from '../core/context';
 import { errorKind, invalidArgument, isNotFound } from '../core/errors';
+import { goDurationMs } from '../core/time';
 import type { Image } from '../images';
 import type { PruneResult } from '../volumes';
 import type { EngineDeps } from './deps';
@@ -42,11 +43,11 @@ export interface SystemPruneReport {
 
 const FILTERS = ['until', 'label', 'label!'];
 
-/** Docker's `until`: an RFC 3339 time, a Unix time, or a Go duration back from now (`24h`, `90m`). */
+/** Docker's `until`: an RFC 3339 time, a Unix time, or a Go duration back from now (`24h`, `1h30m`). */
 function untilOf(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  const d = /^(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)$/.exec(v);
-  if (d) return now - Number(d[1]) * { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3 }[d[2] as 'h'];
+  const ago = goDurationMs(v);
+  if (ago !== undefined) return now - ago;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw invalidArgument(`invalid filter 'until=${v}'`);
   return t;

@@ -1,5 +1,6 @@
 /** Docker's size and time formats (go-units, docker/cli's formatter). */
 import { humanDuration } from '../../core/human';
+import { goDurationMs } from '../../core/time';
 import { CliError } from '../command';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
@@ -32,9 +33,6 @@ export function goTime(d: Date | undefined): string {
     .replace(/\.\d+Z$/, '')} +0000 UTC`;
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
 /**
  * `--since`/`--until` as Docker reads them: RFC 3339 (with or without nanoseconds or a zone),
  * a date, Unix seconds (with a fraction), or a Go duration back from now (`10m`, `1h30m`).
@@ -42,11 +40,8 @@ const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, 
 export function parseTimeArg(v: string, flag: string, now = Date.now()): Date | undefined {
   const s = v.trim();
   if (!s) return undefined;
-  if (DURATION_RE.test(s)) {
-    let ms = 0;
-    for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
-    return new Date(now - ms);
-  }
+  const ago = goDurationMs(s);
+  if (ago !== undefined) return new Date(now - ago);
   if (/^\d+(\.\d+)?$/.test(s)) return new Date(Math.floor(Number(s) * 1000));
   const withZone = /^\d{4}-\d\d-\d\d$/.test(s) ? `${s}T00:00:00Z` : /[zZ]|[+-]\d\d:?\d\d$/.test(s.slice(10)) ? s : `${s}Z`;
   const t = Date.parse(withZone);

@@ -56,8 +56,11 @@ function authConfig(auth: RegistryAuth | undefined): string {
   return `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
 }
 
-/** A key and self-signed certificate for 127.0.0.1 (SAN IP), made with the openssl CLI. */
-export async function selfSignedCert(dir: string): Promise<{ cert: string; key: string }> {
+/**
+ * A key and self-signed certificate made with the openssl CLI: for 127.0.0.1 (SAN IP) by default,
+ * else for the common name `cn` alone (a token issuer's signing certificate).
+ */
+export async function selfSignedCert(dir: string, cn = '127.0.0.1'): Promise<{ cert: string; key: string }> {
   const cert = join(dir, 'tls-cert.pem');
   const key = join(dir, 'tls-key.pem');
   const r = await run('openssl', [
@@ -73,9 +76,8 @@ export async function selfSignedCert(dir: string): Promise<{ cert: string; key: 
     '-days',
     '2',
     '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
+    `/CN=${cn}`,
+    ...(cn === '127.0.0.1' ? ['-addext', 'subjectAltName=IP:127.0.0.1'] : []),
   ]);
   if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
   return { cert, key };

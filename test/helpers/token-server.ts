@@ -11,7 +11,7 @@ import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './ctr';
+import { selfSignedCert } from './registry';
 
 export interface TokenServer {
   /** The realm URL (`http://127.0.0.1:<port>/token`). */
@@ -31,24 +31,7 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
 export async function startTokenServer(opts: { users: Record<string, string>; publicRepos?: string[]; service?: string }): Promise<TokenServer> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-token-'));
-  const keyPath = join(dir, 'key.pem');
-  const certPath = join(dir, 'cert.pem');
-  const r = await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    keyPath,
-    '-out',
-    certPath,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=berth-test-token-issuer',
-  ]);
-  if (r.code !== 0) throw new Error(`openssl exited ${r.code}: ${r.stderr}`);
+  const { cert: certPath, key: keyPath } = await selfSignedCert(dir, 'berth-test-token-issuer');
   const key = createPrivateKey(await readFile(keyPath));
   const certDer = new X509Certificate(await readFile(certPath)).raw;
   const service = opts.service ?? 'berth-test-registry';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runAndKillBerthd } from '../helpers/child-berthd';
 import { testDirs } from '../helpers/daemon';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { canBind, freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { canBind, freePort, HostBaseline, httpBody, leases, requireCni } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnetcrash');
@@ -20,8 +20,7 @@ describe('engine: networking across a berthd crash', () => {
   itNet(
     'SIGKILL: running containers keep their network, the next berthd keeps it and serves names again; the dead one is taken down',
     async () => {
-      const rulesBefore = iptablesRules();
-      const vethsBefore = new Set(veths());
+      const host = new HostBaseline();
       const dirs = await testDirs('berth-engine-');
       await f.setup(dirs);
       await f.addImage();
@@ -67,9 +66,7 @@ describe('engine: networking across a berthd crash', () => {
       for (const n of ['srv', 'cli', 'gone']) await f.engine.remove(f.ctx, n, { force: true });
       await f.engine.removeNetwork(f.ctx, 'keep');
       await expect(httpBody(port)).rejects.toThrow();
-      expect(leases(ipam)).toEqual([]);
-      expect(veths().filter((v) => !vethsBefore.has(v))).toEqual([]);
-      expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/BTD/.test(l))).toEqual([]);
+      expect(host.leftovers(ipam, (l) => /BTD/.test(l))).toEqual({ leases: [], veths: [], rules: [] });
     },
     120_000,
   );

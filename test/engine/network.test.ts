@@ -13,28 +13,22 @@ import type { CreateOptions } from '../../src/engine';
 import { formatPorts } from '../../src/engine/network';
 import { TASKS } from '../../src/daemon/slices/tasks';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { freePort, HostBaseline, httpBody, leases, requireCni, testChainRule } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnet');
 const itNet = itWith(...requireCni());
-let rulesBefore: string[] = [];
-let vethsBefore = new Set<string>();
+let host: HostBaseline;
 
 beforeAll(async () => {
-  rulesBefore = iptablesRules();
-  vethsBefore = new Set(veths());
+  host = new HostBaseline();
   await f.setup();
   await f.addImage();
 }, 120_000);
 afterAll(() => f.teardown(), 120_000);
 
 const ipam = () => join(f.dirs.state, 'network', 'ipam');
-const leftovers = () => ({
-  leases: leases(ipam()),
-  veths: veths().filter((v) => !vethsBefore.has(v)),
-  rules: newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12FM] |^:BTD|-j BTD/.test(l)),
-});
+const leftovers = () => host.leftovers(ipam(), testChainRule);
 
 async function runD(o: Omit<CreateOptions, 'image'>, cmd = ['sleep', '1000']) {
   const c = await f.engine.create(f.ctx, { image: 'busybox', cmd, ...o });
@@ -150,15 +144,13 @@ describe('engine: networking', () => {
   });
 
   itNet('--rm with -p: once wait removed resolves, its network is gone too (veth, address, port mapping, names)', async () => {
-    const [veth0, leases0, rules0] = [new Set(veths()), leases(ipam()), iptablesRules()];
+    const [before, leases0] = [new HostBaseline(), leases(ipam())];
     const port = await freePort();
     const c = await f.engine.create(f.ctx, { image: 'busybox', cmd: ['true'], autoRemove: true, publish: [`127.0.0.1:${port}:80`] });
     const removed = f.engine.wait(f.ctx, c.id, 'removed');
     await f.engine.start(f.ctx, c.id);
     await removed;
-    expect(veths().filter((v) => !veth0.has(v))).toEqual([]);
-    expect(leases(ipam())).toEqual(leases0);
-    expect(newRules(rules0, iptablesRules())).toEqual([]);
+    expect(before.leftovers(ipam())).toEqual({ leases: leases0, veths: [], rules: [] });
   });
 
   itNet('addresses are released at rm and when the container dies, and reused; a fixed --ip is free again after rm', async () => {

@@ -107,6 +107,27 @@ export function newRules(before: readonly string[], after: readonly string[]): s
   return after.filter((l) => !had.has(l) && !l.startsWith('*') && !SHARED.some((re) => re.test(l)));
 }
 
+/**
+ * The host's veths and iptables rules before a test, to tell afterwards what it left: addresses
+ * still held in an ipam dir, new veths, and new rules but those `keep` accepts (a test berthd's own
+ * chains, which stay while its networks do).
+ */
+export class HostBaseline {
+  private readonly rulesBefore = iptablesRules();
+  private readonly vethsBefore = new Set(veths());
+
+  leftovers(ipamDir: string, keep: (rule: string) => boolean = () => false): { leases: string[]; veths: string[]; rules: string[] } {
+    return {
+      leases: leases(ipamDir),
+      veths: veths().filter((v) => !this.vethsBefore.has(v)),
+      rules: newRules(this.rulesBefore, iptablesRules()).filter((l) => !keep(l)),
+    };
+  }
+}
+
+/** A rule of a test berthd's own chains (testNetworkConfig's `BTD…` prefix: -1, -2, -F, -M). */
+export const testChainRule = (l: string): boolean => / BTD\S*-[12FM] |^:BTD|-j BTD/.test(l);
+
 /** Links enslaved to a bridge (its veths). */
 export function portsOf(bridge: string): string[] {
   const dir = `/sys/class/net/${bridge}/brif`;

@@ -12,18 +12,16 @@ import { join } from 'node:path';
 import { Client } from '../../src/client';
 import { REPO } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
-import { freePort, httpBody, iptablesRules, leases, newRules, requireCni, veths } from '../helpers/net';
+import { freePort, HostBaseline, httpBody, requireCni, testChainRule } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('clinet');
 const itNet = itWith(...requireCni());
 const BIN = join(REPO, 'dist', 'cli', 'bin.js');
-let rulesBefore: string[] = [];
-let vethsBefore = new Set<string>();
+let host: HostBaseline;
 
 beforeAll(async () => {
-  rulesBefore = iptablesRules();
-  vethsBefore = new Set(veths());
+  host = new HostBaseline();
   await f.setup();
   await f.addImage();
 }, 120_000);
@@ -245,8 +243,6 @@ describe('berth CLI: networking', () => {
 
   itNet('nothing is left: no container, lease, veth or firewall rule', async () => {
     expect(await ok(['ps', '-a', '-q'])).toBe('');
-    expect(leases(join(f.dirs.state, 'network', 'ipam'))).toEqual([]);
-    expect(veths().filter((v) => !vethsBefore.has(v))).toEqual([]);
-    expect(newRules(rulesBefore, iptablesRules()).filter((l) => !/ BTD\S*-[12FM] |^:BTD|-j BTD/.test(l))).toEqual([]);
+    expect(host.leftovers(join(f.dirs.state, 'network', 'ipam'), testChainRule)).toEqual({ leases: [], veths: [], rules: [] });
   });
 });

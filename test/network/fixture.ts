@@ -13,7 +13,7 @@ import { NetworkManager, type NetworkManagerOptions } from '../../src/engine/net
 import type { ContainerNetConfig, NetworkRequest } from '../../src/engine/network';
 import { bridgeRules } from '../../src/engine/network/store';
 import { deleteLink } from '../../src/net/links';
-import { freePool, inNetns, iptablesRules, leases, newRules, saveIpForward, uniqueName, veths } from '../helpers/net';
+import { freePool, HostBaseline, inNetns, saveIpForward, uniqueName } from '../helpers/net';
 
 export class NetFixture {
   dir = '';
@@ -22,8 +22,7 @@ export class NetFixture {
   readonly defaultBridge = uniqueName('bdef');
   readonly chain = uniqueName('BT', 20).toUpperCase();
   private restoreForward: () => void = () => undefined;
-  private rulesBefore: string[] = [];
-  private vethsBefore = new Set<string>();
+  private host: HostBaseline | undefined;
   private procs: ChildProcess[] = [];
   private opts: Partial<NetworkManagerOptions> = {};
   readonly managers: NetworkManager[] = [];
@@ -50,8 +49,7 @@ export class NetFixture {
   async setup(opts: Partial<NetworkManagerOptions> = {}): Promise<void> {
     this.opts = opts;
     this.restoreForward = saveIpForward();
-    this.rulesBefore = iptablesRules();
-    this.vethsBefore = new Set(veths());
+    this.host = new HostBaseline();
     this.dir = mkdtempSync(join(tmpdir(), 'berth-net-'));
     this.pool = freePool();
     writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 127.0.0.1\nsearch test.invalid\n');
@@ -85,12 +83,8 @@ export class NetFixture {
   /** Leases, veths and iptables rules this test added and did not take back. */
   leftovers(): { leases: string[]; veths: string[]; rules: string[] } {
     // The networks' own rules (isolation, accepts, masquerade) stay while the networks do.
-    const mine = (l: string) => !['-1', '-2', '-F', '-M'].some((s) => l.includes(`${this.chain}${s}`));
-    return {
-      leases: leases(join(this.dir, 'state', 'network', 'ipam')),
-      veths: veths().filter((v) => !this.vethsBefore.has(v)),
-      rules: newRules(this.rulesBefore, iptablesRules()).filter(mine),
-    };
+    const networks = (l: string) => ['-1', '-2', '-F', '-M'].some((s) => l.includes(`${this.chain}${s}`));
+    return this.host!.leftovers(join(this.dir, 'state', 'network', 'ipam'), networks);
   }
 
   async teardown(): Promise<void> {

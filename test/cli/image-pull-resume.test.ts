@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { berthCli } from '../helpers/berth-cli';
 import { BERTH_BIN } from '../helpers/cli';
 import { DaemonProcess, testDirs, type TestDirs } from '../helpers/daemon';
-import { pidsWithCmdline, unmountUnder } from '../helpers/mounts';
+import { pidsWithCmdline, removeDaemonDir } from '../helpers/mounts';
 import { pseudoRandom, writeOciImage, type BuiltImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
@@ -92,11 +92,7 @@ describe('berth pull resumes after an interruption', () => {
   afterAll(async () => {
     await daemon?.stop();
     daemon?.removeNetworking();
-    if (dirs) {
-      for (const pid of pidsWithCmdline(dirs.dir)) process.kill(pid, 'SIGKILL');
-      await unmountUnder(dirs.dir);
-      await rm(dirs.dir, { recursive: true, force: true });
-    }
+    if (dirs) await removeDaemonDir(dirs.dir);
     await proxy?.stop();
     await reg?.stop();
     if (work) await rm(work, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * shm, bind mounts), deepest first, so `rm -rf` never walks into a live mount.
  */
 import { readFileSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { run } from './ctr';
 
 function unescapeMountinfo(s: string): string {
@@ -50,4 +51,14 @@ export function pidsWithCmdline(...needles: string[]): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * A test daemon's dirs, gone: every process whose command line names `dir` (a killed berthd's
+ * staging helpers, its monitors) SIGKILLed, every mount under it undone, then the tree removed.
+ */
+export async function removeDaemonDir(dir: string): Promise<void> {
+  for (const pid of pidsWithCmdline(dir)) process.kill(pid, 'SIGKILL');
+  await unmountUnder(dir);
+  await rm(dir, { recursive: true, force: true });
 }

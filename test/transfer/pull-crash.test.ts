@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { REPO, testDirs, type TestDirs } from '../helpers/daemon';
-import { pidsWithCmdline, unmountUnder } from '../helpers/mounts';
+import { pidsWithCmdline, removeDaemonDir } from '../helpers/mounts';
 import { pseudoRandom, writeOciImage, type BuiltImage } from '../helpers/oci';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry';
 import { startRegistryProxy, type RegistryProxy } from '../helpers/registry-proxy';
@@ -81,11 +81,7 @@ describe('pull across a berthd crash', () => {
     dirs = await testDirs('berth-crash-');
   }, 120_000);
   afterAll(async () => {
-    if (dirs) {
-      for (const pid of pidsWithCmdline(dirs.dir)) process.kill(pid, 'SIGKILL');
-      await unmountUnder(dirs.dir);
-      await rm(dirs.dir, { recursive: true, force: true });
-    }
+    if (dirs) await removeDaemonDir(dirs.dir);
     await proxy?.stop();
     await reg?.stop();
     if (work) await rm(work, { recursive: true, force: true });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { packAny, service, type AnyValue } from '../../api';
 import { unavailable } from '../../core/errors';
 import { type CallOptions, duplexCall, type DuplexCall, type Transport } from '../rpc';
@@ -41,6 +40,8 @@ function anyStream(call: DuplexCall<AnyValue, AnyValue>): AnyStream {
 
 /** containerd's stream id shape: `<prefix>-<nanos>-<random>`. */
 export function streamId(prefix: string): string {
+  // node:crypto is required here, not at the top: every CLI command loads this module, few open streams.
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto'); // eslint-disable-line @typescript-eslint/no-require-imports
   return `${prefix}-${process.hrtime.bigint() % 1_000_000_000n}-${randomBytes(6).toString('base64url')}`;
 }
 

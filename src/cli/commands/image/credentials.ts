@@ -6,7 +6,6 @@
  * (credHelpers and credsStore too, as the docker CLI reads them). One file for docker and berth:
  * a `docker login` is seen by berth and the other way round.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -56,6 +55,8 @@ async function readConfig(path: string): Promise<Config> {
 /** Writes the whole file anew (temp file, then rename), owner-only: it holds passwords. */
 async function writeConfig(path: string, cfg: Config): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // node:crypto is required only here: `run` loads this module and rarely stores credentials.
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto'); // eslint-disable-line @typescript-eslint/no-require-imports
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(cfg, null, '\t')}\n`, { mode: 0o600 });
   await rename(tmp, path);

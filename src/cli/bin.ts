@@ -256,6 +256,6 @@ export function loadAll(): void {
 
 if (require.main === module) {
   const bundle = join(__dirname, 'berth.bundle.js');
-  const entry = (existsSync(bundle) ? loadWithCodeCache(bundle).exports : module.exports) as { run: typeof run };
+  const entry = (existsSync(bundle) ? loadWithCodeCache(bundle, require).exports : module.exports) as { run: typeof run };
   void entry.run(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -9,5 +9,5 @@ import { loadWithCodeCache } from '../core/node/code-cache';
  * when the build made one, else the modules tsc emitted beside this file.
  */
 const BUNDLE = join(__dirname, 'berthd.bundle.js');
-const entry = (existsSync(BUNDLE) ? loadWithCodeCache(BUNDLE).exports : require('./berthd')) as typeof import('./berthd');
+const entry = (existsSync(BUNDLE) ? loadWithCodeCache(BUNDLE, require).exports : require('./berthd')) as typeof import('./berthd');
 entry.main();

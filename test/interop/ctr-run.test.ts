@@ -1,5 +1,5 @@
 /** `ctr run --rm` (foreground) against berthd: output, exit codes, stdin, tty, run flags, OOM, events. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,11 +67,16 @@ describe('ctr run --rm against berthd', () => {
     r = await runRm(nextId('rw'), ['sh', '-c', 'touch /x 2>/dev/null && echo rw || echo ro']);
     expect(r.stdout).toBe('rw\n');
 
-    const hostNet = readFileSync('/proc/net/dev', 'utf8').split('\n').length;
-    r = await runRm(nextId('nethost'), ['sh', '-c', 'cat /proc/net/dev | wc -l'], ['--net-host']);
-    expect(Number(r.stdout.trim())).toBe(hostNet - 1); // the host's interfaces (wc counts lines; split adds one)
-    r = await runRm(nextId('netns'), ['sh', '-c', 'cat /proc/net/dev | wc -l']);
-    expect(Number(r.stdout.trim())).toBe(3); // two header lines + lo
+    // The namespace itself, not a count of the host's interfaces: other work on the host adds
+    // and removes veths while the test runs.
+    const hostNetns = readlinkSync('/proc/self/ns/net');
+    r = await runRm(nextId('nethost'), ['readlink', '/proc/self/ns/net'], ['--net-host']);
+    expect(r.stdout.trim()).toBe(hostNetns);
+    r = await runRm(nextId('netns'), ['sh', '-c', 'readlink /proc/self/ns/net; cat /proc/net/dev | wc -l']);
+    const [ownNetns, lines] = r.stdout.trim().split('\n');
+    expect(ownNetns).toMatch(/^net:\[\d+\]$/);
+    expect(ownNetns).not.toBe(hostNetns);
+    expect(Number(lines)).toBe(3); // two header lines + lo
 
     const capEff = async (flags: string[]) => (await runRm(nextId('caps'), ['sh', '-c', 'grep CapEff /proc/self/status'], flags)).stdout.trim().split(/\s+/)[1];
     expect(await capEff([])).toBe('00000000a80425fb');

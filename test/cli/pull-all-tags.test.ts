@@ -13,7 +13,7 @@ import { berthCli } from '../helpers/berth-cli';
 import { run } from '../helpers/ctr';
 import { startInProcess } from '../helpers/daemon';
 import { type BuiltImage, writeOciImage } from '../helpers/oci';
-import { freePort, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
+import { freePort, pushImage, startRegistry, writeHtpasswd, type Registry } from '../helpers/registry';
 import { startRegistryProxy } from '../helpers/registry-proxy';
 import { itWith, met, requireRoot, requireTool } from '../helpers/requires';
 import { pageTagsList, tagsListRequests } from '../helpers/tags-paging';
@@ -31,8 +31,27 @@ describe('berth pull --all-tags (built binary, real registry)', () => {
   let berth: ReturnType<typeof berthCli>;
   let n = 0;
   const ns = () => `alltags${++n}`;
-  const listed = async (namespace: string) =>
-    (await berth(['images', '--format', '{{.Repository}}:{{.Tag}}'], { namespace })).stdout.trim().split('\n').filter(Boolean).sort();
+  const listed = async (namespace: string, cli = berth) =>
+    (await cli(['images', '--format', '{{.Repository}}:{{.Tag}}'], { namespace })).stdout.trim().split('\n').filter(Boolean).sort();
+
+  /**
+   * On a registry that wants credentials: `pull -a` is refused (one line, returned), then after
+   * `berth login` it pulls every tag of `repo` with the stored credentials.
+   */
+  const refusedThenPulledAfterLogin = async (r: Registry, repo: string, user: string, password: string, configDir: string): Promise<string> => {
+    const cli = berthCli(d.dirs.address, { DOCKER_CONFIG: join(work, configDir) });
+    await pushTags(r, repo, `${user}:${password}`);
+    const namespace = ns();
+    const full = `${r.host}/${repo}`;
+    const anon = await cli(['pull', '-a', full], { namespace });
+    expect(anon.code).not.toBe(0);
+    expect(anon.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await cli(['login', '-u', user, '--password-stdin', r.host], { input: `${password}\n` })).toMatchObject({ code: 0 });
+    const pulled = await cli(['pull', '-a', '-q', full], { namespace });
+    expect(pulled).toMatchObject({ code: 0, stdout: `${full}\n`, stderr: '' });
+    expect(await listed(namespace, cli)).toEqual(TAGS.map((t) => `${full}:${t}`));
+    return anon.stderr;
+  };
 
   /** Pushes each tag's own image (TAGS[i] gets images[i]) to `repo` on `r`, with `creds` if given. */
   const pushTags = async (r: Registry, repo: string, creds?: string) => {
@@ -55,15 +74,7 @@ describe('berth pull --all-tags (built binary, real registry)', () => {
         await writeOciImage(join(work, `layout-${t}`), { name: `alltags/${t}`, layers: [{ entries: [{ path: 'tag', type: 'file', content: `${t}\n` }] }] }),
       );
     await pushTags(reg, 'team/multi');
-    const other = images[3]!;
-    const cp = await run('skopeo', [
-      'copy',
-      '--quiet',
-      '--dest-tls-verify=false',
-      `oci:${other.layoutDir}:${other.refName}`,
-      `docker://${reg.host}/team/single:9`,
-    ]);
-    if (cp.code !== 0) throw new Error(`skopeo copy: ${cp.stderr}`);
+    await pushImage(reg, images[3]!.layoutDir, images[3]!.refName, 'team/single:9');
     berth = berthCli(d.dirs.address, { DOCKER_CONFIG: join(work, 'docker-config') });
   }, 120_000);
   afterAll(async () => {
@@ -154,6 +165,11 @@ describe('berth pull --all-tags (built binary, real registry)', () => {
         expect(r).toMatchObject({ code: 0, stderr: '' });
         expect(tagsListRequests(proxy)).toEqual(['/v2/team/multi/tags/list', '/v2/team/multi/tags/list?n=2&last=2&page=2']);
         expect(await listed(namespace)).toEqual(TAGS.map((t) => `${proxy.host}/team/multi:${t}`));
+
+        // A repository whose tags were all deleted lists none: one line, nothing pulled.
+        proxy.onRequest = ({ path }) => (/tags\/list/.test(path) ? { reply: { status: 200, body: '{"name":"team/multi","tags":null}' } } : undefined);
+        const none = await berth(['pull', '-a', `${proxy.host}/team/multi`], { namespace: ns() });
+        expect(none).toMatchObject({ code: 1, stdout: '', stderr: `Error: repository ${proxy.host}/team/multi has no tags\n` });
       } finally {
         client.close();
         await proxy.stop();
@@ -168,21 +184,9 @@ describe('berth pull --all-tags (built binary, real registry)', () => {
       const htpasswd = join(work, 'htpasswd');
       await writeHtpasswd(htpasswd, { erin: 'b4sic' });
       const authReg = await startRegistry({ auth: { htpasswd } });
-      const cli = berthCli(d.dirs.address, { DOCKER_CONFIG: join(work, 'docker-config-basic') });
       try {
-        await pushTags(authReg, 'team/locked', 'erin:b4sic');
-        const namespace = ns();
-        const repo = `${authReg.host}/team/locked`;
-        const anon = await cli(['pull', '-a', repo], { namespace });
-        expect(anon.code).not.toBe(0);
-        expect(anon.stderr.trim().split('\n')).toHaveLength(1);
-        expect(anon.stderr).toMatch(/requires basic authentication and no username\/password was found/);
-
-        expect(await cli(['login', '-u', 'erin', '--password-stdin', authReg.host], { input: 'b4sic\n' })).toMatchObject({ code: 0 });
-        const r = await cli(['pull', '-a', '-q', repo], { namespace });
-        expect(r).toMatchObject({ code: 0, stdout: `${repo}\n`, stderr: '' });
-        const names = (await cli(['images', '--format', '{{.Repository}}:{{.Tag}}'], { namespace })).stdout.trim().split('\n').sort();
-        expect(names).toEqual(TAGS.map((t) => `${repo}:${t}`));
+        const refusal = await refusedThenPulledAfterLogin(authReg, 'team/locked', 'erin', 'b4sic', 'docker-config-basic');
+        expect(refusal).toMatch(/requires basic authentication and no username\/password was found/);
       } finally {
         await authReg.stop();
       }
@@ -195,22 +199,14 @@ describe('berth pull --all-tags (built binary, real registry)', () => {
     async () => {
       const ts = await startTokenServer({ users: { frank: 'b3arer' } });
       const tokenReg = await startRegistry({ auth: { token: { realm: ts.realm, service: ts.service, issuer: ts.issuer, rootCertBundle: ts.certPath } } });
-      const cli = berthCli(d.dirs.address, { DOCKER_CONFIG: join(work, 'docker-config-token') });
       try {
-        await pushTags(tokenReg, 'team/tokened', 'frank:b3arer');
-        const namespace = ns();
-        const repo = `${tokenReg.host}/team/tokened`;
-        const anon = await cli(['pull', '-a', repo], { namespace });
-        expect(anon.code).not.toBe(0);
-        expect(anon.stderr.trim().split('\n')).toHaveLength(1);
-
-        expect(await cli(['login', '-u', 'frank', '--password-stdin', tokenReg.host], { input: 'b3arer\n' })).toMatchObject({ code: 0 });
         ts.requests.length = 0;
-        const r = await cli(['pull', '-a', '-q', repo], { namespace });
-        expect(r).toMatchObject({ code: 0, stdout: `${repo}\n`, stderr: '' });
-        expect(ts.requests[0]).toMatchObject({ user: 'frank', scopes: ['repository:team/tokened:pull'], status: 200 });
-        const names = (await cli(['images', '--format', '{{.Repository}}:{{.Tag}}'], { namespace })).stdout.trim().split('\n').sort();
-        expect(names).toEqual(TAGS.map((t) => `${repo}:${t}`));
+        await refusedThenPulledAfterLogin(tokenReg, 'team/tokened', 'frank', 'b3arer', 'docker-config-token');
+        // Anonymous first (refused), then every token with login's credentials: the tag list's and the pulls'.
+        const tokens = ts.requests.filter((q) => q.scopes.includes('repository:team/tokened:pull')).map((q) => `${q.user}:${q.status}`);
+        expect(tokens[0]).toBe('undefined:401');
+        expect(tokens.length).toBeGreaterThan(1);
+        expect(new Set(tokens.slice(1))).toEqual(new Set(['frank:200']));
       } finally {
         await tokenReg.stop();
         await ts.stop();

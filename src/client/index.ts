@@ -12,10 +12,12 @@ export { TransferOperation, OCI_ARCHIVE, DOCKER_ARCHIVE, hostPlatform, parsePlat
 export type {
   ExportOptions,
   ImportOptions,
+  ListTagsOptions,
   OperationOptions,
   PullOptions,
   PushOptions,
   RegistryOptions,
+  RepositoryTags,
   SavedImage,
   Credentials,
   CredentialsCallback,

@@ -36,6 +36,11 @@ export interface Reference {
   readonly digest?: string;
 }
 
+/** A tag as the grammar allows it (`[\w][\w.-]{0,127}`). */
+export function isValidTag(tag: string): boolean {
+  return TAG_RE.test(tag);
+}
+
 /** `docker.io/library/busybox`. */
 export function repositoryName(r: Pick<Reference, 'domain' | 'path'>): string {
   return `${r.domain}/${r.path}`;

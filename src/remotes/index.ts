@@ -9,3 +9,4 @@ export { chainCredentials, staticCredentials, type AuthChallenge, type Credentia
 export { dockerConfigCredentials, type DockerConfigOptions } from './auth/docker-config';
 export { parseRegistryErrors } from './errors';
 export { Verifier, verifyBuffer } from './verify';
+export { nextLink, type ListTagsOptions } from './tags';

@@ -11,6 +11,7 @@ import type { HttpResponse } from './http';
 import { formatReference, type Reference, referenceObject, repositoryName } from '../core/reference';
 import { mountBlob, pushBlob, pushManifest, type MountResult, type PushBlobOptions } from './pusher';
 import { backoffMs, isRetryable, sleep } from './retry';
+import { listTags, type ListTagsOptions } from './tags';
 import { Verifier, verifyBuffer } from './verify';
 
 /** containerd's MaxManifestSize: a larger manifest is refused. */
@@ -188,6 +189,11 @@ export class Repository {
       }
     }
     verifier?.finish();
+  }
+
+  /** Every tag of the repository, following the registry's pages (tags.ts). */
+  tags(opts: ListTagsOptions = {}): Promise<string[]> {
+    return listTags(this, opts);
   }
 
   /** Whether the repository has the blob (HEAD). */

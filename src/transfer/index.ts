@@ -1,4 +1,4 @@
-export { TransferService, type TransferOptions } from './service';
+export { TransferService, type ListTagsRequest, type ListTagsResult, type TransferOptions } from './service';
 export type { PullRequest, PullResult, UnpackRequest, Unpacked } from './pull';
 export type { PushRequest, PushResult } from './push';
 export type { ExportRequest } from './export';

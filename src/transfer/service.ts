@@ -1,5 +1,6 @@
 import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
+import { parseReference, repositoryName } from '../core/reference';
 import type { Image } from '../images/types';
 import { pull, type PullRequest, type PullResult } from './pull';
 import type { Writable } from 'node:stream';
@@ -8,7 +9,21 @@ import { importImages, type ImportRequest } from './import';
 import { push, type PushRequest, type PushResult } from './push';
 import { imageNames, type ImageDestination } from './naming';
 import { saveImage } from './save';
-import type { RegistryFactory, TransferStores } from './types';
+import type { RegistryFactory, RegistryOptions, TransferStores } from './types';
+
+export interface ListTagsRequest extends RegistryOptions {
+  /** A repository, without tag or digest: `busybox`, `127.0.0.1:5000/team/app`. */
+  repository: string;
+  /** Tags per page asked of the registry (`n=`); its default when unset. */
+  pageSize?: number;
+}
+
+export interface ListTagsResult {
+  /** The repository's full name: `docker.io/library/busybox`. */
+  name: string;
+  /** In the registry's order. */
+  tags: string[];
+}
 
 export interface TransferOptions {
   registry: RegistryFactory;
@@ -38,6 +53,21 @@ export class TransferService {
 
   push(ctx: Ctx, req: PushRequest): Promise<PushResult> {
     return push(ctx, this.stores, { registry: this.opts.registry, concurrency: this.opts.maxConcurrentUploads }, req);
+  }
+
+  /**
+   * The repository's tags in the registry (`docker pull --all-tags`), with the same hosts
+   * configuration and credentials (the caller's, then berthd's Docker config) as a pull.
+   */
+  async listTags(ctx: Ctx, req: ListTagsRequest): Promise<ListTagsResult> {
+    const ref = parseReference(req.repository, { defaultTag: false });
+    if (ref.tag || ref.digest) throw invalidArgument(`list tags of ${req.repository}: name a repository, without a tag or digest`);
+    const client = this.opts.registry({ credentials: req.credentials, headers: req.headers, plainHttp: req.plainHttp });
+    try {
+      return { name: repositoryName(ref), tags: await client.repository(ref).tags({ pageSize: req.pageSize, signal: ctx.signal }) };
+    } finally {
+      client.close();
+    }
   }
 
   /** Writes the images as one tar (OCI layout or `docker save`) to `out`. */

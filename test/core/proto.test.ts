@@ -186,8 +186,8 @@ describe('proto/: berth definitions load cleanly', () => {
       }
     }
     // Version 1 + Introspection 2 + Namespaces 5 + Containers 6 + Content 9 + Diff 2 + Events 3 +
-    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17 + Transfer 1 + Streaming 1; berth's Engine 46 (23 + 7 network + 16 volumes, files, update, prunes).
-    expect(methods).toBe(114);
+    // Images 5 + Leases 6 + Snapshots 10 + Tasks 17 + Transfer 1 + Streaming 1; berth's Engine 47 (23 + 7 network + 16 volumes, files, update, prunes + ListTags).
+    expect(methods).toBe(115);
   });
 });
 

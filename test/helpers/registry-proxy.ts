@@ -4,7 +4,7 @@
  * status of its own, drops headers. It counts what it forwards, so tests can tell what a client
  * downloaded again. The Host header is passed through, so the registry's Locations point here.
  */
-import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface ProxyAction {
@@ -27,6 +27,10 @@ export interface ProxyAction {
   hang?: boolean;
   /** Answer this instead of forwarding. */
   reply?: { status: number; headers?: Record<string, string>; body?: string | Buffer };
+  /** Forward to this path instead of the request's (the rewrite sees the registry's answer to it). */
+  rewritePath?: string;
+  /** Forward, then answer what this makes of the registry's whole response (headers lower case). */
+  rewrite?: (res: { status: number; headers: Record<string, string>; body: Buffer }) => { status: number; headers: Record<string, string>; body: Buffer };
 }
 
 export interface ProxiedRequest {
@@ -100,8 +104,9 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
     }
     const headers = { ...req.headers };
     if (action.ignoreRange) delete headers.range;
-    const up = request({ host: '127.0.0.1', port: target.port, method: req.method, path, headers, agent }, (upRes) => {
+    const up = request({ host: '127.0.0.1', port: target.port, method: req.method, path: action.rewritePath ?? path, headers, agent }, (upRes) => {
       entry.status = upRes.statusCode ?? 0;
+      if (action.rewrite) return void rewritten(upRes, res, entry, action.rewrite);
       const h = { ...upRes.headers };
       for (const d of action.dropHeaders ?? []) delete h[d];
       res.writeHead(upRes.statusCode ?? 502, h);
@@ -168,4 +173,20 @@ export async function startRegistryProxy(target: { port: number }): Promise<Regi
   proxy.port = (server.address() as { port: number }).port;
   proxy.host = `127.0.0.1:${proxy.port}`;
   return proxy;
+}
+
+/** The registry's whole response through `fn`, sent with its own length. */
+function rewritten(upRes: IncomingMessage, res: ServerResponse, entry: ProxiedRequest, fn: NonNullable<ProxyAction['rewrite']>): void {
+  const chunks: Buffer[] = [];
+  upRes.on('data', (c: Buffer) => chunks.push(c));
+  upRes.on('error', () => res.socket?.destroy());
+  upRes.on('end', () => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(upRes.headers)) if (typeof v === 'string') headers[k] = v;
+    const out = fn({ status: upRes.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
+    entry.status = out.status;
+    entry.bytes = out.body.length;
+    res.writeHead(out.status, { ...out.headers, 'content-length': String(out.body.length) });
+    res.end(out.body);
+  });
 }

@@ -1,12 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
-import { DOCKER_ARCHIVE_MEDIA_TYPE, OCI_ARCHIVE_MEDIA_TYPE } from '../../api';
+import { DOCKER_ARCHIVE_MEDIA_TYPE, OCI_ARCHIVE_MEDIA_TYPE, service } from '../../api';
 import { invalidArgument } from '../../core/errors';
-import type { Transport } from '../rpc';
+import { type Transport, unaryCall } from '../rpc';
 import { answerAuth, type CredentialsCallback } from './auth';
 import { receiveArchive, sendArchive } from './bytes';
 import { hostPlatform, platformToProto, toPlatform, type Platform } from './platform';
 import { ProgressQueue, type Progress } from './progress';
-import { runTransfer, transferAny, type SideStream } from './run';
+import { runTransfer, transferAny, withStreams, type SideStream } from './run';
 
 /** Media types of an archive: an OCI image layout tar (the default), or a classic `docker save` tar. */
 export const OCI_ARCHIVE = OCI_ARCHIVE_MEDIA_TYPE;
@@ -41,6 +41,20 @@ export interface PullOptions extends OperationOptions, RegistryOptions {
   /** The local name; default the normalised reference. */
   name?: string;
   labels?: Record<string, string>;
+}
+
+export interface ListTagsOptions extends RegistryOptions {
+  signal?: AbortSignal;
+  /** Tags per page asked of the registry (`n=`); default the registry's. berthd follows every page. */
+  pageSize?: number;
+}
+
+/** A repository's tags in its registry. */
+export interface RepositoryTags {
+  /** The full name: `docker.io/library/busybox`. */
+  name: string;
+  /** In the registry's order. */
+  tags: string[];
 }
 
 export interface PushOptions extends OperationOptions, RegistryOptions {
@@ -113,11 +127,18 @@ function platforms(p: PullOptions['platform']): Platform[] {
   return (Array.isArray(p) ? p : [p]).map(toPlatform);
 }
 
-function registry(ref: string, o: RegistryOptions, authIndex: number | undefined, ids: string[]) {
-  return transferAny('OCIRegistry', {
-    reference: ref,
-    resolver: { auth_stream: authIndex === undefined ? '' : ids[authIndex]!, headers: o.headers ?? {}, default_scheme: o.plainHttp ? 'http' : '' },
-  });
+/** The auth stream answering berthd's AuthRequests from the callback, when there is one (its id comes first). */
+function authSide(o: RegistryOptions): SideStream[] {
+  return o.credentials ? [{ prefix: 'creds', use: (s) => answerAuth(s, o.credentials!) }] : [];
+}
+
+/** A RegistryResolver: the auth stream is ids[0] when there are credentials. */
+function resolver(o: RegistryOptions, ids: string[]) {
+  return { auth_stream: o.credentials ? ids[0]! : '', headers: o.headers ?? {}, default_scheme: o.plainHttp ? 'http' : '' };
+}
+
+function registry(ref: string, o: RegistryOptions, ids: string[]) {
+  return transferAny('OCIRegistry', { reference: ref, resolver: resolver(o, ids) });
 }
 
 /**
@@ -147,13 +168,12 @@ export class TransferClient {
       const ps = platforms(o.platform);
       const want = o.allPlatforms ? [] : ps.length ? ps : [hostPlatform()];
       const unpackFor = want[0] ?? hostPlatform();
-      const side: SideStream[] = o.credentials ? [{ prefix: 'creds', use: (s) => answerAuth(s, o.credentials!) }] : [];
       await runTransfer(this.t, {
-        side,
+        side: authSide(o),
         signal: o.signal,
         onProgress: saved.fn,
         endpoints: (ids) => ({
-          source: registry(ref, o, o.credentials ? 0 : undefined, ids),
+          source: registry(ref, o, ids),
           destination: transferAny('ImageStore', {
             name: o.name ?? '',
             labels: o.labels ?? {},
@@ -170,16 +190,28 @@ export class TransferClient {
   /** Pushes the local image `name` to `ref` (default: its own name). */
   push(name: string, ref = name, o: PushOptions = {}): TransferOperation<void> {
     return this.run(o, async (emit) => {
-      const side: SideStream[] = o.credentials ? [{ prefix: 'creds', use: (s) => answerAuth(s, o.credentials!) }] : [];
       await runTransfer(this.t, {
-        side,
+        side: authSide(o),
         signal: o.signal,
         onProgress: emit,
         endpoints: (ids) => ({
           source: transferAny('ImageStore', { name, platforms: platforms(o.platform).map(platformToProto) }),
-          destination: registry(ref, o, o.credentials ? 0 : undefined, ids),
+          destination: registry(ref, o, ids),
         }),
       });
+    });
+  }
+
+  /**
+   * Every tag of a repository in its registry (`busybox`, `127.0.0.1:5000/team/app`, without tag
+   * or digest): berth's Engine/ListTags, which berthd answers as it reaches registries for a pull
+   * (its hosts configuration; the credentials callback, then its own Docker config).
+   */
+  listTags(repository: string, o: ListTagsOptions = {}): Promise<RepositoryTags> {
+    return withStreams(this.t, 'list tags', authSide(o), o.signal, async (ids) => {
+      const method = service('berth.engine.v1.Engine').methods.ListTags;
+      const r = await unaryCall(this.t, method, { repository, resolver: resolver(o, ids), page_size: o.pageSize ?? 0 }, { signal: o.signal });
+      return { name: r.name, tags: r.tags };
     });
   }
 

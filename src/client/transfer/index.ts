@@ -4,7 +4,17 @@
  * on first use, in the client's namespace).
  */
 export { TransferClient, TransferOperation, OCI_ARCHIVE, DOCKER_ARCHIVE } from './client';
-export type { ExportOptions, ImportOptions, OperationOptions, PullOptions, PushOptions, RegistryOptions, SavedImage } from './client';
+export type {
+  ExportOptions,
+  ImportOptions,
+  ListTagsOptions,
+  OperationOptions,
+  PullOptions,
+  PushOptions,
+  RegistryOptions,
+  RepositoryTags,
+  SavedImage,
+} from './client';
 export type { Credentials, CredentialsCallback, CredentialsRequest } from './auth';
 export type { Progress } from './progress';
 export { hostPlatform, parsePlatform, type Platform } from './platform';

@@ -1,3 +1,5 @@
+import { ENGINE_SERVICE } from '../../services/engine';
+import { engineRegistryService } from '../../services/engine-registry';
 import { STREAMING_SERVICE, streamingService } from '../../services/streaming/service';
 import { StreamManager } from '../../services/streaming/manager';
 import { TRANSFER_SERVICE, transferService } from '../../services/transfer/service';
@@ -6,7 +8,8 @@ import { TRANSFER } from './transfer';
 
 /**
  * containerd 2.x's Transfer and Streaming services over the TRANSFER part: pull, push, tag,
- * import and export, with progress, registry credentials and archive bytes on client streams.
+ * import and export, with progress, registry credentials and archive bytes on client streams;
+ * and berth's Engine/ListTags, which reaches registries the same way (services/engine-registry.ts).
  */
 export const transferServiceSlice: Slice = {
   name: 'transfer-service',
@@ -27,6 +30,7 @@ export const transferServiceSlice: Slice = {
     const streams = new StreamManager();
     ctx.services.add(STREAMING_SERVICE, streamingService(log, streams));
     ctx.services.add(TRANSFER_SERVICE, transferService(log, ctx.need(TRANSFER), streams));
+    ctx.services.add(ENGINE_SERVICE, engineRegistryService(ctx.need(TRANSFER), streams, ctx.log.child({ service: 'engine' })));
     ctx.onShutdown(() => streams.closeAll('berthd is shutting down'));
   },
 };

@@ -1,5 +1,6 @@
 /** `berth pull`: an image from a registry, through berthd's Transfer service. */
-import { CliError, defineCommand } from '../../command';
+import { defineCommand } from '../../command';
+import { pullAllTags } from './pull-all-tags';
 import { pullImage } from './pull-image';
 
 export const command = defineCommand({
@@ -11,10 +12,10 @@ export const command = defineCommand({
   flags: {
     platform: { type: 'string', desc: 'Set platform if server is multi-platform capable', placeholder: 'string' },
     quiet: { type: 'bool', short: 'q', desc: 'Suppress verbose output' },
-    allTags: { type: 'bool', short: 'a', desc: 'Download all tagged images in the repository (not supported)', hidden: true },
+    allTags: { type: 'bool', short: 'a', desc: 'Download all tagged images in the repository' },
   },
   async run(cli, f, [ref]) {
-    if (f.allTags) throw new CliError('pull --all-tags is not supported by berth', 125);
+    if (f.allTags) return pullAllTags(cli, ref!, { platform: f.platform, quiet: f.quiet });
     await pullImage(cli, ref!, { platform: f.platform, quiet: f.quiet });
   },
 });

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { ctr } from '../test/helpers/ctr';
 import { buildImages, busyboxImage } from '../test/helpers/images';
 import { unmountUnder } from '../test/helpers/mounts';
-import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 import { BERTHD_BIN } from './lib/paths';
 
 const { values } = parseArgs({
@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     [...flags, values.bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'warn'],
-    { cwd: out, stdio: ['ignore', 'ignore', 'inherit'] },
+    // The environment's own MALLOC_* variables win: --flags-like experiments set them there.
+    { cwd: out, stdio: ['ignore', 'ignore', 'inherit'], env: { ...BERTHD_ENV, ...process.env } },
   );
   try {
     while (!existsSync(address)) await new Promise((r) => setTimeout(r, 20));

@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 import { versionOk } from './lib/grpc';
 import { BERTHD_BIN } from './lib/paths';
 import { rssMiB } from './lib/builtin/idle-rss';
@@ -87,7 +87,7 @@ const SUBJECTS: Subject[] = [
       spawn(
         process.execPath,
         [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', join(dir, 's.sock'), '--log-level', 'warn'],
-        { stdio: 'ignore' },
+        { stdio: 'ignore', env: { ...BERTHD_ENV, ...process.env } },
       ),
     address: (dir) => join(dir, 's.sock'),
   },

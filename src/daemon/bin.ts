@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc
-// The flags: see node-flags.ts (the shebang cannot import them).
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc
+// The flags and the environment: see node-flags.ts (the shebang cannot import them).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadWithCodeCache } from '../core/node/code-cache';

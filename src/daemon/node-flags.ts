@@ -21,3 +21,14 @@
  * it empties go back to the OS). V8's own full GCs compact too; with the flag above they are rare.
  */
 export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=2', '--expose-gc', '--compact-on-every-full-gc'];
+
+/**
+ * Environment berthd runs with, set by the same launchers (bin.ts's shebang through `env -S`).
+ *
+ * MALLOC_ARENA_MAX=2: glibc gives every thread that allocates (libuv's pool, LevelDB's compaction
+ * thread) an arena of its own, up to 8 per core, and keeps what is freed in each for reuse by
+ * that arena only. Under churn that is a few MiB of freed memory berthd never gives back: after
+ * 400 `ctr run --rm` cycles, 77.4 / 78.8 MiB RSS at 1 s idle against 81.7 / 81.2 without it.
+ * berthd's allocations are mostly on its main thread, so two arenas cost no contention that shows.
+ */
+export const BERTHD_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };

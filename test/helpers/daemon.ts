@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type * as grpcTypes from '@grpc/grpc-js';
 import type { Daemon } from '../../src/daemon/main';
 import type { Config } from '../../src/daemon/config';
-import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
+import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { nullLogger } from '../../src/core/logger';
 import { removeTestNetworking, testNetworkConfig } from './net';
 import { slow } from './slow';
@@ -76,9 +76,7 @@ export class DaemonProcess {
     const child = spawn(
       process.execPath,
       [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...BERTHD_ENV } },
     );
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));

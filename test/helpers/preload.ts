@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERTHD_BIN } from './daemon';
-import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
+import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 
 export async function recordWithPreload<T>(preload: string): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-preload-'));
@@ -32,7 +32,7 @@ export async function recordWithPreload<T>(preload: string): Promise<T> {
         'info',
       ],
       {
-        env: { ...process.env, BERTH_PRELOAD_OUT: out },
+        env: { ...process.env, ...BERTHD_ENV, BERTH_PRELOAD_OUT: out },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -15,6 +15,9 @@
  *   stage 2   -o B -j DROP                  … that elsewhere being another berth bridge
  *   nat POSTROUTING -j <M>
  *   <M>       -s SUBNET ! -o B ! -d 224.0.0.0/4 -j MASQUERADE   (masquerading networks)
+ *             -s 127.0.0.0/8 -o B -j MASQUERADE                 a published port reached on 127.0.0.1 (route_localnet)
+ *             -s SUBNET -o B --ctstate DNAT -j MASQUERADE       … or by a container of B itself (hairpin)
+ *   nat PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -j <P>  each container's published ports (net/published.ts)
  *
  * Each rule carries a comment naming its network, and is added or deleted only by itself: a
  * chain that another berthd shares (the same prefix) is never flushed while in use.
@@ -29,6 +32,14 @@ export class Iptables {
   /** `iptables -w -t table args`. */
   run(table: string, args: readonly string[]): Promise<ToolRun> {
     return runTool(this.bin, ['-w', '-t', table, ...args], { timeoutMs: 30_000 });
+  }
+
+  /**
+   * `iptables-restore -w --noflush` of `input` (tables, rules, COMMIT): every rule of a table in
+   * one transaction, one process for them all. A rule that cannot be added or deleted fails it all.
+   */
+  restore(input: string): Promise<ToolRun> {
+    return runTool(`${this.bin}-restore`, ['-w', '--noflush'], { input, timeoutMs: 30_000 });
   }
 
   private async must(table: string, args: readonly string[]): Promise<void> {
@@ -89,6 +100,9 @@ const PREFIX = /^[A-Z0-9][A-Z0-9_-]{0,25}$/;
 export const CNI_FORWARD_CHAIN = 'CNI-FORWARD';
 const FILTER = 'filter';
 const NAT = 'nat';
+/** Where published ports are matched: packets arriving for this host, and the host's own. */
+const PUBLISH_HOOKS = ['PREROUTING', 'OUTPUT'];
+const LOCAL_DST = ['-m', 'addrtype', '--dst-type', 'LOCAL'];
 
 interface Rule {
   table: string;
@@ -103,6 +117,8 @@ export class NetworkFirewall {
   readonly forward: string;
   /** The nat chain POSTROUTING jumps to: the masquerades. */
   readonly masquerade: string;
+  /** The nat chain PREROUTING and OUTPUT jump to for local destinations: published ports' DNAT. */
+  readonly published: string;
 
   constructor(
     readonly ipt: Iptables,
@@ -113,6 +129,7 @@ export class NetworkFirewall {
     this.stage2 = `${prefix}-2`;
     this.forward = `${prefix}-F`;
     this.masquerade = `${prefix}-M`;
+    this.published = `${prefix}-P`;
   }
 
   private rules(b: BridgeRules): Rule[] {
@@ -132,6 +149,13 @@ export class NetworkFirewall {
     );
     if (b.masquerade && !b.internal)
       out.push({ table: NAT, chain: this.masquerade, rule: ['-s', b.subnet, '!', '-o', b.bridge, '!', '-d', '224.0.0.0/4', ...c, '-j', 'MASQUERADE'] });
+    // Published ports (only on routed networks): the replies must come back through the host's
+    // conntrack, so connections from the host's loopback and from B itself leave as the gateway.
+    if (!b.internal)
+      out.push(
+        { table: NAT, chain: this.masquerade, rule: ['-s', '127.0.0.0/8', '-o', b.bridge, ...c, '-j', 'MASQUERADE'] },
+        { table: NAT, chain: this.masquerade, rule: ['-s', b.subnet, '-o', b.bridge, '-m', 'conntrack', '--ctstate', 'DNAT', ...c, '-j', 'MASQUERADE'] },
+      );
     return out;
   }
 
@@ -139,9 +163,11 @@ export class NetworkFirewall {
   private async install(): Promise<void> {
     for (const ch of [this.stage2, this.stage1, this.forward]) await this.ipt.ensureChain(FILTER, ch);
     await this.ipt.ensureChain(NAT, this.masquerade);
+    await this.ipt.ensureChain(NAT, this.published);
     await this.ipt.ensureFirst(FILTER, this.forward, ['-j', this.stage1]);
     await this.ipt.ensureFirst(FILTER, 'FORWARD', ['-j', this.forward]);
     await this.ipt.ensure(NAT, 'POSTROUTING', ['-j', this.masquerade]);
+    for (const ch of PUBLISH_HOOKS) await this.ipt.ensure(NAT, ch, [...LOCAL_DST, '-j', this.published]);
   }
 
   /** Adds a network's rules (idempotent; at network create and at every berthd start). */
@@ -163,8 +189,9 @@ export class NetworkFirewall {
       await this.ipt.remove(FILTER, CNI_FORWARD_CHAIN, ['-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', this.stage1]);
     await this.ipt.remove(FILTER, 'FORWARD', ['-j', this.forward]);
     await this.ipt.remove(NAT, 'POSTROUTING', ['-j', this.masquerade]);
+    for (const ch of PUBLISH_HOOKS) await this.ipt.remove(NAT, ch, [...LOCAL_DST, '-j', this.published]);
     for (const ch of [this.forward, this.stage1, this.stage2]) await this.ipt.removeChain(FILTER, ch);
-    await this.ipt.removeChain(NAT, this.masquerade);
+    for (const ch of [this.masquerade, this.published]) await this.ipt.removeChain(NAT, ch);
   }
 }
 

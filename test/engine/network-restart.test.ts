@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runAndKillBerthd } from '../helpers/child-berthd';
 import { testDirs } from '../helpers/daemon';
 import { drain, EngineFixture, until } from '../helpers/engine';
-import { canBind, freePort, HostBaseline, httpBody, leases, requireCni } from '../helpers/net';
+import { canBind, freePort, HostBaseline, httpBody, leases, requireCni, testChainRule } from '../helpers/net';
 import { itWith } from '../helpers/requires';
 
 const f = new EngineFixture('engnetcrash');
@@ -66,7 +66,7 @@ describe('engine: networking across a berthd crash', () => {
       for (const n of ['srv', 'cli', 'gone']) await f.engine.remove(f.ctx, n, { force: true });
       await f.engine.removeNetwork(f.ctx, 'keep');
       await expect(httpBody(port)).rejects.toThrow();
-      expect(host.leftovers(ipam, (l) => /BTD/.test(l))).toEqual({ leases: [], veths: [], rules: [] });
+      expect(host.leftovers(ipam, testChainRule)).toEqual({ leases: [], veths: [], rules: [] });
     },
     120_000,
   );

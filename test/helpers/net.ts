@@ -125,8 +125,11 @@ export class HostBaseline {
   }
 }
 
-/** A rule of a test berthd's own chains (testNetworkConfig's `BTD…` prefix: -1, -2, -F, -M). */
-export const testChainRule = (l: string): boolean => / BTD\S*-[12FM] |^:BTD|-j BTD/.test(l);
+/**
+ * A rule of a test berthd's own chains (testNetworkConfig's `BTD…` prefix: -1, -2, -F, -M, -P),
+ * which stay while its networks do; not a container's published port (a DNAT rule in -P).
+ */
+export const testChainRule = (l: string): boolean => / BTD\S*-[12FMP] |^:BTD|-j BTD/.test(l) && !/ -j DNAT /.test(l);
 
 /** Links enslaved to a bridge (its veths). */
 export function portsOf(bridge: string): string[] {
@@ -225,12 +228,13 @@ export function removeTestNetworking(cfg: { defaultBridge: string; isolationChai
   } catch {
     /* never made */
   }
-  const [s1, s2, fwd, masq] = ['-1', '-2', '-F', '-M'].map((s) => `${cfg.isolationChain}${s}`) as [string, string, string, string];
+  const [s1, s2, fwd, masq, pub] = ['-1', '-2', '-F', '-M', '-P'].map((s) => `${cfg.isolationChain}${s}`) as [string, string, string, string, string];
   while (ipt(['-D', 'CNI-FORWARD', '-m', 'comment', '--comment', 'CNI firewall plugin admin overrides', '-j', s1]));
   while (ipt(['-D', 'FORWARD', '-j', fwd]));
   while (ipt(['-t', 'nat', '-D', 'POSTROUTING', '-j', masq]));
+  for (const hook of ['PREROUTING', 'OUTPUT']) while (ipt(['-t', 'nat', '-D', hook, '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', pub]));
   for (const c of [fwd, s1, s2]) if (ipt(['-F', c])) ipt(['-X', c]);
-  if (ipt(['-t', 'nat', '-F', masq])) ipt(['-t', 'nat', '-X', masq]);
+  for (const c of [masq, pub]) if (ipt(['-t', 'nat', '-F', c])) ipt(['-t', 'nat', '-X', c]);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

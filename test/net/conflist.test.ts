@@ -1,9 +1,11 @@
-/** The pure parts of net/: conflist checks, plugin error mapping, iptables rule splitting, IPv4 math. */
+/** The pure parts of net/: conflist checks, plugin error mapping, iptables rule splitting, IPv4 math, published ports' rules; an attachment's list. */
 import { errorKind } from '../../src/core/errors';
 import { parseConfList, parseConfListText, versionAtLeast } from '../../src/net/cni/conflist';
 import { parsePluginError, pluginFailure } from '../../src/net/cni/errors';
 import { containerAddresses, resultAddresses } from '../../src/net/cni/result';
-import { splitRule } from '../../src/net/iptables';
+import { attachList } from '../../src/engine/network/conflist';
+import { Iptables, splitRule } from '../../src/net/iptables';
+import { PublishedPorts } from '../../src/net/published';
 import { contains, formatCidr, formatIp, lastAddress, overlaps, parseCidr, parseIp } from '../../src/net/ipv4';
 
 describe('conflists', () => {
@@ -127,5 +129,35 @@ describe('IPv4', () => {
     expect(overlaps(parseCidr('0.0.0.0/0'), a)).toBe(true);
     expect(contains(a, parseIp('10.1.255.255')!)).toBe(true);
     expect(formatIp(lastAddress(parseCidr('10.1.2.0/29')))).toBe('10.1.2.7');
+  });
+});
+
+describe('published ports', () => {
+  it("one DNAT rule per mapping, named by bridge and container; 0.0.0.0 matches any local address; -S's quoting splits back", () => {
+    const p = new PublishedPorts(new Iptables(), 'X-P');
+    const rules = p.rules({
+      bridge: 'br0',
+      containerId: 'abc',
+      ip: '10.1.0.2',
+      mappings: [
+        { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, proto: 'tcp' },
+        { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, proto: 'udp' },
+      ],
+    });
+    expect(rules).toEqual([
+      '-d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -m comment --comment "berth port br0 abc" -j DNAT --to-destination 10.1.0.2:80',
+      '-p udp -m udp --dport 5353 -m comment --comment "berth port br0 abc" -j DNAT --to-destination 10.1.0.2:53',
+    ]);
+    expect(splitRule(rules[0]!)).toContain('berth port br0 abc');
+  });
+
+  it('an attachment never runs portmap (berth maps the ports), and only the primary network gives the default route', () => {
+    const list = {
+      cniVersion: '1.0.0',
+      name: 'n',
+      plugins: [{ type: 'bridge', isDefaultGateway: true }, { type: 'portmap', capabilities: { portMappings: true } }, { type: 'bandwidth' }],
+    };
+    expect(attachList(list, { defaultRoute: true }).plugins).toEqual([{ type: 'bridge', isDefaultGateway: true }, { type: 'bandwidth' }]);
+    expect(attachList(list, { defaultRoute: false }).plugins[0]).toEqual({ type: 'bridge', isDefaultGateway: false });
   });
 });

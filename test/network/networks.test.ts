@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
 import { DEFAULT_NETWORK } from '../../src/engine/network';
-import { legacyConfList, networkConfList } from '../../src/engine/network/conflist';
+import { legacyConfLists, networkConfList } from '../../src/engine/network/conflist';
 import { iptablesRules, requireCni, uniqueName } from '../helpers/net';
 import { describeWith } from '../helpers/requires';
 import { NetFixture } from './fixture';
@@ -47,8 +47,8 @@ describeWith(...requireCni())('networks', () => {
     expect(n.bridge).toBe(`berth${n.id.slice(0, 10)}`);
     expect(n.configPath).toBe(join(f.dir, 'root', 'network', 'conflist', 'front.conflist'));
     const list = JSON.parse(readFileSync(n.configPath, 'utf8'));
-    // Forward accepts and masquerade are the network's rules, not the plugins' per container.
-    expect(list.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge', 'portmap']);
+    // Forward accepts, masquerade and published ports are berth's rules, not the plugins' per container.
+    expect(list.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge']);
     expect(list.plugins[0].ipMasq).toBe(false);
     const rules = iptablesRules();
     const c = '-m comment --comment "berth network front"';
@@ -61,6 +61,11 @@ describeWith(...requireCni())('networks', () => {
         `-A ${f.chain}-F -i ${n.bridge} ${c} -j ACCEPT`,
         `-A POSTROUTING -j ${f.chain}-M`,
         `-A ${f.chain}-M -s ${n.subnet} ! -d 224.0.0.0/4 ! -o ${n.bridge} ${c} -j MASQUERADE`,
+        // Published ports: the DNAT chain for local destinations, and the masquerade of what reaches them from loopback or from the network itself.
+        `-A PREROUTING -m addrtype --dst-type LOCAL -j ${f.chain}-P`,
+        `-A OUTPUT -m addrtype --dst-type LOCAL -j ${f.chain}-P`,
+        `-A ${f.chain}-M -s 127.0.0.0/8 -o ${n.bridge} ${c} -j MASQUERADE`,
+        `-A ${f.chain}-M -s ${n.subnet} -o ${n.bridge} -m conntrack --ctstate DNAT ${c} -j MASQUERADE`,
       ]),
     );
     // Isolation before any accept.
@@ -97,7 +102,8 @@ describeWith(...requireCni())('networks', () => {
     });
     expect(n).toMatchObject({ bridge: br, gateway: `${a}.${b}.20.254`, ipRange: `${a}.${b}.20.128/26`, ipMasquerade: false, mtu: 1400 });
     const bridge = JSON.parse(readFileSync(n.configPath, 'utf8')).plugins[0];
-    expect(iptablesRules().filter((l) => l.startsWith(`-A ${f.chain}-M `) && l.includes(br))).toEqual([]);
+    // No masquerade out; what published ports need (from loopback, hairpin) stays.
+    expect(iptablesRules().filter((l) => l.startsWith(`-A ${f.chain}-M `) && l.includes(`! -o ${br}`))).toEqual([]);
     expect(bridge).toMatchObject({
       mtu: 1400,
       ipam: { ranges: [[{ subnet: `${a}.${b}.20.0/24`, gateway: `${a}.${b}.20.254`, rangeStart: `${a}.${b}.20.128`, rangeEnd: `${a}.${b}.20.191` }]] },
@@ -132,12 +138,19 @@ describeWith(...requireCni())('networks', () => {
   it("a restarted berthd rewrites an older berthd's conflist nobody edited, and leaves an edited one", async () => {
     const ctx = { ipamDir: join(f.dir, 'state', 'network', 'ipam'), adminChain: `${f.chain}-1` };
     const custom = f.m.store.get('custom');
+    const front = f.m.store.get('front');
     const back = f.m.store.get('back');
-    const edited = { ...legacyConfList(back, ctx), plugins: [...legacyConfList(back, ctx).plugins, { type: 'bandwidth' }] };
-    writeFileSync(f.m.store.confListPath(custom), JSON.stringify(legacyConfList(custom, ctx)));
+    // The first with the firewall plugin and ipMasq, the next with portmap.
+    const [withFirewall, withPortmap] = [legacyConfLists(custom, ctx)[0]!, legacyConfLists(front, ctx)[1]!];
+    expect(withFirewall.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap', 'firewall']);
+    expect(withPortmap.plugins.map((p) => p.type)).toEqual(['bridge', 'portmap']);
+    const edited = { ...legacyConfLists(back, ctx)[1]!, plugins: [...legacyConfLists(back, ctx)[1]!.plugins, { type: 'bandwidth' }] };
+    writeFileSync(f.m.store.confListPath(custom), JSON.stringify(withFirewall));
+    writeFileSync(f.m.store.confListPath(front), JSON.stringify(withPortmap));
     writeFileSync(f.m.store.confListPath(back), JSON.stringify(edited));
     await f.manager();
     expect(JSON.parse(readFileSync(f.m.store.confListPath(custom), 'utf8'))).toEqual(networkConfList(custom, ctx));
+    expect(JSON.parse(readFileSync(f.m.store.confListPath(front), 'utf8'))).toEqual(networkConfList(front, ctx));
     expect(JSON.parse(readFileSync(f.m.store.confListPath(back), 'utf8'))).toEqual(edited);
     writeFileSync(f.m.store.confListPath(back), JSON.stringify(networkConfList(back, ctx)));
   });

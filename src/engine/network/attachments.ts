@@ -10,6 +10,7 @@ import { containerAddresses, hostInterfaces } from '../../net/cni/result';
 import { isBridgePort, linksGone } from '../../net/links';
 import type { NetnsDir } from '../../net/netns';
 import { PortReservations } from '../../net/ports';
+import type { PublishedPorts } from '../../net/published';
 import { attachList } from './conflist';
 import type { NetworkDns } from './dns';
 import type { ContainerNames } from './names';
@@ -29,6 +30,7 @@ export interface ContainerRef {
 export interface AttachmentsDeps {
   store: NetworkStore;
   runner: CniRunner;
+  published: PublishedPorts;
   netns: NetnsDir;
   files: SandboxFiles;
   names: ContainerNames;
@@ -137,8 +139,7 @@ export class Attachments {
 
   /** One network's ADD into the sandbox; `primary` gives the default route and, with ports held, the mappings. */
   private async add(s: Sandbox, n: NetworkRecord, e: EndpointConfig, ifName: string, primary: boolean): Promise<EndpointSettings> {
-    const ports = primary && s.ports.length > 0 && s.portsOn === n.id;
-    const list = attachList(await this.d.store.confList(n), { defaultRoute: primary, ports });
+    const list = attachList(await this.d.store.confList(n), { defaultRoute: primary });
     const result = await this.d.runner.add(list, {
       containerId: s.id,
       netns: s.netns,
@@ -151,15 +152,13 @@ export class Attachments {
             ] as Array<[string, string]>,
           }
         : {}),
-      ...(ports
-        ? {
-            capabilityArgs: {
-              portMappings: s.ports.map((p) => ({ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.proto, hostIP: p.hostIp })),
-            },
-          }
-        : {}),
     });
     const a = containerAddresses(result).find((x) => x.family === 4);
+    if (primary && s.ports.length > 0 && s.portsOn === n.id && a) {
+      const pub = { bridge: n.bridge, containerId: s.id, ip: a.ip, mappings: s.ports };
+      s.portRules = this.d.published.rules(pub);
+      await this.d.published.add(pub);
+    }
     return {
       networkId: n.id,
       networkName: n.name,
@@ -190,6 +189,7 @@ export class Attachments {
     const done = await Promise.allSettled([
       this.d.netns.remove(id),
       ...cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })),
+      this.unpublish(id, s),
     ]);
     for (const p of s?.ports ?? []) this.ports.release({ ip: p.hostIp, port: p.hostPort, proto: p.proto });
     if (s) s.ports = [];
@@ -198,6 +198,13 @@ export class Attachments {
     await linksGone(veths);
     await this.d.files.remove(id);
     this.live.delete(id);
+  }
+
+  /** Removes the DNAT rules berthd wrote for the sandbox's ports (the portmap plugin's go with their DEL). */
+  private async unpublish(id: string, s: Sandbox | undefined): Promise<void> {
+    if (!s?.portRules?.length) return;
+    await this.d.published.remove(id, s.portRules);
+    s.portRules = undefined;
   }
 
   /** `network connect`: the new config; on a running container the network is added now (ethN). */
@@ -233,6 +240,7 @@ export class Attachments {
       await this.d.runner.del(ep.networkName, { containerId: c.id, ifName: ep.ifName, netns: s.netns });
       s.endpoints = s.endpoints.filter((e) => e !== ep);
       if (s.portsOn === gone.networkId) {
+        await this.unpublish(c.id, s);
         for (const p of s.ports) this.ports.release({ ip: p.hostIp, port: p.hostPort, proto: p.proto });
         s.ports = [];
         s.portsOn = undefined;
@@ -291,6 +299,10 @@ export class Attachments {
         .catch((e) => this.d.log.error('network: DEL of a stale attachment failed', { id: a.containerId, err: e as Error }));
     }
     for (const id of await this.d.netns.list()) if (!keep(id)) await this.d.netns.remove(id);
+    // DNAT rules on this berthd's bridges that no kept sandbox accounts for (a crash between
+    // writing them and the sandbox file, an unreadable file).
+    const bridges = new Set(this.d.store.all().map((n) => n.bridge));
+    await this.d.published.sweep(keep, bridges).catch((e) => this.d.log.error('network: removing stale published-port rules failed', { err: e as Error }));
     return out;
   }
 

@@ -3,11 +3,11 @@
  * other runtime should pick berth's networks up, and berth should not run theirs):
  *
  *   bridge + host-local   the bridge, a veth into the namespace, an address
- *   portmap               published ports (DNAT), only in an ADD that has port mappings
  *
  * The forward accepts and the masquerade are the network's, not each container's: berth writes
  * them once with its isolation rules (net/iptables.ts) instead of running the firewall plugin
- * and the bridge plugin's ipMasq at every ADD and DEL.
+ * and the bridge plugin's ipMasq at every ADD and DEL. Published ports are DNAT rules berth
+ * writes per container in one iptables-restore (net/published.ts), not the portmap plugin's.
  *
  * The file is the network's CNI truth: berthd reads it at each ADD (so an admin may add a plugin,
  * say bandwidth), then adjusts it per attachment (attachList).
@@ -48,31 +48,33 @@ export function networkConfList(n: NetworkRecord, c: ConfListContext): NetConfLi
   return {
     cniVersion: '1.0.0',
     name: n.name,
-    plugins: [bridge, { type: 'portmap', capabilities: { portMappings: true } }],
+    plugins: [bridge],
   };
 }
 
+const PORTMAP: PluginConf = { type: 'portmap', capabilities: { portMappings: true } };
+
 /**
- * The list berthd wrote for the network before the firewall plugin and ipMasq gave way to
- * per-network rules: a file still equal to it was never edited, and is rewritten as
- * networkConfList (an edited one is the admin's and is left alone).
+ * The lists older berthds wrote for the network: with the firewall plugin and ipMasq (before
+ * per-network rules), then with portmap (before berth wrote its own DNAT rules). A file still
+ * equal to one was never edited, and is rewritten as networkConfList (an edited one is the
+ * admin's and is left alone).
  */
-export function legacyConfList(n: NetworkRecord, c: ConfListContext): NetConfList {
+export function legacyConfLists(n: NetworkRecord, c: ConfListContext): NetConfList[] {
   const now = networkConfList(n, c);
-  const [bridge, portmap] = now.plugins;
-  return {
-    ...now,
-    plugins: [{ ...bridge!, ipMasq: n.ipMasquerade }, portmap!, { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain }],
-  };
+  const bridge = now.plugins[0]!;
+  return [
+    { ...now, plugins: [{ ...bridge, ipMasq: n.ipMasquerade }, PORTMAP, { type: 'firewall', backend: 'iptables', iptablesAdminChainName: c.adminChain }] },
+    { ...now, plugins: [bridge, PORTMAP] },
+  ];
 }
 
 /**
  * The list for one attachment: only the container's first routable network gives it a default
- * route (a second would fail with "file exists"), and portmap runs only when there are ports.
+ * route (a second would fail with "file exists"); a portmap an edited list still has never runs
+ * (berth maps the ports itself: both would DNAT them).
  */
-export function attachList(list: NetConfList, o: { defaultRoute: boolean; ports: boolean }): NetConfList {
-  const plugins = list.plugins
-    .filter((p) => o.ports || p.type !== 'portmap')
-    .map((p) => (p.type === 'bridge' && !o.defaultRoute ? { ...p, isDefaultGateway: false } : p));
+export function attachList(list: NetConfList, o: { defaultRoute: boolean }): NetConfList {
+  const plugins = list.plugins.filter((p) => p.type !== 'portmap').map((p) => (p.type === 'bridge' && !o.defaultRoute ? { ...p, isDefaultGateway: false } : p));
   return { ...list, plugins };
 }

@@ -21,6 +21,7 @@ import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
 import { NetnsDir } from '../../net/netns';
+import { PublishedPorts } from '../../net/published';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
 import { hostResolvConf, hostsFile, resolvConf, upstreamServers } from './etc';
@@ -101,6 +102,7 @@ export class NetworkManager {
     this.attachments = new Attachments({
       store: this.store,
       runner: this.runner,
+      published: new PublishedPorts(this.firewall.ipt, this.firewall.published),
       netns: this.netns,
       files: new SandboxFiles(join(dir, 'sandboxes')),
       names,

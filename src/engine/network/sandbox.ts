@@ -26,8 +26,14 @@ export interface Sandbox {
   state: 'attaching' | 'attached';
   endpoints: EndpointSettings[];
   ports: PortBinding[];
-  /** The network whose attachment maps the ports (its DEL removes them). */
+  /** The network whose attachment maps the ports. */
   portsOn?: string;
+  /**
+   * The DNAT rules berthd wrote for the ports (PublishedPorts.rules), removed at detach. A
+   * sandbox of an older berthd has none: its ports are the portmap plugin's, which its DEL
+   * (from the CNI cache) removes.
+   */
+  portRules?: string[];
   /** `--dns`: where its queries go instead of berthd's upstreams. */
   dnsServers: string[];
 }
@@ -55,6 +61,7 @@ const SandboxSchema = z.object({
   endpoints: z.array(EndpointSchema),
   ports: z.array(PortSchema),
   portsOn: z.string().optional(),
+  portRules: z.array(z.string()).optional(),
   dnsServers: z.array(z.string()),
 });
 

@@ -16,7 +16,7 @@ import { parseConfListText } from '../../net/cni/conflist';
 import type { NetConfList } from '../../net/cni/types';
 import type { BridgeRules, NetworkFirewall } from '../../net/iptables';
 import { overlaps, parseCidr, type Cidr } from '../../net/ipv4';
-import { legacyConfList, networkConfList } from './conflist';
+import { legacyConfLists, networkConfList } from './conflist';
 import { allocateSubnet, defineNetwork } from './define';
 import { DEFAULT_NETWORK, type NetworkCreateOptions, type NetworkListOptions, type NetworkRecord } from './types';
 
@@ -111,9 +111,9 @@ export class NetworkStore {
     } catch {
       return; // the admin's to fix: confList() reports it at the next ADD
     }
-    if (!isDeepStrictEqual(old, this.legacyList(rec))) return;
+    if (!this.legacyLists(rec).some((l) => isDeepStrictEqual(old, l))) return;
     await writeFileAtomic(p, `${JSON.stringify(this.defaultConfList(rec), null, 2)}\n`, { mode: 0o600, durable: true });
-    this.o.log.info('network: config list rewritten without the firewall plugin and ipMasq (per-network rules now)', { network: rec.name });
+    this.o.log.info("network: an older berthd's config list rewritten (berth's own rules instead of the firewall and portmap plugins)", { network: rec.name });
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -239,8 +239,8 @@ export class NetworkStore {
     return networkConfList(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.firewall.stage1 });
   }
 
-  private legacyList(rec: NetworkRecord): NetConfList {
-    return legacyConfList(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.firewall.stage1 });
+  private legacyLists(rec: NetworkRecord): NetConfList[] {
+    return legacyConfLists(rec, { ipamDir: this.o.ipamDir, adminChain: this.o.firewall.stage1 });
   }
 
   /** The network's config list as berthd will run it (the file; written again if it went missing). */

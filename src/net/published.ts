@@ -1,0 +1,112 @@
+/**
+ * Published ports as DNAT rules berth writes itself, Docker's way: one rule per mapping in the
+ * nat chain that PREROUTING and OUTPUT jump to for local destinations (NetworkFirewall.published),
+ * each container's rules added in one `iptables-restore --noflush` and removed in one. The
+ * masquerades that make 127.0.0.1 and hairpin connections work are the network's (iptables.ts).
+ *
+ * The CNI portmap plugin (1.1.1) did the same with ~19 iptables processes at ADD and ~18 at DEL,
+ * a chain of its own per container and family (ip6tables too) made and deleted each time; on
+ * nf_tables every deleting transaction waits for an RCU grace period (~10–25 ms here), so its DEL
+ * took ~110 ms and its ADD ~40 where these take one process each.
+ *
+ * Each rule's comment names the bridge and the container, so that rules nobody accounts for any
+ * more (a container that died while berthd was down, a crash between the rules and the sandbox
+ * file) are found and removed, and only this berthd's (by its bridges) when chains are shared.
+ */
+import { writeFile, readFile } from 'node:fs/promises';
+import { internal } from '../core/errors';
+import { describeFailure } from './exec';
+import { splitRule, type Iptables } from './iptables';
+
+export interface Mapping {
+  /** '0.0.0.0' = every address of the host. */
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  proto: 'tcp' | 'udp';
+}
+
+export interface Publication {
+  bridge: string;
+  containerId: string;
+  /** The container's address on that bridge. */
+  ip: string;
+  mappings: readonly Mapping[];
+}
+
+const COMMENT_PREFIX = 'berth port ';
+const comment = (bridge: string, containerId: string) => `${COMMENT_PREFIX}${bridge} ${containerId}`;
+const quote = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+export class PublishedPorts {
+  constructor(
+    private readonly ipt: Iptables,
+    /** The nat chain (NetworkFirewall.published). */
+    readonly chain: string,
+  ) {}
+
+  /** The rules of one container, as `iptables-restore` lines without the -A/-D. */
+  rules(p: Publication): string[] {
+    const c = quote(comment(p.bridge, p.containerId));
+    return p.mappings.map((m) => {
+      const dst = m.hostIp === '0.0.0.0' ? '' : `-d ${m.hostIp}/32 `;
+      return `${dst}-p ${m.proto} -m ${m.proto} --dport ${m.hostPort} -m comment --comment ${c} -j DNAT --to-destination ${p.ip}:${m.containerPort}`;
+    });
+  }
+
+  /**
+   * Adds the container's rules in one transaction, and lets the bridge route packets from the
+   * host's loopback (route_localnet: what makes a port published on 127.0.0.1 reach it).
+   */
+  async add(p: Publication): Promise<void> {
+    if (!p.mappings.length) return;
+    await routeLocalnet(p.bridge);
+    await this.apply('-A', this.rules(p));
+  }
+
+  /**
+   * Removes rules `add` wrote (`rules`, as recorded); if any is not there (the transaction then
+   * fails whole), every rule that names the container is removed instead.
+   */
+  async remove(containerId: string, rules: readonly string[]): Promise<void> {
+    if (!rules.length) return;
+    if ((await this.ipt.restore(restoreInput('-D', this.chain, rules))).code === 0) return;
+    await this.sweep((id) => id !== containerId);
+  }
+
+  /**
+   * Removes the rules of containers `keep` does not keep, on the bridges given (all of them if
+   * none are), in one transaction; returns how many.
+   */
+  async sweep(keep: (containerId: string) => boolean, bridges?: ReadonlySet<string>): Promise<number> {
+    const listed = await this.ipt.run('nat', ['-S', this.chain]);
+    if (listed.code !== 0) return 0; // no chain: nothing published
+    const stale: string[] = [];
+    for (const line of listed.stdout.split('\n')) {
+      if (!line.startsWith(`-A ${this.chain} `)) continue;
+      const args = splitRule(line);
+      const c = args[args.indexOf('--comment') + 1] ?? '';
+      if (!c.startsWith(COMMENT_PREFIX)) continue;
+      const [bridge, id] = c.slice(COMMENT_PREFIX.length).split(' ');
+      if (!id || keep(id) || (bridges && !bridges.has(bridge!))) continue;
+      stale.push(line.slice(`-A ${this.chain} `.length));
+    }
+    if (stale.length) await this.apply('-D', stale);
+    return stale.length;
+  }
+
+  private async apply(op: '-A' | '-D', rules: readonly string[]): Promise<void> {
+    const r = await this.ipt.restore(restoreInput(op, this.chain, rules));
+    if (r.code !== 0) throw internal(`iptables-restore (${op === '-A' ? 'publishing' : 'unpublishing'} ports in ${this.chain}): ${describeFailure(r)}`);
+  }
+}
+
+function restoreInput(op: '-A' | '-D', chain: string, rules: readonly string[]): string {
+  return `*nat\n${rules.map((r) => `${op} ${chain} ${r}\n`).join('')}COMMIT\n`;
+}
+
+/** net.ipv4.conf.<bridge>.route_localnet=1, written only when it is not already. */
+async function routeLocalnet(bridge: string): Promise<void> {
+  const p = `/proc/sys/net/ipv4/conf/${bridge}/route_localnet`;
+  if ((await readFile(p, 'utf8')).trim() !== '1') await writeFile(p, '1');
+}

@@ -1,0 +1,136 @@
+/**
+ * Published ports as berth's own DNAT rules (net/published.ts), on real namespaces with busybox
+ * httpd as the container: one rule per mapping in berth's chain, no portmap run; reached from
+ * the host on 127.0.0.1, and through the gateway address from a container of the same network
+ * and from the container itself (hairpin); the rules go at detach, and rules nothing accounts for
+ * go at the next start. A sandbox an older berthd made with portmap still works and is torn down
+ * by portmap's DEL. Traffic goes only to loopback and to these namespaces.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NetworkManager, type ContainerNetConfig, type NetworkSettings } from '../../src/engine/network';
+import { legacyConfLists } from '../../src/engine/network/conflist';
+import { SandboxFiles } from '../../src/engine/network/sandbox';
+import { containerAddresses } from '../../src/net/cni/result';
+import { freePort, httpGet, iptablesRules, requireCni, uniqueName } from '../helpers/net';
+import { describeWith, requireTool } from '../helpers/requires';
+import { until } from '../helpers/until';
+import { NetFixture } from './fixture';
+
+const cid = () => uniqueName('p', 40);
+
+describeWith(...requireCni(), requireTool('busybox'))('published ports', () => {
+  const f = new NetFixture();
+  const www = () => join(f.dir, 'www');
+  beforeAll(async () => {
+    await f.setup();
+    mkdirSync(www());
+    writeFileSync(join(www(), 'index.html'), 'published\n');
+    await f.m.createNetwork({ name: 'pub' });
+  }, 60_000);
+  afterAll(() => f.teardown(), 120_000);
+
+  const attach = async (name: string, config: ContainerNetConfig): Promise<NetworkSettings & { id: string }> => {
+    const id = cid();
+    return { ...(await f.m.attach({ id, ns: 'default', name, hostname: name }, config)), id };
+  };
+  const dnatRules = (id: string) => iptablesRules().filter((l) => l.startsWith(`-A ${f.chain}-P `) && l.includes(id));
+  const wget = (from: NetworkSettings, url: string) => f.run(from.sandboxKey, ['busybox', 'wget', '-q', '-O-', url]);
+  const httpd = (s: NetworkSettings) => f.spawnIn(s.sandboxKey, ['busybox', 'httpd', '-f', '-p', '80', '-h', www()]);
+
+  it('one DNAT rule per mapping in berth chain (portmap does not run); reached from the host, from the network and from the container itself; gone at detach', async () => {
+    const peer = await attach('peer', await f.prepare({ mode: 'pub' }));
+    const gw = peer.networks[0]!.gateway;
+    const [p1, p2] = [await freePort(), await freePort()];
+    const srv = await attach('srv', await f.prepare({ mode: 'pub', publish: [`127.0.0.1:${p1}:80`, `${gw}:${p2}:80`] }));
+    const ip = srv.networks[0]!.ipAddress;
+    const bridge = f.m.inspectNetwork('pub').bridge;
+    const c = `-m comment --comment "berth port ${bridge} ${srv.id}"`;
+    expect(dnatRules(srv.id)).toEqual([
+      `-A ${f.chain}-P -d 127.0.0.1/32 -p tcp -m tcp --dport ${p1} ${c} -j DNAT --to-destination ${ip}:80`,
+      `-A ${f.chain}-P -d ${gw}/32 -p tcp -m tcp --dport ${p2} ${c} -j DNAT --to-destination ${ip}:80`,
+    ]);
+    expect((await f.m.runner.attachments(srv.id)).map((a) => a.config.plugins.map((p) => p.type))).toEqual([['bridge']]);
+    expect(iptablesRules().filter((l) => l.includes(`--dport ${p1}`) && !l.startsWith(`-A ${f.chain}-P `))).toEqual([]);
+
+    httpd(srv);
+    expect(await until('the port on 127.0.0.1', () => httpGet(p1, { path: '/index.html' }).catch(() => undefined))).toEqual({
+      status: 200,
+      body: 'published\n',
+    });
+    // Through the gateway address: from another container of the network, and from the container itself.
+    expect(await wget(peer, `http://${gw}:${p2}/index.html`)).toMatchObject({ code: 0, stdout: 'published\n' });
+    expect(await wget(srv, `http://${gw}:${p2}/index.html`)).toMatchObject({ code: 0, stdout: 'published\n' });
+
+    // One rule gone behind berthd's back: the detach's one-step removal fails whole, and every rule naming the container goes instead.
+    execFileSync('iptables-restore', ['-w', '--noflush'], { input: `*nat\n${dnatRules(srv.id)[1]!.replace(/^-A /, '-D ')}\nCOMMIT\n` });
+    await f.m.detach(srv.id);
+    await f.m.detach(peer.id);
+    expect(dnatRules(srv.id)).toEqual([]);
+    await expect(httpGet(p1, { path: '/index.html', timeoutMs: 1000 })).rejects.toThrow();
+    expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+
+  it("a sandbox an older berthd made with portmap keeps its port across the upgrade, and portmap's DEL takes it down", async () => {
+    const n = f.m.store.get('pub');
+    const old = legacyConfLists(n, { ipamDir: join(f.dir, 'state', 'network', 'ipam'), adminChain: `${f.chain}-1` })[1]!;
+    const id = cid();
+    const port = await freePort();
+    const netns = f.m.netns.path(id);
+    await f.m.netns.create(id);
+    const mapping = { hostIp: '127.0.0.1', hostPort: port, containerPort: 80, proto: 'tcp' as const };
+    const res = await f.m.runner.add(old, {
+      containerId: id,
+      netns,
+      ifName: 'eth0',
+      capabilityArgs: { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp', hostIP: '127.0.0.1' }] },
+    });
+    const ip = containerAddresses(res)[0]!.ip;
+    await new SandboxFiles(join(f.dir, 'state', 'network', 'sandboxes')).write({
+      version: 1,
+      id,
+      ns: 'default',
+      name: 'old',
+      hostname: 'old',
+      mode: 'bridge',
+      netns,
+      state: 'attached',
+      endpoints: [
+        { networkId: n.id, networkName: n.name, ifName: 'eth0', ipAddress: ip, ipPrefixLen: 24, gateway: n.gateway, macAddress: '', aliases: [], dnsNames: [] },
+      ],
+      ports: [mapping],
+      portsOn: n.id,
+      dnsServers: [],
+    });
+    expect(iptablesRules().some((l) => /^-A CNI-DN-/.test(l) && l.includes(`--dport ${port}`))).toBe(true);
+    f.spawnIn(netns, ['busybox', 'httpd', '-f', '-p', '80', '-h', www()]);
+
+    const m2 = new NetworkManager(f.options());
+    f.managers.push(m2);
+    await m2.open();
+    expect(await m2.restore((x) => x === id)).toEqual({ kept: 1, released: 0 });
+    expect(await until('the old mapping', () => httpGet(port, { path: '/index.html' }).catch(() => undefined))).toEqual({ status: 200, body: 'published\n' });
+    await m2.detach(id);
+    expect(iptablesRules().filter((l) => l.includes(`--dport ${port}`) || l.includes(id))).toEqual([]);
+    expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+
+  it("DNAT rules no sandbox accounts for (a crash before the sandbox file named them) are removed at the next start; other bridges' are not", async () => {
+    const s = await attach('lost', await f.prepare({ mode: 'pub', publish: ['127.0.0.1::80'] }));
+    expect(dnatRules(s.id)).toHaveLength(1);
+    rmSync(join(f.dir, 'state', 'network', 'sandboxes', `${s.id}.json`));
+    // Another berthd's container on its own bridge, in a chain of the same name.
+    const foreign = `-p tcp -m tcp --dport 9 -m comment --comment "berth port otherbr0 ${cid()}" -j DNAT --to-destination 192.0.2.9:9`;
+    const restore = (op: string) => execFileSync('iptables-restore', ['-w', '--noflush'], { input: `*nat\n${op} ${f.chain}-P ${foreign}\nCOMMIT\n` });
+    restore('-A');
+    try {
+      await f.manager();
+      expect(dnatRules(s.id)).toEqual([]);
+      expect(iptablesRules()).toContain(`-A ${f.chain}-P ${foreign}`);
+    } finally {
+      restore('-D');
+    }
+    expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+});

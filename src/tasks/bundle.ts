@@ -13,10 +13,9 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { errnoCode, internal } from '../core/errors';
 import { writeFileAtomicSync } from '../core/node/files';
+import { MAX_STATE_DIR_LENGTH } from './helper/paths';
 import type { TaskCapture, TaskIO } from './types';
 
-/** The helper's control socket path must fit in sun_path (see LaunchPlanSchema.stateDir). */
-const MAX_STATE_DIR = 100;
 const RECORD_VERSION = 1;
 
 export interface TaskRecord {
@@ -65,12 +64,12 @@ export class TaskPaths {
   /** The init monitor's state dir: the bundle itself, or a short hashed dir when the path is too long. */
   initStateDir(ns: string, id: string): string {
     const b = this.bundle(ns, id);
-    return b.length <= MAX_STATE_DIR ? b : this.short(`${ns}/${id}`);
+    return b.length <= MAX_STATE_DIR_LENGTH ? b : this.short(`${ns}/${id}`);
   }
 
   execStateDir(ns: string, id: string, execId: string): string {
     const p = join(this.bundle(ns, id), 'e', execId);
-    return p.length <= MAX_STATE_DIR ? p : this.short(`${ns}/${id}/${execId}`);
+    return p.length <= MAX_STATE_DIR_LENGTH ? p : this.short(`${ns}/${id}/${execId}`);
   }
 
   private short(key: string): string {

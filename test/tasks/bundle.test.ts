@@ -81,3 +81,18 @@ describe('deleted bundles', () => {
     await expect(discardBundle(paths, bundle, [bundle])).resolves.toBeUndefined();
   });
 });
+
+describe('monitor state dirs', () => {
+  // sockaddr_un's sun_path holds 108 bytes with the NUL; the helper binds <state dir>/monitor.sock.
+  const fits = (dir: string) => Buffer.byteLength(`${dir}/monitor.sock`) < 108;
+
+  it('keep the control socket path within sun_path whatever the bundle path length', () => {
+    const paths = new TaskPaths('/run/berth');
+    for (let len = 60; len <= 130; len++) {
+      const id = 'c'.repeat(len - '/run/berth/tasks/ns/'.length);
+      expect(paths.bundle('ns', id)).toHaveLength(len);
+      expect(fits(paths.initStateDir('ns', id))).toBe(true);
+      expect(fits(paths.execStateDir('ns', id, 'exec-1'))).toBe(true);
+    }
+  });
+});

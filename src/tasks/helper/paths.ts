@@ -23,4 +23,9 @@ export function seccompCompilerPath(): string {
 }
 
 export const MONITOR_SOCKET = 'monitor.sock';
+/**
+ * The longest monitor state dir: `<dir>/monitor.sock` must fit in sockaddr_un's 108-byte sun_path
+ * with its NUL (native/helper/monitor.c refuses a longer one at every start).
+ */
+export const MAX_STATE_DIR_LENGTH = 108 - 1 - `/${MONITOR_SOCKET}`.length;
 export const EXIT_FILE = 'exit.json';

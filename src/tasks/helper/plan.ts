@@ -4,6 +4,7 @@
  * native/helper/PROTOCOL.md (length-prefixed key/value records; C parses it without a library).
  */
 import { z } from 'zod';
+import { MAX_STATE_DIR_LENGTH } from './paths';
 
 const absPath = z
   .string()
@@ -65,7 +66,7 @@ export type Capture = z.infer<typeof CaptureSchema>;
 export const LaunchPlanSchema = z.strictObject({
   mode: z.enum(['create', 'exec']).default('create'),
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/, 'ids are alphanumerics plus ._- (at most 76)'),
-  stateDir: absPath.max(100, 'the control socket path must fit in sun_path'),
+  stateDir: absPath.max(MAX_STATE_DIR_LENGTH, 'the control socket path must fit in sun_path'),
   rootfs: absPath.optional(),
   rootfsReadonly: z.boolean().default(false),
   /** With a new user namespace: show the rootfs through its id mapping (idmapped mounts; berthd's userns-remap). */

@@ -18,6 +18,10 @@
  *             -s 127.0.0.0/8 -o B -j MASQUERADE                 a published port reached on 127.0.0.1 (route_localnet)
  *             -s SUBNET -o B --ctstate DNAT -j MASQUERADE       … or by a container of B itself (hairpin)
  *   nat PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -j <P>  each container's published ports (net/published.ts)
+ *   raw PREROUTING -j <L>
+ *   <L>       -i B -d 127.0.0.0/8 -j DROP   nothing from B for the host's loopback: route_localnet, which
+ *                                          a port published on 127.0.0.1 needs, would let B's containers
+ *                                          reach services the host keeps on 127.0.0.1 (CVE-2020-8558)
  *
  * Each rule carries a comment naming its network, and is added or deleted only by itself: a
  * chain that another berthd shares (the same prefix) is never flushed while in use.
@@ -100,6 +104,7 @@ const PREFIX = /^[A-Z0-9][A-Z0-9_-]{0,25}$/;
 export const CNI_FORWARD_CHAIN = 'CNI-FORWARD';
 const FILTER = 'filter';
 const NAT = 'nat';
+const RAW = 'raw';
 /** Where published ports are matched: packets arriving for this host, and the host's own. */
 const PUBLISH_HOOKS = ['PREROUTING', 'OUTPUT'];
 const LOCAL_DST = ['-m', 'addrtype', '--dst-type', 'LOCAL'];
@@ -119,6 +124,8 @@ export class NetworkFirewall {
   readonly masquerade: string;
   /** The nat chain PREROUTING and OUTPUT jump to for local destinations: published ports' DNAT. */
   readonly published: string;
+  /** The raw chain PREROUTING jumps to: what a bridge may not send to the host's loopback. */
+  readonly loopbackGuard: string;
 
   constructor(
     readonly ipt: Iptables,
@@ -130,6 +137,7 @@ export class NetworkFirewall {
     this.forward = `${prefix}-F`;
     this.masquerade = `${prefix}-M`;
     this.published = `${prefix}-P`;
+    this.loopbackGuard = `${prefix}-L`;
   }
 
   private rules(b: BridgeRules): Rule[] {
@@ -155,6 +163,7 @@ export class NetworkFirewall {
       out.push(
         { table: NAT, chain: this.masquerade, rule: ['-s', '127.0.0.0/8', '-o', b.bridge, ...c, '-j', 'MASQUERADE'] },
         { table: NAT, chain: this.masquerade, rule: ['-s', b.subnet, '-o', b.bridge, '-m', 'conntrack', '--ctstate', 'DNAT', ...c, '-j', 'MASQUERADE'] },
+        { table: RAW, chain: this.loopbackGuard, rule: ['-i', b.bridge, '-d', '127.0.0.0/8', ...c, '-j', 'DROP'] },
       );
     return out;
   }
@@ -164,10 +173,12 @@ export class NetworkFirewall {
     for (const ch of [this.stage2, this.stage1, this.forward]) await this.ipt.ensureChain(FILTER, ch);
     await this.ipt.ensureChain(NAT, this.masquerade);
     await this.ipt.ensureChain(NAT, this.published);
+    await this.ipt.ensureChain(RAW, this.loopbackGuard);
     await this.ipt.ensureFirst(FILTER, this.forward, ['-j', this.stage1]);
     await this.ipt.ensureFirst(FILTER, 'FORWARD', ['-j', this.forward]);
     await this.ipt.ensure(NAT, 'POSTROUTING', ['-j', this.masquerade]);
     for (const ch of PUBLISH_HOOKS) await this.ipt.ensure(NAT, ch, [...LOCAL_DST, '-j', this.published]);
+    await this.ipt.ensure(RAW, 'PREROUTING', ['-j', this.loopbackGuard]);
   }
 
   /** Adds a network's rules (idempotent; at network create and at every berthd start). */
@@ -192,6 +203,8 @@ export class NetworkFirewall {
     for (const ch of PUBLISH_HOOKS) await this.ipt.remove(NAT, ch, [...LOCAL_DST, '-j', this.published]);
     for (const ch of [this.forward, this.stage1, this.stage2]) await this.ipt.removeChain(FILTER, ch);
     for (const ch of [this.masquerade, this.published]) await this.ipt.removeChain(NAT, ch);
+    await this.ipt.remove(RAW, 'PREROUTING', ['-j', this.loopbackGuard]);
+    await this.ipt.removeChain(RAW, this.loopbackGuard);
   }
 }
 

@@ -129,7 +129,7 @@ export class HostBaseline {
  * A rule of a test berthd's own chains (testNetworkConfig's `BTD…` prefix: -1, -2, -F, -M, -P),
  * which stay while its networks do; not a container's published port (a DNAT rule in -P).
  */
-export const testChainRule = (l: string): boolean => / BTD\S*-[12FMP] |^:BTD|-j BTD/.test(l) && !/ -j DNAT /.test(l);
+export const testChainRule = (l: string): boolean => / BTD\S*-[12FMPL] |^:BTD|-j BTD/.test(l) && !/ -j DNAT /.test(l);
 
 /** Links enslaved to a bridge (its veths). */
 export function portsOf(bridge: string): string[] {
@@ -235,6 +235,9 @@ export function removeTestNetworking(cfg: { defaultBridge: string; isolationChai
   for (const hook of ['PREROUTING', 'OUTPUT']) while (ipt(['-t', 'nat', '-D', hook, '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', pub]));
   for (const c of [fwd, s1, s2]) if (ipt(['-F', c])) ipt(['-X', c]);
   for (const c of [masq, pub]) if (ipt(['-t', 'nat', '-F', c])) ipt(['-t', 'nat', '-X', c]);
+  const guard = `${cfg.isolationChain}-L`;
+  while (ipt(['-t', 'raw', '-D', 'PREROUTING', '-j', guard]));
+  if (ipt(['-t', 'raw', '-F', guard])) ipt(['-t', 'raw', '-X', guard]);
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

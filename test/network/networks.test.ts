@@ -66,6 +66,9 @@ describeWith(...requireCni())('networks', () => {
         `-A OUTPUT -m addrtype --dst-type LOCAL -j ${f.chain}-P`,
         `-A ${f.chain}-M -s 127.0.0.0/8 -o ${n.bridge} ${c} -j MASQUERADE`,
         `-A ${f.chain}-M -s ${n.subnet} -o ${n.bridge} -m conntrack --ctstate DNAT ${c} -j MASQUERADE`,
+        // route_localnet must not open the host's loopback to the network's containers.
+        `-A PREROUTING -j ${f.chain}-L`,
+        `-A ${f.chain}-L -d 127.0.0.0/8 -i ${n.bridge} ${c} -j DROP`,
       ]),
     );
     // Isolation before any accept.

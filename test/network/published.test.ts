@@ -7,12 +7,15 @@
  * by portmap's DEL. Traffic goes only to loopback and to these namespaces.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { NetworkManager, type ContainerNetConfig, type NetworkSettings } from '../../src/engine/network';
 import { legacyConfLists } from '../../src/engine/network/conflist';
 import { SandboxFiles } from '../../src/engine/network/sandbox';
 import { containerAddresses } from '../../src/net/cni/result';
+import { splitRule } from '../../src/net/iptables';
 import { freePort, httpGet, iptablesRules, requireCni, uniqueName } from '../helpers/net';
 import { describeWith, requireTool } from '../helpers/requires';
 import { until } from '../helpers/until';
@@ -69,6 +72,43 @@ describeWith(...requireCni(), requireTool('busybox'))('published ports', () => {
     await f.m.detach(peer.id);
     expect(dnatRules(srv.id)).toEqual([]);
     await expect(httpGet(p1, { path: '/index.html', timeoutMs: 1000 })).rejects.toThrow();
+    expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+
+  it("route_localnet does not open the host's loopback: a container that routes 127.0.0.1 to its gateway reaches nothing", async () => {
+    // What a port published on 127.0.0.1 turns on for the bridge (CVE-2020-8558).
+    const srv = await attach('lo-srv', await f.prepare({ mode: 'pub', publish: ['127.0.0.1::80'] }));
+    const bridge = f.m.inspectNetwork('pub').bridge;
+    expect(readFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, 'utf8').trim()).toBe('1');
+    const secret = createServer((_, res) => res.end('host loopback\n'));
+    await new Promise<void>((r) => secret.listen(0, '127.0.0.1', r));
+    const port = (secret.address() as AddressInfo).port;
+    const attacker = await attach('lo-attacker', await f.prepare({ mode: 'pub' }));
+    const gw = attacker.networks[0]!.gateway;
+    try {
+      // Root in its own namespace (NET_ADMIN): 127.0.0.1 is no longer local, and goes to the gateway.
+      const sh = (script: string) => f.run(attacker.sandboxKey, ['sh', '-c', script]);
+      const routed = await sh(
+        `ip addr del 127.0.0.1/8 dev lo && echo 1 > /proc/sys/net/ipv4/conf/eth0/route_localnet && ip route add 127.0.0.1/32 via ${gw} dev eth0 && ip route get 127.0.0.1`,
+      );
+      expect(routed).toMatchObject({ code: 0, stdout: expect.stringContaining(`via ${gw} dev eth0`) });
+      const guard = splitRule(iptablesRules().find((l) => l.startsWith(`-A ${f.chain}-L `) && l.includes(bridge))!);
+      // node as the client: busybox wget crashes once lo has no address.
+      const get = `require('http').get('http://127.0.0.1:${port}/', { timeout: 3000 }, (r) => r.pipe(process.stdout)).on('timeout', () => process.exit(2))`;
+      const probe = () => f.run(attacker.sandboxKey, [process.execPath, '-e', get]);
+      // Without the guard the host answers: the probe can tell (it is the hole the guard closes).
+      execFileSync('iptables', ['-w', '-t', 'raw', '-D', ...guard.slice(1)]);
+      try {
+        expect(await probe()).toMatchObject({ code: 0, stdout: 'host loopback\n' });
+      } finally {
+        execFileSync('iptables', ['-w', '-t', 'raw', ...guard]);
+      }
+      expect((await probe()).code).not.toBe(0);
+    } finally {
+      secret.close();
+      await f.m.detach(attacker.id);
+      await f.m.detach(srv.id);
+    }
     expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
   });
 

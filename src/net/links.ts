@@ -33,17 +33,28 @@ export function isBridgePort(name: string): boolean {
 /**
  * Waits until the links are gone (the kernel removes a dead namespace's veth pairs on its own,
  * asynchronously); any still there after `ms` is deleted (something else kept the namespace
- * alive). Returns when none is left.
+ * alive). `held` says whether something does: asked once the kernel has had a few ms, it ends
+ * the wait at once (a `container:` joiner keeps the namespace: the kernel never removes them).
+ * Returns when none is left.
  */
-export async function linksGone(names: readonly string[], ms = 1000): Promise<void> {
-  const until = Date.now() + ms;
+export async function linksGone(names: readonly string[], o: { ms?: number; held?: () => boolean } = {}): Promise<void> {
+  const start = Date.now();
+  const until = start + (o.ms ?? 1000);
+  let asked = false;
   let left = names.filter(linkExists);
   while (left.length && Date.now() < until) {
+    if (!asked && o.held && Date.now() - start >= HELD_CHECK_AFTER_MS) {
+      asked = true;
+      if (o.held()) break;
+    }
     await new Promise((r) => setTimeout(r, 2));
     left = left.filter(linkExists);
   }
   for (const n of left) await deleteLink(n);
 }
+
+/** The kernel takes a dead namespace's veths down within a few ms here; a joiner is looked for after this. */
+const HELD_CHECK_AFTER_MS = 20;
 
 /** Deletes a link (a bridge berth made); a missing one is fine. */
 export async function deleteLink(name: string): Promise<void> {

@@ -7,7 +7,8 @@
  * inside: what the loopback CNI plugin's ADD would do, without a second process at every start
  * and a DEL at every removal; lo holds nothing to release and dies with the namespace).
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, internal, invalidArgument } from '../core/errors';
 import { describeFailure, runTool } from './exec';
@@ -56,6 +57,12 @@ export class NetnsDir {
     await rm(p, { force: true });
   }
 
+  /** The namespace's inode (what /proc/PID/ns/net names), while it is pinned here. */
+  async inode(name: string): Promise<number | undefined> {
+    const p = this.path(name);
+    return (await mountPoints()).has(p) ? (await stat(p)).ino : undefined;
+  }
+
   async exists(name: string): Promise<boolean> {
     return (await mountPoints()).has(this.path(name));
   }
@@ -72,4 +79,21 @@ export class NetnsDir {
     const mounted = await mountPoints();
     return names.filter((n) => CNI_ID.test(n) && mounted.has(join(this.dir, n)));
   }
+}
+
+/**
+ * Whether a process is still in the network namespace with this inode (a `container:` joiner
+ * that outlives the container whose namespace it joined): one readlink per process.
+ */
+export function netnsHeld(ino: number): boolean {
+  const want = `net:[${ino}]`;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === want) return true;
+    } catch {
+      /* gone meanwhile, or a kernel thread */
+    }
+  }
+  return false;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger';
 import type { CniRunner } from '../../net/cni/runner';
 import { containerAddresses, hostInterfaces } from '../../net/cni/result';
 import { isBridgePort, linksGone } from '../../net/links';
-import type { NetnsDir } from '../../net/netns';
+import { netnsHeld, type NetnsDir } from '../../net/netns';
 import { PortReservations } from '../../net/ports';
 import type { PublishedPorts } from '../../net/published';
 import { attachList } from './conflist';
@@ -186,6 +186,7 @@ export class Attachments {
     this.d.names.delete(id);
     const cached = await this.d.runner.attachments(id);
     const veths = cached.flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
+    const ino = veths.length ? await this.d.netns.inode(id) : undefined;
     const done = await Promise.allSettled([
       this.d.netns.remove(id),
       ...cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })),
@@ -195,7 +196,7 @@ export class Attachments {
     if (s) s.ports = [];
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
-    await linksGone(veths);
+    await linksGone(veths, { held: () => ino !== undefined && netnsHeld(ino) });
     await this.d.files.remove(id);
     this.live.delete(id);
   }

@@ -1,8 +1,11 @@
 /**
  * Published ports as DNAT rules berth writes itself, Docker's way: one rule per mapping in the
  * nat chain that PREROUTING and OUTPUT jump to for local destinations (NetworkFirewall.published),
- * each container's rules added in one `iptables-restore --noflush` and removed in one. The
- * masquerades that make 127.0.0.1 and hairpin connections work are the network's (iptables.ts).
+ * and one ACCEPT per container port in the filter chain FORWARD jumps to first (NetworkFirewall.
+ * forward), so that connections from other hosts get through where FORWARD's policy is DROP (as
+ * Docker's install leaves it); each container's rules added in one `iptables-restore --noflush`
+ * and removed in one. The masquerades that make 127.0.0.1 and hairpin connections work are the
+ * network's (iptables.ts).
  *
  * The CNI portmap plugin (1.1.1) did the same with ~19 iptables processes at ADD and ~18 at DEL,
  * a chain of its own per container and family (ip6tables too) made and deleted each time; on
@@ -43,6 +46,8 @@ export class PublishedPorts {
     private readonly ipt: Iptables,
     /** The nat chain (NetworkFirewall.published). */
     readonly chain: string,
+    /** The filter chain (NetworkFirewall.forward). */
+    readonly forwardChain: string,
   ) {}
 
   /** The rules of one container, as `iptables-restore` lines without the -A/-D. */
@@ -54,6 +59,13 @@ export class PublishedPorts {
     });
   }
 
+  /** The container's FORWARD accepts, one per container port and protocol, in the same form. */
+  accepts(p: Publication): string[] {
+    const c = quote(comment(p.bridge, p.containerId));
+    const ports = new Set(p.mappings.map((m) => `-p ${m.proto} -m ${m.proto} --dport ${m.containerPort}`));
+    return [...ports].map((match) => `-d ${p.ip}/32 ! -i ${p.bridge} -o ${p.bridge} ${match} -m comment --comment ${c} -j ACCEPT`);
+  }
+
   /**
    * Adds the container's rules in one transaction, and lets the bridge route packets from the
    * host's loopback (route_localnet: what makes a port published on 127.0.0.1 reach it).
@@ -61,16 +73,17 @@ export class PublishedPorts {
   async add(p: Publication): Promise<void> {
     if (!p.mappings.length) return;
     await routeLocalnet(p.bridge);
-    await this.apply('-A', this.rules(p));
+    await this.apply('-A', { dnat: this.rules(p), accepts: this.accepts(p) });
   }
 
   /**
-   * Removes rules `add` wrote (`rules`, as recorded); if any is not there (the transaction then
-   * fails whole), every rule that names the container is removed instead.
+   * Removes rules `add` wrote (`rules` and `accepts`, as recorded); if any is not there (the
+   * transaction then fails whole), every rule that names the container is removed instead.
    */
-  async remove(containerId: string, rules: readonly string[]): Promise<void> {
-    if (!rules.length) return;
-    if ((await this.ipt.restore(restoreInput('-D', this.chain, rules))).code === 0) return;
+  async remove(containerId: string, rules: { dnat: readonly string[]; accepts?: readonly string[] }): Promise<void> {
+    const r = { dnat: rules.dnat, accepts: rules.accepts ?? [] };
+    if (!r.dnat.length && !r.accepts.length) return;
+    if ((await this.ipt.restore(this.restoreInput('-D', r))).code === 0) return;
     await this.sweep((id) => id !== containerId);
   }
 
@@ -79,30 +92,37 @@ export class PublishedPorts {
    * none are), in one transaction; returns how many.
    */
   async sweep(keep: (containerId: string) => boolean, bridges?: ReadonlySet<string>): Promise<number> {
-    const listed = await this.ipt.run('nat', ['-S', this.chain]);
-    if (listed.code !== 0) return 0; // no chain: nothing published
-    const stale: string[] = [];
-    for (const line of listed.stdout.split('\n')) {
-      if (!line.startsWith(`-A ${this.chain} `)) continue;
-      const args = splitRule(line);
-      const c = args[args.indexOf('--comment') + 1] ?? '';
-      if (!c.startsWith(COMMENT_PREFIX)) continue;
-      const [bridge, id] = c.slice(COMMENT_PREFIX.length).split(' ');
-      if (!id || keep(id) || (bridges && !bridges.has(bridge!))) continue;
-      stale.push(line.slice(`-A ${this.chain} `.length));
-    }
-    if (stale.length) await this.apply('-D', stale);
-    return stale.length;
+    const stale = async (table: string, chain: string): Promise<string[]> => {
+      const listed = await this.ipt.run(table, ['-S', chain]);
+      if (listed.code !== 0) return []; // no chain: nothing published
+      const out: string[] = [];
+      for (const line of listed.stdout.split('\n')) {
+        if (!line.startsWith(`-A ${chain} `)) continue;
+        const args = splitRule(line);
+        const c = args[args.indexOf('--comment') + 1] ?? '';
+        if (!c.startsWith(COMMENT_PREFIX)) continue;
+        const [bridge, id] = c.slice(COMMENT_PREFIX.length).split(' ');
+        if (!id || keep(id) || (bridges && !bridges.has(bridge!))) continue;
+        out.push(line.slice(`-A ${chain} `.length));
+      }
+      return out;
+    };
+    const rules = { dnat: await stale('nat', this.chain), accepts: await stale('filter', this.forwardChain) };
+    const n = rules.dnat.length + rules.accepts.length;
+    if (n) await this.apply('-D', rules);
+    return n;
   }
 
-  private async apply(op: '-A' | '-D', rules: readonly string[]): Promise<void> {
-    const r = await this.ipt.restore(restoreInput(op, this.chain, rules));
+  private async apply(op: '-A' | '-D', rules: { dnat: readonly string[]; accepts: readonly string[] }): Promise<void> {
+    const r = await this.ipt.restore(this.restoreInput(op, rules));
     if (r.code !== 0) throw internal(`iptables-restore (${op === '-A' ? 'publishing' : 'unpublishing'} ports in ${this.chain}): ${describeFailure(r)}`);
   }
-}
 
-function restoreInput(op: '-A' | '-D', chain: string, rules: readonly string[]): string {
-  return `*nat\n${rules.map((r) => `${op} ${chain} ${r}\n`).join('')}COMMIT\n`;
+  private restoreInput(op: '-A' | '-D', rules: { dnat: readonly string[]; accepts: readonly string[] }): string {
+    const table = (name: string, chain: string, rs: readonly string[]) =>
+      rs.length ? `*${name}\n${rs.map((r) => `${op} ${chain} ${r}\n`).join('')}COMMIT\n` : '';
+    return table('nat', this.chain, rules.dnat) + table('filter', this.forwardChain, rules.accepts);
+  }
 }
 
 /** net.ipv4.conf.<bridge>.route_localnet=1, written only when it is not already. */

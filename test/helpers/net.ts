@@ -129,7 +129,7 @@ export class HostBaseline {
  * A rule of a test berthd's own chains (testNetworkConfig's `BTD…` prefix: -1, -2, -F, -M, -P),
  * which stay while its networks do; not a container's published port (a DNAT rule in -P).
  */
-export const testChainRule = (l: string): boolean => / BTD\S*-[12FMPL] |^:BTD|-j BTD/.test(l) && !/ -j DNAT /.test(l);
+export const testChainRule = (l: string): boolean => / BTD\S*-[12FMPL] |^:BTD|-j BTD/.test(l) && !/ -j DNAT |"berth port /.test(l);
 
 /** Links enslaved to a bridge (its veths). */
 export function portsOf(bridge: string): string[] {

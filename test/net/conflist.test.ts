@@ -134,21 +134,29 @@ describe('IPv4', () => {
 
 describe('published ports', () => {
   it("one DNAT rule per mapping, named by bridge and container; 0.0.0.0 matches any local address; -S's quoting splits back", () => {
-    const p = new PublishedPorts(new Iptables(), 'X-P');
-    const rules = p.rules({
+    const p = new PublishedPorts(new Iptables(), 'X-P', 'X-F');
+    const pub = {
       bridge: 'br0',
       containerId: 'abc',
       ip: '10.1.0.2',
       mappings: [
-        { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, proto: 'tcp' },
-        { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, proto: 'udp' },
+        { hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, proto: 'tcp' as const },
+        { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, proto: 'udp' as const },
+        { hostIp: '0.0.0.0', hostPort: 8081, containerPort: 80, proto: 'tcp' as const },
       ],
-    });
+    };
+    const rules = p.rules(pub);
     expect(rules).toEqual([
       '-d 127.0.0.1/32 -p tcp -m tcp --dport 8080 -m comment --comment "berth port br0 abc" -j DNAT --to-destination 10.1.0.2:80',
       '-p udp -m udp --dport 5353 -m comment --comment "berth port br0 abc" -j DNAT --to-destination 10.1.0.2:53',
+      '-p tcp -m tcp --dport 8081 -m comment --comment "berth port br0 abc" -j DNAT --to-destination 10.1.0.2:80',
     ]);
     expect(splitRule(rules[0]!)).toContain('berth port br0 abc');
+    // FORWARD accepts (a host whose FORWARD policy is DROP): one per container port, from other interfaces only.
+    expect(p.accepts(pub)).toEqual([
+      '-d 10.1.0.2/32 ! -i br0 -o br0 -p tcp -m tcp --dport 80 -m comment --comment "berth port br0 abc" -j ACCEPT',
+      '-d 10.1.0.2/32 ! -i br0 -o br0 -p udp -m udp --dport 53 -m comment --comment "berth port br0 abc" -j ACCEPT',
+    ]);
   });
 
   it('an attachment never runs portmap (berth maps the ports), and only the primary network gives the default route', () => {

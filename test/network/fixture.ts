@@ -83,7 +83,8 @@ export class NetFixture {
   /** Leases, veths and iptables rules this test added and did not take back. */
   leftovers(): { leases: string[]; veths: string[]; rules: string[] } {
     // The networks' own rules (isolation, accepts, masquerade, the published ports' chain, the loopback guard) stay while the networks do; a container's DNAT rules do not.
-    const networks = (l: string) => ['-1', '-2', '-F', '-M', '-P', '-L'].some((s) => l.includes(`${this.chain}${s}`)) && !l.includes(' -j DNAT ');
+    const networks = (l: string) =>
+      ['-1', '-2', '-F', '-M', '-P', '-L'].some((s) => l.includes(`${this.chain}${s}`)) && !l.includes(' -j DNAT ') && !l.includes('"berth port ');
     return this.host!.leftovers(join(this.dir, 'state', 'network', 'ipam'), networks);
   }
 

@@ -157,6 +157,7 @@ export class Attachments {
     if (primary && s.ports.length > 0 && s.portsOn === n.id && a) {
       const pub = { bridge: n.bridge, containerId: s.id, ip: a.ip, mappings: s.ports };
       s.portRules = this.d.published.rules(pub);
+      s.portAccepts = this.d.published.accepts(pub);
       await this.d.published.add(pub);
     }
     return {
@@ -203,9 +204,10 @@ export class Attachments {
 
   /** Removes the DNAT rules berthd wrote for the sandbox's ports (the portmap plugin's go with their DEL). */
   private async unpublish(id: string, s: Sandbox | undefined): Promise<void> {
-    if (!s?.portRules?.length) return;
-    await this.d.published.remove(id, s.portRules);
+    if (!s?.portRules?.length && !s?.portAccepts?.length) return;
+    await this.d.published.remove(id, { dnat: s.portRules ?? [], accepts: s.portAccepts });
     s.portRules = undefined;
+    s.portAccepts = undefined;
   }
 
   /** `network connect`: the new config; on a running container the network is added now (ethN). */

@@ -34,6 +34,8 @@ export interface Sandbox {
    * (from the CNI cache) removes.
    */
   portRules?: string[];
+  /** Their FORWARD accepts (PublishedPorts.accepts); none in a sandbox made before berthd wrote them. */
+  portAccepts?: string[];
   /** `--dns`: where its queries go instead of berthd's upstreams. */
   dnsServers: string[];
 }
@@ -62,6 +64,7 @@ const SandboxSchema = z.object({
   ports: z.array(PortSchema),
   portsOn: z.string().optional(),
   portRules: z.array(z.string()).optional(),
+  portAccepts: z.array(z.string()).optional(),
   dnsServers: z.array(z.string()),
 });
 

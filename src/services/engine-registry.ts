@@ -9,14 +9,12 @@ import type { Ctx } from '../core/context';
 import { invalidArgument } from '../core/errors';
 import type { Logger } from '../core/logger';
 import type { TransferService } from '../transfer';
-import { resolverFromProto } from './convert/transfer';
 import type { ENGINE_SERVICE } from './engine';
 import type { Api } from './grpc/api-types';
 import { requireNamespace } from './grpc/context';
 import { unary } from './grpc/handlers';
-import { credentialsOverStream } from './streaming/auth';
 import type { StreamManager } from './streaming/manager';
-import { TransferSession } from './transfer/operations';
+import { registryResolver, TransferSession } from './transfer/operations';
 
 type T = Api<typeof ENGINE_SERVICE>;
 
@@ -24,18 +22,11 @@ export function engineRegistryService(transfer: TransferService, streams: Stream
   return {
     ListTags: unary(log, 'Engine/ListTags', async (req: T['ListTags']['req'], ctx: Ctx): Promise<T['ListTags']['res']> => {
       if (!req.repository) throw invalidArgument('Engine/ListTags: repository must be set');
-      const registry = resolverFromProto(req.resolver);
-      const authStream = req.resolver?.auth_stream;
-      // Streams live in a namespace: only a call that names one needs the header.
-      const session = authStream ? new TransferSession(streams, requireNamespace(ctx), log) : undefined;
+      let session: TransferSession | undefined;
       try {
-        const credentials = session && authStream ? credentialsOverStream(session.take(authStream, 'auth'), req.repository) : undefined;
-        return await transfer.listTags(ctx, {
-          repository: req.repository,
-          ...registry,
-          ...(credentials ? { credentials } : {}),
-          ...(req.page_size ? { pageSize: req.page_size } : {}),
-        });
+        // Streams live in a namespace: only a call that names one needs the header.
+        const registry = registryResolver(req.resolver, req.repository, () => (session = new TransferSession(streams, requireNamespace(ctx), log)));
+        return await transfer.listTags(ctx, { repository: req.repository, ...registry, ...(req.page_size ? { pageSize: req.page_size } : {}) });
       } finally {
         session?.close();
       }

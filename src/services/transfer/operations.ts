@@ -5,7 +5,7 @@ import type { Logger } from '../../core/logger';
 import type { ProgressFn, TransferService } from '../../transfer';
 import type { ImageStore } from '../../api/gen/containerd/types/transfer/imagestore';
 import type { ImageExportStream, ImageImportStream } from '../../api/gen/containerd/types/transfer/importexport';
-import type { OCIRegistry } from '../../api/gen/containerd/types/transfer/registry';
+import type { OCIRegistry, RegistryResolver } from '../../api/gen/containerd/types/transfer/registry';
 import { destinationFromProto, platformsFromProto, resolverFromProto, unpacksFromProto } from '../convert/transfer';
 import { credentialsOverStream } from '../streaming/auth';
 import { receiveBytes, sendBytes } from '../streaming/bytes';
@@ -51,9 +51,18 @@ export function operation(src: Endpoint, dst: Endpoint): Operation {
 
 function registryOptions(session: TransferSession, reg: OCIRegistry) {
   if (!reg.reference) throw invalidArgument('OCIRegistry.reference: required');
-  const o = resolverFromProto(reg.resolver);
-  const auth = reg.resolver?.auth_stream;
-  return { ...o, ...(auth ? { credentials: credentialsOverStream(session.take(auth, 'auth'), reg.reference) } : {}) };
+  return registryResolver(reg.resolver, reg.reference, () => session);
+}
+
+/**
+ * A RegistryResolver's options: its headers and scheme, and, when it names an auth stream, the
+ * credentials for `reference` asked over that stream. `session` is called only then, after the
+ * resolver has been checked (Engine/ListTags needs a namespace only for a stream).
+ */
+export function registryResolver(resolver: RegistryResolver | undefined, reference: string, session: () => TransferSession) {
+  const o = resolverFromProto(resolver);
+  const auth = resolver?.auth_stream;
+  return { ...o, ...(auth ? { credentials: credentialsOverStream(session().take(auth, 'auth'), reference) } : {}) };
 }
 
 /** ImageStore platforms: none means every platform (containerd's platforms.All). */

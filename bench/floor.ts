@@ -14,12 +14,13 @@
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/floor.js [--rounds 9]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
-import { versionOk } from './lib/grpc';
+import { untilVersion } from './lib/grpc';
+import { summarize } from './lib/stats';
 import { BERTHD_BIN } from './lib/paths';
 import { rssMiB } from './lib/builtin/idle-rss';
 import { unmountUnder } from '../test/helpers/mounts';
@@ -98,13 +99,8 @@ async function sample(s: Subject): Promise<{ startupMs: number; rss: number }> {
   const t0 = process.hrtime.bigint();
   const child = s.start(dir);
   try {
-    const address = s.address(dir);
-    const deadline = Date.now() + 15000;
-    while (!(existsSync(address) && (await versionOk(address)))) {
-      if (child.exitCode !== null) throw new Error(`${s.name} exited ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error(`${s.name} did not answer within 15 s`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const exited = () => (child.exitCode !== null || child.signalCode !== null ? String(child.exitCode ?? child.signalCode) : undefined);
+    await untilVersion(s.address(dir), { what: s.name, timeoutMs: 15000, exited });
     const startupMs = Number(process.hrtime.bigint() - t0) / 1e6;
     await new Promise((r) => setTimeout(r, 1000));
     return { startupMs, rss: await rssMiB(child.pid!) };
@@ -118,8 +114,6 @@ async function sample(s: Subject): Promise<{ startupMs: number; rss: number }> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const results = new Map(SUBJECTS.map((s) => [s.name, { startup: [] as number[], rss: [] as number[] }]));
@@ -135,10 +129,10 @@ async function main(): Promise<void> {
   console.log('| server        | startup med (ms) | min   | idle RSS med (MiB) |');
   console.log('|---------------|------------------|-------|--------------------|');
   for (const [name, v] of results) {
+    const startup = summarize(v.startup)!;
+    const rss = summarize(v.rss)!;
     console.log(
-      `| ${name.padEnd(13)} | ${median(v.startup).toFixed(1).padStart(16)} | ${Math.min(...v.startup)
-        .toFixed(1)
-        .padStart(5)} | ${median(v.rss).toFixed(1).padStart(18)} |`,
+      `| ${name.padEnd(13)} | ${startup.median.toFixed(1).padStart(16)} | ${startup.min.toFixed(1).padStart(5)} | ${rss.median.toFixed(1).padStart(18)} |`,
     );
   }
   rmSync(join(serverFile, '..'), { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
 import { removeTestNetworking, testNetworkConfig } from '../../test/helpers/net';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
-import { versionOk } from './grpc';
+import { untilVersion, versionOk } from './grpc';
 import { BERTHD_BIN } from './paths';
 import type { Launched } from './workload';
 
@@ -85,13 +85,13 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 15000);
   try {
-    while (!(existsSync(address) && (await versionOk(address)))) {
-      if (gone()) throw new Error(`berthd exited ${child.exitCode ?? child.signalCode}: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`berthd did not answer Version within ${opts.timeoutMs ?? 15000} ms: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await untilVersion(address, {
+      what: 'berthd',
+      timeoutMs: opts.timeoutMs ?? 15000,
+      exited: () => (gone() ? String(child.exitCode ?? child.signalCode) : undefined),
+      detail: () => stderr,
+    });
   } catch (e) {
     await stop();
     throw e;

@@ -1,5 +1,6 @@
 /** gRPC clients for benchmarks, built by proto-loader from proto/ (src/api/reflect.ts). */
 import * as grpc from '@grpc/grpc-js';
+import { existsSync } from 'node:fs';
 import { serviceClient } from '../../src/api/reflect';
 
 /** A client of one service by full name, on its own channel (distinct channels = distinct connections). */
@@ -50,5 +51,24 @@ export async function versionOk(address: string): Promise<boolean> {
     return false;
   } finally {
     c.close();
+  }
+}
+
+/**
+ * Polls every 5 ms until the server at `address` answers Version: how start-up ends for every
+ * server the bench times. Throws once `exited()` says how the server went, or after `timeoutMs`;
+ * `detail()`, when given, is added to either message (a daemon's stderr).
+ */
+export async function untilVersion(
+  address: string,
+  o: { what: string; timeoutMs: number; exited: () => string | undefined; detail?: () => string },
+): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  const more = () => (o.detail ? `: ${o.detail()}` : '');
+  while (!(existsSync(address) && (await versionOk(address)))) {
+    const how = o.exited();
+    if (how !== undefined) throw new Error(`${o.what} exited ${how}${more()}`);
+    if (Date.now() > deadline) throw new Error(`${o.what} did not answer Version within ${o.timeoutMs} ms${more()}`);
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

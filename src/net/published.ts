@@ -37,6 +37,12 @@ export interface Publication {
   mappings: readonly Mapping[];
 }
 
+/** A container's rules as `iptables-restore` lines without the -A/-D: what `add` writes and `remove` takes back. */
+export interface PortRules {
+  dnat: readonly string[];
+  accepts: readonly string[];
+}
+
 const COMMENT_PREFIX = 'berth port ';
 const comment = (bridge: string, containerId: string) => `${COMMENT_PREFIX}${bridge} ${containerId}`;
 const quote = (s: string) => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
@@ -66,14 +72,19 @@ export class PublishedPorts {
     return [...ports].map((match) => `-d ${p.ip}/32 ! -i ${p.bridge} -o ${p.bridge} ${match} -m comment --comment ${c} -j ACCEPT`);
   }
 
+  ruleSet(p: Publication): PortRules {
+    return { dnat: this.rules(p), accepts: this.accepts(p) };
+  }
+
   /**
-   * Adds the container's rules in one transaction, and lets the bridge route packets from the
-   * host's loopback (route_localnet: what makes a port published on 127.0.0.1 reach it).
+   * Adds the container's rules (`ruleSet(p)`, as the caller recorded them) in one transaction,
+   * and lets the bridge route packets from the host's loopback (route_localnet: what makes a
+   * port published on 127.0.0.1 reach it).
    */
-  async add(p: Publication): Promise<void> {
+  async add(p: Publication, rules: PortRules = this.ruleSet(p)): Promise<void> {
     if (!p.mappings.length) return;
     await routeLocalnet(p.bridge);
-    await this.apply('-A', { dnat: this.rules(p), accepts: this.accepts(p) });
+    await this.apply('-A', rules);
   }
 
   /**
@@ -113,12 +124,12 @@ export class PublishedPorts {
     return n;
   }
 
-  private async apply(op: '-A' | '-D', rules: { dnat: readonly string[]; accepts: readonly string[] }): Promise<void> {
+  private async apply(op: '-A' | '-D', rules: PortRules): Promise<void> {
     const r = await this.ipt.restore(this.restoreInput(op, rules));
     if (r.code !== 0) throw internal(`iptables-restore (${op === '-A' ? 'publishing' : 'unpublishing'} ports in ${this.chain}): ${describeFailure(r)}`);
   }
 
-  private restoreInput(op: '-A' | '-D', rules: { dnat: readonly string[]; accepts: readonly string[] }): string {
+  private restoreInput(op: '-A' | '-D', rules: PortRules): string {
     const table = (name: string, chain: string, rs: readonly string[]) =>
       rs.length ? `*${name}\n${rs.map((r) => `${op} ${chain} ${r}\n`).join('')}COMMIT\n` : '';
     return table('nat', this.chain, rules.dnat) + table('filter', this.forwardChain, rules.accepts);

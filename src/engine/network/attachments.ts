@@ -156,9 +156,10 @@ export class Attachments {
     const a = containerAddresses(result).find((x) => x.family === 4);
     if (primary && s.ports.length > 0 && s.portsOn === n.id && a) {
       const pub = { bridge: n.bridge, containerId: s.id, ip: a.ip, mappings: s.ports };
-      s.portRules = this.d.published.rules(pub);
-      s.portAccepts = this.d.published.accepts(pub);
-      await this.d.published.add(pub);
+      const rules = this.d.published.ruleSet(pub);
+      s.portRules = rules.dnat;
+      s.portAccepts = rules.accepts;
+      await this.d.published.add(pub, rules);
     }
     return {
       networkId: n.id,

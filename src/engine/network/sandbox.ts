@@ -33,9 +33,9 @@ export interface Sandbox {
    * sandbox of an older berthd has none: its ports are the portmap plugin's, which its DEL
    * (from the CNI cache) removes.
    */
-  portRules?: string[];
+  portRules?: readonly string[];
   /** Their FORWARD accepts (PublishedPorts.accepts); none in a sandbox made before berthd wrote them. */
-  portAccepts?: string[];
+  portAccepts?: readonly string[];
   /** `--dns`: where its queries go instead of berthd's upstreams. */
   dnsServers: string[];
 }

@@ -1,7 +1,5 @@
+import { createHash } from 'node:crypto';
 import { invalidArgument } from './errors';
-
-// node:crypto loads ~16 internal modules: a CLI command that never hashes should not pay for them.
-const crypto = (): typeof import('node:crypto') => require('node:crypto') as typeof import('node:crypto'); // eslint-disable-line @typescript-eslint/no-require-imports
 
 /** An OCI digest `algorithm:hex`. Only sha256 (and sha512 for reading) are accepted. */
 export type Digest = string;
@@ -38,5 +36,5 @@ export function isDigest(d: string): boolean {
 }
 
 export function sha256Of(data: Buffer | string): Digest {
-  return `sha256:${crypto().createHash('sha256').update(data).digest('hex')}`;
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }

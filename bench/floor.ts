@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { withDeferredExtraCa } from '../src/core/node/extra-ca';
 import { untilVersion } from './lib/grpc';
 import { summarize } from './lib/stats';
 import { BERTHD_BIN } from './lib/paths';
@@ -74,12 +75,13 @@ writeFileSync(serverFile, FLOOR_SERVER);
 const SUBJECTS: Subject[] = [
   {
     name: 'floor-noflags',
-    start: (dir) => spawn(process.execPath, [serverFile, join(dir, 's.sock')], { stdio: 'ignore' }),
+    start: (dir) => spawn(process.execPath, [serverFile, join(dir, 's.sock')], { stdio: 'ignore', env: withDeferredExtraCa(process.env) }),
     address: (dir) => join(dir, 's.sock'),
   },
   {
     name: 'floor',
-    start: (dir) => spawn(process.execPath, [...BERTHD_NODE_FLAGS, serverFile, join(dir, 's.sock')], { stdio: 'ignore' }),
+    start: (dir) =>
+      spawn(process.execPath, [...BERTHD_NODE_FLAGS, serverFile, join(dir, 's.sock')], { stdio: 'ignore', env: withDeferredExtraCa(process.env) }),
     address: (dir) => join(dir, 's.sock'),
   },
   {
@@ -88,7 +90,7 @@ const SUBJECTS: Subject[] = [
       spawn(
         process.execPath,
         [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', join(dir, 's.sock'), '--log-level', 'warn'],
-        { stdio: 'ignore', env: { ...BERTHD_ENV, ...process.env } },
+        { stdio: 'ignore', env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
       ),
     address: (dir) => join(dir, 's.sock'),
   },

@@ -15,6 +15,11 @@ if [ -z "${DEMO_NO_SETUP:-}" ]; then
   npm run build --silent
 fi
 
+# What the bins' shebangs do (src/core/node/extra-ca.ts): node starts without NODE_EXTRA_CA_CERTS,
+# which Node 20 parses at every start, and berth reads the file when it speaks TLS.
+export BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS:-}
+unset NODE_EXTRA_CA_CERTS
+
 # BERTH_ROOT/BERTH_STATE/BERTH_ADDRESS move berthd elsewhere, BERTHD_CONFIG gives it a config file
 # (the test runs it in a temp dir, with a bridge and firewall chains of its own that it removes).
 export BERTH_ADDRESS=${BERTH_ADDRESS:-/run/berth/berthd.sock}

@@ -13,6 +13,7 @@ import { startContainerd } from '../../test/helpers/containerd';
 import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
 import { removeTestNetworking, testNetworkConfig } from '../../test/helpers/net';
+import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { untilVersion, versionOk } from './grpc';
 import { BERTHD_BIN } from './paths';
@@ -62,7 +63,7 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // BERTHD_ENV unless the bench's own environment sets those variables (an A/B of them).
-    env: { ...BERTHD_ENV, ...process.env, ...opts.env },
+    env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env), ...opts.env },
     // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
     // exited on it could no longer remove its tasks in stop() (their monitors outlive the daemon).
     detached: true,

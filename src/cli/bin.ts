@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node
 /**
  * `berth`: the command table, and the start. Adding a command is one file,
  * commands/<noun>/<verb>.ts exporting `command = defineCommand({...})`, plus its line here:
@@ -6,12 +6,14 @@
  * `berth --help` shows, the section, and its module (loaded only when that command runs).
  *
  * The start runs the bundle (berth.bundle.js with its V8 code cache, scripts/bundle.js) when the
- * build made one, else the modules tsc emitted beside this file.
+ * build made one, else the modules tsc emitted beside this file. The shebang starts node without
+ * NODE_EXTRA_CA_CERTS (core/node/extra-ca.ts): most commands never speak TLS.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandEntry } from './command';
 import { loadWithCodeCache } from '../core/node/code-cache';
+import { restoreExtraCaForChildren } from '../core/node/extra-ca';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- each command loads when it runs */
 export const COMMANDS: readonly CommandEntry[] = [
@@ -255,6 +257,7 @@ export function loadAll(): void {
 }
 
 if (require.main === module) {
+  restoreExtraCaForChildren();
   const bundle = join(__dirname, 'berth.bundle.js');
   const entry = (existsSync(bundle) ? loadWithCodeCache(bundle, require).exports : module.exports) as { run: typeof run };
   void entry.run(process.argv.slice(2)).then((code) => process.exit(code));

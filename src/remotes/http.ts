@@ -1,6 +1,8 @@
 import type * as http from 'node:http';
 import type * as https from 'node:https';
+import type * as nodeTls from 'node:tls';
 import { Readable } from 'node:stream';
+import { trustedCa } from '../core/node/extra-ca';
 import { canceled, deadlineExceeded, failedPrecondition, invalidArgument, SupervisorError, unavailable } from '../core/errors';
 
 /**
@@ -19,12 +21,11 @@ import { canceled, deadlineExceeded, failedPrecondition, invalidArgument, Superv
 interface NodeHttp {
   http: typeof http;
   https: typeof https;
-  rootCertificates: readonly string[];
+  tls: typeof nodeTls;
 }
 let nodeHttp: NodeHttp | undefined;
 /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
-const modules = (): NodeHttp =>
-  (nodeHttp ??= { http: require('node:http'), https: require('node:https'), rootCertificates: require('node:tls').rootCertificates });
+const modules = (): NodeHttp => (nodeHttp ??= { http: require('node:http'), https: require('node:https'), tls: require('node:tls') });
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -113,12 +114,14 @@ export class HttpClient {
     let a = this.agents.get(key);
     if (!a) {
       const m = modules();
+      // One secure context per agent: a `ca` option alone would parse every root again per connection.
+      const ca = https_ ? trustedCa(m.tls.rootCertificates, tls?.ca ? String(tls.ca) : undefined) : undefined;
       a = https_
         ? new m.https.Agent({
             keepAlive: true,
             maxSockets: 16,
             rejectUnauthorized: tls?.rejectUnauthorized !== false,
-            ...(tls?.ca ? { ca: [...m.rootCertificates, String(tls.ca)] } : {}),
+            ...(ca ? { secureContext: m.tls.createSecureContext({ ca }) } : {}),
           })
         : new m.http.Agent({ keepAlive: true, maxSockets: 16 });
       this.agents.set(key, a);

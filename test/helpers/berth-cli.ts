@@ -3,6 +3,7 @@
  * with extra environment (a Docker config dir of the test's own).
  */
 import { BERTH_BIN } from './cli';
+import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
 import { run, type RunResult } from './ctr';
 
 export function berthCli(address: string, env: NodeJS.ProcessEnv = {}) {
@@ -10,6 +11,6 @@ export function berthCli(address: string, env: NodeJS.ProcessEnv = {}) {
     run(process.execPath, [BERTH_BIN, ...(opts.namespace ? ['-n', opts.namespace] : []), ...args], {
       input: opts.input,
       timeoutMs: opts.timeoutMs ?? 60_000,
-      env: { ...process.env, BERTH_ADDRESS: address, ...env },
+      env: { ...withDeferredExtraCa(process.env), BERTH_ADDRESS: address, ...env },
     });
 }

@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../../src/client';
+import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
 import { cgroupBaseDirs } from './cleanup';
 import { DaemonProcess, REPO, testDirs, type TestDirs } from './daemon';
 import { busyboxImage } from './images';
@@ -86,7 +87,7 @@ export class CliFixture {
   }
 
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, BERTH_ADDRESS: this.dirs.address, BERTH_NAMESPACE: this.ns };
+    return { ...withDeferredExtraCa(process.env), BERTH_ADDRESS: this.dirs.address, BERTH_NAMESPACE: this.ns };
   }
 
   async setup(): Promise<void> {

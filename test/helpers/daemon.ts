@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +7,7 @@ import type * as grpcTypes from '@grpc/grpc-js';
 import type { Daemon } from '../../src/daemon/main';
 import type { Config } from '../../src/daemon/config';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
+import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
 import { nullLogger } from '../../src/core/logger';
 import { removeTestNetworking, testNetworkConfig } from './net';
 import { slow } from './slow';
@@ -59,13 +60,26 @@ export async function startInProcess(overrides: Partial<Config> = {}, dirs?: Tes
   };
 }
 
+/**
+ * How the kernel runs a built bin (dist/daemon/bin.js, dist/cli/bin.js) that has the run bit, as
+ * an installed one does: its `#!/usr/bin/env -S …` line's argument, then the file.
+ */
+export function viaShebang(bin: string, args: readonly string[]): [string, string[]] {
+  const line = readFileSync(bin, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!(\/usr\/bin\/env) (.+)$/.exec(line);
+  if (!m) throw new Error(`${bin}: no #!/usr/bin/env line`);
+  return [m[1]!, [m[2]!, bin, ...args]];
+}
+
 /** The real berthd binary as a child process (for crash and restart tests, and for ctr). */
 export class DaemonProcess {
   child?: ChildProcess;
   stderr = '';
+  /** `launch.viaShebang`: started as an installed bin is (viaShebang), in `launch.env`, not with the launchers' flags and environment. */
   constructor(
     readonly dirs: TestDirs,
     readonly extraArgs: string[] = [],
+    readonly launch: { viaShebang?: boolean; env?: NodeJS.ProcessEnv } = {},
   ) {}
 
   async start(timeoutMs = 15000): Promise<void> {
@@ -73,11 +87,10 @@ export class DaemonProcess {
     this.stderr = '';
     // Networking of its own (bridge, pool, chains), unless the test brings a config.
     const config = this.extraArgs.includes('--config') ? [] : ['--config', this.networkConfigFile()];
-    const child = spawn(
-      process.execPath,
-      [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...BERTHD_ENV } },
-    );
+    const args = ['--root', root, '--state', state, '--address', address, '--log-level', 'debug', ...config, ...this.extraArgs];
+    const [file, argv] = this.launch.viaShebang ? viaShebang(BERTHD_BIN, args) : [process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, ...args]];
+    const env = this.launch.viaShebang ? (this.launch.env ?? process.env) : { ...withDeferredExtraCa(this.launch.env ?? process.env), ...BERTHD_ENV };
+    const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr += b.toString()));
     const deadline = Date.now() + slow(timeoutMs);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BERTHD_BIN } from './daemon';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
+import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
 
 export async function recordWithPreload<T>(preload: string): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-preload-'));
@@ -32,7 +33,7 @@ export async function recordWithPreload<T>(preload: string): Promise<T> {
         'info',
       ],
       {
-        env: { ...process.env, ...BERTHD_ENV, BERTH_PRELOAD_OUT: out },
+        env: { ...withDeferredExtraCa(process.env), ...BERTHD_ENV, BERTH_PRELOAD_OUT: out },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { withDeferredExtraCa } from '../../../src/core/node/extra-ca';
 import { run } from '../../../test/helpers/ctr';
 import { busybox, TASKS_NS } from '../containers';
 import { REPO } from '../paths';
@@ -15,7 +16,7 @@ import type { Side, Workload } from '../workload';
 export const BERTH_CLI = join(REPO, 'dist', 'cli', 'bin.js');
 
 function berth(side: Side, args: string[], timeoutMs = 15000) {
-  return run(process.execPath, [BERTH_CLI, '--address', side.daemon.address, '-n', TASKS_NS, ...args], { timeoutMs });
+  return run(process.execPath, [BERTH_CLI, '--address', side.daemon.address, '-n', TASKS_NS, ...args], { timeoutMs, env: withDeferredExtraCa(process.env) });
 }
 
 async function mustBerth(side: Side, args: string[], timeoutMs = 60000): Promise<string> {
@@ -96,7 +97,7 @@ let logPath = '';
 function toDevNull(cmd: string, args: string[]): Promise<number | null> {
   const out = openSync('/dev/null', 'w');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', out, 'inherit'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', out, 'inherit'], env: withDeferredExtraCa(process.env) });
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
   }).finally(() => closeSync(out)) as Promise<number | null>;

@@ -5,11 +5,15 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { trustedCa } from '../../../core/node/extra-ca';
 import { CliError } from '../../command';
 
 function get(url: string, headers: Record<string, string>): Promise<{ status: number; challenge: string }> {
   return new Promise((resolve, reject) => {
-    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { headers, timeout: 15_000 }, (res: IncomingMessage) => {
+    const https = url.startsWith('https:');
+    const ca = https ? trustedCa(rootCertificates) : undefined;
+    const req = (https ? httpsRequest : httpRequest)(url, { headers, timeout: 15_000, ...(ca ? { ca } : {}) }, (res: IncomingMessage) => {
       res.resume();
       resolve({ status: res.statusCode ?? 0, challenge: String(res.headers['www-authenticate'] ?? '') });
     });

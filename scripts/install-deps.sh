@@ -13,11 +13,12 @@
 #           and its modules, under qemu's software emulation; busybox-static is its initramfs)
 #   network: containernetworking-plugins (bridge, host-local, portmap, firewall, loopback under
 #           /usr/lib/cni), iptables (the plugins' and berth's isolation rules), iproute2 (routes,
-#           bridges), util-linux and mount (unshare and umount pin network namespaces)
+#           bridges), util-linux and mount (unshare and umount pin network namespaces), conntrack
+#           (deletes stale flows to a UDP port as it is published)
 set -euo pipefail
 PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
       golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd jq
-      iptables util-linux mount)
+      iptables util-linux mount conntrack)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

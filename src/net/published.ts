@@ -18,7 +18,8 @@
  */
 import { writeFile, readFile } from 'node:fs/promises';
 import { internal } from '../core/errors';
-import { describeFailure } from './exec';
+import type { Logger } from '../core/logger';
+import { describeFailure, runTool } from './exec';
 import { splitRule, type Iptables } from './iptables';
 
 export interface Mapping {
@@ -54,6 +55,9 @@ export class PublishedPorts {
     readonly chain: string,
     /** The filter chain (NetworkFirewall.forward). */
     readonly forwardChain: string,
+    private readonly log?: Logger,
+    /** conntrack(8), for forgetUdpFlows. */
+    private readonly conntrack = 'conntrack',
   ) {}
 
   /** The rules of one container, as `iptables-restore` lines without the -A/-D. */
@@ -85,6 +89,27 @@ export class PublishedPorts {
     if (!p.mappings.length) return;
     await routeLocalnet(p.bridge);
     await this.apply('-A', rules);
+    await this.forgetUdpFlows(p.mappings);
+  }
+
+  /**
+   * Deletes the conntrack entries of UDP flows to the newly published host ports, as Docker does.
+   * NAT is decided at a flow's first packet only: a client that was already sending to the port
+   * before the rule existed (its packets refused) keeps a flow that bypasses the DNAT for as long
+   * as it keeps sending (each packet renews the 30 s timeout), and so never reaches the container.
+   * TCP needs nothing: such a client's connection was refused and a new one starts a new flow.
+   * Without conntrack(8) on the host this is skipped, with a warning.
+   */
+  private async forgetUdpFlows(mappings: readonly Mapping[]): Promise<void> {
+    for (const m of mappings) {
+      if (m.proto !== 'udp') continue;
+      const args = ['-D', '-p', 'udp', '--orig-port-dst', String(m.hostPort), ...(m.hostIp === '0.0.0.0' ? [] : ['--orig-dst', m.hostIp])];
+      const r = await runTool(this.conntrack, args, { timeoutMs: 10_000 }).catch((e: Error) => e);
+      // Exit 1 with "0 flow entries have been deleted" is the usual case: there were none.
+      if (r instanceof Error) this.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: r.message });
+      else if (r.code !== 0 && !/\b0 flow entries/.test(r.stderr))
+        this.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: describeFailure(r) });
+    }
   }
 
   /**

@@ -7,6 +7,7 @@
  * by portmap's DEL. Traffic goes only to loopback and to these namespaces.
  */
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,9 @@ import { NetworkManager, type ContainerNetConfig, type NetworkSettings } from '.
 import { legacyConfLists } from '../../src/engine/network/conflist';
 import { SandboxFiles } from '../../src/engine/network/sandbox';
 import { containerAddresses } from '../../src/net/cni/result';
-import { splitRule } from '../../src/net/iptables';
+import { Iptables, splitRule } from '../../src/net/iptables';
+import { PublishedPorts } from '../../src/net/published';
+import { nullLogger } from '../../src/core/logger';
 import { linkExists } from '../../src/net/links';
 import { freePort, httpGet, iptablesRules, requireCni, uniqueName } from '../helpers/net';
 import { describeWith, requireTool } from '../helpers/requires';
@@ -24,10 +27,13 @@ import { NetFixture } from './fixture';
 
 const cid = () => uniqueName('p', 40);
 /** A GET that gives up after 3 s, for a client in a namespace (busybox wget -T crashes here). */
+/** Prints the first UDP datagram to `port` and exits; exits 2 if none comes in 8 s. */
+const udpReceiveScript = (port: number) =>
+  `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { process.stdout.write(m); process.exit(0); }); s.bind(${port}); setTimeout(() => process.exit(2), 8000)`;
 const httpGetScript = (url: string) =>
   `require('http').get(${JSON.stringify(url)}, { timeout: 3000 }, (r) => r.pipe(process.stdout)).on('timeout', () => process.exit(2)).on('error', () => process.exit(3))`;
 
-describeWith(...requireCni(), requireTool('busybox'))('published ports', () => {
+describeWith(...requireCni(), requireTool('busybox', 'conntrack'))('published ports', () => {
   const f = new NetFixture();
   const www = () => join(f.dir, 'www');
   beforeAll(async () => {
@@ -125,6 +131,55 @@ describeWith(...requireCni(), requireTool('busybox'))('published ports', () => {
     await f.m.detach(srv.id);
     expect(iptablesRules().filter((l) => l.includes(srv.id))).toEqual([]);
     expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+
+  it('a UDP client that was already sending to the port before it was published reaches the container: its stale flow is deleted', async () => {
+    const port = await freePort();
+    const client = createSocket('udp4');
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
+    const send = (msg: string) => new Promise<void>((r) => client.send(msg, port, '127.0.0.1', () => r()));
+    try {
+      await send('early');
+      // The refused packet's flow: NAT decides at a flow's first packet only, so the DNAT rule alone would never apply to it.
+      const flows = execFileSync('conntrack', ['-L', '-p', 'udp', '--orig-port-dst', String(port), '--orig-port-src', String(client.address().port)], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect(flows.toString()).toContain(`dport=${port}`);
+      const srv = await attach('udp-srv', await f.prepare({ mode: 'pub', publish: [`127.0.0.1:${port}:9999/udp`] }));
+      const received = f.run(srv.sandboxKey, [process.execPath, '-e', udpReceiveScript(9999)], 15_000);
+      // The client keeps sending from the same port, as a real one does (which also keeps a stale flow alive).
+      const ticker = setInterval(() => void send('hello'), 100);
+      try {
+        expect(await received).toMatchObject({ code: 0, stdout: 'hello' });
+      } finally {
+        clearInterval(ticker);
+      }
+      await f.m.detach(srv.id);
+    } finally {
+      client.close();
+    }
+    expect(f.leftovers()).toEqual({ leases: [], veths: [], rules: [] });
+  });
+
+  it('without conntrack(8) a UDP port is still published, with a warning that stale flows were not deleted', async () => {
+    const warnings: string[] = [];
+    const log = { ...nullLogger, warn: (msg: string) => void warnings.push(msg) };
+    const ports = new PublishedPorts(new Iptables(), `${f.chain}-P`, `${f.chain}-F`, log, '/nonexistent/conntrack');
+    const pub = {
+      bridge: f.m.inspectNetwork('pub').bridge,
+      containerId: cid(),
+      ip: '10.255.255.9',
+      mappings: [{ hostIp: '127.0.0.1', hostPort: await freePort(), containerPort: 53, proto: 'udp' as const }],
+    };
+    const rules = ports.ruleSet(pub);
+    await ports.add(pub, rules);
+    try {
+      expect(iptablesRules().filter((l) => l.includes(pub.containerId))).toHaveLength(2);
+      expect(warnings).toEqual(['published UDP port: stale flows to it not deleted']);
+    } finally {
+      await ports.remove(pub.containerId, rules);
+    }
+    expect(iptablesRules().filter((l) => l.includes(pub.containerId))).toEqual([]);
   });
 
   it("route_localnet does not open the host's loopback: a container that routes 127.0.0.1 to its gateway reaches nothing", async () => {

@@ -102,7 +102,7 @@ export class NetworkManager {
     this.attachments = new Attachments({
       store: this.store,
       runner: this.runner,
-      published: new PublishedPorts(this.firewall.ipt, this.firewall.published, this.firewall.forward),
+      published: new PublishedPorts(this.firewall.ipt, this.firewall.published, this.firewall.forward, o.log),
       netns: this.netns,
       files: new SandboxFiles(join(dir, 'sandboxes')),
       names,

@@ -29,10 +29,16 @@ function varint(buf: Buffer, pos: number, end: number): number {
 const STDOUT = Buffer.from('stdout');
 const STDERR = Buffer.from('stderr');
 
+function equals(buf: Buffer, start: number, name: Buffer): boolean {
+  for (let k = 0; k < name.length; k++) if (buf[start + k] !== name[k]) return false;
+  return true;
+}
+
+/** A loop, not Buffer.compare (a call each): this runs for every entry. */
 function text(buf: Buffer, start: number, end: number): string {
   if (end - start === 6) {
-    if (buf.compare(STDOUT, 0, 6, start, end) === 0) return 'stdout';
-    if (buf.compare(STDERR, 0, 6, start, end) === 0) return 'stderr';
+    if (equals(buf, start, STDOUT)) return 'stdout';
+    if (equals(buf, start, STDERR)) return 'stderr';
   }
   return buf.toString('utf8', start, end);
 }

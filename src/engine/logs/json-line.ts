@@ -96,9 +96,8 @@ function fastDecode(lines: LogLines, start: number, end: number, keep: Keep): bo
   }
   const q = i;
   if (q + MIDDLE.length + 2 > end) return false;
-  for (let k = 0; k < MIDDLE.length; k++) {
-    if (buf[q + k] !== MIDDLE[k] && !(k >= STREAM_AT && k < STREAM_AT + STREAM_CHARS)) return false;
-  }
+  for (let k = 0; k < STREAM_AT; k++) if (buf[q + k] !== MIDDLE[k]) return false;
+  for (let k = STREAM_AT + STREAM_CHARS; k < MIDDLE.length; k++) if (buf[q + k] !== MIDDLE[k]) return false;
   const stream = streamAt(buf, q + STREAM_AT);
   if (stream < 0) return false;
   const ts = q + MIDDLE.length;
@@ -122,6 +121,12 @@ function fastDecode(lines: LogLines, start: number, end: number, keep: Keep): bo
 const lastSecond = Buffer.alloc(19);
 let lastSecondMs = NaN;
 
+/** A loop: cheaper than a call into Buffer.compare for 19 bytes. */
+function sameSecond(buf: Buffer, ts: number): boolean {
+  for (let k = 18; k >= 0; k--) if (buf[ts + k] !== lastSecond[k]) return false;
+  return true;
+}
+
 /**
  * timeMs of the time `buf[ts, te)` (`text` gives it as a string), its second and milliseconds
  * read from the bytes; anything but `…SS[.fraction]Z` goes to timeMs.
@@ -137,7 +142,7 @@ function timeMsAt(buf: Buffer, ts: number, te: number, text: () => string): numb
     ms = ms * 10 + d;
   }
   for (let at = ts + 23; at < te - 1; at++) if (buf[at]! < 0x30 || buf[at]! > 0x39) return timeMs(text());
-  if (Number.isNaN(lastSecondMs) || buf.compare(lastSecond, 0, 19, ts, ts + 19) !== 0) {
+  if (Number.isNaN(lastSecondMs) || !sameSecond(buf, ts)) {
     const sec = Date.parse(`${text().slice(0, 19)}Z`);
     if (Number.isNaN(sec)) return timeMs(text());
     buf.copy(lastSecond, 0, ts, ts + 19);

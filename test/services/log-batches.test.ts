@@ -40,6 +40,7 @@ describe('encodeLogBatches', () => {
       { stream: 'stderr', time: new Date(-1500), timestamp: '1969-12-31T23:59:58.5Z', data: Buffer.alloc(0) },
       { stream: 'stdout', time: new Date(-62135596800000), timestamp: '', data: Buffer.from('year one') },
       { stream: 'stdout', time: new Date(1_700_000_000_000), timestamp: '2023-11-14T22:13:20Z', data: Buffer.from('no fraction\n') },
+      { stream: 'stdout', time: new Date(2_208_988_800_250), timestamp: '2040-01-01T00:00:00.25Z', data: Buffer.from('past 2^31 seconds\n') },
       { stream: 'stderr', time: new Date(1_700_000_000_999), timestamp: 'ünïcode ✓', data: Buffer.from('héllo 😀\n') },
       { stream: 'stdout', time: new Date(253402300799999), timestamp: '9999-12-31T23:59:59.999Z', data: Buffer.alloc(200, 0x78) },
       { stream: 'stdout', time: new Date(1_700_000_000_123), timestamp: '2023-11-14T22:13:20.123456789Z', data: Buffer.alloc(70_000, 0x79) },

@@ -11,19 +11,32 @@ import { type LogLines, STREAMS } from '../../engine/logs/lines';
 export const LOG_BATCH_BYTES = 256 << 10;
 
 function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  let size = 5;
+  for (n = Math.floor(n / 0x800000000); n > 0; n = Math.floor(n / 128)) size++;
   return size;
 }
 
 /** Writes a non-negative integer (< 2^53) as a varint at `pos`; returns the new position. */
 function putVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n % 128) | 0x80;
-    n = Math.floor(n / 128);
+  if (n < 0x80) {
+    buf[pos] = n;
+    return pos + 1;
+  }
+  // 32-bit operations while the value fits them (every size and length; seconds until 2038).
+  if (n < 0x80000000) {
+    do {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    } while (n >= 0x80);
+  } else {
+    while (n >= 0x80) {
+      buf[pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
   }
   buf[pos++] = n;
   return pos;

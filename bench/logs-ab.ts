@@ -6,6 +6,7 @@
  *   tsc -p tsconfig.bench.json && cp -r dist dist-A  (the baseline), change, npm run build, then
  *   node dist-bench/bench/logs-ab.js --a dist-A --b dist [--rounds 5] [--mib 100] [--cli-args '-t']
  *   [--prof DIR]  (--cpu-prof of each berthd and of each build's last CLI run into DIR/a, DIR/b)
+ *   [--follow]  (instead: `logs -f -t` latency, the monitor's timestamp → the line on the CLI's stdout)
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { withDeferredExtraCa } from '../src/core/node/extra-ca';
+import { timeNs } from '../src/core/time';
 import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 import { ctr, run } from '../test/helpers/ctr';
 import { buildImages, busyboxImage } from '../test/helpers/images';
@@ -28,6 +30,7 @@ const ROUNDS = Number(arg('rounds', '5'));
 const LINES = Math.round((Number(arg('mib', '100')) * (1 << 20)) / 100);
 const CLI_ARGS = arg('cli-args', '').split(' ').filter(Boolean);
 const PROF = arg('prof', '');
+const FOLLOW = process.argv.includes('--follow');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Side {
@@ -120,11 +123,51 @@ async function timed(cmd: string, args: string[]): Promise<{ wall: number; cpu: 
 
 const statOf = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8');
 
+/**
+ * `berth logs -f -t` of a container that prints a line every 20 ms: each line's arrival on the
+ * CLI's stdout (a pipe) minus the monitor's timestamp in it, in ms.
+ */
+async function followLatency(s: Side, lines = 150): Promise<number[]> {
+  const name = `logs-ab-follow-${s.name}`;
+  const script = `sleep 1; i=0; while [ $i -lt ${lines} ]; do echo $i; i=$((i+1)); sleep 0.02; done`;
+  await must(s, ['run', '-d', '--name', name, BUSYBOX_REF, 'sh', '-c', script]);
+  const out: number[] = [];
+  const child = spawn(process.execPath, [join(s.dist, 'cli', 'bin.js'), '--address', s.address, '-n', TASKS_NS, 'logs', '-f', '-t', name], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: withDeferredExtraCa(process.env),
+  });
+  let rest = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    const now = performance.timeOrigin + performance.now();
+    const text = rest + b.toString();
+    const parts = text.split('\n');
+    rest = parts.pop()!;
+    for (const l of parts) out.push(now - Number(timeNs(l.slice(0, l.indexOf(' ')))) / 1e6);
+  });
+  await new Promise((r) => child.once('close', r));
+  await must(s, ['rm', '-f', name]);
+  return out;
+}
+
+async function follow(sides: Side[]): Promise<void> {
+  const ms: Record<string, number[]> = { a: [], b: [] };
+  for (let r = 0; r < ROUNDS; r++) for (const s of r % 2 ? [...sides].reverse() : sides) ms[s.name]!.push(...(await followLatency(s)));
+  const pct = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+  for (const k of ['a', 'b'])
+    console.log(`logs -f -t, ${k}: ${ms[k]!.length} lines, median ${median(ms[k]!).toFixed(2)} ms, p95 ${pct(ms[k]!, 0.95).toFixed(2)} ms`);
+  console.log(
+    `load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'berth-logs-ab-img-'));
   const { ociArchive } = await buildImages(join(work, 'images'), [busyboxImage()]);
   const sides = [await launch('a', resolve(arg('a', 'dist-A')), ociArchive), await launch('b', resolve(arg('b', 'dist')), ociArchive)];
   try {
+    if (FOLLOW) return await follow(sides);
     console.log(
       `load average before: ${loadavg()
         .map((l) => l.toFixed(2))

@@ -6,6 +6,7 @@
  * Nothing here parses .proto text: the daemon loads compiled code only.
  */
 import { SERVICE_DEFINITIONS, type ServiceName } from './gen';
+import { decodeLogBatch } from './log-batch';
 
 export type { ServiceName };
 
@@ -67,11 +68,17 @@ interface AnyGenMethod {
   responseType: MessageCodec<unknown>;
 }
 
+/** Responses decoded by hand where the generated decoder costs too much (see each module). */
+const RESPONSE_DECODERS: Record<string, (b: Uint8Array, generated: (b: Uint8Array) => unknown) => unknown> = {
+  '/berth.engine.v1.Engine/Logs': decodeLogBatch,
+};
+
 function describe(fullName: string, m: AnyGenMethod): MethodDescriptor<unknown, unknown> {
   const req = m.requestType;
   const res = m.responseType;
+  const path = `/${fullName}/${m.name}`;
   return {
-    path: `/${fullName}/${m.name}`,
+    path,
     name: m.name,
     requestStream: m.requestStream,
     responseStream: m.responseStream,
@@ -79,7 +86,7 @@ function describe(fullName: string, m: AnyGenMethod): MethodDescriptor<unknown, 
     fromPartialRequest: (v) => req.fromPartial(v),
     decodeRequest: (b) => req.decode(b),
     encodeResponse: (v) => asBuffer(res.encode(v).finish()),
-    decodeResponse: (b) => res.decode(b),
+    decodeResponse: RESPONSE_DECODERS[path] ? (b) => RESPONSE_DECODERS[path]!(b, (x) => res.decode(x)) : (b) => res.decode(b),
   };
 }
 

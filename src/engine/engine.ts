@@ -13,6 +13,7 @@ import { execIn } from './exec';
 import { EngineImages } from './images';
 import { Lifecycle } from './lifecycle';
 import { listContainers } from './list';
+import type { LogLines } from './logs/lines';
 import { readLogBatches } from './logs/reader';
 import { validateName } from './names';
 import { toContainer, type EngineRecord } from './record';
@@ -155,7 +156,7 @@ export class LocalEngine implements Engine {
   }
 
   /** `logs` in batches (what a stream sends many at a time uses: no await per entry). */
-  async *logBatches(ctx: Ctx, ref: string, opts: LogsOptions = {}): AsyncIterable<LogEntry[]> {
+  async *logBatches(ctx: Ctx, ref: string, opts: LogsOptions = {}): AsyncIterable<LogLines> {
     const r = await this.resolve(ctx, ref);
     const stopped = opts.follow && running(r) ? this.life.wait(ctx, r, 'not-running').catch(() => undefined) : Promise.resolve();
     yield* readLogBatches(r.logPath, opts, { stopped, signal: ctx.signal });

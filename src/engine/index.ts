@@ -1,6 +1,7 @@
 /** Public surface of the engine slice (layer L5): Docker's container semantics in berthd. */
 export { LocalEngine } from './engine';
 export { Records } from './records';
+export { LogLines } from './logs/lines';
 export type { EngineDeps, ContainerRecords, NamespaceLister } from './deps';
 export type { LayerDiffer } from './commit';
 export type { LayerApplier } from './unpack';

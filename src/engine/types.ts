@@ -5,6 +5,7 @@
  * this interface; the Docker Engine API and the CRI are to map onto it too, so fields follow
  * Docker's names where Docker has one.
  */
+import type { LogLines } from './logs/lines';
 import type { Ctx } from '../core/context';
 import type { Volumes } from '../volumes';
 import type { EngineFiles } from './files/types';
@@ -412,8 +413,8 @@ export interface Engine extends EngineFiles {
   inspect(ctx: Ctx, ref: string): Promise<EngineContainer>;
   list(ctx: Ctx, opts?: ListOptions): Promise<ContainerSummary[]>;
   logs(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogEntry>;
-  /** `logs` in batches, for a stream that sends many entries at a time. */
-  logBatches(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogEntry[]>;
+  /** `logs` in batches, for a stream that sends many entries at a time (and may encode their spans itself). */
+  logBatches(ctx: Ctx, ref: string, opts?: LogsOptions): AsyncIterable<LogLines>;
   attach(ctx: Ctx, ref: string, opts?: AttachOptions): Promise<StreamSession>;
   exec(ctx: Ctx, ref: string, opts: ExecOptions): Promise<ExecSession>;
   resize(ctx: Ctx, ref: string, width: number, height: number, execId?: string): Promise<void>;

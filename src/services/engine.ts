@@ -16,12 +16,12 @@ import {
   filtersFromProto,
   imageDetailToProto,
   imageSummaryToProto,
-  logBatchesToProto,
   logsFromProto,
   statsToProto,
   summaryToProto,
   waitCondition,
 } from './convert/engine';
+import { encodeLogBatches } from './convert/log-batch';
 import { engineNetworkMethods } from './engine-network';
 import { serveSession } from './engine-streams';
 import type { Api } from './grpc/api-types';
@@ -94,7 +94,7 @@ export function engineService(engine: Engine, log: Logger): ServiceImpl {
     Logs: serverStream(log, 'Engine/Logs', async (req: T['Logs']['req'], ctx, call: ServerCall<T['Logs']['req'], T['Logs']['res']>) => {
       // A batch goes out without an await per entry; the transport's high-water mark stops it.
       for await (const batch of engine.logBatches(ns(ctx), ref(req.container, 'Engine/Logs'), logsFromProto(req))) {
-        for (const m of logBatchesToProto(batch)) if (!call.write(m)) await drained(call);
+        for (const m of encodeLogBatches(batch)) if (!call.writeEncoded(m)) await drained(call);
         if (call.cancelled) return;
       }
     }),

@@ -161,6 +161,21 @@ describe('berth CLI: containers', () => {
     await f.ok(['rm', id]);
   });
 
+  itRoot('logs keeps stdout and stderr apart, in order within each, with --timestamps on every line', async () => {
+    const script = 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; printf partial';
+    const id = (await f.ok(['run', '-d', 'busybox', 'sh', '-c', script])).trim();
+    await f.ok(['wait', id]);
+    const r = await f.berth(['logs', id]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('out1\nout2\nout3\npartial');
+    expect(r.stderr).toBe('err1\nerr2\nerr3\n');
+    const t = await f.berth(['logs', '-t', id]);
+    const stamp = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d+)?Z';
+    expect(t.stdout).toMatch(new RegExp(`^${stamp} out1\\n${stamp} out2\\n${stamp} out3\\n${stamp} partial$`));
+    expect(t.stderr).toMatch(new RegExp(`^${stamp} err1\\n${stamp} err2\\n${stamp} err3\\n$`));
+    await f.ok(['rm', id]);
+  });
+
   itRoot('create then start -a exits with the code; stop -t escalates to SIGKILL on a process that ignores SIGTERM', async () => {
     const id = (await f.ok(['create', '--name', 'later', 'busybox', 'sh', '-c', 'echo hi; exit 4'])).trim();
     expect(await f.ok(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).toBe('later created\n');

@@ -30,7 +30,7 @@ export async function logFiles(path: string): Promise<string[]> {
 /** Date.parse is a third of a decode: the seconds part repeats line after line, so it is cached. */
 let lastSecond = '';
 let lastSecondMs = 0;
-function timeMs(t: string): number {
+export function timeMs(t: string): number {
   if (t.length < 20 || !t.endsWith('Z') || (t.length > 20 && t[19] !== '.')) return Date.parse(t) || 0;
   const sec = t.slice(0, 19);
   if (sec !== lastSecond) {

@@ -178,27 +178,9 @@ export function logsFromProto(r: pb.LogsRequest): LogsOptions {
   return { stdout: both || r.stdout, stderr: both || r.stderr, since: fromTimestamp(r.since), until: fromTimestamp(r.until), tail, follow: r.follow };
 }
 
+/** The entry as a message (what encodeLogBatches in log-batch.ts writes as bytes). */
 export function logEntryToProto(e: LogEntry): pb.LogEntry {
   return { stream: e.stream, time: toTimestamp(e.time), timestamp: e.timestamp, data: e.data };
-}
-
-/** A message's worth of log entries: up to this many bytes of data (the first entry always fits). */
-const LOG_BATCH_BYTES = 256 << 10;
-
-/** Log entries as LogBatch messages of at most LOG_BATCH_BYTES of data each, in order. */
-export function* logBatchesToProto(entries: readonly LogEntry[]): Generator<pb.LogBatch> {
-  let batch: pb.LogEntry[] = [];
-  let size = 0;
-  for (const e of entries) {
-    if (batch.length && size + e.data.length > LOG_BATCH_BYTES) {
-      yield { entries: batch };
-      batch = [];
-      size = 0;
-    }
-    batch.push(logEntryToProto(e));
-    size += e.data.length;
-  }
-  if (batch.length) yield { entries: batch };
 }
 
 export function streamEventToProto(e: StreamEvent): pb.StreamOutput {

@@ -47,6 +47,11 @@ export interface ServerCall<Req = unknown, Res = unknown> extends EventEmitter {
   readonly metadata: MetadataReader;
   readonly cancelled: boolean;
   write(msg: Res): boolean;
+  /**
+   * A response message already serialized (the bytes responseSerialize would make): for a hot
+   * stream that writes its messages itself. Returns as write() does.
+   */
+  writeEncoded(body: Buffer): boolean;
   /** Ends the call with OK. */
   end(): void;
   sendStatus(st: StatusLike): void;

@@ -224,6 +224,11 @@ export class ServerCallImpl<Req = unknown, Res = unknown> extends EventEmitter i
       this.sendStatus({ code: INTERNAL, details: `Failed to serialize response: ${(e as Error).message}` });
       return true;
     }
+    return this.writeEncoded(body);
+  }
+
+  writeEncoded(body: Buffer): boolean {
+    if (this.finished) return true;
     if (!this.headersSent) {
       this.headersSent = true;
       this.port.sendHeaders();

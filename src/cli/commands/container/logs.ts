@@ -67,9 +67,11 @@ export const command = defineCommand({
               skipTo = -1n;
             }
             printed = e.timestamp;
-            await out.add(e.stream === 'stderr', f.timestamps ? Buffer.concat([Buffer.from(`${e.timestamp} `), e.data]) : e.data);
+            out.add(e.stream === 'stderr', f.timestamps ? `${e.timestamp} ` : undefined, e.data);
           }
           if (printed !== undefined) lastNs = timeNs(printed);
+          // A message's lines go out together (in `logs -f`, as they arrived), before the next is read.
+          await out.flush();
         }
         await out.flush();
         return 0;
@@ -89,34 +91,33 @@ export const command = defineCommand({
 });
 
 /**
- * Lines to stdout/stderr in batches: one write per 64 KiB or per turn of the event loop, not per
- * line (a 100 MiB log is a million lines), so `logs -f` still shows each line as it comes.
+ * Lines to stdout/stderr in few writes: the lines of a run on one stream are written at once
+ * (a 100 MiB log is a million lines), each run after the one before it was taken.
  */
 class LineBatcher {
-  private parts: Buffer[] = [];
-  private size = 0;
-  private toStderr = false;
-  private timer?: NodeJS.Immediate;
+  private runs: Array<{ stderr: boolean; parts: Buffer[]; size: number }> = [];
 
   constructor(private readonly cli: Cli) {}
 
-  async add(stderr: boolean, line: Buffer): Promise<void> {
-    if (this.size && stderr !== this.toStderr) await this.flush();
-    this.toStderr = stderr;
-    this.parts.push(line);
-    this.size += line.length;
-    if (this.size >= 64 << 10) await this.flush();
-    else this.timer ??= setImmediate(() => void this.flush());
+  add(stderr: boolean, prefix: string | undefined, line: Buffer): void {
+    let run = this.runs[this.runs.length - 1];
+    if (!run || run.stderr !== stderr) this.runs.push((run = { stderr, parts: [], size: 0 }));
+    if (prefix !== undefined) {
+      const p = Buffer.from(prefix);
+      run.parts.push(p);
+      run.size += p.length;
+    }
+    run.parts.push(line);
+    run.size += line.length;
   }
 
   async flush(): Promise<void> {
-    if (this.timer) clearImmediate(this.timer);
-    this.timer = undefined;
-    if (!this.size) return;
-    const data = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.size);
-    this.parts = [];
-    this.size = 0;
-    await (this.toStderr ? this.cli.err(data) : this.cli.out(data));
+    const runs = this.runs;
+    this.runs = [];
+    for (const r of runs) {
+      const data = r.parts.length === 1 ? r.parts[0]! : Buffer.concat(r.parts, r.size);
+      await (r.stderr ? this.cli.err(data) : this.cli.out(data));
+    }
   }
 }
 

@@ -127,7 +127,9 @@ async function main(): Promise<void> {
     }
   }
   const load = (await import('node:os')).loadavg().map((l) => l.toFixed(2));
-  console.log(`${ROUNDS} rounds, alternated; load average ${load.join(' ')}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}`);
+  console.log(
+    `${ROUNDS} rounds, alternated; load average ${load.join(' ')}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set here, deferred for the servers as the bins do' : 'unset'}`,
+  );
   console.log('| server        | startup med (ms) | min   | idle RSS med (MiB) |');
   console.log('|---------------|------------------|-------|--------------------|');
   for (const [name, v] of results) {

@@ -1,7 +1,9 @@
 /** Helpers forked by the resident launcher (native/helper/launcher.c) instead of spawned by Node. */
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nullLogger } from '../../src/core/logger';
+import { mountPoints } from '../../src/net/netns';
 import { createProcess, helperPath } from '../../src/tasks/helper';
 import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
@@ -145,6 +147,36 @@ describe('the helper launcher', () => {
     rmSync(join(h.stateRoot, 'trash'), { recursive: true });
     rmSync(join(h.stateRoot, 'not-trash'), { recursive: true });
     rmSync(outside);
+  });
+
+  itRoot('netns: a new network namespace with lo up, bind-mounted on a file in a netns dir; other paths refused', async () => {
+    const dir = join(h.stateRoot, 'netns');
+    mkdirSync(join(dir, 'a-dir'), { recursive: true });
+    const pinned = join(dir, 'n1');
+    writeFileSync(pinned, '');
+    await launcher.netns(pinned);
+    try {
+      expect((await mountPoints()).has(pinned)).toBe(true);
+      expect(statSync(pinned).ino).not.toBe(statSync('/proc/self/ns/net').ino);
+      const lo = spawnSync('nsenter', [`--net=${pinned}`, 'ip', '-j', 'link', 'show', 'lo'], { encoding: 'utf8' });
+      expect(lo.status).toBe(0);
+      expect((JSON.parse(lo.stdout) as Array<{ flags: string[] }>)[0]!.flags).toContain('UP');
+      const links = spawnSync('nsenter', [`--net=${pinned}`, 'ip', '-j', 'link', 'show'], { encoding: 'utf8' });
+      expect((JSON.parse(links.stdout) as Array<{ ifname: string }>).map((l) => l.ifname)).toEqual(['lo']);
+    } finally {
+      expect(spawnSync('umount', [pinned]).status).toBe(0);
+    }
+    const elsewhere = join(h.stateRoot, 'not-netns', 'n2');
+    mkdirSync(join(elsewhere, '..'), { recursive: true });
+    writeFileSync(elsewhere, '');
+    await expect(launcher.netns(elsewhere)).rejects.toThrow(/not a path the launcher takes/);
+    // The launcher's own checks: a directory, a missing file (nothing to mount on).
+    await expect(launcher.netns(join(dir, 'a-dir'))).rejects.toThrow(/EINVAL/);
+    await expect(launcher.netns(join(dir, 'missing'))).rejects.toThrow(/EINVAL/);
+    const mounted = await mountPoints();
+    for (const p of [join(dir, 'a-dir'), join(dir, 'missing'), elsewhere]) expect(mounted.has(p)).toBe(false);
+    rmSync(dir, { recursive: true });
+    rmSync(join(elsewhere, '..'), { recursive: true });
   });
 
   // Last: it ends with the launcher closed.

@@ -20,7 +20,7 @@ import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../net/cni/runner';
 import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
-import { NetnsDir } from '../../net/netns';
+import { NetnsDir, type MakeNetns } from '../../net/netns';
 import { PublishedPorts } from '../../net/published';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
@@ -62,6 +62,8 @@ export interface NetworkManagerOptions {
   /** The host's resolv.conf (containers' resolv.conf and the default upstreams). */
   resolvConf: string;
   cniTimeoutMs?: number;
+  /** Makes containers' network namespaces (berthd: its helper launcher); default `unshare`. */
+  makeNetns?: MakeNetns;
   log: Logger;
 }
 
@@ -84,7 +86,7 @@ export class NetworkManager {
     const dir = join(o.state, 'network');
     this.firewall = new NetworkFirewall(new Iptables(), o.isolationChain);
     this.runner = new CniRunner({ pluginDirs: o.pluginDirs ?? DEFAULT_PLUGIN_DIRS, cacheDir: join(dir, 'cni'), timeoutMs: o.cniTimeoutMs, log: o.log });
-    this.netns = new NetnsDir(join(dir, 'netns'));
+    this.netns = new NetnsDir(join(dir, 'netns'), o.makeNetns);
     this.store = new NetworkStore({
       dir: join(o.root, 'network'),
       ipamDir: join(dir, 'ipam'),

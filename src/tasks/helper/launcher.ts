@@ -5,7 +5,8 @@
  * this machine, on Tasks/Create's critical path. The launcher is a small resident berth-helper
  * that forks instead. Each launch: berthd writes a random token to the launcher; the forked helper
  * connects twice to berthd's socket, presenting `<token> plan <pid>` and `<token> sync <pid>`, and
- * those two connections are its fd 3 and fd 4, exactly as with a spawn.
+ * those two connections are its fd 3 and fd 4, exactly as with a spawn. It also makes network
+ * namespaces (netns()): a forked child answers on a connection of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { internal, unavailable } from '../../core/errors';
+import { errnoName, errnoToError } from './errno';
 import type { Logger } from '../../core/logger';
 
 /** A helper the launcher started: its plan and sync connections, not yet read from. */
@@ -31,7 +33,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const HEADER = /^([0-9a-f]{32}) (plan|sync) (\d+)$/;
+const HEADER = /^([0-9a-f]{32}) (plan|sync|netns) (\d+)$/;
 const HEADER_MAX = 128;
 const LAUNCH_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes with its NUL. */
@@ -101,6 +103,7 @@ export class Launcher {
   private starting?: Promise<void>;
   private child?: ChildProcess;
   private readonly pending = new Map<string, Pending>();
+  private readonly netnsPending = new Map<string, { what: string; resolve(): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
   private closed = false;
   private spare?: Promise<LaunchedHelper>;
 
@@ -133,7 +136,8 @@ export class Launcher {
     return this.fork(what);
   }
 
-  private async fork(what: string): Promise<LaunchedHelper> {
+  /** The launcher's request channel, once it runs and berthd listens for its children. */
+  private async channel(what: string): Promise<Socket> {
     if (this.closed) throw unavailable(`${what}: berthd is shutting down`);
     if (this.server && !existsSync(this.socketPath)) {
       // Someone removed our socket file (a state dir cleanup): listen again on the same path.
@@ -144,12 +148,41 @@ export class Launcher {
     await this.start();
     const child = this.child;
     if (!child) throw internal(`${what}: the helper launcher is not running`);
+    return child.stdio[3] as Socket;
+  }
+
+  private async fork(what: string): Promise<LaunchedHelper> {
+    const channel = await this.channel(what);
     const token = randomBytes(16).toString('hex');
     return new Promise<LaunchedHelper>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(token, internal(`${what}: the launcher started no helper within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
       this.pending.set(token, { resolve, reject, timer });
-      (child.stdio[3] as Socket).write(`${token}\n`);
+      channel.write(`${token}\n`);
     });
+  }
+
+  /**
+   * A new network namespace with `lo` up, bind-mounted on `path` (an existing empty file in a
+   * directory named `netns`), made by a child of the launcher: no fork of berthd, no exec.
+   */
+  async netns(path: string): Promise<void> {
+    const what = `network namespace ${path}`;
+    if (!isAbsolute(path) || /[\n ]/.test(path) || basename(dirname(path)) !== 'netns') throw internal(`${what}: not a path the launcher takes`);
+    const channel = await this.channel(what);
+    const token = randomBytes(16).toString('hex');
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.failNetns(token, internal(`${what}: no answer from the launcher within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
+      this.netnsPending.set(token, { what, resolve, reject, timer });
+      channel.write(`netns ${token} ${path}\n`);
+    });
+  }
+
+  private failNetns(token: string, e: unknown): void {
+    const p = this.netnsPending.get(token);
+    if (!p) return;
+    this.netnsPending.delete(token);
+    clearTimeout(p.timer);
+    p.reject(e);
   }
 
   /**
@@ -170,6 +203,7 @@ export class Launcher {
     if (this.spare) discardLaunched(this.spare);
     this.spare = undefined;
     for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
+    for (const token of [...this.netnsPending.keys()]) this.failNetns(token, unavailable('berthd is shutting down'));
     this.child?.kill('SIGKILL');
     this.server?.close();
     rmSync(this.socketPath, { force: true });
@@ -226,6 +260,7 @@ export class Launcher {
         this.starting = undefined; // the next launch starts a new one
       }
       for (const token of [...this.pending.keys()]) this.fail(token, internal(`helper launcher exited (${signal ?? code})`));
+      for (const token of [...this.netnsPending.keys()]) this.failNetns(token, internal(`helper launcher exited (${signal ?? code})`));
       if (!this.closed) this.log.warn('helper launcher exited', { code, signal });
     });
     this.child = child;
@@ -240,6 +275,7 @@ export class Launcher {
     readHeader(sock).then(
       (line) => {
         const m = HEADER.exec(line);
+        if (m?.[2] === 'netns') return void (sock.destroy(), this.netnsAnswer(m[1]!, Number(m[3])));
         const p = m && this.pending.get(m[1]!);
         if (!m || !p || p[m[2] as 'plan' | 'sync']) return void sock.destroy();
         p[m[2] as 'plan' | 'sync'] = sock;
@@ -251,5 +287,14 @@ export class Launcher {
       },
       () => sock.destroy(),
     );
+  }
+
+  private netnsAnswer(token: string, errno: number): void {
+    const p = this.netnsPending.get(token);
+    if (!p) return;
+    this.netnsPending.delete(token);
+    clearTimeout(p.timer);
+    if (errno === 0) p.resolve();
+    else p.reject(errnoToError(errno, p.what, `the launcher could not make it: ${errnoName(errno)}`));
   }
 }

@@ -10,7 +10,8 @@
  * A line `netns <token> <path>\n` forks a child that makes a network namespace with `lo` up and
  * bind-mounts it on `path`, then reports `<token> netns <errno>\n` on a connection of its own:
  * what berthd ran `unshare --net=PATH ip link set lo up` for (its own fork and two execs, ~8 ms
- * on a container's start). */
+ * on a container's start).
+ * A line `exec <token>\n` runs a host tool for berthd (launcher_exec.c). */
 #include "launcher.h"
 
 #include <errno.h>
@@ -36,10 +37,8 @@
 
 #define TOKEN_MAX 64
 
-/* Connects to berthd's SOCKET and says `<token> <role> <value>\n`; the connection becomes fd
-   `target`, or is closed when target is -1. */
-static int
-connect_as (const char *sock_path, const char *token, const char *role, int value, int target)
+int
+launcher_dial (const char *sock_path, const char *token, const char *role, int value)
 {
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   char line[TOKEN_MAX + 32];
@@ -49,8 +48,22 @@ connect_as (const char *sock_path, const char *token, const char *role, int valu
     return -1;
   snprintf (sa.sun_path, sizeof (sa.sun_path), "%s", sock_path);
   n = snprintf (line, sizeof (line), "%s %s %d\n", token, role, value);
-  if (connect (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0 || write_all (fd, line, (size_t) n) < 0
-      || (target >= 0 && fd != target && dup3 (fd, target, 0) < 0))
+  if (connect (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0 || write_all (fd, line, (size_t) n) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* launcher_dial, the connection moved to fd `target`. */
+static int
+connect_as (const char *sock_path, const char *token, const char *role, int value, int target)
+{
+  int fd = launcher_dial (sock_path, token, role, value);
+  if (fd < 0)
+    return -1;
+  if (fd != target && dup3 (fd, target, 0) < 0)
     {
       close (fd);
       return -1;
@@ -185,7 +198,11 @@ make_netns (const char *sock_path, char *req)
   if (fork () != 0)
     return; /* the launcher; a failed fork: berthd times the request out */
   close (3);
-  (void) connect_as (sock_path, req, "netns", netns_at (path), -1);
+  {
+    int fd = launcher_dial (sock_path, req, "netns", netns_at (path));
+    if (fd >= 0)
+      close (fd);
+  }
   _exit (0);
 }
 
@@ -230,6 +247,8 @@ launcher_main (const char *sock_path)
             remove_tree (buf + 3);
           else if (l > 6 && memcmp (buf, "netns ", 6) == 0)
             make_netns (sock_path, buf + 6);
+          else if (l > 5 && memcmp (buf, "exec ", 5) == 0 && is_token (buf + 5))
+            launcher_exec (sock_path, buf + 5);
           memmove (buf, nl + 1, len - l - 1);
           len -= l + 1;
         }

@@ -179,6 +179,30 @@ describe('the helper launcher', () => {
     rmSync(join(elsewhere, '..'), { recursive: true });
   });
 
+  itRoot('exec: runs a tool in a child of the launcher: stdin, stdout, stderr, exit code or signal, only the given environment', async () => {
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ONLY: 'this' };
+    expect(await launcher.exec('cat', [], { input: 'in\n', env })).toEqual({ code: 0, signal: null, stdout: 'in\n', stderr: '' });
+    expect(await launcher.exec('sh', ['-c', 'echo out; echo err >&2; env | sort; exit 3'], { env })).toEqual({
+      code: 3,
+      signal: null,
+      stdout: `out\nONLY=this\nPATH=${env.PATH}\nPWD=${process.cwd()}\n`,
+      stderr: 'err\n',
+    });
+    expect(await launcher.exec('/bin/sh', ['-c', 'kill -9 $$'], { env })).toMatchObject({ code: null, signal: 'SIGKILL' });
+    // Its parent is a child of the launcher (whose parent is berthd, this process).
+    const [parent, grandparent] = (await launcher.exec('sh', ['-c', 'echo $PPID; cut -d" " -f4 /proc/$PPID/stat'], { env })).stdout.split('\n').map(Number);
+    expect(parent).not.toBe(process.pid);
+    expect(readFileSync(`/proc/${grandparent}/cmdline`, 'utf8').split('\0')).toContain('--launcher');
+    expect(ppid(grandparent!)).toBe(process.pid);
+    expect((await launcher.exec('head', ['-c', '3000000', '/dev/zero'], { env, maxOutputBytes: 1000 })).stdout).toHaveLength(1000);
+    await expect(launcher.exec('no-such-tool-here', [], { env })).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    const pidFile = join(h.stateRoot, 'slow.pid');
+    await expect(launcher.exec('sh', ['-c', `echo $$ > ${pidFile}; exec sleep 30`], { env, timeoutMs: 300 })).rejects.toMatchObject({ kind: 'DeadlineExceeded' });
+    const slow = Number(readFileSync(pidFile, 'utf8'));
+    await until('the timed-out tool killed', () => !existsPid(slow));
+    rmSync(pidFile);
+  });
+
   // Last: it ends with the launcher closed.
   itRoot('a launcher that died is started again by the next launch; close() ends it', async () => {
     // Still running while we read its parent (a `true` and its monitor may be gone already).

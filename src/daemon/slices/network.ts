@@ -8,11 +8,11 @@ export const NETWORK = new Part<NetworkManager>('network');
 
 /**
  * Container networking (src/engine/network): CNI bridge networks, sandboxes, published ports and
- * the resolver on each user network's gateway; containers' network namespaces are made by the
- * helper launcher. After the tasks are back, it keeps the sandboxes of containers whose task
- * still runs and takes down the rest (a container that died while berthd was down releases its
- * address, veth, ports and rules here). Closing stops the resolver and releases the port holds;
- * the containers keep their networking.
+ * the resolver on each user network's gateway; containers' network namespaces, the CNI plugins
+ * and `umount` go through the helper launcher. After the tasks are back, it keeps the sandboxes
+ * of containers whose task still runs and takes down the rest (a container that died while
+ * berthd was down releases its address, veth, ports and rules here). Closing stops the resolver
+ * and releases the port holds; the containers keep their networking.
  */
 export const networkSlice: Slice = {
   name: 'network',
@@ -24,7 +24,8 @@ export const networkSlice: Slice = {
     const log = ctx.log.child({ component: 'network' });
     const { network: n, root, state } = ctx.config;
     const launcher = ctx.need(LAUNCHER);
-    const net = new NetworkManager({ root, state, ...n, log, makeNetns: launcher ? (p) => launcher.netns(p) : undefined });
+    const tools = launcher ? { makeNetns: (p: string) => launcher.netns(p), run: launcher.exec.bind(launcher) } : undefined;
+    const net = new NetworkManager({ root, state, ...n, log, tools });
     await net.open();
     const running = (id: string, ns: string) => {
       try {

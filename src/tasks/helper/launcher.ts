@@ -6,7 +6,8 @@
  * that forks instead. Each launch: berthd writes a random token to the launcher; the forked helper
  * connects twice to berthd's socket, presenting `<token> plan <pid>` and `<token> sync <pid>`, and
  * those two connections are its fd 3 and fd 4, exactly as with a spawn. It also makes network
- * namespaces (netns()): a forked child answers on a connection of its own.
+ * namespaces (netns()) and runs host tools (exec(), launcher-exec.ts) in forked children, which
+ * answer on connections of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { internal, unavailable } from '../../core/errors';
 import { errnoName, errnoToError } from './errno';
+import { runExec, type ExecOptions, type ExecResult } from './launcher-exec';
 import type { Logger } from '../../core/logger';
 
 /** A helper the launcher started: its plan and sync connections, not yet read from. */
@@ -22,6 +24,15 @@ export interface LaunchedHelper {
   plan: Socket;
   sync: Socket;
   pid: number;
+}
+
+interface PendingExec {
+  io?: Socket;
+  ctl?: Socket;
+  pid?: number;
+  run(io: Socket, ctl: Socket, pid: number): void;
+  reject(e: unknown): void;
+  timer: NodeJS.Timeout;
 }
 
 interface Pending {
@@ -33,7 +44,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const HEADER = /^([0-9a-f]{32}) (plan|sync|netns) (\d+)$/;
+const HEADER = /^([0-9a-f]{32}) (plan|sync|netns|exec-io|exec-ctl) (\d+)$/;
 const HEADER_MAX = 128;
 const LAUNCH_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes with its NUL. */
@@ -103,6 +114,7 @@ export class Launcher {
   private starting?: Promise<void>;
   private child?: ChildProcess;
   private readonly pending = new Map<string, Pending>();
+  private readonly execPending = new Map<string, PendingExec>();
   private readonly netnsPending = new Map<string, { what: string; resolve(): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
   private closed = false;
   private spare?: Promise<LaunchedHelper>;
@@ -177,6 +189,50 @@ export class Launcher {
     });
   }
 
+  /**
+   * Runs a host tool (`file`: a path, or a name looked up in `o.env.PATH`) in a child of the
+   * launcher, with runTool's result (net/exec.ts): stdin from `o.input`, stdout and stderr
+   * collected, killed at the deadline. berthd does not fork itself for it.
+   */
+  async exec(file: string, args: readonly string[], o: ExecOptions = {}): Promise<ExecResult> {
+    const channel = await this.channel(file);
+    const token = randomBytes(16).toString('hex');
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.failExec(token, internal(`${file}: the launcher started no child within ${LAUNCH_TIMEOUT_MS} ms`)),
+        LAUNCH_TIMEOUT_MS,
+      );
+      this.execPending.set(token, {
+        run: (io, ctl, pid) => runExec(io, ctl, pid, file, args, o).then(resolve, reject),
+        reject,
+        timer,
+      });
+      channel.write(`exec ${token}\n`);
+    });
+  }
+
+  private failExec(token: string, e: unknown): void {
+    const p = this.execPending.get(token);
+    if (!p) return;
+    this.execPending.delete(token);
+    clearTimeout(p.timer);
+    p.io?.destroy();
+    p.ctl?.destroy();
+    p.reject(e);
+  }
+
+  private execConnection(token: string, role: 'exec-io' | 'exec-ctl', pid: number, sock: Socket): void {
+    const p = this.execPending.get(token);
+    const key = role === 'exec-io' ? 'io' : 'ctl';
+    if (!p || p[key]) return void sock.destroy();
+    p[key] = sock;
+    p.pid = pid;
+    if (!p.io || !p.ctl) return;
+    this.execPending.delete(token);
+    clearTimeout(p.timer);
+    p.run(p.io, p.ctl, pid);
+  }
+
   private failNetns(token: string, e: unknown): void {
     const p = this.netnsPending.get(token);
     if (!p) return;
@@ -204,6 +260,7 @@ export class Launcher {
     this.spare = undefined;
     for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
     for (const token of [...this.netnsPending.keys()]) this.failNetns(token, unavailable('berthd is shutting down'));
+    for (const token of [...this.execPending.keys()]) this.failExec(token, unavailable('berthd is shutting down'));
     this.child?.kill('SIGKILL');
     this.server?.close();
     rmSync(this.socketPath, { force: true });
@@ -261,6 +318,7 @@ export class Launcher {
       }
       for (const token of [...this.pending.keys()]) this.fail(token, internal(`helper launcher exited (${signal ?? code})`));
       for (const token of [...this.netnsPending.keys()]) this.failNetns(token, internal(`helper launcher exited (${signal ?? code})`));
+      for (const token of [...this.execPending.keys()]) this.failExec(token, internal(`helper launcher exited (${signal ?? code})`));
       if (!this.closed) this.log.warn('helper launcher exited', { code, signal });
     });
     this.child = child;
@@ -276,6 +334,7 @@ export class Launcher {
       (line) => {
         const m = HEADER.exec(line);
         if (m?.[2] === 'netns') return void (sock.destroy(), this.netnsAnswer(m[1]!, Number(m[3])));
+        if (m?.[2] === 'exec-io' || m?.[2] === 'exec-ctl') return this.execConnection(m[1]!, m[2], Number(m[3]), sock);
         const p = m && this.pending.get(m[1]!);
         if (!m || !p || p[m[2] as 'plan' | 'sync']) return void sock.destroy();
         p[m[2] as 'plan' | 'sync'] = sock;

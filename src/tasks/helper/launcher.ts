@@ -90,6 +90,15 @@ export function discardLaunched(l: Promise<LaunchedHelper>): void {
   );
 }
 
+/** Takes a pending request out of its map and stops its timer; undefined when it was settled already. */
+function take<P extends { timer: NodeJS.Timeout }>(map: Map<string, P>, token: string): P | undefined {
+  const p = map.get(token);
+  if (!p) return undefined;
+  map.delete(token);
+  clearTimeout(p.timer);
+  return p;
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -212,10 +221,8 @@ export class Launcher {
   }
 
   private failExec(token: string, e: unknown): void {
-    const p = this.execPending.get(token);
+    const p = take(this.execPending, token);
     if (!p) return;
-    this.execPending.delete(token);
-    clearTimeout(p.timer);
     p.io?.destroy();
     p.ctl?.destroy();
     p.reject(e);
@@ -228,17 +235,12 @@ export class Launcher {
     p[key] = sock;
     p.pid = pid;
     if (!p.io || !p.ctl) return;
-    this.execPending.delete(token);
-    clearTimeout(p.timer);
+    take(this.execPending, token);
     p.run(p.io, p.ctl, pid);
   }
 
   private failNetns(token: string, e: unknown): void {
-    const p = this.netnsPending.get(token);
-    if (!p) return;
-    this.netnsPending.delete(token);
-    clearTimeout(p.timer);
-    p.reject(e);
+    take(this.netnsPending, token)?.reject(e);
   }
 
   /**
@@ -258,19 +260,22 @@ export class Launcher {
     this.closed = true;
     if (this.spare) discardLaunched(this.spare);
     this.spare = undefined;
-    for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
-    for (const token of [...this.netnsPending.keys()]) this.failNetns(token, unavailable('berthd is shutting down'));
-    for (const token of [...this.execPending.keys()]) this.failExec(token, unavailable('berthd is shutting down'));
+    this.failAll(unavailable('berthd is shutting down'));
     this.child?.kill('SIGKILL');
     this.server?.close();
     rmSync(this.socketPath, { force: true });
   }
 
+  /** Every request waiting for the launcher's children. */
+  private failAll(e: unknown): void {
+    for (const token of [...this.pending.keys()]) this.fail(token, e);
+    for (const token of [...this.netnsPending.keys()]) this.failNetns(token, e);
+    for (const token of [...this.execPending.keys()]) this.failExec(token, e);
+  }
+
   private fail(token: string, e: unknown): void {
-    const p = this.pending.get(token);
+    const p = take(this.pending, token);
     if (!p) return;
-    this.pending.delete(token);
-    clearTimeout(p.timer);
     p.plan?.destroy();
     p.sync?.destroy();
     p.reject(e);
@@ -316,9 +321,7 @@ export class Launcher {
         this.child = undefined;
         this.starting = undefined; // the next launch starts a new one
       }
-      for (const token of [...this.pending.keys()]) this.fail(token, internal(`helper launcher exited (${signal ?? code})`));
-      for (const token of [...this.netnsPending.keys()]) this.failNetns(token, internal(`helper launcher exited (${signal ?? code})`));
-      for (const token of [...this.execPending.keys()]) this.failExec(token, internal(`helper launcher exited (${signal ?? code})`));
+      this.failAll(internal(`helper launcher exited (${signal ?? code})`));
       if (!this.closed) this.log.warn('helper launcher exited', { code, signal });
     });
     this.child = child;
@@ -340,8 +343,7 @@ export class Launcher {
         p[m[2] as 'plan' | 'sync'] = sock;
         p.pid = Number(m[3]);
         if (!p.plan || !p.sync) return;
-        this.pending.delete(m[1]!);
-        clearTimeout(p.timer);
+        take(this.pending, m[1]!);
         p.resolve({ plan: p.plan, sync: p.sync, pid: p.pid });
       },
       () => sock.destroy(),
@@ -349,10 +351,8 @@ export class Launcher {
   }
 
   private netnsAnswer(token: string, errno: number): void {
-    const p = this.netnsPending.get(token);
+    const p = take(this.netnsPending, token);
     if (!p) return;
-    this.netnsPending.delete(token);
-    clearTimeout(p.timer);
     if (errno === 0) p.resolve();
     else p.reject(errnoToError(errno, p.what, `the launcher could not make it: ${errnoName(errno)}`));
   }

@@ -7,4 +7,10 @@
    connected to berthd, which then carries on as a helper spawned by berthd. */
 void launcher_main (const char *sock_path);
 
+/* Connects to berthd's SOCKET and says `<token> <role> <value>\n`; the connected fd or -1. */
+int launcher_dial (const char *sock_path, const char *token, const char *role, int value);
+
+/* `exec <token>`: runs a host tool for berthd in a forked child (launcher_exec.c). */
+void launcher_exec (const char *sock_path, const char *token);
+
 #endif

@@ -30,8 +30,10 @@ const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SI
 
 export async function pumpSession(cli: Cli, s: Session, o: PumpOptions): Promise<PumpResult> {
   const cleanups: Array<() => void> = [];
-  const stdin = process.stdin;
-  if (o.tty && o.stdin && stdin.isTTY) {
+  // process.stdin is made on first access (a stream, and fs's stream modules for a file): only
+  // when the session takes stdin.
+  const stdin = o.stdin ? process.stdin : undefined;
+  if (o.tty && stdin?.isTTY) {
     stdin.setRawMode(true);
     cleanups.push(() => stdin.setRawMode(false));
   }
@@ -48,7 +50,7 @@ export async function pumpSession(cli: Cli, s: Session, o: PumpOptions): Promise
       cleanups.push(() => process.off(sig, h));
     }
   }
-  if (o.stdin) {
+  if (stdin) {
     const onData = (b: Buffer) => {
       stdin.pause();
       s.write(b).then(

@@ -194,6 +194,11 @@ export class Lifecycle {
    */
   async onExit(ns: string, id: string, exit: Exit, error = '', o: { restoring?: boolean } = {}): Promise<void> {
     const ctx = background(ns, { log: this.d.log });
+    // Docker releases a container's network when it stops: address, veth, ports, rules. Every
+    // exit releases it (a restart makes it again), so the teardown starts now, beside recording
+    // the exit and deleting the task. An exit is told once it is done; a --rm container's exit is
+    // told first and its removal (below) waits for it.
+    const network = detachNetwork(this.d, ns, id);
     let r: EngineRecord | undefined;
     let restart = false;
     try {
@@ -217,13 +222,14 @@ export class Lifecycle {
         if (d?.restart) x.state.restartCount = d.restartCount;
       });
     } catch (e) {
-      if (!isNotFound(e)) throw e;
+      if (!isNotFound(e)) {
+        await network;
+        throw e;
+      }
     }
     await this.dropTask(ctx, id).catch((e) => this.d.log.warn('engine: deleting an exited task failed', { ns, id, err: e as Error }));
-    // Docker releases a container's network when it stops: address, veth, ports, rules. A --rm
-    // container's goes with its removal (beside the rest of it, below): its exit is told first.
     const autoRemove = !restart && r?.hostConfig.autoRemove === true && r.phase === 'ready';
-    if (!autoRemove) await detachNetwork(this.d, ns, id);
+    if (!autoRemove) await network;
     if (r)
       await unmountVolumes(ctx, this.d.volumes, id, r.mounts).catch((e) => this.d.log.warn('engine: unmounting volumes failed', { ns, id, err: e as Error }));
     const l = this.entry(ns, id);
@@ -236,9 +242,10 @@ export class Lifecycle {
     l.run = undefined;
     for (const w of l.nextExit.splice(0)) w.resolve(result);
     if (autoRemove)
-      await this.removeNow(ctx, r!).catch(async (e) => {
+      await this.removeNow(ctx, r!, false, network).catch(async (e) => {
         this.d.log.warn('engine: --rm removal failed', { ns, id, err: e as Error });
-        await detachNetwork(this.d, ns, id); // released even so (the removal resumes at berthd's next start)
+        await network; // then again, one at a time: released even so (the removal resumes at berthd's next start)
+        await detachNetwork(this.d, ns, id);
       });
   }
 
@@ -386,7 +393,8 @@ export class Lifecycle {
     });
   }
 
-  private async removeNow(ctx: Ctx, r: EngineRecord, volumes = false): Promise<void> {
+  /** `network`: its teardown, when the caller started it already (an exit's). */
+  private async removeNow(ctx: Ctx, r: EngineRecord, volumes = false, network?: Promise<void>): Promise<void> {
     this.restarts.removed(ctx.ns, r.id);
     await this.d.records.update(ctx, r.id, (x) => ({ ...x, phase: 'removing', state: { ...x.state, status: 'removing' } }));
     const l = this.entry(ctx.ns, r.id);
@@ -395,7 +403,7 @@ export class Lifecycle {
     // The network's teardown runs beside the rest (it needs neither the record nor the snapshot;
     // a crash in between leaves its sandbox file, which a restarted berthd tears down); the
     // removal is over only when both are.
-    const network = detachNetwork(this.d, ctx.ns, r.id);
+    network ??= detachNetwork(this.d, ctx.ns, r.id);
     try {
       await this.d.tasks.settled(ctx, r.id); // its cgroup is gone with it
       // Before the record goes (a crash in between repeats it): `rm -v` and `--rm` take the anonymous volumes.

@@ -25,6 +25,9 @@ export interface ToolRun {
   stderr: string;
 }
 
+/** How a tool is run: runTool, or berthd's helper launcher (a child of a small C process, not of berthd). */
+export type ToolRunner = (file: string, args: readonly string[], o?: ToolOptions) => Promise<ToolRun>;
+
 /** PATH for the children: the plugins call iptables and friends by name. */
 export const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 

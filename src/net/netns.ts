@@ -6,12 +6,15 @@
  * does it (`unshare --net=FILE`, `umount`); the same process brings `lo` up (`ip link set lo up`
  * inside: what the loopback CNI plugin's ADD would do, without a second process at every start
  * and a DEL at every removal; lo holds nothing to release and dies with the namespace).
+ * berthd has its helper launcher make them instead (`make`: the same three steps in a forked
+ * child of a small C process) and run `umount` (`run`), which spares its event loop a fork of
+ * itself for each.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, internal, invalidArgument } from '../core/errors';
-import { describeFailure, runTool } from './exec';
+import { describeFailure, runTool, type ToolRunner } from './exec';
 import { CNI_ID } from './cni/types';
 
 /** Mount points in this mount namespace (mountinfo's field 5, octal escapes decoded). */
@@ -25,8 +28,14 @@ export async function mountPoints(): Promise<Set<string>> {
   return out;
 }
 
+/** Makes a namespace with `lo` up, pinned on an existing empty file (the launcher's netns()). */
+export type MakeNetns = (path: string) => Promise<void>;
+
 export class NetnsDir {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly o: { make?: MakeNetns; run?: ToolRunner } = {},
+  ) {}
 
   path(name: string): string {
     if (!CNI_ID.test(name)) throw invalidArgument(`network namespace name ${JSON.stringify(name)} is not valid`);
@@ -39,6 +48,15 @@ export class NetnsDir {
     if ((await mountPoints()).has(p)) throw alreadyExists(`network namespace ${p}: already exists`);
     await mkdir(this.dir, { recursive: true, mode: 0o711 });
     await writeFile(p, '', { mode: 0o444 }); // the mount point (a stale, unmounted one is reused)
+    if (this.o.make) {
+      try {
+        await this.o.make(p);
+      } catch (e) {
+        await rm(p, { force: true });
+        throw internal(`network namespace ${p}: ${(e as Error).message}`, { cause: e });
+      }
+      return p;
+    }
     const r = await runTool('unshare', [`--net=${p}`, 'ip', 'link', 'set', 'lo', 'up'], { timeoutMs: 10_000 });
     if (r.code !== 0) {
       await rm(p, { force: true });
@@ -51,7 +69,7 @@ export class NetnsDir {
   async remove(name: string): Promise<void> {
     const p = this.path(name);
     if ((await mountPoints()).has(p)) {
-      const r = await runTool('umount', [p], { timeoutMs: 10_000 });
+      const r = await (this.o.run ?? runTool)('umount', [p], { timeoutMs: 10_000 });
       if (r.code !== 0 && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: umount failed: ${describeFailure(r)}`);
     }
     await rm(p, { force: true });

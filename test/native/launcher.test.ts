@@ -1,7 +1,9 @@
 /** Helpers forked by the resident launcher (native/helper/launcher.c) instead of spawned by Node. */
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nullLogger } from '../../src/core/logger';
+import { mountPoints } from '../../src/net/netns';
 import { createProcess, helperPath } from '../../src/tasks/helper';
 import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
@@ -145,6 +147,60 @@ describe('the helper launcher', () => {
     rmSync(join(h.stateRoot, 'trash'), { recursive: true });
     rmSync(join(h.stateRoot, 'not-trash'), { recursive: true });
     rmSync(outside);
+  });
+
+  itRoot('netns: a new network namespace with lo up, bind-mounted on a file in a netns dir; other paths refused', async () => {
+    const dir = join(h.stateRoot, 'netns');
+    mkdirSync(join(dir, 'a-dir'), { recursive: true });
+    const pinned = join(dir, 'n1');
+    writeFileSync(pinned, '');
+    await launcher.netns(pinned);
+    try {
+      expect((await mountPoints()).has(pinned)).toBe(true);
+      expect(statSync(pinned).ino).not.toBe(statSync('/proc/self/ns/net').ino);
+      const lo = spawnSync('nsenter', [`--net=${pinned}`, 'ip', '-j', 'link', 'show', 'lo'], { encoding: 'utf8' });
+      expect(lo.status).toBe(0);
+      expect((JSON.parse(lo.stdout) as Array<{ flags: string[] }>)[0]!.flags).toContain('UP');
+      const links = spawnSync('nsenter', [`--net=${pinned}`, 'ip', '-j', 'link', 'show'], { encoding: 'utf8' });
+      expect((JSON.parse(links.stdout) as Array<{ ifname: string }>).map((l) => l.ifname)).toEqual(['lo']);
+    } finally {
+      expect(spawnSync('umount', [pinned]).status).toBe(0);
+    }
+    const elsewhere = join(h.stateRoot, 'not-netns', 'n2');
+    mkdirSync(join(elsewhere, '..'), { recursive: true });
+    writeFileSync(elsewhere, '');
+    await expect(launcher.netns(elsewhere)).rejects.toThrow(/not a path the launcher takes/);
+    // The launcher's own checks: a directory, a missing file (nothing to mount on).
+    await expect(launcher.netns(join(dir, 'a-dir'))).rejects.toThrow(/EINVAL/);
+    await expect(launcher.netns(join(dir, 'missing'))).rejects.toThrow(/EINVAL/);
+    const mounted = await mountPoints();
+    for (const p of [join(dir, 'a-dir'), join(dir, 'missing'), elsewhere]) expect(mounted.has(p)).toBe(false);
+    rmSync(dir, { recursive: true });
+    rmSync(join(elsewhere, '..'), { recursive: true });
+  });
+
+  itRoot('exec: runs a tool in a child of the launcher: stdin, stdout, stderr, exit code or signal, only the given environment', async () => {
+    const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ONLY: 'this' };
+    expect(await launcher.exec('cat', [], { input: 'in\n', env })).toEqual({ code: 0, signal: null, stdout: 'in\n', stderr: '' });
+    expect(await launcher.exec('sh', ['-c', 'echo out; echo err >&2; env | sort; exit 3'], { env })).toEqual({
+      code: 3,
+      signal: null,
+      stdout: `out\nONLY=this\nPATH=${env.PATH}\nPWD=${process.cwd()}\n`,
+      stderr: 'err\n',
+    });
+    expect(await launcher.exec('/bin/sh', ['-c', 'kill -9 $$'], { env })).toMatchObject({ code: null, signal: 'SIGKILL' });
+    // Its parent is a child of the launcher (whose parent is berthd, this process).
+    const [parent, grandparent] = (await launcher.exec('sh', ['-c', 'echo $PPID; cut -d" " -f4 /proc/$PPID/stat'], { env })).stdout.split('\n').map(Number);
+    expect(parent).not.toBe(process.pid);
+    expect(readFileSync(`/proc/${grandparent}/cmdline`, 'utf8').split('\0')).toContain('--launcher');
+    expect(ppid(grandparent!)).toBe(process.pid);
+    expect((await launcher.exec('head', ['-c', '3000000', '/dev/zero'], { env, maxOutputBytes: 1000 })).stdout).toHaveLength(1000);
+    await expect(launcher.exec('no-such-tool-here', [], { env })).rejects.toMatchObject({ kind: 'FailedPrecondition' });
+    const pidFile = join(h.stateRoot, 'slow.pid');
+    await expect(launcher.exec('sh', ['-c', `echo $$ > ${pidFile}; exec sleep 30`], { env, timeoutMs: 300 })).rejects.toMatchObject({ kind: 'DeadlineExceeded' });
+    const slow = Number(readFileSync(pidFile, 'utf8'));
+    await until('the timed-out tool killed', () => !existsPid(slow));
+    rmSync(pidFile);
   });
 
   // Last: it ends with the launcher closed.

@@ -56,35 +56,47 @@ export const cliImagesWorkload = cliWorkload('cli-images', ['images'], ['images'
 
 const RUNS_PER_SAMPLE = 4;
 
-/** `berth run --rm busybox true` beside `ctr run --rm busybox ID true` on containerd + runc. */
-export const cliRunRmWorkload: Workload = {
-  name: 'cli-run-rm',
-  description: '`berth run --rm busybox true` (create, attach, start, exit code, removal) beside `ctr run --rm busybox ID true` on containerd + runc',
-  unit: 'ms',
-  better: 'lower',
-  target: { text: '< containerd+runc (stretch ≤ 0.6×)', met: (b, c) => b.median < c.median },
-  async setup(side, env) {
-    const img = await busybox(side, env);
-    if (side.name === 'berth') await mustBerth(side, ['run', '--rm', img, 'true']);
-    else await side.ctr(['run', '--rm', img, 'cli-run-rm-warm', 'true'], { namespace: TASKS_NS, timeoutMs: 60000 });
-  },
-  async sample(side, env, round) {
-    const img = await busybox(side, env);
-    const out: number[] = [];
-    for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) {
-      out.push(
-        await timeMs(async () => {
-          if (side.name === 'berth') await mustBerth(side, ['run', '--rm', img, 'true']);
-          else {
-            const r = await side.ctr(['run', '--rm', img, `cli-run-rm-${round}-${k}`, 'true'], { namespace: TASKS_NS, timeoutMs: 60000 });
-            if (r.code !== 0) throw new Error(`ctr run exited ${r.code}: ${r.stderr.slice(0, 200)}`);
-          }
-        }),
-      );
-    }
-    return out;
-  },
-};
+/**
+ * `berth run --rm [--network none] busybox true` beside `ctr run --rm busybox ID true` on
+ * containerd + runc. berth's default is Docker's: a bridge network (a veth, an address, a CNI
+ * ADD and DEL per container); ctr runs no CNI at all, so `--network none` is the like-for-like row.
+ */
+function runRmWorkload(name: string, network: string[], target?: Workload['target']): Workload {
+  return {
+    name,
+    description: `\`berth run --rm ${[...network, ''].join(' ')}busybox true\` (create, attach, start, exit code, removal) beside \`ctr run --rm busybox ID true\` on containerd + runc`,
+    unit: 'ms',
+    better: 'lower',
+    target,
+    async setup(side, env) {
+      const img = await busybox(side, env);
+      if (side.name === 'berth') await mustBerth(side, ['run', '--rm', ...network, img, 'true']);
+      else await side.ctr(['run', '--rm', img, `${name}-warm`, 'true'], { namespace: TASKS_NS, timeoutMs: 60000 });
+    },
+    async sample(side, env, round) {
+      const img = await busybox(side, env);
+      const out: number[] = [];
+      for (let k = 0; k < (env.quick ? 2 : RUNS_PER_SAMPLE); k++) {
+        out.push(
+          await timeMs(async () => {
+            if (side.name === 'berth') await mustBerth(side, ['run', '--rm', ...network, img, 'true']);
+            else {
+              const r = await side.ctr(['run', '--rm', img, `${name}-${round}-${k}`, 'true'], { namespace: TASKS_NS, timeoutMs: 60000 });
+              if (r.code !== 0) throw new Error(`ctr run exited ${r.code}: ${r.stderr.slice(0, 200)}`);
+            }
+          }),
+        );
+      }
+      return out;
+    },
+  };
+}
+
+export const cliRunRmWorkload = runRmWorkload('cli-run-rm', [], {
+  text: '< containerd+runc (stretch ≤ 0.6×)',
+  met: (b, c) => b.median < c.median,
+});
+export const cliRunRmNoNetworkWorkload = runRmWorkload('cli-run-rm-none', ['--network', 'none']);
 
 /**
  * `berth logs C > /dev/null` of a container that wrote 100 MiB (1 Mi lines of 100 bytes; Docker's

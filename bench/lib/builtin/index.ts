@@ -1,6 +1,6 @@
 /** Workloads owned by the harness itself; colleagues' workloads live in bench/<name>.workload.ts. */
 import type { Workload } from '../workload';
-import { cliImagesWorkload, cliLogsWorkload, cliPsWorkload, cliRunRmWorkload, cliVersionWorkload } from './cli';
+import { cliImagesWorkload, cliLogsWorkload, cliPsWorkload, cliRunRmNoNetworkWorkload, cliRunRmWorkload, cliVersionWorkload } from './cli';
 import { ctrVersionWorkload } from './ctr-version';
 import { idleRssWorkload } from './idle-rss';
 import { containersListLatencyWorkload, imagesListLatencyWorkload, versionLatencyWorkload } from './rpc-latency';
@@ -17,5 +17,6 @@ export const BUILTIN_WORKLOADS: Workload[] = [
   cliPsWorkload,
   cliImagesWorkload,
   cliRunRmWorkload,
+  cliRunRmNoNetworkWorkload,
   cliLogsWorkload,
 ];

@@ -20,7 +20,8 @@ import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../net/cni/runner';
 import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
-import { NetnsDir } from '../../net/netns';
+import type { ToolRunner } from '../../net/exec';
+import { NetnsDir, type MakeNetns } from '../../net/netns';
 import { PublishedPorts } from '../../net/published';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
@@ -62,6 +63,11 @@ export interface NetworkManagerOptions {
   /** The host's resolv.conf (containers' resolv.conf and the default upstreams). */
   resolvConf: string;
   cniTimeoutMs?: number;
+  /**
+   * berthd's helper launcher: makes containers' network namespaces and runs the CNI plugins and
+   * `umount` (default: `unshare`, and spawns of berthd's own).
+   */
+  tools?: { makeNetns: MakeNetns; run: ToolRunner };
   log: Logger;
 }
 
@@ -83,8 +89,14 @@ export class NetworkManager {
   constructor(readonly o: NetworkManagerOptions) {
     const dir = join(o.state, 'network');
     this.firewall = new NetworkFirewall(new Iptables(), o.isolationChain);
-    this.runner = new CniRunner({ pluginDirs: o.pluginDirs ?? DEFAULT_PLUGIN_DIRS, cacheDir: join(dir, 'cni'), timeoutMs: o.cniTimeoutMs, log: o.log });
-    this.netns = new NetnsDir(join(dir, 'netns'));
+    this.runner = new CniRunner({
+      pluginDirs: o.pluginDirs ?? DEFAULT_PLUGIN_DIRS,
+      cacheDir: join(dir, 'cni'),
+      timeoutMs: o.cniTimeoutMs,
+      log: o.log,
+      run: o.tools?.run,
+    });
+    this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, run: o.tools?.run });
     this.store = new NetworkStore({
       dir: join(o.root, 'network'),
       ipamDir: join(dir, 'ipam'),

@@ -13,7 +13,7 @@ import { failedPrecondition, internal, invalidArgument } from '../../core/errors
 import type { Logger } from '../../core/logger';
 import { nullLogger } from '../../core/logger';
 import { Limiter } from '../../core/limiter';
-import { runTool, TOOL_PATH } from '../exec';
+import { runTool, TOOL_PATH, type ToolRunner } from '../exec';
 import { Iptables, sweepMasquerade } from '../iptables';
 import { ResultCache, type CacheEntry } from './cache';
 import { versionAtLeast } from './conflist';
@@ -29,6 +29,8 @@ export interface CniRunnerOptions {
   timeoutMs?: number;
   /** Plugins running at once (default 4). */
   maxConcurrent?: number;
+  /** Runs the plugins (default runTool). */
+  run?: ToolRunner;
   log?: Logger;
 }
 
@@ -156,7 +158,8 @@ export class CniRunner {
       CNI_PATH: this.o.pluginDirs.join(':'),
     };
     const started = Date.now();
-    const run = await this.limiter.run(() => runTool(file, [], { env, input: JSON.stringify(conf), timeoutMs: this.timeoutMs }));
+    const tool = this.o.run ?? runTool;
+    const run = await this.limiter.run(() => tool(file, [], { env, input: JSON.stringify(conf), timeoutMs: this.timeoutMs }));
     this.log.debug('cni: plugin ran', { cmd, plugin: p.type, network: list.name, container: rt.containerId, ms: Date.now() - started, code: run.code });
     if (run.code !== 0) throw pluginFailure(list.name, p.type, cmd, run);
     return run.stdout;

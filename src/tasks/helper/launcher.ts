@@ -5,7 +5,9 @@
  * this machine, on Tasks/Create's critical path. The launcher is a small resident berth-helper
  * that forks instead. Each launch: berthd writes a random token to the launcher; the forked helper
  * connects twice to berthd's socket, presenting `<token> plan <pid>` and `<token> sync <pid>`, and
- * those two connections are its fd 3 and fd 4, exactly as with a spawn.
+ * those two connections are its fd 3 and fd 4, exactly as with a spawn. It also makes network
+ * namespaces (netns()) and runs host tools (exec(), launcher-exec.ts) in forked children, which
+ * answer on connections of their own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,8 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { internal, unavailable } from '../../core/errors';
+import { errnoName, errnoToError } from './errno';
+import { runExec, type ExecOptions, type ExecResult } from './launcher-exec';
 import type { Logger } from '../../core/logger';
 
 /** A helper the launcher started: its plan and sync connections, not yet read from. */
@@ -20,6 +24,15 @@ export interface LaunchedHelper {
   plan: Socket;
   sync: Socket;
   pid: number;
+}
+
+interface PendingExec {
+  io?: Socket;
+  ctl?: Socket;
+  pid?: number;
+  run(io: Socket, ctl: Socket, pid: number): void;
+  reject(e: unknown): void;
+  timer: NodeJS.Timeout;
 }
 
 interface Pending {
@@ -31,7 +44,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const HEADER = /^([0-9a-f]{32}) (plan|sync) (\d+)$/;
+const HEADER = /^([0-9a-f]{32}) (plan|sync|netns|exec-io|exec-ctl) (\d+)$/;
 const HEADER_MAX = 128;
 const LAUNCH_TIMEOUT_MS = 10_000;
 /** sun_path is 108 bytes with its NUL. */
@@ -77,6 +90,15 @@ export function discardLaunched(l: Promise<LaunchedHelper>): void {
   );
 }
 
+/** Takes a pending request out of its map and stops its timer; undefined when it was settled already. */
+function take<P extends { timer: NodeJS.Timeout }>(map: Map<string, P>, token: string): P | undefined {
+  const p = map.get(token);
+  if (!p) return undefined;
+  map.delete(token);
+  clearTimeout(p.timer);
+  return p;
+}
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -101,6 +123,8 @@ export class Launcher {
   private starting?: Promise<void>;
   private child?: ChildProcess;
   private readonly pending = new Map<string, Pending>();
+  private readonly execPending = new Map<string, PendingExec>();
+  private readonly netnsPending = new Map<string, { what: string; resolve(): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
   private closed = false;
   private spare?: Promise<LaunchedHelper>;
 
@@ -133,7 +157,8 @@ export class Launcher {
     return this.fork(what);
   }
 
-  private async fork(what: string): Promise<LaunchedHelper> {
+  /** The launcher's request channel, once it runs and berthd listens for its children. */
+  private async channel(what: string): Promise<Socket> {
     if (this.closed) throw unavailable(`${what}: berthd is shutting down`);
     if (this.server && !existsSync(this.socketPath)) {
       // Someone removed our socket file (a state dir cleanup): listen again on the same path.
@@ -144,12 +169,78 @@ export class Launcher {
     await this.start();
     const child = this.child;
     if (!child) throw internal(`${what}: the helper launcher is not running`);
+    return child.stdio[3] as Socket;
+  }
+
+  private async fork(what: string): Promise<LaunchedHelper> {
+    const channel = await this.channel(what);
     const token = randomBytes(16).toString('hex');
     return new Promise<LaunchedHelper>((resolve, reject) => {
       const timer = setTimeout(() => this.fail(token, internal(`${what}: the launcher started no helper within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
       this.pending.set(token, { resolve, reject, timer });
-      (child.stdio[3] as Socket).write(`${token}\n`);
+      channel.write(`${token}\n`);
     });
+  }
+
+  /**
+   * A new network namespace with `lo` up, bind-mounted on `path` (an existing empty file in a
+   * directory named `netns`), made by a child of the launcher: no fork of berthd, no exec.
+   */
+  async netns(path: string): Promise<void> {
+    const what = `network namespace ${path}`;
+    if (!isAbsolute(path) || /[\n ]/.test(path) || basename(dirname(path)) !== 'netns') throw internal(`${what}: not a path the launcher takes`);
+    const channel = await this.channel(what);
+    const token = randomBytes(16).toString('hex');
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.failNetns(token, internal(`${what}: no answer from the launcher within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
+      this.netnsPending.set(token, { what, resolve, reject, timer });
+      channel.write(`netns ${token} ${path}\n`);
+    });
+  }
+
+  /**
+   * Runs a host tool (`file`: a path, or a name looked up in `o.env.PATH`) in a child of the
+   * launcher, with runTool's result (net/exec.ts): stdin from `o.input`, stdout and stderr
+   * collected, killed at the deadline. berthd does not fork itself for it.
+   */
+  async exec(file: string, args: readonly string[], o: ExecOptions = {}): Promise<ExecResult> {
+    const channel = await this.channel(file);
+    const token = randomBytes(16).toString('hex');
+    return new Promise<ExecResult>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.failExec(token, internal(`${file}: the launcher started no child within ${LAUNCH_TIMEOUT_MS} ms`)),
+        LAUNCH_TIMEOUT_MS,
+      );
+      this.execPending.set(token, {
+        run: (io, ctl, pid) => runExec(io, ctl, pid, file, args, o).then(resolve, reject),
+        reject,
+        timer,
+      });
+      channel.write(`exec ${token}\n`);
+    });
+  }
+
+  private failExec(token: string, e: unknown): void {
+    const p = take(this.execPending, token);
+    if (!p) return;
+    p.io?.destroy();
+    p.ctl?.destroy();
+    p.reject(e);
+  }
+
+  private execConnection(token: string, role: 'exec-io' | 'exec-ctl', pid: number, sock: Socket): void {
+    const p = this.execPending.get(token);
+    const key = role === 'exec-io' ? 'io' : 'ctl';
+    if (!p || p[key]) return void sock.destroy();
+    p[key] = sock;
+    p.pid = pid;
+    if (!p.io || !p.ctl) return;
+    take(this.execPending, token);
+    p.run(p.io, p.ctl, pid);
+  }
+
+  private failNetns(token: string, e: unknown): void {
+    take(this.netnsPending, token)?.reject(e);
   }
 
   /**
@@ -169,17 +260,22 @@ export class Launcher {
     this.closed = true;
     if (this.spare) discardLaunched(this.spare);
     this.spare = undefined;
-    for (const token of [...this.pending.keys()]) this.fail(token, unavailable('berthd is shutting down'));
+    this.failAll(unavailable('berthd is shutting down'));
     this.child?.kill('SIGKILL');
     this.server?.close();
     rmSync(this.socketPath, { force: true });
   }
 
+  /** Every request waiting for the launcher's children. */
+  private failAll(e: unknown): void {
+    for (const token of [...this.pending.keys()]) this.fail(token, e);
+    for (const token of [...this.netnsPending.keys()]) this.failNetns(token, e);
+    for (const token of [...this.execPending.keys()]) this.failExec(token, e);
+  }
+
   private fail(token: string, e: unknown): void {
-    const p = this.pending.get(token);
+    const p = take(this.pending, token);
     if (!p) return;
-    this.pending.delete(token);
-    clearTimeout(p.timer);
     p.plan?.destroy();
     p.sync?.destroy();
     p.reject(e);
@@ -225,7 +321,7 @@ export class Launcher {
         this.child = undefined;
         this.starting = undefined; // the next launch starts a new one
       }
-      for (const token of [...this.pending.keys()]) this.fail(token, internal(`helper launcher exited (${signal ?? code})`));
+      this.failAll(internal(`helper launcher exited (${signal ?? code})`));
       if (!this.closed) this.log.warn('helper launcher exited', { code, signal });
     });
     this.child = child;
@@ -240,16 +336,24 @@ export class Launcher {
     readHeader(sock).then(
       (line) => {
         const m = HEADER.exec(line);
+        if (m?.[2] === 'netns') return void (sock.destroy(), this.netnsAnswer(m[1]!, Number(m[3])));
+        if (m?.[2] === 'exec-io' || m?.[2] === 'exec-ctl') return this.execConnection(m[1]!, m[2], Number(m[3]), sock);
         const p = m && this.pending.get(m[1]!);
         if (!m || !p || p[m[2] as 'plan' | 'sync']) return void sock.destroy();
         p[m[2] as 'plan' | 'sync'] = sock;
         p.pid = Number(m[3]);
         if (!p.plan || !p.sync) return;
-        this.pending.delete(m[1]!);
-        clearTimeout(p.timer);
+        take(this.pending, m[1]!);
         p.resolve({ plan: p.plan, sync: p.sync, pid: p.pid });
       },
       () => sock.destroy(),
     );
+  }
+
+  private netnsAnswer(token: string, errno: number): void {
+    const p = take(this.netnsPending, token);
+    if (!p) return;
+    if (errno === 0) p.resolve();
+    else p.reject(errnoToError(errno, p.what, `the launcher could not make it: ${errnoName(errno)}`));
   }
 }

@@ -18,6 +18,9 @@ function gate(): { slice: Slice; release(): void; fail(e: Error): void } {
   let release!: () => void;
   let fail!: (e: Error) => void;
   const held = new Promise<void>((res, rej) => ((release = res), (fail = rej)));
+  // fail() may come before start-up has reached this slice's wire() (on a loaded machine): the
+  // rejection is then nobody's yet, and Node would report it as unhandled. wire() still returns it.
+  held.catch(() => undefined);
   return { slice: { name: 'gate', requires: [], provides: [], plugins: () => [], wire: () => held }, release, fail };
 }
 

@@ -19,7 +19,7 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import { internal } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { describeFailure, runTool } from './exec';
+import { describeFailure, runTool, type ToolRunner } from './exec';
 import { splitRule, type Iptables } from './iptables';
 
 export interface Mapping {
@@ -55,9 +55,13 @@ export class PublishedPorts {
     readonly chain: string,
     /** The filter chain (NetworkFirewall.forward). */
     readonly forwardChain: string,
-    private readonly log?: Logger,
-    /** conntrack(8), for forgetUdpFlows. */
-    private readonly conntrack = 'conntrack',
+    private readonly o: {
+      log?: Logger;
+      /** conntrack(8), for forgetUdpFlows. */
+      conntrack?: string;
+      /** How it runs (berthd's: through its helper launcher). */
+      run?: ToolRunner;
+    } = {},
   ) {}
 
   /** The rules of one container, as `iptables-restore` lines without the -A/-D. */
@@ -104,11 +108,11 @@ export class PublishedPorts {
     for (const m of mappings) {
       if (m.proto !== 'udp') continue;
       const args = ['-D', '-p', 'udp', '--orig-port-dst', String(m.hostPort), ...(m.hostIp === '0.0.0.0' ? [] : ['--orig-dst', m.hostIp])];
-      const r = await runTool(this.conntrack, args, { timeoutMs: 10_000 }).catch((e: Error) => e);
+      const r = await (this.o.run ?? runTool)(this.o.conntrack ?? 'conntrack', args, { timeoutMs: 10_000 }).catch((e: Error) => e);
       // Exit 1 with "0 flow entries have been deleted" is the usual case: there were none.
-      if (r instanceof Error) this.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: r.message });
+      if (r instanceof Error) this.o.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: r.message });
       else if (r.code !== 0 && !/\b0 flow entries/.test(r.stderr))
-        this.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: describeFailure(r) });
+        this.o.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: describeFailure(r) });
     }
   }
 

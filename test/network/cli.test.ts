@@ -7,13 +7,15 @@
  * left behind. Traffic goes only to loopback and to these containers.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../src/client';
 import { REPO } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
 import { freePort, HostBaseline, httpBody, requireCni, testChainRule } from '../helpers/net';
-import { itWith } from '../helpers/requires';
+import { run } from '../helpers/ctr';
+import { itWith, requireTool } from '../helpers/requires';
 
 const f = new EngineFixture('clinet');
 const itNet = itWith(...requireCni());
@@ -240,6 +242,33 @@ describe('berth CLI: networking', () => {
     expect(ipOnDefault.code).toBe(125);
     expect(ipOnDefault.err).toMatch(/user-defined network/);
   });
+
+  itWith(...requireCni(), requireTool('conntrack'))(
+    '-p …/udp: a client that was already sending to the port reaches the container once it runs (berthd deletes the stale flow)',
+    async () => {
+      const port = await freePort();
+      const client = createSocket('udp4');
+      await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
+      const send = (msg: string) => new Promise<void>((r) => client.send(msg, port, '127.0.0.1', () => r()));
+      try {
+        await send('early'); // refused: its flow is what NAT would otherwise never look at again
+        await ok(['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${port}:9999/udp`, 'busybox', 'sleep', '60']);
+        const pid = (await ok(['inspect', '--format', '{{.State.Pid}}', 'udp'])).trim();
+        // busybox has no UDP listener: a node one in the container's network namespace.
+        const script = `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { process.stdout.write(m); process.exit(0); }); s.bind(9999); setTimeout(() => process.exit(2), 8000)`;
+        const received = run('nsenter', ['-t', pid, '-n', process.execPath, '-e', script], { timeoutMs: 15_000 });
+        const ticker = setInterval(() => void send('hello'), 100);
+        try {
+          expect(await received).toMatchObject({ code: 0, stdout: 'hello' });
+        } finally {
+          clearInterval(ticker);
+        }
+      } finally {
+        client.close();
+        await berth(['rm', '-f', 'udp']);
+      }
+    },
+  );
 
   itNet('nothing is left: no container, lease, veth or firewall rule', async () => {
     expect(await ok(['ps', '-a', '-q'])).toBe('');

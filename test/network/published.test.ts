@@ -164,7 +164,7 @@ describeWith(...requireCni(), requireTool('busybox', 'conntrack'))('published po
   it('without conntrack(8) a UDP port is still published, with a warning that stale flows were not deleted', async () => {
     const warnings: string[] = [];
     const log = { ...nullLogger, warn: (msg: string) => void warnings.push(msg) };
-    const ports = new PublishedPorts(new Iptables(), `${f.chain}-P`, `${f.chain}-F`, log, '/nonexistent/conntrack');
+    const ports = new PublishedPorts(new Iptables(), `${f.chain}-P`, `${f.chain}-F`, { log, conntrack: '/nonexistent/conntrack' });
     const pub = {
       bridge: f.m.inspectNetwork('pub').bridge,
       containerId: cid(),

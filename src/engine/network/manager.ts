@@ -114,7 +114,7 @@ export class NetworkManager {
     this.attachments = new Attachments({
       store: this.store,
       runner: this.runner,
-      published: new PublishedPorts(this.firewall.ipt, this.firewall.published, this.firewall.forward, o.log),
+      published: new PublishedPorts(this.firewall.ipt, this.firewall.published, this.firewall.forward, { log: o.log, run: o.tools?.run }),
       netns: this.netns,
       files: new SandboxFiles(join(dir, 'sandboxes')),
       names,

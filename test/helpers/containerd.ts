@@ -132,7 +132,7 @@ function withCgroup(args: string[], parent: string): string[] {
       !a.startsWith('-') &&
       !(
         i > 0 &&
-        /^--(?:env|mount|label|cwd|log-uri|memory-limit|cpus|cap-add|cap-drop|with-ns|snapshotter|runtime|uidmap|gidmap|user|hostname|annotation)$/.test(
+        /^--(?:env|env-file|mount|label|cwd|log-uri|memory-limit|cpus|cpu-shares|cap-add|cap-drop|with-ns|snapshotter|runtime|uidmap|gidmap|user|hostname|annotation|seccomp-profile|apparmor-profile|platform|device|pid-file|fifo-dir|runc-binary)$/.test(
           flags[i - 1]!,
         )
       ),
@@ -146,13 +146,17 @@ async function removeCgroups(parent: string): Promise<void> {
   const bases = ['/sys/fs/cgroup', ...readdirSafe('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c))];
   for (const base of bases) {
     const dir = join(base, parent);
-    if (!existsSync(dir)) continue;
-    for (const child of readdirSafe(dir)) {
-      const p = join(dir, child);
-      if (statSync(p).isDirectory()) await rmdir(p).catch(() => undefined);
-    }
-    await rmdir(dir).catch(() => undefined);
+    if (existsSync(dir)) await removeTree(dir);
   }
+}
+
+/** rmdir of a cgroup dir and every dir under it, deepest first (a ctr id with slashes nests several levels). */
+async function removeTree(dir: string): Promise<void> {
+  for (const child of readdirSafe(dir)) {
+    const p = join(dir, child);
+    if (statSync(p).isDirectory()) await removeTree(p);
+  }
+  await rmdir(dir).catch(() => undefined);
 }
 
 function readdirSafe(d: string): string[] {

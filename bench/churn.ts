@@ -21,9 +21,8 @@ import { parseArgs } from 'node:util';
 import { ctr } from '../test/helpers/ctr';
 import { buildImages, busyboxImage } from '../test/helpers/images';
 import { unmountUnder } from '../test/helpers/mounts';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
-import { withDeferredExtraCa } from '../src/core/node/extra-ca';
-import { BERTHD_BIN } from './lib/paths';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { BERTHD_BIN, berthdEnv } from './lib/paths';
 
 const { values } = parseArgs({
   options: {
@@ -83,7 +82,7 @@ async function main(): Promise<void> {
     process.execPath,
     [...flags, values.bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'warn'],
     // The environment's own MALLOC_* variables win: --flags-like experiments set them there.
-    { cwd: out, stdio: ['ignore', 'ignore', 'inherit'], env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+    { cwd: out, stdio: ['ignore', 'ignore', 'inherit'], env: berthdEnv() },
   );
   try {
     while (!existsSync(address)) await new Promise((r) => setTimeout(r, 20));

@@ -18,11 +18,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 import { withDeferredExtraCa } from '../src/core/node/extra-ca';
 import { untilVersion } from './lib/grpc';
 import { summarize } from './lib/stats';
-import { BERTHD_BIN } from './lib/paths';
+import { BERTHD_BIN, berthdEnv } from './lib/paths';
 import { rssMiB } from './lib/builtin/idle-rss';
 import { unmountUnder } from '../test/helpers/mounts';
 
@@ -90,7 +90,7 @@ const SUBJECTS: Subject[] = [
       spawn(
         process.execPath,
         [...BERTHD_NODE_FLAGS, BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', join(dir, 's.sock'), '--log-level', 'warn'],
-        { stdio: 'ignore', env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+        { stdio: 'ignore', env: berthdEnv() },
       ),
     address: (dir) => join(dir, 's.sock'),
   },

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { withDeferredExtraCa } from '../src/core/node/extra-ca';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { berthdEnv } from './lib/paths';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 
 const MiB = 1 << 20;
 /** The package root (holds package.json and proto/), found upwards: the bench may be built to any outDir. */
@@ -225,7 +225,7 @@ async function main() {
       const berthd = spawn(
         process.execPath,
         [...BERTHD_NODE_FLAGS, ...NODE_ARGS, BERTHD, '--root', join(root, 'root'), '--state', join(root, 'state'), '--address', address, '--log-level', 'warn'],
-        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: berthdEnv() },
       );
       berthd.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
       try {
@@ -263,7 +263,7 @@ async function main() {
         '--log-level',
         'warn',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+      { stdio: ['ignore', 'ignore', 'pipe'], env: berthdEnv() },
     );
     berthd2.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     let berthCtr: { secs: number; cpu: number; split: string } | undefined;

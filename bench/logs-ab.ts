@@ -13,9 +13,10 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { berthdEnv } from './lib/paths';
 import { withDeferredExtraCa } from '../src/core/node/extra-ca';
 import { timeNs } from '../src/core/time';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 import { ctr, run } from '../test/helpers/ctr';
 import { buildImages, busyboxImage } from '../test/helpers/images';
 import { removeTestNetworking, testNetworkConfig } from '../test/helpers/net';
@@ -52,7 +53,7 @@ async function launch(name: string, dist: string, archive: string): Promise<Side
   const args = ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--config', config, '--log-level', 'warn'];
   const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...prof, join(dist, 'daemon', 'bin.js'), ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) },
+    env: berthdEnv(),
     detached: true,
   });
   const gone = () => child.exitCode !== null || child.signalCode !== null;

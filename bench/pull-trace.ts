@@ -24,8 +24,8 @@ import { largeImage } from '../test/helpers/large-image';
 import { writeOciImage } from '../test/helpers/oci';
 import { pushImage, startRegistry } from '../test/helpers/registry';
 import { ThreadSampler } from './lib/thread-cpu';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
-import { withDeferredExtraCa } from '../src/core/node/extra-ca';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { berthdEnv } from './lib/paths';
 import { debianImages } from './lib/debian-image';
 import { launchContainerd } from './lib/daemons';
 
@@ -63,7 +63,7 @@ async function startBerthd(dir: string): Promise<Traced> {
   const child = spawn(
     process.execPath,
     [...BERTHD_NODE_FLAGS, ...nodeArgs, bin, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--log-level', 'debug'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: berthdEnv() },
   );
   const d = { child, stderr: '', address };
   child.stderr.on('data', (b: Buffer) => (d.stderr += b.toString()));

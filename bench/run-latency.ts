@@ -23,8 +23,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { busyboxImage } from '../test/helpers/images';
 import { writeOciArchive, writeOciImage } from '../test/helpers/oci';
-import { withDeferredExtraCa } from '../src/core/node/extra-ca';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
+import { berthdEnv } from './lib/paths';
+import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
 
 const IMG = 'docker.io/library/busybox:bench';
 type Ctr = (args: string[], opts?: { timeoutMs?: number }) => Promise<RunResult>;
@@ -107,7 +107,7 @@ class Berthd {
     const child = spawn(
       process.execPath,
       [...BERTHD_NODE_FLAGS, ...NODE_ARGS, berthdBin(), '--root', root, '--state', state, '--address', address, '--log-level', 'warn'],
-      { stdio: 'ignore', env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env) } },
+      { stdio: 'ignore', env: berthdEnv() },
     );
     this.child = child;
     for (let i = 0; i < 300 && !existsSync(address); i++) await new Promise((r) => setTimeout(r, 20));

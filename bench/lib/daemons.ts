@@ -13,10 +13,9 @@ import { startContainerd } from '../../test/helpers/containerd';
 import { ctr } from '../../test/helpers/ctr';
 import { unmountUnder } from '../../test/helpers/mounts';
 import { removeTestNetworking, testNetworkConfig } from '../../test/helpers/net';
-import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
+import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { untilVersion, versionOk } from './grpc';
-import { BERTHD_BIN } from './paths';
+import { BERTHD_BIN, berthdEnv } from './paths';
 import type { Launched } from './workload';
 
 /**
@@ -62,8 +61,7 @@ export async function launchBerthd(opts: { timeoutMs?: number; logLevel?: string
   const args = ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--config', config, '--log-level', opts.logLevel ?? 'warn'];
   const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD_BIN, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    // BERTHD_ENV unless the bench's own environment sets those variables (an A/B of them).
-    env: { ...BERTHD_ENV, ...withDeferredExtraCa(process.env), ...opts.env },
+    env: { ...berthdEnv(), ...opts.env },
     // Own process group: a terminal's Ctrl-C goes to the whole foreground group, and a berthd that
     // exited on it could no longer remove its tasks in stop() (their monitors outlive the daemon).
     detached: true,

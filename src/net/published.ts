@@ -110,9 +110,8 @@ export class PublishedPorts {
       const args = ['-D', '-p', 'udp', '--orig-port-dst', String(m.hostPort), ...(m.hostIp === '0.0.0.0' ? [] : ['--orig-dst', m.hostIp])];
       const r = await (this.o.run ?? runTool)(this.o.conntrack ?? 'conntrack', args, { timeoutMs: 10_000 }).catch((e: Error) => e);
       // Exit 1 with "0 flow entries have been deleted" is the usual case: there were none.
-      if (r instanceof Error) this.o.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: r.message });
-      else if (r.code !== 0 && !/\b0 flow entries/.test(r.stderr))
-        this.o.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err: describeFailure(r) });
+      const err = r instanceof Error ? r.message : r.code !== 0 && !/\b0 flow entries/.test(r.stderr) ? describeFailure(r) : undefined;
+      if (err) this.o.log?.warn('published UDP port: stale flows to it not deleted', { port: m.hostPort, err });
     }
   }
 

@@ -4,6 +4,7 @@
  * Traffic in these tests goes only to loopback and to the test's own namespaces.
  */
 import { execFile, execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
@@ -250,6 +251,24 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A UDP client on 127.0.0.1 that keeps one source port, as a real one does, sending to
+ * 127.0.0.1:`port` (the stale-flow tests of published UDP ports).
+ */
+export async function udpClient(port: number): Promise<{ sourcePort: number; send(msg: string): Promise<void>; close(): void }> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  return {
+    sourcePort: s.address().port,
+    send: (msg) => new Promise<void>((r) => s.send(msg, port, '127.0.0.1', () => r())),
+    close: () => s.close(),
+  };
+}
+
+/** A `node -e` script that prints the first UDP datagram to `port` and exits; exits 2 if none comes in 8 s. */
+export const udpReceiveScript = (port: number) =>
+  `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { process.stdout.write(m); process.exit(0); }); s.bind(${port}); setTimeout(() => process.exit(2), 8000)`;
 
 /** Whether this process can listen on 127.0.0.1:port now (false while berthd holds it for a mapping). */
 export function canBind(port: number): Promise<boolean> {

@@ -7,13 +7,12 @@
  * left behind. Traffic goes only to loopback and to these containers.
  */
 import { spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '../../src/client';
 import { REPO } from '../helpers/daemon';
 import { EngineFixture, until } from '../helpers/engine';
-import { freePort, HostBaseline, httpBody, requireCni, testChainRule } from '../helpers/net';
+import { freePort, HostBaseline, httpBody, requireCni, testChainRule, udpClient, udpReceiveScript } from '../helpers/net';
 import { run } from '../helpers/ctr';
 import { itWith, requireTool } from '../helpers/requires';
 
@@ -247,17 +246,14 @@ describe('berth CLI: networking', () => {
     '-p …/udp: a client that was already sending to the port reaches the container once it runs (berthd deletes the stale flow)',
     async () => {
       const port = await freePort();
-      const client = createSocket('udp4');
-      await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
-      const send = (msg: string) => new Promise<void>((r) => client.send(msg, port, '127.0.0.1', () => r()));
+      const client = await udpClient(port);
       try {
-        await send('early'); // refused: its flow is what NAT would otherwise never look at again
+        await client.send('early'); // refused: its flow is what NAT would otherwise never look at again
         await ok(['run', '-d', '--name', 'udp', '-p', `127.0.0.1:${port}:9999/udp`, 'busybox', 'sleep', '60']);
         const pid = (await ok(['inspect', '--format', '{{.State.Pid}}', 'udp'])).trim();
         // busybox has no UDP listener: a node one in the container's network namespace.
-        const script = `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { process.stdout.write(m); process.exit(0); }); s.bind(9999); setTimeout(() => process.exit(2), 8000)`;
-        const received = run('nsenter', ['-t', pid, '-n', process.execPath, '-e', script], { timeoutMs: 15_000 });
-        const ticker = setInterval(() => void send('hello'), 100);
+        const received = run('nsenter', ['-t', pid, '-n', process.execPath, '-e', udpReceiveScript(9999)], { timeoutMs: 15_000 });
+        const ticker = setInterval(() => void client.send('hello'), 100);
         try {
           expect(await received).toMatchObject({ code: 0, stdout: 'hello' });
         } finally {

@@ -7,7 +7,6 @@
  * by portmap's DEL. Traffic goes only to loopback and to these namespaces.
  */
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,16 +19,13 @@ import { Iptables, splitRule } from '../../src/net/iptables';
 import { PublishedPorts } from '../../src/net/published';
 import { nullLogger } from '../../src/core/logger';
 import { linkExists } from '../../src/net/links';
-import { freePort, httpGet, iptablesRules, requireCni, uniqueName } from '../helpers/net';
+import { freePort, httpGet, iptablesRules, requireCni, udpClient, udpReceiveScript, uniqueName } from '../helpers/net';
 import { describeWith, requireTool } from '../helpers/requires';
 import { until } from '../helpers/until';
 import { NetFixture } from './fixture';
 
 const cid = () => uniqueName('p', 40);
 /** A GET that gives up after 3 s, for a client in a namespace (busybox wget -T crashes here). */
-/** Prints the first UDP datagram to `port` and exits; exits 2 if none comes in 8 s. */
-const udpReceiveScript = (port: number) =>
-  `const s = require('dgram').createSocket('udp4'); s.on('message', (m) => { process.stdout.write(m); process.exit(0); }); s.bind(${port}); setTimeout(() => process.exit(2), 8000)`;
 const httpGetScript = (url: string) =>
   `require('http').get(${JSON.stringify(url)}, { timeout: 3000 }, (r) => r.pipe(process.stdout)).on('timeout', () => process.exit(2)).on('error', () => process.exit(3))`;
 
@@ -135,20 +131,18 @@ describeWith(...requireCni(), requireTool('busybox', 'conntrack'))('published po
 
   it('a UDP client that was already sending to the port before it was published reaches the container: its stale flow is deleted', async () => {
     const port = await freePort();
-    const client = createSocket('udp4');
-    await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
-    const send = (msg: string) => new Promise<void>((r) => client.send(msg, port, '127.0.0.1', () => r()));
+    const client = await udpClient(port);
     try {
-      await send('early');
+      await client.send('early');
       // The refused packet's flow: NAT decides at a flow's first packet only, so the DNAT rule alone would never apply to it.
-      const flows = execFileSync('conntrack', ['-L', '-p', 'udp', '--orig-port-dst', String(port), '--orig-port-src', String(client.address().port)], {
+      const flows = execFileSync('conntrack', ['-L', '-p', 'udp', '--orig-port-dst', String(port), '--orig-port-src', String(client.sourcePort)], {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       expect(flows.toString()).toContain(`dport=${port}`);
       const srv = await attach('udp-srv', await f.prepare({ mode: 'pub', publish: [`127.0.0.1:${port}:9999/udp`] }));
       const received = f.run(srv.sandboxKey, [process.execPath, '-e', udpReceiveScript(9999)], 15_000);
       // The client keeps sending from the same port, as a real one does (which also keeps a stale flow alive).
-      const ticker = setInterval(() => void send('hello'), 100);
+      const ticker = setInterval(() => void client.send('hello'), 100);
       try {
         expect(await received).toMatchObject({ code: 0, stdout: 'hello' });
       } finally {

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
  * the bins' shebangs through `env -S` (SHEBANG_DEFER_CA), the test and bench launchers through
  * withDeferredExtraCa. A launched process puts the variable back for its children
  * (restoreExtraCaForChildren) and adds the file's certificates to the roots it trusts when it
- * first makes a TLS connection (deferredCaOptions). A process started with the variable still
+ * first makes a TLS connection (trustedCa). A process started with the variable still
  * set (plain `node bin.js`) has them from Node itself.
  */
 export const DEFERRED_CA_ENV = 'BERTH_EXTRA_CA_CERTS';

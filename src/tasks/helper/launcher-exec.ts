@@ -48,14 +48,18 @@ export function execRequest(file: string, args: readonly string[], env: Record<s
   return Buffer.concat([len, body]);
 }
 
-/** Collects a stream's bytes up to `max` (the rest counted, not kept); `first` gets each chunk too. */
-function collect(s: Socket, max: number, first?: (all: Buffer) => void): () => Buffer {
+/**
+ * Collects a stream's bytes up to `max` (the rest counted, not kept). `head`, while it answers
+ * false, sees what has come so far after each chunk (for a first line; not the whole stream).
+ */
+function collect(s: Socket, max: number, head?: (soFar: Buffer) => boolean): () => Buffer {
   const out: Buffer[] = [];
   let n = 0;
+  let watch = head;
   s.on('data', (b: Buffer) => {
     if (n < max) out.push(b.subarray(0, max - n));
     n += b.length;
-    first?.(Buffer.concat(out));
+    if (watch?.(Buffer.concat(out))) watch = undefined;
   });
   return () => Buffer.concat(out);
 }
@@ -108,9 +112,11 @@ export function runExec(io: Socket, ctl: Socket, helperPid: number, file: string
     let timedOut = false;
     let open = 2;
     const stdout = collect(io, max);
-    const answer = collect(ctl, max + 256, (all) => {
-      const m = toolPid ? null : /^pid (\d+)\n/.exec(all.subarray(0, 32).toString('latin1'));
+    // Its first line, `pid N`, is all the deadline needs; past 32 bytes there is none to wait for.
+    const answer = collect(ctl, max + 256, (soFar) => {
+      const m = /^pid (\d+)\n/.exec(soFar.subarray(0, 32).toString('latin1'));
       if (m) toolPid = Number(m[1]);
+      return m !== null || soFar.length >= 32;
     });
     // The tool's group (it and what it started); its parent then reaps it and exits. Before the
     // tool's pid is known, that parent itself.

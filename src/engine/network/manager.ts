@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { failedPrecondition, invalidArgument, notFound } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { writeFileAtomic } from '../../core/node/files';
+import { defaultVethBin } from '../../net/cni/native-bridge';
 import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../net/cni/runner';
 import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
@@ -68,6 +69,11 @@ export interface NetworkManagerOptions {
    * `umount` (default: `unshare`, and spawns of berthd's own).
    */
   tools?: { makeNetns: MakeNetns; run: ToolRunner };
+  /**
+   * native/build/berth-veth, which attaches berthd's own config lists without the CNI plugins
+   * (net/cni/native-bridge.ts); default: found beside berthd; false: the plugins always run.
+   */
+  veth?: string | false;
   log: Logger;
 }
 
@@ -95,6 +101,7 @@ export class NetworkManager {
       timeoutMs: o.cniTimeoutMs,
       log: o.log,
       run: o.tools?.run,
+      veth: o.veth === false ? undefined : (o.veth ?? defaultVethBin()),
     });
     this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, run: o.tools?.run });
     this.store = new NetworkStore({

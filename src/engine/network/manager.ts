@@ -22,7 +22,7 @@ import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
 import type { ToolRunner } from '../../net/exec';
-import { NetnsDir, type MakeNetns } from '../../net/netns';
+import { NetnsDir, type MakeNetns, type UnmountNetns } from '../../net/netns';
 import { PublishedPorts } from '../../net/published';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
@@ -65,10 +65,10 @@ export interface NetworkManagerOptions {
   resolvConf: string;
   cniTimeoutMs?: number;
   /**
-   * berthd's helper launcher: makes containers' network namespaces and runs the CNI plugins and
-   * `umount` (default: `unshare`, and spawns of berthd's own).
+   * berthd's helper launcher: makes and unmounts containers' network namespaces and runs the CNI
+   * plugins and berth-veth (default: `unshare`, `umount`, and spawns of berthd's own).
    */
-  tools?: { makeNetns: MakeNetns; run: ToolRunner };
+  tools?: { makeNetns: MakeNetns; unmountNetns?: UnmountNetns; run: ToolRunner };
   /**
    * native/build/berth-veth, which attaches berthd's own config lists without the CNI plugins
    * (net/cni/native-bridge.ts); default: found beside berthd; false: the plugins always run.
@@ -103,7 +103,7 @@ export class NetworkManager {
       run: o.tools?.run,
       veth: o.veth === false ? undefined : (o.veth ?? defaultVethBin()),
     });
-    this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, run: o.tools?.run });
+    this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, unmount: o.tools?.unmountNetns, run: o.tools?.run });
     this.store = new NetworkStore({
       dir: join(o.root, 'network'),
       ipamDir: join(dir, 'ipam'),

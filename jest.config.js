@@ -21,6 +21,7 @@ const ROOT = [
   'test/engine/(?!commit).*',
   'test/cli/.*',
   'test/net/cni-runner',
+  'test/net/native-bridge',
   'test/network/.*',
   'test/rootfs/.*',
   'test/vm/.*',

@@ -11,6 +11,7 @@
  * bind-mounts it on `path`, then reports `<token> netns <errno>\n` on a connection of its own:
  * what berthd ran `unshare --net=PATH ip link set lo up` for (its own fork and two execs, ~8 ms
  * on a container's start).
+ * `netns-rm <token> <path>\n` unmounts one the same way (what berthd ran `umount` for).
  * A line `exec <token>\n` runs a host tool for berthd (launcher_exec.c). */
 #include "launcher.h"
 
@@ -185,9 +186,19 @@ netns_at (const char *path)
   return r;
 }
 
-/* `<token> <path>`: the namespace made in a child, which reports back and exits. */
+/* In a forked child: the namespace pinned on `path` unmounted (the kernel frees it, and takes
+   its interfaces down, once nothing else holds it). An errno or 0. */
+static int
+netns_unmount (const char *path)
+{
+  if (!netns_path_ok (path))
+    return EINVAL;
+  return umount2 (path, UMOUNT_NOFOLLOW) < 0 ? errno : 0;
+}
+
+/* `<token> <path>`: `op` on the namespace in a child, which reports back and exits. */
 static void
-make_netns (const char *sock_path, char *req)
+netns_request (const char *sock_path, char *req, int (*op) (const char *))
 {
   char *path = strchr (req, ' ');
   if (path == NULL)
@@ -199,7 +210,7 @@ make_netns (const char *sock_path, char *req)
     return; /* the launcher; a failed fork: berthd times the request out */
   close (3);
   {
-    int fd = launcher_dial (sock_path, req, "netns", netns_at (path));
+    int fd = launcher_dial (sock_path, req, "netns", op (path));
     if (fd >= 0)
       close (fd);
   }
@@ -246,7 +257,9 @@ launcher_main (const char *sock_path)
           else if (l > 3 && memcmp (buf, "rm ", 3) == 0)
             remove_tree (buf + 3);
           else if (l > 6 && memcmp (buf, "netns ", 6) == 0)
-            make_netns (sock_path, buf + 6);
+            netns_request (sock_path, buf + 6, netns_at);
+          else if (l > 9 && memcmp (buf, "netns-rm ", 9) == 0)
+            netns_request (sock_path, buf + 9, netns_unmount);
           else if (l > 5 && memcmp (buf, "exec ", 5) == 0 && is_token (buf + 5))
             launcher_exec (sock_path, buf + 5);
           memmove (buf, nl + 1, len - l - 1);

@@ -7,8 +7,8 @@
  * inside: what the loopback CNI plugin's ADD would do, without a second process at every start
  * and a DEL at every removal; lo holds nothing to release and dies with the namespace).
  * berthd has its helper launcher make them instead (`make`: the same three steps in a forked
- * child of a small C process) and run `umount` (`run`), which spares its event loop a fork of
- * itself for each.
+ * child of a small C process) and unmount them (`unmount`), which spares its event loop a fork of
+ * itself and the tools' execs for each.
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -30,11 +30,13 @@ export async function mountPoints(): Promise<Set<string>> {
 
 /** Makes a namespace with `lo` up, pinned on an existing empty file (the launcher's netns()). */
 export type MakeNetns = (path: string) => Promise<void>;
+/** Unmounts a namespace pinned there (the launcher's unmountNetns()). */
+export type UnmountNetns = (path: string) => Promise<void>;
 
 export class NetnsDir {
   constructor(
     readonly dir: string,
-    private readonly o: { make?: MakeNetns; run?: ToolRunner } = {},
+    private readonly o: { make?: MakeNetns; unmount?: UnmountNetns; run?: ToolRunner } = {},
   ) {}
 
   path(name: string): string {
@@ -69,8 +71,16 @@ export class NetnsDir {
   async remove(name: string): Promise<void> {
     const p = this.path(name);
     if ((await mountPoints()).has(p)) {
-      const r = await (this.o.run ?? runTool)('umount', [p], { timeoutMs: 10_000 });
-      if (r.code !== 0 && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: umount failed: ${describeFailure(r)}`);
+      if (this.o.unmount) {
+        const failed = await this.o.unmount(p).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (failed && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: ${(failed as Error).message}`, { cause: failed });
+      } else {
+        const r = await (this.o.run ?? runTool)('umount', [p], { timeoutMs: 10_000 });
+        if (r.code !== 0 && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: umount failed: ${describeFailure(r)}`);
+      }
     }
     await rm(p, { force: true });
   }

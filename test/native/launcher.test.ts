@@ -179,6 +179,31 @@ describe('the helper launcher', () => {
     rmSync(join(elsewhere, '..'), { recursive: true });
   });
 
+  itRoot('netns-rm: unmounts a namespace pinned in a netns dir (the kernel then frees it); nothing mounted and other paths refused', async () => {
+    const dir = join(h.stateRoot, 'netns');
+    mkdirSync(dir, { recursive: true });
+    const pinned = join(dir, 'r1');
+    writeFileSync(pinned, '');
+    await launcher.netns(pinned);
+    const ino = statSync(pinned).ino;
+    try {
+      await launcher.unmountNetns(pinned);
+    } finally {
+      if ((await mountPoints()).has(pinned)) spawnSync('umount', [pinned]);
+    }
+    expect((await mountPoints()).has(pinned)).toBe(false);
+    expect(statSync(pinned).ino).not.toBe(ino);
+    // Nothing mounted there any more, a path outside a netns dir, a missing file.
+    await expect(launcher.unmountNetns(pinned)).rejects.toThrow(/could not unmount it: EINVAL/);
+    const elsewhere = join(h.stateRoot, 'not-netns', 'r2');
+    mkdirSync(join(elsewhere, '..'), { recursive: true });
+    writeFileSync(elsewhere, '');
+    await expect(launcher.unmountNetns(elsewhere)).rejects.toThrow(/not a path the launcher takes/);
+    await expect(launcher.unmountNetns(join(dir, 'missing'))).rejects.toThrow(/EINVAL/);
+    rmSync(dir, { recursive: true });
+    rmSync(join(elsewhere, '..'), { recursive: true });
+  });
+
   itRoot('exec: runs a tool in a child of the launcher: stdin, stdout, stderr, exit code or signal, only the given environment', async () => {
     const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ONLY: 'this' };
     expect(await launcher.exec('cat', [], { input: 'in\n', env })).toEqual({ code: 0, signal: null, stdout: 'in\n', stderr: '' });

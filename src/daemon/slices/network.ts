@@ -24,7 +24,9 @@ export const networkSlice: Slice = {
     const log = ctx.log.child({ component: 'network' });
     const { network: n, root, state } = ctx.config;
     const launcher = ctx.need(LAUNCHER);
-    const tools = launcher ? { makeNetns: (p: string) => launcher.netns(p), run: launcher.exec.bind(launcher) } : undefined;
+    const tools = launcher
+      ? { makeNetns: (p: string) => launcher.netns(p), unmountNetns: (p: string) => launcher.unmountNetns(p), run: launcher.exec.bind(launcher) }
+      : undefined;
     const net = new NetworkManager({ root, state, ...n, log, tools });
     await net.open();
     const running = (id: string, ns: string) => {

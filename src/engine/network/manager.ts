@@ -16,12 +16,13 @@ import { join } from 'node:path';
 import { failedPrecondition, invalidArgument, notFound } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { writeFileAtomic } from '../../core/node/files';
+import { defaultVethBin } from '../../net/cni/native-bridge';
 import { CniRunner, DEFAULT_PLUGIN_DIRS } from '../../net/cni/runner';
 import type { Upstream } from '../../net/dns/server';
 import { Iptables, NetworkFirewall } from '../../net/iptables';
 import { deleteLink, linkExists, routedSubnets } from '../../net/links';
 import type { ToolRunner } from '../../net/exec';
-import { NetnsDir, type MakeNetns } from '../../net/netns';
+import { NetnsDir, type MakeNetns, type UnmountNetns } from '../../net/netns';
 import { PublishedPorts } from '../../net/published';
 import { Attachments, type ContainerRef } from './attachments';
 import { NetworkDns } from './dns';
@@ -64,10 +65,15 @@ export interface NetworkManagerOptions {
   resolvConf: string;
   cniTimeoutMs?: number;
   /**
-   * berthd's helper launcher: makes containers' network namespaces and runs the CNI plugins and
-   * `umount` (default: `unshare`, and spawns of berthd's own).
+   * berthd's helper launcher: makes and unmounts containers' network namespaces and runs the CNI
+   * plugins and berth-veth (default: `unshare`, `umount`, and spawns of berthd's own).
    */
-  tools?: { makeNetns: MakeNetns; run: ToolRunner };
+  tools?: { makeNetns: MakeNetns; unmountNetns?: UnmountNetns; run: ToolRunner };
+  /**
+   * native/build/berth-veth, which attaches berthd's own config lists without the CNI plugins
+   * (net/cni/native-bridge.ts); default: found beside berthd; false: the plugins always run.
+   */
+  veth?: string | false;
   log: Logger;
 }
 
@@ -95,8 +101,9 @@ export class NetworkManager {
       timeoutMs: o.cniTimeoutMs,
       log: o.log,
       run: o.tools?.run,
+      veth: o.veth === false ? undefined : (o.veth ?? defaultVethBin()),
     });
-    this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, run: o.tools?.run });
+    this.netns = new NetnsDir(join(dir, 'netns'), { make: o.tools?.makeNetns, unmount: o.tools?.unmountNetns, run: o.tools?.run });
     this.store = new NetworkStore({
       dir: join(o.root, 'network'),
       ipamDir: join(dir, 'ipam'),

@@ -18,6 +18,7 @@ import { Iptables, sweepMasquerade } from '../iptables';
 import { ResultCache, type CacheEntry } from './cache';
 import { versionAtLeast } from './conflist';
 import { pluginFailure } from './errors';
+import { NativeBridge, nativeBridgeConf, type NativeBridgeConf } from './native-bridge';
 import { CNI_ID, IFNAME, type CniCommand, type CniResult, type NetConfList, type PluginConf, type RuntimeConf } from './types';
 
 export interface CniRunnerOptions {
@@ -31,6 +32,11 @@ export interface CniRunnerOptions {
   maxConcurrent?: number;
   /** Runs the plugins (default runTool). */
   run?: ToolRunner;
+  /**
+   * native/build/berth-veth: berthd's own lists are then attached without the plugins
+   * (native-bridge.ts). Without it every list goes to the plugins.
+   */
+  veth?: string;
   log?: Logger;
 }
 
@@ -44,12 +50,20 @@ export class CniRunner {
   private readonly limiter: Limiter;
   private readonly timeoutMs: number;
   private readonly log: Logger;
+  private readonly native?: NativeBridge;
 
   constructor(private readonly o: CniRunnerOptions) {
     this.cache = new ResultCache(o.cacheDir);
     this.limiter = new Limiter(o.maxConcurrent ?? 4);
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.log = o.log ?? nullLogger;
+    if (o.veth) this.native = new NativeBridge({ veth: o.veth, run: o.run ?? runTool, timeoutMs: this.timeoutMs });
+  }
+
+  /** The native path for a list and its args, when it takes them. */
+  private nativeFor(list: NetConfList, args: RuntimeConf['args']): { bridge: NativeBridge; conf: NativeBridgeConf } | undefined {
+    const conf = this.native && nativeBridgeConf(list, args);
+    return this.native && conf ? { bridge: this.native, conf } : undefined;
   }
 
   /** ADD: every plugin in order; the last result is cached and returned. A failure undoes what was done. */
@@ -58,11 +72,17 @@ export class CniRunner {
     const entry = this.cache.begin(list, rt);
     await this.cache.write(entry);
     let result: CniResult | undefined;
+    const native = this.nativeFor(list, rt.args);
     try {
-      for (const p of list.plugins) {
-        const out = await this.exec('ADD', list, p, rt, result);
-        result = parseResult(out, list.name, p.type);
-      }
+      if (native) {
+        const started = Date.now();
+        result = await this.limiter.run(() => native.bridge.add(native.conf, rt));
+        this.log.debug('cni: bridge attached without the plugins', { network: list.name, container: rt.containerId, ms: Date.now() - started });
+      } else
+        for (const p of list.plugins) {
+          const out = await this.exec('ADD', list, p, rt, result);
+          result = parseResult(out, list.name, p.type);
+        }
     } catch (e) {
       entry.result = result;
       await this.cache.write(entry).catch(() => undefined);
@@ -110,6 +130,12 @@ export class CniRunner {
   private async delEntry(entry: CacheEntry, netns: string): Promise<void> {
     const list = entry.config;
     const rt = { ...rtOf(entry), netns };
+    const native = this.nativeFor(list, rt.args);
+    if (native) {
+      await this.limiter.run(() => native.bridge.del(native.conf, rt, netns));
+      await this.cache.remove(entry.networkName, entry.containerId, entry.ifName);
+      return;
+    }
     const prev = versionAtLeast(list.cniVersion, '0.4.0') ? entry.result : undefined;
     let first: unknown;
     for (const p of [...list.plugins].reverse()) {

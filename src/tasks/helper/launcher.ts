@@ -124,7 +124,7 @@ export class Launcher {
   private child?: ChildProcess;
   private readonly pending = new Map<string, Pending>();
   private readonly execPending = new Map<string, PendingExec>();
-  private readonly netnsPending = new Map<string, { what: string; resolve(): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
+  private readonly netnsPending = new Map<string, { what: string; failed: string; resolve(): void; reject(e: unknown): void; timer: NodeJS.Timeout }>();
   private closed = false;
   private spare?: Promise<LaunchedHelper>;
 
@@ -186,15 +186,24 @@ export class Launcher {
    * A new network namespace with `lo` up, bind-mounted on `path` (an existing empty file in a
    * directory named `netns`), made by a child of the launcher: no fork of berthd, no exec.
    */
-  async netns(path: string): Promise<void> {
+  netns(path: string): Promise<void> {
+    return this.netnsRequest('netns', path, 'the launcher could not make it');
+  }
+
+  /** Unmounts the namespace pinned on `path` (as netns() takes it), in a child of the launcher: no `umount` process. */
+  unmountNetns(path: string): Promise<void> {
+    return this.netnsRequest('netns-rm', path, 'the launcher could not unmount it');
+  }
+
+  private async netnsRequest(verb: 'netns' | 'netns-rm', path: string, failed: string): Promise<void> {
     const what = `network namespace ${path}`;
     if (!isAbsolute(path) || /[\n ]/.test(path) || basename(dirname(path)) !== 'netns') throw internal(`${what}: not a path the launcher takes`);
     const channel = await this.channel(what);
     const token = randomBytes(16).toString('hex');
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.failNetns(token, internal(`${what}: no answer from the launcher within ${LAUNCH_TIMEOUT_MS} ms`)), LAUNCH_TIMEOUT_MS);
-      this.netnsPending.set(token, { what, resolve, reject, timer });
-      channel.write(`netns ${token} ${path}\n`);
+      this.netnsPending.set(token, { what, failed, resolve, reject, timer });
+      channel.write(`${verb} ${token} ${path}\n`);
     });
   }
 
@@ -354,6 +363,6 @@ export class Launcher {
     const p = take(this.netnsPending, token);
     if (!p) return;
     if (errno === 0) p.resolve();
-    else p.reject(errnoToError(errno, p.what, `the launcher could not make it: ${errnoName(errno)}`));
+    else p.reject(errnoToError(errno, p.what, `${p.failed}: ${errnoName(errno)}`));
   }
 }

@@ -186,18 +186,18 @@ export class Attachments {
   async detach(id: string): Promise<void> {
     const s = this.live.get(id);
     this.d.names.delete(id);
-    const cached = await this.d.runner.attachments(id);
-    const veths = cached.flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
-    const ino = veths.length ? await this.d.netns.inode(id) : undefined;
-    const done = await Promise.allSettled([
-      this.d.netns.remove(id),
-      ...cached.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' })),
-      this.unpublish(id, s),
-    ]);
+    // The unmount goes first: the kernel's taking the veths down is what the end waits for.
+    const ino = await this.d.netns.inode(id);
+    const removed = this.d.netns.remove(id);
+    const cached = this.d.runner.attachments(id);
+    const dels = cached.then((all) => Promise.allSettled(all.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' }))));
+    const done = [...(await Promise.allSettled([removed, cached, this.unpublish(id, s)])), ...(await dels.catch(() => []))];
     for (const p of s?.ports ?? []) this.ports.release({ ip: p.hostIp, port: p.hostPort, proto: p.proto });
     if (s) s.ports = [];
     const failed = done.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
+    // Host ends still there once the namespace is unmounted (one already gone needs no wait).
+    const veths = (await cached).flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
     await linksGone(veths, { held: () => ino !== undefined && netnsHeld(ino) });
     await this.d.files.remove(id);
     this.live.delete(id);

@@ -161,12 +161,19 @@ async function finishCreate(
   return { etc, container, mounts: taken.specs };
 }
 
-/** Undoes a create a crash interrupted (or what is left of a removal). */
+/**
+ * Undoes a create a crash interrupted (or what is left of a removal). containerd's record, the
+ * snapshot and the files go side by side: none needs another gone first, and each is done again
+ * (or found gone) if a crash comes before the engine's record, which goes last, once all are.
+ */
 export async function discardContainer(d: EngineDeps, ctx: Ctx, r: Pick<EngineRecord, 'id' | 'snapshotter' | 'snapshotKey'>): Promise<void> {
   const ignore = (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e));
-  await d.containers.delete(ctx, r.id).catch(ignore);
   const sn = d.snapshotters.get(r.snapshotter);
-  if (sn) await sn.remove(ctx, r.snapshotKey).catch(ignore);
-  await rm(d.records.dir(ctx.ns, r.id), { recursive: true, force: true });
+  const done = await Promise.allSettled([
+    d.containers.delete(ctx, r.id).catch(ignore),
+    sn?.remove(ctx, r.snapshotKey).catch(ignore),
+    rm(d.records.dir(ctx.ns, r.id), { recursive: true, force: true }),
+  ]);
+  for (const x of done) if (x.status === 'rejected') throw x.reason;
   await d.records.delete(ctx, r.id);
 }

@@ -4,7 +4,7 @@
  * found before any work; every later failure undoes what was made, and a crash half-way is
  * cleaned up at the next start (restore.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
@@ -142,9 +142,9 @@ async function finishCreate(
   const { id, config, hostConfig } = rec;
   const dir = d.records.dir(ctx.ns, id);
   const taken = await takeMounts(d, ctx, rec, mounts);
-  const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const etc = await etcOfJoined(d, ctx, rec, await writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
+  const user = resolveUser(config.user, readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const etc = await etcOfJoined(d, ctx, rec, writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
   const netns = await specNetns(d, ctx, rec);
   const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, netns, mounts: taken.oci });
   const container = await d.containers.create(ctx, {

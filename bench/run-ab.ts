@@ -7,6 +7,7 @@
  *   tsc -p tsconfig.bench.json, a second worktree (or a copy of dist) built at the base, then
  *   node dist-bench/bench/run-ab.js --a ../base/dist --b dist [--runs 25] [--network none]
  *   [--prof DIR]  (--cpu-prof of each berthd into DIR/a, DIR/b; written when it stops)
+ *   [--cli-prof DIR]  (--cpu-prof of every CLI run into DIR/a-cli, DIR/b-cli)
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -29,6 +30,7 @@ const arg = (k: string, d: string) => {
 const RUNS = Number(arg('runs', '25'));
 const NETWORK = arg('network', '') ? ['--network', arg('network', '')] : [];
 const PROF = arg('prof', '');
+const CLI_PROF = arg('cli-prof', '');
 const pct = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 
 interface Side {
@@ -97,7 +99,8 @@ function threadsCpuMs(pid: number): number {
 
 /** One `run --rm`: wall ms, the CLI's CPU (through a shell that reads its children's times), berthd's CPU. */
 async function runOnce(s: Side): Promise<{ wall: number; cli: number; daemon: number }> {
-  const argv = [process.execPath, join(s.dist, 'cli', 'bin.js'), '--address', s.address, '-n', TASKS_NS, 'run', '--rm', ...NETWORK, BUSYBOX_REF, 'true'];
+  const prof = CLI_PROF ? ['--cpu-prof', '--cpu-prof-interval', '100', `--cpu-prof-dir=${join(CLI_PROF, `${s.name}-cli`)}`] : [];
+  const argv = [process.execPath, ...prof, join(s.dist, 'cli', 'bin.js'), '--address', s.address, '-n', TASKS_NS, 'run', '--rm', ...NETWORK, BUSYBOX_REF, 'true'];
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
   const d0 = threadsCpuMs(s.pid);
   const t0 = process.hrtime.bigint();

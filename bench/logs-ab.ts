@@ -9,18 +9,12 @@
  *   [--follow]  (instead: `logs -f -t` latency, the monitor's timestamp → the line on the CLI's stdout)
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { berthdEnv } from './lib/paths';
 import { withDeferredExtraCa } from '../src/core/node/extra-ca';
 import { timeNs } from '../src/core/time';
-import { BERTHD_NODE_FLAGS } from '../src/daemon/node-flags';
-import { ctr, run } from '../test/helpers/ctr';
-import { buildImages, busyboxImage } from '../test/helpers/images';
-import { removeTestNetworking, testNetworkConfig } from '../test/helpers/net';
-import { untilVersion } from './lib/grpc';
+import { abMain, cpuMs, launchSide, sideCli, type AbSide } from './lib/ab-sides';
 import { BUSYBOX_REF, TASKS_NS } from './lib/containers';
 
 const arg = (k: string, d: string) => {
@@ -34,72 +28,31 @@ const PROF = arg('prof', '');
 const FOLLOW = process.argv.includes('--follow');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Side {
-  name: string;
-  pid: number;
-  dist: string;
-  address: string;
-  stop: () => Promise<void>;
+interface Side extends AbSide {
   logPath: string;
 }
 
 async function launch(name: string, dist: string, archive: string): Promise<Side> {
-  const dir = await mkdtemp(join(tmpdir(), `berth-logs-ab-${name}-`));
-  const address = join(dir, 'berthd.sock');
-  const network = testNetworkConfig(dir);
-  const config = join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ network }));
   const prof = PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, name)}`] : [];
-  const args = ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--config', config, '--log-level', 'warn'];
-  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...prof, join(dist, 'daemon', 'bin.js'), ...args], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: berthdEnv(),
-    detached: true,
-  });
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
-  await untilVersion(address, { what: 'berthd', timeoutMs: 15000, exited: () => (gone() ? String(child.exitCode) : undefined), detail: () => '' });
+  const base = await launchSide(name, dist, archive, { tag: 'logs-ab', nodeArgs: prof });
   const side: Side = {
-    name,
-    pid: child.pid!,
-    dist,
-    address,
+    ...base,
     logPath: '',
     stop: async () => {
-      await cli(side, ['rm', '-f', 'logs-ab']).catch(() => undefined);
-      if (!gone()) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      removeTestNetworking(network);
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await sideCli(side, ['rm', '-f', 'logs-ab']).catch(() => undefined);
+      await base.stop();
     },
   };
-  await ctr(address, ['images', 'import', archive], { namespace: TASKS_NS, timeoutMs: 120000 });
   const id = (await must(side, ['run', '-d', '--name', 'logs-ab', BUSYBOX_REF, 'sh', '-c', `yes ${'x'.repeat(99)} | head -n ${LINES}`])).trim();
   await must(side, ['wait', id], 600000);
   side.logPath = (await must(side, ['inspect', '--format', '{{.LogPath}}', id])).trim();
   return side;
 }
 
-function cli(side: Side, args: string[], timeoutMs = 60000) {
-  return run(process.execPath, [join(side.dist, 'cli', 'bin.js'), '--address', side.address, '-n', TASKS_NS, ...args], {
-    timeoutMs,
-    env: withDeferredExtraCa(process.env),
-  });
-}
-
 async function must(side: Side, args: string[], timeoutMs = 60000): Promise<string> {
-  const r = await cli(side, args, timeoutMs);
+  const r = await sideCli(side, args, timeoutMs);
   if (r.code !== 0) throw new Error(`${side.name}: berth ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(0, 300)}`);
   return r.stdout;
-}
-
-/** utime + stime of a process (ms), or with `children` of the children it waited for. */
-function cpuMs(stat: string, children = false): number {
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [u, s] = children ? [13, 14] : [11, 12];
-  return ((Number(f[u]) + Number(f[s])) * 1000) / 100;
 }
 
 /** Wall time, and the CPU time of the command (through a shell that reads its own children's times). */
@@ -163,64 +116,42 @@ async function follow(sides: Side[]): Promise<void> {
   );
 }
 
-async function main(): Promise<void> {
-  const work = await mkdtemp(join(tmpdir(), 'berth-logs-ab-img-'));
-  const { ociArchive } = await buildImages(join(work, 'images'), [busyboxImage()]);
-  const sides = [await launch('a', resolve(arg('a', 'dist-A')), ociArchive), await launch('b', resolve(arg('b', 'dist')), ociArchive)];
-  try {
-    if (FOLLOW) return await follow(sides);
-    console.log(
-      `load average before: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}; ${LINES} lines; cli args: ${CLI_ARGS.join(' ')}`,
-    );
-    const ms: Record<string, { wall: number[]; cli: number[]; daemon: number[] }> = {};
-    for (const k of ['a', 'b', 'cat']) ms[k] = { wall: [], cli: [], daemon: [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 ? [...sides].reverse() : sides;
-      for (const s of order) {
-        const last = PROF && r === ROUNDS - 1;
-        if (last) mkdirSync(join(PROF, `${s.name}-cli`), { recursive: true });
-        const prof = last ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, `${s.name}-cli`)}`] : [];
-        const d0 = cpuMs(statOf(s.pid));
-        const t = await timed(process.execPath, [
-          ...prof,
-          join(s.dist, 'cli', 'bin.js'),
-          '--address',
-          s.address,
-          '-n',
-          TASKS_NS,
-          'logs',
-          ...CLI_ARGS,
-          'logs-ab',
-        ]);
-        const m = ms[s.name]!;
-        m.wall.push(t.wall);
-        m.cli.push(t.cpu);
-        m.daemon.push(cpuMs(statOf(s.pid)) - d0);
-      }
-      const c = await timed('cat', [sides[0]!.logPath]);
-      ms.cat!.wall.push(c.wall);
-      const row = (k: string) => `${k} ${ms[k]!.wall[r]!.toFixed(0)} ms (cli cpu ${ms[k]!.cli[r]!.toFixed(0)}, berthd cpu ${ms[k]!.daemon[r]!.toFixed(0)})`;
-      console.log(`round ${r + 1}: ${row('a')}, ${row('b')}, cat ${c.wall.toFixed(0)} ms; load ${loadavg()[0]!.toFixed(2)}`);
+abMain<Side>(async (archive, sides) => {
+  sides.push(await launch('a', resolve(arg('a', 'dist-A')), archive), await launch('b', resolve(arg('b', 'dist')), archive));
+  if (FOLLOW) return await follow(sides);
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; ${LINES} lines; cli args: ${CLI_ARGS.join(' ')}`,
+  );
+  const ms: Record<string, { wall: number[]; cli: number[]; daemon: number[] }> = {};
+  for (const k of ['a', 'b', 'cat']) ms[k] = { wall: [], cli: [], daemon: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? [...sides].reverse() : sides;
+    for (const s of order) {
+      const last = PROF && r === ROUNDS - 1;
+      if (last) mkdirSync(join(PROF, `${s.name}-cli`), { recursive: true });
+      const prof = last ? ['--cpu-prof', `--cpu-prof-dir=${join(PROF, `${s.name}-cli`)}`] : [];
+      const d0 = cpuMs(statOf(s.pid));
+      const t = await timed(process.execPath, [...prof, join(s.dist, 'cli', 'bin.js'), '--address', s.address, '-n', TASKS_NS, 'logs', ...CLI_ARGS, 'logs-ab']);
+      const m = ms[s.name]!;
+      m.wall.push(t.wall);
+      m.cli.push(t.cpu);
+      m.daemon.push(cpuMs(statOf(s.pid)) - d0);
     }
-    const med = (k: string, f: 'wall' | 'cli' | 'daemon') => median(ms[k]![f]);
-    for (const f of ['wall', 'cli', 'daemon'] as const) {
-      console.log(`median ${f}: a ${med('a', f).toFixed(0)} ms, b ${med('b', f).toFixed(0)} ms (b/a ${(med('b', f) / med('a', f)).toFixed(2)})`);
-    }
-    console.log(`cat: ${med('cat', 'wall').toFixed(0)} ms`);
-    console.log(
-      `load average after: ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
-  } finally {
-    for (const s of sides) await s.stop();
-    await rm(work, { recursive: true, force: true });
+    const c = await timed('cat', [sides[0]!.logPath]);
+    ms.cat!.wall.push(c.wall);
+    const row = (k: string) => `${k} ${ms[k]!.wall[r]!.toFixed(0)} ms (cli cpu ${ms[k]!.cli[r]!.toFixed(0)}, berthd cpu ${ms[k]!.daemon[r]!.toFixed(0)})`;
+    console.log(`round ${r + 1}: ${row('a')}, ${row('b')}, cat ${c.wall.toFixed(0)} ms; load ${loadavg()[0]!.toFixed(2)}`);
   }
-}
-
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
+  const med = (k: string, f: 'wall' | 'cli' | 'daemon') => median(ms[k]![f]);
+  for (const f of ['wall', 'cli', 'daemon'] as const) {
+    console.log(`median ${f}: a ${med('a', f).toFixed(0)} ms, b ${med('b', f).toFixed(0)} ms (b/a ${(med('b', f) / med('a', f)).toFixed(2)})`);
+  }
+  console.log(`cat: ${med('cat', 'wall').toFixed(0)} ms`);
+  console.log(
+    `load average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 });

@@ -4,7 +4,7 @@
  * found before any work; every later failure undoes what was made, and a crash half-way is
  * cleaned up at the next start (restore.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import type { Ctx } from '../core/context';
 import { errorKind, isNotFound, notFound } from '../core/errors';
@@ -142,9 +142,9 @@ async function finishCreate(
   const { id, config, hostConfig } = rec;
   const dir = d.records.dir(ctx.ns, id);
   const taken = await takeMounts(d, ctx, rec, mounts);
-  const user = resolveUser(config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const etc = await etcOfJoined(d, ctx, rec, await writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
+  const user = resolveUser(config.user, readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const etc = await etcOfJoined(d, ctx, rec, writeEtcFiles(dir, config.hostname, hostConfig.networkMode));
   const netns = await specNetns(d, ctx, rec);
   const spec = buildSpec({ id, namespace: ctx.ns, config, hostConfig, user, etc, initBinary: d.helperPath, netns, mounts: taken.oci });
   const container = await d.containers.create(ctx, {
@@ -161,12 +161,19 @@ async function finishCreate(
   return { etc, container, mounts: taken.specs };
 }
 
-/** Undoes a create a crash interrupted (or what is left of a removal). */
+/**
+ * Undoes a create a crash interrupted (or what is left of a removal). containerd's record, the
+ * snapshot and the files go side by side: none needs another gone first, and each is done again
+ * (or found gone) if a crash comes before the engine's record, which goes last, once all are.
+ */
 export async function discardContainer(d: EngineDeps, ctx: Ctx, r: Pick<EngineRecord, 'id' | 'snapshotter' | 'snapshotKey'>): Promise<void> {
   const ignore = (e: unknown) => (isNotFound(e) ? undefined : Promise.reject(e));
-  await d.containers.delete(ctx, r.id).catch(ignore);
   const sn = d.snapshotters.get(r.snapshotter);
-  if (sn) await sn.remove(ctx, r.snapshotKey).catch(ignore);
-  await rm(d.records.dir(ctx.ns, r.id), { recursive: true, force: true });
+  const done = await Promise.allSettled([
+    d.containers.delete(ctx, r.id).catch(ignore),
+    sn?.remove(ctx, r.snapshotKey).catch(ignore),
+    rm(d.records.dir(ctx.ns, r.id), { recursive: true, force: true }),
+  ]);
+  for (const x of done) if (x.status === 'rejected') throw x.reason;
   await d.records.delete(ctx, r.id);
 }

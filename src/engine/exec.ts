@@ -46,7 +46,7 @@ async function execProcess(d: EngineDeps, ctx: Ctx, r: EngineRecord, o: ExecOpti
   if (o.user) {
     const sn = d.snapshotters.get(r.snapshotter);
     const mounts = sn ? await sn.mounts(ctx, r.snapshotKey) : [];
-    const u = resolveUser(o.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
+    const u = resolveUser(o.user, readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group'));
     p.user = { uid: u.uid, gid: u.gid, additionalGids: u.additionalGids.length ? u.additionalGids : undefined };
   }
   if (o.privileged) {

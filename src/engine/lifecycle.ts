@@ -116,7 +116,8 @@ export class Lifecycle {
       if (r.state.status === 'removing' || r.state.status === 'dead') throw conflict(`container ${id}: cannot start a ${r.state.status} container`);
       if (o.explicit) {
         this.restarts.started(ctx.ns, id, r.hostConfig.restartPolicy);
-        r = await this.d.records.update(ctx, id, (x) => void (x.state = { ...x.state, restartCount: 0, manuallyStopped: false }));
+        const reset = r.state.restartCount !== 0 || r.state.manuallyStopped; // a new container's are 0 and false: nothing to write
+        if (reset) r = await this.d.records.update(ctx, id, (x) => void (x.state = { ...x.state, restartCount: 0, manuallyStopped: false }));
       }
       await this.dropTask(ctx, id);
       const l = this.entry(ctx.ns, id);

@@ -3,16 +3,22 @@ import { join } from 'node:path';
 import type { Ctx } from '../core/context';
 import { invalidArgument, notFound } from '../core/errors';
 import { validateId } from '../core/identifiers';
-import type { EngineContainerStore } from '../metadata/engine-containers';
+import type { MetadataDB } from '../metadata/db';
+import { EngineContainerStore } from '../metadata/engine-containers';
 import { isFullId } from './names';
-import { fromStored, toStored, type EngineRecord, type StoredRecord } from './record';
+import { RecordJson, type EngineRecord } from './record';
 
 export class Records {
+  private readonly json = new RecordJson();
+  private readonly store: EngineContainerStore<EngineRecord>;
+
   constructor(
-    private readonly store: EngineContainerStore<StoredRecord>,
+    db: MetadataDB,
     /** `<root>/engine`: each container's files in `<ns>/<id>/`. */
     readonly root: string,
-  ) {}
+  ) {
+    this.store = new EngineContainerStore(db, this.json);
+  }
 
   /** Both are path components: the namespace is checked here (the id is the engine's own hex). */
   dir(ns: string, id: string): string {
@@ -23,31 +29,26 @@ export class Records {
     return join(this.dir(ns, id), `${id}-json.log`);
   }
 
-  async get(ctx: Ctx, id: string): Promise<EngineRecord | undefined> {
-    const s = await this.store.get(ctx, id);
-    return s ? fromStored(s) : undefined;
+  get(ctx: Ctx, id: string): Promise<EngineRecord | undefined> {
+    return this.store.get(ctx, id);
   }
 
-  async list(ctx: Ctx): Promise<EngineRecord[]> {
-    return (await this.store.list(ctx)).map(fromStored);
+  list(ctx: Ctx): Promise<EngineRecord[]> {
+    return this.store.list(ctx);
   }
 
   create(ctx: Ctx, r: EngineRecord): Promise<void> {
-    return this.store.create(ctx, toStored(r));
+    return this.store.create(ctx, r);
   }
 
-  async update(ctx: Ctx, id: string, fn: (r: EngineRecord) => EngineRecord | void): Promise<EngineRecord> {
-    let out!: EngineRecord;
-    await this.store.update(ctx, id, (s) => {
-      const cur = fromStored(s);
-      out = fn(cur) ?? cur;
-      return toStored(out);
-    });
-    return out;
+  /** `fn` gets a copy of its own, which it may change in place (and return nothing). */
+  update(ctx: Ctx, id: string, fn: (r: EngineRecord) => EngineRecord | void): Promise<EngineRecord> {
+    return this.store.update(ctx, id, (cur) => fn(cur) ?? cur);
   }
 
-  delete(ctx: Ctx, id: string): Promise<void> {
-    return this.store.delete(ctx, id);
+  async delete(ctx: Ctx, id: string): Promise<void> {
+    await this.store.delete(ctx, id);
+    this.json.forget(ctx.ns, id);
   }
 
   /**

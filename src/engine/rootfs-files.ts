@@ -4,8 +4,12 @@
  * layer, upper first, as overlayfs would (a 0/0 character device is a whiteout). Opaque
  * directories need an xattr Node cannot read; the files asked for here live in /etc, which
  * images do not make opaque in practice, so a lower /etc/passwd is then still found.
+ *
+ * Synchronous: a look-up is a few small local reads (berthd's own snapshot dirs), and done
+ * through the threadpool each lstat, open, read and close was a round trip of its own, a dozen
+ * in sequence on Engine/Create's path for /etc/passwd and /etc/group.
  */
-import { lstat, readFile } from 'node:fs/promises';
+import { lstatSync, readFileSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { errnoCode } from '../core/errors';
 import type { Mount } from '../core/types';
@@ -21,15 +25,15 @@ export function layerDirs(mounts: readonly Mount[]): string[] {
 }
 
 /** The file's content, or undefined when it does not exist (or is not a regular file). */
-export async function readRootfsFile(mounts: readonly Mount[], path: string, maxBytes = 1 << 20): Promise<string | undefined> {
+export function readRootfsFile(mounts: readonly Mount[], path: string, maxBytes = 1 << 20): string | undefined {
   const rel = normalize(`/${path}`).slice(1);
   for (const dir of layerDirs(mounts)) {
     const p = join(dir, rel);
     try {
-      const st = await lstat(p);
+      const st = lstatSync(p);
       if (st.isCharacterDevice() && st.rdev === 0) return undefined; // whiteout
       if (!st.isFile() || st.size > maxBytes) return undefined;
-      return await readFile(p, 'utf8');
+      return readFileSync(p, 'utf8');
     } catch (e) {
       if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
     }

@@ -13,14 +13,17 @@ import { internal, resourceExhausted, unavailable } from '../core/errors';
  * (mirror.ts); LevelDB is written, and read once at open.
  */
 export interface ReadTx {
-  get<T>(key: Key): Promise<T | undefined>;
+  /** `parse` turns the stored JSON text into the value (JSON.parse unless given). */
+  get<T>(key: Key, parse?: (json: string) => T): Promise<T | undefined>;
   /** Entries strictly under `prefix`, in key order; `key` is the full decoded key. */
-  list<T>(prefix: Key): AsyncIterable<{ key: string[]; value: T }>;
+  list<T>(prefix: Key, parse?: (json: string) => T): AsyncIterable<{ key: string[]; value: T }>;
   has(key: Key): Promise<boolean>;
 }
 
 export interface WriteTx extends ReadTx {
   put(key: Key, value: unknown): void;
+  /** A value the caller serialized itself (JSON text, stored as it is). */
+  putJson(key: Key, json: string): void;
   del(key: Key): void;
   /** Deletes every key strictly under `prefix` (committed ones; pending puts under it too). */
   delPrefix(prefix: Key): Promise<void>;
@@ -91,9 +94,10 @@ export class MetadataDB {
       const r = this.reader(pending);
       const tx: WriteTx = {
         ...r,
-        put: (key, value) => {
+        put: (key, value) => tx.putJson(key, JSON.stringify(value)),
+        putJson: (key, json) => {
           const k = encodeKey(key);
-          pending.set(k, { type: 'put', key: k, value: JSON.stringify(value) });
+          pending.set(k, { type: 'put', key: k, value: json });
         },
         del: (key) => {
           const k = encodeKey(key);
@@ -136,14 +140,14 @@ export class MetadataDB {
       return mirror.get(k);
     };
     return {
-      get: async <T>(key: Key): Promise<T | undefined> => {
+      get: async <T>(key: Key, parse: (json: string) => T = JSON.parse): Promise<T | undefined> => {
         const v = lookup(key);
-        return v === undefined ? undefined : (JSON.parse(v) as T);
+        return v === undefined ? undefined : parse(v);
       },
       has: async (key) => lookup(key) !== undefined,
-      list: async function* <T>(prefix: Key) {
+      list: async function* <T>(prefix: Key, parse: (json: string) => T = JSON.parse) {
         // The snapshot is taken at the first next(), as a LevelDB iterator's was.
-        for (const [k, v] of mirror.range(encodeKey(prefix) + SEP)) yield { key: decodeKey(k), value: JSON.parse(v) as T };
+        for (const [k, v] of mirror.range(encodeKey(prefix) + SEP)) yield { key: decodeKey(k), value: parse(v) };
       },
     };
   }

@@ -16,14 +16,24 @@ export interface NamedRecord {
   name: string;
 }
 
+/** How a record becomes the stored JSON text and back (the engine validates what it reads). */
+export interface RecordCodec<T> {
+  encode(rec: T): string;
+  /** Throws when the text is not a valid record. */
+  decode(json: string): T;
+}
+
 const nameInUse = (name: string, id: string) =>
   conflict(`the container name "/${name}" is already in use by container "${id}": remove (or rename) that container to be able to reuse that name`);
 
 export class EngineContainerStore<T extends NamedRecord> {
-  constructor(private readonly db: MetadataDB) {}
+  constructor(
+    private readonly db: MetadataDB,
+    private readonly codec: RecordCodec<T>,
+  ) {}
 
   async get(ctx: Ctx, id: string): Promise<T | undefined> {
-    return this.db.view((tx) => tx.get<T>(keys.engineContainer(ctx.ns, id)));
+    return this.db.view((tx) => tx.get(keys.engineContainer(ctx.ns, id), this.codec.decode));
   }
 
   /** The id a name belongs to (without the leading slash). */
@@ -34,7 +44,7 @@ export class EngineContainerStore<T extends NamedRecord> {
   async list(ctx: Ctx): Promise<T[]> {
     return this.db.view(async (tx) => {
       const out: T[] = [];
-      for await (const { value } of tx.list<T>(keys.engineContainers(ctx.ns))) out.push(value);
+      for await (const { value } of tx.list(keys.engineContainers(ctx.ns), this.codec.decode)) out.push(value);
       return out;
     });
   }
@@ -46,27 +56,29 @@ export class EngineContainerStore<T extends NamedRecord> {
       if (holder !== undefined) throw nameInUse(rec.name, holder);
       if (await tx.has(keys.engineContainer(ctx.ns, rec.id))) throw conflict(`container ${rec.id}: already exists`);
       await ensureNamespace(tx, ctx.ns);
-      tx.put(keys.engineContainer(ctx.ns, rec.id), rec);
+      tx.putJson(keys.engineContainer(ctx.ns, rec.id), this.codec.encode(rec));
       tx.put(keys.engineName(ctx.ns, rec.name), rec.id);
     });
   }
 
   /**
    * Read-modify-write of one record under the DB's write lock; `fn` may change the name (the
-   * index follows, Conflict if the new one is taken). Returns the stored record.
+   * index follows, Conflict if the new one is taken), and may do so by changing `cur` itself (a
+   * copy decoded for this call). Returns the stored record.
    */
   async update(ctx: Ctx, id: string, fn: (cur: T) => T): Promise<T> {
     return this.db.update(async (tx) => {
-      const cur = await tx.get<T>(keys.engineContainer(ctx.ns, id));
+      const cur = await tx.get(keys.engineContainer(ctx.ns, id), this.codec.decode);
       if (!cur) throw notFound(`no such container: ${id}`);
+      const name = cur.name;
       const next = fn(cur);
-      if (next.name !== cur.name) {
+      if (next.name !== name) {
         const holder = await tx.get<string>(keys.engineName(ctx.ns, next.name));
         if (holder !== undefined) throw nameInUse(next.name, holder);
-        tx.del(keys.engineName(ctx.ns, cur.name));
+        tx.del(keys.engineName(ctx.ns, name));
         tx.put(keys.engineName(ctx.ns, next.name), id);
       }
-      tx.put(keys.engineContainer(ctx.ns, id), next);
+      tx.putJson(keys.engineContainer(ctx.ns, id), this.codec.encode(next));
       return next;
     });
   }
@@ -74,7 +86,8 @@ export class EngineContainerStore<T extends NamedRecord> {
   /** Removes the record and releases its name; absent is fine. */
   async delete(ctx: Ctx, id: string): Promise<void> {
     await this.db.update(async (tx) => {
-      const cur = await tx.get<T>(keys.engineContainer(ctx.ns, id));
+      // Only its name is needed: a record that no longer decodes can still be removed.
+      const cur = await tx.get<NamedRecord>(keys.engineContainer(ctx.ns, id));
       if (!cur) return;
       tx.del(keys.engineContainer(ctx.ns, id));
       if ((await tx.get<string>(keys.engineName(ctx.ns, cur.name))) === id) tx.del(keys.engineName(ctx.ns, cur.name));

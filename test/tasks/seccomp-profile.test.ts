@@ -119,6 +119,18 @@ describe('toSeccompRequest', () => {
 });
 
 describe("Docker's default profile", () => {
+  it('is a profile of its own for each container: changing one changes no other', () => {
+    const a = defaultSeccompProfile(DEFAULT_CAPABILITIES, AMD64);
+    const before = JSON.stringify(a);
+    a.architectures!.push('SCMP_ARCH_ARM');
+    a.syscalls![0]!.names.push('keyctl');
+    a.syscalls![0]!.args?.push({ index: 0, value: 1, op: 'SCMP_CMP_EQ' });
+    a.syscalls!.push({ names: ['mount'], action: 'SCMP_ACT_ALLOW' });
+    const b = defaultSeccompProfile(DEFAULT_CAPABILITIES, AMD64);
+    expect(JSON.stringify(b)).toBe(before);
+    expect(allowed(b).has('mount')).toBe(false);
+  });
+
   it('for the default capabilities on amd64: x86_64/x86/x32, and keyctl, unshare, mount, bpf, ... left to the default EPERM', () => {
     const p = defaultSeccompProfile(DEFAULT_CAPABILITIES, AMD64);
     expect(p.defaultAction).toBe('SCMP_ACT_ERRNO');

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LocalEngine, Records, type StoredRecord } from '../../engine';
-import { EngineContainerStore } from '../../metadata/engine-containers';
+import { LocalEngine, Records } from '../../engine';
 import { ENGINE_SERVICE, engineService } from '../../services/engine';
 import { engineParityService } from '../../services/engine-parity';
 import { helperPath } from '../../tasks/helper';
@@ -30,7 +29,7 @@ export const engineSlice: Slice = {
   async wire(ctx) {
     const log = ctx.log.child({ component: 'engine' });
     const engine = new LocalEngine({
-      records: new Records(new EngineContainerStore<StoredRecord>(ctx.db), join(ctx.config.root, 'engine')),
+      records: new Records(ctx.db, join(ctx.config.root, 'engine')),
       containers: ctx.need(CONTAINERS),
       namespaces: ctx.need(NAMESPACES),
       images: ctx.need(IMAGES),

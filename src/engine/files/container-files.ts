@@ -102,7 +102,7 @@ export async function copyTo(
   if (o.copyUIDGID && r.config.user) {
     // The container's user as the container knows it (its own /etc/passwd), not the host's.
     const mounts = await snapshotMounts(d, ctx, r);
-    const u = resolveUser(r.config.user, await readRootfsFile(mounts, '/etc/passwd'), await readRootfsFile(mounts, '/etc/group'));
+    const u = resolveUser(r.config.user, readRootfsFile(mounts, '/etc/passwd'), readRootfsFile(mounts, '/etc/group'));
     chown = { uid: u.uid, gid: u.gid };
   }
   // Under berthd's --userns-remap a container's layer keeps host ids (what it wrote) over idmapped

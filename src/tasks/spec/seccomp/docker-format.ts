@@ -44,6 +44,7 @@ export const DockerSeccompSchema = z.strictObject({
   syscalls: z.array(DockerSyscallSchema).nullish(),
 });
 export type DockerSeccompProfile = z.input<typeof DockerSeccompSchema>;
+export type ParsedDockerProfile = z.output<typeof DockerSeccompSchema>;
 
 export interface SeccompHost {
   /** Docker's (Go's) architecture name: amd64, arm64, arm, x86, ppc64le, s390x, riscv64, ... Default: this host's. */
@@ -116,7 +117,11 @@ function applies(s: DockerSyscall, bounding: readonly string[], arch: string, ke
  * action and no syscalls: Docker's `unconfined`).
  */
 export function dockerToOci(input: DockerSeccompProfile, bounding: readonly string[], host: SeccompHost = {}): OciSeccomp | undefined {
-  const p = DockerSeccompSchema.parse(input);
+  return resolveDockerProfile(DockerSeccompSchema.parse(input), bounding, host);
+}
+
+/** dockerToOci of a profile checked already; `p` is only read (default-profile.ts keeps Docker's own). */
+export function resolveDockerProfile(p: ParsedDockerProfile, bounding: readonly string[], host: SeccompHost = {}): OciSeccomp | undefined {
   const syscalls = p.syscalls ?? [];
   if (!p.defaultAction && syscalls.length === 0) return undefined;
   if (p.architectures?.length && p.archMap?.length) throw invalidArgument("seccomp profile: give either 'architectures' or 'archMap', not both");
@@ -126,7 +131,7 @@ export function dockerToOci(input: DockerSeccompProfile, bounding: readonly stri
     defaultAction: p.defaultAction,
     defaultErrnoRet: p.defaultErrnoRet,
     architectures: [...(p.architectures ?? [])],
-    flags: p.flags ?? undefined,
+    flags: p.flags ? [...p.flags] : undefined,
     syscalls: [],
   };
   if (p.listenerPath !== undefined) out.listenerPath = p.listenerPath;

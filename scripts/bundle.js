@@ -8,8 +8,8 @@
  * modules instead (zod, @bufbuild/protobuf, level), drops what is never imported and leaves one
  * file to compile.
  *
- * External: classic-level (a native addon that finds its prebuilt binary from its own path) and
- * the grpc-js client stack, which berthd never loads.
+ * External: classic-level's native addon (see classicLevelAddon) and the grpc-js client stack,
+ * which berthd never loads.
  */
 'use strict';
 const { build } = require('esbuild');
@@ -30,6 +30,25 @@ const zodEnglishOnly = {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]/.test(args.importer) ? { path: args.importer, namespace: 'zod-locales' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
       contents: `export { default as en } from ${JSON.stringify(join(args.path, '..', '..', 'locales', 'en.js'))};`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+/**
+ * classic-level's JavaScript goes into the bundle; only its native addon is loaded from
+ * node_modules. Left outside, classic-level, abstract-level and their dependencies were ~35 files
+ * the CommonJS loader resolved, read and compiled (no code cache) while berthd opened its stores,
+ * each module's source and wrapper kept in the heap. node-gyp-build finds the prebuilt addon from
+ * the package's directory, which the bundle's require (resolving as from dist/) gives it.
+ */
+const classicLevelAddon = {
+  name: 'classic-level-addon',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/binding(\.js)?$/ }, (args) => (/[\\/]classic-level[\\/]/.test(args.importer) ? { path: 'binding', namespace: 'classic-level-addon' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'classic-level-addon' }, () => ({
+      contents: "module.exports = require('node-gyp-build')(require('node:path').dirname(require.resolve('classic-level/package.json')));",
       loader: 'js',
       resolveDir: ROOT,
     }));
@@ -63,7 +82,7 @@ async function main() {
       format: 'cjs',
       // ES module builds where a package has both: tree shaking works on those.
       mainFields: ['module', 'main'],
-      external: ['classic-level', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'],
+      external: ['classic-level/package.json', '@grpc/grpc-js', '@grpc/proto-loader', 'protobufjs'],
       // The file is the module wrapper's function itself (code-cache.ts compiles it as it is: no
       // second copy of the source to wrap), and ASCII without comments: V8 then keeps the
       // source, which it needs for lazy compilation, as a one-byte string (half the memory).
@@ -74,7 +93,7 @@ async function main() {
       sourcemap: 'linked',
       sourcesContent: false,
       legalComments: 'none',
-      plugins: [zodEnglishOnly],
+      plugins: [zodEnglishOnly, classicLevelAddon],
       logLevel: 'warning',
     });
   }

@@ -65,7 +65,18 @@ const ENTRIES = [
   // berthd's cache holds only what loading the bundle compiles: the modules it initializes after
   // binding its socket (open-parts.ts and below) compile lazily then. Deserializing their bytecode
   // too (1.0 MB of cache against 0.73) cost more before the first answer than compiling it after.
-  { in: 'src/daemon/berthd.ts', out: 'dist/daemon/berthd.bundle.js', flags: () => require(join(ROOT, 'dist/daemon/node-flags.js')).BERTHD_NODE_FLAGS, warm: '' },
+  // Names and syntax minified too: V8 keeps a running script's source (for lazy compilation), a
+  // third smaller so, and the functions' scope infos hold the names again. berthd logs no stack
+  // traces, and a crash's maps back through the source map (node --enable-source-maps). berth's
+  // code reads no function's or class's name (its errors set theirs); esbuild's keepNames would
+  // keep them at more memory than the names themselves (a defineProperty per function).
+  {
+    in: 'src/daemon/berthd.ts',
+    out: 'dist/daemon/berthd.bundle.js',
+    flags: () => require(join(ROOT, 'dist/daemon/node-flags.js')).BERTHD_NODE_FLAGS,
+    warm: '',
+    minify: true,
+  },
   // The cache gets the bytecode of every command module's top level (loadAll), not only bin.ts's.
   { in: 'src/cli/bin.ts', out: 'dist/cli/berth.bundle.js', flags: () => [], warm: '.exports.loadAll()' },
 ];
@@ -89,6 +100,8 @@ async function main() {
       banner: { js: '(function (exports, require, module, __filename, __dirname) {' },
       footer: { js: '})' },
       minifyWhitespace: true,
+      minifySyntax: !!e.minify,
+      minifyIdentifiers: !!e.minify,
       charset: 'ascii',
       sourcemap: 'linked',
       sourcesContent: false,

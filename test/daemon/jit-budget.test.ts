@@ -3,13 +3,12 @@
  * serves (TurboFan's code would stay in an idle daemon's memory), and V8's own budget once it
  * does (node-flags.ts, src/daemon/jit-budget.ts).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
-import { BERTHD_ENV, BERTHD_NODE_FLAGS, V8_INTERRUPT_BUDGET } from '../../src/daemon/node-flags';
-import { BERTHD_BIN } from '../helpers/daemon';
+import { BERTHD_NODE_FLAGS, V8_INTERRUPT_BUDGET } from '../../src/daemon/node-flags';
+import { serveWith } from '../helpers/preload';
 
 const REPO = join(__dirname, '..', '..');
 const STARTUP_BUDGET = BERTHD_NODE_FLAGS.find((f) => f.startsWith('--interrupt-budget='))!;
@@ -38,28 +37,15 @@ describe("berthd's JIT budget", () => {
   it('berthd optimizes nothing before it serves', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-jit-'));
     try {
-      const child = spawn(
-        process.execPath,
-        [...BERTHD_NODE_FLAGS, '--trace-opt', BERTHD_BIN, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', join(dir, 's.sock')],
-        { env: { ...withDeferredExtraCa(process.env), ...BERTHD_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
-      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-      const deadline = Date.now() + 15000;
-      while (!stderr.includes('berthd serving')) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-          child.kill('SIGKILL');
-          throw new Error(`berthd did not start: ${stderr}`);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      const serving = await serveWith(dir, ['--trace-opt']);
       await new Promise((r) => setTimeout(r, 300));
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      expect(stdout.split('\n').filter((l) => l.startsWith('[marking') || l.startsWith('[compiling method'))).toEqual([]);
+      await serving.stop();
+      expect(
+        serving
+          .stdout()
+          .split('\n')
+          .filter((l) => l.startsWith('[marking') || l.startsWith('[compiling method')),
+      ).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

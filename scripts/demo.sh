@@ -40,7 +40,7 @@ if answers; then
 else
   echo "== starting berthd (root $ROOT, state $STATE, socket $BERTH_ADDRESS)"
   # berthd's node flags (src/daemon/node-flags.ts) go on node's command line.
-  MALLOC_ARENA_MAX=2 node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc dist/daemon/bin.js --root "$ROOT" --state "$STATE" --address "$BERTH_ADDRESS" ${BERTHD_CONFIG:+--config "$BERTHD_CONFIG"} --log-level warn 2>"$WORK/berthd.log" &
+  MALLOC_ARENA_MAX=2 node --initial-old-space-size=64 --max-semi-space-size=2 --expose-gc --compact-on-every-full-gc --interrupt-budget=270336 dist/daemon/bin.js --root "$ROOT" --state "$STATE" --address "$BERTH_ADDRESS" ${BERTHD_CONFIG:+--config "$BERTHD_CONFIG"} --log-level warn 2>"$WORK/berthd.log" &
   BERTHD_PID=$!
   for _ in $(seq 150); do
     answers && break

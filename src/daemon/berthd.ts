@@ -77,6 +77,7 @@ async function run(): Promise<void> {
   started.daemon = await startDaemon(config, log);
   // Loaded after start-up: node:v8 and perf_hooks are not needed for the first call.
   void import('./idle-gc').then((m) => m.startIdleGc());
+  void import('./jit-budget').then((m) => m.restoreInterruptBudget());
   reportStartup();
   if (stopping) {
     const sig = stopping;

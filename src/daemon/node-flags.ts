@@ -19,8 +19,24 @@
  *
  * --expose-gc --compact-on-every-full-gc: for idle-gc.ts (a full GC that compacts, so the pages
  * it empties go back to the OS). V8's own full GCs compact too; with the flag above they are rare.
+ *
+ * --interrupt-budget=270336, 4 × V8's (V8_INTERRUPT_BUDGET): how much bytecode a function runs
+ * before V8 has TurboFan optimize it. At V8's budget start-up's ~100 path.join calls made node's
+ * normalizeString hot, and compiling that one function paged in ~3.5 MiB of TurboFan's code
+ * (node's binary) that an idle daemon then kept resident. With twice the budget start-up already
+ * optimized nothing; four leaves room for start-up to grow. Once berthd serves, jit-budget.ts
+ * sets V8's own budget back, so the work that follows tiers up exactly as before.
  */
-export const BERTHD_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=2', '--expose-gc', '--compact-on-every-full-gc'];
+export const BERTHD_NODE_FLAGS = [
+  '--initial-old-space-size=64',
+  '--max-semi-space-size=2',
+  '--expose-gc',
+  '--compact-on-every-full-gc',
+  '--interrupt-budget=270336',
+];
+
+/** V8's default --interrupt-budget in Node 20 (`node --v8-options`; test/daemon/jit-budget.test.ts checks it). */
+export const V8_INTERRUPT_BUDGET = 67584;
 
 /**
  * Environment berthd runs with, set by the same launchers (bin.ts's shebang through `env -S`).

@@ -11,6 +11,9 @@
  *       the gateway. Prints `host NAME MAC` and `bridge MAC`. A failure removes the pair.
  *   berth-veth del netns=PATH ifname=NAME
  *       removes IFNAME (and so its peer); a namespace or interface already gone is success.
+ *   berth-veth del-port NAME...
+ *       removes host links that are bridge ports (a veth's host end, and so its peer); a link
+ *       already gone is success, one that is no bridge port is left alone (exit 1).
  *
  * Errors: one line on stderr, exit 1; bad arguments exit 2. */
 #include <arpa/inet.h>
@@ -136,64 +139,6 @@ write_file (const char *path, const char *text)
   n = write (fd, text, strlen (text));
   close (fd);
   return n < 0 ? -errno : 0;
-}
-
-static int
-link_set (int fd, int index, int master)
-{
-  struct nlreq r;
-  struct ifinfomsg *i = nl_begin (&r, RTM_NEWLINK, 0, sizeof (*i));
-  i->ifi_family = AF_UNSPEC;
-  i->ifi_index = index;
-  i->ifi_flags = IFF_UP;
-  i->ifi_change = IFF_UP;
-  if (master)
-    nl_attr (&r, IFLA_MASTER, &master, sizeof (master));
-  return nl_call (fd, &r);
-}
-
-static int
-link_del (int fd, int index)
-{
-  struct nlreq r;
-  struct ifinfomsg *i = nl_begin (&r, RTM_DELLINK, 0, sizeof (*i));
-  i->ifi_family = AF_UNSPEC;
-  i->ifi_index = index;
-  return nl_call (fd, &r);
-}
-
-static int
-addr_add (int fd, int index, struct in_addr a, int prefix)
-{
-  struct nlreq r;
-  struct ifaddrmsg *m = nl_begin (&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof (*m));
-  m->ifa_family = AF_INET;
-  m->ifa_prefixlen = (unsigned char) prefix;
-  m->ifa_index = (unsigned int) index;
-  m->ifa_scope = RT_SCOPE_UNIVERSE;
-  nl_attr (&r, IFA_LOCAL, &a, sizeof (a));
-  nl_attr (&r, IFA_ADDRESS, &a, sizeof (a));
-  if (prefix < 31)
-    {
-      struct in_addr brd = { .s_addr = a.s_addr | htonl (0xffffffffu >> prefix) };
-      nl_attr (&r, IFA_BROADCAST, &brd, sizeof (brd));
-    }
-  return nl_call (fd, &r);
-}
-
-static int
-default_route (int fd, int index, struct in_addr gw)
-{
-  struct nlreq r;
-  struct rtmsg *m = nl_begin (&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof (*m));
-  m->rtm_family = AF_INET;
-  m->rtm_table = RT_TABLE_MAIN;
-  m->rtm_protocol = RTPROT_BOOT;
-  m->rtm_scope = RT_SCOPE_UNIVERSE;
-  m->rtm_type = RTN_UNICAST;
-  nl_attr (&r, RTA_GATEWAY, &gw, sizeof (gw));
-  nl_attr (&r, RTA_OIF, &index, sizeof (index));
-  return nl_call (fd, &r);
 }
 
 /* The bridge, made if missing (with a MAC of its own, so that it does not change with its ports), up. */
@@ -390,6 +335,36 @@ cmd_del (int argc, char **argv)
   return 0;
 }
 
+/* The kernel unregisters the link (it leaves /sys at once) before this returns: the call then
+   waits out an RCU barrier, which berthd does not wait for. */
+static int
+cmd_del_port (int argc, char **argv)
+{
+  char is[8];
+  int fd = nl_open (), rc = 0;
+  if (fd < 0)
+    fail ("netlink", errno);
+  for (int i = 2; i < argc; i++)
+    {
+      int idx, e;
+      ifname_ok (argv[i]);
+      idx = (int) if_nametoindex (argv[i]);
+      if (idx == 0)
+        continue;
+      sysfs_read (argv[i], "brport/state", is, sizeof (is));
+      if (is[0] == '\0')
+        {
+          fprintf (stderr, "berth-veth: %s is not a bridge port\n", argv[i]);
+          rc = 1;
+          continue;
+        }
+      e = link_del (fd, idx);
+      if (e < 0 && e != -ENODEV)
+        fail (argv[i], -e);
+    }
+  return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +372,8 @@ main (int argc, char **argv)
     return cmd_add (argc, argv);
   if (argc >= 2 && strcmp (argv[1], "del") == 0)
     return cmd_del (argc, argv);
+  if (argc >= 2 && strcmp (argv[1], "del-port") == 0)
+    return cmd_del_port (argc, argv);
   usage ("usage: berth-veth add|del key=value...");
   return 2;
 }

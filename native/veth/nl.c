@@ -1,7 +1,9 @@
 /* A minimal rtnetlink client (nl.h). */
 #include "nl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -97,4 +99,62 @@ nl_call (int fd, struct nlreq *r)
           return ((struct nlmsgerr *) NLMSG_DATA (h))->error;
         }
     }
+}
+
+int
+link_set (int fd, int index, int master)
+{
+  struct nlreq r;
+  struct ifinfomsg *i = nl_begin (&r, RTM_NEWLINK, 0, sizeof (*i));
+  i->ifi_family = AF_UNSPEC;
+  i->ifi_index = index;
+  i->ifi_flags = IFF_UP;
+  i->ifi_change = IFF_UP;
+  if (master)
+    nl_attr (&r, IFLA_MASTER, &master, sizeof (master));
+  return nl_call (fd, &r);
+}
+
+int
+link_del (int fd, int index)
+{
+  struct nlreq r;
+  struct ifinfomsg *i = nl_begin (&r, RTM_DELLINK, 0, sizeof (*i));
+  i->ifi_family = AF_UNSPEC;
+  i->ifi_index = index;
+  return nl_call (fd, &r);
+}
+
+int
+addr_add (int fd, int index, struct in_addr a, int prefix)
+{
+  struct nlreq r;
+  struct ifaddrmsg *m = nl_begin (&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof (*m));
+  m->ifa_family = AF_INET;
+  m->ifa_prefixlen = (unsigned char) prefix;
+  m->ifa_index = (unsigned int) index;
+  m->ifa_scope = RT_SCOPE_UNIVERSE;
+  nl_attr (&r, IFA_LOCAL, &a, sizeof (a));
+  nl_attr (&r, IFA_ADDRESS, &a, sizeof (a));
+  if (prefix < 31)
+    {
+      struct in_addr brd = { .s_addr = a.s_addr | htonl (0xffffffffu >> prefix) };
+      nl_attr (&r, IFA_BROADCAST, &brd, sizeof (brd));
+    }
+  return nl_call (fd, &r);
+}
+
+int
+default_route (int fd, int index, struct in_addr gw)
+{
+  struct nlreq r;
+  struct rtmsg *m = nl_begin (&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof (*m));
+  m->rtm_family = AF_INET;
+  m->rtm_table = RT_TABLE_MAIN;
+  m->rtm_protocol = RTPROT_BOOT;
+  m->rtm_scope = RT_SCOPE_UNIVERSE;
+  m->rtm_type = RTN_UNICAST;
+  nl_attr (&r, RTA_GATEWAY, &gw, sizeof (gw));
+  nl_attr (&r, RTA_OIF, &index, sizeof (index));
+  return nl_call (fd, &r);
 }

@@ -27,4 +27,15 @@ void nl_nest_end (struct nlreq *r, struct rtattr *nest);
 /* Sends the request and waits for its acknowledgement: 0, or -errno from the kernel. */
 int nl_call (int fd, struct nlreq *r);
 
+#include <netinet/in.h>
+
+/* Requests of their own: 0, or -errno. */
+/* The link up; with `master` non-zero, on that bridge too. */
+int link_set (int fd, int index, int master);
+int link_del (int fd, int index);
+/* IPv4 address/prefix (and its broadcast) on the link. */
+int addr_add (int fd, int index, struct in_addr a, int prefix);
+/* The default route through `gw` on the link. */
+int default_route (int fd, int index, struct in_addr gw);
+
 #endif

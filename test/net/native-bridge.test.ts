@@ -141,6 +141,31 @@ describeWith(
     expect(existsSync(native().cache.path(network, 'g1', 'eth0'))).toBe(false);
   });
 
+  it("deleteBridgePorts takes a veth's host end (and its peer) down at once; a link that is no bridge port is left alone", async () => {
+    const ns = await netns.create('d1');
+    const r = await native().add(list(), { containerId: 'd1', netns: ns, ifName: 'eth0' });
+    const end = hostEnd(r);
+    await native().deleteBridgePorts([end]);
+    expect(existsSync(`/sys/class/net/${end}`)).toBe(false);
+    expect((await inNetns(ns, ['ip', '-o', 'link', 'show'])).stdout).not.toContain('eth0');
+    const other = uniqueName('bnq');
+    execFileSync('ip', ['link', 'add', other, 'type', 'veth', 'peer', 'name', uniqueName('bnr')]);
+    try {
+      const e = await native()
+        .deleteBridgePorts([other])!
+        .catch((x: unknown) => x as Error);
+      expect(e?.message).toContain(`${other} is not a bridge port`);
+      expect(existsSync(`/sys/class/net/${other}`)).toBe(true);
+    } finally {
+      await deleteLink(other);
+    }
+    // Without berth-veth the runner offers nothing: the kernel takes the veths down with the namespace.
+    expect(plugins().deleteBridgePorts([end])).toBeUndefined();
+    await native().del(network, { containerId: 'd1', ifName: 'eth0', netns: ns });
+    await netns.remove('d1');
+    expect(leases(join(dir, 'ipam'))).toEqual([]);
+  });
+
   it('a failed ADD is undone: an interface name the namespace has already; a bridge name another kind of link has', async () => {
     const ns = await netns.create('f1');
     expect((await inNetns(ns, ['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other0'])).code).toBe(0);

@@ -198,6 +198,12 @@ export class Attachments {
     if (failed) throw failed.reason;
     // Host ends still there once the namespace is unmounted (one already gone needs no wait).
     const veths = (await cached).flatMap((a) => hostInterfaces(a.result)).filter(isBridgePort);
+    // Deleted now rather than waited for: the kernel takes them down with the namespace only once
+    // the container's mount namespace (whose /sys holds it) is gone, 10-40 ms after the exit.
+    // They leave /sys at once; the deletion's own end (an RCU barrier) is not waited for.
+    this.d.runner
+      .deleteBridgePorts(veths)
+      ?.catch((e: unknown) => this.d.log.warn('network: deleting veths failed (the kernel takes them down with their namespace)', { id, err: e as Error }));
     await linksGone(veths, { held: () => ino !== undefined && netnsHeld(ino) });
     await this.d.files.remove(id);
     this.live.delete(id);

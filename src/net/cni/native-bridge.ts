@@ -146,6 +146,16 @@ export class NativeBridge {
     await new HostLocalStore(c.dataDir).release(c.network, rt.containerId, rt.ifName);
   }
 
+  /**
+   * Deletes host ends of veth pairs (bridge ports) now, instead of waiting for the kernel to take
+   * them down with their namespace: that waits for the container's mount namespace (its sysfs
+   * holds the network namespace) to be torn down after the monitor lets go of it. Resolves once
+   * the program is done, which is after the links have left /sys (an RCU barrier later).
+   */
+  async deletePorts(names: readonly string[]): Promise<void> {
+    await this.veth('(host)', ['del-port', ...names]);
+  }
+
   private async veth(network: string, args: string[]): Promise<string> {
     const r = await this.o.run(this.o.veth, args, { env: { PATH: TOOL_PATH }, timeoutMs: this.o.timeoutMs });
     if (r.code !== 0) throw internal(`network ${network}: berth-veth ${args[0]}: ${describeFailure(r)}`);

@@ -120,6 +120,11 @@ export class CniRunner {
     await this.delEntry(this.cache.begin(fallback, { ...rt }), rt.netns);
   }
 
+  /** Deletes veths' host ends (bridge ports) at once, with berth-veth; undefined without it (the kernel takes them down with their namespace). */
+  deleteBridgePorts(names: readonly string[]): Promise<void> | undefined {
+    return this.native && names.length ? this.native.deletePorts(names) : undefined;
+  }
+
   /** Cached attachments (after a restart: what may need a DEL); only one container's when given. */
   async attachments(containerId?: string): Promise<CacheEntry[]> {
     const { entries, broken } = await this.cache.list(containerId);

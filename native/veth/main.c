@@ -374,6 +374,6 @@ main (int argc, char **argv)
     return cmd_del (argc, argv);
   if (argc >= 2 && strcmp (argv[1], "del-port") == 0)
     return cmd_del_port (argc, argv);
-  usage ("usage: berth-veth add|del key=value...");
+  usage ("usage: berth-veth add|del key=value... | del-port NAME...");
   return 2;
 }

@@ -186,7 +186,8 @@ export class Attachments {
   async detach(id: string): Promise<void> {
     const s = this.live.get(id);
     this.d.names.delete(id);
-    // The unmount goes first: the kernel's taking the veths down is what the end waits for.
+    // The unmount goes first (nothing it frees waits for the cache read); only the inode, for the
+    // joiner check below, is needed before it.
     const ino = await this.d.netns.inode(id);
     const removed = this.d.netns.remove(id);
     const cached = this.d.runner.attachments(id);

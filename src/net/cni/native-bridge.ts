@@ -112,7 +112,7 @@ export class NativeBridge {
       throw reworded(c.network, e);
     });
     const mac = macFor(a.ip);
-    const out = await this.veth(c.network, [
+    const out = await this.veth(`network ${c.network}`, [
       'add',
       `bridge=${c.bridge}`,
       `netns=${rt.netns}`,
@@ -142,7 +142,7 @@ export class NativeBridge {
 
   /** DEL: the interface (and its peer) when the namespace is still there, and the address. */
   async del(c: NativeBridgeConf, rt: Pick<RuntimeConf, 'containerId' | 'ifName'>, netns: string): Promise<void> {
-    if (netns) await this.veth(c.network, ['del', `netns=${netns}`, `ifname=${rt.ifName}`]);
+    if (netns) await this.veth(`network ${c.network}`, ['del', `netns=${netns}`, `ifname=${rt.ifName}`]);
     await new HostLocalStore(c.dataDir).release(c.network, rt.containerId, rt.ifName);
   }
 
@@ -153,12 +153,13 @@ export class NativeBridge {
    * the program is done, which is after the links have left /sys (an RCU barrier later).
    */
   async deletePorts(names: readonly string[]): Promise<void> {
-    await this.veth('(host)', ['del-port', ...names]);
+    await this.veth(`veths ${names.join(', ')}`, ['del-port', ...names]);
   }
 
-  private async veth(network: string, args: string[]): Promise<string> {
+  /** Runs berth-veth; a failure reads `<what>: berth-veth <command>: <its stderr>`. */
+  private async veth(what: string, args: string[]): Promise<string> {
     const r = await this.o.run(this.o.veth, args, { env: { PATH: TOOL_PATH }, timeoutMs: this.o.timeoutMs });
-    if (r.code !== 0) throw internal(`network ${network}: berth-veth ${args[0]}: ${describeFailure(r)}`);
+    if (r.code !== 0) throw internal(`${what}: berth-veth ${args[0]}: ${describeFailure(r)}`);
     return r.stdout;
   }
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages berth's build and tests need (idempotent; run as root).
-#   build:  gcc, make, libc6-dev (static libc for the native helper); g++ (native/heap, a Node
-#           addon built against the running node's headers); libisal-dev (ISA-L inflate)
+#   build:  gcc, make, libc6-dev (static libc for the native helper); libisal-dev (ISA-L inflate)
 #           and libssl-dev (OpenSSL SHA-256) are for speed, not required: with them berth-unpack
 #           builds its fast codec, without them its portable one (zlib at run time + own SHA-256)
 #   run:    libseccomp2 (berth-seccomp dlopens libseccomp.so.2 for containers with a seccomp profile)
@@ -17,7 +16,7 @@
 #           bridges), util-linux and mount (unshare and umount pin network namespaces), conntrack
 #           (deletes stale flows to a UDP port as it is published)
 set -euo pipefail
-PKGS=(gcc g++ make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
+PKGS=(gcc make libc6-dev libisal-dev libssl-dev libseccomp2 containerd runc crun docker-registry skopeo umoci busybox-static attr iproute2 apache2-utils openssl
       golang-github-containerd-containerd-dev containernetworking-plugins linux-image-amd64 qemu-system-x86 zstd jq
       iptables util-linux mount conntrack)
 missing=()

@@ -76,11 +76,7 @@ async function run(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   started.daemon = await startDaemon(config, log);
   // Loaded after start-up: node:v8 and perf_hooks are not needed for the first call.
-  void Promise.all([import('./idle-gc'), import('./heap-reducer')]).then(([gc, heap]) => {
-    const { reduce, why } = heap.loadReduceMemory();
-    if (why) log.debug('idle collections without V8 memory reduction', { why });
-    gc.startIdleGc({ reduce });
-  });
+  void import('./idle-gc').then((m) => m.startIdleGc());
   void import('./jit-budget').then((m) => m.restoreInterruptBudget());
   reportStartup();
   if (stopping) {

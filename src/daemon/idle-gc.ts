@@ -10,12 +10,7 @@
  * trigger it, so it costs the ingest nothing. Needs --expose-gc (node-flags.ts; without it, off)
  * and --compact-on-every-full-gc: a full GC frees objects but, without compacting, leaves nearly
  * every page committed (berthd's live objects are spread over most of them), and RSS hardly moves.
- *
- * Node 20's gc() has no memory-reducing flavor; `reduce` (heap-reducer.ts) is V8's. It blocks
- * longer (~40–60 ms for berthd's heap after start-up, against ~10–25 for gc()), so it is kept for
- * when berthd is quiet: the first collection after start-up (start-up leaves the young generation
- * at twice its initial size: −4 MiB RSS at once instead of ~8 s later, when V8's own reducer
- * runs) and the collections once idle for `settlePeriods`. Between bursts, gc().
+ * Node 20's gc() has no memory-reducing flavor.
  */
 import { getHeapStatistics } from 'node:v8';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -29,8 +24,6 @@ export interface IdleGcOptions {
   /** After this many idle periods in a row, any growth above `settledGrowth` is collected. */
   settlePeriods?: number;
   settledGrowth?: number;
-  /** V8's memory-reducing collection (heap-reducer.ts), for the quiet moments above; else gc() always. */
-  reduce?: () => void;
   /** Injectable for tests. */
   gc?: () => void;
   heapBytes?: () => number;
@@ -47,11 +40,10 @@ function utilizationSinceLastCall(): () => number {
   };
 }
 
-export function startIdleGc(opts: IdleGcOptions = {}): { stop(): void; collections(): number; reductions(): number } {
+export function startIdleGc(opts: IdleGcOptions = {}): { stop(): void; collections(): number } {
   const gc = opts.gc ?? (globalThis as { gc?: () => void }).gc;
   let count = 0;
-  let reduced = 0;
-  if (!gc) return { stop: () => undefined, collections: () => count, reductions: () => reduced };
+  if (!gc) return { stop: () => undefined, collections: () => count };
   const heapBytes = opts.heapBytes ?? (() => getHeapStatistics().total_heap_size);
   const utilization = opts.utilization ?? utilizationSinceLastCall();
   const growth = opts.growth ?? 8 << 20;
@@ -72,17 +64,11 @@ export function startIdleGc(opts: IdleGcOptions = {}): { stop(): void; collectio
     const now = heapBytes();
     if (now < baseline) baseline = now;
     // Between bursts (a loop idle for one period) when much was left; once quiet, whatever was.
-    const settled = idlePeriods >= settlePeriods;
-    if (now - baseline < (settled ? settledGrowth : growth)) return;
-    if (opts.reduce && (settled || count === 0)) {
-      opts.reduce();
-      reduced++;
-    } else {
-      gc();
-    }
+    if (now - baseline < (idlePeriods >= settlePeriods ? settledGrowth : growth)) return;
+    gc();
     count++;
     baseline = heapBytes();
   }, opts.periodMs ?? 500);
   timer.unref();
-  return { stop: () => clearInterval(timer), collections: () => count, reductions: () => reduced };
+  return { stop: () => clearInterval(timer), collections: () => count };
 }

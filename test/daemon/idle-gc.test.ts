@@ -41,43 +41,6 @@ describe('idle GC', () => {
     }
   });
 
-  it("reduces (V8's memory-reducing collection) first after start-up and once settled, and between bursts uses gc()", async () => {
-    let heap = 30 << 20;
-    let util = 0.01;
-    const calls: string[] = [];
-    const collected = (kind: string) => () => {
-      calls.push(kind);
-      heap = 10 << 20;
-    };
-    const g = startIdleGc({
-      periodMs: 10,
-      growth: 8 << 20,
-      settlePeriods: 4,
-      settledGrowth: 1 << 20,
-      gc: collected('gc'),
-      reduce: collected('reduce'),
-      heapBytes: () => heap,
-      utilization: () => util,
-    });
-    try {
-      await tick(30); // start-up's leftovers, in the first idle period
-      expect(calls).toEqual(['reduce']);
-      util = 0.5;
-      heap = 30 << 20; // a burst
-      await tick(30);
-      util = 0.01; // over: grown by more than `growth`, collected at once
-      await tick(15);
-      expect(calls).toEqual(['reduce', 'gc']);
-      heap = 12 << 20; // a little more, collected once settled
-      await tick(80);
-      expect(calls).toEqual(['reduce', 'gc', 'reduce']);
-      expect(g.reductions()).toBe(2);
-      expect(g.collections()).toBe(3);
-    } finally {
-      g.stop();
-    }
-  });
-
   it('is off without a gc function (no --expose-gc)', () => {
     const saved = (globalThis as { gc?: unknown }).gc;
     delete (globalThis as { gc?: unknown }).gc;

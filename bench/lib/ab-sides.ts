@@ -6,9 +6,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { withDeferredExtraCa } from '../../src/core/node/extra-ca';
-import { BERTHD_NODE_FLAGS } from '../../src/daemon/node-flags';
 import { ctr, run } from '../../test/helpers/ctr';
 import { buildImages, busyboxImage } from '../../test/helpers/images';
 import { removeTestNetworking, testNetworkConfig } from '../../test/helpers/net';
@@ -34,7 +33,9 @@ export async function launchSide(name: string, dist: string, archive: string, o:
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ network }));
   const args = ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--address', address, '--config', config, '--log-level', 'warn'];
-  const child = spawn(process.execPath, [...BERTHD_NODE_FLAGS, ...(o.nodeArgs ?? []), join(dist, 'daemon', 'bin.js'), ...args], {
+  // The build's own flags (its code cache is made under them), so that an A/B can compare flags too.
+  const { BERTHD_NODE_FLAGS: flags } = require(join(resolve(dist), 'daemon', 'node-flags.js')) as typeof import('../../src/daemon/node-flags'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const child = spawn(process.execPath, [...flags, ...(o.nodeArgs ?? []), join(dist, 'daemon', 'bin.js'), ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: berthdEnv(),
     detached: true,

@@ -78,6 +78,7 @@ async function run(): Promise<void> {
   // Loaded after start-up: node:v8 and perf_hooks are not needed for the first call.
   void import('./idle-gc').then((m) => m.startIdleGc());
   void import('./jit-budget').then((m) => m.restoreInterruptBudget());
+  void import('./code-flushing').then((m) => m.flushCodeUnusedSinceLastGc());
   reportStartup();
   if (stopping) {
     const sig = stopping;

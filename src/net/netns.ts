@@ -67,10 +67,14 @@ export class NetnsDir {
     return p;
   }
 
-  /** Unmounts and removes it; nothing there is fine (idempotent). */
-  async remove(name: string): Promise<void> {
+  /**
+   * Unmounts and removes it; nothing there is fine (idempotent). `mounted`: whether it is, when
+   * the caller has just read it (inode()), so that mountinfo, which grows with the host's
+   * mounts, is not read twice.
+   */
+  async remove(name: string, mounted?: boolean): Promise<void> {
     const p = this.path(name);
-    if ((await mountPoints()).has(p)) {
+    if (mounted ?? (await mountPoints()).has(p)) {
       if (this.o.unmount) {
         const failed = await this.o.unmount(p).then(
           () => undefined,

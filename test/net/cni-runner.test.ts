@@ -4,7 +4,7 @@
  * restarted berthd), plugin errors, deadlines, and an ADD that fails half-way being undone.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorKind } from '../../src/core/errors';
@@ -101,6 +101,18 @@ describeWith(...requireCni())('CNI runner', () => {
     // DEL again: idempotent.
     await runner().del(network, { containerId: 'c1', ifName: 'eth0', netns: ns });
     await netns.remove('c1');
+  });
+
+  it('a namespace goes with remove(name, mounted) as inode() found it: unmounted and its file removed; idempotent', async () => {
+    const ns = await netns.create('rm1');
+    const ino = await netns.inode('rm1');
+    expect(ino).toBe(statSync(ns).ino);
+    await netns.remove('rm1', ino !== undefined);
+    expect(await netns.exists('rm1')).toBe(false);
+    expect(existsSync(ns)).toBe(false);
+    expect(await netns.inode('rm1')).toBeUndefined();
+    await netns.remove('rm1', false);
+    await netns.remove('rm1');
   });
 
   it('DEL after the namespace is gone (berthd unmounts it first) still releases the address, port mapping, firewall and masquerade rules', async () => {

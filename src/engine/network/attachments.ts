@@ -189,7 +189,7 @@ export class Attachments {
     // The unmount goes first (nothing it frees waits for the cache read); only the inode, for the
     // joiner check below, is needed before it.
     const ino = await this.d.netns.inode(id);
-    const removed = this.d.netns.remove(id);
+    const removed = this.d.netns.remove(id, ino !== undefined);
     const cached = this.d.runner.attachments(id);
     const dels = cached.then((all) => Promise.allSettled(all.map((a) => this.d.runner.del(a.networkName, { containerId: id, ifName: a.ifName, netns: '' }))));
     const done = [...(await Promise.allSettled([removed, cached, this.unpublish(id, s)])), ...(await dels.catch(() => []))];

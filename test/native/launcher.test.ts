@@ -39,6 +39,12 @@ const existsPid = (pid: number) => {
   }
 };
 
+/**
+ * A container that runs until SIGTERM, then exits 0. A quick one (`true`) can end, and its helper
+ * with it, before the test reads the helper's parent from /proc: under load that read failed.
+ */
+const UNTIL_TERM = "trap 'exit 0' TERM; sleep 60 & wait";
+
 const ppid = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -95,8 +101,10 @@ describe('the helper launcher', () => {
     const helpersOf = (launcherPid: number) =>
       readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
     try {
-      const a = await h.run('sa', ['true'], { helper: { launcher: spares } });
+      // Alive until told, as `second` below: its parent is read first.
+      const a = await h.run('sa', ['sh', '-c', UNTIL_TERM], { helper: { launcher: spares } });
       const launcherPid = ppid(a.created.helperPid);
+      await a.monitor.kill('SIGTERM');
       expect((await a.finish()).status).toBe(0);
       // The spare: forked during that launch, connected, waiting for a plan.
       const spare = await until('a spare helper', () => helpersOf(launcherPid).find((p) => p !== a.created.helperPid));
@@ -244,9 +252,10 @@ describe('the helper launcher', () => {
         break;
       }
     }
-    const second = await h.run('k2', ['sh', '-c', 'exit 0'], { helper: { launcher } });
+    const second = await h.run('k2', ['sh', '-c', UNTIL_TERM], { helper: { launcher } });
     const again = ppid(second.created.helperPid);
     expect(again).not.toBe(dead);
+    await second.monitor.kill('SIGTERM');
     expect((await second.finish()).status).toBe(0);
     launcher.close();
     await expect(createProcess(h.plan('x', h.spec('x', ['true'])), { launcher })).rejects.toThrow(/shutting down/);

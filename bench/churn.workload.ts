@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ctr as ctrAt } from '../test/helpers/ctr';
 import { BUSYBOX_REF, vmRssKiB } from './lib/containers';
-import type { BenchEnv, Launched, Side, Workload } from './lib/workload';
+import { type BenchEnv, type Launched, type Side, type Workload, sharedPerRound } from './lib/workload';
 import { implemented } from './lib/grpc';
 
 const NS = 'bench-churn';
@@ -56,17 +56,8 @@ async function churn(side: Side, env: BenchEnv): Promise<Churned> {
   }
 }
 
-const results = new WeakMap<BenchEnv, Map<string, Promise<Churned>>>();
-
-/** One churn per (side, round), shared by both rows (whichever runs first). */
-function churned(side: Side, env: BenchEnv, round: number): Promise<Churned> {
-  let m = results.get(env);
-  if (!m) results.set(env, (m = new Map()));
-  const key = `${side.name}:${round}`;
-  let p = m.get(key);
-  if (!p) m.set(key, (p = churn(side, env)));
-  return p;
-}
+/** One churn per (side, round), shared by both rows. */
+const churned = sharedPerRound(churn);
 
 const common = {
   unit: 'MiB',

@@ -20,7 +20,7 @@ import {
 } from './lib/containers';
 import { implemented } from './lib/grpc';
 import { timeMs } from './lib/stats';
-import type { BenchEnv, Side, Workload } from './lib/workload';
+import { type BenchEnv, type Side, type Workload, sharedPerRound } from './lib/workload';
 
 const tasksSupported =
   (method: string) =>
@@ -107,7 +107,6 @@ interface Detached {
 
 const DETACHED_ROUNDS = 2;
 const detachedN = (env: BenchEnv) => (env.quick ? 20 : 100);
-const results = new WeakMap<BenchEnv, Map<string, Promise<Detached>>>();
 
 /** Starts N detached `sleep` containers one after another, measures, removes them. */
 async function startDetached(side: Side, env: BenchEnv, round: number): Promise<Detached> {
@@ -135,15 +134,8 @@ async function startDetached(side: Side, env: BenchEnv, round: number): Promise<
   }
 }
 
-/** One experiment per (side, round), shared by the three detached rows (whichever runs first). */
-function detached(side: Side, env: BenchEnv, round: number): Promise<Detached> {
-  let m = results.get(env);
-  if (!m) results.set(env, (m = new Map()));
-  const key = `${side.name}:${round}`;
-  let p = m.get(key);
-  if (!p) m.set(key, (p = startDetached(side, env, round)));
-  return p;
-}
+/** One experiment per (side, round), shared by the four detached rows. */
+const detached = sharedPerRound(startDetached);
 
 const detachedCommon = {
   better: 'lower' as const,

@@ -86,3 +86,21 @@ export interface Workload {
   sample(side: Side, env: BenchEnv, round: number): Promise<number | number[]>;
   teardown?(side: Side, env: BenchEnv): Promise<void>;
 }
+
+/**
+ * One run of `experiment` per (side, round) of a bench run, shared by the rows that read it
+ * (whichever runs first starts it): e.g. RSS 1 s and 10 s after the same churn.
+ */
+export function sharedPerRound<T>(
+  experiment: (side: Side, env: BenchEnv, round: number) => Promise<T>,
+): (side: Side, env: BenchEnv, round: number) => Promise<T> {
+  const runs = new WeakMap<BenchEnv, Map<string, Promise<T>>>();
+  return (side, env, round) => {
+    let m = runs.get(env);
+    if (!m) runs.set(env, (m = new Map()));
+    const key = `${side.name}:${round}`;
+    let p = m.get(key);
+    if (!p) m.set(key, (p = experiment(side, env, round)));
+    return p;
+  };
+}

@@ -5,7 +5,7 @@
  * the last full collection (Go's scavenger returns memory on its own schedule too).
  */
 import { readFile } from 'node:fs/promises';
-import type { BenchEnv, Side, Workload } from '../workload';
+import { type BenchEnv, type Side, type Workload, sharedPerRound } from '../workload';
 import { client, unary } from '../grpc';
 
 export async function rssMiB(pid: number): Promise<number> {
@@ -43,30 +43,21 @@ async function idle(side: Side, env: BenchEnv): Promise<Idle> {
   }
 }
 
-const launches = new WeakMap<BenchEnv, Map<string, Promise<Idle>>>();
+/** One launch per (side, round), shared by both rows. */
+const idled = sharedPerRound(idle);
 
-/** One launch per (side, round), shared by both rows (whichever runs first). */
-function idled(side: Side, env: BenchEnv, round: number): Promise<Idle> {
-  let m = launches.get(env);
-  if (!m) launches.set(env, (m = new Map()));
-  const key = `${side.name}:${round}`;
-  let p = m.get(key);
-  if (!p) m.set(key, (p = idle(side, env)));
-  return p;
-}
+const common = { unit: 'MiB', better: 'lower' as const };
 
 export const idleRssWorkload: Workload = {
   name: 'idle-rss',
   description: 'idle RSS of a fresh daemon, 1 s after it answered its first Version and Namespaces/List RPCs',
-  unit: 'MiB',
-  better: 'lower',
+  ...common,
   sample: async (side, env, round) => (await idled(side, env, round)).after1s,
 };
 
 export const idleRssSettledWorkload: Workload = {
   name: 'idle-rss-settled',
   description: 'the same daemon 10 s after those answers (3 s with --quick), idle all along',
-  unit: 'MiB',
-  better: 'lower',
+  ...common,
   sample: async (side, env, round) => (await idled(side, env, round)).settled,
 };

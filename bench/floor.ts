@@ -9,7 +9,8 @@
  * - `floor-noflags`: the same without the flags (node's own code cache for its built-ins applies).
  *
  * The readiness probe is the bench's (a grpc-js Version call every 5 ms, lib/grpc.ts), so the
- * three columns differ only in the server. Idle RSS is VmRSS 1 s after the first answer.
+ * three columns differ only in the server. Idle RSS is VmRSS 1 s after the first answer, and
+ * again 10 s after it (settled: V8's memory reducer has run).
  *
  *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/floor.js [--rounds 9]
  */
@@ -96,7 +97,7 @@ const SUBJECTS: Subject[] = [
   },
 ];
 
-async function sample(s: Subject): Promise<{ startupMs: number; rss: number }> {
+async function sample(s: Subject): Promise<{ startupMs: number; rss: number; settled: number }> {
   const dir = mkdtempSync(join(tmpdir(), `berth-floor-${s.name}-`));
   const t0 = process.hrtime.bigint();
   const child = s.start(dir);
@@ -105,7 +106,9 @@ async function sample(s: Subject): Promise<{ startupMs: number; rss: number }> {
     await untilVersion(s.address(dir), { what: s.name, timeoutMs: 15000, exited });
     const startupMs = Number(process.hrtime.bigint() - t0) / 1e6;
     await new Promise((r) => setTimeout(r, 1000));
-    return { startupMs, rss: await rssMiB(child.pid!) };
+    const rss = await rssMiB(child.pid!);
+    await new Promise((r) => setTimeout(r, 9000));
+    return { startupMs, rss, settled: await rssMiB(child.pid!) };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -118,25 +121,27 @@ async function sample(s: Subject): Promise<{ startupMs: number; rss: number }> {
 }
 
 async function main(): Promise<void> {
-  const results = new Map(SUBJECTS.map((s) => [s.name, { startup: [] as number[], rss: [] as number[] }]));
+  const results = new Map(SUBJECTS.map((s) => [s.name, { startup: [] as number[], rss: [] as number[], settled: [] as number[] }]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [...SUBJECTS].reverse() : SUBJECTS) {
       const x = await sample(s);
       results.get(s.name)!.startup.push(x.startupMs);
       results.get(s.name)!.rss.push(x.rss);
+      results.get(s.name)!.settled.push(x.settled);
     }
   }
   const load = (await import('node:os')).loadavg().map((l) => l.toFixed(2));
   console.log(
     `${ROUNDS} rounds, alternated; load average ${load.join(' ')}; NODE_EXTRA_CA_CERTS ${process.env.NODE_EXTRA_CA_CERTS ? 'set here, deferred for the servers as the bins do' : 'unset'}`,
   );
-  console.log('| server        | startup med (ms) | min   | idle RSS med (MiB) |');
-  console.log('|---------------|------------------|-------|--------------------|');
+  console.log('| server        | startup med (ms) | min   | idle RSS med (MiB) | settled (MiB) |');
+  console.log('|---------------|------------------|-------|--------------------|---------------|');
   for (const [name, v] of results) {
     const startup = summarize(v.startup)!;
     const rss = summarize(v.rss)!;
+    const settled = summarize(v.settled)!;
     console.log(
-      `| ${name.padEnd(13)} | ${startup.median.toFixed(1).padStart(16)} | ${startup.min.toFixed(1).padStart(5)} | ${rss.median.toFixed(1).padStart(18)} |`,
+      `| ${name.padEnd(13)} | ${startup.median.toFixed(1).padStart(16)} | ${startup.min.toFixed(1).padStart(5)} | ${rss.median.toFixed(1).padStart(18)} | ${settled.median.toFixed(1).padStart(13)} |`,
     );
   }
   rmSync(join(serverFile, '..'), { recursive: true, force: true });

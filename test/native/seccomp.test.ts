@@ -3,7 +3,7 @@
  * carried on the plan, loaded by the container child. The probe (test/helpers/seccomp-probe.c)
  * tries syscalls inside the container and prints what each returned.
  */
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcess, type LaunchPlanInput } from '../../src/tasks/helper';
 import { SeccompCompiler, type SeccompFilter } from '../../src/tasks/helper/seccomp-compiler';
@@ -19,7 +19,11 @@ const PROBE = '/seccomp-probe';
 beforeAll(async () => {
   if (!probeSupported || process.getuid?.() !== 0) return;
   const dir = await buildProbe();
-  await copyFile(join(dir, 'seccomp-probe'), join(h.rootfs.rootfs, PROBE.slice(1)));
+  try {
+    await copyFile(join(dir, 'seccomp-probe'), join(h.rootfs.rootfs, PROBE.slice(1)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 async function filterFor(profile: OciSeccomp): Promise<SeccompFilter> {

@@ -9,12 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { createGzip } from 'node:zlib';
+import { findNativeBin } from '../core/node/native-bin';
 import type { Ingester } from '../content/types';
 import type { Ctx } from '../core/context';
 import { internal, invalidArgument, notImplemented } from '../core/errors';
@@ -69,13 +69,11 @@ export function diffSource(lower: readonly Mount[], upper: readonly Mount[]): Di
   throw notImplemented('diff: these mounts are not one overlay layer apart, nor two plain directories');
 }
 
+/** BERTH_DIFF_BIN, else native/build/berth-diff (core/node/native-bin.ts). */
 export function defaultDiffBin(): string {
-  if (process.env.BERTH_DIFF_BIN) return process.env.BERTH_DIFF_BIN;
-  for (let d = __dirname; ; d = dirname(d)) {
-    const p = join(d, 'native', 'build', 'berth-diff');
-    if (existsSync(p)) return p;
-    if (dirname(d) === d) throw internal('berth-diff not found: run `make -C native`');
-  }
+  const bin = findNativeBin('berth-diff', 'BERTH_DIFF_BIN');
+  if (!bin) throw internal('berth-diff not found: run `make -C native`');
+  return bin;
 }
 
 export class LayerDiffer {

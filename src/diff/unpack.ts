@@ -1,8 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { findNativeBin } from '../core/node/native-bin';
 import { SupervisorError, canceled, errnoCode, failedPrecondition, internal, invalidArgument, resourceExhausted } from '../core/errors';
 import type { Digest } from '../core/digest';
 
@@ -75,17 +74,11 @@ export interface UnpackOptions {
 const ENOSPC = 28;
 const EDQUOT = 122;
 
-let cachedBin: string | undefined;
-
-/** BERTH_UNPACK_BIN, else native/build/berth-unpack found upwards from this file (src/ or dist/src/). */
+/** BERTH_UNPACK_BIN, else native/build/berth-unpack (core/node/native-bin.ts). */
 export function defaultUnpackBin(): string {
-  if (process.env.BERTH_UNPACK_BIN) return process.env.BERTH_UNPACK_BIN;
-  if (cachedBin) return cachedBin;
-  for (let d = __dirname; ; d = dirname(d)) {
-    const p = join(d, 'native', 'build', 'berth-unpack');
-    if (existsSync(p)) return (cachedBin = p);
-    if (dirname(d) === d) throw internal('berth-unpack not found: run `make -C native`');
-  }
+  const bin = findNativeBin('berth-unpack', 'BERTH_UNPACK_BIN');
+  if (!bin) throw internal('berth-unpack not found: run `make -C native`');
+  return bin;
 }
 
 /**

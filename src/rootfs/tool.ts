@@ -3,28 +3,21 @@
  * openat2(RESOLVE_IN_ROOT), mount privately, set xattrs or mknod. Protocol (JSON lines on the
  * child's stderr, data on stdin/stdout): native/rootfs/PROTOCOL.md.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { findNativeBin } from '../core/node/native-bin';
 import { internal, invalidArgument, notImplemented } from '../core/errors';
 import type { Mount } from '../core/types';
 import { parseMountOptions } from './mount-options';
 import { run, start } from './process';
 import type { Archive, ArchiveOptions, Change, ChangesSource, CopyUpResult, ExtractOptions, PathStat, RootfsOps, RootfsSource, VolumeMounter } from './types';
 
-let cachedBin: string | undefined;
-
-/** BERTH_ROOTFS, else native/build/berth-rootfs found upwards from this file (src/ or dist/src/). */
+/** BERTH_ROOTFS, else native/build/berth-rootfs (core/node/native-bin.ts). */
 export function defaultRootfsBin(): string {
-  if (process.env.BERTH_ROOTFS) return process.env.BERTH_ROOTFS;
-  if (cachedBin) return cachedBin;
-  for (let d = __dirname; ; d = dirname(d)) {
-    const p = join(d, 'native', 'build', 'berth-rootfs');
-    if (existsSync(p)) return (cachedBin = p);
-    if (dirname(d) === d) throw internal('berth-rootfs not found: run `make -C native`');
-  }
+  const bin = findNativeBin('berth-rootfs', 'BERTH_ROOTFS');
+  if (!bin) throw internal('berth-rootfs not found: run `make -C native`');
+  return bin;
 }
 
 export function sourceArgs(src: RootfsSource): string[] {

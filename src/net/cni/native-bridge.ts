@@ -8,8 +8,8 @@
  * added. A list an admin has edited (another plugin, another IPAM, other fields) goes to the
  * plugins as before.
  */
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute } from 'node:path';
+import { findNativeBin } from '../../core/node/native-bin';
 import { SupervisorError, errorKind, internal } from '../../core/errors';
 import { describeFailure, TOOL_PATH, type ToolRunner } from '../exec';
 import { parseIp } from '../ipv4';
@@ -82,17 +82,9 @@ export function macFor(ip: string): string {
   return ['02', '42', ...[24, 16, 8, 0].map((s) => ((n >>> s) & 255).toString(16).padStart(2, '0'))].join(':');
 }
 
-let found: string | undefined;
-
-/** BERTH_VETH, else native/build/berth-veth found upwards from this file; undefined when not built. */
+/** BERTH_VETH, else native/build/berth-veth (core/node/native-bin.ts); undefined when not built. */
 export function defaultVethBin(): string | undefined {
-  if (process.env.BERTH_VETH) return process.env.BERTH_VETH;
-  if (found) return found;
-  for (let d = __dirname; ; d = dirname(d)) {
-    const p = join(d, 'native', 'build', 'berth-veth');
-    if (existsSync(p)) return (found = p);
-    if (dirname(d) === d) return undefined;
-  }
+  return findNativeBin('berth-veth', 'BERTH_VETH');
 }
 
 export interface NativeBridgeOptions {

@@ -7,7 +7,7 @@ import { mountPoints } from '../../src/net/netns';
 import { createProcess, helperPath } from '../../src/tasks/helper';
 import { discardLaunched, Launcher } from '../../src/tasks/helper/launcher';
 import { expectClean, snapshot, type SystemSnapshot } from '../helpers/cleanup';
-import { Harness, itRoot, until } from './harness';
+import { Harness, itRoot, type Running, until } from './harness';
 
 const h = new Harness();
 let launcher: Launcher;
@@ -42,8 +42,16 @@ const existsPid = (pid: number) => {
 /**
  * A container that runs until SIGTERM, then exits 0. A quick one (`true`) can end, and its helper
  * with it, before the test reads the helper's parent from /proc: under load that read failed.
+ * It is its pid namespace's init, which ignores a signal it has no handler for: endByTerm() waits
+ * for its "ready", printed once the trap is set, then sees it exit 0.
  */
-const UNTIL_TERM = "trap 'exit 0' TERM; sleep 60 & wait";
+const UNTIL_TERM = "trap 'exit 0' TERM; echo ready; sleep 60 & wait";
+
+async function endByTerm(r: Running): Promise<void> {
+  await until('the container to set its trap', async () => (await r.output()).includes('ready'));
+  await r.monitor.kill('SIGTERM');
+  expect((await r.finish()).status).toBe(0);
+}
 
 const ppid = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -104,8 +112,7 @@ describe('the helper launcher', () => {
       // Alive until told, as `second` below: its parent is read first.
       const a = await h.run('sa', ['sh', '-c', UNTIL_TERM], { helper: { launcher: spares } });
       const launcherPid = ppid(a.created.helperPid);
-      await a.monitor.kill('SIGTERM');
-      expect((await a.finish()).status).toBe(0);
+      await endByTerm(a);
       // The spare: forked during that launch, connected, waiting for a plan.
       const spare = await until('a spare helper', () => helpersOf(launcherPid).find((p) => p !== a.created.helperPid));
       const b = await h.run('sb', ['sh', '-c', 'exit 3'], { helper: { launcher: spares } });
@@ -255,8 +262,7 @@ describe('the helper launcher', () => {
     const second = await h.run('k2', ['sh', '-c', UNTIL_TERM], { helper: { launcher } });
     const again = ppid(second.created.helperPid);
     expect(again).not.toBe(dead);
-    await second.monitor.kill('SIGTERM');
-    expect((await second.finish()).status).toBe(0);
+    await endByTerm(second);
     launcher.close();
     await expect(createProcess(h.plan('x', h.spec('x', ['true'])), { launcher })).rejects.toThrow(/shutting down/);
     for (let i = 0; i < 200 && existsPid(again); i++) await new Promise((r) => setTimeout(r, 10));

@@ -75,19 +75,21 @@ export class NetnsDir {
   async remove(name: string, mounted?: boolean): Promise<void> {
     const p = this.path(name);
     if (mounted ?? (await mountPoints()).has(p)) {
-      if (this.o.unmount) {
-        const failed = await this.o.unmount(p).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        if (failed && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: ${(failed as Error).message}`, { cause: failed });
-      } else {
-        const r = await (this.o.run ?? runTool)('umount', [p], { timeoutMs: 10_000 });
-        if (r.code !== 0 && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: umount failed: ${describeFailure(r)}`);
-      }
+      const failed = await (this.o.unmount ?? this.umount)(p).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      // Gone anyway (another removal's unmount won): nothing to report.
+      if (failed && (await mountPoints()).has(p)) throw internal(`network namespace ${p}: ${failed.message}`, { cause: failed });
     }
     await rm(p, { force: true });
   }
+
+  /** Without the launcher: util-linux's umount. */
+  private readonly umount: UnmountNetns = async (p) => {
+    const r = await (this.o.run ?? runTool)('umount', [p], { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`umount failed: ${describeFailure(r)}`);
+  };
 
   /** The namespace's inode (what /proc/PID/ns/net names), while it is pinned here. */
   async inode(name: string): Promise<number | undefined> {
